@@ -1,0 +1,5 @@
+"""``python -m crmcore`` runs the command line."""
+
+from crmcore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,273 @@
+"""Plans and catalogues (PLAN-1..5).
+
+A :class:`Plan` has a code, a rank (higher = better), net prices per seat per cycle in one or
+more currencies, limits (``None`` = unlimited) and features. A :class:`Catalog` holds plans
+ordered by rank and answers "cheapest plan whose record limit fits N" (REC-4).
+
+Catalogues load from and dump to JSON and TOML through cattrs; every bad path is reported at
+once in a :class:`~crmcore.errors.CatalogError`.
+
+>>> catalog = Catalog.from_dict({"plans": [
+...     {"code": "standard", "rank": 1, "prices": [
+...         {"currency": "CZK", "cycle": "monthly", "amount": "500.00"}],
+...      "limits": {"records": 10000}},
+...     {"code": "premium", "rank": 2, "prices": [
+...         {"currency": "CZK", "cycle": "monthly", "amount": "800.00"}]}]})
+>>> catalog.cheapest_fitting_records(12000).code
+'premium'
+>>> str(catalog.get("standard").price(Cycle.MONTHLY, "CZK"))
+'500.00 CZK'
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import tomllib
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+import tomli_w
+
+from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError
+from crmcore.money import Money, minor_units
+from crmcore.serialization import converter, structure_strict
+
+__all__ = ["Catalog", "Cycle", "Limits", "Plan", "Price"]
+
+
+class Cycle(enum.StrEnum):
+    """Billing cycle (BILL-1)."""
+
+    MONTHLY = "monthly"
+    ANNUAL = "annual"
+
+
+def _non_negative(_instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and value < 0:
+        raise ValidationError(
+            f"must be >= 0 or null (unlimited), got {value}", field=attribute.name, rule="PLAN-1"
+        )
+
+
+@attrs.frozen
+class Limits:
+    """A plan's limits (PLAN-1); ``None`` means unlimited."""
+
+    records: int | None = attrs.field(default=None, validator=_non_negative)
+    api_calls_per_day: int | None = attrs.field(default=None, validator=_non_negative)
+    storage_per_seat_gb: Decimal | None = attrs.field(default=None, validator=_non_negative)
+    support_minutes_per_user: int | None = attrs.field(default=None, validator=_non_negative)
+    esign_documents_per_month: int | None = attrs.field(default=None, validator=_non_negative)
+
+
+@attrs.frozen
+class Price:
+    """Net price per seat for one billing cycle in one currency (PLAN-1, PLAN-2)."""
+
+    currency: str
+    cycle: Cycle
+    amount: Decimal
+
+    def __attrs_post_init__(self) -> None:
+        digits = minor_units(self.currency)
+        if self.amount < 0:
+            raise ValidationError(f"must be >= 0, got {self.amount}", field="amount", rule="PLAN-1")
+        exponent = self.amount.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > digits:
+            raise ValidationError(
+                f"{self.amount} has more decimals than {self.currency}'s {digits}",
+                field="amount",
+                rule="BILL-7",
+            )
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+def _sorted_features(value: Any) -> frozenset[str]:
+    return frozenset(value)
+
+
+@attrs.frozen
+class Plan:
+    """A plan (PLAN-1). ``is_free`` when every price is zero (PLAN-5)."""
+
+    code: str
+    rank: int
+    prices: tuple[Price, ...] = attrs.field(converter=tuple)
+    limits: Limits = attrs.field(factory=Limits)
+    features: frozenset[str] = attrs.field(factory=frozenset, converter=_sorted_features)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.code or not self.code.strip():
+            raise ValidationError("must be a non-empty string", field="code", rule="PLAN-1")
+        seen: set[tuple[str, Cycle]] = set()
+        for price in self.prices:
+            key = (price.currency, price.cycle)
+            if key in seen:
+                raise ValidationError(
+                    f"two prices for {price.cycle} in {price.currency}",
+                    field="prices",
+                    rule="PLAN-1",
+                )
+            seen.add(key)
+
+    @property
+    def is_free(self) -> bool:
+        """A free plan: every price zero (PLAN-5)."""
+        return all(p.amount == 0 for p in self.prices)
+
+    def price(self, cycle: Cycle | str, currency: str) -> Money:
+        """Net price per seat for one ``cycle`` in ``currency`` (PLAN-1)."""
+        wanted = Cycle(cycle)
+        for price in self.prices:
+            if price.cycle == wanted and price.currency == currency:
+                return price.money
+        if self.is_free:
+            return Money.zero(currency)
+        raise UnknownPrice(
+            f"plan {self.code!r} has no {wanted} price in {currency}", field="prices", rule="PLAN-1"
+        )
+
+    def has_feature(self, feature: str) -> bool:
+        return feature in self.features
+
+
+def _rank(plan: Plan) -> int:
+    return plan.rank
+
+
+def _by_rank(plans: Any) -> tuple[Plan, ...]:
+    return tuple(sorted(plans, key=_rank))
+
+
+@attrs.frozen
+class Catalog:
+    """Plans ordered by rank; codes and ranks unique."""
+
+    plans: tuple[Plan, ...] = attrs.field(converter=_by_rank)
+
+    def __attrs_post_init__(self) -> None:
+        errors: list[str] = []
+        codes = [p.code for p in self.plans]
+        ranks = [p.rank for p in self.plans]
+        for index, plan in enumerate(self.plans):
+            if codes.count(plan.code) > 1:
+                errors.append(f"$.plans[{index}].code: duplicate plan code {plan.code!r}")
+            if ranks.count(plan.rank) > 1:
+                errors.append(f"$.plans[{index}].rank: duplicate rank {plan.rank}")
+        if errors:
+            raise CatalogError(sorted(set(errors)), what="catalogue", rule="PLAN-1")
+
+    def __iter__(self) -> Iterator[Plan]:
+        return iter(self.plans)
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+    def __contains__(self, code: object) -> bool:
+        return any(p.code == code for p in self.plans)
+
+    def get(self, code: str, field: str = "plan") -> Plan:
+        """The plan with ``code``; ``UnknownPlan`` naming the known codes otherwise."""
+        for plan in self.plans:
+            if plan.code == code:
+                return plan
+        known = ", ".join(p.code for p in self.plans)
+        raise UnknownPlan(f"unknown plan {code!r} (known: {known})", field=field, rule="PLAN-1")
+
+    @property
+    def top(self) -> Plan:
+        if not self.plans:
+            raise UnknownPlan("the catalogue is empty", field="plans", rule="PLAN-1")
+        return self.plans[-1]
+
+    def higher_than(self, plan: Plan) -> tuple[Plan, ...]:
+        """Plans ranked above ``plan``, cheapest (lowest rank) first."""
+        return tuple(p for p in self.plans if p.rank > plan.rank)
+
+    def is_upgrade(self, old: Plan, new: Plan) -> bool:
+        return new.rank > old.rank
+
+    def cheapest_fitting_records(self, records: int, above: Plan | None = None) -> Plan | None:
+        """The lowest-ranked plan whose record limit fits ``records`` (REC-4).
+
+        With ``above``, only plans ranked higher than it are considered. ``None`` when no plan
+        fits (the caller then tells the tenant to contact the vendor).
+        """
+        if records < 0:
+            raise ValidationError(f"must be >= 0, got {records}", field="records", rule="REC-4")
+        candidates = self.plans if above is None else self.higher_than(above)
+        for plan in candidates:
+            if plan.limits.records is None or plan.limits.records >= records:
+                return plan
+        return None
+
+    def free_plan(self) -> Plan | None:
+        """The lowest-ranked free plan (PLAN-5), if any."""
+        return next((p for p in self.plans if p.is_free), None)
+
+    # --- loading and dumping ----------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
+        """Validate a catalogue document; every bad path is listed in one ``CatalogError``."""
+        return structure_strict(
+            data,
+            Catalog,
+            error=lambda errors: CatalogError(errors, what="catalogue", rule="PLAN-1"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = converter.unstructure(self)
+        return result
+
+    @classmethod
+    def loads_json(cls, text: str) -> Catalog:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CatalogError([f"$: not valid JSON ({exc})"], what="catalogue") from None
+        return cls.from_dict(data)
+
+    def dumps_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def loads_toml(cls, text: str) -> Catalog:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise CatalogError([f"$: not valid TOML ({exc})"], what="catalogue") from None
+        return cls.from_dict(data)
+
+    def dumps_toml(self) -> str:
+        return tomli_w.dumps(_without_none(self.to_dict()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Catalog:
+        """Load a ``.json`` or ``.toml`` catalogue file."""
+        file = Path(path)
+        text = file.read_text(encoding="utf-8")
+        if file.suffix.lower() == ".toml":
+            return cls.loads_toml(text)
+        return cls.loads_json(text)
+
+    def dump(self, path: str | Path) -> None:
+        file = Path(path)
+        text = self.dumps_toml() if file.suffix.lower() == ".toml" else self.dumps_json()
+        file.write_text(text, encoding="utf-8")
+
+
+def _without_none(value: Any) -> Any:
+    """TOML has no null: drop ``None`` values (absent limit = unlimited)."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value

@@ -1,0 +1,205 @@
+"""Time for day-based rules: aware instants, vendor days, months and business days.
+
+- TIME-1: every instant is timezone-aware; :func:`require_aware` refuses naive ones.
+- TIME-2: day-based rules use the vendor's zone; :func:`vendor_date` answers "which day is it".
+- TIME-3: :class:`BusinessCalendar` skips weekends and the country's public holidays.
+- TIME-4: :func:`add_months` clamps to month end, always from the anchor.
+
+>>> from datetime import date
+>>> add_months(date(2026, 1, 31), 1), add_months(date(2028, 1, 31), 1)
+(datetime.date(2026, 2, 28), datetime.date(2028, 2, 29))
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+from dateutil.relativedelta import relativedelta
+
+from crmcore.errors import NaiveDatetimeError, ValidationError
+
+__all__ = [
+    "BusinessCalendar",
+    "add_calendar_days",
+    "add_months",
+    "days_in_month",
+    "last_day_of_month",
+    "local_midnight",
+    "parse_aware_datetime",
+    "parse_date",
+    "require_aware",
+    "vendor_date",
+    "zone",
+]
+
+D = TypeVar("D", date, datetime)
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """The ``ZoneInfo`` for an IANA name, with a typed error for unknown names (TIME-2)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"unknown IANA time zone {name!r}", field="timezone", rule="TIME-2"
+        ) from None
+
+
+def require_aware(value: datetime, field: str = "datetime") -> datetime:
+    """Return ``value`` if it is an aware datetime; raise ``NaiveDatetimeError`` (TIME-1)."""
+    if not isinstance(value, datetime):
+        raise ValidationError(f"must be a datetime, got {value!r}", field=field, rule="TIME-1")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise NaiveDatetimeError(field, value)
+    return value
+
+
+def parse_aware_datetime(text: object, field: str = "datetime") -> datetime:
+    """Parse an ISO 8601 datetime string that carries an offset (TIME-1)."""
+    if not isinstance(text, str):
+        raise ValidationError(f"must be an ISO 8601 datetime string, got {text!r}", field=field)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"must be an ISO 8601 datetime, got {text!r}", field=field) from None
+    return require_aware(value, field)
+
+
+def parse_date(text: object, field: str = "date") -> date:
+    """Parse an ISO 8601 calendar date ``YYYY-MM-DD``."""
+    if not isinstance(text, str):
+        raise ValidationError(f"must be a YYYY-MM-DD date string, got {text!r}", field=field)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"must be a YYYY-MM-DD date, got {text!r}", field=field) from None
+
+
+def vendor_date(instant: datetime, tz: tzinfo | str) -> date:
+    """The calendar day of ``instant`` in the vendor's zone (TIME-2)."""
+    require_aware(instant, "instant")
+    zone_info = zone(tz) if isinstance(tz, str) else tz
+    return instant.astimezone(zone_info).date()
+
+
+def local_midnight(day: date, tz: tzinfo | str) -> datetime:
+    """00:00 of ``day`` in the vendor's zone, as an aware datetime (TIME-2)."""
+    zone_info = zone(tz) if isinstance(tz, str) else tz
+    return datetime.combine(day, time(0), tzinfo=zone_info)
+
+
+def _wall_clock(value: datetime, tz: tzinfo | str | None) -> datetime:
+    require_aware(value, "instant")
+    if tz is None:
+        return value
+    zone_info = zone(tz) if isinstance(tz, str) else tz
+    return value.astimezone(zone_info)
+
+
+def add_calendar_days(instant: datetime, days: int, tz: tzinfo | str | None = None) -> datetime:
+    """``days`` calendar days later at the same wall-clock time in ``tz`` (TRIAL-1 decision).
+
+    DST-safe: created 5 Oct 09:00 Warsaw + 30 days ends 4 Nov 09:00 Warsaw, although the clocks
+    went back in between (the elapsed time is 30 days and 1 hour).
+    """
+    local = _wall_clock(instant, tz)
+    zone_info = local.tzinfo
+    naive = local.replace(tzinfo=None) + timedelta(days=days)
+    return _localize(naive, zone_info)
+
+
+def add_months(value: D, months: int, tz: tzinfo | str | None = None) -> D:
+    """``months`` months after ``value``, clamped to month end (TIME-4).
+
+    Always computed from the anchor: ``add_months(jan31, 2)`` is 31 March, not 28 March.
+    Aware datetimes keep their wall-clock time in ``tz`` (or their own zone).
+    """
+    if isinstance(value, datetime):
+        local = _wall_clock(value, tz)
+        naive = local.replace(tzinfo=None) + relativedelta(months=months)
+        return _localize(naive, local.tzinfo)
+    return value + relativedelta(months=months)
+
+
+def _localize(naive: datetime, zone_info: tzinfo | None) -> datetime:
+    """Attach ``zone_info`` to a wall-clock time; a time skipped by DST moves forward."""
+    candidate = naive.replace(tzinfo=zone_info)
+    # A wall-clock time in a spring-forward gap does not exist; zoneinfo would give it an
+    # offset that does not round-trip. Normalise through UTC so the result is a real instant.
+    return candidate.astimezone(zone_info) if zone_info is not None else candidate
+
+
+def last_day_of_month(day: date) -> date:
+    """The last calendar day of ``day``'s month."""
+    result: date = day + relativedelta(day=31)
+    return result
+
+
+def days_in_month(year: int, month: int) -> int:
+    """28-31 (PRO-1 counts actual calendar days)."""
+    return last_day_of_month(date(year, month, 1)).day
+
+
+class BusinessCalendar:
+    """Business days of one country: not Saturday, not Sunday, not a public holiday (TIME-3).
+
+    Holidays come from the ``holidays`` package, Easter-dependent days included
+    (PL 2026: Easter Monday 6 April, Corpus Christi 4 June).
+    """
+
+    def __init__(self, country: str, subdivision: str | None = None):
+        try:
+            self._holidays = holidays.country_holidays(country, subdiv=subdivision)
+        except NotImplementedError:
+            raise ValidationError(
+                f"no public-holiday data for country {country!r}", field="country", rule="TIME-3"
+            ) from None
+        self.country = country
+
+    def __repr__(self) -> str:
+        return f"BusinessCalendar({self.country!r})"
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self._holidays
+
+    def holiday_name(self, day: date) -> str | None:
+        name = self._holidays.get(day)
+        return None if name is None else str(name)
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() < 5 and not self.is_holiday(day)
+
+    def add_business_days(self, day: date, count: int) -> date:
+        """The ``count``-th business day after ``day`` (``day`` itself not counted).
+
+        ``count == 0`` returns ``day`` if it is a business day, else the next one.
+        Negative counts go backwards.
+        """
+        if count == 0:
+            result = day
+            while not self.is_business_day(result):
+                result += timedelta(days=1)
+            return result
+        step = timedelta(days=1 if count > 0 else -1)
+        remaining = abs(count)
+        result = day
+        while remaining:
+            result += step
+            if self.is_business_day(result):
+                remaining -= 1
+        return result
+
+    def business_days_between(self, first: date, last: date) -> int:
+        """Business days from ``first`` to ``last``, both included (0 if ``last < first``)."""
+        count = 0
+        day = first
+        while day <= last:
+            if self.is_business_day(day):
+                count += 1
+            day += timedelta(days=1)
+        return count

@@ -1,0 +1,199 @@
+"""One exception hierarchy for crmcore.
+
+Every error crmcore raises is a :class:`CrmError`. Subclasses also subclass the matching builtin
+(``UnknownPlan`` is a ``LookupError``, ``ValidationError`` a ``ValueError``) so callers may catch
+either. Messages name the field or JSON path, the offending value and the rule ID, e.g.::
+
+    events[3].count: must be a positive integer, got -2 (SEAT-1)
+
+Sections below follow the rule families of RULES.md; each family adds its errors in its own
+section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class CrmError(Exception):
+    """Root of every error crmcore raises.
+
+    ``field`` is the name or JSON path of the offending value (``None`` when not about one
+    value) and ``rule`` the rule ID of RULES.md that the refusal applies (``None`` for plain
+    input errors).
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None):
+        self.problem = message
+        self.field = field
+        self.rule = rule
+        text = f"{field}: {message}" if field else message
+        if rule:
+            text = f"{text} ({rule})"
+        super().__init__(text)
+
+    def __reduce__(self) -> tuple[object, ...]:  # keeps errors picklable across processes
+        return (_rebuild, (type(self), self.problem, self.field, self.rule))
+
+
+def _rebuild(cls: type[CrmError], problem: str, field: str | None, rule: str | None) -> CrmError:
+    error = cls.__new__(cls)
+    CrmError.__init__(error, problem, field=field, rule=rule)
+    return error
+
+
+# --- input validation (all families) -----------------------------------------------------------
+
+
+class ValidationError(CrmError, ValueError):
+    """A value given to crmcore is malformed or out of range."""
+
+
+class NaiveDatetimeError(ValidationError):
+    """A datetime without a timezone was given (TIME-1)."""
+
+    def __init__(self, field: str = "datetime", value: object = None):
+        super().__init__(f"must be timezone-aware, got naive {value!r}", field=field, rule="TIME-1")
+
+
+class MultipleValidationErrors(ValidationError):
+    """Several values are bad at once; ``errors`` lists each with its path."""
+
+    def __init__(self, errors: Sequence[str], *, what: str = "input", rule: str | None = None):
+        self.errors = tuple(errors)
+        super().__init__(
+            f"{len(self.errors)} invalid value(s) in {what}: " + "; ".join(self.errors),
+            rule=rule,
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (MultipleValidationErrors, (self.errors,))
+
+
+class OutOfOrderError(ValidationError):
+    """Events or records given out of time order."""
+
+
+# --- money (BILL-7) -------------------------------------------------------------------------------
+
+
+class CurrencyError(ValidationError):
+    """Unknown currency code."""
+
+
+class CurrencyMismatchError(CrmError, ValueError):
+    """Arithmetic or comparison across two currencies."""
+
+
+# --- periods and dates (TIME, BILL-1, PRO-1) ------------------------------------------------------
+
+
+class PeriodError(ValidationError):
+    """A day outside a period, or an empty/inverted period."""
+
+
+# --- catalogue and policies (PLAN) ----------------------------------------------------------------
+
+
+class UnknownPlan(CrmError, LookupError):
+    """A plan code not in the catalogue."""
+
+
+class UnknownPrice(CrmError, LookupError):
+    """A plan has no price for the asked cycle and currency (PLAN-1)."""
+
+
+class UnknownPreset(CrmError, LookupError):
+    """A vendor preset name that does not exist."""
+
+
+class CatalogError(MultipleValidationErrors):
+    """A catalogue file or document failed validation; ``errors`` lists every bad path."""
+
+
+class PolicyError(MultipleValidationErrors):
+    """A policy file or override failed validation; ``errors`` lists every bad path."""
+
+
+# --- tenancy, seats, trials (TEN, SEAT, TRIAL) ----------------------------------------------------
+
+
+class RuleViolation(CrmError):
+    """An operation the commercial rules refuse (the rule ID says which)."""
+
+
+class SeatError(RuleViolation, ValueError):
+    """A seat operation the seat rules refuse (SEAT-1..5)."""
+
+
+class TrialError(RuleViolation, ValueError):
+    """A trial operation the trial rules refuse (TRIAL-1..6)."""
+
+
+class TenantStateError(RuleViolation, ValueError):
+    """An operation not allowed in the tenant's current status."""
+
+
+# --- billing, proration, terms (BILL, PRO, TERM) --------------------------------------------------
+
+
+class BillingError(RuleViolation, ValueError):
+    """A billing operation the billing rules refuse."""
+
+
+# --- dunning (PAY) --------------------------------------------------------------------------------
+
+
+class DunningError(RuleViolation, ValueError):
+    """A payment-delay operation the PAY rules refuse."""
+
+
+# --- service level (SLA) --------------------------------------------------------------------------
+
+
+class SlaError(ValidationError):
+    """Invalid outage records or SLA input."""
+
+
+# --- limits (REC, API, STOR, SUP, SIGN) -----------------------------------------------------------
+
+
+class LimitError(RuleViolation, ValueError):
+    """A usage limit refused an operation."""
+
+
+# --- services (MAIL, BACKUP, EXPORT, NOTICE, END, GDPR, FILE, I18N) -----------------------------
+
+
+class ServiceError(RuleViolation, ValueError):
+    """A service policy refused an operation."""
+
+
+# --- visibility (VIS) -----------------------------------------------------------------------------
+
+
+class VisibilityError(RuleViolation, PermissionError):
+    """A principal may not perform an action on a record (VIS-1..7)."""
+
+
+class PolicyCompileError(CrmError, TypeError):
+    """A visibility rule cannot be compiled to SQL or evaluated."""
+
+
+# --- storage (ports; adapters translate driver errors into these) ---------------------------------
+
+
+class StorageError(CrmError, RuntimeError):
+    """A storage adapter failed; the driver error is chained as ``__cause__``."""
+
+
+class NotFound(CrmError, LookupError):
+    """A stored object does not exist (in this tenant's scope, VIS-1)."""
+
+
+class ConcurrencyError(StorageError):
+    """A concurrent writer changed the same data; the operation may be retried."""
+
+
+class ConfigurationError(CrmError, ValueError):
+    """Bad configuration: database URL, unmigrated database, unreachable server."""

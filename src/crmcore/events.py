@@ -1,0 +1,235 @@
+"""The events of a tenant's history (TEN-1, SEAT, PLAN, TRIAL, TERM, PAY, SLA, REC).
+
+Every change to a tenant is one frozen event with an aware instant ``at`` (TIME-1). The state
+on any date is derived by replaying the events up to it; nothing is overwritten.
+Events serialise through :data:`crmcore.serialization.converter` as a dict with a ``type`` tag
+(see :func:`event_to_dict` and :func:`event_from_dict`), which is how storage adapters keep them.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from crmcore.catalog import Cycle
+from crmcore.dates import require_aware
+from crmcore.errors import ValidationError
+from crmcore.serialization import converter
+
+__all__ = [
+    "Activated",
+    "Cancelled",
+    "Event",
+    "OutageRecorded",
+    "PaymentMethod",
+    "PaymentReceived",
+    "PersonAssigned",
+    "PersonUnassigned",
+    "PlanChanged",
+    "Prepaid",
+    "RecordsCreated",
+    "RecordsDeleted",
+    "Reinstated",
+    "SeatsAdded",
+    "SeatsRemoved",
+    "TenantCreated",
+    "event_from_dict",
+    "event_to_dict",
+]
+
+
+class PaymentMethod(enum.StrEnum):
+    """BILL-4: card is charged at issue; transfer is due later and adds a fee line."""
+
+    CARD = "card"
+    TRANSFER = "transfer"
+
+
+def _aware(_i: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    require_aware(value, attribute.name)
+
+
+def _positive(_i: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValidationError(f"must be a positive integer, got {value!r}", field=attribute.name)
+
+
+def _non_empty(_i: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(f"must be a non-empty string, got {value!r}", field=attribute.name)
+
+
+@attrs.frozen
+class TenantCreated:
+    """TEN-1: registration; starts the trial."""
+
+    at: datetime = attrs.field(validator=_aware)
+    tenant_id: str = attrs.field(validator=_non_empty)
+    identity: str | None = None  # TRIAL-6 key supplied by the caller
+
+
+@attrs.frozen
+class Activated:
+    """Conversion to paid (TRIAL-3) on ``plan`` with ``seats`` accounts."""
+
+    at: datetime = attrs.field(validator=_aware)
+    plan: str = attrs.field(validator=_non_empty)
+    cycle: Cycle = Cycle.MONTHLY
+    seats: int = attrs.field(default=1, validator=_positive)
+    payment: PaymentMethod = PaymentMethod.CARD
+
+
+@attrs.frozen
+class Prepaid:
+    """A prepaid term of ``months`` months (TERM-1)."""
+
+    at: datetime = attrs.field(validator=_aware)
+    plan: str = attrs.field(validator=_non_empty)
+    months: int = attrs.field(validator=_positive)
+    seats: int = attrs.field(default=1, validator=_positive)
+    payment: PaymentMethod = PaymentMethod.CARD
+
+
+@attrs.frozen
+class SeatsAdded:
+    """Seats bought (PRO-2, PRO-3)."""
+
+    at: datetime = attrs.field(validator=_aware)
+    count: int = attrs.field(validator=_positive)
+
+
+@attrs.frozen
+class SeatsRemoved:
+    """Free seats released (BILL-3: billed until the period ends)."""
+
+    at: datetime = attrs.field(validator=_aware)
+    count: int = attrs.field(validator=_positive)
+
+
+@attrs.frozen
+class PersonAssigned:
+    """An account given to a named person (SEAT-1, SEAT-2, SEAT-5)."""
+
+    at: datetime = attrs.field(validator=_aware)
+    person: str = attrs.field(validator=_non_empty)
+
+
+@attrs.frozen
+class PersonUnassigned:
+    at: datetime = attrs.field(validator=_aware)
+    person: str = attrs.field(validator=_non_empty)
+
+
+@attrs.frozen
+class PlanChanged:
+    """Upgrade (PRO-4) or downgrade (PRO-6)."""
+
+    at: datetime = attrs.field(validator=_aware)
+    plan: str = attrs.field(validator=_non_empty)
+
+
+@attrs.frozen
+class PaymentReceived:
+    """A payment, applied oldest invoice first (PAY-1). ``amount=None`` pays everything due."""
+
+    at: datetime = attrs.field(validator=_aware)
+    amount: Decimal | None = None
+
+
+@attrs.frozen
+class Reinstated:
+    """The vendor's recorded reinstatement decision (PAY-3)."""
+
+    at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen
+class Cancelled:
+    """The customer cancels the instance (END-4, TRIAL-2)."""
+
+    at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen
+class OutageRecorded:
+    """Unavailability from ``at`` to ``until`` (SLA-4, SLA-5)."""
+
+    at: datetime = attrs.field(validator=_aware)
+    until: datetime = attrs.field(validator=_aware)
+    kind: str = "unplanned"
+    announced: datetime | None = None
+
+
+@attrs.frozen
+class RecordsCreated:
+    """An attempt to create ``count`` records of ``kind`` (REC-1..3)."""
+
+    at: datetime = attrs.field(validator=_aware)
+    kind: str = attrs.field(validator=_non_empty)
+    count: int = attrs.field(validator=_positive)
+
+
+@attrs.frozen
+class RecordsDeleted:
+    at: datetime = attrs.field(validator=_aware)
+    kind: str = attrs.field(validator=_non_empty)
+    count: int = attrs.field(validator=_positive)
+
+
+Event = (
+    TenantCreated
+    | Activated
+    | Prepaid
+    | SeatsAdded
+    | SeatsRemoved
+    | PersonAssigned
+    | PersonUnassigned
+    | PlanChanged
+    | PaymentReceived
+    | Reinstated
+    | Cancelled
+    | OutageRecorded
+    | RecordsCreated
+    | RecordsDeleted
+)
+
+EVENT_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        TenantCreated,
+        Activated,
+        Prepaid,
+        SeatsAdded,
+        SeatsRemoved,
+        PersonAssigned,
+        PersonUnassigned,
+        PlanChanged,
+        PaymentReceived,
+        Reinstated,
+        Cancelled,
+        OutageRecorded,
+        RecordsCreated,
+        RecordsDeleted,
+    )
+}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """A JSON-ready dict with a ``type`` tag."""
+    data: dict[str, Any] = converter.unstructure(event)
+    data["type"] = type(event).__name__
+    return data
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """The event a dict made by :func:`event_to_dict` describes."""
+    payload = dict(data)
+    name = payload.pop("type", None)
+    if name not in EVENT_TYPES:
+        raise ValidationError(f"unknown event type {name!r}", field="type")
+    result: Event = converter.structure(payload, EVENT_TYPES[name])
+    return result

@@ -1,0 +1,127 @@
+"""Invoices, their lines and payments (BILL-2..7, PRO, TERM, SLA-6).
+
+An issued :class:`Invoice` is immutable (BILL-6): corrections are new documents. Each line is
+rounded once, half-up, to the currency's minor unit; the invoice net is the sum of the line
+nets; VAT is computed on the net total per rate and rounded half-up (BILL-7).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+
+import attrs
+
+from crmcore.dates import require_aware
+from crmcore.errors import ValidationError
+from crmcore.money import Money, round_half_up
+
+__all__ = ["Invoice", "InvoiceLine", "LineKind", "Payment", "vat_for"]
+
+
+class LineKind(enum.StrEnum):
+    SUBSCRIPTION = "subscription"  # BILL-2 prepaid base fee, BILL-1 prorated first period
+    SEATS = "seats"  # PRO-2, PRO-3
+    UPGRADE = "upgrade"  # PRO-4, TERM-3
+    TRANSFER_FEE = "transfer_fee"  # BILL-4
+    SLA_CREDIT = "sla_credit"  # SLA-6, negative
+    ADDON = "addon"  # PLAN-4
+
+
+@attrs.frozen
+class InvoiceLine:
+    """One line: what was charged, by which rule, over which days and with which fraction."""
+
+    kind: LineKind
+    rule: str
+    net: Money
+    plan: str | None = None
+    seats: int | None = None
+    first_day: date | None = None
+    last_day: date | None = None
+    fraction: Fraction | None = None  # days / days_in_period, when prorated
+    description: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if self.net != self.net.rounded():
+            raise ValidationError(
+                f"line net {self.net.amount} is not rounded to the minor unit",
+                field="net",
+                rule="BILL-7",
+            )
+        if self.net.is_negative() and self.kind is not LineKind.SLA_CREDIT:
+            raise ValidationError(
+                f"only credits may be negative, got {self.net}", field="net", rule="BILL-3"
+            )
+
+
+def vat_for(net: Money, rate: Decimal) -> Money:
+    """VAT on a net total, rounded half-up once (BILL-7)."""
+    return Money(
+        round_half_up(Fraction(net.amount) * Fraction(rate), net.minor_units), net.currency
+    )
+
+
+@attrs.frozen
+class Invoice:
+    """An issued invoice. ``number`` is unique and gapless in its ``series`` (BILL-6)."""
+
+    tenant_id: str
+    number: str
+    series: str
+    issued: date
+    due: date
+    currency: str
+    vat_rate: Decimal
+    lines: tuple[InvoiceLine, ...] = attrs.field(converter=tuple)
+    billing_email: str | None = None  # BILL-5
+    period_first_day: date | None = None  # the billing period the invoice belongs to
+    period_last_day: date | None = None
+    key: str = ""  # idempotency key: one invoice per (tenant, key)
+
+    def __attrs_post_init__(self) -> None:
+        for line in self.lines:
+            if line.net.currency != self.currency:
+                raise ValidationError(
+                    f"line in {line.net.currency}, invoice in {self.currency}",
+                    field="lines",
+                    rule="BILL-7",
+                )
+        if self.due < self.issued:
+            raise ValidationError(
+                f"due {self.due} is before issue {self.issued}", field="due", rule="BILL-4"
+            )
+
+    @property
+    def net(self) -> Money:
+        result = Money.zero(self.currency)
+        for line in self.lines:
+            result = result + line.net
+        return result
+
+    @property
+    def vat(self) -> Money:
+        return vat_for(self.net, self.vat_rate)
+
+    @property
+    def gross(self) -> Money:
+        return self.net + self.vat
+
+
+@attrs.frozen
+class Payment:
+    """Money received from a tenant; applied to invoices oldest first (PAY-1)."""
+
+    tenant_id: str
+    at: datetime
+    amount: Money
+    reference: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        require_aware(self.at, "at")
+        if self.amount.amount <= 0:
+            raise ValidationError(
+                f"must be positive, got {self.amount}", field="amount", rule="PAY-6"
+            )

@@ -1,0 +1,239 @@
+"""Exact money: a ``Decimal`` amount in one ISO 4217 currency (BILL-7).
+
+Amounts are never floats. Arithmetic between two currencies raises
+:class:`~crmcore.errors.CurrencyMismatchError`. Rounding is half-up to the currency's minor unit,
+taken from Babel's currency data (PLN, CZK, EUR: 2 digits; JPY: 0).
+
+>>> Money.of("500.00", "CZK") * 5
+Money(amount=Decimal('2500.00'), currency='CZK')
+>>> from fractions import Fraction
+>>> (Money.of("500.00", "CZK") * 5).prorate(Fraction(12, 31))
+Money(amount=Decimal('967.74'), currency='CZK')
+>>> [str(m.amount) for m in allocate(Money.of("100.00", "PLN"), [1, 1, 1])]
+['33.34', '33.33', '33.33']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from functools import cache
+
+import attrs
+from babel.numbers import format_currency, get_currency_precision, is_currency
+
+from crmcore.errors import CurrencyError, CurrencyMismatchError, ValidationError
+
+__all__ = [
+    "Money",
+    "allocate",
+    "format_money",
+    "minor_units",
+    "parse_decimal",
+    "round_half_up",
+    "total",
+]
+
+
+@cache
+def minor_units(currency: str) -> int:
+    """Digits after the decimal point of ``currency`` (Babel's data): PLN 2, JPY 0."""
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
+        raise CurrencyError(
+            f"must be an ISO 4217 code such as 'PLN', got {currency!r}",
+            field="currency",
+            rule="BILL-7",
+        )
+    if not is_currency(currency):
+        raise CurrencyError(
+            f"unknown ISO 4217 currency {currency!r}", field="currency", rule="BILL-7"
+        )
+    return int(get_currency_precision(currency))
+
+
+def parse_decimal(value: object, field: str = "amount") -> Decimal:
+    """A ``Decimal`` from a decimal string, int or Decimal; floats are refused (BILL-7)."""
+    if isinstance(value, (bool, float)):
+        raise ValidationError(
+            f"must be a decimal string, not {type(value).__name__} {value!r}",
+            field=field,
+            rule="BILL-7",
+        )
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int | str):
+        try:
+            result = Decimal(value)
+        except InvalidOperation:
+            raise ValidationError(
+                f"must be a decimal number, got {value!r}", field=field, rule="BILL-7"
+            ) from None
+    else:
+        raise ValidationError(
+            f"must be a decimal string, got {value!r}", field=field, rule="BILL-7"
+        )
+    if not result.is_finite():
+        raise ValidationError(f"must be a finite number, got {value!r}", field=field, rule="BILL-7")
+    return result
+
+
+def round_half_up(value: Decimal | Fraction | int, digits: int) -> Decimal:
+    """Round an exact value half-up (away from zero on ties) to ``digits`` decimals.
+
+    Works on exact ``Fraction`` values, so a proration is rounded once, never twice (BILL-7).
+
+    >>> round_half_up(Fraction(5, 2), 0), round_half_up(Fraction(-5, 2), 0)
+    (Decimal('3'), Decimal('-3'))
+    """
+    exact = Fraction(value)
+    scale = 10**digits
+    scaled = abs(exact) * scale
+    whole = scaled.numerator // scaled.denominator
+    if scaled - whole >= Fraction(1, 2):
+        whole += 1
+    signed = -whole if exact < 0 else whole
+    return (Decimal(signed) / Decimal(scale)).quantize(Decimal(1).scaleb(-digits))
+
+
+def _to_decimal(value: object) -> Decimal:
+    return parse_decimal(value)
+
+
+def _check_currency(currency: str) -> None:
+    minor_units(currency)
+
+
+@attrs.frozen(order=False)
+class Money:
+    """An exact amount of one currency. Not rounded until :meth:`rounded` or :meth:`prorate`."""
+
+    amount: Decimal = attrs.field(converter=_to_decimal)
+    currency: str = attrs.field()
+
+    @currency.validator
+    def _valid_currency(self, _attribute: attrs.Attribute[str], value: str) -> None:
+        _check_currency(value)
+
+    @classmethod
+    def of(cls, amount: str | int | Decimal, currency: str) -> Money:
+        """``Money.of("12.30", "PLN")``; floats are refused."""
+        return cls(parse_decimal(amount), currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(Decimal(0).quantize(Decimal(1).scaleb(-minor_units(currency))), currency)
+
+    @property
+    def minor_units(self) -> int:
+        return minor_units(self.currency)
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"expected Money, got {type(other).__name__}")
+        if other.currency != self.currency:
+            raise CurrencyMismatchError(
+                f"cannot combine {self.currency} with {other.currency}",
+                field="currency",
+                rule="BILL-7",
+            )
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __abs__(self) -> Money:
+        return Money(abs(self.amount), self.currency)
+
+    def __mul__(self, factor: int | Decimal) -> Money:
+        if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
+            raise TypeError("Money multiplies by int or Decimal; use prorate() for a Fraction")
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    def rounded(self) -> Money:
+        """Rounded half-up to the currency's minor unit (BILL-7)."""
+        return Money(round_half_up(self.amount, self.minor_units), self.currency)
+
+    def prorate(self, fraction: Fraction) -> Money:
+        """``self × fraction`` computed exactly, then rounded once half-up (PRO-1, BILL-7)."""
+        return Money(
+            round_half_up(Fraction(self.amount) * fraction, self.minor_units), self.currency
+        )
+
+    def times_exact(self, factor: Fraction) -> Fraction:
+        """The exact, unrounded product as a ``Fraction`` (for composing before one rounding)."""
+        return Fraction(self.amount) * factor
+
+    def __str__(self) -> str:
+        return f"{self.rounded().amount} {self.currency}"
+
+
+def total(amounts: Iterable[Money], currency: str) -> Money:
+    """Sum of ``amounts`` in ``currency`` (zero for none); refuses other currencies."""
+    result = Money.zero(currency)
+    for amount in amounts:
+        result = result + amount
+    return result
+
+
+def allocate(money: Money, weights: Sequence[int | Decimal | Fraction]) -> list[Money]:
+    """Split ``money`` into parts proportional to ``weights`` that sum exactly to it.
+
+    Each part is rounded to the minor unit; the minor units left over go one each to the parts
+    with the largest remainders (ties to the earlier part), so ``sum(parts) == money.rounded()``.
+    """
+    if not weights:
+        raise ValidationError("must not be empty", field="weights")
+    exact_weights = [Fraction(w) for w in weights]
+    if any(w < 0 for w in exact_weights) or sum(exact_weights) == 0:
+        raise ValidationError("must be non-negative with a positive sum", field="weights")
+    whole = money.rounded()
+    scale = 10**whole.minor_units
+    units = int(whole.amount * scale)
+    sign = -1 if units < 0 else 1
+    units = abs(units)
+    weight_sum = sum(exact_weights)
+    shares = [Fraction(units) * w / weight_sum for w in exact_weights]
+    floors = [s.numerator // s.denominator for s in shares]
+    leftover = units - sum(floors)
+    order = sorted(range(len(shares)), key=lambda i: (-(shares[i] - floors[i]), i))
+    for index in order[:leftover]:
+        floors[index] += 1
+    quantum = Decimal(1).scaleb(-whole.minor_units)
+    return [Money((Decimal(sign * f) / scale).quantize(quantum), money.currency) for f in floors]
+
+
+def format_money(money: Money, locale: str) -> str:
+    """Locale-formatted amount via Babel (I18N-1): ``1 231,47 zł`` in ``pl``."""
+    return str(format_currency(money.rounded().amount, money.currency, locale=locale))

@@ -1,0 +1,356 @@
+"""Policy objects: every parameter RULES.md names, as frozen attrs values.
+
+A :class:`VendorPolicy` groups one policy object per rule family. Presets (``crmcore.presets``)
+fill them with the seed vendors' values; a vendor changes a parameter with ``attrs.evolve`` or
+:meth:`VendorPolicy.with_overrides`, never by editing code. Each "Decision" of RULES.md is a
+parameter here with the stated default.
+
+>>> from crmcore.presets import preset
+>>> raynet = preset("raynet")
+>>> raynet.dunning.block_after_days, raynet.trial.length, raynet.timezone
+(3, 30, 'Europe/Prague')
+>>> raynet.with_overrides({"dunning": {"block_after_days": 5}}).dunning.block_after_days
+5
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from crmcore.dates import BusinessCalendar, zone
+from crmcore.errors import PolicyError, ValidationError
+from crmcore.serialization import converter, structure_strict
+
+__all__ = [
+    "BackupPolicy",
+    "BillingPolicy",
+    "DowngradeTiming",
+    "DunningPolicy",
+    "IncidentPolicy",
+    "LimitsPolicy",
+    "MailPolicy",
+    "NoticePolicy",
+    "SlaPolicy",
+    "SlaTier",
+    "TrialExpiry",
+    "TrialPolicy",
+    "TrialUnit",
+    "VendorPolicy",
+]
+
+
+def _positive(_i: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and value <= 0:
+        raise ValidationError(f"must be > 0, got {value}", field=attribute.name)
+
+
+def _non_negative(_i: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and value < 0:
+        raise ValidationError(f"must be >= 0, got {value}", field=attribute.name)
+
+
+# --- trials (TRIAL-1..6) --------------------------------------------------------------------------
+
+
+class TrialUnit(enum.StrEnum):
+    DAYS = "days"
+    MONTHS = "months"
+
+
+class TrialExpiry(enum.StrEnum):
+    """What happens to a trial that is not converted (TRIAL-4)."""
+
+    PURGE = "purge"  # raynet: no access (TRIAL-5), data purged after purge_after_days
+    BLOCK_THEN_PURGE = "block_then_purge"  # livespace: blocked at once, purged later
+    FREE_PLAN = "free_plan"  # chmiuro: moves to the free plan, deletes nothing
+
+
+@attrs.frozen
+class TrialPolicy:
+    """TRIAL-1..6. ``conversion_grace_days=None`` means conversion only during the trial."""
+
+    length: int = attrs.field(default=30, validator=_positive)
+    unit: TrialUnit = TrialUnit.DAYS
+    conversion_grace_days: int | None = attrs.field(default=15, validator=_non_negative)
+    on_expiry: TrialExpiry = TrialExpiry.PURGE
+    purge_after_days: int | None = attrs.field(default=90, validator=_non_negative)
+    top_plan_during_trial: bool = False
+    abuse_allowance: int = attrs.field(default=1, validator=_non_negative)  # TRIAL-6 decision
+
+
+# --- billing and proration (BILL, PRO, TERM) ------------------------------------------------------
+
+
+class DowngradeTiming(enum.StrEnum):
+    """PRO-6 decision: when a downgrade's lower entitlements apply (its price: next period)."""
+
+    IMMEDIATELY = "immediately"
+    NEXT_PERIOD = "next_period"
+
+
+@attrs.frozen
+class BillingPolicy:
+    """BILL-1..7, PRO-1..7, TERM-1..3."""
+
+    transfer_due_days: int = attrs.field(default=14, validator=_non_negative)  # BILL-4
+    card_due_days: int = attrs.field(default=0, validator=_non_negative)  # charged at issue
+    downgrade_takes_effect: DowngradeTiming = DowngradeTiming.IMMEDIATELY  # PRO-6
+    invoice_series: str = "{year}/{number:04d}"  # BILL-6: per vendor and year
+    annual_immediate_except_month: int = 12  # PRO-3 / PRO-4: the 12th-month exception
+    term_discounts: tuple[tuple[int, Decimal], ...] = ()  # TERM-1: (min months, discount ratio)
+
+    def term_discount(self, months: int) -> Decimal:
+        """The discount ratio for a prepaid term of ``months`` (TERM-1); 0 when none applies."""
+        best = Decimal(0)
+        for min_months, ratio in self.term_discounts:
+            if months >= min_months and ratio > best:
+                best = ratio
+        return best
+
+
+# --- payment delay (PAY-1..6) ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class DunningPolicy:
+    """PAY-6: thresholds in days overdue (``more than`` N days)."""
+
+    block_after_days: int = attrs.field(default=3, validator=_non_negative)
+    cancel_after_days: int = attrs.field(default=60, validator=_non_negative)
+    purge_after_days: int = attrs.field(default=150, validator=_non_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.block_after_days < self.cancel_after_days < self.purge_after_days:
+            raise ValidationError(
+                "thresholds must increase: block < cancel < purge, got "
+                f"{self.block_after_days} / {self.cancel_after_days} / {self.purge_after_days}",
+                field="dunning",
+                rule="PAY-6",
+            )
+
+
+# --- service level (SLA-1..7) ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class SlaTier:
+    """Availability strictly below ``below`` (percent) earns ``credit`` (ratio of the fee)."""
+
+    below: Decimal
+    credit: Decimal
+
+
+@attrs.frozen
+class SlaPolicy:
+    """SLA-1..7. ``tiers`` empty means a target without credits (SLA-7)."""
+
+    target: Decimal = Decimal("99.50")
+    tiers: tuple[SlaTier, ...] = (
+        SlaTier(Decimal("99.50"), Decimal("0.35")),
+        SlaTier(Decimal("98.00"), Decimal("0.50")),
+    )
+    business_hours_start: time = time(8, 0)
+    business_hours_end: time = time(17, 0)
+    maintenance_lead_hours: int = attrs.field(default=24, validator=_non_negative)
+
+    def credit_ratio(self, availability_percent: Any) -> Decimal:
+        """The credit ratio for an exact availability (SLA-2): the largest tier it falls below.
+
+        Compared exactly: 99.499999 is below 99.50 and earns the 35% tier.
+        """
+        ratio = Decimal(0)
+        for tier in self.tiers:
+            if availability_percent < tier.below and tier.credit > ratio:
+                ratio = tier.credit
+        return ratio
+
+
+# --- limits (REC, API, STOR, SUP, SIGN) -----------------------------------------------------------
+
+RAYNET_RECORD_KINDS: frozenset[str] = frozenset(
+    {
+        # contact base
+        "client",
+        "contact_person",
+        "lead",
+        # sales
+        "opportunity",
+        "product",
+        "offer",
+        "order",
+        "invoice",
+        "project",
+        # activities
+        "task",
+        "meeting",
+        "event",
+        "email",
+        "phone_call",
+        "letter",
+    }
+)
+
+
+@attrs.frozen
+class LimitsPolicy:
+    """REC-1..6, API-1..2, STOR-1, SUP-1, SIGN-1."""
+
+    record_warning_ratio: Decimal = Decimal("0.9")  # REC-2 decision
+    counted_record_kinds: frozenset[str] = RAYNET_RECORD_KINDS  # REC-1
+    api_monthly_transfer_gb: int = 100  # API-2
+    api_remedy_business_days: int = 5  # API-2
+    support_minutes_per_user_month: int = 60  # SUP-1
+    esign_free_documents_per_month: int = 4  # SIGN-1
+    esign_signing_window_days: int = 7  # SIGN-1
+    esign_archive_years: int = 3  # SIGN-1
+    linked_files_count_toward_storage: bool = False  # STOR-1
+
+
+# --- services (MAIL, BACKUP, EXPORT, NOTICE, END, GDPR) -------------------------------------------
+
+
+@attrs.frozen
+class MailPolicy:
+    """MAIL-1..7 (smartmail). Capacity tiers: (gigabytes, net price per year)."""
+
+    capacity_tiers: tuple[tuple[Decimal, Decimal], ...] = (
+        (Decimal("1.2"), Decimal("600")),
+        (Decimal("3"), Decimal("1200")),
+        (Decimal("6"), Decimal("2400")),
+        (Decimal("12"), Decimal("3500")),
+    )
+    tier_currency: str = "PLN"
+    spam_retention_days: int = 90  # MAIL-2
+    max_attachments: int = 3  # MAIL-3
+    max_message_bytes: int = 20 * 1024 * 1024  # MAIL-3 decision
+    reply_lock_expiry_minutes: int = 30  # MAIL-7 decision: a stale lock expires
+
+
+@attrs.frozen
+class BackupPolicy:
+    """BACKUP-1..4, EXPORT-1."""
+
+    local_interval_hours: int = 24  # raynet: daily
+    offsite_interval_hours: int | None = None  # livespace: 24
+    first_backup_at: time = time(2, 0)  # raynet: from 02:00 vendor time
+    retention_days: int = 90
+    free_copies_per_half_year: int = 1  # BACKUP-2 decision: calendar half-years
+    last_copy_window_days: int = 80  # BACKUP-3
+    free_advanced_exports: int = 0  # EXPORT-1: livespace 1
+
+
+@attrs.frozen
+class NoticePolicy:
+    """NOTICE-1..4, END-1..4."""
+
+    terms_change_days: int = 15  # NOTICE-1
+    price_change_days: int = 30  # NOTICE-2
+    vendor_notice_months: int = 12  # END-2
+    posted_notice_deemed_delivered_days: int = 3  # END-2
+
+
+@attrs.frozen
+class IncidentPolicy:
+    """GDPR-1..4 (optimasales)."""
+
+    authority_deadline_hours: int = 72  # GDPR-2
+    authority_name: str = "UODO"
+
+
+# --- the vendor ----------------------------------------------------------------------------------
+
+
+def _valid_zone(_i: object, _a: attrs.Attribute[str], value: str) -> None:
+    zone(value)
+
+
+@attrs.frozen
+class VendorPolicy:
+    """One vendor's terms: timezone and country (TIME-2, TIME-3) plus one policy per family."""
+
+    name: str
+    timezone: str = attrs.field(validator=_valid_zone)
+    country: str = "PL"
+    currency: str = "PLN"
+    trial: TrialPolicy = attrs.field(factory=TrialPolicy)
+    billing: BillingPolicy = attrs.field(factory=BillingPolicy)
+    dunning: DunningPolicy = attrs.field(factory=DunningPolicy)
+    sla: SlaPolicy = attrs.field(factory=SlaPolicy)
+    limits: LimitsPolicy = attrs.field(factory=LimitsPolicy)
+    mail: MailPolicy = attrs.field(factory=MailPolicy)
+    backup: BackupPolicy = attrs.field(factory=BackupPolicy)
+    notice: NoticePolicy = attrs.field(factory=NoticePolicy)
+    incident: IncidentPolicy = attrs.field(factory=IncidentPolicy)
+
+    def business_calendar(self) -> BusinessCalendar:
+        """Business days of the vendor's country (TIME-3)."""
+        return _calendar(self.country)
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = converter.unstructure(self)
+        return result
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> VendorPolicy:
+        return structure_strict(
+            data, VendorPolicy, error=lambda errors: PolicyError(errors, what="policy")
+        )
+
+    def with_overrides(
+        self, overrides: Mapping[str, Any], root: str = "$.overrides"
+    ) -> VendorPolicy:
+        """A copy with documented parameters replaced; unknown names are refused by path."""
+        if not isinstance(overrides, Mapping):
+            raise PolicyError([f"{root}: must be an object"], what="policy")
+        merged = _deep_merge(self.to_dict(), overrides, root)
+        return structure_strict(
+            merged, VendorPolicy, error=lambda errors: PolicyError(errors, what="policy")
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> VendorPolicy:
+        """Load a whole policy from a ``.json`` or ``.toml`` file."""
+        file = Path(path)
+        text = file.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text) if file.suffix.lower() == ".toml" else json.loads(text)
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise PolicyError([f"$: cannot parse {file.name} ({exc})"], what="policy") from None
+        return cls.from_dict(data)
+
+
+def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any], root: str) -> dict[str, Any]:
+    errors: list[str] = []
+    result = dict(base)
+    for key, value in overrides.items():
+        path = f"{root}.{key}"
+        if key not in base:
+            errors.append(f"{path}: unknown policy parameter")
+        elif isinstance(base[key], dict) and isinstance(value, Mapping):
+            try:
+                result[key] = _deep_merge(base[key], value, path)
+            except PolicyError as exc:
+                errors.extend(exc.errors)
+        else:
+            result[key] = value
+    if errors:
+        raise PolicyError(errors, what="policy")
+    return result
+
+
+_calendars: dict[str, BusinessCalendar] = {}
+
+
+def _calendar(country: str) -> BusinessCalendar:
+    if country not in _calendars:
+        _calendars[country] = BusinessCalendar(country)
+    return _calendars[country]

@@ -1,0 +1,157 @@
+"""One cattrs converter for crmcore's values, with strict hooks.
+
+- ``Decimal`` from a decimal string or int only; a float is refused (BILL-7) and dumped as str.
+- ``datetime`` from an ISO 8601 string with an offset; naive ones refused (TIME-1).
+- ``date`` from ``YYYY-MM-DD``.
+- ``frozenset``/``tuple`` from lists, dumped as lists (sets sorted, so output is deterministic).
+
+Errors are collected with cattrs' detailed validation and turned into one
+:class:`~crmcore.errors.MultipleValidationErrors` subclass that lists every bad path at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.errors import ClassValidationError, IterableValidationError
+from cattrs.v import transform_error
+
+from crmcore.dates import parse_aware_datetime, parse_date
+from crmcore.errors import CrmError, MultipleValidationErrors
+from crmcore.money import parse_decimal
+
+__all__ = ["converter", "error_paths", "structure_strict"]
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
+
+
+def _structure_decimal(value: object, _type: type) -> Decimal:
+    return parse_decimal(value, "value")
+
+
+def _structure_datetime(value: object, _type: type) -> datetime:
+    if isinstance(value, datetime):
+        from crmcore.dates import require_aware
+
+        return require_aware(value, "value")
+    return parse_aware_datetime(value, "value")
+
+
+def _structure_date(value: object, _type: type) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return parse_date(value, "value")
+
+
+def _structure_time(value: object, _type: type) -> time:
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be an HH:MM time string, got {value!r}")
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"must be an HH:MM time, got {value!r}") from None
+
+
+def _structure_int(value: object, _type: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be an integer, got {value!r}")
+    return value
+
+
+def _structure_str(value: object, _type: type) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {value!r}")
+    return value
+
+
+def _structure_bool(value: object, _type: type) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"must be true or false, got {value!r}")
+    return value
+
+
+converter.register_structure_hook(Decimal, _structure_decimal)
+converter.register_unstructure_hook(Decimal, str)
+converter.register_structure_hook(datetime, _structure_datetime)
+converter.register_unstructure_hook(datetime, lambda v: v.isoformat())
+converter.register_structure_hook(date, _structure_date)
+converter.register_unstructure_hook(date, lambda v: v.isoformat())
+converter.register_structure_hook(time, _structure_time)
+converter.register_unstructure_hook(time, lambda v: v.isoformat(timespec="minutes"))
+converter.register_structure_hook(int, _structure_int)
+converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook(bool, _structure_bool)
+
+
+def _is_frozenset(type_: Any) -> bool:
+    return type_ is frozenset or getattr(type_, "__origin__", None) is frozenset
+
+
+converter.register_unstructure_hook_func(
+    _is_frozenset, lambda v: sorted(converter.unstructure(x) for x in v)
+)
+
+_NESTED = "\x00"
+
+
+def _format_exception(exc: BaseException, _type: Any) -> str:
+    if isinstance(exc, MultipleValidationErrors):
+        # A constructor already listed its own paths: keep them as they are.
+        return _NESTED + "\x1f".join(exc.errors)
+    if isinstance(exc, CrmError):
+        return exc.problem + (f" ({exc.rule})" if exc.rule else "")
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return f"unknown field(s) {sorted(exc.extra_fields)}"
+    if isinstance(exc, ValueError | TypeError):
+        return str(exc) or type(exc).__name__
+    return f"invalid value ({type(exc).__name__}: {exc})"
+
+
+def error_paths(exc: ClassValidationError | IterableValidationError, root: str = "$") -> list[str]:
+    """Every failure inside a cattrs validation error as ``"path: message"`` strings."""
+    messages = transform_error(exc, path=root, format_exception=_format_exception)
+    return _reorder(messages)
+
+
+def _reorder(messages: list[str]) -> list[str]:
+    # transform_error yields "message @ path"; present as "path: message".
+    result: list[str] = []
+    for message in messages:
+        if message.startswith(_NESTED):
+            result.extend(message[1:].rsplit(" @ ", 1)[0].split("\x1f"))
+        elif " @ " in message:
+            text, path = message.rsplit(" @ ", 1)
+            result.append(f"{path}: {text}")
+        else:
+            result.append(message)
+    return result
+
+
+def structure_strict(
+    data: object,
+    cls: type[T],
+    *,
+    error: Callable[[list[str]], MultipleValidationErrors],
+    root: str = "$",
+) -> T:
+    """``converter.structure`` that turns every failure into one typed error listing paths."""
+    try:
+        return converter.structure(data, cls)
+    except (ClassValidationError, IterableValidationError) as exc:
+        raise error(error_paths(exc, root)) from exc
+    except MultipleValidationErrors as exc:
+        raise error(list(exc.errors)) from exc
+    except CrmError as exc:
+        raise error([f"{root}: {exc}"]) from exc
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise error([f"{root}: {_format_exception(exc, cls)}"]) from exc
