@@ -22,3 +22,36 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("CRMCORE_HYPOTHESIS_PROFILE", "dev"))
+
+
+# --- database servers --------------------------------------------------------------------------
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+SERVER_VARIABLES = {
+    "postgresql": "CRMCORE_TEST_POSTGRES_URL",
+    "mysql": "CRMCORE_TEST_MYSQL_URL",
+}
+
+
+def server_url_or_skip(kind: str) -> str:
+    """The server URL from the environment, or skip the test with the reason."""
+    variable = SERVER_VARIABLES[kind]
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{variable} is unset: no {kind} server to test against")
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql", "mysql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh empty database per session on each engine: SQLite always, the servers when their
+    URL variable is set (an unreachable server then fails the test, it does not skip)."""
+    from crmcore_sql.testing import temporary_database
+
+    kind = request.param
+    server = "sqlite://" if kind == "sqlite" else server_url_or_skip(kind)
+    with temporary_database(server) as url:
+        yield url.render_as_string(hide_password=False)

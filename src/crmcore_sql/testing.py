@@ -1,0 +1,46 @@
+"""Helpers for testing against real database servers.
+
+:func:`temporary_database` creates a uniquely named database on a PostgreSQL or MariaDB/MySQL
+server, yields its URL and drops it afterwards, so test runs (and parallel developers) never
+share tables. SQLite URLs get a file in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+
+__all__ = ["temporary_database"]
+
+
+@contextmanager
+def temporary_database(server_url: str | URL, prefix: str = "crmcore_t") -> Iterator[URL]:
+    """A fresh, empty database on the server of ``server_url``; dropped on exit."""
+    url = make_url(server_url)
+    if url.get_backend_name() == "sqlite":
+        with tempfile.TemporaryDirectory(prefix=prefix) as directory:
+            yield url.set(database=str(Path(directory) / "test.sqlite3"))
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    quote = '"' if url.get_backend_name() == "postgresql" else "`"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {quote}{name}{quote}"))
+        yield url.set(database=name)
+    finally:
+        try:
+            with admin.connect() as connection:
+                if url.get_backend_name() == "postgresql":
+                    connection.execute(text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+                connection.execute(text(f"DROP DATABASE IF EXISTS {quote}{name}{quote}"))
+        finally:
+            admin.dispose()
