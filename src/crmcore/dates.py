@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -129,9 +129,12 @@ def add_months(value: D, months: int, tz: tzinfo | str | None = None) -> D:
 def _localize(naive: datetime, zone_info: tzinfo | None) -> datetime:
     """Attach ``zone_info`` to a wall-clock time; a time skipped by DST moves forward."""
     candidate = naive.replace(tzinfo=zone_info)
+    if zone_info is None:
+        return candidate
     # A wall-clock time in a spring-forward gap does not exist; zoneinfo would give it an
-    # offset that does not round-trip. Normalise through UTC so the result is a real instant.
-    return candidate.astimezone(zone_info) if zone_info is not None else candidate
+    # offset that does not round-trip. Normalise through UTC so the result is a real instant
+    # (``astimezone`` to the datetime's own tzinfo is a no-op, hence the detour).
+    return candidate.astimezone(UTC).astimezone(zone_info)
 
 
 def last_day_of_month(day: date) -> date:

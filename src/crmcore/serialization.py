@@ -11,6 +11,7 @@ Errors are collected with cattrs' detailed validation and turned into one
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -20,7 +21,7 @@ import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.v import transform_error
 
-from crmcore.dates import parse_aware_datetime, parse_date
+from crmcore.dates import parse_aware_datetime, parse_date, require_aware
 from crmcore.errors import CrmError, MultipleValidationErrors
 from crmcore.money import parse_decimal
 
@@ -31,22 +32,43 @@ T = TypeVar("T")
 converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
 
 
+def _value_error(exc: CrmError) -> ValueError:
+    # A hook runs at the attribute's own path: drop the error's placeholder field name so the
+    # path is not repeated, keep the message and the rule.
+    return ValueError(exc.problem + (f" ({exc.rule})" if exc.rule else ""))
+
+
 def _structure_decimal(value: object, _type: type) -> Decimal:
-    return parse_decimal(value, "value")
+    try:
+        return parse_decimal(value, "value")
+    except CrmError as exc:
+        raise _value_error(exc) from exc
 
 
 def _structure_datetime(value: object, _type: type) -> datetime:
-    if isinstance(value, datetime):
-        from crmcore.dates import require_aware
-
-        return require_aware(value, "value")
-    return parse_aware_datetime(value, "value")
+    try:
+        if isinstance(value, datetime):
+            return require_aware(value, "value")
+        return parse_aware_datetime(value, "value")
+    except CrmError as exc:
+        raise _value_error(exc) from exc
 
 
 def _structure_date(value: object, _type: type) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    return parse_date(value, "value")
+    try:
+        return parse_date(value, "value")
+    except CrmError as exc:
+        raise _value_error(exc) from exc
+
+
+def _structure_enum(value: object, type_: type[enum.Enum]) -> enum.Enum:
+    try:
+        return type_(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in type_)
+        raise ValueError(f"must be one of {allowed}, got {value!r}") from None
 
 
 def _structure_time(value: object, _type: type) -> time:
@@ -89,6 +111,11 @@ converter.register_unstructure_hook(time, lambda v: v.isoformat(timespec="minute
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(str, _structure_str)
 converter.register_structure_hook(bool, _structure_bool)
+# StrEnum subclasses str: without these, the str hook would accept any string for an enum field
+# (singledispatch follows the MRO, and StrEnum/IntEnum precede str/int in it).
+converter.register_structure_hook(enum.Enum, _structure_enum)
+converter.register_structure_hook(enum.StrEnum, _structure_enum)
+converter.register_structure_hook(enum.IntEnum, _structure_enum)
 
 
 def _is_frozenset(type_: Any) -> bool:
@@ -100,6 +127,7 @@ converter.register_unstructure_hook_func(
 )
 
 _NESTED = "\x00"
+_FIELD = "\x01"
 
 
 def _format_exception(exc: BaseException, _type: Any) -> str:
@@ -107,7 +135,11 @@ def _format_exception(exc: BaseException, _type: Any) -> str:
         # A constructor already listed its own paths: keep them as they are.
         return _NESTED + "\x1f".join(exc.errors)
     if isinstance(exc, CrmError):
-        return exc.problem + (f" ({exc.rule})" if exc.rule else "")
+        text = exc.problem + (f" ({exc.rule})" if exc.rule else "")
+        if exc.field:
+            # Raised by a constructor or validator: its field is below the reported path.
+            return _FIELD + exc.field + _FIELD + text
+        return text
     if isinstance(exc, KeyError):
         return "required field missing"
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
@@ -131,7 +163,14 @@ def _reorder(messages: list[str]) -> list[str]:
             result.extend(message[1:].rsplit(" @ ", 1)[0].split("\x1f"))
         elif " @ " in message:
             text, path = message.rsplit(" @ ", 1)
+            if text.startswith(_FIELD):
+                _, field, text = text.split(_FIELD, 2)
+                if not path.endswith(f".{field}") and not field.startswith("$"):
+                    path = f"{path}.{field}"
             result.append(f"{path}: {text}")
+        elif message.startswith(_FIELD):
+            _, field, text = message.split(_FIELD, 2)
+            result.append(f"{field}: {text}")
         else:
             result.append(message)
     return result
