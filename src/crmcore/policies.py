@@ -370,7 +370,7 @@ TOML_NULLS = "null"
 
 
 def toml_document(text: str) -> dict[str, Any]:
-    """Parse a TOML policy (or override) document, turning its ``null`` paths into ``None``.
+    r"""Parse a TOML policy (or override) document, turning its ``null`` paths into ``None``.
 
     >>> toml_document('null = ["trial.purge_after_days"]\n[trial]\nlength = 7\n')
     {'trial': {'length': 7, 'purge_after_days': None}}
