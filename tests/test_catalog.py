@@ -160,9 +160,10 @@ def test_files_round_trip_in_json_and_toml_PLAN_1(tmp_path: Path) -> None:
         CATALOG.dump(path)
         assert Catalog.load(path) == CATALOG
     # TOML has no null: unlimited limits are simply absent.
-    assert "api_calls_per_day" not in (tmp_path / "catalogue.toml").read_text().split(
-        "[plans.limits]"
-    )[-1]
+    assert (
+        "api_calls_per_day"
+        not in (tmp_path / "catalogue.toml").read_text().split("[plans.limits]")[-1]
+    )
 
 
 @given(catalogs())

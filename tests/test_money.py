@@ -1,4 +1,4 @@
-"""Money: exact decimals in one currency, half-up rounding, allocation, formatting (BILL-7, I18N-1)."""
+"""Money: exact decimals in one currency, half-up rounding, allocation, formats (BILL-7, I18N-1)."""
 
 from __future__ import annotations
 

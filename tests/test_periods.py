@@ -17,7 +17,10 @@ from crmcore.testing import annual_periods, calendar_months, dates, periods
 
 def test_february_2026_and_leap_february_2028_PRO_1() -> None:
     february_2026 = Period.calendar_month(2026, 2)
-    assert (february_2026.first_day, february_2026.last_day) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert (february_2026.first_day, february_2026.last_day) == (
+        date(2026, 2, 1),
+        date(2026, 2, 28),
+    )
     assert february_2026.days == 28
     # A change on 10 Feb: days 10..28 both included = 19 of 28.
     assert february_2026.remaining_fraction(date(2026, 2, 10)) == Fraction(28 - 10 + 1, 28)
