@@ -3,6 +3,8 @@
 - ``Decimal`` from a decimal string or int only; a float is refused (BILL-7) and dumped as str.
 - ``datetime`` from an ISO 8601 string with an offset; naive ones refused (TIME-1).
 - ``date`` from ``YYYY-MM-DD``.
+- ``Fraction`` from ``"19/28"`` (or an int), dumped as that string.
+- enums only from one of their values (``StrEnum`` would otherwise pass as any ``str``).
 - ``frozenset``/``tuple`` from lists, dumped as lists (sets sorted, so output is deterministic).
 
 Errors are collected with cattrs' detailed validation and turned into one
@@ -15,6 +17,7 @@ import enum
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, TypeVar
 
 import cattrs
@@ -63,6 +66,18 @@ def _structure_date(value: object, _type: type) -> date:
         raise _value_error(exc) from exc
 
 
+def _structure_fraction(value: object, _type: type) -> Fraction:
+    # Exact proration fractions (PRO-1) travel as "19/28" strings (or ints); floats are refused.
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"must be a fraction string such as '19/28', got {value!r}")
+    try:
+        return Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"must be a fraction string such as '19/28', got {value!r}") from None
+
+
 def _structure_enum(value: object, type_: type[enum.Enum]) -> enum.Enum:
     try:
         return type_(value)
@@ -108,6 +123,8 @@ converter.register_structure_hook(date, _structure_date)
 converter.register_unstructure_hook(date, lambda v: v.isoformat())
 converter.register_structure_hook(time, _structure_time)
 converter.register_unstructure_hook(time, lambda v: v.isoformat(timespec="minutes"))
+converter.register_structure_hook(Fraction, _structure_fraction)
+converter.register_unstructure_hook(Fraction, str)
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(str, _structure_str)
 converter.register_structure_hook(bool, _structure_bool)
