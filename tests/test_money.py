@@ -187,3 +187,15 @@ def test_format_money_in_the_eight_locales_I18N_1(locale: str, expected: str) ->
 def test_format_money_rounds_and_uses_local_symbols_I18N_1() -> None:
     assert format_money(Money.of("1231.465", "CZK"), "cs") == f"1{NBSP}231,47{NBSP}Kč"
     assert format_money(Money.of("1234.5", "JPY"), "en") == "¥1,235"
+
+
+def test_arithmetic_beyond_28_digits_stays_exact_BILL_7() -> None:
+    # The default decimal context would round 10**30 + 0.01 to 10**30.
+    big = Money.of("1000000000000000000000000000000.00", "PLN")
+    cent = Money.of("0.01", "PLN")
+    assert (big + cent).amount == Decimal("1000000000000000000000000000000.01")
+    assert (big + cent - big) == cent
+    assert round_half_up(Decimal("123456789012345678901234567890.125"), 2) == Decimal(
+        "123456789012345678901234567890.13"
+    )
+    assert total(allocate(big + cent, [1, 2]), "PLN") == big + cent
