@@ -175,3 +175,26 @@ def test_json_round_trip_PLAN_1(catalog: Catalog) -> None:
 @given(catalogs())
 def test_toml_round_trip_PLAN_1(catalog: Catalog) -> None:
     assert Catalog.loads_toml(catalog.dumps_toml()) == catalog
+
+
+def test_collections_and_objects_must_have_their_json_shape_PLAN_1() -> None:
+    # A string is iterable: without the check, features "api" would become {"a", "p", "i"}.
+    with pytest.raises(CatalogError) as caught:
+        Catalog.from_dict(
+            {
+                "plans": [
+                    5,
+                    {"code": "a", "rank": 1, "prices": {}, "features": "api", "limits": 3},
+                    {"code": "b", "rank": 2, "prices": [], "features": ["api", 3]},
+                ]
+            }
+        )
+    assert caught.value.errors == (
+        "$.plans[0]: must be an object, got 5",
+        "$.plans[1].prices: must be a list, got {}",
+        "$.plans[1].limits: must be an object, got 3",
+        "$.plans[1].features: must be a list, got 'api'",
+        "$.plans[2].features[1]: must be a string, got 3",
+    )
+    with pytest.raises(CatalogError, match=r"\$: must be an object, got \[\]"):
+        Catalog.from_dict([])  # type: ignore[arg-type]

@@ -14,13 +14,15 @@ Errors are collected with cattrs' detailed validation and turned into one
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_origin
 
+import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.v import transform_error
 
@@ -135,10 +137,47 @@ converter.register_structure_hook(enum.StrEnum, _structure_enum)
 converter.register_structure_hook(enum.IntEnum, _structure_enum)
 
 
+_COLLECTIONS = (tuple, frozenset, set, list)
+
+
+def _is_collection(type_: Any) -> bool:
+    return type_ in _COLLECTIONS or get_origin(type_) in _COLLECTIONS
+
+
+def _structure_collection(value: object, type_: Any) -> Any:
+    # cattrs would iterate any iterable: a string "api" would become the features {"a", "p",
+    # "i"} and a dict its keys. Collections come from JSON/TOML arrays only.
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ValueError(f"must be a list, got {value!r}")
+    origin = get_origin(type_) or type_
+    if origin is tuple:
+        return converter._structure_tuple(value, type_)
+    if origin is frozenset:
+        return converter._structure_set(value, type_, structure_to=frozenset)
+    if origin is set:
+        return converter._structure_set(value, type_)
+    return list_structure_factory(type_, converter)(value, type_)
+
+
+def _attrs_structure_factory(cls: Any) -> Callable[[Any, Any], Any]:
+    # An attrs value comes from a JSON/TOML object only; without this check a list or a number
+    # fails deep inside cattrs with an AttributeError or TypeError text.
+    structure_fields = converter.gen_structure_attrs_fromdict(cls)
+
+    def structure(value: Any, type_: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"must be an object, got {value!r}")
+        return structure_fields(value, type_)
+
+    return structure
+
+
 def _is_frozenset(type_: Any) -> bool:
     return type_ is frozenset or getattr(type_, "__origin__", None) is frozenset
 
 
+converter.register_structure_hook_func(_is_collection, _structure_collection)
+converter.register_structure_hook_factory(attrs.has, _attrs_structure_factory)
 converter.register_unstructure_hook_func(
     _is_frozenset, lambda v: sorted(converter.unstructure(x) for x in v)
 )
