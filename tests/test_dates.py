@@ -207,3 +207,10 @@ def test_add_business_days_never_lands_on_weekend_or_holiday_TIME_3(
 def test_unknown_country_is_refused_TIME_3() -> None:
     with pytest.raises(ValidationError, match=r"country: no public-holiday data .* \(TIME-3\)"):
         BusinessCalendar("XX")
+
+
+def test_local_midnight_skipped_by_dst_is_a_real_instant_TIME_2() -> None:
+    # Asia/Beirut moved clocks from 00:00 to 01:00 on 26 March 2023: midnight did not exist.
+    midnight = local_midnight(date(2023, 3, 26), "Asia/Beirut")
+    assert midnight.astimezone(UTC).astimezone(midnight.tzinfo) == midnight
+    assert midnight.hour == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -147,3 +147,8 @@ def test_each_day_lists_every_day_once_PRO_1(period: Period) -> None:
     assert len(days) == period.days
     assert days[0] == period.first_day
     assert days[-1] == period.last_day
+
+
+def test_a_period_is_made_of_dates_not_datetimes_BILL_1() -> None:
+    with pytest.raises(PeriodError, match=r"first_day: must be a calendar date"):
+        Period(datetime(2026, 1, 1), date(2026, 1, 31))

@@ -178,3 +178,10 @@ def test_every_preset_round_trips() -> None:
     for policy in PRESETS.values():
         assert VendorPolicy.loads_toml(policy.dumps_toml()) == policy
         assert VendorPolicy.loads_json(policy.dumps_json()) == policy
+
+
+def test_currency_and_country_are_validated_TIME_3_BILL_7() -> None:
+    with pytest.raises(PolicyError, match=r"\$.currency: unknown ISO 4217 currency 'XXQ'"):
+        preset("raynet").with_overrides({"currency": "XXQ"})
+    with pytest.raises(PolicyError, match=r"\$.country: no public-holiday data .* \(TIME-3\)"):
+        preset("raynet").with_overrides({"country": "XX"})

@@ -90,7 +90,8 @@ def vendor_date(instant: datetime, tz: tzinfo | str) -> date:
 def local_midnight(day: date, tz: tzinfo | str) -> datetime:
     """00:00 of ``day`` in the vendor's zone, as an aware datetime (TIME-2)."""
     zone_info = zone(tz) if isinstance(tz, str) else tz
-    return datetime.combine(day, time(0), tzinfo=zone_info)
+    # In a few zones a DST change skips midnight itself; _localize moves it to a real instant.
+    return _localize(datetime.combine(day, time(0)), zone_info)
 
 
 def _wall_clock(value: datetime, tz: tzinfo | str | None) -> datetime:

@@ -15,7 +15,7 @@ the anchor (TIME-4). Fractions are exact ``Fraction`` values of actual calendar 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import attrs
@@ -35,6 +35,13 @@ class Period:
     last_day: date
 
     def __attrs_post_init__(self) -> None:
+        for name in ("first_day", "last_day"):
+            value = getattr(self, name)
+            # A datetime is a date subclass, but a period counts whole calendar days.
+            if isinstance(value, datetime) or not isinstance(value, date):
+                raise PeriodError(
+                    f"must be a calendar date, got {value!r}", field=name, rule="BILL-1"
+                )
         if self.last_day < self.first_day:
             raise PeriodError(
                 f"last_day {self.last_day} is before first_day {self.first_day}",

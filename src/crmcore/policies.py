@@ -29,6 +29,7 @@ import tomli_w
 
 from crmcore.dates import BusinessCalendar, zone
 from crmcore.errors import PolicyError, ValidationError
+from crmcore.money import minor_units
 from crmcore.serialization import converter, structure_strict
 
 __all__ = [
@@ -275,14 +276,22 @@ def _valid_zone(_i: object, _a: attrs.Attribute[str], value: str) -> None:
     zone(value)
 
 
+def _valid_country(_i: object, _a: attrs.Attribute[str], value: str) -> None:
+    _calendar(value)  # TIME-3: the country must have public-holiday data
+
+
+def _valid_currency(_i: object, _a: attrs.Attribute[str], value: str) -> None:
+    minor_units(value)
+
+
 @attrs.frozen
 class VendorPolicy:
     """One vendor's terms: timezone and country (TIME-2, TIME-3) plus one policy per family."""
 
     name: str
     timezone: str = attrs.field(validator=_valid_zone)
-    country: str = "PL"
-    currency: str = "PLN"
+    country: str = attrs.field(default="PL", validator=_valid_country)
+    currency: str = attrs.field(default="PLN", validator=_valid_currency)
     trial: TrialPolicy = attrs.field(factory=TrialPolicy)
     billing: BillingPolicy = attrs.field(factory=BillingPolicy)
     dunning: DunningPolicy = attrs.field(factory=DunningPolicy)
