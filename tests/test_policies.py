@@ -185,3 +185,19 @@ def test_currency_and_country_are_validated_TIME_3_BILL_7() -> None:
         preset("raynet").with_overrides({"currency": "XXQ"})
     with pytest.raises(PolicyError, match=r"\$.country: no public-holiday data .* \(TIME-3\)"):
         preset("raynet").with_overrides({"country": "XX"})
+
+
+def test_override_files_in_toml_and_json(tmp_path: Path) -> None:
+    toml_file = tmp_path / "overrides.toml"
+    toml_file.write_text('null = ["trial.purge_after_days"]\n[trial]\nlength = 21\n')
+    custom = preset("raynet").with_overrides_from(toml_file)
+    assert (custom.trial.length, custom.trial.purge_after_days) == (21, None)
+    assert custom.trial.conversion_grace_days == 15  # unchanged
+    json_file = tmp_path / "overrides.json"
+    json_file.write_text('{"sla": {"target": "99.9", "colour": 1}, "dunning": {"x": 1}}')
+    with pytest.raises(PolicyError) as caught:
+        preset("raynet").with_overrides_from(json_file)
+    assert caught.value.errors == (
+        "$.sla.colour: unknown policy parameter",
+        "$.dunning.x: unknown policy parameter",
+    )

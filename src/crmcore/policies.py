@@ -358,6 +358,23 @@ class VendorPolicy:
         """A policy from TOML; paths listed in the top-level ``null`` array become ``None``."""
         return cls.from_dict(toml_document(text))
 
+    def with_overrides_from(self, path: str | Path) -> VendorPolicy:
+        """A copy with the parameters of a ``.json`` or ``.toml`` override file replaced.
+
+        The file holds only the parameters to change (``[dunning]\nblock_after_days = 5``);
+        unknown names and bad values are refused with every path, as in :meth:`with_overrides`.
+        """
+        file = Path(path)
+        text = file.read_text(encoding="utf-8")
+        if file.suffix.lower() == ".toml":
+            data = toml_document(text)
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise PolicyError([f"$: not valid JSON ({exc})"], what="policy") from None
+        return self.with_overrides(data, root="$")
+
     @classmethod
     def load(cls, path: str | Path) -> VendorPolicy:
         """Load a whole policy from a ``.json`` or ``.toml`` file."""
