@@ -116,3 +116,8 @@ def test_only_crmcore_testing_imports_hypothesis() -> None:
     source = os.path.dirname(os.path.dirname(crmcore.__file__))  # this worktree's src/
     environment = {**os.environ, "PYTHONPATH": source}
     subprocess.run([sys.executable, "-c", code], check=True, env=environment)
+
+
+@given(dates(date(2026, 3, 5), date(2026, 3, 20)))
+def test_dates_in_a_narrow_range_without_leap_day_or_month_end(day: date) -> None:
+    assert date(2026, 3, 5) <= day <= date(2026, 3, 20)

@@ -118,13 +118,14 @@ def money(
 def dates(min_value: date = _MIN_DAY, max_value: date = _MAX_DAY) -> st.SearchStrategy[date]:
     """Calendar days in ``[min_value, max_value]``, biased towards month ends and 29 February
     (the days month arithmetic must clamp, TIME-4)."""
-    month_ends = st.dates(min_value, max_value).map(last_day_of_month)
-    leap_days = (
-        st.integers(min_value.year, max_value.year)
-        .filter(_is_leap)
-        .map(lambda year: date(year, 2, 29))
-    )
-    edges = st.one_of(month_ends, leap_days).filter(lambda d: min_value <= d <= max_value)
+    # A month end past ``max_value`` is clamped to it, so no draw is ever thrown away.
+    month_ends = st.dates(min_value, max_value).map(lambda d: min(last_day_of_month(d), max_value))
+    leap_days = [
+        date(year, 2, 29)
+        for year in range(min_value.year, max_value.year + 1)
+        if _is_leap(year) and min_value <= date(year, 2, 29) <= max_value
+    ]
+    edges = st.one_of(month_ends, st.sampled_from(leap_days)) if leap_days else month_ends
     return st.one_of(st.dates(min_value, max_value), edges)
 
 
