@@ -47,7 +47,6 @@ __all__ = [
     "TrialPolicy",
     "TrialUnit",
     "VendorPolicy",
-    "toml_document",
 ]
 
 
@@ -390,6 +389,8 @@ class VendorPolicy:
         text = self.dumps_toml() if file.suffix.lower() == ".toml" else self.dumps_json()
         file.write_text(text, encoding="utf-8")
 
+
+__all__ += ["TOML_NULLS", "toml_document"]  # kept apart: families add to the list above
 
 #: Top-level key of a TOML policy or override document listing the parameters set to ``None``.
 TOML_NULLS = "null"
