@@ -33,7 +33,7 @@ import attrs
 import tomli_w
 
 from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError
-from crmcore.money import Money, minor_units
+from crmcore.money import Money, minor_units, parse_decimal
 from crmcore.serialization import converter, structure_strict
 
 __all__ = ["Catalog", "Cycle", "Limits", "Plan", "Price"]
@@ -64,13 +64,17 @@ class Limits:
     esign_documents_per_month: int | None = attrs.field(default=None, validator=_non_negative)
 
 
+def _price_amount(value: object) -> Decimal:
+    return parse_decimal(value, "amount")
+
+
 @attrs.frozen
 class Price:
     """Net price per seat for one billing cycle in one currency (PLAN-1, PLAN-2)."""
 
     currency: str
     cycle: Cycle
-    amount: Decimal
+    amount: Decimal = attrs.field(converter=_price_amount)
 
     def __attrs_post_init__(self) -> None:
         digits = minor_units(self.currency)

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -90,7 +90,8 @@ def vendor_date(instant: datetime, tz: tzinfo | str) -> date:
 def local_midnight(day: date, tz: tzinfo | str) -> datetime:
     """00:00 of ``day`` in the vendor's zone, as an aware datetime (TIME-2)."""
     zone_info = zone(tz) if isinstance(tz, str) else tz
-    return datetime.combine(day, time(0), tzinfo=zone_info)
+    # In a few zones a DST change skips midnight itself; _localize moves it to a real instant.
+    return _localize(datetime.combine(day, time(0)), zone_info)
 
 
 def _wall_clock(value: datetime, tz: tzinfo | str | None) -> datetime:
@@ -129,9 +130,12 @@ def add_months(value: D, months: int, tz: tzinfo | str | None = None) -> D:
 def _localize(naive: datetime, zone_info: tzinfo | None) -> datetime:
     """Attach ``zone_info`` to a wall-clock time; a time skipped by DST moves forward."""
     candidate = naive.replace(tzinfo=zone_info)
+    if zone_info is None:
+        return candidate
     # A wall-clock time in a spring-forward gap does not exist; zoneinfo would give it an
-    # offset that does not round-trip. Normalise through UTC so the result is a real instant.
-    return candidate.astimezone(zone_info) if zone_info is not None else candidate
+    # offset that does not round-trip. Normalise through UTC so the result is a real instant
+    # (``astimezone`` to the datetime's own tzinfo is a no-op, hence the detour).
+    return candidate.astimezone(UTC).astimezone(zone_info)
 
 
 def last_day_of_month(day: date) -> date:

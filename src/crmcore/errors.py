@@ -61,13 +61,23 @@ class MultipleValidationErrors(ValidationError):
 
     def __init__(self, errors: Sequence[str], *, what: str = "input", rule: str | None = None):
         self.errors = tuple(errors)
+        self.what = what
         super().__init__(
             f"{len(self.errors)} invalid value(s) in {what}: " + "; ".join(self.errors),
             rule=rule,
         )
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (MultipleValidationErrors, (self.errors,))
+        # Keeps the subclass (CatalogError, PolicyError), ``what`` and ``rule`` when pickled.
+        return (_rebuild_multiple, (type(self), self.errors, self.what, self.rule))
+
+
+def _rebuild_multiple(
+    cls: type[MultipleValidationErrors], errors: Sequence[str], what: str, rule: str | None
+) -> MultipleValidationErrors:
+    error = cls.__new__(cls)
+    MultipleValidationErrors.__init__(error, errors, what=what, rule=rule)
+    return error
 
 
 class OutOfOrderError(ValidationError):

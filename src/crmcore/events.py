@@ -17,8 +17,8 @@ import attrs
 
 from crmcore.catalog import Cycle
 from crmcore.dates import require_aware
-from crmcore.errors import ValidationError
-from crmcore.serialization import converter
+from crmcore.errors import MultipleValidationErrors, ValidationError
+from crmcore.serialization import converter, structure_strict
 
 __all__ = [
     "Activated",
@@ -230,6 +230,11 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     payload = dict(data)
     name = payload.pop("type", None)
     if name not in EVENT_TYPES:
-        raise ValidationError(f"unknown event type {name!r}", field="type")
-    result: Event = converter.structure(payload, EVENT_TYPES[name])
+        known = ", ".join(sorted(EVENT_TYPES))
+        raise ValidationError(f"unknown event type {name!r} (known: {known})", field="type")
+    result: Event = structure_strict(
+        payload,
+        EVENT_TYPES[name],
+        error=lambda errors: MultipleValidationErrors(errors, what=f"{name} event"),
+    )
     return result

@@ -16,7 +16,7 @@ Money(amount=Decimal('967.74'), currency='CZK')
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from fractions import Fraction
 from functools import cache
 
@@ -78,6 +78,24 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
     return result
 
 
+# Decimal arithmetic in the default context silently rounds to 28 significant digits. Money
+# must never be rounded by accident (BILL-7): add, subtract and multiply in a wide context that
+# raises instead of rounding.
+_EXACT = Context(prec=200, traps=[Inexact, InvalidOperation, Overflow])
+
+
+def _exact(operation: str, left: Decimal, right: Decimal) -> Decimal:
+    try:
+        result: Decimal = getattr(_EXACT, operation)(left, right)
+    except (Inexact, InvalidOperation, Overflow):
+        raise ValidationError(
+            f"{operation} of {left} and {right} cannot be computed exactly",
+            field="amount",
+            rule="BILL-7",
+        ) from None
+    return result
+
+
 def round_half_up(value: Decimal | Fraction | int, digits: int) -> Decimal:
     """Round an exact value half-up (away from zero on ties) to ``digits`` decimals.
 
@@ -93,7 +111,8 @@ def round_half_up(value: Decimal | Fraction | int, digits: int) -> Decimal:
     if scaled - whole >= Fraction(1, 2):
         whole += 1
     signed = -whole if exact < 0 else whole
-    return (Decimal(signed) / Decimal(scale)).quantize(Decimal(1).scaleb(-digits))
+    # scaleb is exact (it only moves the exponent); then fix the exponent to ``-digits``.
+    return _EXACT.quantize(Decimal(signed).scaleb(-digits, _EXACT), Decimal(1).scaleb(-digits))
 
 
 def _to_decimal(value: object) -> Decimal:
@@ -140,11 +159,11 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money(_exact("add", self.amount, other.amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money(_exact("subtract", self.amount, other.amount), self.currency)
 
     def __neg__(self) -> Money:
         return Money(-self.amount, self.currency)
@@ -155,7 +174,7 @@ class Money:
     def __mul__(self, factor: int | Decimal) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
             raise TypeError("Money multiplies by int or Decimal; use prorate() for a Fraction")
-        return Money(self.amount * factor, self.currency)
+        return Money(_exact("multiply", self.amount, Decimal(factor)), self.currency)
 
     __rmul__ = __mul__
 
@@ -214,13 +233,14 @@ def allocate(money: Money, weights: Sequence[int | Decimal | Fraction]) -> list[
     with the largest remainders (ties to the earlier part), so ``sum(parts) == money.rounded()``.
     """
     if not weights:
-        raise ValidationError("must not be empty", field="weights")
+        raise ValidationError("must not be empty", field="weights", rule="BILL-7")
     exact_weights = [Fraction(w) for w in weights]
     if any(w < 0 for w in exact_weights) or sum(exact_weights) == 0:
-        raise ValidationError("must be non-negative with a positive sum", field="weights")
+        raise ValidationError(
+            "must be non-negative with a positive sum", field="weights", rule="BILL-7"
+        )
     whole = money.rounded()
-    scale = 10**whole.minor_units
-    units = int(whole.amount * scale)
+    units = int(whole.amount.scaleb(whole.minor_units, _EXACT))
     sign = -1 if units < 0 else 1
     units = abs(units)
     weight_sum = sum(exact_weights)
@@ -231,7 +251,13 @@ def allocate(money: Money, weights: Sequence[int | Decimal | Fraction]) -> list[
     for index in order[:leftover]:
         floors[index] += 1
     quantum = Decimal(1).scaleb(-whole.minor_units)
-    return [Money((Decimal(sign * f) / scale).quantize(quantum), money.currency) for f in floors]
+    return [
+        Money(
+            _EXACT.quantize(Decimal(sign * f).scaleb(-whole.minor_units, _EXACT), quantum),
+            money.currency,
+        )
+        for f in floors
+    ]
 
 
 def format_money(money: Money, locale: str) -> str:

@@ -15,7 +15,7 @@ the anchor (TIME-4). Fractions are exact ``Fraction`` values of actual calendar 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 
 import attrs
@@ -35,6 +35,13 @@ class Period:
     last_day: date
 
     def __attrs_post_init__(self) -> None:
+        for name in ("first_day", "last_day"):
+            value = getattr(self, name)
+            # A datetime is a date subclass, but a period counts whole calendar days.
+            if isinstance(value, datetime) or not isinstance(value, date):
+                raise PeriodError(
+                    f"must be a calendar date, got {value!r}", field=name, rule="BILL-1"
+                )
         if self.last_day < self.first_day:
             raise PeriodError(
                 f"last_day {self.last_day} is before first_day {self.first_day}",
@@ -120,16 +127,23 @@ class Period:
         """Which month (1..12) of an annual period ``day`` falls in (the 12th-month rule, PRO-3).
 
         Month ``m`` runs from ``first_day + (m-1) months`` to the day before
-        ``first_day + m months``.
+        ``first_day + m months``; the 12th month runs to ``last_day``. (An annual period whose
+        anchor is 29 Feb may start on 28 Feb and end on 28 Feb of a leap year: that last day
+        still belongs to month 12.)
         """
         self._require(day, "day")
-        for m in range(1, 13):
+        for m in range(1, 12):
             if day < self.first_day + relativedelta(months=m):
                 return m
-        raise PeriodError(f"{day} is beyond 12 months of {self}", field="day", rule="PRO-3")
+        return 12
 
     def next(self, monthly: bool) -> Period:
-        """The period right after this one: the next calendar month, or the next 12 months."""
+        """The period right after this one: the next calendar month, or the next 12 months.
+
+        The annual case starts from the day after ``last_day``; for a sequence of annual
+        periods anchored on one date use ``Period.annual(anchor, n + 1)``, which computes from
+        the anchor (TIME-4) and brings a 29 Feb anchor back in leap years.
+        """
         start = self.last_day + timedelta(days=1)
         if monthly:
             return Period.month_containing(start)

@@ -25,9 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import tomli_w
 
 from crmcore.dates import BusinessCalendar, zone
 from crmcore.errors import PolicyError, ValidationError
+from crmcore.money import minor_units
 from crmcore.serialization import converter, structure_strict
 
 __all__ = [
@@ -273,14 +275,22 @@ def _valid_zone(_i: object, _a: attrs.Attribute[str], value: str) -> None:
     zone(value)
 
 
+def _valid_country(_i: object, _a: attrs.Attribute[str], value: str) -> None:
+    _calendar(value)  # TIME-3: the country must have public-holiday data
+
+
+def _valid_currency(_i: object, _a: attrs.Attribute[str], value: str) -> None:
+    minor_units(value)
+
+
 @attrs.frozen
 class VendorPolicy:
     """One vendor's terms: timezone and country (TIME-2, TIME-3) plus one policy per family."""
 
     name: str
     timezone: str = attrs.field(validator=_valid_zone)
-    country: str = "PL"
-    currency: str = "PLN"
+    country: str = attrs.field(default="PL", validator=_valid_country)
+    currency: str = attrs.field(default="PLN", validator=_valid_currency)
     trial: TrialPolicy = attrs.field(factory=TrialPolicy)
     billing: BillingPolicy = attrs.field(factory=BillingPolicy)
     dunning: DunningPolicy = attrs.field(factory=DunningPolicy)
@@ -316,16 +326,115 @@ class VendorPolicy:
             merged, VendorPolicy, error=lambda errors: PolicyError(errors, what="policy")
         )
 
+    def dumps_json(self) -> str:
+        """The policy as a JSON document (``None`` parameters as ``null``)."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def loads_json(cls, text: str) -> VendorPolicy:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PolicyError([f"$: not valid JSON ({exc})"], what="policy") from None
+        return cls.from_dict(data)
+
+    def dumps_toml(self) -> str:
+        """The policy as a TOML document.
+
+        TOML has no null, and leaving a ``None`` parameter out would bring back its default
+        (livespace's ``conversion_grace_days=None`` would load as 15). So ``None`` parameters
+        are listed by dotted path in a top-level ``null`` array, e.g.
+        ``null = ["trial.conversion_grace_days"]``, which :meth:`loads_toml` restores.
+        """
+        nulls: list[str] = []
+        data = _without_none(self.to_dict(), "", nulls)
+        if nulls:
+            data = {TOML_NULLS: nulls, **data}
+        return tomli_w.dumps(data)
+
+    @classmethod
+    def loads_toml(cls, text: str) -> VendorPolicy:
+        """A policy from TOML; paths listed in the top-level ``null`` array become ``None``."""
+        return cls.from_dict(toml_document(text))
+
+    def with_overrides_from(self, path: str | Path) -> VendorPolicy:
+        """A copy with the parameters of a ``.json`` or ``.toml`` override file replaced.
+
+        The file holds only the parameters to change (``[dunning]\nblock_after_days = 5``);
+        unknown names and bad values are refused with every path, as in :meth:`with_overrides`.
+        """
+        file = Path(path)
+        text = file.read_text(encoding="utf-8")
+        if file.suffix.lower() == ".toml":
+            data = toml_document(text)
+        else:
+            try:
+                data = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise PolicyError([f"$: not valid JSON ({exc})"], what="policy") from None
+        return self.with_overrides(data, root="$")
+
     @classmethod
     def load(cls, path: str | Path) -> VendorPolicy:
         """Load a whole policy from a ``.json`` or ``.toml`` file."""
         file = Path(path)
         text = file.read_text(encoding="utf-8")
-        try:
-            data = tomllib.loads(text) if file.suffix.lower() == ".toml" else json.loads(text)
-        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-            raise PolicyError([f"$: cannot parse {file.name} ({exc})"], what="policy") from None
-        return cls.from_dict(data)
+        if file.suffix.lower() == ".toml":
+            return cls.loads_toml(text)
+        return cls.loads_json(text)
+
+    def dump(self, path: str | Path) -> None:
+        """Write the policy to a ``.json`` or ``.toml`` file (chosen by the suffix)."""
+        file = Path(path)
+        text = self.dumps_toml() if file.suffix.lower() == ".toml" else self.dumps_json()
+        file.write_text(text, encoding="utf-8")
+
+
+__all__ += ["TOML_NULLS", "toml_document"]  # kept apart: families add to the list above
+
+#: Top-level key of a TOML policy or override document listing the parameters set to ``None``.
+TOML_NULLS = "null"
+
+
+def toml_document(text: str) -> dict[str, Any]:
+    r"""Parse a TOML policy (or override) document, turning its ``null`` paths into ``None``.
+
+    >>> toml_document('null = ["trial.purge_after_days"]\n[trial]\nlength = 7\n')
+    {'trial': {'length': 7, 'purge_after_days': None}}
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError([f"$: not valid TOML ({exc})"], what="policy") from None
+    nulls = data.pop(TOML_NULLS, [])
+    if not isinstance(nulls, list) or not all(isinstance(p, str) and p for p in nulls):
+        raise PolicyError([f"$.{TOML_NULLS}: must be a list of dotted paths"], what="policy")
+    errors: list[str] = []
+    for path in nulls:
+        *parents, leaf = path.split(".")
+        table: Any = data
+        for part in parents:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                errors.append(f"$.{path}: {part} is not a table")
+                break
+        else:
+            table[leaf] = None
+    if errors:
+        raise PolicyError(errors, what="policy")
+    return data
+
+
+def _without_none(value: dict[str, Any], prefix: str, nulls: list[str]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None:
+            nulls.append(prefix + key)
+        elif isinstance(item, dict):
+            result[key] = _without_none(item, f"{prefix}{key}.", nulls)
+        else:
+            result[key] = item
+    return result
 
 
 def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any], root: str) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 - ``Decimal`` from a decimal string or int only; a float is refused (BILL-7) and dumped as str.
 - ``datetime`` from an ISO 8601 string with an offset; naive ones refused (TIME-1).
 - ``date`` from ``YYYY-MM-DD``.
+- ``Fraction`` from ``"19/28"`` (or an int), dumped as that string.
+- enums only from one of their values (``StrEnum`` would otherwise pass as any ``str``).
 - ``frozenset``/``tuple`` from lists, dumped as lists (sets sorted, so output is deterministic).
 
 Errors are collected with cattrs' detailed validation and turned into one
@@ -11,16 +13,20 @@ Errors are collected with cattrs' detailed validation and turned into one
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import enum
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, TypeVar
+from fractions import Fraction
+from typing import Any, TypeVar, get_origin
 
+import attrs
 import cattrs
+from cattrs.cols import list_structure_factory
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.v import transform_error
 
-from crmcore.dates import parse_aware_datetime, parse_date
+from crmcore.dates import parse_aware_datetime, parse_date, require_aware
 from crmcore.errors import CrmError, MultipleValidationErrors
 from crmcore.money import parse_decimal
 
@@ -31,22 +37,55 @@ T = TypeVar("T")
 converter = cattrs.Converter(detailed_validation=True, forbid_extra_keys=True)
 
 
+def _value_error(exc: CrmError) -> ValueError:
+    # A hook runs at the attribute's own path: drop the error's placeholder field name so the
+    # path is not repeated, keep the message and the rule.
+    return ValueError(exc.problem + (f" ({exc.rule})" if exc.rule else ""))
+
+
 def _structure_decimal(value: object, _type: type) -> Decimal:
-    return parse_decimal(value, "value")
+    try:
+        return parse_decimal(value, "value")
+    except CrmError as exc:
+        raise _value_error(exc) from exc
 
 
 def _structure_datetime(value: object, _type: type) -> datetime:
-    if isinstance(value, datetime):
-        from crmcore.dates import require_aware
-
-        return require_aware(value, "value")
-    return parse_aware_datetime(value, "value")
+    try:
+        if isinstance(value, datetime):
+            return require_aware(value, "value")
+        return parse_aware_datetime(value, "value")
+    except CrmError as exc:
+        raise _value_error(exc) from exc
 
 
 def _structure_date(value: object, _type: type) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    return parse_date(value, "value")
+    try:
+        return parse_date(value, "value")
+    except CrmError as exc:
+        raise _value_error(exc) from exc
+
+
+def _structure_fraction(value: object, _type: type) -> Fraction:
+    # Exact proration fractions (PRO-1) travel as "19/28" strings (or ints); floats are refused.
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"must be a fraction string such as '19/28', got {value!r}")
+    try:
+        return Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"must be a fraction string such as '19/28', got {value!r}") from None
+
+
+def _structure_enum(value: object, type_: type[enum.Enum]) -> enum.Enum:
+    try:
+        return type_(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in type_)
+        raise ValueError(f"must be one of {allowed}, got {value!r}") from None
 
 
 def _structure_time(value: object, _type: type) -> time:
@@ -86,20 +125,65 @@ converter.register_structure_hook(date, _structure_date)
 converter.register_unstructure_hook(date, lambda v: v.isoformat())
 converter.register_structure_hook(time, _structure_time)
 converter.register_unstructure_hook(time, lambda v: v.isoformat(timespec="minutes"))
+converter.register_structure_hook(Fraction, _structure_fraction)
+converter.register_unstructure_hook(Fraction, str)
 converter.register_structure_hook(int, _structure_int)
 converter.register_structure_hook(str, _structure_str)
 converter.register_structure_hook(bool, _structure_bool)
+# StrEnum subclasses str: without these, the str hook would accept any string for an enum field
+# (singledispatch follows the MRO, and StrEnum/IntEnum precede str/int in it).
+converter.register_structure_hook(enum.Enum, _structure_enum)
+converter.register_structure_hook(enum.StrEnum, _structure_enum)
+converter.register_structure_hook(enum.IntEnum, _structure_enum)
+
+
+_COLLECTIONS = (tuple, frozenset, set, list)
+
+
+def _is_collection(type_: Any) -> bool:
+    return type_ in _COLLECTIONS or get_origin(type_) in _COLLECTIONS
+
+
+def _structure_collection(value: object, type_: Any) -> Any:
+    # cattrs would iterate any iterable: a string "api" would become the features {"a", "p",
+    # "i"} and a dict its keys. Collections come from JSON/TOML arrays only.
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise ValueError(f"must be a list, got {value!r}")
+    origin = get_origin(type_) or type_
+    if origin is tuple:
+        return converter._structure_tuple(value, type_)
+    if origin is frozenset:
+        return converter._structure_set(value, type_, structure_to=frozenset)
+    if origin is set:
+        return converter._structure_set(value, type_)
+    return list_structure_factory(type_, converter)(value, type_)
+
+
+def _attrs_structure_factory(cls: Any) -> Callable[[Any, Any], Any]:
+    # An attrs value comes from a JSON/TOML object only; without this check a list or a number
+    # fails deep inside cattrs with an AttributeError or TypeError text.
+    structure_fields = converter.gen_structure_attrs_fromdict(cls)
+
+    def structure(value: Any, type_: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"must be an object, got {value!r}")
+        return structure_fields(value, type_)
+
+    return structure
 
 
 def _is_frozenset(type_: Any) -> bool:
     return type_ is frozenset or getattr(type_, "__origin__", None) is frozenset
 
 
+converter.register_structure_hook_func(_is_collection, _structure_collection)
+converter.register_structure_hook_factory(attrs.has, _attrs_structure_factory)
 converter.register_unstructure_hook_func(
     _is_frozenset, lambda v: sorted(converter.unstructure(x) for x in v)
 )
 
 _NESTED = "\x00"
+_FIELD = "\x01"
 
 
 def _format_exception(exc: BaseException, _type: Any) -> str:
@@ -107,7 +191,11 @@ def _format_exception(exc: BaseException, _type: Any) -> str:
         # A constructor already listed its own paths: keep them as they are.
         return _NESTED + "\x1f".join(exc.errors)
     if isinstance(exc, CrmError):
-        return exc.problem + (f" ({exc.rule})" if exc.rule else "")
+        text = exc.problem + (f" ({exc.rule})" if exc.rule else "")
+        if exc.field:
+            # Raised by a constructor or validator: its field is below the reported path.
+            return _FIELD + exc.field + _FIELD + text
+        return text
     if isinstance(exc, KeyError):
         return "required field missing"
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
@@ -131,7 +219,14 @@ def _reorder(messages: list[str]) -> list[str]:
             result.extend(message[1:].rsplit(" @ ", 1)[0].split("\x1f"))
         elif " @ " in message:
             text, path = message.rsplit(" @ ", 1)
+            if text.startswith(_FIELD):
+                _, field, text = text.split(_FIELD, 2)
+                if not path.endswith(f".{field}") and not field.startswith("$"):
+                    path = f"{path}.{field}"
             result.append(f"{path}: {text}")
+        elif message.startswith(_FIELD):
+            _, field, text = message.split(_FIELD, 2)
+            result.append(f"{field}: {text}")
         else:
             result.append(message)
     return result

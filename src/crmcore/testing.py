@@ -1,0 +1,321 @@
+"""Hypothesis strategies for crmcore's domain values (public: property-test your own code).
+
+This is the only crmcore module that imports ``hypothesis``; the rest of the core never does,
+so ``hypothesis`` is needed only where this module is imported (``pip install crmcore[test]``).
+
+>>> from hypothesis import given
+>>> @given(money(currencies=["JPY"]))
+... def test_yen_has_no_minor_units(amount: Money) -> None:
+...     assert amount.amount == amount.amount.to_integral_value()
+>>> test_yen_has_no_minor_units()
+
+Families add their own strategies to this module (one place to grow them, see STYLE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+
+from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
+from crmcore.dates import last_day_of_month, zone
+from crmcore.money import Money, minor_units
+from crmcore.periods import Period
+from crmcore.policies import DowngradeTiming, VendorPolicy
+from crmcore.presets import PRESETS
+
+__all__ = [
+    "CURRENCIES",
+    "VENDOR_TIMEZONES",
+    "annual_periods",
+    "aware_datetimes",
+    "calendar_months",
+    "catalogs",
+    "currencies",
+    "dates",
+    "decimals",
+    "dst_edge_datetimes",
+    "limits",
+    "money",
+    "periods",
+    "plans",
+    "policies",
+    "prices",
+    "vendor_dates",
+]
+
+#: Currencies the strategies draw from: 2 minor digits (PLN, CZK, EUR, ...), 0 (JPY, KRW) and
+#: 3 (KWD, BHD), so code that assumes "always two decimals" is caught.
+CURRENCIES: tuple[str, ...] = (
+    "PLN",
+    "CZK",
+    "EUR",
+    "USD",
+    "GBP",
+    "CHF",
+    "HUF",
+    "JPY",
+    "KRW",
+    "KWD",
+    "BHD",
+)
+
+#: The zones of the seed vendors (TIME-2) plus UTC and a zone with a different DST calendar.
+VENDOR_TIMEZONES: tuple[str, ...] = ("Europe/Warsaw", "Europe/Prague", "UTC", "America/New_York")
+
+_MIN_DAY = date(2000, 1, 1)
+_MAX_DAY = date(2099, 12, 31)
+
+
+def currencies(codes: Sequence[str] = CURRENCIES) -> st.SearchStrategy[str]:
+    """ISO 4217 codes from ``codes`` (default :data:`CURRENCIES`, mixed minor units)."""
+    return st.sampled_from(tuple(codes))
+
+
+def decimals(
+    min_value: Decimal | int | str = -(10**9),
+    max_value: Decimal | int | str = 10**9,
+    places: int | None = 2,
+) -> st.SearchStrategy[Decimal]:
+    """Finite ``Decimal`` values in ``[min_value, max_value]`` with ``places`` decimals.
+
+    ``places=None`` draws any exponent (useful for exact, not-yet-rounded amounts).
+    """
+    return st.decimals(
+        min_value=Decimal(min_value),
+        max_value=Decimal(max_value),
+        places=places,
+        allow_nan=False,
+        allow_infinity=False,
+    )
+
+
+def money(
+    currencies: Sequence[str] = CURRENCIES,
+    *,
+    min_value: Decimal | int | str = -(10**9),
+    max_value: Decimal | int | str = 10**9,
+    extra_places: int = 0,
+) -> st.SearchStrategy[Money]:
+    """:class:`~crmcore.money.Money` in one of ``currencies`` (BILL-7).
+
+    Amounts have exactly the currency's minor units (PLN 2 decimals, JPY none, KWD 3), or
+    ``extra_places`` more to produce unrounded amounts (for rounding properties).
+    """
+
+    def in_currency(currency: str) -> st.SearchStrategy[Money]:
+        places = minor_units(currency) + extra_places
+        return decimals(min_value, max_value, places).map(lambda amount: Money(amount, currency))
+
+    return st.sampled_from(tuple(currencies)).flatmap(in_currency)
+
+
+def dates(min_value: date = _MIN_DAY, max_value: date = _MAX_DAY) -> st.SearchStrategy[date]:
+    """Calendar days in ``[min_value, max_value]``, biased towards month ends and 29 February
+    (the days month arithmetic must clamp, TIME-4)."""
+    # A month end past ``max_value`` is clamped to it, so no draw is ever thrown away.
+    month_ends = st.dates(min_value, max_value).map(lambda d: min(last_day_of_month(d), max_value))
+    leap_days = [
+        date(year, 2, 29)
+        for year in range(min_value.year, max_value.year + 1)
+        if _is_leap(year) and min_value <= date(year, 2, 29) <= max_value
+    ]
+    edges = st.one_of(month_ends, st.sampled_from(leap_days)) if leap_days else month_ends
+    return st.one_of(st.dates(min_value, max_value), edges)
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def vendor_dates() -> st.SearchStrategy[date]:
+    """Days of the years the holiday data covers well (2000-2099), for business-day tests."""
+    return dates()
+
+
+def _last_sunday(year: int, month: int) -> date:
+    day = last_day_of_month(date(year, month, 1))
+    return day - timedelta(days=(day.weekday() + 1) % 7)
+
+
+def dst_edge_datetimes(
+    timezones: Sequence[str] = ("Europe/Warsaw", "Europe/Prague"),
+) -> st.SearchStrategy[datetime]:
+    """Aware datetimes within hours of the European DST changes (last Sunday of March and
+    October, 00:00-04:59 local), both sides of an ambiguous hour (``fold``), TIME-1/TRIAL-1.
+
+    Wall-clock times skipped by the spring change are normalised to real instants.
+    """
+
+    @st.composite
+    def build(draw: st.DrawFn) -> datetime:
+        name = draw(st.sampled_from(tuple(timezones)))
+        day = _last_sunday(draw(st.integers(2000, 2099)), draw(st.sampled_from((3, 10))))
+        fold = draw(st.sampled_from((0, 1)))
+        clock = time(draw(st.integers(0, 4)), draw(st.integers(0, 59)), fold=fold)
+        wall = datetime.combine(day, clock, tzinfo=zone(name))
+        return wall.astimezone(UTC).astimezone(zone(name))
+
+    return build()
+
+
+def aware_datetimes(
+    timezones: Sequence[str] = VENDOR_TIMEZONES,
+    min_value: datetime = datetime(2000, 1, 1),
+    max_value: datetime = datetime(2099, 12, 31),
+) -> st.SearchStrategy[datetime]:
+    """Timezone-aware datetimes (TIME-1) in ``timezones``, including DST-change edges.
+
+    ``min_value``/``max_value`` are naive bounds in local time (hypothesis' convention).
+    Never produces a naive datetime nor a wall-clock time that does not exist.
+    """
+    general = st.datetimes(
+        min_value=min_value,
+        max_value=max_value,
+        timezones=st.sampled_from(tuple(timezones)).map(zone),
+        allow_imaginary=False,
+    )
+    european = tuple(t for t in timezones if t.startswith("Europe/"))
+    if not european:
+        return general
+    edges = dst_edge_datetimes(european).filter(
+        lambda dt: min_value <= dt.replace(tzinfo=None) <= max_value
+    )
+    return st.one_of(general, edges)
+
+
+def calendar_months(min_year: int = 2000, max_year: int = 2099) -> st.SearchStrategy[Period]:
+    """Calendar-month periods (BILL-1 monthly cycle): 28-31 days."""
+    return st.builds(Period.calendar_month, st.integers(min_year, max_year), st.integers(1, 12))
+
+
+def annual_periods(max_n: int = 10) -> st.SearchStrategy[Period]:
+    """The ``n``-th annual period from an anchor (BILL-1), anchors biased to month ends,
+    31 January and 29 February (clamped from the anchor, TIME-4)."""
+    anchors = st.one_of(
+        dates(max_value=date(2080, 12, 31)),
+        st.sampled_from((date(2026, 1, 31), date(2028, 2, 29), date(2024, 2, 29))),
+    )
+    return st.builds(Period.annual, anchors, st.integers(0, max_n))
+
+
+def periods() -> st.SearchStrategy[Period]:
+    """Billing periods: calendar months or annual periods."""
+    return st.one_of(calendar_months(), annual_periods())
+
+
+def limits() -> st.SearchStrategy[Limits]:
+    """Plan limits (PLAN-1), each ``None`` (unlimited) or a non-negative value."""
+    count = st.none() | st.integers(0, 10**7)
+    return st.builds(
+        Limits,
+        records=count,
+        api_calls_per_day=count,
+        storage_per_seat_gb=st.none() | decimals(0, 1000, 1),
+        support_minutes_per_user=count,
+        esign_documents_per_month=count,
+    )
+
+
+def prices(currency_codes: Sequence[str] = CURRENCIES) -> st.SearchStrategy[Price]:
+    """A net price per seat for one cycle and currency (PLAN-1), >= 0, in minor units."""
+
+    def build(currency: str) -> st.SearchStrategy[Price]:
+        return st.builds(
+            Price,
+            currency=st.just(currency),
+            cycle=st.sampled_from(Cycle),
+            amount=decimals(0, 100_000, minor_units(currency)),
+        )
+
+    return st.sampled_from(tuple(currency_codes)).flatmap(build)
+
+
+_CODES = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=12)
+_RANKS = st.integers(0, 100)
+_FEATURES = st.frozensets(
+    st.sampled_from(("api", "esign", "export", "automation", "reports", "sso")), max_size=6
+)
+
+
+def plans(
+    code: st.SearchStrategy[str] = _CODES,
+    rank: st.SearchStrategy[int] = _RANKS,
+    currency_codes: Sequence[str] = CURRENCIES,
+) -> st.SearchStrategy[Plan]:
+    """Plans (PLAN-1): prices unique per (currency, cycle), limits, features; sometimes free."""
+    price_list = st.lists(
+        prices(currency_codes), max_size=4, unique_by=lambda p: (p.currency, p.cycle)
+    )
+    return st.builds(
+        Plan,
+        code=code,
+        rank=rank,
+        prices=price_list.map(tuple),
+        limits=limits(),
+        features=_FEATURES,
+    )
+
+
+def catalogs(
+    min_plans: int = 0, max_plans: int = 5, currency_codes: Sequence[str] = CURRENCIES
+) -> st.SearchStrategy[Catalog]:
+    """Catalogues (PLAN-1) with unique plan codes and unique ranks."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Catalog:
+        codes = draw(st.lists(_CODES, min_size=min_plans, max_size=max_plans, unique=True))
+        ranks = draw(
+            st.lists(st.integers(0, 100), min_size=len(codes), max_size=len(codes), unique=True)
+        )
+        return Catalog(
+            tuple(
+                draw(plans(code=st.just(c), rank=st.just(r), currency_codes=currency_codes))
+                for c, r in zip(codes, ranks, strict=True)
+            )
+        )
+
+    return build()
+
+
+def policies(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[VendorPolicy]:
+    """Vendor policies: a preset with varied parameters (trial length, grace, dunning
+    thresholds, downgrade timing, record warning ratio), always valid."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> VendorPolicy:
+        policy = PRESETS[draw(st.sampled_from(tuple(presets)))]
+        block = draw(st.integers(0, 30))
+        cancel = draw(st.integers(block + 1, block + 90))
+        purge = draw(st.integers(cancel + 1, cancel + 200))
+        changes: dict[str, Any] = {
+            "trial": attrs.evolve(
+                policy.trial,
+                length=draw(st.integers(1, 90)),
+                conversion_grace_days=draw(st.none() | st.integers(0, 30)),
+                purge_after_days=draw(st.none() | st.integers(0, 180)),
+                abuse_allowance=draw(st.integers(0, 3)),
+            ),
+            "dunning": attrs.evolve(
+                policy.dunning,
+                block_after_days=block,
+                cancel_after_days=cancel,
+                purge_after_days=purge,
+            ),
+            "billing": attrs.evolve(
+                policy.billing,
+                transfer_due_days=draw(st.integers(0, 60)),
+                downgrade_takes_effect=draw(st.sampled_from(DowngradeTiming)),
+            ),
+            "limits": attrs.evolve(
+                policy.limits, record_warning_ratio=draw(decimals(Decimal("0.5"), 1, 2))
+            ),
+        }
+        return attrs.evolve(policy, **changes)
+
+    return build()

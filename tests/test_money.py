@@ -1,0 +1,201 @@
+"""Money: exact decimals in one currency, half-up rounding, allocation, formats (BILL-7, I18N-1)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmcore.errors import CurrencyError, CurrencyMismatchError, ValidationError
+from crmcore.money import (
+    Money,
+    allocate,
+    format_money,
+    minor_units,
+    parse_decimal,
+    round_half_up,
+    total,
+)
+from crmcore.testing import currencies, money
+
+
+def same_currency(count: int, extra_places: int = 0) -> st.SearchStrategy[tuple[Money, ...]]:
+    return currencies().flatmap(
+        lambda code: st.tuples(*[money([code], extra_places=extra_places)] * count)
+    )
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+
+@given(same_currency(3))
+def test_addition_is_associative_BILL_7(amounts: tuple[Money, Money, Money]) -> None:
+    a, b, c = amounts
+    assert (a + b) + c == a + (b + c)
+
+
+@given(same_currency(2))
+def test_addition_is_commutative_and_subtraction_undoes_it_BILL_7(
+    amounts: tuple[Money, Money],
+) -> None:
+    a, b = amounts
+    assert a + b == b + a
+    assert (a + b) - b == a
+    assert a + (-a) == Money.zero(a.currency)
+
+
+@given(money(extra_places=4))
+def test_rounding_is_within_half_a_minor_unit_BILL_7(amount: Money) -> None:
+    rounded = amount.rounded()
+    half_unit = Decimal(1).scaleb(-amount.minor_units) / 2
+    assert abs(rounded.amount - amount.amount) <= half_unit
+    assert rounded.amount == rounded.amount.quantize(Decimal(1).scaleb(-amount.minor_units))
+    assert rounded.rounded() == rounded
+
+
+@given(money(extra_places=2), st.lists(st.integers(0, 50), min_size=1, max_size=8))
+def test_allocation_sums_exactly_and_parts_stay_near_their_share_BILL_7(
+    amount: Money, weights: list[int]
+) -> None:
+    if sum(weights) == 0:
+        weights[0] = 1
+    parts = allocate(amount, weights)
+    whole = amount.rounded()
+    assert total(parts, amount.currency) == whole
+    unit = Decimal(1).scaleb(-amount.minor_units)
+    for part, weight in zip(parts, weights, strict=True):
+        exact_share = Fraction(whole.amount) * weight / sum(weights)
+        assert abs(Fraction(part.amount) - exact_share) < Fraction(unit)
+
+
+@given(money(extra_places=1), st.integers(1, 12))
+def test_equal_allocation_parts_differ_by_at_most_one_minor_unit_BILL_7(
+    amount: Money, parts_count: int
+) -> None:
+    parts = allocate(amount, [1] * parts_count)
+    unit = Decimal(1).scaleb(-amount.minor_units)
+    amounts = [p.amount for p in parts]
+    assert max(amounts) - min(amounts) <= unit
+    assert sum(amounts) == amount.rounded().amount
+
+
+@given(same_currency(1), currencies())
+def test_mixed_currencies_are_refused_BILL_7(amounts: tuple[Money], other: str) -> None:
+    (a,) = amounts
+    if other == a.currency:
+        return
+    b = Money.zero(other)
+    with pytest.raises(CurrencyMismatchError, match=f"{a.currency} with {other}"):
+        _ = a + b
+    with pytest.raises(CurrencyMismatchError):
+        _ = a - b
+    with pytest.raises(CurrencyMismatchError):
+        _ = a < b
+    with pytest.raises(CurrencyMismatchError):
+        total([a, b], a.currency)
+
+
+# --- hand-checked examples ----------------------------------------------------------------------
+
+
+def test_half_up_rounds_ties_away_from_zero_BILL_7() -> None:
+    assert round_half_up(Decimal("0.005"), 2) == Decimal("0.01")
+    assert round_half_up(Decimal("-0.005"), 2) == Decimal("-0.01")
+    assert round_half_up(Decimal("2.675"), 2) == Decimal("2.68")  # a float would give 2.67
+    assert round_half_up(Decimal("0.0049999"), 2) == Decimal("0.00")
+    assert round_half_up(Fraction(1, 3), 2) == Decimal("0.33")
+    assert round_half_up(Fraction(2, 3), 0) == Decimal("1")
+
+
+def test_prorate_rounds_once_PRO_1_BILL_7() -> None:
+    # 5 seats × 500.00 CZK × 12/31 days = 2500 × 12 / 31 = 967.741935... → 967.74
+    fee = Money.of("500.00", "CZK") * 5
+    assert fee.prorate(Fraction(12, 31)) == Money.of("967.74", "CZK")
+    # 500.00 × 2 × 19/28 = 678.571428... → 678.57 (one rounding, not per seat: 2 × 339.29 = 678.58)
+    assert (Money.of("500.00", "PLN") * 2).prorate(Fraction(19, 28)) == Money.of("678.57", "PLN")
+
+
+def test_jpy_has_no_minor_units_BILL_7() -> None:
+    assert minor_units("JPY") == 0
+    assert minor_units("PLN") == minor_units("CZK") == minor_units("EUR") == 2
+    assert Money.of("1234.5", "JPY").rounded().amount == Decimal("1235")
+    assert str(Money.zero("JPY").amount) == "0"
+    assert [m.amount for m in allocate(Money.of("100", "JPY"), [1, 1, 1])] == [
+        Decimal(34),
+        Decimal(33),
+        Decimal(33),
+    ]
+
+
+def test_allocation_gives_leftover_cents_to_the_earliest_parts_BILL_7() -> None:
+    # 100.00 / 3 = 33.333...: 10000 cents = 3333 × 3 + 1, the extra cent goes to the first part.
+    assert [str(m.amount) for m in allocate(Money.of("100.00", "PLN"), [1, 1, 1])] == [
+        "33.34",
+        "33.33",
+        "33.33",
+    ]
+    assert [str(m.amount) for m in allocate(Money.of("-0.05", "PLN"), [1, 1])] == [
+        "-0.03",
+        "-0.02",
+    ]
+
+
+def test_floats_and_bad_amounts_are_refused_with_field_and_rule_BILL_7() -> None:
+    with pytest.raises(ValidationError, match=r"^amount: .*float 1\.5 \(BILL-7\)$"):
+        Money.of(1.5, "PLN")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="price: must be a decimal number"):
+        parse_decimal("12,30", "price")
+    with pytest.raises(ValidationError, match="finite"):
+        parse_decimal("NaN")
+    with pytest.raises(TypeError):
+        _ = Money.of("1.00", "PLN") * 1.5  # type: ignore[operator]
+    with pytest.raises(TypeError):
+        _ = Money.of("1.00", "PLN") * Fraction(1, 2)  # type: ignore[operator]
+
+
+def test_unknown_currency_is_refused_BILL_7() -> None:
+    with pytest.raises(CurrencyError, match=r"currency: unknown ISO 4217 currency 'XXQ'"):
+        Money.of("1", "XXQ")
+    with pytest.raises(CurrencyError, match="ISO 4217 code"):
+        Money.of("1", "pln")
+
+
+NBSP = "\u00a0"
+NARROW_NBSP = "\u202f"
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("pl", f"1{NBSP}231,47{NBSP}zł"),
+        ("en", "PLN1,231.47"),
+        ("de", f"1.231,47{NBSP}PLN"),
+        ("fr", f"1{NARROW_NBSP}231,47{NBSP}PLN"),
+        ("es", f"1.231,47{NBSP}PLN"),
+        ("ru", f"1{NBSP}231,47{NBSP}PLN"),
+        ("cs", f"1{NBSP}231,47{NBSP}PLN"),
+        ("sk", f"1{NBSP}231,47{NBSP}PLN"),
+    ],
+)
+def test_format_money_in_the_eight_locales_I18N_1(locale: str, expected: str) -> None:
+    assert format_money(Money.of("1231.47", "PLN"), locale) == expected
+
+
+def test_format_money_rounds_and_uses_local_symbols_I18N_1() -> None:
+    assert format_money(Money.of("1231.465", "CZK"), "cs") == f"1{NBSP}231,47{NBSP}Kč"
+    assert format_money(Money.of("1234.5", "JPY"), "en") == "¥1,235"
+
+
+def test_arithmetic_beyond_28_digits_stays_exact_BILL_7() -> None:
+    # The default decimal context would round 10**30 + 0.01 to 10**30.
+    big = Money.of("1000000000000000000000000000000.00", "PLN")
+    cent = Money.of("0.01", "PLN")
+    assert (big + cent).amount == Decimal("1000000000000000000000000000000.01")
+    assert (big + cent - big) == cent
+    assert round_half_up(Decimal("123456789012345678901234567890.125"), 2) == Decimal(
+        "123456789012345678901234567890.13"
+    )
+    assert total(allocate(big + cent, [1, 2]), "PLN") == big + cent

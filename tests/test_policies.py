@@ -1,0 +1,203 @@
+"""Vendor policies and presets: seed values, overrides, JSON/TOML files (RULES.md decisions)."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given
+
+from crmcore.errors import PolicyError, UnknownPreset
+from crmcore.policies import (
+    DowngradeTiming,
+    TrialExpiry,
+    TrialUnit,
+    VendorPolicy,
+    toml_document,
+)
+from crmcore.presets import PRESETS, preset
+from crmcore.testing import policies
+
+
+def test_raynet_preset_values_TRIAL_1_PAY_6_SLA_2_TIME_2() -> None:
+    raynet = preset("raynet")
+    assert (raynet.timezone, raynet.country, raynet.currency) == ("Europe/Prague", "CZ", "CZK")
+    assert (raynet.trial.length, raynet.trial.unit) == (30, TrialUnit.DAYS)
+    assert raynet.trial.conversion_grace_days == 15  # TRIAL-3
+    assert (raynet.trial.on_expiry, raynet.trial.purge_after_days) == (TrialExpiry.PURGE, 90)
+    assert raynet.trial.abuse_allowance == 1  # TRIAL-6 decision
+    d = raynet.dunning
+    assert (d.block_after_days, d.cancel_after_days, d.purge_after_days) == (3, 60, 150)
+    assert raynet.billing.transfer_due_days == 14  # BILL-4
+    assert raynet.billing.downgrade_takes_effect is DowngradeTiming.IMMEDIATELY  # PRO-6
+    assert raynet.sla.target == Decimal("99.50")
+    assert raynet.limits.record_warning_ratio == Decimal("0.9")  # REC-2
+    assert raynet.business_calendar().country == "CZ"  # TIME-3
+
+
+def test_sla_credit_tiers_compare_exact_values_SLA_2() -> None:
+    sla = preset("raynet").sla
+    assert sla.credit_ratio(Decimal("99.50")) == 0
+    assert sla.credit_ratio(Decimal("99.499999")) == Decimal("0.35")
+    assert sla.credit_ratio(Decimal("98.00")) == Decimal("0.35")
+    assert sla.credit_ratio(Decimal("97.999")) == Decimal("0.50")
+    assert preset("livespace").sla.credit_ratio(Decimal("50")) == 0  # SLA-7: no tiers
+
+
+def test_polish_presets_TRIAL_1_TRIAL_4_TIME_2() -> None:
+    livespace, chmiuro = preset("livespace"), preset("chmiuro")
+    assert (livespace.trial.length, livespace.trial.unit) == (14, TrialUnit.DAYS)
+    assert livespace.trial.on_expiry is TrialExpiry.BLOCK_THEN_PURGE
+    assert livespace.trial.purge_after_days == 30  # TRIAL-4 decision
+    assert livespace.sla.target == Decimal("99.98")  # SLA-7
+    assert (chmiuro.trial.length, chmiuro.trial.unit) == (1, TrialUnit.MONTHS)
+    assert chmiuro.trial.on_expiry is TrialExpiry.FREE_PLAN
+    assert chmiuro.trial.top_plan_during_trial
+    for name in ("livespace", "chmiuro", "smartmail", "optimasales"):
+        assert (preset(name).timezone, preset(name).country) == ("Europe/Warsaw", "PL")
+    assert preset("optimasales").incident.authority_deadline_hours == 72  # GDPR-2
+    assert preset("smartmail").mail.max_message_bytes == 20 * 1024 * 1024  # MAIL-3
+    calendar = preset("livespace").business_calendar()
+    assert not calendar.is_business_day(date(2026, 6, 4))  # Corpus Christi, TIME-3
+
+
+def test_unknown_preset_lists_known_names() -> None:
+    with pytest.raises(UnknownPreset) as caught:
+        preset("hubspot")
+    assert str(caught.value) == (
+        "preset: unknown preset 'hubspot' "
+        "(known: chmiuro, livespace, optimasales, raynet, smartmail)"
+    )
+    assert isinstance(caught.value, LookupError)
+
+
+def test_overrides_and_evolve_change_one_parameter_PAY_6() -> None:
+    raynet = preset("raynet")
+    changed = raynet.with_overrides({"dunning": {"block_after_days": 5}, "currency": "EUR"})
+    assert changed.dunning.block_after_days == 5
+    assert changed.dunning.cancel_after_days == 60
+    assert changed.currency == "EUR"
+    assert raynet.dunning.block_after_days == 3  # presets are frozen values
+    evolved = attrs.evolve(raynet, trial=attrs.evolve(raynet.trial, length=45))
+    assert evolved.trial.length == 45
+    none_grace = raynet.with_overrides({"trial": {"conversion_grace_days": None}})
+    assert none_grace.trial.conversion_grace_days is None
+
+
+def test_overrides_with_unknown_parameters_list_every_bad_path() -> None:
+    with pytest.raises(PolicyError) as caught:
+        preset("raynet").with_overrides(
+            {"dunning": {"block_days": 5}, "trial": {"lenght": 7, "length": 3}, "colour": "x"}
+        )
+    assert list(caught.value.errors) == [
+        "$.overrides.dunning.block_days: unknown policy parameter",
+        "$.overrides.trial.lenght: unknown policy parameter",
+        "$.overrides.colour: unknown policy parameter",
+    ]
+
+
+def test_overrides_with_bad_values_list_every_bad_path_PAY_6() -> None:
+    with pytest.raises(PolicyError) as caught:
+        preset("raynet").with_overrides(
+            {
+                "dunning": {"block_after_days": 100},
+                "trial": {"length": 0, "unit": "weeks"},
+                "billing": {"transfer_due_days": "14"},
+            }
+        )
+    assert list(caught.value.errors) == [
+        "$.trial.unit: must be one of 'days', 'months', got 'weeks'",
+        "$.billing.transfer_due_days: must be an integer, got '14'",
+        "$.dunning: thresholds must increase: block < cancel < purge, got 100 / 60 / 150 (PAY-6)",
+    ]
+    with pytest.raises(PolicyError, match=r"\$.trial.length: must be > 0, got 0"):
+        preset("raynet").with_overrides({"trial": {"length": 0}})
+    with pytest.raises(PolicyError, match=r"\$.timezone: unknown IANA time zone 'Mars/X'"):
+        preset("raynet").with_overrides({"timezone": "Mars/X"})
+
+
+def test_policy_files_in_json_and_toml_keep_none_values(tmp_path: Path) -> None:
+    livespace = preset("livespace")
+    assert livespace.trial.conversion_grace_days is None
+    for name in ("livespace.json", "livespace.toml"):
+        path = tmp_path / name
+        livespace.dump(path)
+        assert VendorPolicy.load(path) == livespace
+    toml_text = (tmp_path / "livespace.toml").read_text()
+    assert 'null = [\n    "trial.conversion_grace_days",' in toml_text
+
+
+def test_hand_written_toml_policy_with_null_paths() -> None:
+    text = """
+null = ["trial.purge_after_days"]
+name = "acme"
+timezone = "Europe/Warsaw"
+
+[trial]
+length = 7
+on_expiry = "free_plan"
+"""
+    policy = VendorPolicy.from_dict(toml_document(text))
+    assert policy.trial.length == 7
+    assert policy.trial.purge_after_days is None
+    assert policy.trial.on_expiry is TrialExpiry.FREE_PLAN
+    assert policy.dunning == preset("raynet").dunning  # defaults = RULES.md values
+    with pytest.raises(PolicyError, match=r"\$.null: must be a list of dotted paths"):
+        toml_document('null = "trial.length"')
+    with pytest.raises(PolicyError, match="not valid TOML"):
+        VendorPolicy.loads_toml("name = ")
+
+
+def test_policy_load_reports_bad_files(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text('{"name": "x", "timezone": "Europe/Warsaw", "trial": {"length": "7"}}')
+    with pytest.raises(PolicyError) as caught:
+        VendorPolicy.load(path)
+    assert caught.value.errors == ("$.trial.length: must be an integer, got '7'",)
+    restored = pickle.loads(pickle.dumps(caught.value))
+    assert type(restored) is PolicyError
+    assert restored.errors == caught.value.errors
+
+
+@given(policies())
+def test_to_dict_from_dict_round_trip(policy: VendorPolicy) -> None:
+    assert VendorPolicy.from_dict(policy.to_dict()) == policy
+
+
+@given(policies())
+def test_json_and_toml_round_trip(policy: VendorPolicy) -> None:
+    assert VendorPolicy.loads_json(policy.dumps_json()) == policy
+    assert VendorPolicy.loads_toml(policy.dumps_toml()) == policy
+
+
+def test_every_preset_round_trips() -> None:
+    for policy in PRESETS.values():
+        assert VendorPolicy.loads_toml(policy.dumps_toml()) == policy
+        assert VendorPolicy.loads_json(policy.dumps_json()) == policy
+
+
+def test_currency_and_country_are_validated_TIME_3_BILL_7() -> None:
+    with pytest.raises(PolicyError, match=r"\$.currency: unknown ISO 4217 currency 'XXQ'"):
+        preset("raynet").with_overrides({"currency": "XXQ"})
+    with pytest.raises(PolicyError, match=r"\$.country: no public-holiday data .* \(TIME-3\)"):
+        preset("raynet").with_overrides({"country": "XX"})
+
+
+def test_override_files_in_toml_and_json(tmp_path: Path) -> None:
+    toml_file = tmp_path / "overrides.toml"
+    toml_file.write_text('null = ["trial.purge_after_days"]\n[trial]\nlength = 21\n')
+    custom = preset("raynet").with_overrides_from(toml_file)
+    assert (custom.trial.length, custom.trial.purge_after_days) == (21, None)
+    assert custom.trial.conversion_grace_days == 15  # unchanged
+    json_file = tmp_path / "overrides.json"
+    json_file.write_text('{"sla": {"target": "99.9", "colour": 1}, "dunning": {"x": 1}}')
+    with pytest.raises(PolicyError) as caught:
+        preset("raynet").with_overrides_from(json_file)
+    assert caught.value.errors == (
+        "$.sla.colour: unknown policy parameter",
+        "$.dunning.x: unknown policy parameter",
+    )
