@@ -33,6 +33,7 @@ from crmcore.serialization import converter, structure_strict
 __all__ = [
     "BackupPolicy",
     "BillingPolicy",
+    "CopyRequester",
     "DowngradeTiming",
     "DunningPolicy",
     "IncidentPolicy",
@@ -45,6 +46,7 @@ __all__ = [
     "TrialPolicy",
     "TrialUnit",
     "VendorPolicy",
+    "VerificationMethod",
 ]
 
 
@@ -232,7 +234,27 @@ class MailPolicy:
     spam_retention_days: int = 90  # MAIL-2
     max_attachments: int = 3  # MAIL-3
     max_message_bytes: int = 20 * 1024 * 1024  # MAIL-3 decision
-    reply_lock_expiry_minutes: int = 30  # MAIL-7 decision: a stale lock expires
+    reply_lock_expiry_minutes: int = attrs.field(default=30, validator=_positive)  # MAIL-7
+    # MAIL-1/MAIL-5 decision: capacity tiers are binary gigabytes, like the MAIL-3 MiB limit.
+    bytes_per_gigabyte: int = attrs.field(default=1024**3, validator=_positive)
+
+
+class CopyRequester(enum.StrEnum):
+    """Who may ask for a backup copy or another sensitive service (BACKUP-4)."""
+
+    CUSTOMER = "customer"  # the customer in person (a natural person)
+    BOARD_MEMBER = "board_member"  # a board member of a customer that is a legal person
+    PROXY = "proxy"  # a proxy whose power of attorney bears a certified signature
+
+
+class VerificationMethod(enum.StrEnum):
+    """How a sensitive request is verified (BACKUP-4)."""
+
+    CERTIFIED_SIGNATURE = "certified_signature"
+    DATA_BOX = "data_box"
+    ONLINE_SIGNATURE = "online_signature"
+    QUALIFIED_ESIGNATURE_WITH_TIMESTAMP = "qualified_esignature_with_timestamp"
+    OTHER_UNAMBIGUOUS = "other_unambiguous"
 
 
 @attrs.frozen
@@ -246,6 +268,9 @@ class BackupPolicy:
     free_copies_per_half_year: int = 1  # BACKUP-2 decision: calendar half-years
     last_copy_window_days: int = 80  # BACKUP-3
     free_advanced_exports: int = 0  # EXPORT-1: livespace 1
+    backs_up_inactive_tenants: bool = True  # BACKUP-1: blocked, cancelled, awaiting purge
+    authorised_requesters: frozenset[CopyRequester] = frozenset(CopyRequester)  # BACKUP-4
+    accepted_methods: frozenset[VerificationMethod] = frozenset(VerificationMethod)  # BACKUP-4
 
 
 @attrs.frozen
