@@ -136,7 +136,9 @@ def copy_charge(
     used = sum(1 for copy in earlier if copy.free and window.contains(copy.requested_on))
     allowance = policy.free_copies_per_half_year
     if used < allowance:
-        return CopyCharge(Money.zero(extra_copy_price.currency), True, window, used, allowance, "BACKUP-2")
+        return CopyCharge(
+            Money.zero(extra_copy_price.currency), True, window, used, allowance, "BACKUP-2"
+        )
     return CopyCharge(extra_copy_price.rounded(), False, window, used, allowance, "BACKUP-2")
 
 
@@ -200,8 +202,12 @@ def authorise_request(
     A board member speaks for a legal person only; "customer" in person for a natural person.
     """
     narrowing = narrowing or CustomerNarrowing()
-    people = policy.authorised_requesters & (narrowing.requesters or policy.authorised_requesters)
-    methods = policy.accepted_methods & (narrowing.methods or policy.accepted_methods)
+    people = policy.authorised_requesters
+    if narrowing.requesters is not None:  # an empty set narrows to nobody
+        people = people & narrowing.requesters
+    methods = policy.accepted_methods
+    if narrowing.methods is not None:
+        methods = methods & narrowing.methods
     if requester is CopyRequester.BOARD_MEMBER and not customer_is_legal_person:
         people = people - {CopyRequester.BOARD_MEMBER}
     if requester is CopyRequester.CUSTOMER and customer_is_legal_person:

@@ -5,7 +5,7 @@
 >>> allowed_extension("invoice.pdf.exe")
 Traceback (most recent call last):
 ...
-crmcore.errors.UploadRefused: file_name: The file type .exe is not allowed; allowed: bmp, csv, doc, docx, gif, jpeg, jpg, pdf, png, txt, xls, xlsx, zip. (FILE-1)
+crmcore.errors.UploadRefused: file_name: The file type .exe is not allowed; ... (FILE-1)
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.timezone.utc)
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import attrs
 
@@ -93,7 +93,11 @@ def authority_deadline(incident: Incident, policy: IncidentPolicy) -> datetime |
     when there is a risk (GDPR-2); ``None`` when no notification is required."""
     if incident.risk is Risk.NONE:
         return None
-    return incident.detected_at + timedelta(hours=policy.authority_deadline_hours)
+    # Elapsed hours, computed in UTC: Python's aware arithmetic within one zone is wall-clock
+    # arithmetic and would be an hour off across a DST change.
+    detected = incident.detected_at
+    deadline = detected.astimezone(UTC) + timedelta(hours=policy.authority_deadline_hours)
+    return deadline.astimezone(detected.tzinfo)
 
 
 def subjects_must_be_told(incident: Incident) -> bool:
@@ -136,11 +140,13 @@ def incident_status(
 
     Decision: a notice sent exactly at the deadline is in time.
     """
-    require_aware(as_of, "as_of")
+    now = require_aware(as_of, "as_of").astimezone(UTC)  # compare instants, not wall clocks
     deadline = authority_deadline(incident, policy)
-    sent = notice is not None and notice.sent_at <= as_of
-    overdue = deadline is not None and not sent and as_of > deadline
-    late = deadline is not None and notice is not None and sent and notice.sent_at > deadline
+    due = None if deadline is None else deadline.astimezone(UTC)
+    sent_at = None if notice is None else notice.sent_at.astimezone(UTC)
+    sent = sent_at is not None and sent_at <= now
+    overdue = due is not None and not sent and now > due
+    late = due is not None and sent_at is not None and sent and sent_at > due
     return IncidentStatus(
         authority_notice_required=deadline is not None,
         deadline=deadline,
@@ -176,8 +182,7 @@ class IncidentRegister:
             )
         if report.reported_on < incident.detected_at.date():
             raise ValidationError(
-                f"report dated {report.reported_on} before detection "
-                f"{incident.detected_at.date()}",
+                f"report dated {report.reported_on} before detection {incident.detected_at.date()}",
                 field="reported_on",
                 rule="GDPR-4",
             )

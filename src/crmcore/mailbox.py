@@ -6,17 +6,18 @@ locks (MAIL-7) that a service keeps per tenant.
 >>> from decimal import Decimal
 >>> from crmcore.presets import preset
 >>> mail = preset("smartmail").mail
->>> capacity_price(Decimal("2.5"), mail)
-CapacityQuote(requested_gigabytes=Decimal('2.5'), tier_gigabytes=Decimal('3'), price=Money(amount=Decimal('1200.00'), currency='PLN'), rule='MAIL-1')
->>> capacity_price(Decimal("13"), mail).rule
-'MAIL-1'
+>>> quote = capacity_price(Decimal("2.5"), mail)
+>>> quote.tier_gigabytes, str(quote.price)
+(Decimal('3'), '1200.00 PLN')
+>>> capacity_price(Decimal("13"), mail)  # doctest: +ELLIPSIS
+IndividualQuote(requested_gigabytes=Decimal('13'), ..., rule='MAIL-1')
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 import attrs
@@ -68,7 +69,9 @@ class IndividualQuote:
     rule: str = "MAIL-1"
 
 
-def capacity_price(requested_gigabytes: Decimal, policy: MailPolicy) -> CapacityQuote | IndividualQuote:
+def capacity_price(
+    requested_gigabytes: Decimal, policy: MailPolicy
+) -> CapacityQuote | IndividualQuote:
     """Price of a mailbox able to hold ``requested_gigabytes`` (MAIL-1).
 
     Tiers are inclusive: exactly 3 GB costs the 3 GB tier (1200 PLN), 3.01 GB the 6 GB tier.
@@ -236,10 +239,12 @@ class ReplyLock:
 
     def expires_at(self, policy: MailPolicy) -> datetime:
         """Decision: a lock idle for ``reply_lock_expiry_minutes`` (default 30) is stale."""
-        return self.active_at + timedelta(minutes=policy.reply_lock_expiry_minutes)
+        # in UTC: elapsed minutes, not wall-clock minutes, across a DST change
+        active = self.active_at.astimezone(UTC)
+        return active + timedelta(minutes=policy.reply_lock_expiry_minutes)
 
     def is_stale(self, now: datetime, policy: MailPolicy) -> bool:
-        return require_aware(now, "now") >= self.expires_at(policy)
+        return require_aware(now, "now").astimezone(UTC) >= self.expires_at(policy)
 
 
 class ReplyLockRegistry:

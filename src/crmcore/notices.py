@@ -25,8 +25,8 @@ from crmcore.policies import NoticePolicy
 
 __all__ = [
     "EndReason",
-    "NoticeDate",
     "NotApplicable",
+    "NoticeDate",
     "change_accepted",
     "contract_end",
     "limits_change_effective",
@@ -116,7 +116,9 @@ def price_change_binding_from(
     if earliest <= period_anchor:
         return NoticeDate(period_anchor, "NOTICE-2")
     # Estimate the period index, then step forward from the anchor (never chained, TIME-4).
-    months_between = (earliest.year - period_anchor.year) * 12 + earliest.month - period_anchor.month
+    months_between = (
+        (earliest.year - period_anchor.year) * 12 + earliest.month - period_anchor.month
+    )
     index = max(0, months_between // period_months - 1)
     while (start := add_months(period_anchor, index * period_months)) < earliest:
         index += 1
@@ -158,7 +160,9 @@ def notice_delivered_on(
     deemed = posted_on + timedelta(days=policy.posted_notice_deemed_delivered_days)
     if collected_on is not None and collected_on < posted_on:
         raise ValidationError(
-            f"collected {collected_on} before posting {posted_on}", field="collected_on", rule="END-2"
+            f"collected {collected_on} before posting {posted_on}",
+            field="collected_on",
+            rule="END-2",
         )
     if collected_on is not None and collected_on < deemed:
         return NoticeDate(collected_on, "END-2")
