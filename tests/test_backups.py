@@ -198,3 +198,17 @@ def test_export_1_one_free_advanced_export_for_paying_customers() -> None:
     assert not advanced_export_charge(False, 1, policy).free
     assert not advanced_export_charge(True, 0, policy).free  # trial customers pay
     assert not advanced_export_charge(False, 0, RAYNET.backup).free  # raynet: no free export
+
+
+def test_backup_4_policy_lists_round_trip_and_override_by_name() -> None:
+    """BACKUP-4 parameters load from JSON names; an unknown method is refused by path."""
+    import json
+
+    from crmcore.errors import PolicyError
+    from crmcore.policies import VendorPolicy
+
+    assert VendorPolicy.from_dict(json.loads(json.dumps(LIVESPACE.to_dict()))) == LIVESPACE
+    narrowed = RAYNET.with_overrides({"backup": {"accepted_methods": ["data_box"]}})
+    assert narrowed.backup.accepted_methods == {VerificationMethod.DATA_BOX}
+    with pytest.raises(PolicyError, match=r"\$\.backup: 'fax' is not a valid VerificationMethod"):
+        RAYNET.with_overrides({"backup": {"accepted_methods": ["fax"]}})

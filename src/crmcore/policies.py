@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
@@ -257,6 +257,15 @@ class VerificationMethod(enum.StrEnum):
     OTHER_UNAMBIGUOUS = "other_unambiguous"
 
 
+def _requesters(values: Iterable[str]) -> frozenset[CopyRequester]:
+    # The shared converter structures a StrEnum as a plain str; coerce (and validate) here.
+    return frozenset(CopyRequester(value) for value in values)
+
+
+def _methods(values: Iterable[str]) -> frozenset[VerificationMethod]:
+    return frozenset(VerificationMethod(value) for value in values)
+
+
 @attrs.frozen
 class BackupPolicy:
     """BACKUP-1..4, EXPORT-1."""
@@ -269,8 +278,13 @@ class BackupPolicy:
     last_copy_window_days: int = 80  # BACKUP-3
     free_advanced_exports: int = 0  # EXPORT-1: livespace 1
     backs_up_inactive_tenants: bool = True  # BACKUP-1: blocked, cancelled, awaiting purge
-    authorised_requesters: frozenset[CopyRequester] = frozenset(CopyRequester)  # BACKUP-4
-    accepted_methods: frozenset[VerificationMethod] = frozenset(VerificationMethod)  # BACKUP-4
+    # BACKUP-4: the vendor's lists; a customer may narrow them (crmcore.backups).
+    authorised_requesters: frozenset[CopyRequester] = attrs.field(
+        default=frozenset(CopyRequester), converter=_requesters
+    )
+    accepted_methods: frozenset[VerificationMethod] = attrs.field(
+        default=frozenset(VerificationMethod), converter=_methods
+    )
 
 
 @attrs.frozen
