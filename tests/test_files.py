@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from crmcore.errors import UploadRefused
 from crmcore.files import ALLOWED_EXTENSIONS, allowed_extension
+from crmcore.testing_services import allowed_file_names
 
 
 @pytest.mark.parametrize(
@@ -56,3 +57,9 @@ def test_file_1_property_any_case_of_an_allowed_extension(
     """FILE-1 property: case never matters."""
     mixed = "".join(ch.upper() if upper[i % len(upper)] else ch for i, ch in enumerate(extension))
     assert allowed_extension(f"{stem}.{mixed}") == extension
+
+
+@given(allowed_file_names())
+def test_file_1_property_generated_names_pass(name: str) -> None:
+    """FILE-1 property: allowed names pass and give the lower-cased extension."""
+    assert allowed_extension(name) == name.rsplit(".", 1)[1].lower()

@@ -23,6 +23,7 @@ from crmcore.incidents import (
     subjects_must_be_told,
 )
 from crmcore.presets import preset
+from crmcore.testing_services import elapsed, incidents
 
 POLICY = preset("optimasales").incident
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -139,3 +140,20 @@ def test_gdpr_4_every_incident_registered_with_a_report() -> None:
     assert [i.incident_id for i in register.overdue(as_of, POLICY, {})] == ["I1"]
     sent = {"I1": notice(datetime(2028, 2, 28, 9, 0, tzinfo=UTC))}
     assert register.overdue(as_of, POLICY, sent) == ()
+
+
+@given(incidents(), st.integers(min_value=-10, max_value=100 * 3600))
+def test_gdpr_2_property_deadline_is_72_elapsed_hours_in_any_zone(
+    record: Incident, seconds: int
+) -> None:
+    """GDPR-2 property: in every zone, across DST, the deadline is exactly 72 elapsed hours,
+    and an unreported incident is overdue exactly after it (none without risk)."""
+    deadline = authority_deadline(record, POLICY)
+    as_of = record.detected_at + timedelta(seconds=seconds)
+    status = incident_status(record, as_of, POLICY)
+    if record.risk is Risk.NONE:
+        assert deadline is None and not status.overdue
+        return
+    assert deadline is not None
+    assert elapsed(record.detected_at, deadline) == timedelta(hours=72)
+    assert status.overdue == (elapsed(record.detected_at, as_of) > timedelta(hours=72))

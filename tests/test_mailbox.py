@@ -28,6 +28,7 @@ from crmcore.mailbox import (
 )
 from crmcore.money import Money
 from crmcore.presets import preset
+from crmcore.testing_services import elapsed, mail_items
 
 MAIL = preset("smartmail").mail
 WARSAW = "Europe/Warsaw"
@@ -155,9 +156,10 @@ def test_mail_7_second_employee_is_told_who_replies_since_when() -> None:
         locks.start_reply("m1", "bob", T0 + timedelta(minutes=10))
     assert e.value.rule == "MAIL-7"
     assert e.value.params == {"holder": "anna", "since": T0}
-    lock = locks.current("m1", T0 + timedelta(minutes=10))
+    lock = locks.replying_instead_of("m1", "bob", T0 + timedelta(minutes=10))
     assert lock is not None
     assert (lock.holder, lock.since) == ("anna", T0)
+    assert locks.replying_instead_of("m1", "anna", T0 + timedelta(minutes=10)) is None
 
 
 def test_mail_7_refresh_keeps_since_and_stale_locks_expire() -> None:
@@ -190,3 +192,23 @@ def test_mail_7_naive_times_refused() -> None:
     """TIME-1 for reply locks."""
     with pytest.raises(NaiveDatetimeError):
         ReplyLockRegistry(MAIL).start_reply("m1", "anna", datetime(2026, 3, 2, 9, 0))
+
+
+@given(st.lists(mail_items(), max_size=10))
+def test_mail_2_property_usage_is_the_non_spam_sum(items: list[MailItem]) -> None:
+    """MAIL-2 property: usage never depends on spam."""
+    assert mailbox_usage(items) == sum(i.size_bytes for i in items if not i.spam)
+    assert mailbox_usage([i for i in items if not i.spam]) == mailbox_usage(items)
+
+
+@given(mail_items())
+def test_mail_2_property_spam_purged_90_calendar_days_later(item: MailItem) -> None:
+    """MAIL-2 property: purge day is 90 days later in vendor time, same wall clock when it
+    exists (a time skipped by DST moves forward)."""
+    from zoneinfo import ZoneInfo
+
+    warsaw = ZoneInfo("Europe/Warsaw")
+    purge = spam_purge_at(item.received_at, MAIL, "Europe/Warsaw").astimezone(warsaw)
+    local = item.received_at.astimezone(warsaw)
+    assert purge.date() == local.date() + timedelta(days=90)
+    assert abs(elapsed(item.received_at, purge) - timedelta(days=90)) <= timedelta(hours=1)

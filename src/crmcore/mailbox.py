@@ -142,7 +142,7 @@ def check_message(attachment_count: int, size_bytes: int, policy: MailPolicy) ->
     """Refuse a message with too many attachments or too large as a whole (MAIL-3).
 
     There is no per-attachment limit; ``size_bytes`` is the whole message. The error names the
-    limit that was broken (both, when both were).
+    limit that was broken (the attachment count is checked first).
     """
     if attachment_count < 0 or size_bytes < 0:
         raise ValidationError(
@@ -271,6 +271,14 @@ class ReplyLockRegistry:
             del self._locks[message_id]
             return None
         return lock
+
+    def replying_instead_of(
+        self, message_id: str, employee: str, now: datetime
+    ) -> ReplyLock | None:
+        """What ``employee`` is told on opening ``message_id``: the lock of another employee
+        who is replying (holder and start time), or ``None``."""
+        lock = self.current(message_id, now)
+        return lock if lock is not None and lock.holder != employee else None
 
     def start_reply(self, message_id: str, employee: str, now: datetime) -> ReplyLock:
         """Take the lock, or refresh one's own (keeping its ``since``); refused while another
