@@ -212,3 +212,16 @@ def test_backup_4_policy_lists_round_trip_and_override_by_name() -> None:
     assert narrowed.backup.accepted_methods == {VerificationMethod.DATA_BOX}
     with pytest.raises(PolicyError, match=r"\$\.backup: 'fax' is not a valid VerificationMethod"):
         RAYNET.with_overrides({"backup": {"accepted_methods": ["fax"]}})
+
+
+@pytest.mark.parametrize("hours", [0, 25, -1])
+def test_backup_1_interval_must_fit_a_day(hours: int) -> None:
+    """BACKUP-1: intervals are 1..24 hours (a zero interval would never advance)."""
+    import attrs
+
+    from crmcore.errors import ValidationError
+
+    with pytest.raises(
+        ValidationError, match=rf"local_interval_hours: must be 1\.\.24 hours, got {hours}"
+    ):
+        attrs.evolve(RAYNET.backup, local_interval_hours=hours)

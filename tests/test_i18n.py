@@ -69,6 +69,7 @@ def test_i18n_1_every_source_message_translated(locale: str) -> None:
         catalog = read_po(file)
     po_ids = {message.id for message in catalog if message.id}
     assert source_ids - po_ids == set(), "run: python scripts/i18n.py update"
+    assert po_ids - source_ids == set(), "obsolete msgids: run python scripts/i18n.py update"
     for message in catalog:
         if not message.id:
             continue

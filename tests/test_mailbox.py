@@ -212,3 +212,24 @@ def test_mail_2_property_spam_purged_90_calendar_days_later(item: MailItem) -> N
     local = item.received_at.astimezone(warsaw)
     assert purge.date() == local.date() + timedelta(days=90)
     assert abs(elapsed(item.received_at, purge) - timedelta(days=90)) <= timedelta(hours=1)
+
+
+def test_mail_1_int_accepted_float_refused() -> None:
+    """MAIL-1: exact sizes only."""
+    assert capacity_price(6, MAIL) == CapacityQuote(Decimal(6), Decimal(6), Money.of("2400", "PLN"))
+    with pytest.raises(ValueError, match=r"requested_gigabytes: .*1\.2.*MAIL-1"):
+        capacity_price(1.2, MAIL)  # type: ignore[arg-type]
+
+
+def test_mail_policy_parameters_validated() -> None:
+    """MAIL-1 / MAIL-3 / MAIL-7 parameters refuse nonsense by name."""
+    import attrs
+
+    from crmcore.errors import ValidationError
+
+    with pytest.raises(ValidationError, match=r"capacity_tiers: .*MAIL-1"):
+        attrs.evolve(MAIL, capacity_tiers=())
+    with pytest.raises(ValidationError, match=r"max_attachments: must be >= 0"):
+        attrs.evolve(MAIL, max_attachments=-1)
+    with pytest.raises(ValidationError, match=r"reply_lock_expiry_minutes: must be > 0"):
+        attrs.evolve(MAIL, reply_lock_expiry_minutes=0)

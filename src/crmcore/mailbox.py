@@ -70,15 +70,19 @@ class IndividualQuote:
 
 
 def capacity_price(
-    requested_gigabytes: Decimal, policy: MailPolicy
+    requested_gigabytes: Decimal | int, policy: MailPolicy
 ) -> CapacityQuote | IndividualQuote:
     """Price of a mailbox able to hold ``requested_gigabytes`` (MAIL-1).
 
     Tiers are inclusive: exactly 3 GB costs the 3 GB tier (1200 PLN), 3.01 GB the 6 GB tier.
     """
-    if not isinstance(requested_gigabytes, Decimal) or not requested_gigabytes > 0:
+    # Exact sizes only: a float (1.2 is not 1.2 in binary) is refused, like for money.
+    valid_type = isinstance(requested_gigabytes, Decimal | int) and not isinstance(
+        requested_gigabytes, bool
+    )
+    if not valid_type or not requested_gigabytes > 0:
         raise ValidationError(
-            f"must be a positive Decimal, got {requested_gigabytes!r}",
+            f"must be a positive Decimal or int, got {requested_gigabytes!r}",
             field="requested_gigabytes",
             rule="MAIL-1",
         )
@@ -86,9 +90,11 @@ def capacity_price(
     for gigabytes, price in tiers:
         if requested_gigabytes <= gigabytes:
             return CapacityQuote(
-                requested_gigabytes, gigabytes, Money.of(price, policy.tier_currency).rounded()
+                Decimal(requested_gigabytes),
+                gigabytes,
+                Money.of(price, policy.tier_currency).rounded(),
             )
-    return IndividualQuote(requested_gigabytes, tiers[-1][0])
+    return IndividualQuote(Decimal(requested_gigabytes), tiers[-1][0])
 
 
 def capacity_bytes(gigabytes: Decimal, policy: MailPolicy) -> int:
