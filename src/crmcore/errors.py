@@ -12,7 +12,7 @@ section.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 class CrmError(Exception):
@@ -177,6 +177,69 @@ class LimitError(RuleViolation, ValueError):
 
 class ServiceError(RuleViolation, ValueError):
     """A service policy refused an operation."""
+
+
+class ServiceRefusal(ServiceError):
+    """A refusal whose English text is a translatable template (I18N-1).
+
+    ``template`` is the gettext msgid (``{name}`` placeholders) and ``params`` the values that
+    fill it; ``crmcore.i18n.translate_refusal`` renders it in another locale.
+    """
+
+    def __init__(
+        self,
+        template: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        field: str | None = None,
+        rule: str | None = None,
+    ):
+        self.template = template
+        self.params: dict[str, object] = dict(params or {})
+        super().__init__(template.format(**self.params), field=field, rule=rule)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_refusal, (type(self), self.template, self.params, self.field, self.rule))
+
+
+def _rebuild_refusal(
+    cls: type[ServiceRefusal],
+    template: str,
+    params: dict[str, object],
+    field: str | None,
+    rule: str | None,
+) -> ServiceRefusal:
+    error = cls.__new__(cls)
+    ServiceRefusal.__init__(error, template, params, field=field, rule=rule)
+    return error
+
+
+class MessageRejected(ServiceRefusal):
+    """A mail message breaks the attachment or size limit (MAIL-3)."""
+
+
+class MailboxFull(ServiceRefusal):
+    """The mailbox is at capacity and refuses new mail (MAIL-5)."""
+
+
+class ReplyInProgress(ServiceRefusal):
+    """Another employee holds the reply lock on a message (MAIL-7)."""
+
+
+class BackupRefused(ServiceRefusal):
+    """A backup copy request outside its window (BACKUP-3)."""
+
+
+class RequestNotAuthorised(ServiceRefusal, PermissionError):
+    """A sensitive request from a person or by a method the customer does not accept (BACKUP-4)."""
+
+
+class NoticeRefused(ServiceRefusal):
+    """A change announced with too short a notice (NOTICE-1..3)."""
+
+
+class UploadRefused(ServiceRefusal):
+    """A file name whose extension is not allowed (FILE-1)."""
 
 
 # --- visibility (VIS) -----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +35,7 @@ from crmcore.serialization import converter, structure_strict
 __all__ = [
     "BackupPolicy",
     "BillingPolicy",
+    "CopyRequester",
     "DowngradeTiming",
     "DunningPolicy",
     "IncidentPolicy",
@@ -47,6 +48,7 @@ __all__ = [
     "TrialPolicy",
     "TrialUnit",
     "VendorPolicy",
+    "VerificationMethod",
 ]
 
 
@@ -231,40 +233,102 @@ class MailPolicy:
         (Decimal("12"), Decimal("3500")),
     )
     tier_currency: str = "PLN"
-    spam_retention_days: int = 90  # MAIL-2
-    max_attachments: int = 3  # MAIL-3
-    max_message_bytes: int = 20 * 1024 * 1024  # MAIL-3 decision
-    reply_lock_expiry_minutes: int = 30  # MAIL-7 decision: a stale lock expires
+    spam_retention_days: int = attrs.field(default=90, validator=_non_negative)  # MAIL-2
+    max_attachments: int = attrs.field(default=3, validator=_non_negative)  # MAIL-3
+    max_message_bytes: int = attrs.field(  # MAIL-3 decision: 20 MiB
+        default=20 * 1024 * 1024, validator=_non_negative
+    )
+    reply_lock_expiry_minutes: int = attrs.field(default=30, validator=_positive)  # MAIL-7
+    # MAIL-1/MAIL-5 decision: capacity tiers are binary gigabytes, like the MAIL-3 MiB limit.
+    bytes_per_gigabyte: int = attrs.field(default=1024**3, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.capacity_tiers or any(
+            size <= 0 or price < 0 for size, price in self.capacity_tiers
+        ):
+            raise ValidationError(
+                f"needs at least one tier, sizes > 0 and prices >= 0, got {self.capacity_tiers}",
+                field="capacity_tiers",
+                rule="MAIL-1",
+            )
+
+
+class CopyRequester(enum.StrEnum):
+    """Who may ask for a backup copy or another sensitive service (BACKUP-4)."""
+
+    CUSTOMER = "customer"  # the customer in person (a natural person)
+    BOARD_MEMBER = "board_member"  # a board member of a customer that is a legal person
+    PROXY = "proxy"  # a proxy whose power of attorney bears a certified signature
+
+
+class VerificationMethod(enum.StrEnum):
+    """How a sensitive request is verified (BACKUP-4)."""
+
+    CERTIFIED_SIGNATURE = "certified_signature"
+    DATA_BOX = "data_box"
+    ONLINE_SIGNATURE = "online_signature"
+    QUALIFIED_ESIGNATURE_WITH_TIMESTAMP = "qualified_esignature_with_timestamp"
+    OTHER_UNAMBIGUOUS = "other_unambiguous"
+
+
+def _hours_in_a_day(_i: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not 1 <= value <= 24:
+        raise ValidationError(
+            f"must be 1..24 hours, got {value}", field=attribute.name, rule="BACKUP-1"
+        )
+
+
+def _requesters(values: Iterable[str]) -> frozenset[CopyRequester]:
+    # The shared converter structures a StrEnum as a plain str; coerce (and validate) here.
+    return frozenset(CopyRequester(value) for value in values)
+
+
+def _methods(values: Iterable[str]) -> frozenset[VerificationMethod]:
+    return frozenset(VerificationMethod(value) for value in values)
 
 
 @attrs.frozen
 class BackupPolicy:
     """BACKUP-1..4, EXPORT-1."""
 
-    local_interval_hours: int = 24  # raynet: daily
-    offsite_interval_hours: int | None = None  # livespace: 24
+    # BACKUP-1: runs at first_backup_at and every interval after it within the day (1..24 h)
+    local_interval_hours: int = attrs.field(default=24, validator=_hours_in_a_day)  # raynet
+    offsite_interval_hours: int | None = attrs.field(  # livespace: 24
+        default=None, validator=_hours_in_a_day
+    )
     first_backup_at: time = time(2, 0)  # raynet: from 02:00 vendor time
-    retention_days: int = 90
-    free_copies_per_half_year: int = 1  # BACKUP-2 decision: calendar half-years
-    last_copy_window_days: int = 80  # BACKUP-3
-    free_advanced_exports: int = 0  # EXPORT-1: livespace 1
+    retention_days: int = attrs.field(default=90, validator=_non_negative)
+    # BACKUP-2 decision: per calendar half-year
+    free_copies_per_half_year: int = attrs.field(default=1, validator=_non_negative)
+    last_copy_window_days: int = attrs.field(default=80, validator=_non_negative)  # BACKUP-3
+    free_advanced_exports: int = attrs.field(default=0, validator=_non_negative)  # EXPORT-1
+    backs_up_inactive_tenants: bool = True  # BACKUP-1: blocked, cancelled, awaiting purge
+    # BACKUP-4: the vendor's lists; a customer may narrow them (crmcore.backups).
+    authorised_requesters: frozenset[CopyRequester] = attrs.field(
+        default=frozenset(CopyRequester), converter=_requesters
+    )
+    accepted_methods: frozenset[VerificationMethod] = attrs.field(
+        default=frozenset(VerificationMethod), converter=_methods
+    )
 
 
 @attrs.frozen
 class NoticePolicy:
     """NOTICE-1..4, END-1..4."""
 
-    terms_change_days: int = 15  # NOTICE-1
-    price_change_days: int = 30  # NOTICE-2
-    vendor_notice_months: int = 12  # END-2
-    posted_notice_deemed_delivered_days: int = 3  # END-2
+    terms_change_days: int = attrs.field(default=15, validator=_non_negative)  # NOTICE-1
+    price_change_days: int = attrs.field(default=30, validator=_non_negative)  # NOTICE-2
+    vendor_notice_months: int = attrs.field(default=12, validator=_non_negative)  # END-2
+    posted_notice_deemed_delivered_days: int = attrs.field(  # END-2
+        default=3, validator=_non_negative
+    )
 
 
 @attrs.frozen
 class IncidentPolicy:
     """GDPR-1..4 (optimasales)."""
 
-    authority_deadline_hours: int = 72  # GDPR-2
+    authority_deadline_hours: int = attrs.field(default=72, validator=_positive)  # GDPR-2
     authority_name: str = "UODO"
 
 

@@ -11,13 +11,17 @@ Each preset is a :class:`~crmcore.policies.VendorPolicy`; override with ``attrs.
 
 from __future__ import annotations
 
+from datetime import time
 from decimal import Decimal
 
 from crmcore.errors import UnknownPreset
 from crmcore.policies import (
     BackupPolicy,
     BillingPolicy,
+    IncidentPolicy,
     LimitsPolicy,
+    MailPolicy,
+    NoticePolicy,
     SlaPolicy,
     TrialExpiry,
     TrialPolicy,
@@ -39,7 +43,21 @@ RAYNET = VendorPolicy(
         on_expiry=TrialExpiry.PURGE,
         purge_after_days=90,
     ),
-    backup=BackupPolicy(local_interval_hours=24, retention_days=90),
+    # BACKUP-1: daily from 02:00 Prague time, kept 90 days; BACKUP-2/3: 1 free copy per
+    # half-year, the last copy free within 80 days of the contract's end.
+    backup=BackupPolicy(
+        local_interval_hours=24,
+        first_backup_at=time(2, 0),
+        retention_days=90,
+        free_copies_per_half_year=1,
+        last_copy_window_days=80,
+    ),
+    notice=NoticePolicy(  # NOTICE-1..2, END-2
+        terms_change_days=15,
+        price_change_days=30,
+        vendor_notice_months=12,
+        posted_notice_deemed_delivered_days=3,
+    ),
 )
 
 LIVESPACE = VendorPolicy(
@@ -57,6 +75,7 @@ LIVESPACE = VendorPolicy(
     # SLA-7: a data-centre availability target with no credit tiers.
     sla=SlaPolicy(target=Decimal("99.98"), tiers=()),
     limits=LimitsPolicy(counted_record_kinds=frozenset()),  # REC-5: no record limit
+    # BACKUP-1: every 12 h locally and every 24 h off-site; EXPORT-1: one free advanced export.
     backup=BackupPolicy(
         local_interval_hours=12, offsite_interval_hours=24, free_advanced_exports=1
     ),
@@ -85,6 +104,18 @@ SMARTMAIL = VendorPolicy(
     country="PL",
     currency="PLN",
     sla=SlaPolicy(tiers=()),
+    mail=MailPolicy(  # MAIL-1..3, MAIL-7
+        capacity_tiers=(
+            (Decimal("1.2"), Decimal("600")),
+            (Decimal("3"), Decimal("1200")),
+            (Decimal("6"), Decimal("2400")),
+            (Decimal("12"), Decimal("3500")),
+        ),
+        tier_currency="PLN",
+        spam_retention_days=90,
+        max_attachments=3,
+        max_message_bytes=20 * 1024 * 1024,
+    ),
 )
 
 OPTIMASALES = VendorPolicy(
@@ -93,6 +124,7 @@ OPTIMASALES = VendorPolicy(
     country="PL",
     currency="PLN",
     sla=SlaPolicy(tiers=()),
+    incident=IncidentPolicy(authority_deadline_hours=72, authority_name="UODO"),  # GDPR-2
 )
 
 PRESETS: dict[str, VendorPolicy] = {

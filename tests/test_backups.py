@@ -1,0 +1,227 @@
+"""BACKUP-1..4 and EXPORT-1."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmcore.backups import (
+    BackupKind,
+    CopyRequest,
+    CustomerNarrowing,
+    advanced_export_charge,
+    authorise_request,
+    backup_times,
+    copy_charge,
+    half_year_of,
+    last_copy_charge,
+    restore_points,
+)
+from crmcore.errors import BackupRefused, RequestNotAuthorised
+from crmcore.money import Money
+from crmcore.policies import CopyRequester, VerificationMethod
+from crmcore.presets import preset
+
+RAYNET = preset("raynet")
+LIVESPACE = preset("livespace")
+PRICE = Money.of("490.00", "CZK")
+DAYS = st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31))
+
+
+def test_backup_1_raynet_daily_at_two_prague_time() -> None:
+    """BACKUP-1: one local backup a day at 02:00 Europe/Prague (01:00 UTC in winter)."""
+    assert backup_times(date(2026, 1, 15), RAYNET) == (
+        (datetime(2026, 1, 15, 1, 0, tzinfo=UTC), BackupKind.LOCAL),
+    )
+    # summer time: 02:00 CEST = 00:00 UTC
+    ((at, _),) = backup_times(date(2026, 7, 15), RAYNET)
+    assert at == datetime(2026, 7, 15, 0, 0, tzinfo=UTC)
+
+
+def test_backup_1_livespace_12h_local_24h_offsite() -> None:
+    """BACKUP-1: livespace local every 12 hours, off-site every 24 hours."""
+    runs = backup_times(date(2026, 1, 15), LIVESPACE)
+    assert [(at.astimezone(UTC).hour, kind) for at, kind in runs] == [
+        (1, BackupKind.LOCAL),  # 02:00 CET
+        (1, BackupKind.OFFSITE),
+        (13, BackupKind.LOCAL),  # 14:00 CET
+    ]
+
+
+def test_backup_1_restore_points_kept_90_days() -> None:
+    """BACKUP-1: the 1 Jan backup is restorable until 02:00 on 1 Apr (90 days later)."""
+    day = date(2026, 1, 1)
+    taken = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)  # 02:00 CET
+    assert restore_points(day, taken - timedelta(seconds=1), RAYNET) == ()  # not yet taken
+    assert restore_points(day, taken, RAYNET) == ((taken, BackupKind.LOCAL),)
+    # 1 Jan + 90 days = 1 Apr (31 + 28 + 31 = 90); 02:00 CEST = 00:00 UTC
+    expiry = datetime(2026, 4, 1, 0, 0, tzinfo=UTC)
+    assert restore_points(day, expiry - timedelta(seconds=1), RAYNET) == (
+        (taken, BackupKind.LOCAL),
+    )
+    assert restore_points(day, expiry, RAYNET) == ()
+
+
+def test_backup_1_inactive_tenants_backed_up() -> None:
+    """BACKUP-1: blocked, cancelled and awaiting-purge instances are backed up too."""
+    assert RAYNET.backup.backs_up_inactive_tenants
+
+
+@pytest.mark.parametrize(
+    ("day", "first", "last"),
+    [
+        (date(2026, 1, 1), date(2026, 1, 1), date(2026, 6, 30)),
+        (date(2026, 6, 30), date(2026, 1, 1), date(2026, 6, 30)),
+        (date(2026, 7, 1), date(2026, 7, 1), date(2026, 12, 31)),
+        (date(2028, 12, 31), date(2028, 7, 1), date(2028, 12, 31)),
+    ],
+)
+def test_backup_2_calendar_half_years(day: date, first: date, last: date) -> None:
+    """BACKUP-2 decision: Jan-Jun and Jul-Dec."""
+    window = half_year_of(day)
+    assert (window.first_day, window.last_day) == (first, last)
+
+
+def test_backup_2_one_free_copy_per_half_year_then_price_list() -> None:
+    """BACKUP-2: first copy in Jan-Jun free, second priced; a July copy is free again."""
+    first = copy_charge(date(2026, 2, 10), [], PRICE, RAYNET.backup)
+    assert (first.free, first.price, first.used, first.allowance) == (
+        True,
+        Money.zero("CZK"),
+        0,
+        1,
+    )
+    earlier = [CopyRequest(date(2026, 2, 10), free=True)]
+    second = copy_charge(date(2026, 6, 30), earlier, PRICE, RAYNET.backup)
+    assert (second.free, second.price, second.rule) == (
+        False,
+        Money.of("490.00", "CZK"),
+        "BACKUP-2",
+    )
+    third = copy_charge(date(2026, 7, 1), earlier, PRICE, RAYNET.backup)
+    assert third.free
+
+
+@given(DAYS, st.lists(DAYS, max_size=6))
+def test_backup_2_property_free_iff_no_free_copy_in_same_half_year(
+    day: date, earlier_days: list[date]
+) -> None:
+    """BACKUP-2 property: free exactly when no free copy fell in the same half-year."""
+    earlier = [CopyRequest(d, free=True) for d in earlier_days]
+    charge = copy_charge(day, earlier, PRICE, RAYNET.backup)
+    same = [d for d in earlier_days if d.year == day.year and (d.month <= 6) == (day.month <= 6)]
+    assert charge.free == (not same)
+    assert charge.price == (Money.zero("CZK") if charge.free else PRICE)
+
+
+def test_backup_3_last_copy_free_within_80_days() -> None:
+    """BACKUP-3: ended 31 Jan 2026 → free through 21 Apr 2026 (28 + 31 + 21 = 80 days)."""
+    ended = date(2026, 1, 31)
+    charge = last_copy_charge(ended, date(2026, 4, 21), PRICE, RAYNET.backup)
+    assert (charge.free, charge.rule, charge.window.last_day) == (
+        True,
+        "BACKUP-3",
+        date(2026, 4, 21),
+    )
+    with pytest.raises(
+        BackupRefused, match=r"80 days .*2026-01-31.*2026-04-21.*2026-04-22.*BACKUP-3"
+    ):
+        last_copy_charge(ended, date(2026, 4, 22), PRICE, RAYNET.backup)
+
+
+@given(DAYS, st.integers(min_value=0, max_value=200))
+def test_backup_3_property_window(ended: date, after: int) -> None:
+    """BACKUP-3 property: free for 0..80 days after the end, refused from day 81."""
+    requested = ended + timedelta(days=after)
+    if after <= 80:
+        assert last_copy_charge(ended, requested, PRICE, RAYNET.backup).free
+    else:
+        with pytest.raises(BackupRefused):
+            last_copy_charge(ended, requested, PRICE, RAYNET.backup)
+
+
+def test_backup_4_authorised_people_and_methods() -> None:
+    """BACKUP-4: a board member of a legal person by data box is honoured; a proxy by e-mail
+    is not (method); a board member of a natural person's contract is not (person)."""
+    policy = RAYNET.backup
+    authorise_request(
+        CopyRequester.BOARD_MEMBER,
+        VerificationMethod.DATA_BOX,
+        policy,
+        customer_is_legal_person=True,
+    )
+    with pytest.raises(RequestNotAuthorised, match=r"requester: .*board_member.*BACKUP-4"):
+        authorise_request(CopyRequester.BOARD_MEMBER, VerificationMethod.DATA_BOX, policy)
+    authorise_request(CopyRequester.CUSTOMER, VerificationMethod.ONLINE_SIGNATURE, policy)
+
+
+def test_backup_4_customer_narrows_people_and_methods() -> None:
+    """BACKUP-4: the customer accepts only board members with a qualified e-signature."""
+    narrowing = CustomerNarrowing(
+        requesters=frozenset({CopyRequester.BOARD_MEMBER}),
+        methods=frozenset({VerificationMethod.QUALIFIED_ESIGNATURE_WITH_TIMESTAMP}),
+    )
+    policy = RAYNET.backup
+    authorise_request(
+        CopyRequester.BOARD_MEMBER,
+        VerificationMethod.QUALIFIED_ESIGNATURE_WITH_TIMESTAMP,
+        policy,
+        narrowing,
+        customer_is_legal_person=True,
+    )
+    with pytest.raises(RequestNotAuthorised, match=r"method: .*data_box.*accepted: qualified"):
+        authorise_request(
+            CopyRequester.BOARD_MEMBER,
+            VerificationMethod.DATA_BOX,
+            policy,
+            narrowing,
+            customer_is_legal_person=True,
+        )
+    with pytest.raises(RequestNotAuthorised, match=r"requester: .*proxy.*accepted: board_member"):
+        authorise_request(
+            CopyRequester.PROXY,
+            VerificationMethod.QUALIFIED_ESIGNATURE_WITH_TIMESTAMP,
+            policy,
+            narrowing,
+            customer_is_legal_person=True,
+        )
+
+
+def test_export_1_one_free_advanced_export_for_paying_customers() -> None:
+    """EXPORT-1: livespace: the first advanced export of a non-trial customer is free."""
+    policy = LIVESPACE.backup
+    assert advanced_export_charge(False, 0, policy).free
+    assert advanced_export_charge(False, 0, policy).free_left_after == 0
+    assert not advanced_export_charge(False, 1, policy).free
+    assert not advanced_export_charge(True, 0, policy).free  # trial customers pay
+    assert not advanced_export_charge(False, 0, RAYNET.backup).free  # raynet: no free export
+
+
+def test_backup_4_policy_lists_round_trip_and_override_by_name() -> None:
+    """BACKUP-4 parameters load from JSON names; an unknown method is refused by path."""
+    import json
+
+    from crmcore.errors import PolicyError
+    from crmcore.policies import VendorPolicy
+
+    assert VendorPolicy.from_dict(json.loads(json.dumps(LIVESPACE.to_dict()))) == LIVESPACE
+    narrowed = RAYNET.with_overrides({"backup": {"accepted_methods": ["data_box"]}})
+    assert narrowed.backup.accepted_methods == {VerificationMethod.DATA_BOX}
+    with pytest.raises(PolicyError, match=r"\$\.backup: 'fax' is not a valid VerificationMethod"):
+        RAYNET.with_overrides({"backup": {"accepted_methods": ["fax"]}})
+
+
+@pytest.mark.parametrize("hours", [0, 25, -1])
+def test_backup_1_interval_must_fit_a_day(hours: int) -> None:
+    """BACKUP-1: intervals are 1..24 hours (a zero interval would never advance)."""
+    import attrs
+
+    from crmcore.errors import ValidationError
+
+    with pytest.raises(
+        ValidationError, match=rf"local_interval_hours: must be 1\.\.24 hours, got {hours}"
+    ):
+        attrs.evolve(RAYNET.backup, local_interval_hours=hours)

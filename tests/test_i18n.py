@@ -1,0 +1,236 @@
+"""I18N-1: texts in eight locales from committed gettext catalogues; Babel formats."""
+
+from __future__ import annotations
+
+import importlib.util
+import string
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from babel.messages.pofile import read_po
+
+from crmcore.errors import MessageRejected, UploadRefused, ValidationError
+from crmcore.files import allowed_extension
+from crmcore.i18n import (
+    LOCALE_DIRECTORY,
+    LOCALES,
+    describe_notice,
+    format_value,
+    line_description,
+    render_invoice,
+    translate,
+    translate_refusal,
+)
+from crmcore.invoices import Invoice, InvoiceLine, LineKind
+from crmcore.mailbox import check_message
+from crmcore.money import Money
+from crmcore.notices import NoticeDate
+from crmcore.presets import preset
+
+ROOT = Path(__file__).resolve().parents[1]
+NBSP, NNBSP = "\u00a0", "\u202f"  # Babel's no-break space and narrow no-break space
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("i18n_script", ROOT / "scripts" / "i18n.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SCRIPT = _script()
+
+
+def _po(locale: str) -> Path:
+    return LOCALE_DIRECTORY / locale / "LC_MESSAGES" / "crmcore.po"
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_i18n_1_committed_mo_is_the_compiled_po(locale: str) -> None:
+    """I18N-1: no stale catalogue: the .mo is exactly what compiling the .po gives."""
+    committed = _po(locale).with_suffix(".mo").read_bytes()
+    assert committed == SCRIPT.compiled(_po(locale)), "run: python scripts/i18n.py compile"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_i18n_1_every_source_message_translated(locale: str) -> None:
+    """I18N-1: every msgid marked in the sources is in the locale's .po, translated, not fuzzy,
+    and its translation uses exactly the msgid's placeholders."""
+    source_ids = {message.id for message in SCRIPT.extract_catalog() if message.id}
+    with _po(locale).open("rb") as file:
+        catalog = read_po(file)
+    po_ids = {message.id for message in catalog if message.id}
+    assert source_ids - po_ids == set(), "run: python scripts/i18n.py update"
+    assert po_ids - source_ids == set(), "obsolete msgids: run python scripts/i18n.py update"
+    for message in catalog:
+        if not message.id:
+            continue
+        assert not message.fuzzy, message.id
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), f"{locale}: untranslated {message.id!r}"
+        for translated in strings:
+            assert _fields(translated) == _fields(ids[0]), (locale, message.id, translated)
+
+
+def test_i18n_1_unknown_locale_refused() -> None:
+    with pytest.raises(ValidationError, match=r"locale: unsupported locale 'xx'.*I18N-1"):
+        translate("Bank transfer fee", "xx")
+
+
+# Hand-built invoice: 2 seats of "Business" at 500.00 for February, plus the transfer fee.
+# net = 2 × 500.00 + 1.15 = 1001.15; VAT 23% = 1001.15 × 0.23 = 230.2645 → 230.26;
+# gross = 1001.15 + 230.26 = 1231.41
+INVOICE = Invoice(
+    tenant_id="t1",
+    number="2026/0007",
+    series="2026",
+    issued=date(2026, 2, 1),
+    due=date(2026, 2, 15),
+    currency="PLN",
+    vat_rate=Decimal("0.23"),
+    lines=[
+        InvoiceLine(
+            LineKind.SUBSCRIPTION,
+            "BILL-2",
+            Money.of("500.00", "PLN") * 2,
+            plan="Business",
+            seats=2,
+            first_day=date(2026, 2, 1),
+            last_day=date(2026, 2, 28),
+        ),
+        InvoiceLine(LineKind.TRANSFER_FEE, "BILL-4", Money.of("1.15", "PLN")),
+    ],
+)
+
+
+def test_i18n_1_invoice_in_polish_exactly() -> None:
+    """I18N-1: the whole Polish invoice, with Babel's no-break spaces."""
+    assert render_invoice(INVOICE, "pl") == (
+        "Faktura 2026/0007\n"
+        "Data wystawienia: 1 lut 2026\n"
+        "Termin płatności: 15 lut 2026\n"
+        "\n"
+        f"Abonament Business, 2 licencje, 1 lut 2026 – 28 lut 2026: 1{NBSP}000,00{NBSP}zł\n"
+        f"Opłata za przelew bankowy: 1,15{NBSP}zł\n"
+        "\n"
+        f"Netto: 1{NBSP}001,15{NBSP}zł\n"
+        f"VAT 23%: 230,26{NBSP}zł\n"
+        f"Do zapłaty: 1{NBSP}231,41{NBSP}zł\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("locale", "issued", "gross_line", "vat_line"),
+    [
+        (
+            "pl",
+            "Data wystawienia: 1 lut 2026",
+            f"Do zapłaty: 1{NBSP}231,41{NBSP}zł",
+            f"VAT 23%: 230,26{NBSP}zł",
+        ),
+        ("en", "Issue date: Feb 1, 2026", "Total: PLN1,231.41", "VAT 23%: PLN230.26"),
+        (
+            "de",
+            "Rechnungsdatum: 01.02.2026",
+            f"Gesamt: 1.231,41{NBSP}PLN",
+            f"MwSt. 23{NBSP}%: 230,26{NBSP}PLN",
+        ),
+        (
+            "fr",
+            "Date d'émission : 1 févr. 2026",
+            f"Total TTC : 1{NNBSP}231,41{NBSP}PLN",
+            f"TVA 23{NBSP}% : 230,26{NBSP}PLN",
+        ),
+        (
+            "es",
+            "Fecha de emisión: 1 feb 2026",
+            f"Total: 1.231,41{NBSP}PLN",
+            f"IVA 23{NBSP}%: 230,26{NBSP}PLN",
+        ),
+        (
+            "ru",
+            f"Дата выставления: 1 февр. 2026{NNBSP}г.",
+            f"Итого: 1{NBSP}231,41{NBSP}PLN",
+            f"НДС 23{NBSP}%: 230,26{NBSP}PLN",
+        ),
+        (
+            "cs",
+            "Datum vystavení: 1. 2. 2026",
+            f"Celkem: 1{NBSP}231,41{NBSP}PLN",
+            f"DPH 23{NBSP}%: 230,26{NBSP}PLN",
+        ),
+        (
+            "sk",
+            "Dátum vystavenia: 1. 2. 2026",
+            f"Spolu: 1{NBSP}231,41{NBSP}PLN",
+            f"DPH 23{NBSP}%: 230,26{NBSP}PLN",
+        ),
+    ],
+)
+def test_i18n_1_invoice_in_all_eight_locales(
+    locale: str, issued: str, gross_line: str, vat_line: str
+) -> None:
+    """I18N-1: one invoice rendered in each locale; date, amount and percent formats exact."""
+    lines = render_invoice(INVOICE, locale).splitlines()
+    assert lines[1] == issued
+    assert lines[-1] == gross_line
+    assert lines[-2] == vat_line
+
+
+@pytest.mark.parametrize(
+    ("seats", "expected"),
+    [(1, "1 licencja"), (2, "2 licencje"), (5, "5 licencji"), (22, "22 licencje")],
+)
+def test_i18n_1_seat_plurals_in_polish(seats: int, expected: str) -> None:
+    """I18N-1: Polish has three plural forms."""
+    line = InvoiceLine(LineKind.SEATS, "PRO-2", Money.of("10.00", "PLN"), plan="Pro", seats=seats)
+    assert line_description(line, "pl") == f"Dodatkowe licencje Pro, {expected}"
+
+
+def test_i18n_1_refusal_translated_with_locale_numbers() -> None:
+    """I18N-1: a MAIL-3 refusal in German and Russian, the limit formatted for the locale."""
+    with pytest.raises(MessageRejected) as error:
+        check_message(0, 20 * 1024 * 1024 + 1, preset("smartmail").mail)
+    assert translate_refusal(error.value, "de") == (
+        "Eine Nachricht darf höchstens 20.971.520 Byte groß sein; diese hat 20.971.521 Byte. "
+        "(MAIL-3)"
+    )
+    assert translate_refusal(error.value, "ru") == (
+        f"Максимальный размер письма — 20{NBSP}971{NBSP}520 Б; размер этого письма — "
+        f"20{NBSP}971{NBSP}521 Б. (MAIL-3)"
+    )
+
+
+def test_i18n_1_upload_refusal_in_czech() -> None:
+    """I18N-1 with FILE-1."""
+    with pytest.raises(UploadRefused) as error:
+        allowed_extension("x.pdf.exe")
+    assert translate_refusal(error.value, "cs").startswith(
+        "Typ souboru .exe není povolen; povolené"
+    )
+
+
+def test_i18n_1_notices_in_slovak_and_french() -> None:
+    """I18N-1: notice decisions as sentences (END-2, NOTICE-1)."""
+    end = NoticeDate(date(2027, 1, 31), "END-2")
+    assert describe_notice(end, "sk") == (
+        "Po uplynutí výpovednej lehoty zmluva končí 31. 1. 2027. (END-2)"
+    )
+    change = NoticeDate(date(2026, 2, 4), "NOTICE-1")
+    assert describe_notice(change, "fr") == (
+        "Les nouvelles conditions prennent effet le 4 févr. 2026. (NOTICE-1)"
+    )
+
+
+def test_i18n_1_datetimes_keep_their_zone() -> None:
+    moment = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
+    assert format_value(moment, "en") == f"Mar 2, 2026, 9:05:00{NNBSP}AM"
