@@ -119,8 +119,8 @@ def _wrap(path: str, action: Callable[[], Any]) -> Any:
     """Run ``action``; a crmcore error becomes a ValidationError at ``path``."""
     try:
         return action()
-    except MultipleValidationErrors as exc:
-        _fail(path, "; ".join(exc.errors))
+    except MultipleValidationErrors as exc:  # each error already names its own path
+        raise ValidationError("; ".join(e.removeprefix("$.") for e in exc.errors)) from None
     except CrmError as exc:
         _fail(path, exc.problem + (f" ({exc.rule})" if exc.rule else ""))
 

@@ -1,0 +1,119 @@
+"""The scenario runner's input validation and CLI (SCENARIOS.md): exit 2, one line, JSON path."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmcore.errors import ValidationError
+from crmcore.scenario import ScenarioContext, dumps, run
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = json.loads((ROOT / "docs/scenarios/mid_month_activation.json").read_text())
+
+
+def with_change(path: list[Any], value: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(EXAMPLE)
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["events", 0, "seats"], -2, "events[0].seats: must be a positive integer, got -2"),
+        (["events", 0, "plan"], "gold", "events[0].plan: unknown plan 'gold'"),
+        (["events", 0, "do"], "explode", "events[0].do: must be one of"),
+        (["events", 0, "on"], "2026-02-30", "events[0].on: must be a YYYY-MM-DD date"),
+        (["events", 0, "colour"], "red", "events[0].colour: unknown field"),
+        (["events", 0, "cycle"], "weekly", "events[0].cycle: must be one of monthly, annual"),
+        (["tenant", "created"], "2026-01-05T09:00:00", "tenant.created: must be timezone-aware"),
+        (["vat_rate"], 0.21, "vat_rate: must be a decimal string"),
+        (["fees", "transfer"], "50.001", "fees.transfer: has more decimals than CZK"),
+        (["plans", 0, "price", "monthly"], "-1.00", "plans[0].price.monthly: must be >= 0"),
+        (["plans", 1, "code"], "standard", "plans[0].code: duplicate plan code 'standard'"),
+        (["preset"], "acme", "preset: must be one of raynet, livespace, chmiuro"),
+        (["until"], KeyError, "until: is required"),
+        (["surprise"], 1, "surprise: unknown field"),
+        (["overrides"], {"billing": {"nope": 1}}, "overrides.billing.nope: unknown policy parameter"),
+        (["events", 1, "everything"], False, "events[1].everything: must be true"),
+    ],
+)
+def test_bad_input_names_the_json_path(path: list[Any], value: Any, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        run(with_change(path, value))
+    assert str(caught.value).startswith(message)
+
+
+def test_events_out_of_order_are_refused() -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    doc["events"].append({"on": "2026-01-10", "do": "add_seats", "count": 1})
+    with pytest.raises(ValidationError, match=r"^events\[2\]\.on: is before events\[1\]"):
+        run(doc)
+
+
+def test_event_before_tenant_creation_is_refused() -> None:
+    doc = with_change(["events", 0, "on"], "2026-01-01")
+    with pytest.raises(ValidationError, match=r"^events\[0\]\.on: is before tenant creation"):
+        run(doc)
+
+
+def test_outage_and_records_verbs_are_validated_and_recorded() -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    doc["events"] += [
+        {"at": "2026-01-27T10:00:00+01:00", "do": "outage", "until": "2026-01-27T12:00:00+01:00",
+         "kind": "unplanned"},
+        {"on": "2026-01-28", "do": "create_records", "kind": "client", "count": 5},
+        {"on": "2026-01-29", "do": "delete_records", "kind": "client", "count": 2},
+        {"on": "2026-01-30", "do": "reinstate"},
+    ]
+    seen: list[str] = []
+
+    def extension(context: ScenarioContext) -> None:
+        seen.extend(type(event).__name__ for event in context.history[3:])
+
+    assert run(doc, extensions=[extension])["invoices"] == run(EXAMPLE)["invoices"]
+    assert seen == ["OutageRecorded", "RecordsCreated", "RecordsDeleted", "Reinstated"]
+    bad = copy.deepcopy(doc)
+    bad["events"][2]["kind"] = "meteor"
+    with pytest.raises(ValidationError, match=r"^events\[2\]\.kind: must be one of"):
+        run(bad)
+
+
+def test_replaying_twice_is_byte_identical() -> None:
+    assert dumps(run(EXAMPLE)) == dumps(run(copy.deepcopy(EXAMPLE)))
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "crmcore", *args], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+
+
+def test_cli_simulate_prints_the_result() -> None:
+    done = cli("simulate", "docs/scenarios/mid_month_activation.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (ROOT / "docs/scenarios/mid_month_activation.expected.json").read_text()
+
+
+def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(with_change(["events", 0, "seats"], -2)))
+    done = cli("simulate", str(bad))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == "events[0].seats: must be a positive integer, got -2\n"
