@@ -48,7 +48,11 @@ def with_change(path: list[Any], value: Any) -> dict[str, Any]:
         (["preset"], "acme", "preset: must be one of raynet, livespace, chmiuro"),
         (["until"], KeyError, "until: is required"),
         (["surprise"], 1, "surprise: unknown field"),
-        (["overrides"], {"billing": {"nope": 1}}, "overrides.billing.nope: unknown policy parameter"),
+        (
+            ["overrides"],
+            {"billing": {"nope": 1}},
+            "overrides.billing.nope: unknown policy parameter",
+        ),
         (["events", 1, "everything"], False, "events[1].everything: must be true"),
     ],
 )
@@ -74,8 +78,12 @@ def test_event_before_tenant_creation_is_refused() -> None:
 def test_outage_and_records_verbs_are_validated_and_recorded() -> None:
     doc = copy.deepcopy(EXAMPLE)
     doc["events"] += [
-        {"at": "2026-01-27T10:00:00+01:00", "do": "outage", "until": "2026-01-27T12:00:00+01:00",
-         "kind": "unplanned"},
+        {
+            "at": "2026-01-27T10:00:00+01:00",
+            "do": "outage",
+            "until": "2026-01-27T12:00:00+01:00",
+            "kind": "unplanned",
+        },
         {"on": "2026-01-28", "do": "create_records", "kind": "client", "count": 5},
         {"on": "2026-01-29", "do": "delete_records", "kind": "client", "count": 2},
         {"on": "2026-01-30", "do": "reinstate"},

@@ -24,7 +24,9 @@ CENT = Decimal("0.01")
 def money(value: Decimal | Fraction) -> str:
     """Round an exact amount once, half-up, to cents (BILL-7)."""
     exact = Fraction(value)
-    return str((Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(CENT, ROUND_HALF_UP))
+    return str(
+        (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(CENT, ROUND_HALF_UP)
+    )
 
 
 def result(name: str) -> dict[str, Any]:
@@ -34,7 +36,10 @@ def result(name: str) -> dict[str, Any]:
 
 
 def lines(invoice: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [(x["kind"], x["rule"], x.get("seats"), x.get("fraction"), x["net"]) for x in invoice["lines"]]
+    return [
+        (x["kind"], x["rule"], x.get("seats"), x.get("fraction"), x["net"])
+        for x in invoice["lines"]
+    ]
 
 
 NAMES = sorted(p.name[: -len(".expected.json")] for p in SCENARIOS.glob("*.expected.json"))
@@ -91,7 +96,7 @@ def test_annual_seat_addition_in_month_3_is_invoiced_at_once_pro_3() -> None:
 def test_annual_seat_addition_in_month_12_goes_on_the_next_invoice_pro_3() -> None:
     """PRO-3 exception: 20 Dec 2026 is in the 12th month → next (renewal) invoice,
     20 Dec..14 Jan = 12 + 14 = 26 days of 365."""
-    first, renewal = result("annual_seat_addition_month12")["invoices"]
+    _first, renewal = result("annual_seat_addition_month12")["invoices"]
     assert renewal["issued"] == "2027-01-15"
     assert lines(renewal) == [
         ("subscription", "BILL-2", 3, None, money(Fraction("5000.00") * 3)),
@@ -167,7 +172,7 @@ def test_trial_expiry_without_conversion_trial_4_raynet() -> None:
 def test_conversion_inside_the_15_day_grace_trial_3() -> None:
     """TRIAL-3: converted 12 Feb (trial ended 4 Feb); rest of February: 2 × 500 × 17/28."""
     output = result("conversion_in_grace")
-    first, march = output["invoices"]
+    first, _march = output["invoices"]
     assert lines(first) == [
         ("subscription", "BILL-1", 2, "17/28", money(Fraction("500.00") * 2 * Fraction(17, 28)))
     ]
@@ -183,11 +188,13 @@ def test_chmiuro_fallback_to_free_trial_4_then_conversion() -> None:
         ("2026-02-28", "free"),
         ("2026-03-10", "active"),
     ]
-    first, april = output["invoices"]
+    first, _april = output["invoices"]
     assert lines(first) == [
         ("subscription", "BILL-1", 1, "22/31", money(Fraction("49.00") * Fraction(22, 31)))
     ]
-    assert first["vat"] == money(Fraction(money(Fraction("49.00") * Fraction(22, 31))) * Fraction("0.23"))
+    assert first["vat"] == money(
+        Fraction(money(Fraction("49.00") * Fraction(22, 31))) * Fraction("0.23")
+    )
 
 
 def test_prepaid_term_with_upgrade_term_1_term_3() -> None:
@@ -213,7 +220,7 @@ def test_customer_cancellation_end_4_closing_invoice() -> None:
     """END-4 / BILL-3: cancelled 20 March; nothing refunded; the seat bought 10 March is still
     owed (1 × 500 × 22/31) on a closing invoice on 1 April; no April subscription."""
     output = result("customer_cancellation")
-    march, closing = output["invoices"]
+    _march, closing = output["invoices"]
     assert lines(closing) == [
         ("seats", "PRO-2", 1, "22/31", money(Fraction("500.00") * Fraction(22, 31)))
     ]
