@@ -215,3 +215,56 @@ def test_transfer_payment_is_due_after_14_days_and_carries_the_fee_bill_4() -> N
     (draft,) = due(history, date(2026, 3, 1))
     assert draft.due == date(2026, 3, 15)
     assert [line.kind for line in draft.lines] == [LineKind.SUBSCRIPTION, LineKind.TRANSFER_FEE]
+
+
+def test_annual_upgrade_is_invoiced_at_once_except_in_month_12_pro_4() -> None:
+    history: list[Event] = [
+        TenantCreated(at(date(2026, 1, 2), 9), "t"),
+        Activated(at(date(2026, 1, 15)), "standard", Cycle.ANNUAL, 2, PaymentMethod.CARD),
+        PlanChanged(at(date(2026, 7, 15), 9), "premium"),
+    ]
+    drafts = due(history, date(2026, 7, 15))
+    assert drafts[-1].key == "changes:2026-07-15"
+    (line,) = drafts[-1].lines
+    # 15 Jul 2026 .. 14 Jan 2027 = 17 + 31 + 30 + 31 + 30 + 31 + 14 = 184 days of 365
+    assert (line.rule, line.fraction) == ("PRO-4", Fraction(184, 365))
+    assert line.net.amount == round_cents(Fraction(8000 - 5000) * 2 * Fraction(184, 365))
+    late = [*history[:2], PlanChanged(at(date(2026, 12, 20), 9), "premium")]
+    renewal = due(late, date(2027, 1, 15))[-1]
+    assert [(x.rule, x.plan) for x in renewal.lines] == [
+        ("BILL-2", "premium"),
+        ("PRO-4", "premium"),
+    ]
+
+
+def test_pro_6_next_period_downgrade_bills_the_lower_plan_from_the_next_period() -> None:
+    policy = RAYNET.with_overrides({"billing": {"downgrade_takes_effect": "next_period"}})
+    history: list[Event] = [
+        TenantCreated(at(date(2026, 2, 20), 9), "t"),
+        Activated(at(date(2026, 3, 1)), "premium", Cycle.MONTHLY, 2, PaymentMethod.CARD),
+        PlanChanged(at(date(2026, 3, 10), 9), "standard"),
+        SeatsAdded(at(date(2026, 3, 11), 9), 1),  # premium entitlements still in force
+    ]
+    april = invoices_due(history, TWO_PLANS, policy, TWO_PLAN_TERMS, date(2026, 4, 1))[-1]
+    assert [(x.rule, x.plan, x.seats, x.net.amount) for x in april.lines] == [
+        ("BILL-2", "standard", 3, Decimal("1500.00")),
+        ("PRO-2", "premium", 1, round_cents(Fraction(800) * Fraction(21, 31))),
+    ]
+
+
+def test_term_1_discount_and_queued_extension() -> None:
+    policy = RAYNET.with_overrides(
+        {"billing": {"term_discounts": [[12, "0.10"]]}, "trial": {"length": 30}}
+    )
+    from crmcore.events import Prepaid
+
+    history: list[Event] = [
+        TenantCreated(at(date(2026, 1, 2), 9), "t"),
+        Prepaid(at(date(2026, 1, 10)), "standard", 12, 3),
+        Prepaid(at(date(2026, 12, 1)), "standard", 6, 3),
+    ]
+    first, extension = invoices_due(history, TWO_PLANS, policy, TWO_PLAN_TERMS, date(2027, 1, 31))
+    (line,) = first.lines
+    assert line.net.amount == round_cents(Fraction(500) * 12 * 3 * (1 - Fraction("0.10")))
+    assert (extension.key, extension.issued) == ("term:2027-01-10", date(2026, 12, 1))
+    assert extension.lines[0].net.amount == Decimal(500 * 6 * 3)  # 6 months: no discount

@@ -211,7 +211,8 @@ class _Walk:
         while self.cursor is not None and self.cursor.last_day < day:
             start = self.cursor.last_day + timedelta(days=1)
             state = self.state
-            if state.status is TenantStatus.ACTIVE and state.term is None and state.cycle:
+            billable = state.status in (TenantStatus.ACTIVE, TenantStatus.BLOCKED)  # PAY-2
+            if billable and state.term is None and state.cycle:
                 plan = state.next_plan or state.plan
                 assert plan is not None
                 period = _period_from(state, start)
