@@ -40,7 +40,6 @@ from crmcore.errors import (
     BillingError,
     OutOfOrderError,
     RuleViolation,
-    SeatError,
     TenantStateError,
     TrialError,
     ValidationError,
@@ -59,6 +58,12 @@ from crmcore.events import (
 )
 from crmcore.periods import Period
 from crmcore.policies import DowngradeTiming, TrialExpiry, VendorPolicy
+from crmcore.seats import (
+    check_assignment,
+    check_release,
+    check_seats_cover,
+    check_unassignment,
+)
 from crmcore.trials import conversion_deadline, purge_at, trial_end
 
 __all__ = [
@@ -369,12 +374,7 @@ def _activate(
 ) -> TenantState:
     _conversion_allowed(state, event.at, policy)
     plan = catalog.get(event.plan)
-    if event.seats < max(state.used_seats, 1):
-        raise SeatError(
-            f"{event.seats} seat(s) for {state.used_seats} assigned person(s)",
-            field="seats",
-            rule="SEAT-5",
-        )
+    check_seats_cover(state.persons, event.seats)
     return attrs.evolve(
         state,
         status=TenantStatus.FREE if plan.is_free else TenantStatus.ACTIVE,
@@ -406,12 +406,7 @@ def _prepay(
             queued_term_months=event.months,
         )
     _conversion_allowed(state, event.at, policy)
-    if event.seats < max(state.used_seats, 1):
-        raise SeatError(
-            f"{event.seats} seat(s) for {state.used_seats} assigned person(s)",
-            field="seats",
-            rule="SEAT-5",
-        )
+    check_seats_cover(state.persons, event.seats)
     return attrs.evolve(
         state,
         status=TenantStatus.ACTIVE,
@@ -436,15 +431,8 @@ def _remove_seats(
     state: TenantState, event: SeatsRemoved, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     _require_active(state, "releasing seats")
-    remaining = state.seats - event.count
-    if remaining < max(state.used_seats, 1):  # SEAT-3: the administrator keeps a seat
-        raise SeatError(
-            f"cannot release {event.count} of {state.seats} seat(s): "
-            f"{state.used_seats} used, {state.free_seats} free",
-            field="count",
-            rule="SEAT-5",
-        )
-    return attrs.evolve(state, seats=remaining)
+    check_release(state.persons, state.seats, event.count)
+    return attrs.evolve(state, seats=state.seats - event.count)
 
 
 def _assign(
@@ -452,24 +440,16 @@ def _assign(
 ) -> TenantState:
     if state.status in (TenantStatus.CANCELLED, TenantStatus.TRIAL_EXPIRED):
         raise TenantStateError(f"the tenant is {state.status.value}", field="do", rule="TRIAL-5")
-    if event.person in state.persons:  # SEAT-2: one account per person
-        raise SeatError(f"{event.person!r} already has an account", field="person", rule="SEAT-2")
     # During the trial (and on the free plan) accounts are not bought; SEAT-5 applies once paid.
-    if state.status is TenantStatus.ACTIVE and state.free_seats == 0:
-        raise SeatError(
-            f"no free account for {event.person!r} ({state.seats} seat(s), all used); "
-            "buy a seat first",
-            field="person",
-            rule="SEAT-5",
-        )
+    paid = state.status is TenantStatus.ACTIVE
+    check_assignment(state.persons, state.seats, event.person, paid=paid)
     return attrs.evolve(state, persons=state.persons | {event.person})
 
 
 def _unassign(
     state: TenantState, event: PersonUnassigned, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
-    if event.person not in state.persons:
-        raise SeatError(f"{event.person!r} has no account", field="person", rule="SEAT-2")
+    check_unassignment(state.persons, event.person)
     return attrs.evolve(state, persons=state.persons - {event.person})
 
 
