@@ -7,13 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
 
 from crmcore.errors import ValidationError
 from crmcore.scenario import ScenarioContext, dumps, run
+from crmcore.testing_billing import scenario_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = json.loads((ROOT / "docs/scenarios/mid_month_activation.json").read_text())
@@ -125,3 +128,17 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr == "events[0].seats: must be a positive integer, got -2\n"
+
+
+@given(scenario_documents())
+def test_random_scenarios_replay_byte_identically_and_bill_only_paid_days(
+    document: dict[str, Any],
+) -> None:
+    """Determinism (SCENARIOS.md) and BILL-7: invoice net = sum of line nets, gross = net + vat."""
+    first = dumps(run(document))
+    assert dumps(run(copy.deepcopy(document))) == first
+    for invoice in json.loads(first)["invoices"]:
+        nets = sum(Decimal(line["net"]) for line in invoice["lines"])
+        assert Decimal(invoice["net"]) == nets
+        assert Decimal(invoice["gross"]) == Decimal(invoice["net"]) + Decimal(invoice["vat"])
+        assert all(Decimal(line["net"]) >= 0 for line in invoice["lines"])

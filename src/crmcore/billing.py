@@ -417,6 +417,8 @@ def issue(
 def apply_payments(invoices: Sequence[Invoice], payments: Iterable[Payment]) -> dict[str, Money]:
     """How much of each invoice (by number) the payments cover, oldest invoice first (PAY-1).
 
+    Oldest = issued first; ties by due date, then number (the order dunning uses too).
+
     Money received before an invoice exists stays as a credit and pays the next invoices, so
     the result only depends on the total received. Filter ``payments`` by time to ask "paid as
     of a moment".
@@ -432,7 +434,7 @@ def apply_payments(invoices: Sequence[Invoice], payments: Iterable[Payment]) -> 
     >>> {n: str(m) for n, m in sorted(paid.items())}
     {'2026/0001': '123.00 PLN', '2026/0002': '27.00 PLN'}
     """
-    ordered = sorted(invoices, key=lambda invoice: (invoice.issued, invoice.number))
+    ordered = sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
     if not ordered:
         return {}
     currency = ordered[0].currency

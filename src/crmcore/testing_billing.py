@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -25,7 +26,13 @@ from crmcore.events import (
 )
 from crmcore.money import Money
 
-__all__ = ["PRAGUE", "TWO_PLANS", "TWO_PLAN_TERMS", "tenant_histories"]
+__all__ = [
+    "PRAGUE",
+    "TWO_PLANS",
+    "TWO_PLAN_TERMS",
+    "scenario_documents",
+    "tenant_histories",
+]
 
 PRAGUE = zone("Europe/Prague")
 
@@ -88,3 +95,47 @@ def tenant_histories(draw: st.DrawFn, cycle: Cycle | None = None) -> list[Event]
             plan = "premium" if plan == "standard" else "standard"
             history.append(PlanChanged(_at(day, minute), plan))
     return history
+
+
+_VERBS: dict[type, str] = {
+    Activated: "activate",
+    SeatsAdded: "add_seats",
+    SeatsRemoved: "remove_seats",
+    PlanChanged: "change_plan",
+}
+
+
+@st.composite
+def scenario_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A raynet scenario document (SCENARIOS.md) built from :func:`tenant_histories`."""
+    history = draw(tenant_histories())
+    created = history[0]
+    events: list[dict[str, Any]] = []
+    for event in history[1:]:
+        item: dict[str, Any] = {"at": event.at.isoformat(), "do": _VERBS[type(event)]}
+        if isinstance(event, Activated):
+            item |= {
+                "plan": event.plan,
+                "cycle": event.cycle.value,
+                "seats": event.seats,
+                "payment": event.payment.value,
+            }
+        elif isinstance(event, SeatsAdded | SeatsRemoved):
+            item["count"] = event.count
+        elif isinstance(event, PlanChanged):
+            item["plan"] = event.plan
+        events.append(item)
+    until = history[-1].at.astimezone(PRAGUE).date() + timedelta(days=draw(st.integers(0, 400)))
+    return {
+        "preset": "raynet",
+        "currency": "CZK",
+        "vat_rate": "0.21",
+        "fees": {"transfer": "50.00"},
+        "plans": [
+            {"code": "standard", "rank": 1, "price": {"monthly": "500.00", "annual": "5000.00"}},
+            {"code": "premium", "rank": 2, "price": {"monthly": "800.00", "annual": "8000.00"}},
+        ],
+        "tenant": {"id": "t", "created": created.at.isoformat()},
+        "events": events,
+        "until": until.isoformat(),
+    }
