@@ -225,3 +225,29 @@ def test_customer_cancellation_end_4_closing_invoice() -> None:
         ("seats", "PRO-2", 1, "22/31", money(Fraction("500.00") * Fraction(22, 31)))
     ]
     assert output["statuses"][-1] == {"on": "2026-03-20", "status": "cancelled"}
+
+
+def test_the_full_example_of_scenarios_md() -> None:
+    """BILL-1, PRO-2, PRO-4/PRO-7, BILL-4, PAY-1 on the input example of SCENARIOS.md: the
+    March invoice carries 2 seats from 10 Feb (19/28) and the premium difference for all
+    7 seats from 15 Feb (14/28); ``pay everything`` on 20 March pays the first three."""
+    output = result("scenarios_md_example")
+    invoices = output["invoices"]
+    assert [i["issued"] for i in invoices] == [
+        "2026-01-20",
+        "2026-02-01",
+        "2026-03-01",
+        "2026-04-01",
+        "2026-05-01",
+        "2026-06-01",
+    ]
+    march = invoices[2]
+    assert lines(march) == [
+        ("subscription", "BILL-2", 7, None, money(Fraction("800.00") * 7)),
+        ("seats", "PRO-2", 2, "19/28", money(Fraction("500.00") * 2 * Fraction(19, 28))),
+        ("upgrade", "PRO-4", 7, "14/28", money((Fraction("800.00") - 500) * 7 * Fraction(14, 28))),
+        ("transfer_fee", "BILL-4", None, None, "50.00"),
+    ]
+    march_net = Fraction("5600.00") + Fraction("678.57") + Fraction("1050.00") + 50
+    assert march["gross"] == money(march_net + Fraction(money(march_net * Fraction("0.21"))))
+    assert [i["paid"] == i["gross"] for i in invoices] == [True, True, True, False, False, False]
