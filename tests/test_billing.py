@@ -268,3 +268,27 @@ def test_term_1_discount_and_queued_extension() -> None:
     assert line.net.amount == round_cents(Fraction(500) * 12 * 3 * (1 - Fraction("0.10")))
     assert (extension.key, extension.issued) == ("term:2027-01-10", date(2026, 12, 1))
     assert extension.lines[0].net.amount == Decimal(500 * 6 * 3)  # 6 months: no discount
+
+
+def test_seats_bought_after_an_extension_was_invoiced_pay_for_it_when_it_starts_term_1() -> None:
+    from crmcore.events import Prepaid
+
+    history: list[Event] = [
+        TenantCreated(at(date(2026, 1, 2), 9), "t"),
+        Prepaid(at(date(2026, 1, 10)), "standard", 12, 3),
+        Prepaid(at(date(2026, 12, 1)), "standard", 6, 3),
+        SeatsAdded(at(date(2026, 12, 20), 9), 1),
+    ]
+    drafts = {d.key: d for d in due(history, date(2027, 1, 31))}
+    in_term = drafts["changes:2026-12-20"].lines[0]
+    # 20 Dec 2026 .. 9 Jan 2027 = 12 + 9 = 21 days of the 365-day term; 500 × 12 per seat
+    assert (in_term.fraction, in_term.net.amount) == (
+        Fraction(21, 365),
+        round_cents(Fraction(500) * 12 * Fraction(21, 365)),
+    )
+    starts = drafts["changes:2027-01-10"].lines[0]  # the extension: 6 months for the 4th seat
+    assert (starts.seats, starts.fraction, starts.net.amount) == (
+        1,
+        Fraction(181, 181),
+        Decimal(500 * 6),
+    )

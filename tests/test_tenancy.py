@@ -169,3 +169,15 @@ def test_history_must_start_with_creation_and_be_in_order() -> None:
         replay([SeatsAdded(at(date(2026, 3, 1)), 1)], TWO_PLANS, RAYNET)
     with pytest.raises(ValueError, match=r"history\[2\]"):
         replay(active(SeatsAdded(at(date(2026, 3, 1)), 1)), TWO_PLANS, RAYNET)
+
+
+def test_trial_2_a_cancelled_trial_is_purged_90_days_after_the_cancellation_trial_4() -> None:
+    history: list[Event] = [
+        TenantCreated(at(date(2026, 3, 1)), "t"),
+        Cancelled(at(date(2026, 3, 5))),
+    ]
+    timeline = replay(history, TWO_PLANS, RAYNET, until=at(date(2026, 7, 1)))
+    assert [(s.day, s.after.status) for s in timeline.steps] == [
+        (date(2026, 3, 5), TenantStatus.CANCELLED),
+        (date(2026, 6, 3), TenantStatus.PURGED),  # 5 March + 90 days
+    ]

@@ -161,6 +161,7 @@ class _Walk:
         self.arrears: list[Charge] = []  # PRO-2: charged on the next regular invoice
         self.today: list[Charge] = []  # PRO-3 / TERM-3: invoiced the same day
         self.today_day: date | None = None
+        self.queued_seats = 0  # seats the queued prepaid extension was invoiced for
         self.drafts: list[InvoiceDraft] = []
 
     # prices ------------------------------------------------------------------------------------
@@ -251,7 +252,7 @@ class _Walk:
         elif isinstance(cause, PlanChanged) and after.plan != step.before.plan:
             self.change_plan(step)
         elif cause is Transition.TERM_STARTED and after.term is not None and after.plan:
-            self.levels = [_Level(self.unit(after.plan, after), after.seats)]
+            self.start_queued_term(step)
         self.state = after
 
     def activate(self, step: Step) -> None:
@@ -282,11 +283,33 @@ class _Walk:
         discount = self.policy.billing.term_discount(months)  # TERM-1
         unit = Money(monthly.amount * months * (1 - discount), monthly.currency)
         charge = full_period(LineKind.SUBSCRIPTION, "TERM-1", state.plan, state.seats, unit, term)
+        if not started:
+            self.queued_seats = state.seats
         if started:
             self.cursor = None
             self.arrears = []
             self.levels = [_Level(monthly * months, state.seats)]
         self.emit(f"term:{term.first_day.isoformat()}", day, [charge], term)
+
+    def start_queued_term(self, step: Step) -> None:
+        """A prepaid extension starts; seats bought since it was invoiced pay for it now."""
+        state = step.after
+        assert state.plan is not None and state.term is not None
+        self.levels = [_Level(self.unit(state.plan, state), state.seats)]
+        extra = state.seats - self.queued_seats
+        if extra > 0:
+            self.state = state
+            self.add_term_seats(state.plan, extra, state.term, step.day)
+            self.flush_today()
+
+    def add_term_seats(self, plan: str, count: int, term: Period, day: date) -> None:
+        """TERM-1 seats for the rest of a prepaid term, at its discounted price, invoiced now."""
+        state = self.state
+        unit = self.unit(plan, state)
+        discount = self.policy.billing.term_discount(state.term_months or 1)
+        price = Money(unit.amount * (1 - discount), unit.currency)
+        self.today.append(prorated(LineKind.SEATS, "TERM-1", plan, count, price, term, day))
+        self.today_day = day
 
     def _place(self, charge: Charge, day: date, in_term: bool) -> None:
         """PRO-2: monthly → next invoice; PRO-3/PRO-4 annual → today unless 12th month."""
@@ -313,19 +336,16 @@ class _Walk:
     def add_seats(self, step: Step, count: int) -> None:
         state, day = step.after, step.day
         assert state.plan is not None
-        in_term = state.term is not None
-        period = self._period_for_change(day)
         unit = self.unit(state.plan, state)
-        if in_term:
-            discount = self.policy.billing.term_discount(state.term_months or 1)
-            price = Money(unit.amount * (1 - discount), unit.currency)
-            rule = "TERM-1"
-        else:
-            price = unit
-            rule = "PRO-2" if state.cycle is Cycle.MONTHLY else "PRO-3"
         self.levels.append(_Level(unit, count))
-        charge = prorated(LineKind.SEATS, rule, state.plan, count, price, period, day)
-        self._place(charge, day, in_term)
+        if state.term is not None:
+            self.add_term_seats(state.plan, count, state.term, day)
+            return
+        rule = "PRO-2" if state.cycle is Cycle.MONTHLY else "PRO-3"
+        period = self._period_for_change(day)
+        self._place(
+            prorated(LineKind.SEATS, rule, state.plan, count, unit, period, day), day, False
+        )
 
     def remove_seats(self, count: int) -> None:
         # BILL-3: nothing refunded; the released seats no longer take part in upgrades (PRO-7).

@@ -35,7 +35,7 @@ from typing import Any
 import attrs
 
 from crmcore.catalog import Catalog, Cycle
-from crmcore.dates import local_midnight, require_aware, vendor_date, zone
+from crmcore.dates import add_calendar_days, local_midnight, require_aware, vendor_date, zone
 from crmcore.errors import (
     BillingError,
     OutOfOrderError,
@@ -64,7 +64,7 @@ from crmcore.seats import (
     check_seats_cover,
     check_unassignment,
 )
-from crmcore.trials import conversion_deadline, purge_at, trial_end
+from crmcore.trials import conversion_deadline, trial_end
 
 __all__ = [
     "Refusal",
@@ -270,9 +270,13 @@ def _next_transition(
     tz = zone(policy.timezone)
     if state.status is TenantStatus.TRIAL:
         return state.trial_end, Transition.TRIAL_ENDED
-    if state.status is TenantStatus.TRIAL_EXPIRED and state.activated is None:
-        purge = purge_at(state.created, policy)
-        return None if purge is None else (purge, Transition.PURGED)
+    unconverted = state.activated is None and state.status in (
+        TenantStatus.TRIAL_EXPIRED,
+        TenantStatus.CANCELLED,  # TRIAL-2: cancelled during the trial
+    )
+    days = policy.trial.purge_after_days
+    if unconverted and days is not None and policy.trial.on_expiry is not TrialExpiry.FREE_PLAN:
+        return add_calendar_days(state.trial_end, days, tz), Transition.PURGED  # TRIAL-4
     if state.status is not TenantStatus.ACTIVE:
         return None
     candidates: list[tuple[datetime, Transition]] = []
@@ -490,7 +494,10 @@ def _cancel(
             "a prepaid term cannot be cancelled; it runs to expiry", field="do", rule="TERM-2"
         )
     # END-4 / TRIAL-2: the contract (or trial) ends the same day; nothing is refunded (BILL-3).
-    return attrs.evolve(state, status=TenantStatus.CANCELLED, next_plan=None, next_plan_from=None)
+    ended = attrs.evolve(state, status=TenantStatus.CANCELLED, next_plan=None, next_plan_from=None)
+    if state.status is TenantStatus.TRIAL:  # TRIAL-2: the trial ends now; TRIAL-4 counts from here
+        return attrs.evolve(ended, trial_end=event.at)
+    return ended
 
 
 _HANDLERS: dict[type, Callable[[TenantState, Any, Catalog, VendorPolicy], TenantState]] = {
