@@ -37,7 +37,15 @@ from crmcore.money import Money
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.proration import Charge, full_period, lines_from_charges, prorated
-from crmcore.tenancy import Step, TenantState, TenantStatus, Timeline, Transition, replay
+from crmcore.tenancy import (
+    Step,
+    TenantState,
+    TenantStatus,
+    Timeline,
+    Transition,
+    billing_period,
+    replay,
+)
 
 __all__ = [
     "BillingTerms",
@@ -389,13 +397,9 @@ class _Walk:
 
 
 def _period_from(state: TenantState, day: date) -> Period:
-    if state.cycle is Cycle.MONTHLY:
-        return Period.month_containing(day)
-    assert state.activated is not None
-    n = 0
-    while Period.annual(state.activated, n).last_day < day:
-        n += 1
-    return Period.annual(state.activated, n)
+    period = billing_period(state, day)  # BILL-1: calendar month or 12 months from activation
+    assert period is not None
+    return period
 
 
 # --- numbering and payments ----------------------------------------------------------------------
