@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from crmcore.errors import ValidationError
 from crmcore.scenario import ScenarioContext, dumps, run
@@ -142,3 +143,47 @@ def test_random_scenarios_replay_byte_identically_and_bill_only_paid_days(
         assert Decimal(invoice["net"]) == nets
         assert Decimal(invoice["gross"]) == Decimal(invoice["net"]) + Decimal(invoice["vat"])
         assert all(Decimal(line["net"]) >= 0 for line in invoice["lines"])
+
+
+def leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in leaves(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in leaves(item, (*path, index))]
+    return [path]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        ["2026-02-30", "2026-01-10", "2026-01-10T10:00:00", "-1", "0.001", "premium"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=5), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+@given(st.sampled_from(leaves(EXAMPLE)), JSON_VALUES)
+def test_any_mangled_value_is_accepted_or_refused_with_a_validation_error(
+    path: tuple[Any, ...], value: Any
+) -> None:
+    """No crash and no other error type: bad input is always a ValidationError (exit 2)."""
+    try:
+        run(with_change(list(path), value))
+    except ValidationError as error:
+        assert "\n" not in str(error)
+
+
+def test_a_plan_without_a_price_for_the_cycle_is_refused_plan_1() -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    del doc["plans"][0]["price"]["monthly"]
+    with pytest.raises(
+        ValidationError, match=r"^events\[0\]\.plan: plan 'standard' has no monthly"
+    ):
+        run(doc)

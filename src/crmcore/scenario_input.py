@@ -174,6 +174,7 @@ def parse(document: object) -> ParsedScenario:
     if not isinstance(events, list):
         _fail("events", f"must be a list, got {_show(events)}")
     previous = created
+    cycles_used: set[str] = set()
     for index, raw in enumerate(events):
         path = f"events[{index}]"
         event, verb, time_path = _event(raw, path, catalog, currency, tz)
@@ -183,6 +184,7 @@ def parse(document: object) -> ParsedScenario:
                 f"is before {what}; events must be in time order", field=time_path
             )
         previous = event.at
+        _check_prices(event, path, catalog, currency, cycles_used)
         history.append(event)
         verbs[id(event)] = verb
     until: date = _wrap("until", lambda: parse_date(doc["until"], "until"))
@@ -194,6 +196,26 @@ def parse(document: object) -> ParsedScenario:
     return ParsedScenario(
         policy, catalog, terms, tenant_id, created_day, tuple(history), verbs, until
     )
+
+
+def _check_prices(
+    event: Event, path: str, catalog: Catalog, currency: str, cycles_used: set[str]
+) -> None:
+    """A plan bought or changed to must have a price for the cycle in use (PLAN-1)."""
+    if isinstance(event, Activated):
+        cycles_used.add(event.cycle.value)
+        needed = {event.cycle.value}
+    elif isinstance(event, Prepaid):
+        cycles_used.add(Cycle.MONTHLY.value)
+        needed = {Cycle.MONTHLY.value}
+    elif isinstance(event, PlanChanged):
+        needed = set(cycles_used)
+    else:
+        return
+    plan = catalog.get(event.plan)
+    for cycle in sorted(needed):
+        if not plan.is_free and all(p.cycle.value != cycle for p in plan.prices):
+            _fail(f"{path}.plan", f"plan {plan.code!r} has no {cycle} price in {currency}")
 
 
 def _catalog(value: object, currency: str) -> Catalog:
