@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,64 @@ def test_a_plan_without_a_price_for_the_cycle_is_refused_plan_1() -> None:
         ValidationError, match=r"^events\[0\]\.plan: plan 'standard' has no monthly"
     ):
         run(doc)
+
+
+VERB_EVENTS = st.one_of(
+    st.builds(
+        lambda plan, cycle, seats, payment: {
+            "do": "activate",
+            "plan": plan,
+            "cycle": cycle,
+            "seats": seats,
+            "payment": payment,
+        },
+        st.sampled_from(["standard", "premium"]),
+        st.sampled_from(["monthly", "annual"]),
+        st.integers(1, 4),
+        st.sampled_from(["card", "transfer"]),
+    ),
+    st.builds(
+        lambda plan, months, seats: {
+            "do": "prepay",
+            "plan": plan,
+            "months": months,
+            "seats": seats,
+        },
+        st.sampled_from(["standard", "premium"]),
+        st.integers(1, 14),
+        st.integers(1, 4),
+    ),
+    st.builds(lambda n: {"do": "add_seats", "count": n}, st.integers(1, 3)),
+    st.builds(lambda n: {"do": "remove_seats", "count": n}, st.integers(1, 3)),
+    st.builds(lambda p: {"do": "assign", "person": p}, st.sampled_from(["ann", "bob", "cid"])),
+    st.builds(lambda p: {"do": "unassign", "person": p}, st.sampled_from(["ann", "bob", "cid"])),
+    st.builds(lambda p: {"do": "change_plan", "plan": p}, st.sampled_from(["standard", "premium"])),
+    st.just({"do": "pay", "everything": True}),
+    st.just({"do": "pay", "amount": "700.00"}),
+    st.just({"do": "cancel"}),
+    st.just({"do": "reinstate"}),
+)
+
+
+@given(
+    st.sampled_from(["raynet", "livespace", "chmiuro"]),
+    st.lists(st.tuples(st.integers(0, 45), VERB_EVENTS), max_size=8),
+)
+def test_every_verb_sequence_replays_without_crashing(
+    preset_name: str, steps: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """Refusals, not crashes: any order of verbs gives a result with only known statuses."""
+    doc = copy.deepcopy(EXAMPLE)
+    doc["preset"] = preset_name
+    doc["plans"].insert(0, {"code": "free", "rank": 0, "price": {"monthly": "0.00"}})
+    day = date(2026, 1, 6)
+    doc["events"] = []
+    for gap, event in steps:
+        day += timedelta(days=gap)
+        doc["events"].append({"on": day.isoformat(), **event})
+    doc["until"] = (day + timedelta(days=400)).isoformat()
+    output = run(doc)
+    known = {"trial", "trial_expired", "active", "free", "cancelled", "purged"}
+    assert {s["status"] for s in output["statuses"]} <= known
+    numbers = [i["number"] for i in output["invoices"]]
+    assert len(set(numbers)) == len(numbers)
