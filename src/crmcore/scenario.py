@@ -71,6 +71,11 @@ class ScenarioContext:
     def history(self) -> Sequence[Event]:
         return self.scenario.history
 
+    def refresh_payments(self) -> None:
+        """Recompute ``payments`` after an extension changed ``invoices`` (e.g. an SLA-6
+        credit line): ``pay everything`` pays what the invoices then ask for."""
+        self.payments = _payments(self.scenario, self.timeline, self.invoices)
+
 
 Extension = Callable[[ScenarioContext], None]
 
