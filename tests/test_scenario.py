@@ -249,3 +249,24 @@ def test_every_verb_sequence_replays_without_crashing(
     assert {s["status"] for s in output["statuses"]} <= known
     numbers = [i["number"] for i in output["invoices"]]
     assert len(set(numbers)) == len(numbers)
+
+
+def test_extensions_add_to_the_output_and_can_change_invoices() -> None:
+    """The extension point the PAY/SLA/REC families plug into."""
+    import attrs
+
+    from crmcore.invoices import InvoiceLine, LineKind
+    from crmcore.money import Money
+
+    def credit(context: ScenarioContext) -> None:
+        first = context.invoices[0]
+        line = InvoiceLine(LineKind.SLA_CREDIT, "SLA-6", Money.of("-17.74", "CZK"))
+        context.invoices[0] = attrs.evolve(first, lines=[*first.lines, line])
+        context.refresh_payments()
+        context.warnings.append({"on": "2026-01-28", "rule": "REC-2", "records": 9, "limit": 10})
+
+    output = run(EXAMPLE, extensions=[credit])
+    first = output["invoices"][0]
+    assert first["net"] == "1000.00"  # 1017.74 − 17.74
+    assert first["paid"] == first["gross"] == "1210.00"  # everything = the new gross
+    assert output["warnings"] == [{"on": "2026-01-28", "rule": "REC-2", "records": 9, "limit": 10}]
