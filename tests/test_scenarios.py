@@ -251,3 +251,19 @@ def test_the_full_example_of_scenarios_md() -> None:
     march_net = Fraction("5600.00") + Fraction("678.57") + Fraction("1050.00") + 50
     assert march["gross"] == money(march_net + Fraction(money(march_net * Fraction("0.21"))))
     assert [i["paid"] == i["gross"] for i in invoices] == [True, True, True, False, False, False]
+
+
+def test_livespace_trial_is_blocked_at_its_end_and_purged_30_days_later_trial_4() -> None:
+    """TRIAL-1: 14 days from 1 March 10:00 → 15 March 10:00 (an assignment at 09:59 is still in
+    the trial); TRIAL-3: livespace has no grace, so the 20 March conversion is refused;
+    TRIAL-4 decision: purged 30 days after the trial end, 14 April."""
+    output = result("livespace_trial_blocked_then_purged")
+    assert [(s["on"], s["status"]) for s in output["statuses"]] == [
+        ("2026-03-01", "trial"),
+        ("2026-03-15", "trial_expired"),
+        ("2026-04-14", "purged"),
+    ]
+    assert [(r["on"], r["do"], r["rule"]) for r in output["refusals"]] == [
+        ("2026-03-20", "activate", "TRIAL-3")
+    ]
+    assert output["invoices"] == []
