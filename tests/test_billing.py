@@ -74,14 +74,29 @@ def test_a_period_never_costs_more_than_max_seats_on_the_max_plan_bill_2_pro_7(
 
 
 @given(tenant_histories(), st.integers(1, 3), st.data())
-def test_splitting_a_seat_purchase_on_one_day_charges_the_same_pro_2(
+def test_splitting_a_seat_purchase_on_one_day_charges_the_same_pro_2_pro_3(
     history: list[Event], extra: int, data: st.DataObject
 ) -> None:
+    """Same instant: identical invoices. Same day, two instants: identical for monthly (one
+    merged PRO-2 line); for annual (one immediate invoice per instant, PRO-3) the same total
+    to the minor unit per line."""
     last = history[-1]
     day = (last.at + timedelta(days=data.draw(st.integers(1, 60)))).astimezone(PRAGUE).date()
     whole = [*history, SeatsAdded(at(day, 10), extra + 1)]
-    split = [*history, SeatsAdded(at(day, 10), extra), SeatsAdded(at(day, 15), 1)]
-    assert due(whole) == due(split)
+    same_instant = [*history, SeatsAdded(at(day, 10), extra), SeatsAdded(at(day, 10), 1)]
+    later = [*history, SeatsAdded(at(day, 10), extra), SeatsAdded(at(day, 15), 1)]
+    assert due(whole) == due(same_instant)
+
+    def charged(drafts: list[InvoiceDraft]) -> tuple[Decimal, int]:
+        lines = [x for d in drafts for x in d.lines if x.kind is not LineKind.TRANSFER_FEE]
+        return sum((x.net.amount for x in lines), Decimal(0)), len(lines)
+
+    total, _ = charged(due(whole))
+    split_total, line_count = charged(due(later))
+    assert abs(total - split_total) <= Decimal("0.01") * line_count
+    activation = history[1]
+    if isinstance(activation, Activated) and activation.cycle is Cycle.MONTHLY:
+        assert due(whole) == due(later)
 
 
 @given(tenant_histories(), st.dates(date(2026, 1, 1), date(2030, 1, 1)))
@@ -224,7 +239,7 @@ def test_annual_upgrade_is_invoiced_at_once_except_in_month_12_pro_4() -> None:
         PlanChanged(at(date(2026, 7, 15), 9), "premium"),
     ]
     drafts = due(history, date(2026, 7, 15))
-    assert drafts[-1].key == "changes:2026-07-15"
+    assert drafts[-1].key == "changes:2026-07-15T09:00:00+02:00"
     (line,) = drafts[-1].lines
     # 15 Jul 2026 .. 14 Jan 2027 = 17 + 31 + 30 + 31 + 30 + 31 + 14 = 184 days of 365
     assert (line.rule, line.fraction) == ("PRO-4", Fraction(184, 365))
@@ -280,15 +295,32 @@ def test_seats_bought_after_an_extension_was_invoiced_pay_for_it_when_it_starts_
         SeatsAdded(at(date(2026, 12, 20), 9), 1),
     ]
     drafts = {d.key: d for d in due(history, date(2027, 1, 31))}
-    in_term = drafts["changes:2026-12-20"].lines[0]
+    in_term = drafts["changes:2026-12-20T09:00:00+01:00"].lines[0]
     # 20 Dec 2026 .. 9 Jan 2027 = 12 + 9 = 21 days of the 365-day term; 500 × 12 per seat
     assert (in_term.fraction, in_term.net.amount) == (
         Fraction(21, 365),
         round_cents(Fraction(500) * 12 * Fraction(21, 365)),
     )
-    starts = drafts["changes:2027-01-10"].lines[0]  # the extension: 6 months for the 4th seat
+    starts = drafts["changes:2027-01-10T00:00:00+01:00"].lines[
+        0
+    ]  # the extension: 6 months for the 4th seat
     assert (starts.seats, starts.fraction, starts.net.amount) == (
         1,
         Fraction(181, 181),
         Decimal(500 * 6),
     )
+
+
+def test_billing_twice_in_one_day_never_needs_to_change_an_issued_invoice_bill_6() -> None:
+    """Storage bills "up to today" at noon, then an annual seat is bought in the afternoon:
+    the noon invoice stays as issued and the afternoon purchase gets its own invoice."""
+    morning: list[Event] = [
+        TenantCreated(at(date(2026, 1, 2), 9), "t"),
+        Activated(at(date(2026, 1, 15)), "standard", Cycle.ANNUAL, 2, PaymentMethod.CARD),
+        SeatsAdded(at(date(2026, 4, 10), 9), 1),
+    ]
+    noon = due(morning, date(2026, 4, 10))
+    evening = [*morning, SeatsAdded(at(date(2026, 4, 10), 16), 1)]
+    new = due(evening, date(2026, 4, 10), already_issued={d.key for d in noon})
+    assert [d.key for d in new] == ["changes:2026-04-10T16:00:00+02:00"]
+    assert due(evening, date(2026, 4, 10))[: len(noon)] == noon

@@ -4,8 +4,8 @@
 policy, the :class:`BillingTerms` (currency, VAT rate, price-list fees) and a day. It replays
 the history (:func:`crmcore.tenancy.replay`) and returns an :class:`InvoiceDraft` for every
 invoice due up to that day, each with a deterministic ``key`` ("period:2026-02-01",
-"changes:2026-03-14", "term:2026-01-05", "closing:2026-04-01"). Asking again returns the same
-drafts; pass the keys already stored as ``already_issued`` to get only the new ones
+"changes:2026-03-14T10:00:00+01:00", "term:2026-01-05", "closing:2026-04-01"). Asking again
+returns the same drafts; pass the keys already stored as ``already_issued`` to get only the new ones
 (idempotent billing). :func:`issue` then numbers drafts gaplessly per series (BILL-6) through an
 :class:`InvoiceNumbering` (in memory here; SQL in ``crmcore_sql``).
 
@@ -14,7 +14,7 @@ Timing decisions (documented in docs/billing.md):
 - The regular invoice of a period is issued at 00:00 of its first day (vendor time), before
   that day's changes; a change on the first day is a mid-period change with fraction n/n.
 - Monthly seats and upgrades (PRO-2, PRO-4) go on the next regular invoice; annual ones are
-  invoiced the same day on one separate invoice per day, except in the 12th month (PRO-3).
+  invoiced at once on a separate invoice per event instant, except in the 12th month (PRO-3).
 - After a customer cancellation (END-4) the arrears still owed go on a closing invoice on the
   day the next regular invoice would have been issued; nothing is refunded (BILL-3).
 """
@@ -22,7 +22,7 @@ Timing decisions (documented in docs/billing.md):
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -167,8 +167,11 @@ class _Walk:
         self.cursor: Period | None = None  # current monthly/annual period (not a term)
         self.levels: list[_Level] = []
         self.arrears: list[Charge] = []  # PRO-2: charged on the next regular invoice
-        self.today: list[Charge] = []  # PRO-3 / TERM-3: invoiced the same day
-        self.today_day: date | None = None
+        # PRO-3 / PRO-4 / TERM-3: invoiced at once, one invoice per event instant, so a later
+        # event the same day never lands on an invoice already issued (idempotent keys).
+        self.today: list[Charge] = []
+        self.today_at: datetime | None = None
+        self.now: datetime | None = None  # the instant of the step being billed
         self.queued_seats = 0  # seats the queued prepaid extension was invoiced for
         self.drafts: list[InvoiceDraft] = []
 
@@ -210,10 +213,11 @@ class _Walk:
         )
 
     def flush_today(self) -> None:
-        if self.today and self.today_day is not None:
-            self.emit(f"changes:{self.today_day.isoformat()}", self.today_day, self.today, None)
+        if self.today and self.today_at is not None:
+            local = self.today_at.astimezone(zone(self.policy.timezone))
+            self.emit(f"changes:{local.isoformat()}", local.date(), self.today, None)
         self.today = []
-        self.today_day = None
+        self.today_at = None
 
     def roll(self, day: date) -> None:
         """Issue the regular invoice of every period starting on or before ``day`` (BILL-2)."""
@@ -242,8 +246,9 @@ class _Walk:
     # steps -------------------------------------------------------------------------------------
 
     def step(self, step: Step) -> None:
-        if self.today_day is not None and step.day != self.today_day:
+        if self.today_at is not None and step.at != self.today_at:
             self.flush_today()
+        self.now = step.at
         self.roll(step.day)
         cause = step.cause
         after = step.after
@@ -317,7 +322,7 @@ class _Walk:
         discount = self.policy.billing.term_discount(state.term_months or 1)
         price = Money(unit.amount * (1 - discount), unit.currency)
         self.today.append(prorated(LineKind.SEATS, "TERM-1", plan, count, price, term, day))
-        self.today_day = day
+        self.today_at = self.now
 
     def _place(self, charge: Charge, day: date, in_term: bool) -> None:
         """PRO-2: monthly → next invoice; PRO-3/PRO-4 annual → today unless 12th month."""
@@ -331,7 +336,7 @@ class _Walk:
             immediate = False
         if immediate:
             self.today.append(charge)
-            self.today_day = day
+            self.today_at = self.now
         else:
             self.arrears.append(charge)
 
