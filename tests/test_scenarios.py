@@ -76,6 +76,11 @@ def test_monthly_seat_addition_pro_2_on_the_next_invoice() -> None:
     """PRO-2: 2 seats bought 10 March are charged on the April invoice (22/31), no extra one."""
     march, april = result("monthly_seat_addition")["invoices"]
     assert lines(march) == [("subscription", "BILL-2", 3, None, money(Fraction("500.00") * 3))]
+    # BILL-4: a card is charged at issue, so card invoices are paid in full
+    assert [(i["due"], i["paid"]) for i in (march, april)] == [
+        (march["issued"], march["gross"]),
+        (april["issued"], april["gross"]),
+    ]
     assert lines(april) == [
         ("subscription", "BILL-2", 5, None, money(Fraction("500.00") * 5)),
         ("seats", "PRO-2", 2, "22/31", money(Fraction("500.00") * 2 * Fraction(22, 31))),

@@ -31,7 +31,15 @@ import attrs
 from crmcore.catalog import Catalog, Cycle
 from crmcore.dates import local_midnight, zone
 from crmcore.errors import ValidationError
-from crmcore.events import Activated, Event, PlanChanged, Prepaid, SeatsAdded, SeatsRemoved
+from crmcore.events import (
+    Activated,
+    Event,
+    PaymentMethod,
+    PlanChanged,
+    Prepaid,
+    SeatsAdded,
+    SeatsRemoved,
+)
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money
 from crmcore.periods import Period
@@ -96,6 +104,7 @@ class InvoiceDraft:
     lines: tuple[InvoiceLine, ...] = attrs.field(converter=_line_tuple)
     period_first_day: date | None = None
     period_last_day: date | None = None
+    payment: PaymentMethod = PaymentMethod.CARD  # BILL-4: a card is charged at issue
 
 
 class InvoiceNumbering(Protocol):
@@ -209,6 +218,7 @@ class _Walk:
                 lines=lines,
                 period_first_day=None if period is None else period.first_day,
                 period_last_day=None if period is None else period.last_day,
+                payment=PaymentMethod.TRANSFER if transfer else PaymentMethod.CARD,
             )
         )
 

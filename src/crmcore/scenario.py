@@ -36,7 +36,7 @@ from crmcore.billing import (
 )
 from crmcore.catalog import Catalog
 from crmcore.dates import local_midnight, zone
-from crmcore.events import Event, PaymentReceived
+from crmcore.events import Event, PaymentMethod, PaymentReceived
 from crmcore.invoices import Invoice, InvoiceLine, Payment
 from crmcore.money import Money
 from crmcore.policies import VendorPolicy
@@ -53,6 +53,7 @@ class ScenarioContext:
 
     scenario: ParsedScenario
     timeline: Timeline
+    card_keys: frozenset[str]  # invoices charged to a card at issue (BILL-4)
     invoices: list[Invoice]
     payments: list[Payment]
     statuses: list[dict[str, Any]]
@@ -74,7 +75,7 @@ class ScenarioContext:
     def refresh_payments(self) -> None:
         """Recompute ``payments`` after an extension changed ``invoices`` (e.g. an SLA-6
         credit line): ``pay everything`` pays what the invoices then ask for."""
-        self.payments = _payments(self.scenario, self.timeline, self.invoices)
+        self.payments = _payments(self.scenario, self.timeline, self.invoices, self.card_keys)
 
 
 Extension = Callable[[ScenarioContext], None]
@@ -98,11 +99,13 @@ def run(document: object, extensions: Sequence[Extension] | None = None) -> dict
     invoices = issue(
         drafts, InMemoryInvoiceNumbering(), tenant_id=scenario.tenant_id, policy=policy
     )
+    card_keys = frozenset(d.key for d in drafts if d.payment is PaymentMethod.CARD)
     context = ScenarioContext(
         scenario=scenario,
         timeline=timeline,
+        card_keys=card_keys,
         invoices=invoices,
-        payments=_payments(scenario, timeline, invoices),
+        payments=_payments(scenario, timeline, invoices, card_keys),
         statuses=_statuses(scenario, timeline),
         refusals=[
             {
@@ -141,16 +144,32 @@ def _statuses(scenario: ParsedScenario, timeline: Timeline) -> list[dict[str, An
 
 
 def _payments(
-    scenario: ParsedScenario, timeline: Timeline, invoices: Sequence[Invoice]
+    scenario: ParsedScenario,
+    timeline: Timeline,
+    invoices: Sequence[Invoice],
+    card_keys: frozenset[str],
 ) -> list[Payment]:
-    """``pay`` events as payments; ``everything`` pays what is unpaid on invoices issued so far."""
+    """Card charges at issue (BILL-4) and ``pay`` events; ``everything`` pays what is unpaid on
+    the invoices issued by that day."""
     currency = scenario.terms.currency
+    tz = zone(scenario.policy.timezone)
+    charges = [
+        (
+            local_midnight(i.issued, tz),
+            Payment(scenario.tenant_id, local_midnight(i.issued, tz), i.gross, f"card {i.number}"),
+        )
+        for i in invoices
+        if i.key in card_keys and i.gross.amount > 0
+    ]
     result: list[Payment] = []
     received = Money.zero(currency)
     for step in timeline.steps:
         event = step.cause
         if not isinstance(event, PaymentReceived):
             continue
+        while charges and charges[0][0] <= event.at:
+            received = received + charges[0][1].amount
+            result.append(charges.pop(0)[1])
         if event.amount is None:
             issued = [i.gross for i in invoices if i.issued <= step.day]
             owed = sum(issued, Money.zero(currency)) - received
@@ -161,6 +180,7 @@ def _payments(
             amount = Money(event.amount, currency)
         result.append(Payment(scenario.tenant_id, event.at, amount))
         received = received + amount
+    result.extend(payment for _, payment in charges)
     return result
 
 
