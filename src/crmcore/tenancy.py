@@ -34,7 +34,7 @@ from typing import Any
 
 import attrs
 
-from crmcore.catalog import Catalog, Cycle
+from crmcore.catalog import Catalog
 from crmcore.dates import add_calendar_days, local_midnight, require_aware, vendor_date, zone
 from crmcore.errors import (
     BillingError,
@@ -64,6 +64,7 @@ from crmcore.seats import (
     check_seats_cover,
     check_unassignment,
 )
+from crmcore.tenant_state import TenantState, TenantStatus, billing_period
 from crmcore.trials import conversion_deadline, trial_end
 
 __all__ = [
@@ -79,16 +80,6 @@ __all__ = [
 ]
 
 
-class TenantStatus(enum.StrEnum):
-    TRIAL = "trial"
-    TRIAL_EXPIRED = "trial_expired"  # TRIAL-5 decision (livespace: blocked at trial end)
-    ACTIVE = "active"
-    FREE = "free"  # PLAN-5 / TRIAL-4 chmiuro / TERM-2
-    BLOCKED = "blocked"  # PAY-2 (dunning family)
-    CANCELLED = "cancelled"  # END-4, END-1 fixed term expired
-    PURGED = "purged"  # TRIAL-4, PAY-4
-
-
 class Transition(enum.StrEnum):
     """A change caused by time, not by an event."""
 
@@ -97,41 +88,6 @@ class Transition(enum.StrEnum):
     TERM_ENDED = "term_ended"  # TERM-2
     TERM_STARTED = "term_started"  # a queued extension starts (TERM-1)
     DOWNGRADE_APPLIED = "downgrade_applied"  # PRO-6 next_period
-
-
-@attrs.frozen
-class TenantState:
-    """What a tenant is at one moment. ``plan`` is the plan whose entitlements are in force."""
-
-    tenant_id: str
-    created: datetime
-    status: TenantStatus
-    trial_end: datetime
-    plan: str | None = None
-    next_plan: str | None = None  # PRO-6 next_period: the lower plan waiting for the period end
-    next_plan_from: date | None = None
-    cycle: Cycle | None = None
-    payment: str | None = None  # PaymentMethod value
-    seats: int = 0  # SEAT-1: used + free accounts
-    persons: frozenset[str] = frozenset()
-    activated: date | None = None  # anchor of annual periods (BILL-1)
-    term: Period | None = None  # current prepaid term (TERM-1)
-    term_months: int | None = None
-    queued_term: Period | None = None  # a prepaid extension starting after ``term``
-    queued_term_months: int | None = None
-    identity: str | None = None
-
-    @property
-    def used_seats(self) -> int:
-        return len(self.persons)
-
-    @property
-    def free_seats(self) -> int:
-        return max(self.seats - self.used_seats, 0)
-
-    @property
-    def is_paid(self) -> bool:
-        return self.status is TenantStatus.ACTIVE
 
 
 @attrs.frozen
@@ -185,21 +141,6 @@ class Timeline:
                 break
             state = step.after
         return state
-
-
-def billing_period(state: TenantState, day: date) -> Period | None:
-    """The billing period containing ``day`` (BILL-1): the prepaid term, the calendar month,
-    or the 12-month annual period counted from activation. ``None`` when not paying."""
-    if state.term is not None and state.term.contains(day):
-        return state.term
-    if state.cycle is Cycle.MONTHLY:
-        return Period.month_containing(day)
-    if state.cycle is Cycle.ANNUAL and state.activated is not None:
-        n = 0
-        while Period.annual(state.activated, n).last_day < day:
-            n += 1
-        return Period.annual(state.activated, n)
-    return None
 
 
 # --- replay --------------------------------------------------------------------------------------
