@@ -74,6 +74,7 @@ __all__ = [
     "TenantStatus",
     "Timeline",
     "Transition",
+    "apply",
     "billing_period",
     "replay",
     "state_on",
