@@ -1,0 +1,488 @@
+"""The billing engine (BILL-1..7, PRO-2..7, TERM-1..3, END-4): which invoices are due.
+
+:func:`invoices_due` is a pure function of the tenant's history, the catalogue, the vendor
+policy, the :class:`BillingTerms` (currency, VAT rate, price-list fees) and a day. It replays
+the history (:func:`crmcore.tenancy.replay`) and returns an :class:`InvoiceDraft` for every
+invoice due up to that day, each with a deterministic ``key`` ("period:2026-02-01",
+"changes:2026-03-14T10:00:00+01:00", "term:2026-01-05", "closing:2026-04-01"). Asking again
+returns the same drafts; pass the keys already stored as ``already_issued`` to get only the new ones
+(idempotent billing). :func:`issue` then numbers drafts gaplessly per series (BILL-6) through an
+:class:`InvoiceNumbering` (in memory here; SQL in ``crmcore_sql``).
+
+Timing decisions (documented in docs/billing.md):
+
+- The regular invoice of a period is issued at 00:00 of its first day (vendor time), before
+  that day's changes; a change on the first day is a mid-period change with fraction n/n.
+- Monthly seats and upgrades (PRO-2, PRO-4) go on the next regular invoice; annual ones are
+  invoiced at once on a separate invoice per event instant, except in the 12th month (PRO-3).
+- After a customer cancellation (END-4) the arrears still owed go on a closing invoice on the
+  day the next regular invoice would have been issued; nothing is refunded (BILL-3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Protocol
+
+import attrs
+
+from crmcore.catalog import Catalog, Cycle
+from crmcore.dates import local_midnight, zone
+from crmcore.errors import ValidationError
+from crmcore.events import (
+    Activated,
+    Event,
+    PaymentMethod,
+    PlanChanged,
+    Prepaid,
+    SeatsAdded,
+    SeatsRemoved,
+)
+from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
+from crmcore.money import Money
+from crmcore.periods import Period
+from crmcore.policies import VendorPolicy
+from crmcore.proration import Charge, full_period, lines_from_charges, prorated
+from crmcore.tenancy import (
+    Step,
+    TenantState,
+    TenantStatus,
+    Timeline,
+    Transition,
+    billing_period,
+    replay,
+)
+
+__all__ = [
+    "BillingTerms",
+    "InMemoryInvoiceNumbering",
+    "InvoiceDraft",
+    "InvoiceNumbering",
+    "apply_payments",
+    "drafts_from_timeline",
+    "invoices_due",
+    "issue",
+]
+
+
+@attrs.frozen
+class BillingTerms:
+    """The tenant's invoicing terms: currency, VAT rate (PLAN-2) and price-list fees (PLAN-4)."""
+
+    currency: str
+    vat_rate: Decimal
+    transfer_fee: Money | None = None  # BILL-4, per invoice paid by bank transfer
+
+    def __attrs_post_init__(self) -> None:
+        if not Decimal(0) <= self.vat_rate < Decimal(1):
+            raise ValidationError(
+                f"must be a ratio in [0, 1), got {self.vat_rate}", field="vat_rate", rule="PLAN-2"
+            )
+        if self.transfer_fee is not None and self.transfer_fee.currency != self.currency:
+            raise ValidationError(
+                f"fee in {self.transfer_fee.currency}, invoices in {self.currency}",
+                field="fees.transfer",
+                rule="BILL-4",
+            )
+
+
+def _line_tuple(lines: Iterable[InvoiceLine]) -> tuple[InvoiceLine, ...]:
+    return tuple(lines)
+
+
+@attrs.frozen
+class InvoiceDraft:
+    """An invoice due but not numbered yet. ``key`` identifies it across runs (idempotency)."""
+
+    key: str
+    issued: date
+    due: date
+    currency: str
+    vat_rate: Decimal
+    lines: tuple[InvoiceLine, ...] = attrs.field(converter=_line_tuple)
+    period_first_day: date | None = None
+    period_last_day: date | None = None
+    payment: PaymentMethod = PaymentMethod.CARD  # BILL-4: a card is charged at issue
+
+
+class InvoiceNumbering(Protocol):
+    """A gapless sequence per series (BILL-6). ``next_number`` returns 1, 2, 3, ... per series."""
+
+    def next_number(self, series: str) -> int: ...
+
+
+class InMemoryInvoiceNumbering:
+    """:class:`InvoiceNumbering` in a dict (the default; SQL storage provides its own)."""
+
+    def __init__(self, start: Mapping[str, int] | None = None) -> None:
+        self._last: dict[str, int] = dict(start or {})
+
+    def next_number(self, series: str) -> int:
+        self._last[series] = self._last.get(series, 0) + 1
+        return self._last[series]
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
+
+def invoices_due(
+    history: Sequence[Event],
+    catalog: Catalog,
+    policy: VendorPolicy,
+    terms: BillingTerms,
+    up_to: date,
+    already_issued: Collection[str] = (),
+) -> list[InvoiceDraft]:
+    """Every invoice due up to ``up_to`` (inclusive) whose key is not in ``already_issued``."""
+    end = local_midnight(up_to + timedelta(days=1), zone(policy.timezone)) - timedelta(
+        microseconds=1
+    )
+    timeline = replay(history, catalog, policy, until=end)
+    drafts = drafts_from_timeline(timeline, catalog, policy, terms, up_to)
+    return [d for d in drafts if d.key not in already_issued]
+
+
+def drafts_from_timeline(
+    timeline: Timeline, catalog: Catalog, policy: VendorPolicy, terms: BillingTerms, up_to: date
+) -> list[InvoiceDraft]:
+    """The invoices a replayed :class:`~crmcore.tenancy.Timeline` produces up to ``up_to``."""
+    walk = _Walk(catalog, policy, terms, timeline.initial)
+    for step in timeline.steps:
+        if step.day > up_to:
+            break
+        walk.step(step)
+    walk.finish(up_to)
+    return walk.drafts
+
+
+@attrs.define
+class _Level:
+    """Seats paid for the rest of the period at one per-seat ``unit`` (PRO-5, PRO-7)."""
+
+    unit: Money
+    seats: int
+
+
+class _Walk:
+    def __init__(
+        self, catalog: Catalog, policy: VendorPolicy, terms: BillingTerms, state: TenantState
+    ) -> None:
+        self.catalog = catalog
+        self.policy = policy
+        self.terms = terms
+        self.state = state
+        self.cursor: Period | None = None  # current monthly/annual period (not a term)
+        self.levels: list[_Level] = []
+        self.arrears: list[Charge] = []  # PRO-2: charged on the next regular invoice
+        # PRO-3 / PRO-4 / TERM-3: invoiced at once, one invoice per event instant, so a later
+        # event the same day never lands on an invoice already issued (idempotent keys).
+        self.today: list[Charge] = []
+        self.today_at: datetime | None = None
+        self.now: datetime | None = None  # the instant of the step being billed
+        self.queued_seats = 0  # seats the queued prepaid extension was invoiced for
+        self.drafts: list[InvoiceDraft] = []
+
+    # prices ------------------------------------------------------------------------------------
+
+    def unit(self, plan: str, state: TenantState) -> Money:
+        """Per-seat price for the whole current period: cycle price, or monthly × months."""
+        chosen = self.catalog.get(plan)
+        if state.term is not None and state.term_months is not None:
+            return chosen.price(Cycle.MONTHLY, self.terms.currency) * state.term_months
+        assert state.cycle is not None
+        return chosen.price(state.cycle, self.terms.currency)
+
+    # invoices ----------------------------------------------------------------------------------
+
+    def emit(
+        self, key: str, issued: date, charges: Iterable[Charge], period: Period | None
+    ) -> None:
+        lines = lines_from_charges(charges)
+        if all(line.net.is_zero() for line in lines):
+            return
+        transfer = self.state.payment == "transfer"
+        fee = self.terms.transfer_fee
+        if transfer and fee is not None and not fee.is_zero():
+            lines.append(InvoiceLine(LineKind.TRANSFER_FEE, "BILL-4", fee.rounded()))
+        billing = self.policy.billing
+        due_days = billing.transfer_due_days if transfer else billing.card_due_days
+        self.drafts.append(
+            InvoiceDraft(
+                key=key,
+                issued=issued,
+                due=issued + timedelta(days=due_days),
+                currency=self.terms.currency,
+                vat_rate=self.terms.vat_rate,
+                lines=lines,
+                period_first_day=None if period is None else period.first_day,
+                period_last_day=None if period is None else period.last_day,
+                payment=PaymentMethod.TRANSFER if transfer else PaymentMethod.CARD,
+            )
+        )
+
+    def flush_today(self) -> None:
+        if self.today and self.today_at is not None:
+            local = self.today_at.astimezone(zone(self.policy.timezone))
+            self.emit(f"changes:{local.isoformat()}", local.date(), self.today, None)
+        self.today = []
+        self.today_at = None
+
+    def roll(self, day: date) -> None:
+        """Issue the regular invoice of every period starting on or before ``day`` (BILL-2)."""
+        while self.cursor is not None and self.cursor.last_day < day:
+            start = self.cursor.last_day + timedelta(days=1)
+            state = self.state
+            billable = state.status in (TenantStatus.ACTIVE, TenantStatus.BLOCKED)  # PAY-2
+            if billable and state.term is None and state.cycle:
+                plan = state.next_plan or state.plan
+                assert plan is not None
+                period = _period_from(state, start)
+                unit = self.unit(plan, state)
+                charges = [
+                    full_period(LineKind.SUBSCRIPTION, "BILL-2", plan, state.seats, unit, period),
+                    *self.arrears,
+                ]
+                self.arrears = []
+                self.levels = [_Level(unit, state.seats)]
+                self.cursor = period
+                self.emit(f"period:{start.isoformat()}", start, charges, period)
+            else:  # cancelled (END-4) or left the cycle: only what is still owed
+                self.emit(f"closing:{start.isoformat()}", start, self.arrears, None)
+                self.arrears = []
+                self.cursor = None
+
+    # steps -------------------------------------------------------------------------------------
+
+    def step(self, step: Step) -> None:
+        if self.today_at is not None and step.at != self.today_at:
+            self.flush_today()
+        self.now = step.at
+        self.roll(step.day)
+        cause = step.cause
+        after = step.after
+        if isinstance(cause, Activated) and after.status is TenantStatus.ACTIVE:
+            self.state = after
+            self.activate(step)
+        elif isinstance(cause, Prepaid):
+            self.state = after
+            self.prepay(step)
+        elif isinstance(cause, SeatsAdded):
+            self.add_seats(step, after.seats - step.before.seats)
+        elif isinstance(cause, SeatsRemoved):
+            self.remove_seats(step.before.seats - after.seats)
+        elif isinstance(cause, PlanChanged) and after.plan != step.before.plan:
+            self.change_plan(step)
+        elif cause is Transition.TERM_STARTED and after.term is not None and after.plan:
+            self.start_queued_term(step)
+        self.state = after
+
+    def activate(self, step: Step) -> None:
+        state, day = step.after, step.day
+        assert state.plan is not None
+        period = _period_from(state, day)
+        unit = self.unit(state.plan, state)
+        if day == period.first_day:
+            charge = full_period(
+                LineKind.SUBSCRIPTION, "BILL-2", state.plan, state.seats, unit, period
+            )
+        else:  # BILL-1: the rest of the calendar month, prorated (PRO-1)
+            charge = prorated(
+                LineKind.SUBSCRIPTION, "BILL-1", state.plan, state.seats, unit, period, day
+            )
+        self.cursor = period
+        self.levels = [_Level(unit, state.seats)]
+        self.emit(f"period:{day.isoformat()}", day, [charge], period)
+
+    def prepay(self, step: Step) -> None:
+        state, day = step.after, step.day
+        assert state.plan is not None and state.term is not None
+        started = state.term != step.before.term
+        term = state.term if started else state.queued_term
+        months = state.term_months if started else state.queued_term_months
+        assert term is not None and months is not None
+        monthly = self.catalog.get(state.plan).price(Cycle.MONTHLY, self.terms.currency)
+        discount = self.policy.billing.term_discount(months)  # TERM-1
+        unit = Money(monthly.amount * months * (1 - discount), monthly.currency)
+        charge = full_period(LineKind.SUBSCRIPTION, "TERM-1", state.plan, state.seats, unit, term)
+        if not started:
+            self.queued_seats = state.seats
+        if started:
+            self.cursor = None
+            self.arrears = []
+            self.levels = [_Level(monthly * months, state.seats)]
+        self.emit(f"term:{term.first_day.isoformat()}", day, [charge], term)
+
+    def start_queued_term(self, step: Step) -> None:
+        """A prepaid extension starts; seats bought since it was invoiced pay for it now."""
+        state = step.after
+        assert state.plan is not None and state.term is not None
+        self.levels = [_Level(self.unit(state.plan, state), state.seats)]
+        extra = state.seats - self.queued_seats
+        if extra > 0:
+            self.state = state
+            self.add_term_seats(state.plan, extra, state.term, step.day)
+            self.flush_today()
+
+    def add_term_seats(self, plan: str, count: int, term: Period, day: date) -> None:
+        """TERM-1 seats for the rest of a prepaid term, at its discounted price, invoiced now."""
+        state = self.state
+        unit = self.unit(plan, state)
+        discount = self.policy.billing.term_discount(state.term_months or 1)
+        price = Money(unit.amount * (1 - discount), unit.currency)
+        self.today.append(prorated(LineKind.SEATS, "TERM-1", plan, count, price, term, day))
+        self.today_at = self.now
+
+    def _place(self, charge: Charge, day: date, in_term: bool) -> None:
+        """PRO-2: monthly → next invoice; PRO-3/PRO-4 annual → today unless 12th month."""
+        state = self.state
+        if in_term:
+            immediate = True
+        elif state.cycle is Cycle.ANNUAL and self.cursor is not None:
+            month = self.cursor.month_of(day)
+            immediate = month < self.policy.billing.annual_immediate_except_month
+        else:
+            immediate = False
+        if immediate:
+            self.today.append(charge)
+            self.today_at = self.now
+        else:
+            self.arrears.append(charge)
+
+    def _period_for_change(self, day: date) -> Period:
+        if self.state.term is not None:
+            return self.state.term
+        assert self.cursor is not None
+        return self.cursor
+
+    def add_seats(self, step: Step, count: int) -> None:
+        state, day = step.after, step.day
+        assert state.plan is not None
+        unit = self.unit(state.plan, state)
+        self.levels.append(_Level(unit, count))
+        if state.term is not None:
+            self.add_term_seats(state.plan, count, state.term, day)
+            return
+        rule = "PRO-2" if state.cycle is Cycle.MONTHLY else "PRO-3"
+        period = self._period_for_change(day)
+        self._place(
+            prorated(LineKind.SEATS, rule, state.plan, count, unit, period, day), day, False
+        )
+
+    def remove_seats(self, count: int) -> None:
+        # BILL-3: nothing refunded; the released seats no longer take part in upgrades (PRO-7).
+        while count and self.levels:
+            last = self.levels[-1]
+            taken = min(count, last.seats)
+            last.seats -= taken
+            count -= taken
+            if last.seats == 0:
+                self.levels.pop()
+
+    def change_plan(self, step: Step) -> None:
+        before, state, day = step.before, step.after, step.day
+        assert before.plan is not None and state.plan is not None
+        if self.catalog.get(state.plan).rank <= self.catalog.get(before.plan).rank:
+            return  # PRO-6: a downgrade is not credited (BILL-3)
+        in_term = state.term is not None
+        period = self._period_for_change(day)
+        new_unit = self.unit(state.plan, state)
+        rule = "TERM-3" if in_term else "PRO-4"
+        description = f"{before.plan} -> {state.plan}"
+        for level in self.levels:
+            if level.unit < new_unit:  # PRO-5: seats already paid at a higher price pay nothing
+                difference = new_unit - level.unit
+                charge = prorated(
+                    LineKind.UPGRADE,
+                    rule,
+                    state.plan,
+                    level.seats,
+                    difference,
+                    period,
+                    day,
+                    description,
+                )
+                self._place(charge, day, in_term)
+                level.unit = new_unit
+
+    def finish(self, up_to: date) -> None:
+        self.flush_today()
+        self.roll(up_to)
+
+
+def _period_from(state: TenantState, day: date) -> Period:
+    period = billing_period(state, day)  # BILL-1: calendar month or 12 months from activation
+    assert period is not None
+    return period
+
+
+# --- numbering and payments ----------------------------------------------------------------------
+
+
+def issue(
+    drafts: Iterable[InvoiceDraft],
+    numbering: InvoiceNumbering,
+    *,
+    tenant_id: str,
+    policy: VendorPolicy,
+    billing_email: str | None = None,
+) -> list[Invoice]:
+    """Number ``drafts`` in order, gaplessly per series ``<vendor>/<year>`` (BILL-6)."""
+    invoices = []
+    for draft in drafts:
+        year = draft.issued.year
+        series = f"{policy.name}/{year}"
+        number = numbering.next_number(series)
+        invoices.append(
+            Invoice(
+                tenant_id=tenant_id,
+                number=policy.billing.invoice_series.format(year=year, number=number),
+                series=series,
+                issued=draft.issued,
+                due=draft.due,
+                currency=draft.currency,
+                vat_rate=draft.vat_rate,
+                lines=draft.lines,  # type: ignore[arg-type]  # attrs converter=tuple
+                billing_email=billing_email,
+                period_first_day=draft.period_first_day,
+                period_last_day=draft.period_last_day,
+                key=draft.key,
+            )
+        )
+    return invoices
+
+
+def apply_payments(invoices: Sequence[Invoice], payments: Iterable[Payment]) -> dict[str, Money]:
+    """How much of each invoice (by number) the payments cover, oldest invoice first (PAY-1).
+
+    Oldest = issued first; ties by due date, then number (the order dunning uses too).
+
+    Money received before an invoice exists stays as a credit and pays the next invoices, so
+    the result only depends on the total received. Filter ``payments`` by time to ask "paid as
+    of a moment".
+
+    >>> from datetime import date, datetime
+    >>> from crmcore.invoices import InvoiceLine, LineKind
+    >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
+    >>> a = Invoice("t", "2026/0001", "x/2026", date(2026, 1, 1), date(2026, 1, 15), "PLN",
+    ...             Decimal("0.23"), [line])
+    >>> b = attrs.evolve(a, number="2026/0002", issued=date(2026, 2, 1), due=date(2026, 2, 15))
+    >>> paid = apply_payments([b, a], [Payment("t", datetime.fromisoformat(
+    ...     "2026-02-03T10:00:00+01:00"), Money.of("150.00", "PLN"))])
+    >>> {n: str(m) for n, m in sorted(paid.items())}
+    {'2026/0001': '123.00 PLN', '2026/0002': '27.00 PLN'}
+    """
+    ordered = sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
+    if not ordered:
+        return {}
+    currency = ordered[0].currency
+    pool = Money.zero(currency)
+    for payment in payments:
+        pool = pool + payment.amount
+    result: dict[str, Money] = {}
+    for invoice in ordered:
+        paid = min(invoice.gross, pool) if pool.amount > 0 else Money.zero(currency)
+        result[invoice.number] = paid
+        pool = pool - paid
+    return result

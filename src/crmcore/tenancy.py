@@ -1,0 +1,454 @@
+"""The tenant aggregate (TEN-1, SEAT-1..5, TRIAL-2..5, TERM-2, PRO-6, END-4), built by replay.
+
+A tenant's state on any date is derived by replaying its history of :mod:`crmcore.events` in
+time order, interleaved with the transitions time itself causes (trial end, purge, end of a
+prepaid term, a downgrade that waits for the next period). :func:`replay` returns a
+:class:`Timeline`: every accepted step with the state before and after, and every refused
+event with its typed error. Nothing of a refused event is kept.
+
+>>> from datetime import datetime, date
+>>> from crmcore.catalog import Catalog
+>>> from crmcore.events import TenantCreated, Activated, PersonAssigned
+>>> from crmcore.presets import preset
+>>> catalog = Catalog.from_dict({"plans": [{"code": "standard", "rank": 1, "prices": [
+...     {"currency": "CZK", "cycle": "monthly", "amount": "500.00"}]}]})
+>>> at = datetime.fromisoformat
+>>> history = [TenantCreated(at("2026-01-05T09:00:00+01:00"), "acme"),
+...            Activated(at("2026-01-20T00:00:00+01:00"), "standard", seats=1),
+...            PersonAssigned(at("2026-01-21T10:00:00+01:00"), "ann"),
+...            PersonAssigned(at("2026-01-21T11:00:00+01:00"), "bob")]
+>>> timeline = replay(history, catalog, preset("raynet"))
+>>> state = timeline.state_on(date(2026, 1, 31))
+>>> state.status.value, state.plan, state.seats, sorted(state.persons)
+('active', 'standard', 1, ['ann'])
+>>> timeline.refusals[0].error.rule
+'SEAT-5'
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import attrs
+
+from crmcore.catalog import Catalog
+from crmcore.dates import add_calendar_days, local_midnight, require_aware, vendor_date, zone
+from crmcore.errors import (
+    BillingError,
+    OutOfOrderError,
+    RuleViolation,
+    TenantStateError,
+    TrialError,
+    ValidationError,
+)
+from crmcore.events import (
+    Activated,
+    Cancelled,
+    Event,
+    PersonAssigned,
+    PersonUnassigned,
+    PlanChanged,
+    Prepaid,
+    SeatsAdded,
+    SeatsRemoved,
+    TenantCreated,
+)
+from crmcore.periods import Period
+from crmcore.policies import DowngradeTiming, TrialExpiry, VendorPolicy
+from crmcore.seats import (
+    check_assignment,
+    check_release,
+    check_seats_cover,
+    check_unassignment,
+)
+from crmcore.tenant_state import TenantState, TenantStatus, billing_period
+from crmcore.trials import conversion_deadline, trial_end
+
+__all__ = [
+    "Refusal",
+    "Step",
+    "TenantState",
+    "TenantStatus",
+    "Timeline",
+    "Transition",
+    "apply",
+    "billing_period",
+    "replay",
+    "state_on",
+]
+
+
+class Transition(enum.StrEnum):
+    """A change caused by time, not by an event."""
+
+    TRIAL_ENDED = "trial_ended"  # TRIAL-4/5
+    PURGED = "purged"  # TRIAL-4
+    TERM_ENDED = "term_ended"  # TERM-2
+    TERM_STARTED = "term_started"  # a queued extension starts (TERM-1)
+    DOWNGRADE_APPLIED = "downgrade_applied"  # PRO-6 next_period
+
+
+@attrs.frozen
+class Step:
+    """One accepted change: an event or a :class:`Transition`, with the states around it."""
+
+    at: datetime
+    day: date  # vendor day of ``at`` (TIME-2)
+    cause: Event | Transition
+    before: TenantState
+    after: TenantState
+
+
+@attrs.frozen
+class Refusal:
+    """An event the rules refused; nothing of it was applied."""
+
+    at: datetime
+    day: date
+    event: Event
+    error: RuleViolation
+
+
+@attrs.frozen
+class Timeline:
+    """The replayed history: initial state, accepted steps, refusals."""
+
+    initial: TenantState
+    steps: tuple[Step, ...]
+    refusals: tuple[Refusal, ...]
+
+    @property
+    def final(self) -> TenantState:
+        return self.steps[-1].after if self.steps else self.initial
+
+    def state_at(self, instant: datetime) -> TenantState:
+        """The state right after every step at or before ``instant``."""
+        require_aware(instant, "instant")
+        state = self.initial
+        for step in self.steps:
+            if step.at > instant:
+                break
+            state = step.after
+        return state
+
+    def state_on(self, day: date) -> TenantState:
+        """The state at the end of vendor day ``day`` (time travel: "plan on 14 March?")."""
+        state = self.initial
+        for step in self.steps:
+            if step.day > day:
+                break
+            state = step.after
+        return state
+
+
+# --- replay --------------------------------------------------------------------------------------
+
+
+def replay(
+    history: Sequence[Event],
+    catalog: Catalog,
+    policy: VendorPolicy,
+    until: datetime | None = None,
+) -> Timeline:
+    """Replay ``history`` (first event :class:`TenantCreated`, then in time order) up to
+    ``until`` (inclusive; default: the last event). Refused events are collected, not raised."""
+    if not history or not isinstance(history[0], TenantCreated):
+        raise ValidationError("must start with TenantCreated", field="history", rule="TEN-1")
+    created = history[0]
+    for index in range(1, len(history)):
+        if history[index].at < history[index - 1].at:
+            raise OutOfOrderError(
+                f"{history[index].at.isoformat()} is before the previous event",
+                field=f"history[{index}].at",
+            )
+    tz = zone(policy.timezone)
+    state = _initial(created, catalog, policy)
+    initial = state
+    steps: list[Step] = []
+    refusals: list[Refusal] = []
+    end = until if until is not None else history[-1].at
+    for event in history[1:]:
+        if event.at > end:
+            break
+        state = _advance(state, event.at, catalog, policy, steps)
+        try:
+            after = apply(state, event, catalog, policy)
+        except RuleViolation as error:
+            refusals.append(Refusal(event.at, vendor_date(event.at, tz), event, error))
+            continue
+        steps.append(Step(event.at, vendor_date(event.at, tz), event, state, after))
+        state = after
+    _advance(state, end, catalog, policy, steps)
+    return Timeline(initial, tuple(steps), tuple(refusals))
+
+
+def state_on(
+    history: Sequence[Event], catalog: Catalog, policy: VendorPolicy, day: date
+) -> TenantState:
+    """The state at the end of vendor day ``day``, from the events up to that day."""
+    end = local_midnight(day + timedelta(days=1), zone(policy.timezone)) - timedelta(microseconds=1)
+    return replay(history, catalog, policy, until=end).state_on(day)
+
+
+def _initial(created: TenantCreated, catalog: Catalog, policy: VendorPolicy) -> TenantState:
+    # TRIAL-1: chmiuro's trial runs on the top package.
+    plan = catalog.top.code if policy.trial.top_plan_during_trial and len(catalog) else None
+    return TenantState(
+        tenant_id=created.tenant_id,
+        created=created.at,
+        status=TenantStatus.TRIAL,
+        trial_end=trial_end(created.at, policy),
+        plan=plan,
+        identity=created.identity,
+    )
+
+
+def _next_transition(
+    state: TenantState, catalog: Catalog, policy: VendorPolicy
+) -> tuple[datetime, Transition] | None:
+    tz = zone(policy.timezone)
+    if state.status is TenantStatus.TRIAL:
+        return state.trial_end, Transition.TRIAL_ENDED
+    unconverted = state.activated is None and state.status in (
+        TenantStatus.TRIAL_EXPIRED,
+        TenantStatus.CANCELLED,  # TRIAL-2: cancelled during the trial
+    )
+    days = policy.trial.purge_after_days
+    if unconverted and days is not None and policy.trial.on_expiry is not TrialExpiry.FREE_PLAN:
+        return add_calendar_days(state.trial_end, days, tz), Transition.PURGED  # TRIAL-4
+    if state.status is not TenantStatus.ACTIVE:
+        return None
+    candidates: list[tuple[datetime, Transition]] = []
+    if state.term is not None:
+        after_term = local_midnight(state.term.last_day + timedelta(days=1), tz)
+        kind = Transition.TERM_STARTED if state.queued_term else Transition.TERM_ENDED
+        candidates.append((after_term, kind))
+    if state.next_plan is not None and state.next_plan_from is not None:
+        candidates.append((local_midnight(state.next_plan_from, tz), Transition.DOWNGRADE_APPLIED))
+    return min(candidates) if candidates else None
+
+
+def _advance(
+    state: TenantState,
+    instant: datetime,
+    catalog: Catalog,
+    policy: VendorPolicy,
+    steps: list[Step],
+) -> TenantState:
+    """Apply every time-driven transition due at or before ``instant``."""
+    tz = zone(policy.timezone)
+    while True:
+        upcoming = _next_transition(state, catalog, policy)
+        if upcoming is None or upcoming[0] > instant:
+            return state
+        at, kind = upcoming
+        after = _transition(state, kind, catalog, policy)
+        steps.append(Step(at, vendor_date(at, tz), kind, state, after))
+        state = after
+
+
+def _transition(
+    state: TenantState, kind: Transition, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    if kind is Transition.TRIAL_ENDED:
+        if policy.trial.on_expiry is TrialExpiry.FREE_PLAN:  # TRIAL-4 chmiuro
+            free = catalog.free_plan()
+            return attrs.evolve(
+                state, status=TenantStatus.FREE, plan=None if free is None else free.code
+            )
+        return attrs.evolve(state, status=TenantStatus.TRIAL_EXPIRED, plan=None)  # TRIAL-5
+    if kind is Transition.PURGED:
+        return attrs.evolve(state, status=TenantStatus.PURGED, persons=frozenset())
+    if kind is Transition.TERM_STARTED:
+        return attrs.evolve(
+            state,
+            term=state.queued_term,
+            term_months=state.queued_term_months,
+            queued_term=None,
+            queued_term_months=None,
+        )
+    if kind is Transition.TERM_ENDED:
+        free = catalog.free_plan()
+        ended = attrs.evolve(state, term=None, term_months=None, cycle=None)
+        if free is not None:  # TERM-2: then the free plan (PLAN-5)
+            return attrs.evolve(ended, status=TenantStatus.FREE, plan=free.code)
+        return attrs.evolve(ended, status=TenantStatus.CANCELLED)  # END-1: fixed term expired
+    # PRO-6 next_period: the lower plan's entitlements start with the new period
+    return attrs.evolve(state, plan=state.next_plan, next_plan=None, next_plan_from=None)
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def apply(state: TenantState, event: Event, catalog: Catalog, policy: VendorPolicy) -> TenantState:
+    """The state after ``event``; a typed :class:`RuleViolation` when the rules refuse it."""
+    if state.status is TenantStatus.PURGED:
+        raise TenantStateError("the instance has been purged", field="do", rule="PAY-5")
+    handler = _HANDLERS.get(type(event))
+    if handler is None:  # payments, outages, records...: no change to the commercial state
+        return state
+    return handler(state, event, catalog, policy)
+
+
+def _require_active(state: TenantState, what: str) -> None:
+    if state.status is not TenantStatus.ACTIVE:
+        raise TenantStateError(
+            f"{what} needs a paid subscription; the tenant is {state.status.value}",
+            field="do",
+            rule="TRIAL-3",
+        )
+
+
+def _conversion_allowed(state: TenantState, at: datetime, policy: VendorPolicy) -> None:
+    if state.status in (TenantStatus.TRIAL, TenantStatus.FREE):
+        return
+    if state.status is TenantStatus.TRIAL_EXPIRED:
+        deadline = conversion_deadline(state.created, policy)
+        if at <= deadline:
+            return
+        raise TrialError(f"conversion closed at {deadline.isoformat()}", field="do", rule="TRIAL-3")
+    raise TenantStateError(
+        f"cannot convert: the tenant is {state.status.value}", field="do", rule="TRIAL-3"
+    )
+
+
+def _activate(
+    state: TenantState, event: Activated, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    _conversion_allowed(state, event.at, policy)
+    plan = catalog.get(event.plan)
+    check_seats_cover(state.persons, event.seats)
+    return attrs.evolve(
+        state,
+        status=TenantStatus.FREE if plan.is_free else TenantStatus.ACTIVE,
+        plan=plan.code,
+        cycle=event.cycle,
+        payment=event.payment.value,
+        seats=event.seats,
+        activated=vendor_date(event.at, policy.timezone),
+    )
+
+
+def _prepay(
+    state: TenantState, event: Prepaid, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    plan = catalog.get(event.plan)
+    day = vendor_date(event.at, policy.timezone)
+    if state.status is TenantStatus.ACTIVE and state.term is not None:
+        # TERM-1 livespace extension: the new term follows the current one
+        if state.queued_term is not None or event.plan != state.plan:
+            raise BillingError(
+                "an extension must keep the plan and follow the current term",
+                field="do",
+                rule="TERM-1",
+            )
+        start = state.term.last_day + timedelta(days=1)
+        return attrs.evolve(
+            state,
+            queued_term=Period.months(start, event.months),
+            queued_term_months=event.months,
+        )
+    _conversion_allowed(state, event.at, policy)
+    check_seats_cover(state.persons, event.seats)
+    return attrs.evolve(
+        state,
+        status=TenantStatus.ACTIVE,
+        plan=plan.code,
+        cycle=None,
+        payment=event.payment.value,
+        seats=event.seats,
+        activated=day,
+        term=Period.months(day, event.months),
+        term_months=event.months,
+    )
+
+
+def _add_seats(
+    state: TenantState, event: SeatsAdded, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    _require_active(state, "buying seats")
+    return attrs.evolve(state, seats=state.seats + event.count)
+
+
+def _remove_seats(
+    state: TenantState, event: SeatsRemoved, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    _require_active(state, "releasing seats")
+    check_release(state.persons, state.seats, event.count)
+    return attrs.evolve(state, seats=state.seats - event.count)
+
+
+def _assign(
+    state: TenantState, event: PersonAssigned, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    if state.status in (TenantStatus.CANCELLED, TenantStatus.TRIAL_EXPIRED):
+        raise TenantStateError(f"the tenant is {state.status.value}", field="do", rule="TRIAL-5")
+    # During the trial (and on the free plan) accounts are not bought; SEAT-5 applies once paid.
+    paid = state.status is TenantStatus.ACTIVE
+    check_assignment(state.persons, state.seats, event.person, paid=paid)
+    return attrs.evolve(state, persons=state.persons | {event.person})
+
+
+def _unassign(
+    state: TenantState, event: PersonUnassigned, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    check_unassignment(state.persons, event.person)
+    return attrs.evolve(state, persons=state.persons - {event.person})
+
+
+def _change_plan(
+    state: TenantState, event: PlanChanged, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    _require_active(state, "changing the plan")
+    new = catalog.get(event.plan)
+    chosen = state.next_plan or state.plan
+    if chosen == new.code:
+        raise BillingError(f"already on plan {new.code!r}", field="plan", rule="PRO-4")
+    current = catalog.get(state.plan or new.code)
+    if new.rank > current.rank:  # PRO-4: upgrade applies at once
+        return attrs.evolve(state, plan=new.code, next_plan=None, next_plan_from=None)
+    if new.rank == current.rank:  # back to the plan in force: cancels a pending downgrade
+        return attrs.evolve(state, next_plan=None, next_plan_from=None)
+    if state.term is not None:
+        raise BillingError(
+            "a prepaid term cannot be downgraded; it runs to expiry", field="plan", rule="TERM-2"
+        )
+    if policy.billing.downgrade_takes_effect is DowngradeTiming.IMMEDIATELY:
+        return attrs.evolve(state, plan=new.code, next_plan=None, next_plan_from=None)
+    day = vendor_date(event.at, policy.timezone)
+    period = billing_period(state, day)
+    assert period is not None  # active with a cycle
+    return attrs.evolve(
+        state, next_plan=new.code, next_plan_from=period.last_day + timedelta(days=1)
+    )
+
+
+def _cancel(
+    state: TenantState, event: Cancelled, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    if state.status is TenantStatus.CANCELLED:
+        raise TenantStateError("already cancelled", field="do", rule="END-4")
+    if state.term is not None:
+        raise BillingError(
+            "a prepaid term cannot be cancelled; it runs to expiry", field="do", rule="TERM-2"
+        )
+    # END-4 / TRIAL-2: the contract (or trial) ends the same day; nothing is refunded (BILL-3).
+    ended = attrs.evolve(state, status=TenantStatus.CANCELLED, next_plan=None, next_plan_from=None)
+    if state.status is TenantStatus.TRIAL:  # TRIAL-2: the trial ends now; TRIAL-4 counts from here
+        return attrs.evolve(ended, trial_end=event.at)
+    return ended
+
+
+_HANDLERS: dict[type, Callable[[TenantState, Any, Catalog, VendorPolicy], TenantState]] = {
+    Activated: _activate,
+    Prepaid: _prepay,
+    SeatsAdded: _add_seats,
+    SeatsRemoved: _remove_seats,
+    PersonAssigned: _assign,
+    PersonUnassigned: _unassign,
+    PlanChanged: _change_plan,
+    Cancelled: _cancel,
+}

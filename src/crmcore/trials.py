@@ -1,0 +1,101 @@
+"""Trials (TRIAL-1..6): when a trial ends, how long conversion stays open, when data is purged.
+
+- TRIAL-1: the trial ends the same wall-clock time, vendor zone, ``length`` days (raynet 30,
+  livespace 14) or months (chmiuro 1) after creation, so DST never shortens it.
+- TRIAL-3: conversion is open during the trial and ``conversion_grace_days`` after it (raynet 15).
+- TRIAL-4: not converted, raynet purges 90 days after the trial end, livespace blocks at once and
+  purges later (``purge_after_days``, default 30), chmiuro moves to the free plan.
+- TRIAL-6: an identity that has used its allowance of trials may be refused a new one.
+
+>>> from datetime import datetime
+>>> from crmcore.presets import preset
+>>> created = datetime.fromisoformat("2026-01-05T09:00:00+01:00")
+>>> trial_end(created, preset("raynet")).isoformat()
+'2026-02-04T09:00:00+01:00'
+>>> conversion_deadline(created, preset("raynet")).isoformat()
+'2026-02-19T09:00:00+01:00'
+>>> purge_at(created, preset("raynet")).isoformat()
+'2026-05-05T09:00:00+02:00'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from crmcore.dates import add_calendar_days, add_months, require_aware, zone
+from crmcore.errors import TrialError
+from crmcore.policies import TrialExpiry, TrialUnit, VendorPolicy
+
+__all__ = [
+    "check_trial_allowed",
+    "conversion_deadline",
+    "normalise_identity",
+    "purge_at",
+    "trial_end",
+]
+
+
+def trial_end(created: datetime, policy: VendorPolicy) -> datetime:
+    """The instant the trial ends (TRIAL-1): same wall-clock time in the vendor's zone."""
+    require_aware(created, "created")
+    tz = zone(policy.timezone)
+    if policy.trial.unit is TrialUnit.MONTHS:
+        return add_months(created, policy.trial.length, tz)
+    return add_calendar_days(created, policy.trial.length, tz)
+
+
+def conversion_deadline(created: datetime, policy: VendorPolicy) -> datetime:
+    """The last instant a conversion to paid is accepted (TRIAL-3).
+
+    Without a grace period (``conversion_grace_days=None``) it is the trial end itself.
+    """
+    end = trial_end(created, policy)
+    grace = policy.trial.conversion_grace_days
+    if grace is None:
+        return end
+    return add_calendar_days(end, grace, zone(policy.timezone))
+
+
+def purge_at(created: datetime, policy: VendorPolicy) -> datetime | None:
+    """When an unconverted trial's data is purged (TRIAL-4); ``None`` when never (chmiuro)."""
+    if policy.trial.on_expiry is TrialExpiry.FREE_PLAN or policy.trial.purge_after_days is None:
+        return None
+    end = trial_end(created, policy)
+    return add_calendar_days(end, policy.trial.purge_after_days, zone(policy.timezone))
+
+
+def normalise_identity(identity: str) -> str:
+    """TRIAL-6 key: trimmed, lower-case; an e-mail address counts by its domain.
+
+    >>> normalise_identity(" Jan@Example.COM "), normalise_identity("CZ12345678")
+    ('example.com', 'cz12345678')
+    """
+    key = identity.strip().lower()
+    if "@" in key:
+        key = key.rsplit("@", 1)[1]
+    return key
+
+
+def check_trial_allowed(identity: str, earlier_trials: Iterable[str], policy: VendorPolicy) -> None:
+    """Refuse a new trial when ``identity`` already used its allowance (TRIAL-6).
+
+    ``earlier_trials`` are the identities of the caller's earlier trial instances (any form;
+    they are normalised like ``identity``).
+
+    >>> from crmcore.presets import preset
+    >>> check_trial_allowed("ann@acme.cz", ["bob@other.cz"], preset("raynet"))
+    >>> check_trial_allowed("ann@acme.cz", ["bob@ACME.cz"], preset("raynet"))
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.TrialError: identity: 'acme.cz' has used 1 trial(s) of 1 allowed (TRIAL-6)
+    """
+    key = normalise_identity(identity)
+    used = sum(1 for other in earlier_trials if normalise_identity(other) == key)
+    allowance = policy.trial.abuse_allowance
+    if used >= allowance:
+        raise TrialError(
+            f"{key!r} has used {used} trial(s) of {allowance} allowed",
+            field="identity",
+            rule="TRIAL-6",
+        )

@@ -1,0 +1,272 @@
+"""The scenario runner's input validation and CLI (SCENARIOS.md): exit 2, one line, JSON path."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmcore.errors import ValidationError
+from crmcore.scenario import ScenarioContext, dumps, run
+from crmcore.testing_billing import scenario_documents
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = json.loads((ROOT / "docs/scenarios/mid_month_activation.json").read_text())
+
+
+def with_change(path: list[Any], value: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(EXAMPLE)
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["events", 0, "seats"], -2, "events[0].seats: must be a positive integer, got -2"),
+        (["events", 0, "plan"], "gold", "events[0].plan: unknown plan 'gold'"),
+        (["events", 0, "do"], "explode", "events[0].do: must be one of"),
+        (["events", 0, "on"], "2026-02-30", "events[0].on: must be a YYYY-MM-DD date"),
+        (["events", 0, "colour"], "red", "events[0].colour: unknown field"),
+        (["events", 0, "cycle"], "weekly", "events[0].cycle: must be one of monthly, annual"),
+        (["tenant", "created"], "2026-01-05T09:00:00", "tenant.created: must be timezone-aware"),
+        (["vat_rate"], 0.21, "vat_rate: must be a decimal string"),
+        (["fees", "transfer"], "50.001", "fees.transfer: has more decimals than CZK"),
+        (["plans", 0, "price", "monthly"], "-1.00", "plans[0].price.monthly: must be >= 0"),
+        (["plans", 1, "code"], "standard", "plans[0].code: duplicate plan code 'standard'"),
+        (["preset"], "acme", "preset: must be one of raynet, livespace, chmiuro"),
+        (["until"], KeyError, "until: is required"),
+        (["surprise"], 1, "surprise: unknown field"),
+        (
+            ["overrides"],
+            {"billing": {"nope": 1}},
+            "overrides.billing.nope: unknown policy parameter",
+        ),
+        (["events", 1, "everything"], False, "events[1].everything: must be true"),
+    ],
+)
+def test_bad_input_names_the_json_path(path: list[Any], value: Any, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        run(with_change(path, value))
+    assert str(caught.value).startswith(message)
+
+
+def test_events_out_of_order_are_refused() -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    doc["events"].append({"on": "2026-01-10", "do": "add_seats", "count": 1})
+    with pytest.raises(ValidationError, match=r"^events\[2\]\.on: is before events\[1\]"):
+        run(doc)
+
+
+def test_event_before_tenant_creation_is_refused() -> None:
+    doc = with_change(["events", 0, "on"], "2026-01-01")
+    with pytest.raises(ValidationError, match=r"^events\[0\]\.on: is before tenant creation"):
+        run(doc)
+
+
+def test_outage_and_records_verbs_are_validated_and_recorded() -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    doc["events"] += [
+        {
+            "at": "2026-01-27T10:00:00+01:00",
+            "do": "outage",
+            "until": "2026-01-27T12:00:00+01:00",
+            "kind": "unplanned",
+        },
+        {"on": "2026-01-28", "do": "create_records", "kind": "client", "count": 5},
+        {"on": "2026-01-29", "do": "delete_records", "kind": "client", "count": 2},
+        {"on": "2026-01-30", "do": "reinstate"},
+    ]
+    seen: list[str] = []
+
+    def extension(context: ScenarioContext) -> None:
+        seen.extend(type(event).__name__ for event in context.history[3:])
+
+    assert run(doc, extensions=[extension])["invoices"] == run(EXAMPLE)["invoices"]
+    assert seen == ["OutageRecorded", "RecordsCreated", "RecordsDeleted", "Reinstated"]
+    bad = copy.deepcopy(doc)
+    bad["events"][2]["kind"] = "meteor"
+    with pytest.raises(ValidationError, match=r"^events\[2\]\.kind: must be one of"):
+        run(bad)
+
+
+def test_replaying_twice_is_byte_identical() -> None:
+    assert dumps(run(EXAMPLE)) == dumps(run(copy.deepcopy(EXAMPLE)))
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "crmcore", *args], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+
+
+def test_cli_simulate_prints_the_result() -> None:
+    done = cli("simulate", "docs/scenarios/mid_month_activation.json")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (ROOT / "docs/scenarios/mid_month_activation.expected.json").read_text()
+
+
+def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(with_change(["events", 0, "seats"], -2)))
+    done = cli("simulate", str(bad))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == "events[0].seats: must be a positive integer, got -2\n"
+
+
+@given(scenario_documents())
+def test_random_scenarios_replay_byte_identically_and_bill_only_paid_days(
+    document: dict[str, Any],
+) -> None:
+    """Determinism (SCENARIOS.md) and BILL-7: invoice net = sum of line nets, gross = net + vat."""
+    first = dumps(run(document))
+    assert dumps(run(copy.deepcopy(document))) == first
+    for invoice in json.loads(first)["invoices"]:
+        nets = sum(Decimal(line["net"]) for line in invoice["lines"])
+        assert Decimal(invoice["net"]) == nets
+        assert Decimal(invoice["gross"]) == Decimal(invoice["net"]) + Decimal(invoice["vat"])
+        assert all(Decimal(line["net"]) >= 0 for line in invoice["lines"])
+
+
+def leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in leaves(item, (*path, key))]
+    if isinstance(value, list):
+        return [p for index, item in enumerate(value) for p in leaves(item, (*path, index))]
+    return [path]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.sampled_from(
+        ["2026-02-30", "2026-01-10", "2026-01-10T10:00:00", "-1", "0.001", "premium"]
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=5), inner, max_size=2)
+    ),
+    max_leaves=4,
+)
+
+
+@given(st.sampled_from(leaves(EXAMPLE)), JSON_VALUES)
+def test_any_mangled_value_is_accepted_or_refused_with_a_validation_error(
+    path: tuple[Any, ...], value: Any
+) -> None:
+    """No crash and no other error type: bad input is always a ValidationError (exit 2)."""
+    try:
+        run(with_change(list(path), value))
+    except ValidationError as error:
+        assert "\n" not in str(error)
+
+
+def test_a_plan_without_a_price_for_the_cycle_is_refused_plan_1() -> None:
+    doc = copy.deepcopy(EXAMPLE)
+    del doc["plans"][0]["price"]["monthly"]
+    with pytest.raises(
+        ValidationError, match=r"^events\[0\]\.plan: plan 'standard' has no monthly"
+    ):
+        run(doc)
+
+
+VERB_EVENTS = st.one_of(
+    st.builds(
+        lambda plan, cycle, seats, payment: {
+            "do": "activate",
+            "plan": plan,
+            "cycle": cycle,
+            "seats": seats,
+            "payment": payment,
+        },
+        st.sampled_from(["standard", "premium"]),
+        st.sampled_from(["monthly", "annual"]),
+        st.integers(1, 4),
+        st.sampled_from(["card", "transfer"]),
+    ),
+    st.builds(
+        lambda plan, months, seats: {
+            "do": "prepay",
+            "plan": plan,
+            "months": months,
+            "seats": seats,
+        },
+        st.sampled_from(["standard", "premium"]),
+        st.integers(1, 14),
+        st.integers(1, 4),
+    ),
+    st.builds(lambda n: {"do": "add_seats", "count": n}, st.integers(1, 3)),
+    st.builds(lambda n: {"do": "remove_seats", "count": n}, st.integers(1, 3)),
+    st.builds(lambda p: {"do": "assign", "person": p}, st.sampled_from(["ann", "bob", "cid"])),
+    st.builds(lambda p: {"do": "unassign", "person": p}, st.sampled_from(["ann", "bob", "cid"])),
+    st.builds(lambda p: {"do": "change_plan", "plan": p}, st.sampled_from(["standard", "premium"])),
+    st.just({"do": "pay", "everything": True}),
+    st.just({"do": "pay", "amount": "700.00"}),
+    st.just({"do": "cancel"}),
+    st.just({"do": "reinstate"}),
+)
+
+
+@given(
+    st.sampled_from(["raynet", "livespace", "chmiuro"]),
+    st.lists(st.tuples(st.integers(0, 45), VERB_EVENTS), max_size=8),
+)
+def test_every_verb_sequence_replays_without_crashing(
+    preset_name: str, steps: list[tuple[int, dict[str, Any]]]
+) -> None:
+    """Refusals, not crashes: any order of verbs gives a result with only known statuses."""
+    doc = copy.deepcopy(EXAMPLE)
+    doc["preset"] = preset_name
+    doc["plans"].insert(0, {"code": "free", "rank": 0, "price": {"monthly": "0.00"}})
+    day = date(2026, 1, 6)
+    doc["events"] = []
+    for gap, event in steps:
+        day += timedelta(days=gap)
+        doc["events"].append({"on": day.isoformat(), **event})
+    doc["until"] = (day + timedelta(days=400)).isoformat()
+    output = run(doc)
+    known = {"trial", "trial_expired", "active", "free", "cancelled", "purged"}
+    assert {s["status"] for s in output["statuses"]} <= known
+    numbers = [i["number"] for i in output["invoices"]]
+    assert len(set(numbers)) == len(numbers)
+
+
+def test_extensions_add_to_the_output_and_can_change_invoices() -> None:
+    """The extension point the PAY/SLA/REC families plug into."""
+    import attrs
+
+    from crmcore.invoices import InvoiceLine, LineKind
+    from crmcore.money import Money
+
+    def credit(context: ScenarioContext) -> None:
+        first = context.invoices[0]
+        line = InvoiceLine(LineKind.SLA_CREDIT, "SLA-6", Money.of("-17.74", "CZK"))
+        context.invoices[0] = attrs.evolve(first, lines=[*first.lines, line])
+        context.refresh_payments()
+        context.warnings.append({"on": "2026-01-28", "rule": "REC-2", "records": 9, "limit": 10})
+
+    output = run(EXAMPLE, extensions=[credit])
+    first = output["invoices"][0]
+    assert first["net"] == "1000.00"  # 1017.74 − 17.74
+    assert first["paid"] == first["gross"] == "1210.00"  # everything = the new gross
+    assert output["warnings"] == [{"on": "2026-01-28", "rule": "REC-2", "records": 9, "limit": 10}]

@@ -1,0 +1,52 @@
+"""Trial lengths, conversion grace, purge and abuse (TRIAL-1..6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from crmcore.dates import zone
+from crmcore.errors import TrialError
+from crmcore.presets import preset
+from crmcore.trials import check_trial_allowed, conversion_deadline, purge_at, trial_end
+
+
+def test_trial_1_dst_never_shortens_the_trial() -> None:
+    """Created 5 Oct 09:00 Warsaw (+02:00); clocks go back 25 Oct; ends 4 Nov 09:00 (+01:00)."""
+    created = datetime(2026, 10, 5, 9, 0, tzinfo=zone("Europe/Warsaw"))
+    end = trial_end(created, preset("livespace").with_overrides({"trial": {"length": 30}}))
+    assert end.isoformat() == "2026-11-04T09:00:00+01:00"
+    elapsed = end.astimezone(zone("UTC")) - created.astimezone(zone("UTC"))
+    assert elapsed.total_seconds() == 30 * 86400 + 3600
+
+
+def test_trial_1_the_instant_is_read_in_the_vendor_zone() -> None:
+    """23:30 UTC on 4 Jan is 00:30 on 5 Jan in Prague: the trial ends 4 Feb 00:30 Prague."""
+    created = datetime.fromisoformat("2026-01-04T23:30:00+00:00")
+    assert trial_end(created, preset("raynet")).isoformat() == "2026-02-04T00:30:00+01:00"
+
+
+def test_trial_1_chmiuro_one_month_clamps_to_month_end_time_4() -> None:
+    created = datetime.fromisoformat("2028-01-31T10:00:00+01:00")
+    assert trial_end(created, preset("chmiuro")).isoformat() == "2028-02-29T10:00:00+01:00"
+
+
+def test_trial_3_raynet_grace_and_trial_4_purge() -> None:
+    created = datetime.fromisoformat("2026-01-05T09:00:00+01:00")
+    raynet = preset("raynet")
+    assert conversion_deadline(created, raynet).isoformat() == "2026-02-19T09:00:00+01:00"
+    purge = purge_at(created, raynet)
+    assert purge is not None and purge.isoformat() == "2026-05-05T09:00:00+02:00"
+    assert purge_at(created, preset("chmiuro")) is None  # TRIAL-4: chmiuro deletes nothing
+    livespace = preset("livespace")
+    assert conversion_deadline(created, livespace) == trial_end(created, livespace)
+
+
+def test_trial_6_abuse_allowance_is_a_parameter() -> None:
+    raynet = preset("raynet")
+    with pytest.raises(TrialError, match="TRIAL-6"):
+        check_trial_allowed("Ann@Acme.cz", ["bob@acme.CZ"], raynet)
+    generous = raynet.with_overrides({"trial": {"abuse_allowance": 2}})
+    check_trial_allowed("ann@acme.cz", ["bob@acme.cz"], generous)
+    check_trial_allowed("CZ123", ["CZ124"], raynet)
