@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crmcore import testing_dunning
 from crmcore.dates import zone
 from crmcore.dunning import (
     DunningStatus,
@@ -220,22 +221,8 @@ ALLOWED_MOVES = {
     (CANCELLED, ACTIVE, "PAY-3"),
 }
 
-invoices_strategy = st.lists(
-    st.tuples(st.integers(0, 40), st.sampled_from(["100.00", "250.00", "999.99"])),
-    min_size=1,
-    max_size=3,
-).map(
-    lambda items: [
-        invoice(f"2026/{n:04d}", D0 + timedelta(days=offset), net)
-        for n, (offset, net) in enumerate(sorted(items), 1)
-    ]
-)
-payments_strategy = st.lists(
-    st.tuples(st.integers(0, 200), st.integers(1, 150000)).map(
-        lambda p: paid(D0 + timedelta(days=p[0]), str(Decimal(p[1]) / 100))
-    ),
-    max_size=4,
-)
+invoices_strategy = testing_dunning.invoices(D0 - timedelta(days=14))
+payments_strategy = testing_dunning.payments(D0, "Europe/Prague")
 
 
 @given(invoices_strategy, payments_strategy)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crmcore import testing_dunning
 from crmcore.catalog import Catalog, Limits, Plan
 from crmcore.dates import BusinessCalendar, zone
 from crmcore.errors import ValidationError
@@ -113,11 +114,16 @@ def test_rec3_count_must_be_a_positive_integer(count: object) -> None:
         record_decision({}, "task", count, STANDARD, CATALOG, RAYNET)  # type: ignore[arg-type]
 
 
-@given(st.integers(0, 12000), st.integers(1, 3000))
-def test_rec3_never_above_the_limit_and_refusal_iff_over(held: int, requested: int) -> None:
-    """REC-3 property: allowed exactly when held + requested ≤ limit."""
-    decision = record_decision({"task": held}, "task", requested, STANDARD, CATALOG, RAYNET)
+@given(testing_dunning.record_counts(RAYNET.counted_record_kinds), st.integers(1, 3000))
+def test_rec3_never_above_the_limit_and_refusal_iff_over(
+    counts: dict[str, int], requested: int
+) -> None:
+    """REC-1/REC-3 property: allowed exactly when counted + requested ≤ limit."""
+    held = sum(n for kind, n in counts.items() if kind != "note")
+    decision = record_decision(counts, "task", requested, STANDARD, CATALOG, RAYNET)
     assert decision.allowed == (held + requested <= 10000)
+    if not decision.allowed:
+        assert decision.suggested_plan == ("premium" if held + requested <= 50000 else "enterprise")
 
 
 def test_api1_daily_limit_resets_at_vendor_midnight() -> None:
