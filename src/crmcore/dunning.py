@@ -190,6 +190,21 @@ class _Replay:
             return 0
         return (day - min(self.effective_due(i) for i in late)).days
 
+    def threshold_days(self, issued: list[Invoice], unpaid: dict[str, Money]) -> list[date]:
+        """The days on which a threshold is crossed if nothing is paid (PAY-2..4)."""
+        policy = self.policy
+        if self.status is DunningStatus.CANCELLED:
+            assert self.cancel_anchor is not None
+            return [self.cancel_anchor + timedelta(days=policy.purge_after_days + 1)]
+        dues = [self.effective_due(i) for i in issued if unpaid[i.number].amount > 0]
+        if not dues:
+            return []
+        anchor = min(dues)
+        return [
+            anchor + timedelta(days=policy.block_after_days + 1),
+            anchor + timedelta(days=policy.cancel_after_days + 1),
+        ]
+
     def move(self, at: datetime, day: date, status: DunningStatus, rule: str, days: int) -> None:
         self.log.append(Transition(at, day, self.status, status, rule, days))
         self.status = status
@@ -265,7 +280,8 @@ def _replay(
     items: list[Payment | Reinstatement] = [*paid, *reinstatements]
     for item in items:
         happenings.setdefault(vendor_date(item.at, tz), []).append((item.at, item))
-    day = min([*(i.issued for i in ordered), *happenings])
+    issue_days = sorted({i.issued for i in ordered})
+    day = min([issue_days[0], *happenings])
     received: list[Payment] = []
     while day <= last_day:
         issued = [i for i in ordered if i.issued <= day]
@@ -280,7 +296,10 @@ def _replay(
             state.evaluate(at, day, issued, unpaid)
         if state.status is DunningStatus.PURGED:
             break
-        day += _DAY
+        # Nothing changes between these days: jump to the next one that may change something.
+        candidates = [d for d in (*issue_days, *happenings) if d > day]
+        candidates.extend(d for d in state.threshold_days(issued, unpaid) if d > day)
+        day = min(candidates, default=last_day + _DAY)
     for late in reinstatements:
         if state.purged_on is not None and vendor_date(late.at, tz) >= state.purged_on:
             _reinstate(state, late, vendor_date(late.at, tz))  # refused: a purge is final
