@@ -138,15 +138,16 @@ def unpaid_amounts(
 ) -> dict[str, Money]:
     """What is still unpaid on each invoice after applying all payments oldest first (PAY-1).
 
-        >>> from datetime import date, datetime, timezone
-        >>> from decimal import Decimal
+    >>> from datetime import date, datetime, timezone
+    >>> from decimal import Decimal
     >>> from crmcore.invoices import Invoice, InvoiceLine, LineKind
-        >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
-        >>> a = Invoice("t", "1", "s", date(2026, 1, 1), date(2026, 1, 15), "PLN", Decimal(0), [line])
-        >>> b = Invoice("t", "2", "s", date(2026, 2, 1), date(2026, 2, 15), "PLN", Decimal(0), [line])
-        >>> paid = Payment("t", datetime(2026, 2, 20, tzinfo=timezone.utc), Money.of("130", "PLN"))
-        >>> {k: str(v) for k, v in unpaid_amounts([b, a], [paid], "PLN").items()}
-        {'1': '0.00 PLN', '2': '70.00 PLN'}
+    >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
+    >>> jan, feb, vat = date(2026, 1, 1), date(2026, 2, 1), Decimal(0)
+    >>> a = Invoice("t", "1", "s", jan, jan.replace(day=15), "PLN", vat, [line])
+    >>> b = Invoice("t", "2", "s", feb, feb.replace(day=15), "PLN", vat, [line])
+    >>> paid = Payment("t", datetime(2026, 2, 20, tzinfo=timezone.utc), Money.of("130", "PLN"))
+    >>> {k: str(v) for k, v in unpaid_amounts([b, a], [paid], "PLN").items()}
+    {'1': '0.00 PLN', '2': '70.00 PLN'}
     """
     pool = Money.zero(currency)
     for payment in payments:
