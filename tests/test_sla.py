@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -14,7 +14,7 @@ from crmcore import testing_dunning
 from crmcore.catalog import Cycle
 from crmcore.dates import zone
 from crmcore.errors import NaiveDatetimeError, SlaError
-from crmcore.invoices import LineKind
+from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.money import Money
 from crmcore.presets import preset
 from crmcore.sla import (
@@ -23,6 +23,7 @@ from crmcore.sla import (
     Outage,
     OutageKind,
     credit_line,
+    fee_for_month,
     minutes_in_month,
     month_availability,
     sla_credit,
@@ -215,3 +216,26 @@ def test_sla4_adding_an_excluded_outage_never_changes_the_credit(
     items: list[Outage], extra: Outage
 ) -> None:
     assert _credit([*items, extra]) == _credit(items)
+
+
+def _subscription(first: date, last: date, net: str) -> Invoice:
+    line = InvoiceLine(
+        LineKind.SUBSCRIPTION, "BILL-2", Money.of(net, "CZK"), "standard", 5, first, last
+    )
+    return Invoice("acme", "n", "2026", first, first, "CZK", Decimal("0.21"), [line])
+
+
+def test_sla3_fee_of_the_period_that_began_in_the_month() -> None:
+    """SLA-3: April's fee is the April period's subscription (5 × 500.00), not March's."""
+    march = _subscription(date(2026, 3, 1), date(2026, 3, 31), "2500.00")
+    april = _subscription(date(2026, 4, 1), date(2026, 4, 30), "2500.00")
+    prorated = _subscription(date(2026, 1, 20), date(2026, 1, 31), "967.74")
+    assert fee_for_month([march, april], 2026, 4) == (Money.of("2500.00", "CZK"), Cycle.MONTHLY)
+    assert fee_for_month([prorated], 2026, 1) == (Money.of("967.74", "CZK"), Cycle.MONTHLY)
+    assert fee_for_month([march], 2026, 5) is None
+
+
+def test_sla3_fee_of_an_annual_period_covering_the_month() -> None:
+    annual = _subscription(date(2026, 1, 20), date(2027, 1, 19), "25000.00")
+    assert fee_for_month([annual], 2026, 7) == (Money.of("25000.00", "CZK"), Cycle.ANNUAL)
+    assert fee_for_month([annual], 2027, 2) is None

@@ -43,7 +43,7 @@ import attrs
 from crmcore.catalog import Cycle
 from crmcore.dates import require_aware, zone
 from crmcore.errors import SlaError
-from crmcore.invoices import InvoiceLine, LineKind
+from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.money import Money, minor_units, round_half_up
 from crmcore.policies import VendorPolicy
 
@@ -55,6 +55,7 @@ __all__ = [
     "SlaCredit",
     "counted_downtime",
     "credit_line",
+    "fee_for_month",
     "minutes_in_month",
     "month_availability",
     "month_bounds",
@@ -272,6 +273,31 @@ def sla_credit(
         fee,
         amount,
     )
+
+
+def fee_for_month(invoices: Iterable[Invoice], year: int, month: int) -> tuple[Money, Cycle] | None:
+    """The SLA-3 fee base for a month, read from the subscription lines of issued invoices.
+
+    Monthly: the subscription lines of the billing period that *began* in the month (a
+    prorated first period included). Annual (a line spanning more than one month): the annual
+    period's subscription that covers the month, with ``Cycle.ANNUAL`` so that
+    :func:`sla_credit` takes 1/12 of it. ``None`` when no period applies.
+    """
+    first = date(year, month, 1)
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    monthly: Money | None = None
+    for invoice in invoices:
+        for line in invoice.lines:
+            if line.kind is not LineKind.SUBSCRIPTION:
+                continue
+            if line.first_day is None or line.last_day is None:
+                continue
+            if (line.last_day - line.first_day).days > 31:
+                if line.first_day <= last and line.last_day >= first:
+                    return line.net, Cycle.ANNUAL
+            elif first <= line.first_day <= last:
+                monthly = line.net if monthly is None else monthly + line.net
+    return None if monthly is None else (monthly, Cycle.MONTHLY)
 
 
 def credit_line(
