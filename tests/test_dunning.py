@@ -104,7 +104,7 @@ def test_pay6_paying_the_oldest_but_not_a_younger_overdue_invoice_keeps_the_bloc
 
 
 def test_pay1_payments_are_applied_oldest_first() -> None:
-    """PAY-1: a payment covers the invoice with the earliest due date first."""
+    """PAY-1: a payment covers the oldest invoice (issued first) first."""
     newer = invoice("2026/0002", D0)
     unpaid = unpaid_amounts([newer, FIRST], [paid(D0, "1500.00")], "CZK")
     assert unpaid == {

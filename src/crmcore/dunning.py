@@ -6,8 +6,8 @@ the status on day D?" and "what happens next if nothing is paid?" are both answe
 replay.
 
 - PAY-1: days overdue count from the due date of the *oldest* unpaid invoice, in vendor days
-  (TIME-2). Payments are pooled and applied oldest invoice first (earliest due date; ties by
-  issue date, then number); an overpayment is a credit for later invoices.
+  (TIME-2). Payments are pooled and applied oldest invoice first (issue date; ties by due date,
+  then number); an overpayment is a credit for later invoices.
 - PAY-2: *more than* ``block_after_days`` overdue blocks access. With due date D0 and the
   raynet threshold 3, the tenant is still active on D0+3 and blocked from 00:00 on D0+4.
   Paying everything overdue unblocks at the instant of the payment.
@@ -129,8 +129,9 @@ class DunningState:
 
 
 def _ordered(invoices: Iterable[Invoice]) -> list[Invoice]:
-    # PAY-1: "oldest" = earliest due date; ties broken by issue date and number.
-    return sorted(invoices, key=lambda i: (i.due, i.issued, i.number))
+    # PAY-1: "oldest" = issued first (ties: earlier due date, then number), as billing's
+    # ``apply_payments`` orders them, so "paid" and "overdue" always agree.
+    return sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
 
 
 def unpaid_amounts(
