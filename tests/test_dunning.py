@@ -278,3 +278,9 @@ def test_status_on_d_does_not_depend_on_events_after_d(
     assert status_on(invoices, before, RAYNET, on) == status_on(
         [*invoices, later_invoice], [*before, *after], RAYNET, on
     )
+
+
+def test_pay2_payment_at_midnight_of_day_4_prevents_the_block() -> None:
+    """A payment at 00:00 sharp on D0+4 arrives before the threshold: never blocked."""
+    payment = Payment("acme", datetime.combine(day(4), time(0), PRAGUE), Money.of("1210.00", "CZK"))
+    assert dunning_log([FIRST], [payment], RAYNET, day(100)) == ()

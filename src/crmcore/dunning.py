@@ -29,7 +29,7 @@ Decisions (documented here, not in the seed):
   ``block_after_days`` again. Reinstating a tenant that is not cancelled is refused
   (:class:`~crmcore.errors.DunningError`), and so is reinstating a purged one (PAY-4).
 - Invoices count from 00:00 of their issue day; a payment and a reinstatement take effect at
-  their instant. The status "on day D" is the status at the end of that vendor day.
+  their instant (a payment at 00:00 sharp counts before that day's threshold is crossed). The status "on day D" is the status at the end of that vendor day.
 
 >>> from datetime import date
 >>> from decimal import Decimal
@@ -287,9 +287,14 @@ def _replay(
     received: list[Payment] = []
     while day <= last_day:
         issued = [i for i in ordered if i.issued <= day]
+        midnight = local_midnight(day, tz)
+        today = sorted(happenings.get(day, []), key=lambda pair: pair[0])
+        # A payment at 00:00 sharp arrives before that day's threshold is crossed.
+        while today and today[0][0] <= midnight and isinstance(today[0][1], Payment):
+            received.append(today.pop(0)[1])  # type: ignore[arg-type]
         unpaid = unpaid_amounts(issued, received, currency)
-        state.evaluate(local_midnight(day, tz), day, issued, unpaid)
-        for at, item in sorted(happenings.get(day, []), key=lambda pair: pair[0]):
+        state.evaluate(midnight, day, issued, unpaid)
+        for at, item in today:
             if isinstance(item, Payment):
                 received.append(item)
                 unpaid = unpaid_amounts(issued, received, currency)
