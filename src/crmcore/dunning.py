@@ -29,7 +29,8 @@ Decisions (documented here, not in the seed):
   ``block_after_days`` again. Reinstating a tenant that is not cancelled is refused
   (:class:`~crmcore.errors.DunningError`), and so is reinstating a purged one (PAY-4).
 - Invoices count from 00:00 of their issue day; a payment and a reinstatement take effect at
-  their instant (a payment at 00:00 sharp counts before that day's threshold is crossed). The status "on day D" is the status at the end of that vendor day.
+  their instant (a payment at 00:00 sharp counts before that day's threshold is crossed).
+  The status "on day D" is the status at the end of that vendor day.
 
 >>> from datetime import date
 >>> from decimal import Decimal
