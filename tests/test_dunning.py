@@ -284,3 +284,9 @@ def test_pay2_payment_at_midnight_of_day_4_prevents_the_block() -> None:
     """A payment at 00:00 sharp on D0+4 arrives before the threshold: never blocked."""
     payment = Payment("acme", datetime.combine(day(4), time(0), PRAGUE), Money.of("1210.00", "CZK"))
     assert dunning_log([FIRST], [payment], RAYNET, day(100)) == ()
+
+
+def test_payments_without_invoices_in_another_currency_than_the_preset() -> None:
+    """A payment before any invoice is a credit, whatever the vendor's default currency."""
+    euro = Payment("acme", _noon(D0), Money.of("10.00", "EUR"))
+    assert status_on([], [euro], RAYNET, day(1)).status is ACTIVE

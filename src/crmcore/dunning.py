@@ -245,6 +245,14 @@ def _vendor_day(moment: date | datetime, timezone: str) -> date:
     return moment
 
 
+def _currency(
+    invoices: Sequence[Invoice], payments: Sequence[Payment], policy: VendorPolicy
+) -> str:
+    if invoices:
+        return invoices[0].currency
+    return payments[0].amount.currency if payments else policy.currency
+
+
 def _check(
     invoices: Sequence[Invoice], payments: Sequence[Payment], currency: str
 ) -> tuple[list[Invoice], list[Payment]]:
@@ -272,7 +280,7 @@ def _replay(
     last_day: date,
     reinstatements: Sequence[Reinstatement],
 ) -> _Replay:
-    currency = invoices[0].currency if invoices else policy.currency
+    currency = _currency(invoices, payments, policy)
     ordered, paid = _check(invoices, payments, currency)
     tz = policy.timezone
     state = _Replay(policy.dunning, currency)
@@ -358,7 +366,7 @@ def status_on(
     upto_reinstatements = [r for r in reinstatements if vendor_date(r.at, tz) <= last]
     issued = [i for i in invoices if i.issued <= last]
     state = _replay(issued, upto_payments, policy, last, upto_reinstatements)
-    currency = issued[0].currency if issued else policy.currency
+    currency = _currency(issued, upto_payments, policy)
     unpaid = unpaid_amounts(issued, upto_payments, currency)
     late = state.overdue(_ordered(issued), unpaid, last)
     overdue = Money.zero(currency)
