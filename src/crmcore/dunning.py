@@ -1,0 +1,432 @@
+"""Payment delay (PAY-1..6): a tenant's access status as a function of its invoices and payments.
+
+The status is a pure function of (invoices, payments, reinstatements, policy, moment). Nothing
+is stored: :func:`dunning_log` replays the history and returns every transition, so "what was
+the status on day D?" and "what happens next if nothing is paid?" are both answered by the same
+replay.
+
+- PAY-1: days overdue count from the due date of the *oldest* unpaid invoice, in vendor days
+  (TIME-2). Payments are pooled and applied oldest invoice first (issue date; ties by due date,
+  then number); an overpayment is a credit for later invoices.
+- PAY-2: *more than* ``block_after_days`` overdue blocks access. With due date D0 and the
+  raynet threshold 3, the tenant is still active on D0+3 and blocked from 00:00 on D0+4.
+  Paying everything overdue unblocks at the instant of the payment.
+- PAY-3: more than ``cancel_after_days`` overdue cancels the instance; the contract ends that
+  day. A payment afterwards changes nothing; only a :class:`Reinstatement` (a recorded vendor
+  decision) brings the tenant back.
+- PAY-4: more than ``purge_after_days`` overdue purges the instance; the purge is final.
+- PAY-5: statuses move forward only (active → blocked → cancelled → purged), except for PAY-2's
+  unblock and PAY-3's reinstatement.
+- PAY-6: a partial payment that leaves an overdue invoice unpaid does not unblock.
+
+Decisions (documented here, not in the seed):
+
+- A cancelled instance keeps the purge clock of the delay that cancelled it: it is purged
+  ``purge_after_days`` after that due date even if the debt is paid after the cancellation
+  (a payment does not restore a cancelled instance, PAY-3, so it does not extend its life).
+- A reinstatement is a fresh start: invoices still unpaid at the reinstatement count as due on
+  the reinstatement day, so a vendor that reinstates an unpaid tenant gives it the full
+  ``block_after_days`` again. Reinstating a tenant that is not cancelled is refused
+  (:class:`~crmcore.errors.DunningError`), and so is reinstating a purged one (PAY-4).
+- Invoices count from 00:00 of their issue day; a payment and a reinstatement take effect at
+  their instant (a payment at 00:00 sharp counts before that day's threshold is crossed).
+  The status "on day D" is the status at the end of that vendor day.
+
+>>> from datetime import date
+>>> from decimal import Decimal
+>>> from crmcore.invoices import Invoice, InvoiceLine, LineKind
+>>> from crmcore.money import Money
+>>> from crmcore.presets import preset
+>>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("500.00", "CZK"))
+>>> invoice = Invoice("acme", "2026/0001", "2026", date(2026, 3, 1), date(2026, 3, 15),
+...                   "CZK", Decimal("0.21"), [line])
+>>> raynet = preset("raynet")
+>>> status_on([invoice], [], raynet, date(2026, 3, 18)).status.value   # D0 + 3
+'active'
+>>> status_on([invoice], [], raynet, date(2026, 3, 19)).status.value   # D0 + 4
+'blocked'
+>>> str(next_transition([invoice], [], raynet, date(2026, 3, 19)).on)   # D0 + 61
+'2026-05-15'
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+import attrs
+
+from crmcore.dates import local_midnight, require_aware, vendor_date
+from crmcore.errors import DunningError, ValidationError
+from crmcore.invoices import Invoice, Payment
+from crmcore.money import Money
+from crmcore.policies import DunningPolicy, VendorPolicy
+
+__all__ = [
+    "DunningState",
+    "DunningStatus",
+    "Reinstatement",
+    "Transition",
+    "dunning_log",
+    "next_transition",
+    "status_at",
+    "status_on",
+    "unpaid_amounts",
+]
+
+_DAY = timedelta(days=1)
+
+
+class DunningStatus(enum.StrEnum):
+    """Access status under PAY-2..4 (the words of the scenario output)."""
+
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+    PURGED = "purged"
+
+
+@attrs.frozen
+class Reinstatement:
+    """The vendor's recorded decision to reinstate a cancelled instance (PAY-3)."""
+
+    tenant_id: str
+    at: datetime
+    reference: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        require_aware(self.at, "at")
+
+
+@attrs.frozen
+class Transition:
+    """One status change: when it took effect, from what to what, and by which rule."""
+
+    at: datetime
+    on: date
+    previous: DunningStatus
+    status: DunningStatus
+    rule: str
+    days_overdue: int
+
+
+@attrs.frozen
+class DunningState:
+    """The status at the end of vendor day ``on`` with the numbers behind it.
+
+    ``days_overdue`` counts from the oldest unpaid invoice's due date (PAY-1);
+    ``overdue`` is what must be paid to unblock (PAY-2); ``contract_ended_on`` is set once the
+    instance is cancelled (PAY-3) and cleared by a reinstatement.
+    """
+
+    on: date
+    status: DunningStatus
+    days_overdue: int
+    oldest_unpaid: str | None
+    overdue: Money
+    contract_ended_on: date | None
+    purged_on: date | None
+
+
+def _ordered(invoices: Iterable[Invoice]) -> list[Invoice]:
+    # PAY-1: "oldest" = issued first (ties: earlier due date, then number), as billing's
+    # ``apply_payments`` orders them, so "paid" and "overdue" always agree.
+    return sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
+
+
+def unpaid_amounts(
+    invoices: Sequence[Invoice], payments: Sequence[Payment], currency: str
+) -> dict[str, Money]:
+    """What is still unpaid on each invoice after applying all payments oldest first (PAY-1).
+
+    >>> from datetime import date, datetime, timezone
+    >>> from decimal import Decimal
+    >>> from crmcore.invoices import Invoice, InvoiceLine, LineKind
+    >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
+    >>> jan, feb, vat = date(2026, 1, 1), date(2026, 2, 1), Decimal(0)
+    >>> a = Invoice("t", "1", "s", jan, jan.replace(day=15), "PLN", vat, [line])
+    >>> b = Invoice("t", "2", "s", feb, feb.replace(day=15), "PLN", vat, [line])
+    >>> paid = Payment("t", datetime(2026, 2, 20, tzinfo=timezone.utc), Money.of("130", "PLN"))
+    >>> {k: str(v) for k, v in unpaid_amounts([b, a], [paid], "PLN").items()}
+    {'1': '0.00 PLN', '2': '70.00 PLN'}
+    """
+    pool = Money.zero(currency)
+    for payment in payments:
+        pool = pool + payment.amount
+    result: dict[str, Money] = {}
+    for invoice in _ordered(invoices):
+        gross = invoice.gross
+        if gross.amount <= 0:
+            result[invoice.number] = Money.zero(currency)
+            continue
+        applied = gross if pool >= gross else pool
+        pool = pool - applied
+        result[invoice.number] = gross - applied
+    return result
+
+
+@attrs.define
+class _Replay:
+    """Mutable replay state (internal): the status and its anchors as the days go by."""
+
+    policy: DunningPolicy
+    currency: str
+    status: DunningStatus = DunningStatus.ACTIVE
+    fresh_start: date | None = None  # last reinstatement day
+    cancel_anchor: date | None = None  # effective due date that caused the cancellation
+    contract_ended_on: date | None = None
+    purged_on: date | None = None
+    log: list[Transition] = attrs.Factory(list)
+
+    def effective_due(self, invoice: Invoice) -> date:
+        if self.fresh_start is not None and invoice.due < self.fresh_start:
+            return self.fresh_start
+        return invoice.due
+
+    def overdue(self, issued: list[Invoice], unpaid: dict[str, Money], day: date) -> list[Invoice]:
+        return [i for i in issued if unpaid[i.number].amount > 0 and self.effective_due(i) < day]
+
+    def days_overdue(self, issued: list[Invoice], unpaid: dict[str, Money], day: date) -> int:
+        late = self.overdue(issued, unpaid, day)
+        if not late:
+            return 0
+        return (day - min(self.effective_due(i) for i in late)).days
+
+    def threshold_days(self, issued: list[Invoice], unpaid: dict[str, Money]) -> list[date]:
+        """The days on which a threshold is crossed if nothing is paid (PAY-2..4)."""
+        policy = self.policy
+        if self.status is DunningStatus.CANCELLED:
+            assert self.cancel_anchor is not None
+            return [self.cancel_anchor + timedelta(days=policy.purge_after_days + 1)]
+        dues = [self.effective_due(i) for i in issued if unpaid[i.number].amount > 0]
+        if not dues:
+            return []
+        anchor = min(dues)
+        return [
+            anchor + timedelta(days=policy.block_after_days + 1),
+            anchor + timedelta(days=policy.cancel_after_days + 1),
+        ]
+
+    def move(self, at: datetime, day: date, status: DunningStatus, rule: str, days: int) -> None:
+        self.log.append(Transition(at, day, self.status, status, rule, days))
+        self.status = status
+
+    def evaluate(
+        self, at: datetime, day: date, issued: list[Invoice], unpaid: dict[str, Money]
+    ) -> None:
+        policy = self.policy
+        if self.status is DunningStatus.PURGED:
+            return  # PAY-4 / PAY-5: final
+        if self.status is DunningStatus.CANCELLED:
+            assert self.cancel_anchor is not None
+            held = (day - self.cancel_anchor).days
+            if held > policy.purge_after_days:
+                self.purged_on = day
+                self.move(at, day, DunningStatus.PURGED, "PAY-4", held)
+            return
+        days = self.days_overdue(issued, unpaid, day)
+        if days > policy.cancel_after_days:
+            self.cancel_anchor = day - timedelta(days=days)
+            self.contract_ended_on = day
+            self.move(at, day, DunningStatus.CANCELLED, "PAY-3", days)
+            self.evaluate(at, day, issued, unpaid)  # a very old debt may also purge at once
+        elif days > policy.block_after_days:
+            if self.status is not DunningStatus.BLOCKED:
+                self.move(at, day, DunningStatus.BLOCKED, "PAY-2", days)
+        elif self.status is DunningStatus.BLOCKED and not self.overdue(issued, unpaid, day):
+            # PAY-2 unblock; PAY-6: anything overdue still unpaid keeps the block.
+            self.move(at, day, DunningStatus.ACTIVE, "PAY-2", days)
+
+
+def _vendor_day(moment: date | datetime, timezone: str) -> date:
+    if isinstance(moment, datetime):
+        return vendor_date(moment, timezone)
+    return moment
+
+
+def _currency(
+    invoices: Sequence[Invoice], payments: Sequence[Payment], policy: VendorPolicy
+) -> str:
+    if invoices:
+        return invoices[0].currency
+    return payments[0].amount.currency if payments else policy.currency
+
+
+def _check(
+    invoices: Sequence[Invoice], payments: Sequence[Payment], currency: str
+) -> tuple[list[Invoice], list[Payment]]:
+    for index, invoice in enumerate(invoices):
+        if invoice.currency != currency:
+            raise ValidationError(
+                f"invoice {invoice.number} is in {invoice.currency}, expected {currency}",
+                field=f"invoices[{index}].currency",
+                rule="PAY-1",
+            )
+    for index, payment in enumerate(payments):
+        if payment.amount.currency != currency:
+            raise ValidationError(
+                f"payment in {payment.amount.currency}, expected {currency}",
+                field=f"payments[{index}].amount",
+                rule="PAY-1",
+            )
+    return _ordered(invoices), sorted(payments, key=lambda p: p.at)
+
+
+def _replay(
+    invoices: Sequence[Invoice],
+    payments: Sequence[Payment],
+    policy: VendorPolicy,
+    last_day: date,
+    reinstatements: Sequence[Reinstatement],
+) -> _Replay:
+    currency = _currency(invoices, payments, policy)
+    ordered, paid = _check(invoices, payments, currency)
+    tz = policy.timezone
+    state = _Replay(policy.dunning, currency)
+    if not ordered:
+        return state
+    # Events of a day happen at their instant; invoices count from 00:00 of their issue day.
+    happenings: dict[date, list[tuple[datetime, Payment | Reinstatement]]] = {}
+    items: list[Payment | Reinstatement] = [*paid, *reinstatements]
+    for item in items:
+        happenings.setdefault(vendor_date(item.at, tz), []).append((item.at, item))
+    issue_days = sorted({i.issued for i in ordered})
+    day = min([issue_days[0], *happenings])
+    received: list[Payment] = []
+    while day <= last_day:
+        issued = [i for i in ordered if i.issued <= day]
+        midnight = local_midnight(day, tz)
+        today = sorted(happenings.get(day, []), key=lambda pair: pair[0])
+        # A payment at 00:00 sharp arrives before that day's threshold is crossed.
+        while today and today[0][0] <= midnight and isinstance(today[0][1], Payment):
+            received.append(today.pop(0)[1])  # type: ignore[arg-type]
+        unpaid = unpaid_amounts(issued, received, currency)
+        state.evaluate(midnight, day, issued, unpaid)
+        for at, item in today:
+            if isinstance(item, Payment):
+                received.append(item)
+                unpaid = unpaid_amounts(issued, received, currency)
+            else:
+                _reinstate(state, item, day)
+            state.evaluate(at, day, issued, unpaid)
+        if state.status is DunningStatus.PURGED:
+            break
+        # Nothing changes between these days: jump to the next one that may change something.
+        candidates = [d for d in (*issue_days, *happenings) if d > day]
+        candidates.extend(d for d in state.threshold_days(issued, unpaid) if d > day)
+        day = min(candidates, default=last_day + _DAY)
+    for late in reinstatements:
+        if state.purged_on is not None and vendor_date(late.at, tz) >= state.purged_on:
+            _reinstate(state, late, vendor_date(late.at, tz))  # refused: a purge is final
+    return state
+
+
+def _reinstate(state: _Replay, item: Reinstatement, day: date) -> None:
+    if state.status is not DunningStatus.CANCELLED:
+        rule = "PAY-4" if state.status is DunningStatus.PURGED else "PAY-3"
+        raise DunningError(
+            f"only a cancelled instance can be reinstated; it is {state.status.value} on {day}",
+            field="reinstatements",
+            rule=rule,
+        )
+    state.fresh_start = day
+    state.cancel_anchor = None
+    state.contract_ended_on = None
+    state.move(item.at, day, DunningStatus.ACTIVE, "PAY-3", 0)
+
+
+def dunning_log(
+    invoices: Sequence[Invoice],
+    payments: Sequence[Payment],
+    policy: VendorPolicy,
+    until: date | datetime,
+    reinstatements: Sequence[Reinstatement] = (),
+) -> tuple[Transition, ...]:
+    """Every status transition up to the end of vendor day ``until``, in order (PAY-5)."""
+    last = _vendor_day(until, policy.timezone)
+    return tuple(_replay(invoices, payments, policy, last, reinstatements).log)
+
+
+def status_on(
+    invoices: Sequence[Invoice],
+    payments: Sequence[Payment],
+    policy: VendorPolicy,
+    day: date | datetime,
+    reinstatements: Sequence[Reinstatement] = (),
+) -> DunningState:
+    """The status at the end of vendor day ``day``; later payments are ignored.
+
+    Only invoices issued and payments made by ``day`` count, so the answer never depends on
+    what happened afterwards.
+    """
+    tz = policy.timezone
+    last = _vendor_day(day, tz)
+    upto_payments = [p for p in payments if vendor_date(p.at, tz) <= last]
+    upto_reinstatements = [r for r in reinstatements if vendor_date(r.at, tz) <= last]
+    issued = [i for i in invoices if i.issued <= last]
+    state = _replay(issued, upto_payments, policy, last, upto_reinstatements)
+    currency = _currency(issued, upto_payments, policy)
+    unpaid = unpaid_amounts(issued, upto_payments, currency)
+    late = state.overdue(_ordered(issued), unpaid, last)
+    overdue = Money.zero(currency)
+    for invoice in late:
+        overdue = overdue + unpaid[invoice.number]
+    oldest = late[0].number if late else None
+    return DunningState(
+        on=last,
+        status=state.status,
+        days_overdue=state.days_overdue(_ordered(issued), unpaid, last),
+        oldest_unpaid=oldest,
+        overdue=overdue,
+        contract_ended_on=state.contract_ended_on,
+        purged_on=state.purged_on,
+    )
+
+
+def status_at(
+    invoices: Sequence[Invoice],
+    payments: Sequence[Payment],
+    policy: VendorPolicy,
+    instant: datetime,
+    reinstatements: Sequence[Reinstatement] = (),
+) -> DunningStatus:
+    """The status at an exact instant (a payment at 15:00 unblocks from 15:00, PAY-2)."""
+    require_aware(instant, "instant")
+    log = dunning_log(
+        invoices,
+        [p for p in payments if p.at <= instant],
+        policy,
+        instant,
+        [r for r in reinstatements if r.at <= instant],
+    )
+    status = DunningStatus.ACTIVE
+    for transition in log:
+        if transition.at <= instant:
+            status = transition.status
+    return status
+
+
+def next_transition(
+    invoices: Sequence[Invoice],
+    payments: Sequence[Payment],
+    policy: VendorPolicy,
+    day: date | datetime,
+    reinstatements: Sequence[Reinstatement] = (),
+) -> Transition | None:
+    """The next transition after vendor day ``day`` if nothing more is paid (PAY-2..4).
+
+    Considers the invoices issued and payments made by ``day``; ``None`` when nothing is
+    pending (all paid, or already purged). Billing scripts schedule reminders with it.
+    """
+    tz = policy.timezone
+    last = _vendor_day(day, tz)
+    upto_payments = [p for p in payments if vendor_date(p.at, tz) <= last]
+    upto_reinstatements = [r for r in reinstatements if vendor_date(r.at, tz) <= last]
+    issued = [i for i in invoices if i.issued <= last]
+    known = len(dunning_log(issued, upto_payments, policy, last, upto_reinstatements))
+    # Nothing can happen later than purge_after_days after the oldest due date still in play.
+    latest_due = max([last, *(i.due for i in issued)])
+    horizon = latest_due + timedelta(days=policy.dunning.purge_after_days + 2)
+    future = dunning_log(issued, upto_payments, policy, horizon, upto_reinstatements)
+    return future[known] if len(future) > known else None
