@@ -44,8 +44,8 @@ users = Table(
     Column("role", String(ROLE), nullable=False),
     # the supervisor link of the org chart; NULL at the top
     Column("supervisor_id", Integer, ForeignKey("users.id"), nullable=True),
-    Index(None, "tenant_id", "role"),
-    Index(None, "supervisor_id"),
+    Index("ix_users_tenant_id_role", "tenant_id", "role"),
+    Index("ix_users_supervisor_id", "supervisor_id"),
 )
 
 user_permissions = Table(
@@ -66,9 +66,9 @@ tasks = Table(
     Column("creator_role", String(ROLE), nullable=True),  # the creator's role at creation
     Column("supervisor_id", Integer, nullable=True),  # the controlling supervisor (VIS-2)
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index(None, "tenant_id", "created_at"),
-    Index(None, "tenant_id", "creator_id"),
-    Index(None, "tenant_id", "supervisor_id"),
+    Index("ix_tasks_tenant_id_created_at", "tenant_id", "created_at"),
+    Index("ix_tasks_tenant_id_creator_id", "tenant_id", "creator_id"),
+    Index("ix_tasks_tenant_id_supervisor_id", "tenant_id", "supervisor_id"),
 )
 
 task_assignees = Table(
@@ -77,7 +77,7 @@ task_assignees = Table(
     Column("task_id", Integer, ForeignKey("tasks.id"), primary_key=True),
     Column("user_id", Integer, primary_key=True),
     Column("tenant_id", String(TENANT_ID), nullable=False),
-    Index(None, "user_id", "task_id"),
+    Index("ix_task_assignees_user_id_task_id", "user_id", "task_id"),
 )
 
 documents = Table(
@@ -88,7 +88,7 @@ documents = Table(
     Column("uploader_id", Integer, nullable=True),
     Column("visible_to_all", Boolean, nullable=True),
     Column("file_name", String(255), nullable=False, default=""),
-    Index(None, "tenant_id", "uploader_id"),
+    Index("ix_documents_tenant_id_uploader_id", "tenant_id", "uploader_id"),
 )
 
 message_notes = Table(
@@ -99,7 +99,7 @@ message_notes = Table(
     Column("author_id", Integer, nullable=True),
     Column("internal", Boolean, nullable=True),
     Column("body", String(2000), nullable=False, default=""),
-    Index(None, "tenant_id", "internal"),
+    Index("ix_message_notes_tenant_id_internal", "tenant_id", "internal"),
 )
 
 crm_records = Table(
@@ -109,5 +109,5 @@ crm_records = Table(
     Column("tenant_id", String(TENANT_ID), nullable=False),
     Column("kind", String(ROLE), nullable=False),
     Column("owner_id", Integer, nullable=True),
-    Index(None, "tenant_id", "kind"),
+    Index("ix_crm_records_tenant_id_kind", "tenant_id", "kind"),
 )
