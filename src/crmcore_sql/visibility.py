@@ -120,6 +120,23 @@ def _sql_value(value: object) -> object:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+def _relation_count(condition: Condition) -> int:
+    match condition:
+        case ViewerIn():
+            return 1
+        case AllOf(items) | AnyOf(items):
+            return sum(_relation_count(i) for i in items)
+        case Not(item):
+            return _relation_count(item)
+    return 0
+
+
+def _cheap_first(items: tuple[Condition, ...]) -> tuple[Condition, ...]:
+    # Column tests before EXISTS probes: the answer is the same (every term is two-valued or
+    # in a positive position) but a row settled by a column never pays for a sub-query.
+    return tuple(sorted(items, key=_relation_count))
+
+
 def compile_condition(
     condition: Condition,
     viewer: Principal,
@@ -175,10 +192,12 @@ def compile_condition(
                 )
             )
         case AllOf(items):
+            items = _cheap_first(items)
             return and_(
                 true(), *(compile_condition(i, viewer, mapping, negated=negated) for i in items)
             )
         case AnyOf(items):
+            items = _cheap_first(items)
             return or_(
                 false(), *(compile_condition(i, viewer, mapping, negated=negated) for i in items)
             )
