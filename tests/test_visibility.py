@@ -170,3 +170,27 @@ def test_unknown_attribute_is_a_policy_error() -> None:
         evaluate(AttributeIsViewer("colour"), anna, Document("acme", 1, 4))
     with pytest.raises(PolicyCompileError, match="tenant_id"):
         evaluate(AttributeIsViewer("tenant_id"), anna, Document("acme", 1, 4))
+
+
+def test_supervisor_links_rule_uses_direct_subordinates() -> None:
+    """A vendor rule over the org chart: a supervisor sees their direct reports' tasks."""
+    from crmcore.visibility import ViewerSupervises
+
+    rule = Clause(
+        "ACME-2",
+        "a supervisor sees the tasks their reports create",
+        ViewerSupervises("creator_id"),
+        {RecordKind.TASK},
+        {Action.VIEW},
+    )
+    policy = DEFAULT_POLICY.with_grant(rule)
+    chief = Principal("acme", 3, Role.SUPERVISOR, EVERY_MODULE, subordinates={4})
+    annas = Task("acme", 101, creator_id=4, creator_role=Role.EMPLOYEE)
+    barteks = Task("acme", 102, creator_id=5, creator_role=Role.EMPLOYEE)
+    orphan = Task("acme", 103, creator_id=None, creator_role=Role.EMPLOYEE)
+    assert [decide(policy, chief, Action.VIEW, t).allowed for t in (annas, barteks, orphan)] == [
+        True,
+        False,
+        False,
+    ]
+    assert partially_evaluate(rule.condition, boss) == Never()  # boss has no reports listed

@@ -38,6 +38,7 @@ from crmcore.visibility import (
     ViewerHasModule,
     ViewerIn,
     ViewerRole,
+    ViewerSupervises,
 )
 
 __all__ = ["World", "conditions", "worlds"]
@@ -77,6 +78,18 @@ def worlds(draw: st.DrawFn, max_tenants: int = 3, max_users: int = 5) -> World:
                     draw(st.none() | st.sampled_from(ids)),
                 )
             )
+    # the other end of the supervisor links, as load_principal reads it
+    users = [
+        attrs.evolve(
+            u,
+            subordinates={
+                s.user_id
+                for s in users
+                if s.supervisor_id == u.user_id and s.tenant_id == u.tenant_id
+            },
+        )
+        for u in users
+    ]
     tenants = st.sampled_from([f"tenant-{n}" for n in range(tenant_count)])
     # any user id, of any tenant, or one nobody has, or none at all
     someone = st.none() | st.sampled_from([u.user_id for u in users]) | st.just(9_999)
@@ -126,6 +139,7 @@ def conditions(kind: RecordKind) -> st.SearchStrategy[Condition]:
         st.builds(ViewerRole, st.frozensets(st.sampled_from(Role))),
         st.builds(ViewerHasModule, st.sampled_from(Module)),
         st.builds(AttributeEquals, st.sampled_from(people), st.integers(1, 12)),
+        st.builds(ViewerSupervises, st.sampled_from(people)),
     ]
     if kind is RecordKind.TASK:
         leaves += [

@@ -39,6 +39,7 @@ __all__ = [
     "ViewerHasModule",
     "ViewerIn",
     "ViewerRole",
+    "ViewerSupervises",
     "evaluate",
     "module_of",
     "partially_evaluate",
@@ -172,6 +173,8 @@ class Principal:
     role: Role
     permissions: frozenset[Module] = attrs.field(default=frozenset(), converter=_modules)
     supervisor_id: int | None = None
+    # the users this one supervises directly (the other end of the supervisor links)
+    subordinates: frozenset[int] = attrs.field(default=frozenset(), converter=_ids)
 
 
 @attrs.frozen
@@ -276,6 +279,13 @@ class ViewerIn:
 
 
 @attrs.frozen
+class ViewerSupervises:
+    """``record.<attribute>`` is a user the viewer supervises directly (supervisor links)."""
+
+    attribute: str
+
+
+@attrs.frozen
 class ViewerRole:
     """The viewer's role is one of ``roles``."""
 
@@ -313,6 +323,7 @@ Condition = Union[  # noqa: UP007 - a forward-referencing alias needs Union
     AttributeIsViewer,
     ViewerIn,
     ViewerRole,
+    ViewerSupervises,
     ViewerHasModule,
     AllOf,
     AnyOf,
@@ -328,6 +339,8 @@ def partially_evaluate(condition: Condition, viewer: Principal) -> Condition:
             return Always() if viewer.role in roles else Never()
         case ViewerHasModule(module):
             return Always() if module in viewer.permissions else Never()
+        case ViewerSupervises() if not viewer.subordinates:
+            return Never()
         case AllOf(items):
             parts = [partially_evaluate(i, viewer) for i in items]
             if any(isinstance(p, Never) for p in parts):
@@ -376,6 +389,9 @@ def evaluate(condition: Condition, viewer: Principal, record: Record) -> bool:
             return _attribute(record, name) is None
         case AttributeIsViewer(name):
             return _attribute(record, name) == viewer.user_id
+        case ViewerSupervises(name):
+            found = _attribute(record, name)
+            return found is not None and found in viewer.subordinates
         case ViewerIn(relation):
             members = _attribute(record, relation)
             if not isinstance(members, frozenset):

@@ -52,6 +52,7 @@ from crmcore.visibility import (
     RecordKind,
     Role,
     ViewerIn,
+    ViewerSupervises,
     VisibilityPolicy,
     partially_evaluate,
 )
@@ -176,6 +177,11 @@ def compile_condition(
         case AttributeIsViewer(name):
             col = column(name)
             return guarded(col, col == viewer.user_id)
+        case ViewerSupervises(name):
+            if not viewer.subordinates:
+                return false()
+            col = column(name)
+            return guarded(col, col.in_(sorted(viewer.subordinates)))
         case ViewerIn(relation):
             if relation not in mapping.relations:
                 raise PolicyCompileError(
@@ -242,6 +248,14 @@ def load_principal(connection: Connection, tenant_id: str, user_id: int) -> Prin
             user_permissions.c.tenant_id == tenant_id, user_permissions.c.user_id == user_id
         )
     ).scalars()
+    subordinates = connection.execute(
+        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.supervisor_id == user_id)
+    ).scalars()
     return Principal(
-        tenant_id, user_id, Role(row.role), frozenset(Module(m) for m in modules), row.supervisor_id
+        tenant_id,
+        user_id,
+        Role(row.role),
+        frozenset(Module(m) for m in modules),
+        row.supervisor_id,
+        frozenset(subordinates),
     )
