@@ -1,0 +1,113 @@
+"""The tables visibility needs (VIS-1..8): users and their permission levels, tasks and their
+assignees, documents, message notes and REC-1's CRM records.
+
+Every table carries ``tenant_id`` (VIS-1) and the indexes the compiled filters use: the newest
+page of a tenant's tasks walks ``(tenant_id, created_at)``, the "viewer is an assignee" EXISTS
+probes the primary key ``(task_id, user_id)``, and the reverse index ``(user_id, task_id)``
+lets a planner start from the viewer's assignments. The storage issue absorbs these tables
+into its migrations.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+
+from crmcore_sql.metadata import metadata
+
+__all__ = [
+    "crm_records",
+    "documents",
+    "message_notes",
+    "task_assignees",
+    "tasks",
+    "user_permissions",
+    "users",
+]
+
+TENANT_ID = 64
+ROLE = 32
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tenant_id", String(TENANT_ID), nullable=False),
+    Column("role", String(ROLE), nullable=False),
+    # the supervisor link of the org chart; NULL at the top
+    Column("supervisor_id", Integer, ForeignKey("users.id"), nullable=True),
+    Index("ix_users_tenant_id_role", "tenant_id", "role"),
+    Index("ix_users_supervisor_id", "supervisor_id"),
+)
+
+user_permissions = Table(
+    "user_permissions",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("module", String(ROLE), primary_key=True),
+    Column("tenant_id", String(TENANT_ID), nullable=False),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tenant_id", String(TENANT_ID), nullable=False),
+    Column("title", String(200), nullable=False, default=""),
+    Column("creator_id", Integer, nullable=True),
+    Column("creator_role", String(ROLE), nullable=True),  # the creator's role at creation
+    Column("supervisor_id", Integer, nullable=True),  # the controlling supervisor (VIS-2)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_tasks_tenant_id_created_at", "tenant_id", "created_at"),
+    Index("ix_tasks_tenant_id_creator_id", "tenant_id", "creator_id"),
+    Index("ix_tasks_tenant_id_supervisor_id", "tenant_id", "supervisor_id"),
+)
+
+task_assignees = Table(
+    "task_assignees",
+    metadata,
+    Column("task_id", Integer, ForeignKey("tasks.id"), primary_key=True),
+    Column("user_id", Integer, primary_key=True),
+    Column("tenant_id", String(TENANT_ID), nullable=False),
+    Index("ix_task_assignees_user_id_task_id", "user_id", "task_id"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tenant_id", String(TENANT_ID), nullable=False),
+    Column("uploader_id", Integer, nullable=True),
+    Column("visible_to_all", Boolean, nullable=True),
+    Column("file_name", String(255), nullable=False, default=""),
+    Index("ix_documents_tenant_id_uploader_id", "tenant_id", "uploader_id"),
+)
+
+message_notes = Table(
+    "message_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tenant_id", String(TENANT_ID), nullable=False),
+    Column("author_id", Integer, nullable=True),
+    Column("internal", Boolean, nullable=True),
+    Column("body", String(2000), nullable=False, default=""),
+    Index("ix_message_notes_tenant_id_internal", "tenant_id", "internal"),
+)
+
+crm_records = Table(
+    "crm_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("tenant_id", String(TENANT_ID), nullable=False),
+    Column("kind", String(ROLE), nullable=False),
+    Column("owner_id", Integer, nullable=True),
+    Index("ix_crm_records_tenant_id_kind", "tenant_id", "kind"),
+)

@@ -1,0 +1,261 @@
+"""A visibility policy compiled to a SQLAlchemy 2.0 WHERE clause (VIS-1, VIS-8).
+
+:func:`visibility_filter` turns the policy of :mod:`crmcore.visibility` for one viewer, record
+kind and action into a boolean SQL expression over the kind's table:
+
+- viewer-only tests (role, permission level) are decided first, so the SQL holds only what
+  depends on the row;
+- "viewer is among the <relation>" becomes a correlated ``EXISTS`` on the association table's
+  primary key;
+- every comparison is two-valued (a NULL column compares false, even under ``NOT``), which is
+  what the in-memory evaluator does;
+- the tenant condition (VIS-1) is always added, whatever the policy says.
+
+    select(tasks.c.id).where(visibility_filter(DEFAULT_POLICY, viewer, RecordKind.TASK))
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+import attrs
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    exists,
+    false,
+    not_,
+    or_,
+    select,
+    true,
+)
+
+from crmcore.errors import NotFound, PolicyCompileError
+from crmcore.visibility import (
+    CRM_KINDS,
+    Action,
+    AllOf,
+    Always,
+    AnyOf,
+    AttributeEquals,
+    AttributeIn,
+    AttributeIsNull,
+    AttributeIsViewer,
+    Condition,
+    Module,
+    Never,
+    Not,
+    Principal,
+    RecordKind,
+    Role,
+    ViewerIn,
+    ViewerSupervises,
+    VisibilityPolicy,
+    partially_evaluate,
+)
+from crmcore_sql.tables_visibility import (
+    crm_records,
+    documents,
+    message_notes,
+    task_assignees,
+    tasks,
+    user_permissions,
+    users,
+)
+
+__all__ = [
+    "DEFAULT_MAPPINGS",
+    "KindMapping",
+    "RelationMapping",
+    "compile_condition",
+    "load_principal",
+    "visibility_filter",
+]
+
+
+@attrs.frozen
+class RelationMapping:
+    """A relation stored as an association table: ``record_column`` points at the record's id,
+    ``member_column`` holds the member user's id."""
+
+    table: Table
+    record_column: str
+    member_column: str
+
+
+@attrs.frozen
+class KindMapping:
+    """Where a record kind lives: its table, the rule attribute → column names, its relations,
+    and (for tables shared by several kinds) the column holding the kind."""
+
+    table: Table
+    attributes: Mapping[str, str]
+    relations: Mapping[str, RelationMapping] = attrs.field(factory=dict)
+    kind_column: str | None = None
+    id_column: str = "id"
+    tenant_column: str = "tenant_id"
+
+
+_TASKS = KindMapping(
+    tasks,
+    {a: a for a in ("id", "creator_id", "creator_role", "supervisor_id")},
+    {"assignees": RelationMapping(task_assignees, "task_id", "user_id")},
+)
+_DOCUMENTS = KindMapping(documents, {a: a for a in ("id", "uploader_id", "visible_to_all")})
+_NOTES = KindMapping(message_notes, {a: a for a in ("id", "author_id", "internal")})
+_CRM = KindMapping(crm_records, {a: a for a in ("id", "owner_id")}, kind_column="kind")
+
+#: The mapping of every record kind onto the tables of :mod:`crmcore_sql.tables_visibility`.
+DEFAULT_MAPPINGS: Mapping[RecordKind, KindMapping] = {
+    RecordKind.TASK: _TASKS,
+    RecordKind.DOCUMENT: _DOCUMENTS,
+    RecordKind.NOTE: _NOTES,
+    **{kind: _CRM for kind in CRM_KINDS},
+}
+
+
+def _sql_value(value: object) -> object:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _relation_count(condition: Condition) -> int:
+    match condition:
+        case ViewerIn():
+            return 1
+        case AllOf(items) | AnyOf(items):
+            return sum(_relation_count(i) for i in items)
+        case Not(item):
+            return _relation_count(item)
+    return 0
+
+
+def _cheap_first(items: tuple[Condition, ...]) -> tuple[Condition, ...]:
+    # Column tests before EXISTS probes: the answer is the same (every term is two-valued or
+    # in a positive position) but a row settled by a column never pays for a sub-query.
+    return tuple(sorted(items, key=_relation_count))
+
+
+def compile_condition(
+    condition: Condition,
+    viewer: Principal,
+    mapping: KindMapping,
+    *,
+    negated: bool = False,
+) -> ColumnElement[bool]:
+    """One record-only condition as SQL. Under a ``NOT`` (``negated``) a comparison with a
+    nullable column gets an ``IS NOT NULL`` guard so that SQL's unknown never flips into true;
+    outside one, unknown already excludes the row like false does."""
+    table = mapping.table
+
+    def column(name: str) -> ColumnElement[object]:
+        if name not in mapping.attributes:
+            raise PolicyCompileError(
+                f"{table.name} has no column for rule attribute {name!r}", field=name
+            )
+        return table.c[mapping.attributes[name]]
+
+    def guarded(col: ColumnElement[object], test: ColumnElement[bool]) -> ColumnElement[bool]:
+        nullable = getattr(col, "nullable", True)
+        return and_(col.is_not(None), test) if negated and nullable else test
+
+    match condition:
+        case Always():
+            return true()
+        case Never():
+            return false()
+        case AttributeEquals(name, value):
+            col = column(name)
+            return guarded(col, col == _sql_value(value))
+        case AttributeIn(name, values):
+            col = column(name)
+            return guarded(col, col.in_(sorted((_sql_value(v) for v in values), key=str)))
+        case AttributeIsNull(name):
+            return column(name).is_(None)
+        case AttributeIsViewer(name):
+            col = column(name)
+            return guarded(col, col == viewer.user_id)
+        case ViewerSupervises(name):
+            if not viewer.subordinates:
+                return false()
+            col = column(name)
+            return guarded(col, col.in_(sorted(viewer.subordinates)))
+        case ViewerIn(relation):
+            if relation not in mapping.relations:
+                raise PolicyCompileError(
+                    f"{table.name} has no relation {relation!r}", field=relation
+                )
+            link = mapping.relations[relation]
+            association = link.table
+            return exists(
+                select(1)
+                .select_from(association)
+                .where(
+                    association.c[link.record_column] == table.c[mapping.id_column],
+                    association.c[link.member_column] == viewer.user_id,
+                )
+            )
+        case AllOf(items):
+            items = _cheap_first(items)
+            return and_(
+                true(), *(compile_condition(i, viewer, mapping, negated=negated) for i in items)
+            )
+        case AnyOf(items):
+            items = _cheap_first(items)
+            return or_(
+                false(), *(compile_condition(i, viewer, mapping, negated=negated) for i in items)
+            )
+        case Not(item):
+            return not_(compile_condition(item, viewer, mapping, negated=True))
+    raise PolicyCompileError(f"cannot compile {condition!r} (partially evaluate it first)")
+
+
+def visibility_filter(
+    policy: VisibilityPolicy,
+    viewer: Principal,
+    kind: RecordKind,
+    action: Action = Action.VIEW,
+    mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
+) -> ColumnElement[bool]:
+    """The WHERE clause selecting exactly the rows of ``kind`` the viewer may act on: the
+    viewer's tenant (VIS-1, always) and the policy, as :func:`crmcore.visibility.decide`."""
+    mapping = mappings[kind]
+    table = mapping.table
+    scope: list[ColumnElement[bool]] = [table.c[mapping.tenant_column] == viewer.tenant_id]
+    if mapping.kind_column is not None:
+        scope.append(table.c[mapping.kind_column] == kind.value)
+    residual = partially_evaluate(policy.condition(kind, action), viewer)
+    if isinstance(residual, Never):
+        return and_(*scope, false())
+    if isinstance(residual, Always):
+        return and_(*scope)
+    return and_(*scope, compile_condition(residual, viewer, mapping))
+
+
+def load_principal(connection: Connection, tenant_id: str, user_id: int) -> Principal:
+    """The principal stored for a user of a tenant (role, permission level, supervisor)."""
+    row = connection.execute(
+        select(users.c.role, users.c.supervisor_id).where(
+            users.c.tenant_id == tenant_id, users.c.id == user_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"no user {user_id} in tenant {tenant_id!r}", field="user_id", rule="VIS-1")
+    modules = connection.execute(
+        select(user_permissions.c.module).where(
+            user_permissions.c.tenant_id == tenant_id, user_permissions.c.user_id == user_id
+        )
+    ).scalars()
+    subordinates = connection.execute(
+        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.supervisor_id == user_id)
+    ).scalars()
+    return Principal(
+        tenant_id,
+        user_id,
+        Role(row.role),
+        frozenset(Module(m) for m in modules),
+        row.supervisor_id,
+        frozenset(subordinates),
+    )
