@@ -1,0 +1,143 @@
+"""The billing job: issue every invoice due in a period, idempotently, shared by workers.
+
+Workers (processes, possibly on several machines) share the work through the database only:
+each claims the next batch of tenants with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL,
+MariaDB/MySQL), so two workers never bill the same tenant at once, and a tenant billed twice
+is harmless because invoices are keyed by ``(tenant_id, key)`` (BILL-6). SQLite has one
+writer at a time; there one worker does the job.
+
+Draft invoices are computed before the numbering row is locked; the lock (BILL-6) is only held
+for the numbering and the inserts at the end of each batch's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from importlib import import_module
+from typing import Any
+
+import attrs
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from crmcore.catalog import Catalog
+from crmcore.errors import ConcurrencyError, ConfigurationError
+from crmcore.invoices import Invoice
+from crmcore.periods import Period
+from crmcore.policies import VendorPolicy
+from crmcore.presets import preset
+from crmcore_sql.engine import translate_errors
+from crmcore_sql.tables import tenants
+from crmcore_sql.unit_of_work import SqlUnitOfWork
+
+__all__ = ["BillingReport", "bill_period"]
+
+BATCH = 200
+
+
+@attrs.frozen
+class BillingReport:
+    tenants: int = 0
+    invoices: int = 0
+
+    def __add__(self, other: BillingReport) -> BillingReport:
+        return BillingReport(self.tenants + other.tenants, self.invoices + other.invoices)
+
+
+def _billing() -> Any:
+    try:
+        return import_module("crmcore.billing")
+    except ImportError as exc:  # pragma: no cover - the billing engine ships with crmcore
+        raise ConfigurationError(
+            "the billing engine (crmcore.billing) is not installed", field="bill"
+        ) from exc
+
+
+def _claim(uow: SqlUnitOfWork, after: str, batch: int) -> list[str]:
+    statement = (
+        select(tenants.c.tenant_id)
+        .where(tenants.c.tenant_id > after)
+        .order_by(tenants.c.tenant_id)
+        .limit(batch)
+    )
+    if uow.connection.dialect.name != "sqlite":
+        statement = statement.with_for_update(skip_locked=True)
+    with translate_errors("claiming tenants"):
+        return list(uow.connection.execute(statement).scalars())
+
+
+def _batches(engine: Engine, batch: int) -> Iterator[tuple[SqlUnitOfWork, list[str]]]:
+    after = ""
+    while True:
+        uow = SqlUnitOfWork(engine)
+        with uow:
+            claimed = _claim(uow, after, batch)
+            if not claimed:
+                return
+            yield uow, claimed
+        after = claimed[-1]
+
+
+def bill_period(
+    engine: Engine,
+    period: Period,
+    vat_rate: Decimal = Decimal("0.23"),
+    batch: int = BATCH,
+    progress: Callable[[BillingReport], None] | None = None,
+) -> BillingReport:
+    """Issue every invoice due up to the period's last day for every tenant (idempotent)."""
+    billing = _billing()
+    catalogs: dict[str, Catalog] = {}
+    policies: dict[str, VendorPolicy] = {}
+    report = BillingReport()
+    for uow, claimed in _batches(engine, batch):
+        drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
+        for tenant_id in claimed:
+            vendor = uow.tenants.vendor(tenant_id)
+            if vendor not in catalogs:
+                catalogs[vendor] = uow.catalogs.get(vendor)
+                policies[vendor] = preset(vendor)
+            policy = policies[vendor]
+            terms = billing.BillingTerms(policy.currency, vat_rate)
+            issued = {invoice.key for invoice in uow.invoices.for_tenant(tenant_id)}
+            due = billing.invoices_due(
+                uow.tenants.history(tenant_id),
+                catalogs[vendor],
+                policy,
+                terms,
+                period.last_day,
+                already_issued=issued,
+            )
+            drafts.append((tenant_id, policy, due))
+        count = 0
+        for tenant_id, policy, due in drafts:
+            invoices: list[Invoice] = billing.issue(
+                due, uow.invoices, tenant_id=tenant_id, policy=policy
+            )
+            for invoice in invoices:
+                uow.invoices.add(invoice)
+            count += len(invoices)
+        uow.commit()
+        report = report + BillingReport(len(claimed), count)
+        if progress is not None:
+            progress(report)
+    return report
+
+
+def bill_worker(url: str, first_day: date, last_day: date, vat_rate: str) -> tuple[int, int]:
+    """One worker process of ``crmcore bill --workers N`` (spawned; returns plain values)."""
+    from crmcore_sql.engine import create_engine
+
+    engine = create_engine(url)
+    try:
+        for _attempt in range(5):
+            try:
+                report = bill_period(engine, Period(first_day, last_day), Decimal(vat_rate))
+                return report.tenants, report.invoices
+            except ConcurrencyError:
+                continue  # a deadlock victim: the batch rolled back; run again (idempotent)
+        raise ConcurrencyError("billing worker kept losing to concurrent writers", field="bill")
+    finally:
+        engine.dispose()
