@@ -109,7 +109,9 @@ class StorageContract:
         with self.unit_of_work() as uow:
             history = uow.tenants.history(tenant)
             assert history == (created, activated)
-            assert history[0].at.tzinfo is not None
+            assert isinstance(history[1], Activated)
+            assert type(history[1].payment) is PaymentMethod  # not a bare str
+            assert type(history[1].cycle) is Cycle
             assert history[0].at.utcoffset() == timedelta(hours=1)  # CET in January
             assert str(history[0].at.tzinfo) == "Europe/Prague"
             assert uow.tenants.version(tenant) == 2

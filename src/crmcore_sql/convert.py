@@ -3,6 +3,7 @@ again on load (a row that breaks a rule raises instead of producing a bad value)
 
 from __future__ import annotations
 
+import enum
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -55,6 +56,20 @@ def instant_from_columns(utc: datetime, zone: str) -> datetime:
     return utc.replace(tzinfo=UTC).astimezone(_zone(zone))
 
 
+def _enums(event: Any) -> Any:
+    """Enum fields back as enums: the shared converter leaves StrEnum values as plain str."""
+    cls = type(event)
+    attrs.resolve_types(cls)
+    changes = {
+        field.name: field.type(getattr(event, field.name))
+        for field in attrs.fields(cls)
+        if isinstance(field.type, type)
+        and issubclass(field.type, enum.Enum)
+        and not isinstance(getattr(event, field.name), field.type)
+    }
+    return attrs.evolve(event, **changes) if changes else event
+
+
 def _in_zone(event: Any, zone: str) -> Any:
     """The event with every datetime field shown in ``zone`` (JSON keeps only offsets)."""
     changes = {
@@ -62,7 +77,7 @@ def _in_zone(event: Any, zone: str) -> Any:
         for field in attrs.fields(type(event))
         if isinstance(getattr(event, field.name), datetime)
     }
-    return attrs.evolve(event, **changes)
+    return _enums(attrs.evolve(event, **changes))
 
 
 def event_to_row(tenant_id: str, version: int, event: Event) -> dict[str, Any]:
