@@ -8,7 +8,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 import crmcore_sql
-import crmcore_sql.tables  # noqa: F401
+import crmcore_sql.tables
 from crmcore_sql.metadata import metadata
 from crmcore_sql.migrate import current_revision, head_revision
 from crmcore_sql.testing import temporary_database

@@ -85,11 +85,17 @@ def test_bill6_concurrent_runs_never_duplicate_or_leave_gaps(url: str, engine: E
     with SPAWN.Pool(4) as pool:
         results = pool.starmap(
             workers.issue_invoices,
-            [(url, tenants[offset:] + tenants[:offset], "2026-03", series) for offset in (0, 3, 6, 9)],
+            [
+                (url, tenants[offset:] + tenants[:offset], "2026-03", series)
+                for offset in (0, 3, 6, 9)
+            ],
         )
     assert _numbers(engine, series) == list(range(1, 13))
     # every run saw the same number for each tenant (the one issued first)
-    by_tenant = [dict(zip(tenants[o:] + tenants[:o], r, strict=True)) for o, r in zip((0, 3, 6, 9), results, strict=True)]
+    by_tenant = [
+        dict(zip(tenants[o:] + tenants[:o], r, strict=True))
+        for o, r in zip((0, 3, 6, 9), results, strict=True)
+    ]
     assert all(mapping == by_tenant[0] for mapping in by_tenant)
 
 
@@ -98,16 +104,20 @@ def test_crash_during_billing_leaves_no_half_invoice(url: str, engine: Engine) -
     prefix = _unique("crash")
     tenants = [f"{prefix}-{n:03d}" for n in range(40)]
     killed_series, clean_series = _unique("K"), _unique("C")
-    worker = SPAWN.Process(target=workers.issue_invoices, args=(url, tenants, "2026-03", killed_series))
+    worker = SPAWN.Process(
+        target=workers.issue_invoices, args=(url, tenants, "2026-03", killed_series)
+    )
     worker.start()
     time.sleep(random.uniform(1.0, 2.5))  # spawn start-up is ~1 s: kill mid-run
     if worker.pid is not None:
         os.kill(worker.pid, signal.SIGKILL)
     worker.join()
     with engine.connect() as connection:
-        heads = connection.execute(
-            select(invoices.c.id).where(invoices.c.series == killed_series)
-        ).scalars().all()
+        heads = (
+            connection.execute(select(invoices.c.id).where(invoices.c.series == killed_series))
+            .scalars()
+            .all()
+        )
         for invoice_id in heads:  # no half-written invoice: every head has both lines
             lines = connection.execute(
                 select(func.count()).where(invoice_lines.c.invoice_id == invoice_id)

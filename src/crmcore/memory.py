@@ -141,7 +141,7 @@ class InMemoryInvoiceRepository(_Repository):
 
 class InMemoryPaymentRepository(_Repository):
     def add(self, payment: Payment) -> None:
-        self.rows[payment.tenant_id] = self.rows.get(payment.tenant_id, ()) + (payment,)
+        self.rows[payment.tenant_id] = (*self.rows.get(payment.tenant_id, ()), payment)
 
     def for_tenant(self, tenant_id: str) -> list[Payment]:
         return sorted(self.rows.get(tenant_id, ()), key=lambda payment: payment.at)
@@ -149,14 +149,16 @@ class InMemoryPaymentRepository(_Repository):
 
 class InMemoryOutageRepository(_Repository):
     def add(self, tenant_id: str, outage: OutageRecorded) -> None:
-        self.rows[tenant_id] = self.rows.get(tenant_id, ()) + (outage,)
+        self.rows[tenant_id] = (*self.rows.get(tenant_id, ()), outage)
 
     def for_tenant(self, tenant_id: str) -> list[OutageRecorded]:
         return sorted(self.rows.get(tenant_id, ()), key=lambda outage: outage.at)
 
 
 class InMemoryRecordCounterRepository(_Repository):
-    def try_create(self, tenant_id: str, kind: str, count: int, limit: int | None) -> RecordDecision:
+    def try_create(
+        self, tenant_id: str, kind: str, count: int, limit: int | None
+    ) -> RecordDecision:
         _require_count(count)
         total = self.total(tenant_id)
         if limit is not None and total + count > limit:

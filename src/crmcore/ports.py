@@ -131,7 +131,9 @@ class OutageRepository(Protocol):
 class RecordCounterRepository(Protocol):
     """Counted records per tenant and kind (REC-1, REC-3, REC-6)."""
 
-    def try_create(self, tenant_id: str, kind: str, count: int, limit: int | None) -> RecordDecision:
+    def try_create(
+        self, tenant_id: str, kind: str, count: int, limit: int | None
+    ) -> RecordDecision:
         """Count ``count`` new records of ``kind`` if the tenant's total stays within ``limit``
         (``None`` = unlimited), atomically with respect to concurrent callers (REC-6)."""
 
@@ -172,14 +174,29 @@ class UserRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction over every repository: ``with uow: ...; uow.commit()``."""
 
-    tenants: TenantRepository
-    catalogs: CatalogRepository
-    invoices: InvoiceRepository
-    payments: PaymentRepository
-    outages: OutageRepository
-    records: RecordCounterRepository
-    seats: SeatRepository
-    users: UserRepository
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def catalogs(self) -> CatalogRepository: ...
+
+    @property
+    def invoices(self) -> InvoiceRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def outages(self) -> OutageRepository: ...
+
+    @property
+    def records(self) -> RecordCounterRepository: ...
+
+    @property
+    def seats(self) -> SeatRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

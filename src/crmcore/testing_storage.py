@@ -60,7 +60,7 @@ def sample_invoice(
         due=date(2026, 2, 24),
         currency="PLN",
         vat_rate=Decimal("0.23"),
-        lines=(
+        lines=(  # type: ignore[arg-type]  # attrs converter=tuple
             InvoiceLine(
                 LineKind.SUBSCRIPTION,
                 "PRO-1",
@@ -164,12 +164,11 @@ class StorageContract:
     # --- catalogues --------------------------------------------------------------------------
 
     def test_catalog_round_trips(self) -> None:
-        catalog = Catalog(
-            (
-                Plan("start", 1, (Price("PLN", Cycle.MONTHLY, Decimal("29.90")),), Limits(2000)),
-                Plan("business", 2, (Price("PLN", Cycle.ANNUAL, Decimal("4990.00")),)),
-            )
-        )
+        monthly = [Price("PLN", Cycle.MONTHLY, Decimal("29.90"))]
+        annual = [Price("PLN", Cycle.ANNUAL, Decimal("4990.00"))]
+        start = Plan("start", 1, monthly, Limits(2000))  # type: ignore[arg-type]
+        business = Plan("business", 2, annual)  # type: ignore[arg-type]
+        catalog = Catalog([start, business])
         name = _unique("vendor")
         with self.unit_of_work() as uow:
             uow.catalogs.save(name, catalog)

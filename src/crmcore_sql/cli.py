@@ -26,7 +26,9 @@ __all__ = ["register"]
 def register(subparsers: Any) -> None:
     """Add the storage jobs to the ``crmcore`` parser."""
     command = subparsers.add_parser("migrate", help="bring a database to the latest schema")
-    command.add_argument("--db", required=True, help="database URL (sqlite:///file, postgresql://...)")
+    command.add_argument(
+        "--db", required=True, help="database URL (sqlite:///file, postgresql://...)"
+    )
     command.set_defaults(handler=_migrate)
 
     command = subparsers.add_parser("bill", help="issue every invoice due in a period")
@@ -48,8 +50,10 @@ def register(subparsers: Any) -> None:
 
 def _not_yet(name: str, needs: str) -> Any:
     def handler(_args: argparse.Namespace) -> int:
-        print(f"error: 'crmcore {name}' is not available in this build (needs {needs})",
-              file=sys.stderr)
+        print(
+            f"error: 'crmcore {name}' is not available in this build (needs {needs})",
+            file=sys.stderr,
+        )
         return 1
 
     return handler
@@ -130,10 +134,16 @@ def _progress(total: int) -> Any:
             width = 30
             done = width * report.tenants // max(total, 1)
             bar = "#" * done + "." * (width - done)
-            print(f"\r[{bar}] {report.tenants}/{total} tenants, {report.invoices} invoices",
-                  end="", file=sys.stderr, flush=True)
+            print(
+                f"\r[{bar}] {report.tenants}/{total} tenants, {report.invoices} invoices",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
         else:
-            print(f"billed {report.tenants}/{total} tenants, {report.invoices} invoices",
-                  file=sys.stderr)
+            print(
+                f"billed {report.tenants}/{total} tenants, {report.invoices} invoices",
+                file=sys.stderr,
+            )
 
     return show

@@ -181,7 +181,7 @@ def invoice_from_rows(head: Any, lines: list[Any]) -> Invoice:
         due=head.due,
         currency=head.currency,
         vat_rate=Decimal(str(head.vat_rate)).normalize(),
-        lines=tuple(_line_from_row(line) for line in lines),
+        lines=tuple(_line_from_row(line) for line in lines),  # type: ignore[misc]
         billing_email=head.billing_email,
         period_first_day=head.period_first_day,
         period_last_day=head.period_last_day,

@@ -16,7 +16,13 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+)
 
 from crmcore.errors import ConcurrencyError, ConfigurationError, StorageError
 
@@ -113,9 +119,16 @@ def is_unreachable(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
     return any(
         marker in text
-        for marker in ("connection refused", "can't connect", "could not connect",
-                       "unable to open database", "name or service not known",
-                       "connection failed", "unknown database", "does not exist")
+        for marker in (
+            "connection refused",
+            "can't connect",
+            "could not connect",
+            "unable to open database",
+            "name or service not known",
+            "connection failed",
+            "unknown database",
+            "does not exist",
+        )
     )
 
 
@@ -142,9 +155,8 @@ def require_migrated(engine: Engine) -> None:
     """ConfigurationError unless the database is at the migrations' head."""
     from crmcore_sql.migrate import current_revision, head_revision
 
-    with translate_errors("checking the schema"):
-        with engine.connect() as connection:
-            current = current_revision(connection)
+    with translate_errors("checking the schema"), engine.connect() as connection:
+        current = current_revision(connection)
     if current != head_revision():
         state = "empty" if current is None else f"at revision {current}"
         raise ConfigurationError(

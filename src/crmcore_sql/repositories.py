@@ -74,7 +74,9 @@ class _SqlRepository:
     def _insert_if_missing(self, table: Table, values: dict[str, Any]) -> None:
         """Create a counter row unless it exists, without failing the transaction."""
         if self.dialect == "postgresql":
-            self.connection.execute(postgresql.insert(table).values(values).on_conflict_do_nothing())
+            self.connection.execute(
+                postgresql.insert(table).values(values).on_conflict_do_nothing()
+            )
         elif self.dialect == "sqlite":
             self.connection.execute(sqlite.insert(table).values(values).on_conflict_do_nothing())
         else:
@@ -194,7 +196,9 @@ class SqlInvoiceRepository(_SqlRepository):
                         rule="BILL-6",
                     ) from exc
                 raise
-            invoice_id = result.inserted_primary_key[0]
+            primary_key = result.inserted_primary_key
+            assert primary_key is not None
+            invoice_id = primary_key[0]
             if lines:
                 self.connection.execute(
                     insert(invoice_lines), [dict(line, invoice_id=invoice_id) for line in lines]
@@ -274,7 +278,9 @@ class SqlPaymentRepository(_SqlRepository):
 class SqlOutageRepository(_SqlRepository):
     def add(self, tenant_id: str, outage: OutageRecorded) -> None:
         with translate_errors("adding outage"):
-            self.connection.execute(insert(outages).values(convert.outage_to_row(tenant_id, outage)))
+            self.connection.execute(
+                insert(outages).values(convert.outage_to_row(tenant_id, outage))
+            )
 
     def for_tenant(self, tenant_id: str) -> list[OutageRecorded]:
         with translate_errors("reading outages"):
@@ -292,7 +298,9 @@ def _require_count(count: int) -> None:
 
 
 class SqlRecordCounterRepository(_SqlRepository):
-    def try_create(self, tenant_id: str, kind: str, count: int, limit: int | None) -> RecordDecision:
+    def try_create(
+        self, tenant_id: str, kind: str, count: int, limit: int | None
+    ) -> RecordDecision:
         _require_count(count)
         with translate_errors("counting records"):
             self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
@@ -340,11 +348,11 @@ class SqlRecordCounterRepository(_SqlRepository):
     def by_kind(self, tenant_id: str) -> dict[str, int]:
         with translate_errors("counting records"):
             rows = self.connection.execute(
-                select(record_counts.c.kind, record_counts.c.count).where(
+                select(record_counts.c.kind, record_counts.c.count.label("n")).where(
                     record_counts.c.tenant_id == tenant_id, record_counts.c.count > 0
                 )
             ).all()
-        return {row.kind: int(row.count) for row in rows}
+        return {row.kind: int(row.n) for row in rows}
 
 
 class SqlSeatRepository(_SqlRepository):

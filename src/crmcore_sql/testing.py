@@ -38,9 +38,13 @@ def temporary_database(server_url: str | URL, prefix: str = "crmcore_t") -> Iter
         try:
             with admin.connect() as connection:
                 if url.get_backend_name() == "postgresql":
-                    connection.execute(text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": name})
+                    connection.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = :name AND pid <> pg_backend_pid()"
+                        ),
+                        {"name": name},
+                    )
                 connection.execute(text(f"DROP DATABASE IF EXISTS {quote}{name}{quote}"))
         finally:
             admin.dispose()

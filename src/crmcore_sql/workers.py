@@ -88,7 +88,7 @@ def draft_invoice(tenant_id: str, key: str, series: str) -> Invoice:
         due=date(2026, 3, 15),
         currency="PLN",
         vat_rate=Decimal("0.23"),
-        lines=(
+        lines=(  # type: ignore[arg-type]  # attrs converter=tuple
             InvoiceLine(
                 LineKind.SUBSCRIPTION, "BILL-2", Money.of("29.90", "PLN") * 50, "start", 50
             ),
