@@ -17,7 +17,7 @@ from typing import Any
 from crmcore.errors import ConfigurationError, ValidationError
 from crmcore.periods import Period
 from crmcore_sql.engine import create_engine, describe_url, require_migrated, translate_errors
-from crmcore_sql.jobs import BillingReport, bill_period, bill_worker
+from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
 from crmcore_sql.migrate import migrate
 
 __all__ = ["register"]
@@ -41,11 +41,11 @@ def register(subparsers: Any) -> None:
     command = subparsers.add_parser("dunning", help="apply payment-delay transitions (PAY)")
     command.add_argument("--db", required=True, help="database URL")
     command.add_argument("--as-of", required=True, help="the day, YYYY-MM-DD")
-    command.set_defaults(handler=_not_yet("dunning", "crmcore.dunning"))
+    command.set_defaults(handler=_dunning)
 
     command = subparsers.add_parser("demo", help="a demo vendor with ~50 tenants and 6 months")
     command.add_argument("--db", default="sqlite:///crmcore-demo.sqlite", help="database URL")
-    command.set_defaults(handler=_not_yet("demo", "crmcore.dunning and crmcore.sla"))
+    command.set_defaults(handler=_demo)
 
 
 def _not_yet(name: str, needs: str) -> Any:
@@ -73,6 +73,38 @@ def _migrate(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"{describe_url(args.db)}: at the latest schema")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from crmcore_sql.demo import run_demo
+
+    engine = _engine(args.db)
+    try:
+        run_demo(engine, sys.stdout)
+    finally:
+        engine.dispose()
+    print(f"\ndata kept in {describe_url(args.db)}")
+    return 0
+
+
+def _dunning(args: argparse.Namespace) -> int:
+    from crmcore.dates import parse_date
+
+    day = parse_date(args.as_of, "--as-of")
+    engine = _engine(args.db)
+    try:
+        require_migrated(engine)
+        changes, statuses = dunning_as_of(engine, day)
+    finally:
+        engine.dispose()
+    for change in changes:
+        print(
+            f"{day} {change.tenant_id}: {change.previous} -> {change.status} "
+            f"({change.rule}, {change.days_overdue} days overdue)"
+        )
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
+    print(f"{day}: {len(changes)} transitions; tenants: {summary or 'none'}")
     return 0
 
 

@@ -141,3 +141,55 @@ def bill_worker(url: str, first_day: date, last_day: date, vat_rate: str) -> tup
         raise ConcurrencyError("billing worker kept losing to concurrent writers", field="bill")
     finally:
         engine.dispose()
+
+
+@attrs.frozen
+class DunningChange:
+    """A payment-delay transition taking effect on the job's day (PAY-2..4)."""
+
+    tenant_id: str
+    previous: str
+    status: str
+    rule: str
+    days_overdue: int
+
+
+def dunning_as_of(
+    engine: Engine, day: date, batch: int = BATCH
+) -> tuple[list[Any], dict[str, int]]:
+    """The PAY transitions taking effect on ``day`` and the count of tenants per status.
+
+    Statuses are derived by replaying invoices and payments (nothing is overwritten), so the
+    job is idempotent: run it daily, or again for a missed day.
+    """
+    try:
+        dunning: Any = import_module("crmcore.dunning")
+    except ImportError as exc:  # pragma: no cover - ships with crmcore
+        raise ConfigurationError("the dunning rules (crmcore.dunning) are not installed") from exc
+    changes: list[DunningChange] = []
+    statuses: dict[str, int] = {}
+    after = ""
+    while True:
+        with SqlUnitOfWork(engine) as uow:
+            claimed = uow.tenants.ids(after=after, limit=batch)
+            if not claimed:
+                break
+            for tenant_id in claimed:
+                policy = preset(uow.tenants.vendor(tenant_id))
+                invoices = uow.invoices.for_tenant(tenant_id)
+                payments = uow.payments.for_tenant(tenant_id)
+                for transition in dunning.dunning_log(invoices, payments, policy, day):
+                    if transition.on == day:
+                        changes.append(
+                            DunningChange(
+                                tenant_id,
+                                str(transition.previous),
+                                str(transition.status),
+                                transition.rule,
+                                transition.days_overdue,
+                            )
+                        )
+                state = dunning.status_on(invoices, payments, policy, day)
+                statuses[str(state.status)] = statuses.get(str(state.status), 0) + 1
+        after = claimed[-1]
+    return changes, statuses
