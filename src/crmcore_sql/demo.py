@@ -3,7 +3,6 @@ histories, six months of billing and dunning, and a readable summary."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from importlib import import_module
@@ -26,7 +25,8 @@ __all__ = ["demo_catalog", "run_demo"]
 VENDOR = "raynet"
 PRAGUE = ZoneInfo("Europe/Prague")
 MONTHS = [Period.calendar_month(2026, month) for month in range(1, 7)]
-NON_PAYERS = {3, 20, 37}
+# tenant index -> the first month it stops paying (PAY-2 blocked, PAY-3 cancelled, PAY-4)
+STOPS_PAYING = {3: 1, 13: 3, 23: 6, 37: 5}
 
 
 def demo_catalog() -> Catalog:
@@ -37,7 +37,7 @@ def demo_catalog() -> Catalog:
         ]
 
     return Catalog(
-        [  # type: ignore[arg-type]  # attrs converter
+        [
             Plan("start", 1, prices("490.00", "4900.00"), Limits(records=2000)),  # type: ignore[arg-type]
             Plan("business", 2, prices("690.00", "6900.00"), Limits(records=20000)),  # type: ignore[arg-type]
             Plan("enterprise", 3, prices("990.00", "9900.00"), Limits(records=None)),  # type: ignore[arg-type]
@@ -83,7 +83,7 @@ def _pay(engine: Engine, period: Period) -> None:
     """Everyone but the non-payers pays each invoice on its issue day (card, BILL-4)."""
     with SqlUnitOfWork(engine) as uow:
         for index, tenant in enumerate(uow.tenants.ids()):
-            if index in NON_PAYERS:
+            if period.first_day.month >= STOPS_PAYING.get(index, 13):
                 continue
             paid = {payment.reference for payment in uow.payments.for_tenant(tenant)}
             for invoice in uow.invoices.for_tenant(tenant):
@@ -135,8 +135,8 @@ def _sla_example(engine: Engine, out: TextIO) -> None:
     print(
         f"\nSLA credit (SLA-2): a 10-hour outage on 2026-04-08 left "
         f"{float(availability.percent):.3f} % availability; demo-07's April fee "
-        f"{fee[0].amount} {fee[0].currency} gives a credit of {credit.amount.amount} "
-        f"{credit.amount.currency} on its next invoice",
+        f"{fee[0].amount} {fee[0].currency} is owed a credit of {credit.amount.amount} "
+        f"{credit.amount.currency} (SLA-6: deducted from a later invoice)",
         file=out,
     )
 
