@@ -99,3 +99,29 @@ def test_bill_issues_each_invoice_once(tmp_path: Path) -> None:
     engine.dispose()
     keys = [invoice.key for invoice in invoices]
     assert len(keys) == len(set(keys)) >= 3  # January (prorated), February, March
+
+
+def test_demo_runs_with_no_arguments(tmp_path: Path) -> None:
+    """The README's main job: a SQLite file in the current directory and a summary."""
+    pytest.importorskip("crmcore.billing")
+    pytest.importorskip("crmcore.dunning")
+    result = crmcore("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "crmcore-demo.sqlite").exists()
+    for text in ("invoices per month", "2026-06", "statuses on 2026-06-30", "refused"):
+        assert text in result.stdout
+    again = crmcore("demo", cwd=tmp_path)  # the same file again: nothing issued twice
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split("statuses")[0] == result.stdout.split("statuses")[0]
+
+
+def test_dunning_prints_transitions_of_the_day(tmp_path: Path) -> None:
+    """PAY-2: demo-23 stops paying in June; its June invoice (card, due on issue) is more
+    than 3 days overdue on June 5, so it is blocked that day."""
+    pytest.importorskip("crmcore.billing")
+    pytest.importorskip("crmcore.dunning")
+    assert crmcore("demo", cwd=tmp_path).returncode == 0
+    url = f"sqlite:///{tmp_path / 'crmcore-demo.sqlite'}"
+    result = crmcore("dunning", "--db", url, "--as-of", "2026-06-05")
+    assert result.returncode == 0, result.stderr
+    assert "demo-23: active -> blocked (PAY-2" in result.stdout

@@ -87,11 +87,11 @@ def _pay(engine: Engine, period: Period) -> None:
                 continue
             paid = {payment.reference for payment in uow.payments.for_tenant(tenant)}
             for invoice in uow.invoices.for_tenant(tenant):
-                if period.contains(invoice.issued) and invoice.number not in paid:
-                    if invoice.gross.amount > 0:
-                        uow.payments.add(
-                            Payment(tenant, _at(invoice.issued, 12), invoice.gross, invoice.number)
-                        )
+                due = period.contains(invoice.issued) and invoice.number not in paid
+                if due and invoice.gross.amount > 0:
+                    uow.payments.add(
+                        Payment(tenant, _at(invoice.issued, 12), invoice.gross, invoice.number)
+                    )
         uow.commit()
 
 
