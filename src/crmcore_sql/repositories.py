@@ -302,27 +302,57 @@ class SqlRecordCounterRepository(_SqlRepository):
         self, tenant_id: str, kind: str, count: int, limit: int | None
     ) -> RecordDecision:
         _require_count(count)
+        if limit is not None and count > limit:
+            return RecordDecision(False, self.total(tenant_id), count, limit)
         with translate_errors("counting records"):
-            self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
-            condition = record_totals.c.tenant_id == tenant_id
-            if limit is not None:
-                condition = and_(condition, record_totals.c.total + count <= limit)
-            changed = self.connection.execute(
-                update(record_totals).where(condition).values(total=record_totals.c.total + count)
-            ).rowcount
-            total = self.total(tenant_id)
-            if changed != 1:
-                return RecordDecision(allowed=False, total=total, requested=count, limit=limit)
+            if self.dialect in ("postgresql", "sqlite"):
+                total = self._add_if_within(tenant_id, count, limit)
+            else:
+                total = self._add_if_within_mysql(tenant_id, count, limit)
+            if total is None:
+                return RecordDecision(False, self.total(tenant_id), count, limit)
             self._add_to_kind(tenant_id, kind, count)
-        return RecordDecision(allowed=True, total=total, requested=count, limit=limit)
+        return RecordDecision(True, total, count, limit)
+
+    def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
+        """One statement: create the counter row or add to it if the limit allows; the new
+        total, or None when refused (REC-6)."""
+        module: Any = postgresql if self.dialect == "postgresql" else sqlite
+        statement = module.insert(record_totals).values(tenant_id=tenant_id, total=count)
+        condition = None if limit is None else record_totals.c.total + count <= limit
+        statement = statement.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={"total": record_totals.c.total + count},
+            where=condition,
+        ).returning(record_totals.c.total)
+        total: int | None = self.connection.execute(statement).scalar()
+        return total
+
+    def _add_if_within_mysql(self, tenant_id: str, count: int, limit: int | None) -> int | None:
+        self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
+        condition = record_totals.c.tenant_id == tenant_id
+        if limit is not None:
+            condition = and_(condition, record_totals.c.total + count <= limit)
+        changed = self.connection.execute(
+            update(record_totals).where(condition).values(total=record_totals.c.total + count)
+        ).rowcount
+        return self.total(tenant_id) if changed == 1 else None
 
     def _add_to_kind(self, tenant_id: str, kind: str, delta: int) -> None:
-        self._insert_if_missing(record_counts, {"tenant_id": tenant_id, "kind": kind, "count": 0})
-        self.connection.execute(
-            update(record_counts)
-            .where(record_counts.c.tenant_id == tenant_id, record_counts.c.kind == kind)
-            .values(count=record_counts.c.count + delta)
-        )
+        values = {"tenant_id": tenant_id, "kind": kind, "count": delta}
+        increment = {"count": record_counts.c.count + delta}
+        if self.dialect in ("postgresql", "sqlite"):
+            module: Any = postgresql if self.dialect == "postgresql" else sqlite
+            statement = module.insert(record_counts).values(values)
+            self.connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tenant_id", "kind"], set_=increment
+                )
+            )
+        else:
+            self.connection.execute(
+                mysql.insert(record_counts).values(values).on_duplicate_key_update(increment)
+            )
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None:
         _require_count(count)
