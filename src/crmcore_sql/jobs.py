@@ -29,7 +29,8 @@ from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
 from crmcore_sql.engine import translate_errors
-from crmcore_sql.tables import tenants
+from crmcore_sql import convert
+from crmcore_sql.tables import invoices, tenant_events, tenants
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
 __all__ = ["BillingReport", "bill_period"]
@@ -80,6 +81,34 @@ def _batches(engine: Engine, batch: int) -> Iterator[tuple[SqlUnitOfWork, list[s
         after = claimed[-1]
 
 
+def _load_batch(
+    uow: SqlUnitOfWork, claimed: list[str]
+) -> tuple[dict[str, str], dict[str, list[Any]], dict[str, set[str]]]:
+    """Vendors, histories and issued keys of a batch of tenants in three queries."""
+    connection = uow.connection
+    with translate_errors("reading tenants"):
+        vendors = dict(
+            connection.execute(
+                select(tenants.c.tenant_id, tenants.c.vendor).where(
+                    tenants.c.tenant_id.in_(claimed)
+                )
+            ).all()
+        )
+        histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in claimed}
+        for row in connection.execute(
+            select(tenant_events)
+            .where(tenant_events.c.tenant_id.in_(claimed))
+            .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
+        ):
+            histories[row.tenant_id].append(convert.event_from_row(row))
+        keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in claimed}
+        for tenant_id, key in connection.execute(
+            select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(claimed))
+        ):
+            keys[tenant_id].add(key)
+    return vendors, histories, keys
+
+
 def bill_period(
     engine: Engine,
     period: Period,
@@ -93,37 +122,53 @@ def bill_period(
     policies: dict[str, VendorPolicy] = {}
     report = BillingReport()
     for uow, claimed in _batches(engine, batch):
+        vendors, histories, keys = _load_batch(uow, claimed)
         drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
         for tenant_id in claimed:
-            vendor = uow.tenants.vendor(tenant_id)
+            vendor = vendors[tenant_id]
             if vendor not in catalogs:
                 catalogs[vendor] = uow.catalogs.get(vendor)
                 policies[vendor] = preset(vendor)
             policy = policies[vendor]
             terms = billing.BillingTerms(policy.currency, vat_rate)
-            issued = {invoice.key for invoice in uow.invoices.for_tenant(tenant_id)}
             due = billing.invoices_due(
-                uow.tenants.history(tenant_id),
+                histories[tenant_id],
                 catalogs[vendor],
                 policy,
                 terms,
                 period.last_day,
-                already_issued=issued,
+                already_issued=keys[tenant_id],
             )
-            drafts.append((tenant_id, policy, due))
-        count = 0
-        for tenant_id, policy, due in drafts:
-            invoices: list[Invoice] = billing.issue(
-                due, uow.invoices, tenant_id=tenant_id, policy=policy
-            )
-            for invoice in invoices:
-                uow.invoices.add(invoice)
-            count += len(invoices)
+            if due:
+                drafts.append((tenant_id, policy, due))
+        issued = _number(uow, billing, drafts)
+        uow.invoices.add_many(issued)
         uow.commit()
-        report = report + BillingReport(len(claimed), count)
+        report = report + BillingReport(len(claimed), len(issued))
         if progress is not None:
             progress(report)
     return report
+
+
+def _number(
+    uow: SqlUnitOfWork, billing: Any, drafts: list[tuple[str, VendorPolicy, list[Any]]]
+) -> list[Invoice]:
+    """Number the batch's drafts with one reservation per series (BILL-6): a dry run counts
+    the numbers each series needs, the reservation locks the series row until commit."""
+    dry = billing.InMemoryInvoiceNumbering()
+    needed: dict[str, int] = {}
+    for tenant_id, policy, due in drafts:
+        for invoice in billing.issue(due, dry, tenant_id=tenant_id, policy=policy):
+            needed[invoice.series] = needed.get(invoice.series, 0) + 1
+    start = {
+        series: uow.invoices.reserve_numbers(series, count) - 1
+        for series, count in sorted(needed.items())  # one lock order for every worker
+    }
+    numbering = billing.InMemoryInvoiceNumbering(start)
+    issued: list[Invoice] = []
+    for tenant_id, policy, due in drafts:
+        issued += billing.issue(due, numbering, tenant_id=tenant_id, policy=policy)
+    return issued
 
 
 def bill_worker(url: str, first_day: date, last_day: date, vat_rate: str) -> tuple[int, int]:

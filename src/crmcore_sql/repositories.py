@@ -235,11 +235,42 @@ class SqlInvoiceRepository(_SqlRepository):
             ).all()
             return self._load(heads)
 
-    def next_number(self, series: str) -> int:
-        # The upsert locks the series row until commit/rollback: concurrent issuers wait, and
-        # a rolled-back invoice gives its number back (BILL-6: no gap, no duplicate).
-        values = {"series": series, "last_number": 1}
-        increment = {"last_number": invoice_series.c.last_number + 1}
+    def add_many(self, invoices_to_add: Sequence[Invoice]) -> None:
+        """Store several invoices with two statements (the billing job's batch insert)."""
+        if not invoices_to_add:
+            return
+        converted = [convert.invoice_to_rows(invoice) for invoice in invoices_to_add]
+        with translate_errors("adding invoices"):
+            if self.dialect in ("postgresql", "sqlite"):
+                ids = (
+                    self.connection.execute(
+                        insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),
+                        [head for head, _ in converted],
+                    )
+                    .scalars()
+                    .all()
+                )
+            else:
+                ids = []
+                for head, _ in converted:
+                    key = self.connection.execute(
+                        insert(invoices).values(head)
+                    ).inserted_primary_key
+                    assert key is not None
+                    ids.append(key[0])
+            rows = [
+                dict(line, invoice_id=invoice_id)
+                for invoice_id, (_, lines) in zip(ids, converted, strict=True)
+                for line in lines
+            ]
+            if rows:
+                self.connection.execute(insert(invoice_lines), rows)
+
+    def reserve_numbers(self, series: str, count: int) -> int:
+        """Reserve ``count`` consecutive numbers of ``series``; the first. Locked like
+        :meth:`next_number` until the transaction ends (BILL-6)."""
+        values = {"series": series, "last_number": count}
+        increment = {"last_number": invoice_series.c.last_number + count}
         with translate_errors("numbering"):
             if self.dialect in ("postgresql", "sqlite"):
                 module: Any = postgresql if self.dialect == "postgresql" else sqlite
@@ -249,15 +280,18 @@ class SqlInvoiceRepository(_SqlRepository):
                     .on_conflict_do_update(index_elements=["series"], set_=increment)
                     .returning(invoice_series.c.last_number)
                 )
-                number: int = self.connection.execute(statement).scalar_one()
-                return number
-            self.connection.execute(
-                mysql.insert(invoice_series).values(values).on_duplicate_key_update(increment)
-            )
-            number = self.connection.execute(
-                select(invoice_series.c.last_number).where(invoice_series.c.series == series)
-            ).scalar_one()
-            return number
+                last: int = self.connection.execute(statement).scalar_one()
+            else:
+                self.connection.execute(
+                    mysql.insert(invoice_series).values(values).on_duplicate_key_update(increment)
+                )
+                last = self.connection.execute(
+                    select(invoice_series.c.last_number).where(invoice_series.c.series == series)
+                ).scalar_one()
+        return last - count + 1
+
+    def next_number(self, series: str) -> int:
+        return self.reserve_numbers(series, 1)
 
 
 class SqlPaymentRepository(_SqlRepository):
