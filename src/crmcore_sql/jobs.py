@@ -28,8 +28,8 @@ from crmcore.invoices import Invoice
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
-from crmcore_sql.engine import translate_errors
 from crmcore_sql import convert
+from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import invoices, tenant_events, tenants
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
