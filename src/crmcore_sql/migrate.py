@@ -38,3 +38,13 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     with translate_errors("migrating"), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def new_revision(engine: Engine, message: str, revision_id: str) -> None:
+    """For maintainers: write a migration for the difference between the database of
+    ``engine`` (at head) and the metadata (every ``crmcore_sql.tables*`` module imported by
+    ``migrations/env.py``)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True, rev_id=revision_id)

@@ -174,8 +174,10 @@ seat_assignments = Table(
     PrimaryKeyConstraint("tenant_id", "person"),
 )
 
+# Named apart from the visibility tables' ``users`` (integer ids, permission levels); the two
+# are to be unified once both are merged.
 users = Table(
-    "users",
+    "tenant_users",
     metadata,
     Column("tenant_id", String(ID), nullable=False),
     Column("user_id", String(ID), nullable=False),
