@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, insert, select, text, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -326,6 +326,26 @@ class SqlOutageRepository(_SqlRepository):
         return [convert.outage_from_row(row) for row in rows]
 
 
+# REC-6 on PostgreSQL in one round trip: the conditional upsert of the tenant's counter row and,
+# only when it changed a row, the per-kind breakdown.
+_POSTGRESQL_TRY_CREATE = text(
+    """
+    WITH total AS (
+        INSERT INTO record_totals (tenant_id, total) VALUES (:tenant_id, :count)
+        ON CONFLICT (tenant_id) DO UPDATE SET total = record_totals.total + :count
+        WHERE CAST(:limit AS INTEGER) IS NULL
+           OR record_totals.total + :count <= CAST(:limit AS INTEGER)
+        RETURNING total
+    ), kind AS (
+        INSERT INTO record_counts (tenant_id, kind, count)
+        SELECT :tenant_id, :kind, :count FROM total
+        ON CONFLICT (tenant_id, kind) DO UPDATE SET count = record_counts.count + :count
+    )
+    SELECT total FROM total
+    """
+)
+
+
 def _require_count(count: int) -> None:
     if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
         raise ValidationError(f"must be a positive integer, got {count!r}", field="count")
@@ -339,7 +359,15 @@ class SqlRecordCounterRepository(_SqlRepository):
         if limit is not None and count > limit:
             return RecordDecision(False, self.total(tenant_id), count, limit)
         with translate_errors("counting records"):
-            if self.dialect in ("postgresql", "sqlite"):
+            if self.dialect == "postgresql":
+                total = self.connection.execute(
+                    _POSTGRESQL_TRY_CREATE,
+                    {"tenant_id": tenant_id, "kind": kind, "count": count, "limit": limit},
+                ).scalar()
+                if total is None:
+                    return RecordDecision(False, self.total(tenant_id), count, limit)
+                return RecordDecision(True, total, count, limit)
+            if self.dialect == "sqlite":
                 total = self._add_if_within(tenant_id, count, limit)
             else:
                 total = self._add_if_within_mysql(tenant_id, count, limit)
