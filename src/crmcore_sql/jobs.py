@@ -1,9 +1,10 @@
 """The billing job: issue every invoice due in a period, idempotently, shared by workers.
 
 Workers (processes, possibly on several machines) share the work through the database only:
-each claims the next batch of tenants with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL,
-MariaDB/MySQL), so two workers never bill the same tenant at once, and a tenant billed twice
-is harmless because invoices are keyed by ``(tenant_id, key)`` (BILL-6). SQLite has one
+each claims the next batch of tenants not yet marked in ``billing_marks`` for the period with
+``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL, MariaDB/MySQL) and commits the marks with
+the invoices, so two workers never bill the same tenant, and even a tenant billed twice would
+be harmless because invoices are keyed by ``(tenant_id, key)`` (BILL-6). SQLite has one
 writer at a time; there one worker does the job.
 
 Draft invoices are computed before the numbering row is locked; the lock (BILL-6) is only held
@@ -19,7 +20,7 @@ from importlib import import_module
 from typing import Any
 
 import attrs
-from sqlalchemy import select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.engine import Engine
 
 from crmcore.catalog import Catalog
@@ -30,7 +31,7 @@ from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
-from crmcore_sql.tables import invoices, tenant_events, tenants
+from crmcore_sql.tables import billing_marks, invoices, tenant_events, tenants
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
 __all__ = ["BillingReport", "bill_period"]
@@ -56,10 +57,17 @@ def _billing() -> Any:
         ) from exc
 
 
-def _claim(uow: SqlUnitOfWork, after: str, batch: int) -> list[str]:
+def _claim(uow: SqlUnitOfWork, after: str, batch: int, mark: str) -> list[str]:
+    """The next tenants not yet billed for ``mark``, locked; rows another worker holds are
+    skipped (SKIP LOCKED), rows it has committed are marked and excluded."""
+    marked = (
+        exists()
+        .where(billing_marks.c.period == mark)
+        .where(billing_marks.c.tenant_id == tenants.c.tenant_id)
+    )
     statement = (
         select(tenants.c.tenant_id)
-        .where(tenants.c.tenant_id > after)
+        .where(tenants.c.tenant_id > after, ~marked)
         .order_by(tenants.c.tenant_id)
         .limit(batch)
     )
@@ -69,16 +77,22 @@ def _claim(uow: SqlUnitOfWork, after: str, batch: int) -> list[str]:
         return list(uow.connection.execute(statement).scalars())
 
 
-def _batches(engine: Engine, batch: int) -> Iterator[tuple[SqlUnitOfWork, list[str]]]:
-    after = ""
+def _batches(engine: Engine, batch: int, mark: str) -> Iterator[tuple[SqlUnitOfWork, list[str]]]:
+    """Batches until a pass from the start finds nothing left (a second pass picks up what a
+    failed worker rolled back behind this one's cursor)."""
     while True:
-        uow = SqlUnitOfWork(engine)
-        with uow:
-            claimed = _claim(uow, after, batch)
-            if not claimed:
-                return
-            yield uow, claimed
-        after = claimed[-1]
+        after, found = "", False
+        while True:
+            uow = SqlUnitOfWork(engine)
+            with uow:
+                claimed = _claim(uow, after, batch, mark)
+                if not claimed:
+                    break
+                found = True
+                yield uow, claimed
+            after = claimed[-1]
+        if not found:
+            return
 
 
 def _load_batch(
@@ -121,7 +135,8 @@ def bill_period(
     catalogs: dict[str, Catalog] = {}
     policies: dict[str, VendorPolicy] = {}
     report = BillingReport()
-    for uow, claimed in _batches(engine, batch):
+    mark = f"{period.first_day:%Y-%m}"
+    for uow, claimed in _batches(engine, batch, mark):
         vendors, histories, keys = _load_batch(uow, claimed)
         drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
         for tenant_id in claimed:
@@ -143,6 +158,10 @@ def bill_period(
                 drafts.append((tenant_id, policy, due))
         issued = _number(uow, billing, drafts)
         uow.invoices.add_many(issued)
+        with translate_errors("marking tenants"):
+            uow.connection.execute(
+                insert(billing_marks), [{"period": mark, "tenant_id": t} for t in claimed]
+            )
         uow.commit()
         report = report + BillingReport(len(claimed), len(issued))
         if progress is not None:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from crmcore_sql.metadata import metadata
 
 __all__ = [
+    "billing_marks",
     "catalogs",
     "invoice_lines",
     "invoice_series",
@@ -184,4 +185,15 @@ users = Table(
     Column("role", String(20), nullable=False),
     Column("supervisor", String(ID)),
     PrimaryKeyConstraint("tenant_id", "user_id"),
+)
+
+# The billing job's work-sharing marks: a tenant is billed for a period once its row is
+# committed here (together with its invoices); workers claim the unmarked ones with
+# FOR UPDATE SKIP LOCKED, so no tenant is billed by two workers.
+billing_marks = Table(
+    "billing_marks",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("tenant_id", String(ID), nullable=False),
+    PrimaryKeyConstraint("period", "tenant_id"),
 )
