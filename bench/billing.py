@@ -32,7 +32,14 @@ from crmcore.events import Activated, Event, PlanChanged, SeatsAdded, TenantCrea
 from crmcore.periods import Period
 from crmcore_sql.demo import demo_catalog
 from crmcore_sql.jobs import bill_period, bill_worker
-from crmcore_sql.tables import invoice_lines, invoice_series, invoices, tenant_events, tenants
+from crmcore_sql.tables import (
+    billing_marks,
+    invoice_lines,
+    invoice_series,
+    invoices,
+    tenant_events,
+    tenants,
+)
 from crmcore_sql.testing import temporary_database
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -77,18 +84,26 @@ def take_february(engine: Any) -> tuple[list[Any], list[Any], int]:
         lines = []
         for chunk in range(0, len(ids), 5000):
             lines += connection.execute(
-                select(invoice_lines).where(invoice_lines.c.invoice_id.in_(ids[chunk : chunk + 5000]))
+                select(invoice_lines).where(
+                    invoice_lines.c.invoice_id.in_(ids[chunk : chunk + 5000])
+                )
             ).all()
             connection.execute(
-                delete(invoice_lines).where(invoice_lines.c.invoice_id.in_(ids[chunk : chunk + 5000]))
+                delete(invoice_lines).where(
+                    invoice_lines.c.invoice_id.in_(ids[chunk : chunk + 5000])
+                )
             )
             connection.execute(delete(invoices).where(invoices.c.id.in_(ids[chunk : chunk + 5000])))
-        last = connection.execute(
-            select(invoices.c.number).where(invoices.c.series == "raynet/2026")
-        ).scalars().all()
+        last = (
+            connection.execute(select(invoices.c.number).where(invoices.c.series == "raynet/2026"))
+            .scalars()
+            .all()
+        )
         numbers = max((int(n.split("/")[-1]) for n in last), default=0)
+        connection.execute(delete(billing_marks).where(billing_marks.c.period == "2026-02"))
         connection.execute(
-            update(invoice_series).where(invoice_series.c.series == "raynet/2026")
+            update(invoice_series)
+            .where(invoice_series.c.series == "raynet/2026")
             .values(last_number=numbers)
         )
     return heads, lines, numbers
@@ -106,16 +121,22 @@ def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
     after = ""
     while True:
         with engine.begin() as connection:
-            ids = connection.execute(
-                select(tenants.c.tenant_id).where(tenants.c.tenant_id > after)
-                .order_by(tenants.c.tenant_id).limit(200)
-            ).scalars().all()
+            ids = (
+                connection.execute(
+                    select(tenants.c.tenant_id)
+                    .where(tenants.c.tenant_id > after)
+                    .order_by(tenants.c.tenant_id)
+                    .limit(200)
+                )
+                .scalars()
+                .all()
+            )
             if not ids:
                 break
-            connection.execute(select(tenant_events).where(tenant_events.c.tenant_id.in_(ids))).all()
             connection.execute(
-                select(invoices.c.key).where(invoices.c.tenant_id.in_(ids))
+                select(tenant_events).where(tenant_events.c.tenant_id.in_(ids))
             ).all()
+            connection.execute(select(invoices.c.key).where(invoices.c.tenant_id.in_(ids))).all()
             batch = [h for t in ids for h in heads_by_tenant.get(t, [])]
             if batch:
                 connection.execute(insert(invoices), [h._asdict() for h in batch])
@@ -137,9 +158,7 @@ def bill_with_workers(url: str, workers: int) -> float:
     with context.Pool(workers) as pool:
         pool.starmap(_noop, [()] * workers)  # start-up outside the timing
         start = time.perf_counter()
-        pool.starmap(
-            bill_worker, [(url, FEBRUARY.first_day, FEBRUARY.last_day, "0.23")] * workers
-        )
+        pool.starmap(bill_worker, [(url, FEBRUARY.first_day, FEBRUARY.last_day, "0.23")] * workers)
         return time.perf_counter() - start
 
 
@@ -211,7 +230,9 @@ def main() -> None:
     for size in sizes:
         output = subprocess.run(
             [sys.executable, __file__, "--rss-child", str(size)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         results.append(float(output.strip().splitlines()[-1]))
         print(f"peak RSS billing {size} tenants: {results[-1]:.0f} MiB")

@@ -39,9 +39,7 @@ def writer(url: str, tenant: str, count: int, guarded: bool) -> None:
 
 def run(url: str, count: int, guarded: bool, shared_tenant: bool) -> float:
     context = multiprocessing.get_context("spawn")
-    jobs = [
-        (url, "hot" if shared_tenant else f"w{n}", count, guarded) for n in range(WRITERS)
-    ]
+    jobs = [(url, "hot" if shared_tenant else f"w{n}", count, guarded) for n in range(WRITERS)]
     with context.Pool(WRITERS) as pool:
         pool.starmap(writer, [(url, "warm", 1, guarded)] * WRITERS)  # start-up outside timing
         start = time.perf_counter()
