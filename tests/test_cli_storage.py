@@ -125,3 +125,34 @@ def test_dunning_prints_transitions_of_the_day(tmp_path: Path) -> None:
     result = crmcore("dunning", "--db", url, "--as-of", "2026-06-05")
     assert result.returncode == 0, result.stderr
     assert "demo-23: active -> blocked (PAY-2" in result.stdout
+
+
+def test_two_workers_share_the_work(database_url: str) -> None:
+    """BILL-6 with `bill --workers 2`: every due invoice once, numbers 1..n without a gap."""
+    pytest.importorskip("crmcore.billing")
+    from sqlalchemy import select
+
+    from crmcore_sql.demo import demo_catalog, demo_history
+    from crmcore_sql.tables import invoices
+    from crmcore_sql.testing import temporary_database
+
+    with temporary_database(database_url) as url:
+        text = url.render_as_string(hide_password=False)
+        engine = crmcore_sql.create_engine(text)
+        crmcore_sql.migrate(engine)
+        with crmcore_sql.unit_of_work(engine) as uow:
+            uow.catalogs.save("raynet", demo_catalog())
+            for index in range(30):
+                uow.tenants.add(f"demo-{index:02d}", "raynet", demo_history(index))
+            uow.commit()
+        result = crmcore("bill", "--db", text, "--period", "2026-03", "--workers", "2")
+        assert result.returncode == 0, result.stderr
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(invoices.c.tenant_id, invoices.c.key, invoices.c.series, invoices.c.number)
+            ).all()
+        engine.dispose()
+    assert len({(row.tenant_id, row.key) for row in rows}) == len(rows) > 30
+    for series in {row.series for row in rows}:
+        numbers = sorted(int(row.number.split("/")[-1]) for row in rows if row.series == series)
+        assert numbers == list(range(1, len(numbers) + 1))
