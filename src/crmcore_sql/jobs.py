@@ -57,9 +57,10 @@ def _billing() -> Any:
         ) from exc
 
 
-def _claim(uow: SqlUnitOfWork, after: str, batch: int, mark: str) -> list[str]:
-    """The next tenants not yet billed for ``mark``, locked; rows another worker holds are
-    skipped (SKIP LOCKED), rows it has committed are marked and excluded."""
+def _claim(uow: SqlUnitOfWork, after: str, batch: int, mark: str) -> tuple[str | None, list[str]]:
+    """The next tenants not yet billed for ``mark``, locked: (the last id looked at, the ones
+    to bill). Rows another worker holds are skipped (SKIP LOCKED); rows it has committed are
+    marked and excluded."""
     marked = (
         exists()
         .where(billing_marks.c.period == mark)
@@ -74,23 +75,35 @@ def _claim(uow: SqlUnitOfWork, after: str, batch: int, mark: str) -> list[str]:
     if uow.connection.dialect.name != "sqlite":
         statement = statement.with_for_update(skip_locked=True)
     with translate_errors("claiming tenants"):
-        return list(uow.connection.execute(statement).scalars())
+        claimed = list(uow.connection.execute(statement).scalars())
+        if not claimed:
+            return None, []
+        # A worker that committed between our snapshot and our row lock is not seen by the
+        # NOT EXISTS above; a fresh statement (READ COMMITTED) sees its marks.
+        done = set(
+            uow.connection.execute(
+                select(billing_marks.c.tenant_id).where(
+                    billing_marks.c.period == mark, billing_marks.c.tenant_id.in_(claimed)
+                )
+            ).scalars()
+        )
+    return claimed[-1], [tenant_id for tenant_id in claimed if tenant_id not in done]
 
 
 def _batches(engine: Engine, batch: int, mark: str) -> Iterator[tuple[SqlUnitOfWork, list[str]]]:
     """Batches until a pass from the start finds nothing left (a second pass picks up what a
     failed worker rolled back behind this one's cursor)."""
     while True:
-        after, found = "", False
-        while True:
+        after: str | None = ""
+        found = False
+        while after is not None:
             uow = SqlUnitOfWork(engine)
             with uow:
-                claimed = _claim(uow, after, batch, mark)
-                if not claimed:
-                    break
-                found = True
-                yield uow, claimed
-            after = claimed[-1]
+                last, todo = _claim(uow, after, batch, mark)
+                if todo:
+                    found = True
+                    yield uow, todo
+            after = last
         if not found:
             return
 
