@@ -268,5 +268,9 @@ class ConcurrencyError(StorageError):
     """A concurrent writer changed the same data; the operation may be retried."""
 
 
+class DuplicateInvoice(StorageError):
+    """The tenant already has an invoice with this idempotency key (BILL-6)."""
+
+
 class ConfigurationError(CrmError, ValueError):
     """Bad configuration: database URL, unmigrated database, unreachable server."""

@@ -1,0 +1,247 @@
+"""Billing benchmark (issue 7): the billing run against a plain-SQL floor, workers, memory.
+
+    PYTHONPATH=src python bench/billing.py [TENANTS] [--engines sqlite,postgresql]
+        [--rss 10000,100000]
+
+Tenants: 5-50 seats, 10% annual, 20% buy seats mid-February, 5% upgrade in February. January
+is billed first (untimed); the timed run bills February. The floor reads the same rows
+(events and issued keys of every tenant) and writes the same invoice rows with plain SQL, no
+domain logic. PostgreSQL: 2 workers against 1 (the URL from $CRMCORE_TEST_POSTGRES_URL).
+``--rss`` runs the billing of each size in a fresh process on SQLite and prints peak RSS.
+Needs crmcore.billing (the billing engine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, insert, select, update
+
+import crmcore_sql
+from crmcore.catalog import Cycle
+from crmcore.events import Activated, Event, PlanChanged, SeatsAdded, TenantCreated
+from crmcore.periods import Period
+from crmcore_sql.demo import demo_catalog
+from crmcore_sql.jobs import bill_period, bill_worker
+from crmcore_sql.tables import (
+    billing_marks,
+    invoice_lines,
+    invoice_series,
+    invoices,
+    tenant_events,
+    tenants,
+)
+from crmcore_sql.testing import temporary_database
+
+PRAGUE = ZoneInfo("Europe/Prague")
+JANUARY = Period.calendar_month(2026, 1)
+FEBRUARY = Period.calendar_month(2026, 2)
+
+
+def history(index: int) -> list[Event]:
+    tenant = f"b{index:07d}"
+    created = datetime(2025, 12, 1, 9, tzinfo=PRAGUE) + timedelta(days=index % 20)
+    cycle = Cycle.ANNUAL if index % 10 == 0 else Cycle.MONTHLY
+    plan = "start" if index % 2 else "business"
+    events: list[Event] = [
+        TenantCreated(created, tenant),
+        Activated(created + timedelta(days=5), plan, cycle, seats=5 + index % 46),
+    ]
+    if index % 5 == 1:
+        events.append(SeatsAdded(datetime(2026, 2, 12, 10, tzinfo=PRAGUE), 3))
+    if index % 20 == 2:
+        events.append(PlanChanged(datetime(2026, 2, 16, 10, tzinfo=PRAGUE), "enterprise"))
+    return events
+
+
+def seed(engine: Any, count: int) -> None:
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.catalogs.save("raynet", demo_catalog())
+        uow.commit()
+    for start in range(0, count, 1000):
+        with crmcore_sql.unit_of_work(engine) as uow:
+            for index in range(start, min(start + 1000, count)):
+                uow.tenants.add(f"b{index:07d}", "raynet", history(index))
+            uow.commit()
+
+
+def take_february(engine: Any) -> tuple[list[Any], list[Any], int]:
+    """Remove February's invoices (keeping their rows) and rewind the numbering."""
+    with engine.begin() as connection:
+        heads = connection.execute(
+            select(invoices).where(invoices.c.issued >= FEBRUARY.first_day)
+        ).all()
+        ids = [head.id for head in heads]
+        lines = []
+        for chunk in range(0, len(ids), 5000):
+            lines += connection.execute(
+                select(invoice_lines).where(
+                    invoice_lines.c.invoice_id.in_(ids[chunk : chunk + 5000])
+                )
+            ).all()
+            connection.execute(
+                delete(invoice_lines).where(
+                    invoice_lines.c.invoice_id.in_(ids[chunk : chunk + 5000])
+                )
+            )
+            connection.execute(delete(invoices).where(invoices.c.id.in_(ids[chunk : chunk + 5000])))
+        last = (
+            connection.execute(select(invoices.c.number).where(invoices.c.series == "raynet/2026"))
+            .scalars()
+            .all()
+        )
+        numbers = max((int(n.split("/")[-1]) for n in last), default=0)
+        connection.execute(delete(billing_marks).where(billing_marks.c.period == "2026-02"))
+        connection.execute(
+            update(invoice_series)
+            .where(invoice_series.c.series == "raynet/2026")
+            .values(last_number=numbers)
+        )
+    return heads, lines, numbers
+
+
+def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
+    """Read every tenant's events and keys, write the same invoice rows: plain SQL."""
+    start = time.perf_counter()
+    by_invoice: dict[int, list[Any]] = {}
+    for line in lines:
+        by_invoice.setdefault(line.invoice_id, []).append(line)
+    heads_by_tenant: dict[str, list[Any]] = {}
+    for head in heads:
+        heads_by_tenant.setdefault(head.tenant_id, []).append(head)
+    after = ""
+    while True:
+        with engine.begin() as connection:
+            ids = (
+                connection.execute(
+                    select(tenants.c.tenant_id)
+                    .where(tenants.c.tenant_id > after)
+                    .order_by(tenants.c.tenant_id)
+                    .limit(200)
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                break
+            connection.execute(
+                select(tenant_events).where(tenant_events.c.tenant_id.in_(ids))
+            ).all()
+            connection.execute(select(invoices.c.key).where(invoices.c.tenant_id.in_(ids))).all()
+            batch = [h for t in ids for h in heads_by_tenant.get(t, [])]
+            if batch:
+                connection.execute(insert(invoices), [h._asdict() for h in batch])
+                rows = [line._asdict() for h in batch for line in by_invoice.get(h.id, [])]
+                if rows:
+                    connection.execute(insert(invoice_lines), rows)
+            after = ids[-1]
+    return time.perf_counter() - start
+
+
+def bill_timed(engine: Any) -> float:
+    start = time.perf_counter()
+    bill_period(engine, FEBRUARY)
+    return time.perf_counter() - start
+
+
+def bill_with_workers(url: str, workers: int) -> float:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        pool.starmap(_noop, [()] * workers)  # start-up outside the timing
+        start = time.perf_counter()
+        pool.starmap(bill_worker, [(url, FEBRUARY.first_day, FEBRUARY.last_day, "0.23")] * workers)
+        return time.perf_counter() - start
+
+
+def _noop() -> None:
+    import crmcore.billing  # noqa: F401
+
+
+def run_engine(server: str, count: int) -> None:
+    with temporary_database(server, prefix="crmcore_bench") as url:
+        text = url.render_as_string(hide_password=False)
+        engine = crmcore_sql.create_engine(text)
+        crmcore_sql.migrate(engine)
+        began = time.perf_counter()
+        seed(engine, count)
+        bill_period(engine, JANUARY)
+        if engine.dialect.name == "postgresql":  # fresh bulk load: give the planner statistics
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("ANALYZE")
+        prepared = time.perf_counter() - began
+        billing = bill_timed(engine)
+        heads, lines, _ = take_february(engine)
+        plain = floor(engine, heads, lines)
+        kind = engine.dialect.name
+        print(
+            f"{kind}: {count} tenants (set-up {prepared:.1f}s), {len(heads)} February invoices: "
+            f"billing {billing:.2f}s, floor {plain:.2f}s, ratio {billing / plain:.2f} "
+            f"(target <= 2.0)"
+        )
+        if kind == "postgresql":
+            take_february(engine)
+            one = bill_with_workers(text, 1)
+            take_february(engine)
+            two = bill_with_workers(text, 2)
+            print(
+                f"postgresql: 1 worker {one:.2f}s, 2 workers {two:.2f}s, "
+                f"speed-up {one / two:.2f} (target >= 1.6)"
+            )
+        engine.dispose()
+
+
+def peak_rss(count: int) -> None:
+    """Child mode: bill ``count`` tenants on SQLite and print the peak RSS in MiB."""
+    with temporary_database("sqlite://", prefix="crmcore_rss") as url:
+        engine = crmcore_sql.create_engine(url)
+        crmcore_sql.migrate(engine)
+        seed(engine, count)
+        bill_period(engine, JANUARY)
+        bill_period(engine, FEBRUARY)
+        engine.dispose()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("tenants", type=int, nargs="?", default=100_000)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--rss", default="", help="sizes, e.g. 10000,100000")
+    parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rss_child:
+        peak_rss(args.rss_child)
+        return
+    for kind in args.engines.split(","):
+        if kind == "sqlite":
+            run_engine("sqlite://", args.tenants)
+        elif os.environ.get("CRMCORE_TEST_POSTGRES_URL"):
+            run_engine(os.environ["CRMCORE_TEST_POSTGRES_URL"], args.tenants)
+        else:
+            print("postgresql: skipped, CRMCORE_TEST_POSTGRES_URL is unset")
+    sizes = [int(size) for size in args.rss.split(",") if size]
+    results = []
+    for size in sizes:
+        output = subprocess.run(
+            [sys.executable, __file__, "--rss-child", str(size)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        results.append(float(output.strip().splitlines()[-1]))
+        print(f"peak RSS billing {size} tenants: {results[-1]:.0f} MiB")
+    if len(results) >= 2:
+        print(f"peak RSS ratio {results[-1] / results[0]:.2f} (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()

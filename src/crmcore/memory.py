@@ -1,0 +1,289 @@
+"""In-memory adapters: the default storage, needing no configuration.
+
+:class:`InMemoryStorage` holds the data; each :class:`InMemoryUnitOfWork` works on a copy under
+the storage's lock and swaps it in on commit, so transactions are serialised (thread-safe, the
+REC-6 and SEAT-5 guarantees hold between threads) and a rollback leaves nothing behind.
+
+>>> from crmcore.memory import InMemoryStorage
+>>> storage = InMemoryStorage()
+>>> with storage.unit_of_work() as uow:
+...     uow.records.try_create("t1", "contact", 2, limit=3).allowed
+...     uow.commit()
+True
+>>> with storage.unit_of_work() as uow:
+...     uow.records.try_create("t1", "lead", 2, limit=3).allowed
+False
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from crmcore.catalog import Catalog
+from crmcore.errors import ConcurrencyError, DuplicateInvoice, NotFound, SeatError, StorageError
+from crmcore.events import Event, OutageRecorded
+from crmcore.invoices import Invoice, Payment
+from crmcore.ports import RecordDecision, User
+
+__all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
+
+_TABLES = (
+    "tenants",  # tenant_id -> (vendor, events tuple)
+    "catalogs",  # name -> Catalog
+    "invoices",  # (tenant_id, key) -> Invoice
+    "series",  # series -> last number
+    "payments",  # tenant_id -> tuple[Payment]
+    "outages",  # tenant_id -> tuple[OutageRecorded]
+    "records",  # (tenant_id, kind) -> count
+    "bought",  # tenant_id -> seats
+    "assigned",  # tenant_id -> frozenset[str]
+    "users",  # (tenant_id, user_id) -> User
+)
+
+
+class InMemoryStorage:
+    """The data of every in-memory unit of work made from it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tables: dict[str, dict[Any, Any]] = {name: {} for name in _TABLES}
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+
+class _Repository:
+    def __init__(self, uow: InMemoryUnitOfWork, table: str) -> None:
+        self._uow = uow
+        self._table = table
+
+    @property
+    def rows(self) -> dict[Any, Any]:
+        return self._uow.table(self._table)
+
+
+class InMemoryTenantRepository(_Repository):
+    def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
+        if tenant_id in self.rows:
+            raise StorageError(f"tenant {tenant_id!r} already exists", field="tenant_id")
+        self.rows[tenant_id] = (vendor, tuple(events))
+
+    def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
+        vendor, history = self._get(tenant_id)
+        if len(history) != expected_version:
+            raise ConcurrencyError(
+                f"tenant {tenant_id!r} is at version {len(history)}, expected {expected_version}",
+                field="expected_version",
+            )
+        self.rows[tenant_id] = (vendor, history + tuple(events))
+        return len(history) + len(events)
+
+    def _get(self, tenant_id: str) -> tuple[str, tuple[Event, ...]]:
+        try:
+            found: tuple[str, tuple[Event, ...]] = self.rows[tenant_id]
+        except KeyError:
+            raise NotFound(f"no tenant {tenant_id!r}", field="tenant_id") from None
+        return found
+
+    def history(self, tenant_id: str) -> tuple[Event, ...]:
+        return self._get(tenant_id)[1]
+
+    def version(self, tenant_id: str) -> int:
+        return len(self._get(tenant_id)[1])
+
+    def vendor(self, tenant_id: str) -> str:
+        return self._get(tenant_id)[0]
+
+    def ids(self, after: str = "", limit: int | None = None) -> list[str]:
+        found = sorted(tenant_id for tenant_id in self.rows if tenant_id > after)
+        return found if limit is None else found[:limit]
+
+
+class InMemoryCatalogRepository(_Repository):
+    def save(self, name: str, catalog: Catalog) -> None:
+        self.rows[name] = catalog
+
+    def get(self, name: str) -> Catalog:
+        try:
+            found: Catalog = self.rows[name]
+        except KeyError:
+            raise NotFound(f"no catalogue {name!r}", field="name") from None
+        return found
+
+
+class InMemoryInvoiceRepository(_Repository):
+    def add(self, invoice: Invoice) -> None:
+        if (invoice.tenant_id, invoice.key) in self.rows:
+            raise DuplicateInvoice(
+                f"tenant {invoice.tenant_id!r} already has invoice {invoice.key!r}",
+                field="key",
+                rule="BILL-6",
+            )
+        self.rows[(invoice.tenant_id, invoice.key)] = invoice
+
+    def get(self, tenant_id: str, key: str) -> Invoice | None:
+        found: Invoice | None = self.rows.get((tenant_id, key))
+        return found
+
+    def for_tenant(self, tenant_id: str) -> list[Invoice]:
+        found = [invoice for (owner, _), invoice in self.rows.items() if owner == tenant_id]
+        return sorted(found, key=lambda invoice: (invoice.issued, invoice.series, invoice.number))
+
+    def next_number(self, series: str) -> int:
+        numbers = self._uow.table("series")
+        numbers[series] = numbers.get(series, 0) + 1
+        number: int = numbers[series]
+        return number
+
+
+class InMemoryPaymentRepository(_Repository):
+    def add(self, payment: Payment) -> None:
+        self.rows[payment.tenant_id] = (*self.rows.get(payment.tenant_id, ()), payment)
+
+    def for_tenant(self, tenant_id: str) -> list[Payment]:
+        return sorted(self.rows.get(tenant_id, ()), key=lambda payment: payment.at)
+
+
+class InMemoryOutageRepository(_Repository):
+    def add(self, tenant_id: str, outage: OutageRecorded) -> None:
+        self.rows[tenant_id] = (*self.rows.get(tenant_id, ()), outage)
+
+    def for_tenant(self, tenant_id: str) -> list[OutageRecorded]:
+        return sorted(self.rows.get(tenant_id, ()), key=lambda outage: outage.at)
+
+
+class InMemoryRecordCounterRepository(_Repository):
+    def try_create(
+        self, tenant_id: str, kind: str, count: int, limit: int | None
+    ) -> RecordDecision:
+        _require_count(count)
+        total = self.total(tenant_id)
+        if limit is not None and total + count > limit:
+            return RecordDecision(allowed=False, total=total, requested=count, limit=limit)
+        self.rows[(tenant_id, kind)] = self.rows.get((tenant_id, kind), 0) + count
+        return RecordDecision(allowed=True, total=total + count, requested=count, limit=limit)
+
+    def delete(self, tenant_id: str, kind: str, count: int) -> None:
+        _require_count(count)
+        current = self.rows.get((tenant_id, kind), 0)
+        self.rows[(tenant_id, kind)] = max(current - count, 0)
+
+    def total(self, tenant_id: str) -> int:
+        return sum(self.by_kind(tenant_id).values())
+
+    def by_kind(self, tenant_id: str) -> dict[str, int]:
+        return {kind: n for (owner, kind), n in self.rows.items() if owner == tenant_id and n}
+
+
+def _require_count(count: int) -> None:
+    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+        from crmcore.errors import ValidationError
+
+        raise ValidationError(f"must be a positive integer, got {count!r}", field="count")
+
+
+class InMemorySeatRepository(_Repository):
+    def set_bought(self, tenant_id: str, seats: int) -> None:
+        used = len(self.assigned(tenant_id))
+        if seats < used:
+            raise SeatError(
+                f"cannot keep {seats} seats: {used} are assigned", field="seats", rule="SEAT-5"
+            )
+        self.rows[tenant_id] = seats
+
+    def bought(self, tenant_id: str) -> int:
+        seats: int = self.rows.get(tenant_id, 0)
+        return seats
+
+    def assign(self, tenant_id: str, person: str) -> None:
+        people = self.assigned(tenant_id)
+        if person in people:
+            raise SeatError(f"{person!r} already has an account", field="person", rule="SEAT-2")
+        if len(people) >= self.bought(tenant_id):
+            raise SeatError(
+                f"no free account for {person!r}: all {self.bought(tenant_id)} seats are used",
+                field="person",
+                rule="SEAT-5",
+            )
+        self._uow.table("assigned")[tenant_id] = people | {person}
+
+    def unassign(self, tenant_id: str, person: str) -> None:
+        people = self.assigned(tenant_id)
+        if person not in people:
+            raise NotFound(f"{person!r} has no account", field="person")
+        self._uow.table("assigned")[tenant_id] = people - {person}
+
+    def assigned(self, tenant_id: str) -> frozenset[str]:
+        people: frozenset[str] = self._uow.table("assigned").get(tenant_id, frozenset())
+        return people
+
+
+class InMemoryUserRepository(_Repository):
+    def add(self, user: User) -> None:
+        if (user.tenant_id, user.user_id) in self.rows:
+            raise StorageError(f"user {user.user_id!r} already exists", field="user_id")
+        self.rows[(user.tenant_id, user.user_id)] = user
+
+    def get(self, tenant_id: str, user_id: str) -> User:
+        try:
+            found: User = self.rows[(tenant_id, user_id)]
+        except KeyError:
+            raise NotFound(f"no user {user_id!r}", field="user_id") from None
+        return found
+
+    def for_tenant(self, tenant_id: str) -> list[User]:
+        return sorted(
+            (user for (owner, _), user in self.rows.items() if owner == tenant_id),
+            key=lambda user: user.user_id,
+        )
+
+
+class InMemoryUnitOfWork:
+    """A serialised transaction over an :class:`InMemoryStorage`."""
+
+    def __init__(self, storage: InMemoryStorage | None = None) -> None:
+        self.storage = storage or InMemoryStorage()
+        self._working: dict[str, dict[Any, Any]] | None = None
+        self.tenants = InMemoryTenantRepository(self, "tenants")
+        self.catalogs = InMemoryCatalogRepository(self, "catalogs")
+        self.invoices = InMemoryInvoiceRepository(self, "invoices")
+        self.payments = InMemoryPaymentRepository(self, "payments")
+        self.outages = InMemoryOutageRepository(self, "outages")
+        self.records = InMemoryRecordCounterRepository(self, "records")
+        self.seats = InMemorySeatRepository(self, "bought")
+        self.users = InMemoryUserRepository(self, "users")
+
+    def table(self, name: str) -> dict[Any, Any]:
+        if self._working is None:
+            raise StorageError("use the unit of work inside 'with uow:'", field="uow")
+        return self._working[name]
+
+    def __enter__(self) -> InMemoryUnitOfWork:
+        self.storage.lock.acquire()
+        self._begin()
+        return self
+
+    def _begin(self) -> None:
+        # Values are immutable, so copying each table's dict is a full snapshot.
+        self._working = {name: dict(rows) for name, rows in self.storage.tables.items()}
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._working = None
+        self.storage.lock.release()
+
+    def commit(self) -> None:
+        if self._working is None:
+            raise StorageError("commit outside 'with uow:'", field="uow")
+        self.storage.tables = self._working
+        self._begin()
+
+    def rollback(self) -> None:
+        self._begin()

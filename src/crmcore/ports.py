@@ -1,0 +1,224 @@
+"""Ports: what crmcore needs to store, as ``typing.Protocol`` repositories and a unit of work.
+
+Services take a :class:`UnitOfWork` and use its repositories; ``with uow:`` rolls everything
+back unless :meth:`UnitOfWork.commit` was called, so nothing from a refused operation is
+persisted. Every tenant-owned row is reached through a ``tenant_id`` argument (VIS-1): no
+method reads or writes another tenant's rows. Adapters: :mod:`crmcore.memory` (the default,
+no configuration) and ``crmcore_sql`` (SQLite, PostgreSQL, MariaDB/MySQL).
+
+The guarantees an adapter must keep (checked by :mod:`crmcore.testing_storage`):
+
+- tenant histories are append-only with an expected version (optimistic concurrency,
+  :class:`~crmcore.errors.ConcurrencyError` when another writer appended first);
+- ``InvoiceRepository.add`` refuses a second invoice with the same ``(tenant_id, key)``
+  (:class:`~crmcore.errors.DuplicateInvoice`, BILL-6 idempotency), and ``next_number`` is
+  gapless per series when its transaction is rolled back (BILL-6);
+- ``RecordCounterRepository.try_create`` decides and counts in one atomic step (REC-6);
+- ``SeatRepository.assign`` never lets assignments exceed the seats bought (SEAT-5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Protocol
+
+import attrs
+
+from crmcore.catalog import Catalog
+from crmcore.events import Event, OutageRecorded
+from crmcore.invoices import Invoice, Payment
+
+__all__ = [
+    "CatalogRepository",
+    "InvoiceRepository",
+    "OutageRepository",
+    "PaymentRepository",
+    "RecordCounterRepository",
+    "RecordDecision",
+    "SeatRepository",
+    "TenantRepository",
+    "UnitOfWork",
+    "User",
+    "UserRepository",
+]
+
+
+@attrs.frozen
+class RecordDecision:
+    """The answer of :meth:`RecordCounterRepository.try_create` (REC-3, REC-6).
+
+    ``total`` is the tenant's counted records after the call (unchanged when refused).
+    """
+
+    allowed: bool
+    total: int
+    requested: int
+    limit: int | None
+
+
+@attrs.frozen
+class User:
+    """A user account of a tenant (SEAT-3, SEAT-4, VIS-7)."""
+
+    tenant_id: str
+    user_id: str
+    role: str = "user"  # "owner", "administrator", "supervisor", "user", "external"
+    supervisor: str | None = None
+
+
+class TenantRepository(Protocol):
+    """Tenants and their append-only event histories (TEN-1)."""
+
+    def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
+        """A new tenant with its first events (version = ``len(events)``)."""
+
+    def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
+        """Append after ``expected_version`` events; the new version. ConcurrencyError if stale."""
+
+    def history(self, tenant_id: str) -> tuple[Event, ...]:
+        """Every event of the tenant, oldest first. NotFound if there is no such tenant."""
+
+    def version(self, tenant_id: str) -> int:
+        """The number of events stored for the tenant."""
+
+    def vendor(self, tenant_id: str) -> str:
+        """The vendor (policy/catalogue name) the tenant belongs to."""
+
+    def ids(self, after: str = "", limit: int | None = None) -> list[str]:
+        """Tenant ids in order, strictly after ``after`` (for streaming in batches)."""
+
+
+class CatalogRepository(Protocol):
+    """Vendors' plan catalogues by name (PLAN-1)."""
+
+    def save(self, name: str, catalog: Catalog) -> None: ...
+
+    def get(self, name: str) -> Catalog:
+        """NotFound when no catalogue has that name."""
+
+
+class InvoiceRepository(Protocol):
+    """Issued invoices (immutable, BILL-6) and numbering series."""
+
+    def add(self, invoice: Invoice) -> None:
+        """Store an invoice; DuplicateInvoice if the tenant already has one with its key."""
+
+    def get(self, tenant_id: str, key: str) -> Invoice | None: ...
+
+    def for_tenant(self, tenant_id: str) -> list[Invoice]:
+        """The tenant's invoices in issue order."""
+
+    def next_number(self, series: str) -> int:
+        """The next number of ``series`` (1, 2, ...), locked until the transaction ends."""
+
+
+class PaymentRepository(Protocol):
+    def add(self, payment: Payment) -> None: ...
+
+    def for_tenant(self, tenant_id: str) -> list[Payment]:
+        """The tenant's payments, oldest first."""
+
+
+class OutageRepository(Protocol):
+    """Outages as they affected a tenant (SLA-4, SLA-5)."""
+
+    def add(self, tenant_id: str, outage: OutageRecorded) -> None: ...
+
+    def for_tenant(self, tenant_id: str) -> list[OutageRecorded]: ...
+
+
+class RecordCounterRepository(Protocol):
+    """Counted records per tenant and kind (REC-1, REC-3, REC-6)."""
+
+    def try_create(
+        self, tenant_id: str, kind: str, count: int, limit: int | None
+    ) -> RecordDecision:
+        """Count ``count`` new records of ``kind`` if the tenant's total stays within ``limit``
+        (``None`` = unlimited), atomically with respect to concurrent callers (REC-6)."""
+
+    def delete(self, tenant_id: str, kind: str, count: int) -> None: ...
+
+    def total(self, tenant_id: str) -> int: ...
+
+    def by_kind(self, tenant_id: str) -> dict[str, int]: ...
+
+
+class SeatRepository(Protocol):
+    """Seats bought and the persons assigned to them (SEAT-1, SEAT-5)."""
+
+    def set_bought(self, tenant_id: str, seats: int) -> None:
+        """Set the seats bought; SeatError (SEAT-5) if fewer than the assigned accounts."""
+
+    def bought(self, tenant_id: str) -> int: ...
+
+    def assign(self, tenant_id: str, person: str) -> None:
+        """Give a free seat to ``person``; SeatError (SEAT-5) when none is free, atomically."""
+
+    def unassign(self, tenant_id: str, person: str) -> None: ...
+
+    def assigned(self, tenant_id: str) -> frozenset[str]: ...
+
+
+class UserRepository(Protocol):
+    """User accounts and their supervisor relation (VIS-2, VIS-7)."""
+
+    def add(self, user: User) -> None: ...
+
+    def get(self, tenant_id: str, user_id: str) -> User:
+        """NotFound when the tenant has no such user."""
+
+    def for_tenant(self, tenant_id: str) -> list[User]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository: ``with uow: ...; uow.commit()``."""
+
+    @property
+    def tenants(self) -> TenantRepository: ...
+
+    @property
+    def catalogs(self) -> CatalogRepository: ...
+
+    @property
+    def invoices(self) -> InvoiceRepository: ...
+
+    @property
+    def payments(self) -> PaymentRepository: ...
+
+    @property
+    def outages(self) -> OutageRepository: ...
+
+    @property
+    def records(self) -> RecordCounterRepository: ...
+
+    @property
+    def seats(self) -> SeatRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+def batched_ids(uow_tenants: TenantRepository, batch: int = 1000) -> Iterator[str]:
+    """Every tenant id, fetched ``batch`` at a time (keeps memory flat for big runs)."""
+    after = ""
+    while True:
+        ids = uow_tenants.ids(after=after, limit=batch)
+        if not ids:
+            return
+        yield from ids
+        after = ids[-1]

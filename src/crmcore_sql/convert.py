@@ -1,0 +1,214 @@
+"""Explicit row <-> value conversion; the core's attrs classes stay frozen and are validated
+again on load (a row that breaks a rule raises instead of producing a bad value)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from crmcore.events import Event, OutageRecorded, event_from_dict, event_to_dict
+from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
+from crmcore.money import Money, minor_units
+from crmcore.serialization import converter
+
+__all__ = [
+    "event_from_row",
+    "event_to_row",
+    "instant_from_columns",
+    "instant_to_columns",
+    "invoice_from_rows",
+    "invoice_to_rows",
+]
+
+
+def zone_name(instant: datetime) -> str:
+    """The zone of an aware instant: an IANA key when it has one, else ``+HH:MM``."""
+    key = getattr(instant.tzinfo, "key", None)
+    if isinstance(key, str):
+        return key
+    offset = instant.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _zone(name: str) -> ZoneInfo | timezone:
+    if name[:1] in "+-":
+        sign = -1 if name[0] == "-" else 1
+        hours, minutes = name[1:].split(":")
+        return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+    return ZoneInfo(name)
+
+
+def instant_to_columns(instant: datetime) -> tuple[datetime, str]:
+    """(naive UTC, zone name) — the database never sees a local time (TIME-1)."""
+    return instant.astimezone(UTC).replace(tzinfo=None), zone_name(instant)
+
+
+def instant_from_columns(utc: datetime, zone: str) -> datetime:
+    return utc.replace(tzinfo=UTC).astimezone(_zone(zone))
+
+
+def _enums(event: Any) -> Any:
+    """Enum fields back as enums: the shared converter leaves StrEnum values as plain str."""
+    cls = type(event)
+    attrs.resolve_types(cls)
+    changes = {
+        field.name: field.type(getattr(event, field.name))
+        for field in attrs.fields(cls)
+        if isinstance(field.type, type)
+        and issubclass(field.type, enum.Enum)
+        and not isinstance(getattr(event, field.name), field.type)
+    }
+    return attrs.evolve(event, **changes) if changes else event
+
+
+def _in_zone(event: Any, zone: str) -> Any:
+    """The event with every datetime field shown in ``zone`` (JSON keeps only offsets)."""
+    changes = {
+        field.name: getattr(event, field.name).astimezone(_zone(zone))
+        for field in attrs.fields(type(event))
+        if isinstance(getattr(event, field.name), datetime)
+    }
+    return _enums(attrs.evolve(event, **changes))
+
+
+def event_to_row(tenant_id: str, version: int, event: Event) -> dict[str, Any]:
+    at_utc, at_zone = instant_to_columns(event.at)
+    return {
+        "tenant_id": tenant_id,
+        "version": version,
+        "type": type(event).__name__,
+        "at_utc": at_utc,
+        "at_zone": at_zone,
+        "payload": json.dumps(event_to_dict(event), sort_keys=True),
+    }
+
+
+def event_from_row(row: Any) -> Event:
+    event = event_from_dict(json.loads(row.payload))
+    result: Event = _in_zone(event, row.at_zone)
+    return result
+
+
+def outage_to_row(tenant_id: str, outage: OutageRecorded) -> dict[str, Any]:
+    at_utc, at_zone = instant_to_columns(outage.at)
+    payload = json.dumps(event_to_dict(outage), sort_keys=True)
+    return {"tenant_id": tenant_id, "payload": payload, "at_utc": at_utc, "at_zone": at_zone}
+
+
+def outage_from_row(row: Any) -> OutageRecorded:
+    outage = event_from_dict(json.loads(row.payload))
+    assert isinstance(outage, OutageRecorded)
+    result: OutageRecorded = _in_zone(outage, row.at_zone)
+    return result
+
+
+def money_from_columns(amount: Decimal | str | float, currency: str) -> Money:
+    """Exact amount quantised to the currency's minor unit (BILL-7)."""
+    quantum = Decimal(1).scaleb(-minor_units(currency))
+    return Money(Decimal(str(amount)).quantize(quantum), currency)
+
+
+def invoice_to_rows(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    head = {
+        "tenant_id": invoice.tenant_id,
+        "key": invoice.key,
+        "series": invoice.series,
+        "number": invoice.number,
+        "issued": invoice.issued,
+        "due": invoice.due,
+        "currency": invoice.currency,
+        "vat_rate": invoice.vat_rate,
+        "billing_email": invoice.billing_email,
+        "period_first_day": invoice.period_first_day,
+        "period_last_day": invoice.period_last_day,
+        "net": invoice.net.amount,
+    }
+    lines = [
+        {
+            "position": position,
+            "tenant_id": invoice.tenant_id,
+            "kind": line.kind.value,
+            "rule": line.rule,
+            "net": line.net.amount,
+            "currency": line.net.currency,
+            "plan": line.plan,
+            "seats": line.seats,
+            "first_day": line.first_day,
+            "last_day": line.last_day,
+            "fraction_numerator": None if line.fraction is None else line.fraction.numerator,
+            "fraction_denominator": None if line.fraction is None else line.fraction.denominator,
+            "description": line.description,
+        }
+        for position, line in enumerate(invoice.lines)
+    ]
+    return head, lines
+
+
+def _line_from_row(row: Any) -> InvoiceLine:
+    fraction = (
+        None
+        if row.fraction_numerator is None
+        else Fraction(row.fraction_numerator, row.fraction_denominator)
+    )
+    return InvoiceLine(
+        kind=LineKind(row.kind),
+        rule=row.rule,
+        net=money_from_columns(row.net, row.currency),
+        plan=row.plan,
+        seats=row.seats,
+        first_day=row.first_day,
+        last_day=row.last_day,
+        fraction=fraction,
+        description=row.description,
+    )
+
+
+def invoice_from_rows(head: Any, lines: list[Any]) -> Invoice:
+    return Invoice(
+        tenant_id=head.tenant_id,
+        number=head.number,
+        series=head.series,
+        issued=head.issued,
+        due=head.due,
+        currency=head.currency,
+        vat_rate=Decimal(str(head.vat_rate)).normalize(),
+        lines=tuple(_line_from_row(line) for line in lines),  # type: ignore[misc]
+        billing_email=head.billing_email,
+        period_first_day=head.period_first_day,
+        period_last_day=head.period_last_day,
+        key=head.key,
+    )
+
+
+def payment_to_row(payment: Payment) -> dict[str, Any]:
+    at_utc, at_zone = instant_to_columns(payment.at)
+    return {
+        "tenant_id": payment.tenant_id,
+        "at_utc": at_utc,
+        "at_zone": at_zone,
+        "amount": payment.amount.amount,
+        "currency": payment.amount.currency,
+        "reference": payment.reference,
+    }
+
+
+def payment_from_row(row: Any) -> Payment:
+    return Payment(
+        tenant_id=row.tenant_id,
+        at=instant_from_columns(row.at_utc, row.at_zone),
+        amount=money_from_columns(row.amount, row.currency),
+        reference=row.reference,
+    )
+
+
+def catalog_document(data: dict[str, Any]) -> str:
+    return json.dumps(converter.unstructure(data), sort_keys=True)

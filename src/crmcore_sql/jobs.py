@@ -1,0 +1,272 @@
+"""The billing job: issue every invoice due in a period, idempotently, shared by workers.
+
+Workers (processes, possibly on several machines) share the work through the database only:
+each claims the next batch of tenants not yet marked in ``billing_marks`` for the period with
+``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL, MariaDB/MySQL) and commits the marks with
+the invoices, so two workers never bill the same tenant, and even a tenant billed twice would
+be harmless because invoices are keyed by ``(tenant_id, key)`` (BILL-6). SQLite has one
+writer at a time; there one worker does the job.
+
+Draft invoices are computed before the numbering row is locked; the lock (BILL-6) is only held
+for the numbering and the inserts at the end of each batch's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import Decimal
+from importlib import import_module
+from typing import Any
+
+import attrs
+from sqlalchemy import exists, insert, select
+from sqlalchemy.engine import Engine
+
+from crmcore.catalog import Catalog
+from crmcore.errors import ConcurrencyError, ConfigurationError
+from crmcore.invoices import Invoice
+from crmcore.periods import Period
+from crmcore.policies import VendorPolicy
+from crmcore.presets import preset
+from crmcore_sql import convert
+from crmcore_sql.engine import translate_errors
+from crmcore_sql.tables import billing_marks, invoices, tenant_events, tenants
+from crmcore_sql.unit_of_work import SqlUnitOfWork
+
+__all__ = ["BillingReport", "bill_period"]
+
+BATCH = 200
+
+
+@attrs.frozen
+class BillingReport:
+    tenants: int = 0
+    invoices: int = 0
+
+    def __add__(self, other: BillingReport) -> BillingReport:
+        return BillingReport(self.tenants + other.tenants, self.invoices + other.invoices)
+
+
+def _billing() -> Any:
+    try:
+        return import_module("crmcore.billing")
+    except ImportError as exc:  # pragma: no cover - the billing engine ships with crmcore
+        raise ConfigurationError(
+            "the billing engine (crmcore.billing) is not installed", field="bill"
+        ) from exc
+
+
+def _claim(uow: SqlUnitOfWork, after: str, batch: int, mark: str) -> tuple[str | None, list[str]]:
+    """The next tenants not yet billed for ``mark``, locked: (the last id looked at, the ones
+    to bill). Rows another worker holds are skipped (SKIP LOCKED); rows it has committed are
+    marked and excluded."""
+    marked = (
+        exists()
+        .where(billing_marks.c.period == mark)
+        .where(billing_marks.c.tenant_id == tenants.c.tenant_id)
+    )
+    statement = (
+        select(tenants.c.tenant_id)
+        .where(tenants.c.tenant_id > after, ~marked)
+        .order_by(tenants.c.tenant_id)
+        .limit(batch)
+    )
+    if uow.connection.dialect.name != "sqlite":
+        statement = statement.with_for_update(skip_locked=True)
+    with translate_errors("claiming tenants"):
+        claimed = list(uow.connection.execute(statement).scalars())
+        if not claimed:
+            return None, []
+        # A worker that committed between our snapshot and our row lock is not seen by the
+        # NOT EXISTS above; a fresh statement (READ COMMITTED) sees its marks.
+        done = set(
+            uow.connection.execute(
+                select(billing_marks.c.tenant_id).where(
+                    billing_marks.c.period == mark, billing_marks.c.tenant_id.in_(claimed)
+                )
+            ).scalars()
+        )
+    return claimed[-1], [tenant_id for tenant_id in claimed if tenant_id not in done]
+
+
+def _batches(engine: Engine, batch: int, mark: str) -> Iterator[tuple[SqlUnitOfWork, list[str]]]:
+    """Batches until a pass from the start finds nothing left (a second pass picks up what a
+    failed worker rolled back behind this one's cursor)."""
+    while True:
+        after: str | None = ""
+        found = False
+        while after is not None:
+            uow = SqlUnitOfWork(engine)
+            with uow:
+                last, todo = _claim(uow, after, batch, mark)
+                if todo:
+                    found = True
+                    yield uow, todo
+            after = last
+        if not found:
+            return
+
+
+def _load_batch(
+    uow: SqlUnitOfWork, claimed: list[str]
+) -> tuple[dict[str, str], dict[str, list[Any]], dict[str, set[str]]]:
+    """Vendors, histories and issued keys of a batch of tenants in three queries."""
+    connection = uow.connection
+    with translate_errors("reading tenants"):
+        vendors = dict(
+            connection.execute(
+                select(tenants.c.tenant_id, tenants.c.vendor).where(
+                    tenants.c.tenant_id.in_(claimed)
+                )
+            ).all()
+        )
+        histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in claimed}
+        for row in connection.execute(
+            select(tenant_events)
+            .where(tenant_events.c.tenant_id.in_(claimed))
+            .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
+        ):
+            histories[row.tenant_id].append(convert.event_from_row(row))
+        keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in claimed}
+        for tenant_id, key in connection.execute(
+            select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(claimed))
+        ):
+            keys[tenant_id].add(key)
+    return vendors, histories, keys
+
+
+def bill_period(
+    engine: Engine,
+    period: Period,
+    vat_rate: Decimal = Decimal("0.23"),
+    batch: int = BATCH,
+    progress: Callable[[BillingReport], None] | None = None,
+) -> BillingReport:
+    """Issue every invoice due up to the period's last day for every tenant (idempotent)."""
+    billing = _billing()
+    catalogs: dict[str, Catalog] = {}
+    policies: dict[str, VendorPolicy] = {}
+    report = BillingReport()
+    mark = f"{period.first_day:%Y-%m}"
+    for uow, claimed in _batches(engine, batch, mark):
+        vendors, histories, keys = _load_batch(uow, claimed)
+        drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
+        for tenant_id in claimed:
+            vendor = vendors[tenant_id]
+            if vendor not in catalogs:
+                catalogs[vendor] = uow.catalogs.get(vendor)
+                policies[vendor] = preset(vendor)
+            policy = policies[vendor]
+            terms = billing.BillingTerms(policy.currency, vat_rate)
+            due = billing.invoices_due(
+                histories[tenant_id],
+                catalogs[vendor],
+                policy,
+                terms,
+                period.last_day,
+                already_issued=keys[tenant_id],
+            )
+            if due:
+                drafts.append((tenant_id, policy, due))
+        issued = _number(uow, billing, drafts)
+        uow.invoices.add_many(issued)
+        with translate_errors("marking tenants"):
+            uow.connection.execute(
+                insert(billing_marks), [{"period": mark, "tenant_id": t} for t in claimed]
+            )
+        uow.commit()
+        report = report + BillingReport(len(claimed), len(issued))
+        if progress is not None:
+            progress(report)
+    return report
+
+
+def _number(
+    uow: SqlUnitOfWork, billing: Any, drafts: list[tuple[str, VendorPolicy, list[Any]]]
+) -> list[Invoice]:
+    """Number the batch's drafts with one reservation per series (BILL-6): a dry run counts
+    the numbers each series needs, the reservation locks the series row until commit."""
+    dry = billing.InMemoryInvoiceNumbering()
+    needed: dict[str, int] = {}
+    for tenant_id, policy, due in drafts:
+        for invoice in billing.issue(due, dry, tenant_id=tenant_id, policy=policy):
+            needed[invoice.series] = needed.get(invoice.series, 0) + 1
+    start = {
+        series: uow.invoices.reserve_numbers(series, count) - 1
+        for series, count in sorted(needed.items())  # one lock order for every worker
+    }
+    numbering = billing.InMemoryInvoiceNumbering(start)
+    issued: list[Invoice] = []
+    for tenant_id, policy, due in drafts:
+        issued += billing.issue(due, numbering, tenant_id=tenant_id, policy=policy)
+    return issued
+
+
+def bill_worker(url: str, first_day: date, last_day: date, vat_rate: str) -> tuple[int, int]:
+    """One worker process of ``crmcore bill --workers N`` (spawned; returns plain values)."""
+    from crmcore_sql.engine import create_engine
+
+    engine = create_engine(url)
+    try:
+        for _attempt in range(5):
+            try:
+                report = bill_period(engine, Period(first_day, last_day), Decimal(vat_rate))
+                return report.tenants, report.invoices
+            except ConcurrencyError:
+                continue  # a deadlock victim: the batch rolled back; run again (idempotent)
+        raise ConcurrencyError("billing worker kept losing to concurrent writers", field="bill")
+    finally:
+        engine.dispose()
+
+
+@attrs.frozen
+class DunningChange:
+    """A payment-delay transition taking effect on the job's day (PAY-2..4)."""
+
+    tenant_id: str
+    previous: str
+    status: str
+    rule: str
+    days_overdue: int
+
+
+def dunning_as_of(
+    engine: Engine, day: date, batch: int = BATCH
+) -> tuple[list[Any], dict[str, int]]:
+    """The PAY transitions taking effect on ``day`` and the count of tenants per status.
+
+    Statuses are derived by replaying invoices and payments (nothing is overwritten), so the
+    job is idempotent: run it daily, or again for a missed day.
+    """
+    try:
+        dunning: Any = import_module("crmcore.dunning")
+    except ImportError as exc:  # pragma: no cover - ships with crmcore
+        raise ConfigurationError("the dunning rules (crmcore.dunning) are not installed") from exc
+    changes: list[DunningChange] = []
+    statuses: dict[str, int] = {}
+    after = ""
+    while True:
+        with SqlUnitOfWork(engine) as uow:
+            claimed = uow.tenants.ids(after=after, limit=batch)
+            if not claimed:
+                break
+            for tenant_id in claimed:
+                policy = preset(uow.tenants.vendor(tenant_id))
+                invoices = uow.invoices.for_tenant(tenant_id)
+                payments = uow.payments.for_tenant(tenant_id)
+                for transition in dunning.dunning_log(invoices, payments, policy, day):
+                    if transition.on == day:
+                        changes.append(
+                            DunningChange(
+                                tenant_id,
+                                str(transition.previous),
+                                str(transition.status),
+                                transition.rule,
+                                transition.days_overdue,
+                            )
+                        )
+                state = dunning.status_on(invoices, payments, policy, day)
+                statuses[str(state.status)] = statuses.get(str(state.status), 0) + 1
+        after = claimed[-1]
+    return changes, statuses

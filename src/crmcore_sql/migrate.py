@@ -1,0 +1,50 @@
+"""Alembic migrations shipped in the package, run programmatically (no alembic.ini)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+
+from crmcore_sql.engine import translate_errors
+
+__all__ = ["alembic_config", "current_revision", "head_revision", "migrate"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database of ``engine`` to ``revision`` (default: the latest)."""
+    config = alembic_config()
+    with translate_errors("migrating"), engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def new_revision(engine: Engine, message: str, revision_id: str) -> None:
+    """For maintainers: write a migration for the difference between the database of
+    ``engine`` (at head) and the metadata (every ``crmcore_sql.tables*`` module imported by
+    ``migrations/env.py``)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True, rev_id=revision_id)

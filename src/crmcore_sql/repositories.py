@@ -1,0 +1,553 @@
+"""SQL implementations of the :mod:`crmcore.ports` repositories (SQLAlchemy 2.0 Core).
+
+Each repository works on the unit of work's connection, inside its transaction. Races are
+decided by the database, never by a read followed by a write in Python:
+
+- REC-6: ``record_totals`` has one row per tenant, changed by
+  ``UPDATE ... SET total = total + n WHERE tenant_id = ? AND total + n <= limit``; a refused
+  request changes nothing. No COUNT over record tables.
+- SEAT-5: ``UPDATE seat_counts SET used = used + 1 WHERE tenant_id = ? AND used < bought``.
+- BILL-6: the numbering row is incremented by an upsert that locks it until the invoice insert
+  commits or rolls back (no gap, no duplicate); ``(tenant_id, key)`` is a unique key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, delete, insert, select, text, update
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from crmcore.catalog import Catalog
+from crmcore.errors import (
+    ConcurrencyError,
+    DuplicateInvoice,
+    NotFound,
+    SeatError,
+    StorageError,
+    ValidationError,
+)
+from crmcore.events import Event, OutageRecorded
+from crmcore.invoices import Invoice, Payment
+from crmcore.ports import RecordDecision, User
+from crmcore_sql import convert
+from crmcore_sql.engine import translate_errors
+from crmcore_sql.tables import (
+    catalogs,
+    invoice_lines,
+    invoice_series,
+    invoices,
+    outages,
+    payments,
+    record_counts,
+    record_totals,
+    seat_assignments,
+    seat_counts,
+    tenant_events,
+    tenants,
+    users,
+)
+
+__all__ = [
+    "SqlCatalogRepository",
+    "SqlInvoiceRepository",
+    "SqlOutageRepository",
+    "SqlPaymentRepository",
+    "SqlRecordCounterRepository",
+    "SqlSeatRepository",
+    "SqlTenantRepository",
+    "SqlUserRepository",
+]
+
+
+class _SqlRepository:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    @property
+    def dialect(self) -> str:
+        return self.connection.dialect.name
+
+    def _insert_if_missing(self, table: Table, values: dict[str, Any]) -> None:
+        """Create a counter row unless it exists, without failing the transaction."""
+        if self.dialect == "postgresql":
+            self.connection.execute(
+                postgresql.insert(table).values(values).on_conflict_do_nothing()
+            )
+        elif self.dialect == "sqlite":
+            self.connection.execute(sqlite.insert(table).values(values).on_conflict_do_nothing())
+        else:
+            first = next(iter(values))
+            statement = mysql.insert(table).values(values)
+            self.connection.execute(
+                statement.on_duplicate_key_update({first: statement.inserted[first]})
+            )
+
+
+class SqlTenantRepository(_SqlRepository):
+    def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
+        with translate_errors("adding tenant"):
+            try:
+                self.connection.execute(
+                    insert(tenants).values(tenant_id=tenant_id, vendor=vendor, version=len(events))
+                )
+            except IntegrityError as exc:
+                raise StorageError(
+                    f"tenant {tenant_id!r} already exists", field="tenant_id"
+                ) from exc
+            self._insert_events(tenant_id, 0, events)
+
+    def _insert_events(self, tenant_id: str, start: int, events: Sequence[Event]) -> None:
+        if events:
+            rows = [
+                convert.event_to_row(tenant_id, start + offset + 1, event)
+                for offset, event in enumerate(events)
+            ]
+            self.connection.execute(insert(tenant_events), rows)
+
+    def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
+        new_version = expected_version + len(events)
+        with translate_errors("appending events"):
+            result = self.connection.execute(
+                update(tenants)
+                .where(tenants.c.tenant_id == tenant_id, tenants.c.version == expected_version)
+                .values(version=new_version)
+            )
+            if result.rowcount != 1:
+                current = self.version(tenant_id)
+                raise ConcurrencyError(
+                    f"tenant {tenant_id!r} is at version {current}, expected {expected_version}",
+                    field="expected_version",
+                )
+            self._insert_events(tenant_id, expected_version, events)
+        return new_version
+
+    def history(self, tenant_id: str) -> tuple[Event, ...]:
+        self.version(tenant_id)
+        with translate_errors("reading history"):
+            rows = self.connection.execute(
+                select(tenant_events)
+                .where(tenant_events.c.tenant_id == tenant_id)
+                .order_by(tenant_events.c.version)
+            ).all()
+        return tuple(convert.event_from_row(row) for row in rows)
+
+    def _row(self, tenant_id: str) -> Any:
+        with translate_errors("reading tenant"):
+            row = self.connection.execute(
+                select(tenants).where(tenants.c.tenant_id == tenant_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"no tenant {tenant_id!r}", field="tenant_id")
+        return row
+
+    def version(self, tenant_id: str) -> int:
+        version: int = self._row(tenant_id).version
+        return version
+
+    def vendor(self, tenant_id: str) -> str:
+        vendor: str = self._row(tenant_id).vendor
+        return vendor
+
+    def ids(self, after: str = "", limit: int | None = None) -> list[str]:
+        statement = (
+            select(tenants.c.tenant_id)
+            .where(tenants.c.tenant_id > after)
+            .order_by(tenants.c.tenant_id)
+        )
+        if limit is not None:
+            statement = statement.limit(limit)
+        with translate_errors("listing tenants"):
+            return list(self.connection.execute(statement).scalars())
+
+
+class SqlCatalogRepository(_SqlRepository):
+    def save(self, name: str, catalog: Catalog) -> None:
+        document = json.dumps(catalog.to_dict(), sort_keys=True)
+        with translate_errors("saving catalogue"):
+            self.connection.execute(delete(catalogs).where(catalogs.c.name == name))
+            self.connection.execute(insert(catalogs).values(name=name, document=document))
+
+    def get(self, name: str) -> Catalog:
+        with translate_errors("reading catalogue"):
+            document = self.connection.execute(
+                select(catalogs.c.document).where(catalogs.c.name == name)
+            ).scalar()
+        if document is None:
+            raise NotFound(f"no catalogue {name!r}", field="name")
+        return Catalog.from_dict(json.loads(document))
+
+
+class SqlInvoiceRepository(_SqlRepository):
+    def add(self, invoice: Invoice) -> None:
+        head, lines = convert.invoice_to_rows(invoice)
+        with translate_errors("adding invoice"):
+            try:
+                result = self.connection.execute(insert(invoices).values(head))
+            except IntegrityError as exc:
+                text = str(exc.orig)
+                if "tenant_key" in text or "invoices.tenant_id, invoices.key" in text:
+                    raise DuplicateInvoice(
+                        f"tenant {invoice.tenant_id!r} already has invoice {invoice.key!r}",
+                        field="key",
+                        rule="BILL-6",
+                    ) from exc
+                raise
+            primary_key = result.inserted_primary_key
+            assert primary_key is not None
+            invoice_id = primary_key[0]
+            if lines:
+                self.connection.execute(
+                    insert(invoice_lines), [dict(line, invoice_id=invoice_id) for line in lines]
+                )
+
+    def _load(self, heads: Sequence[Any]) -> list[Invoice]:
+        if not heads:
+            return []
+        ids = [head.id for head in heads]
+        rows = self.connection.execute(
+            select(invoice_lines)
+            .where(invoice_lines.c.invoice_id.in_(ids))
+            .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)
+        ).all()
+        by_invoice: dict[int, list[Any]] = {}
+        for row in rows:
+            by_invoice.setdefault(row.invoice_id, []).append(row)
+        return [convert.invoice_from_rows(head, by_invoice.get(head.id, [])) for head in heads]
+
+    def get(self, tenant_id: str, key: str) -> Invoice | None:
+        with translate_errors("reading invoice"):
+            heads = self.connection.execute(
+                select(invoices).where(invoices.c.tenant_id == tenant_id, invoices.c.key == key)
+            ).all()
+            found = self._load(heads)
+        return found[0] if found else None
+
+    def for_tenant(self, tenant_id: str) -> list[Invoice]:
+        with translate_errors("reading invoices"):
+            heads = self.connection.execute(
+                select(invoices)
+                .where(invoices.c.tenant_id == tenant_id)
+                .order_by(invoices.c.issued, invoices.c.series, invoices.c.id)
+            ).all()
+            return self._load(heads)
+
+    def add_many(self, invoices_to_add: Sequence[Invoice]) -> None:
+        """Store several invoices with two statements (the billing job's batch insert)."""
+        if not invoices_to_add:
+            return
+        converted = [convert.invoice_to_rows(invoice) for invoice in invoices_to_add]
+        with translate_errors("adding invoices"):
+            if self.dialect in ("postgresql", "sqlite"):
+                ids = (
+                    self.connection.execute(
+                        insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),
+                        [head for head, _ in converted],
+                    )
+                    .scalars()
+                    .all()
+                )
+            else:
+                ids = []
+                for head, _ in converted:
+                    key = self.connection.execute(
+                        insert(invoices).values(head)
+                    ).inserted_primary_key
+                    assert key is not None
+                    ids.append(key[0])
+            rows = [
+                dict(line, invoice_id=invoice_id)
+                for invoice_id, (_, lines) in zip(ids, converted, strict=True)
+                for line in lines
+            ]
+            if rows:
+                self.connection.execute(insert(invoice_lines), rows)
+
+    def reserve_numbers(self, series: str, count: int) -> int:
+        """Reserve ``count`` consecutive numbers of ``series``; the first. Locked like
+        :meth:`next_number` until the transaction ends (BILL-6)."""
+        values = {"series": series, "last_number": count}
+        increment = {"last_number": invoice_series.c.last_number + count}
+        with translate_errors("numbering"):
+            if self.dialect in ("postgresql", "sqlite"):
+                module: Any = postgresql if self.dialect == "postgresql" else sqlite
+                statement = (
+                    module.insert(invoice_series)
+                    .values(values)
+                    .on_conflict_do_update(index_elements=["series"], set_=increment)
+                    .returning(invoice_series.c.last_number)
+                )
+                last: int = self.connection.execute(statement).scalar_one()
+            else:
+                self.connection.execute(
+                    mysql.insert(invoice_series).values(values).on_duplicate_key_update(increment)
+                )
+                last = self.connection.execute(
+                    select(invoice_series.c.last_number).where(invoice_series.c.series == series)
+                ).scalar_one()
+        return last - count + 1
+
+    def next_number(self, series: str) -> int:
+        return self.reserve_numbers(series, 1)
+
+
+class SqlPaymentRepository(_SqlRepository):
+    def add(self, payment: Payment) -> None:
+        with translate_errors("adding payment"):
+            self.connection.execute(insert(payments).values(convert.payment_to_row(payment)))
+
+    def for_tenant(self, tenant_id: str) -> list[Payment]:
+        with translate_errors("reading payments"):
+            rows = self.connection.execute(
+                select(payments)
+                .where(payments.c.tenant_id == tenant_id)
+                .order_by(payments.c.at_utc, payments.c.id)
+            ).all()
+        return [convert.payment_from_row(row) for row in rows]
+
+
+class SqlOutageRepository(_SqlRepository):
+    def add(self, tenant_id: str, outage: OutageRecorded) -> None:
+        with translate_errors("adding outage"):
+            self.connection.execute(
+                insert(outages).values(convert.outage_to_row(tenant_id, outage))
+            )
+
+    def for_tenant(self, tenant_id: str) -> list[OutageRecorded]:
+        with translate_errors("reading outages"):
+            rows = self.connection.execute(
+                select(outages)
+                .where(outages.c.tenant_id == tenant_id)
+                .order_by(outages.c.at_utc, outages.c.id)
+            ).all()
+        return [convert.outage_from_row(row) for row in rows]
+
+
+# REC-6 on PostgreSQL in one round trip: the conditional upsert of the tenant's counter row and,
+# only when it changed a row, the per-kind breakdown.
+_POSTGRESQL_TRY_CREATE = text(
+    """
+    WITH total AS (
+        INSERT INTO record_totals (tenant_id, total) VALUES (:tenant_id, :count)
+        ON CONFLICT (tenant_id) DO UPDATE SET total = record_totals.total + :count
+        WHERE CAST(:limit AS INTEGER) IS NULL
+           OR record_totals.total + :count <= CAST(:limit AS INTEGER)
+        RETURNING total
+    ), kind AS (
+        INSERT INTO record_counts (tenant_id, kind, count)
+        SELECT :tenant_id, :kind, :count FROM total
+        ON CONFLICT (tenant_id, kind) DO UPDATE SET count = record_counts.count + :count
+    )
+    SELECT total FROM total
+    """
+)
+
+
+def _require_count(count: int) -> None:
+    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
+        raise ValidationError(f"must be a positive integer, got {count!r}", field="count")
+
+
+class SqlRecordCounterRepository(_SqlRepository):
+    def try_create(
+        self, tenant_id: str, kind: str, count: int, limit: int | None
+    ) -> RecordDecision:
+        _require_count(count)
+        if limit is not None and count > limit:
+            return RecordDecision(False, self.total(tenant_id), count, limit)
+        with translate_errors("counting records"):
+            if self.dialect == "postgresql":
+                total = self.connection.execute(
+                    _POSTGRESQL_TRY_CREATE,
+                    {"tenant_id": tenant_id, "kind": kind, "count": count, "limit": limit},
+                ).scalar()
+                if total is None:
+                    return RecordDecision(False, self.total(tenant_id), count, limit)
+                return RecordDecision(True, total, count, limit)
+            if self.dialect == "sqlite":
+                total = self._add_if_within(tenant_id, count, limit)
+            else:
+                total = self._add_if_within_mysql(tenant_id, count, limit)
+            if total is None:
+                return RecordDecision(False, self.total(tenant_id), count, limit)
+            self._add_to_kind(tenant_id, kind, count)
+        return RecordDecision(True, total, count, limit)
+
+    def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
+        """One statement: create the counter row or add to it if the limit allows; the new
+        total, or None when refused (REC-6)."""
+        module: Any = postgresql if self.dialect == "postgresql" else sqlite
+        statement = module.insert(record_totals).values(tenant_id=tenant_id, total=count)
+        condition = None if limit is None else record_totals.c.total + count <= limit
+        statement = statement.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={"total": record_totals.c.total + count},
+            where=condition,
+        ).returning(record_totals.c.total)
+        total: int | None = self.connection.execute(statement).scalar()
+        return total
+
+    def _add_if_within_mysql(self, tenant_id: str, count: int, limit: int | None) -> int | None:
+        self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
+        condition = record_totals.c.tenant_id == tenant_id
+        if limit is not None:
+            condition = and_(condition, record_totals.c.total + count <= limit)
+        changed = self.connection.execute(
+            update(record_totals).where(condition).values(total=record_totals.c.total + count)
+        ).rowcount
+        return self.total(tenant_id) if changed == 1 else None
+
+    def _add_to_kind(self, tenant_id: str, kind: str, delta: int) -> None:
+        values = {"tenant_id": tenant_id, "kind": kind, "count": delta}
+        increment = {"count": record_counts.c.count + delta}
+        if self.dialect in ("postgresql", "sqlite"):
+            module: Any = postgresql if self.dialect == "postgresql" else sqlite
+            statement = module.insert(record_counts).values(values)
+            self.connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["tenant_id", "kind"], set_=increment
+                )
+            )
+        else:
+            self.connection.execute(
+                mysql.insert(record_counts).values(values).on_duplicate_key_update(increment)
+            )
+
+    def delete(self, tenant_id: str, kind: str, count: int) -> None:
+        _require_count(count)
+        current = self.by_kind(tenant_id).get(kind, 0)
+        removed = min(count, current)
+        if removed == 0:
+            return
+        with translate_errors("counting records"):
+            self._add_to_kind(tenant_id, kind, -removed)
+            self.connection.execute(
+                update(record_totals)
+                .where(record_totals.c.tenant_id == tenant_id)
+                .values(total=record_totals.c.total - removed)
+            )
+
+    def total(self, tenant_id: str) -> int:
+        with translate_errors("counting records"):
+            total = self.connection.execute(
+                select(record_totals.c.total).where(record_totals.c.tenant_id == tenant_id)
+            ).scalar()
+        return int(total or 0)
+
+    def by_kind(self, tenant_id: str) -> dict[str, int]:
+        with translate_errors("counting records"):
+            rows = self.connection.execute(
+                select(record_counts.c.kind, record_counts.c.count.label("n")).where(
+                    record_counts.c.tenant_id == tenant_id, record_counts.c.count > 0
+                )
+            ).all()
+        return {row.kind: int(row.n) for row in rows}
+
+
+class SqlSeatRepository(_SqlRepository):
+    def set_bought(self, tenant_id: str, seats: int) -> None:
+        with translate_errors("changing seats"):
+            self._insert_if_missing(seat_counts, {"tenant_id": tenant_id, "bought": 0, "used": 0})
+            changed = self.connection.execute(
+                update(seat_counts)
+                .where(seat_counts.c.tenant_id == tenant_id, seat_counts.c.used <= seats)
+                .values(bought=seats)
+            ).rowcount
+        if changed != 1:
+            used = len(self.assigned(tenant_id))
+            raise SeatError(
+                f"cannot keep {seats} seats: {used} are assigned", field="seats", rule="SEAT-5"
+            )
+
+    def bought(self, tenant_id: str) -> int:
+        with translate_errors("reading seats"):
+            seats = self.connection.execute(
+                select(seat_counts.c.bought).where(seat_counts.c.tenant_id == tenant_id)
+            ).scalar()
+        return int(seats or 0)
+
+    def assign(self, tenant_id: str, person: str) -> None:
+        if person in self.assigned(tenant_id):
+            raise SeatError(f"{person!r} already has an account", field="person", rule="SEAT-2")
+        with translate_errors("assigning seat"):
+            changed = self.connection.execute(
+                update(seat_counts)
+                .where(
+                    seat_counts.c.tenant_id == tenant_id,
+                    seat_counts.c.used < seat_counts.c.bought,
+                )
+                .values(used=seat_counts.c.used + 1)
+            ).rowcount
+            if changed != 1:
+                raise SeatError(
+                    f"no free account for {person!r}: all {self.bought(tenant_id)} seats are used",
+                    field="person",
+                    rule="SEAT-5",
+                )
+            try:
+                self.connection.execute(
+                    insert(seat_assignments).values(tenant_id=tenant_id, person=person)
+                )
+            except IntegrityError as exc:
+                raise SeatError(
+                    f"{person!r} already has an account", field="person", rule="SEAT-2"
+                ) from exc
+
+    def unassign(self, tenant_id: str, person: str) -> None:
+        with translate_errors("unassigning seat"):
+            removed = self.connection.execute(
+                delete(seat_assignments).where(
+                    seat_assignments.c.tenant_id == tenant_id, seat_assignments.c.person == person
+                )
+            ).rowcount
+            if removed != 1:
+                raise NotFound(f"{person!r} has no account", field="person")
+            self.connection.execute(
+                update(seat_counts)
+                .where(seat_counts.c.tenant_id == tenant_id)
+                .values(used=seat_counts.c.used - 1)
+            )
+
+    def assigned(self, tenant_id: str) -> frozenset[str]:
+        with translate_errors("reading seats"):
+            people = self.connection.execute(
+                select(seat_assignments.c.person).where(seat_assignments.c.tenant_id == tenant_id)
+            ).scalars()
+            return frozenset(people)
+
+
+class SqlUserRepository(_SqlRepository):
+    def add(self, user: User) -> None:
+        with translate_errors("adding user"):
+            try:
+                self.connection.execute(
+                    insert(users).values(
+                        tenant_id=user.tenant_id,
+                        user_id=user.user_id,
+                        role=user.role,
+                        supervisor=user.supervisor,
+                    )
+                )
+            except IntegrityError as exc:
+                raise StorageError(
+                    f"user {user.user_id!r} already exists", field="user_id"
+                ) from exc
+
+    def get(self, tenant_id: str, user_id: str) -> User:
+        with translate_errors("reading user"):
+            row = self.connection.execute(
+                select(users).where(users.c.tenant_id == tenant_id, users.c.user_id == user_id)
+            ).first()
+        if row is None:
+            raise NotFound(f"no user {user_id!r}", field="user_id")
+        return User(row.tenant_id, row.user_id, row.role, row.supervisor)
+
+    def for_tenant(self, tenant_id: str) -> list[User]:
+        with translate_errors("reading users"):
+            rows = self.connection.execute(
+                select(users).where(users.c.tenant_id == tenant_id).order_by(users.c.user_id)
+            ).all()
+        return [User(row.tenant_id, row.user_id, row.role, row.supervisor) for row in rows]

@@ -1,0 +1,199 @@
+"""The storage tables (SQLAlchemy 2.0 Core, no ORM classes).
+
+Money is ``NUMERIC`` with a currency column (BILL-7); instants are stored as UTC
+(``*_utc``, naive, always UTC) with the zone name kept beside them (``*_zone``), so nothing
+depends on a server's local time (TIME-1). Every tenant-owned table starts its primary key or
+unique key with ``tenant_id`` (VIS-1).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from crmcore_sql.metadata import metadata
+
+__all__ = [
+    "billing_marks",
+    "catalogs",
+    "invoice_lines",
+    "invoice_series",
+    "invoices",
+    "outages",
+    "payments",
+    "record_counts",
+    "record_totals",
+    "seat_assignments",
+    "seat_counts",
+    "tenant_events",
+    "tenants",
+    "users",
+]
+
+AMOUNT = Numeric(19, 4)
+ID = 64
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", String(ID), primary_key=True),
+    Column("vendor", String(ID), nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+tenant_events = Table(
+    "tenant_events",
+    metadata,
+    Column("tenant_id", String(ID), ForeignKey("tenants.tenant_id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("at_utc", DateTime(), nullable=False),
+    Column("at_zone", String(ID), nullable=False),
+    Column("payload", Text, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+)
+
+catalogs = Table(
+    "catalogs",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+invoice_series = Table(
+    "invoice_series",
+    metadata,
+    Column("series", String(ID), primary_key=True),
+    Column("last_number", Integer, nullable=False),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(ID), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("series", String(ID), nullable=False),
+    Column("number", String(ID), nullable=False),
+    Column("issued", Date, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("vat_rate", Numeric(7, 4), nullable=False),
+    Column("billing_email", String(255)),
+    Column("period_first_day", Date),
+    Column("period_last_day", Date),
+    Column("net", AMOUNT, nullable=False),
+    UniqueConstraint("tenant_id", "key", name="uq_invoices_tenant_key"),
+    UniqueConstraint("series", "number", name="uq_invoices_series_number"),
+)
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("tenant_id", String(ID), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("rule", String(20), nullable=False),
+    Column("net", AMOUNT, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("plan", String(ID)),
+    Column("seats", Integer),
+    Column("first_day", Date),
+    Column("last_day", Date),
+    Column("fraction_numerator", Integer),
+    Column("fraction_denominator", Integer),
+    Column("description", Text, nullable=False),
+    PrimaryKeyConstraint("invoice_id", "position"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(ID), nullable=False, index=True),
+    Column("at_utc", DateTime(), nullable=False),
+    Column("at_zone", String(ID), nullable=False),
+    Column("amount", AMOUNT, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reference", String(255), nullable=False),
+)
+
+outages = Table(
+    "outages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(ID), nullable=False, index=True),
+    Column("payload", Text, nullable=False),
+    Column("at_utc", DateTime(), nullable=False),
+    Column("at_zone", String(ID), nullable=False),
+)
+
+# REC-6: one counter row per tenant, changed only by a conditional UPDATE, plus the
+# per-kind breakdown updated in the same transaction.
+record_totals = Table(
+    "record_totals",
+    metadata,
+    Column("tenant_id", String(ID), primary_key=True),
+    Column("total", Integer, nullable=False),
+)
+
+record_counts = Table(
+    "record_counts",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("kind", String(ID), nullable=False),
+    Column("count", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "kind"),
+)
+
+# SEAT-5: ``used`` only grows by a conditional UPDATE ... WHERE used < bought.
+seat_counts = Table(
+    "seat_counts",
+    metadata,
+    Column("tenant_id", String(ID), primary_key=True),
+    Column("bought", Integer, nullable=False),
+    Column("used", Integer, nullable=False),
+)
+
+seat_assignments = Table(
+    "seat_assignments",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("person", String(255), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "person"),
+)
+
+# Named apart from the visibility tables' ``users`` (integer ids, permission levels); the two
+# are to be unified once both are merged.
+users = Table(
+    "tenant_users",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("supervisor", String(ID)),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+)
+
+# The billing job's work-sharing marks: a tenant is billed for a period once its row is
+# committed here (together with its invoices); workers claim the unmarked ones with
+# FOR UPDATE SKIP LOCKED, so no tenant is billed by two workers.
+billing_marks = Table(
+    "billing_marks",
+    metadata,
+    Column("period", String(7), nullable=False),
+    Column("tenant_id", String(ID), nullable=False),
+    PrimaryKeyConstraint("period", "tenant_id"),
+)

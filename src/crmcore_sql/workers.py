@@ -1,0 +1,112 @@
+"""Worker functions the guarantee tests and benchmarks run in separate processes.
+
+Each opens its own engine from a URL (so it can run under ``multiprocessing`` with the
+``spawn`` start method, or on another machine) and returns plain values.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+
+import crmcore_sql
+from crmcore.errors import ConcurrencyError, SeatError
+from crmcore.invoices import Invoice, InvoiceLine, LineKind
+from crmcore.issuing import issue
+from crmcore.money import Money
+
+__all__ = ["assign_people", "create_records", "draft_invoice", "issue_invoices", "record_rows"]
+
+# The records themselves belong to the application (contacts, leads, ...); this stand-in
+# table lets the REC-6 test compare the counter with the real number of rows.
+scratch = MetaData()
+record_rows = Table(
+    "demo_records",
+    scratch,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+)
+
+
+def create_records(url: str, tenant_id: str, attempts: int, batch: int, limit: int) -> int:
+    """REC-6: try ``attempts`` times to create ``batch`` records; the number created."""
+    engine = crmcore_sql.create_engine(url)
+    created = 0
+    try:
+        for _ in range(attempts):
+            while True:
+                try:
+                    with crmcore_sql.unit_of_work(engine) as uow:
+                        decision = uow.records.try_create(tenant_id, "contact", batch, limit)
+                        if decision.allowed:
+                            uow.connection.execute(
+                                insert(record_rows),
+                                [{"tenant_id": tenant_id, "kind": "contact"}] * batch,
+                            )
+                            uow.commit()
+                            created += batch
+                    break
+                except ConcurrencyError:
+                    continue
+    finally:
+        engine.dispose()
+    return created
+
+
+def assign_people(url: str, tenant_id: str, people: list[str]) -> int:
+    """SEAT-5: try to give each person an account; the number assigned."""
+    engine = crmcore_sql.create_engine(url)
+    assigned = 0
+    try:
+        for person in people:
+            while True:
+                try:
+                    with crmcore_sql.unit_of_work(engine) as uow:
+                        uow.seats.assign(tenant_id, person)
+                        uow.commit()
+                        assigned += 1
+                    break
+                except SeatError:
+                    break
+                except ConcurrencyError:
+                    continue
+    finally:
+        engine.dispose()
+    return assigned
+
+
+def draft_invoice(tenant_id: str, key: str, series: str) -> Invoice:
+    """A two-line draft (50 seats x 29.90 and a transfer fee): what a billing run writes."""
+    return Invoice(
+        tenant_id=tenant_id,
+        number="",
+        series=series,
+        issued=date(2026, 3, 1),
+        due=date(2026, 3, 15),
+        currency="PLN",
+        vat_rate=Decimal("0.23"),
+        lines=(  # type: ignore[arg-type]  # attrs converter=tuple
+            InvoiceLine(
+                LineKind.SUBSCRIPTION, "BILL-2", Money.of("29.90", "PLN") * 50, "start", 50
+            ),
+            InvoiceLine(LineKind.TRANSFER_FEE, "BILL-4", Money.of("15.00", "PLN")),
+        ),
+        key=key,
+        period_first_day=date(2026, 3, 1),
+        period_last_day=date(2026, 3, 31),
+    )
+
+
+def issue_invoices(url: str, tenants: list[str], key: str, series: str) -> list[str]:
+    """BILL-6: issue the invoice ``key`` for each tenant; the numbers it got."""
+    engine = crmcore_sql.create_engine(url)
+    try:
+        return [
+            issue(lambda: crmcore_sql.unit_of_work(engine), draft_invoice(t, key, series)).number
+            for t in tenants
+        ]
+    finally:
+        engine.dispose()

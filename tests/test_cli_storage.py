@@ -1,0 +1,158 @@
+"""The storage jobs on the command line: migrate, bill, and their one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import crmcore_sql
+from crmcore.catalog import Catalog, Cycle, Plan, Price
+from crmcore.events import Activated, TenantCreated
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def crmcore(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=SRC)
+    return subprocess.run(
+        [sys.executable, "-m", "crmcore", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_migrate_then_bill_refuses_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = crmcore("migrate", "--db", url)
+    assert result.returncode == 0, result.stderr
+    assert "latest schema" in result.stdout
+
+
+def test_bad_url_is_one_line_exit_2() -> None:
+    result = crmcore("migrate", "--db", "not a url")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "not a database URL" in result.stderr
+
+
+def test_unreachable_server_is_one_line_exit_1() -> None:
+    result = crmcore("migrate", "--db", "postgresql://postgres@127.0.0.1:1/nothing")
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "unreachable" in result.stderr
+
+
+def test_unmigrated_database_is_one_line_exit_1(tmp_path: Path) -> None:
+    result = crmcore("bill", "--db", f"sqlite:///{tmp_path / 'x.sqlite'}", "--period", "2026-03")
+    assert result.returncode == 1
+    assert "not migrated" in result.stderr
+    assert "crmcore migrate" in result.stderr
+
+
+def test_bad_period_is_exit_2(tmp_path: Path) -> None:
+    result = crmcore("bill", "--db", f"sqlite:///{tmp_path / 'x.sqlite'}", "--period", "2026-13")
+    assert result.returncode == 2
+    assert "--period" in result.stderr
+
+
+def test_bill_issues_each_invoice_once(tmp_path: Path) -> None:
+    """BILL-2, BILL-6: running the month twice issues its invoices once."""
+    pytest.importorskip("crmcore.billing")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = crmcore_sql.create_engine(url)
+    crmcore_sql.migrate(engine)
+    prague = ZoneInfo("Europe/Prague")
+    catalog = Catalog((Plan("start", 1, (Price("CZK", Cycle.MONTHLY, Decimal("490.00")),)),))
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.catalogs.save("raynet", catalog)
+        for n in range(3):
+            tenant = f"t{n}"
+            created = datetime(2026, 1, 5, 9, 0, tzinfo=prague)
+            uow.tenants.add(
+                tenant,
+                "raynet",
+                [
+                    TenantCreated(created, tenant),
+                    Activated(datetime(2026, 1, 20, 9, 0, tzinfo=prague), "start", seats=2),
+                ],
+            )
+        uow.commit()
+    engine.dispose()
+    first = crmcore("bill", "--db", url, "--period", "2026-03")
+    assert first.returncode == 0, first.stderr
+    again = crmcore("bill", "--db", url, "--period", "2026-03")
+    assert again.returncode == 0, again.stderr
+    assert "0 invoices" in again.stdout
+    engine = crmcore_sql.create_engine(url)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        invoices = uow.invoices.for_tenant("t0")
+    engine.dispose()
+    keys = [invoice.key for invoice in invoices]
+    assert len(keys) == len(set(keys)) >= 3  # January (prorated), February, March
+
+
+def test_demo_runs_with_no_arguments(tmp_path: Path) -> None:
+    """The README's main job: a SQLite file in the current directory and a summary."""
+    pytest.importorskip("crmcore.billing")
+    pytest.importorskip("crmcore.dunning")
+    result = crmcore("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "crmcore-demo.sqlite").exists()
+    for text in ("invoices per month", "2026-06", "statuses on 2026-06-30", "refused"):
+        assert text in result.stdout
+    again = crmcore("demo", cwd=tmp_path)  # the same file again: nothing issued twice
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.split("statuses")[0] == result.stdout.split("statuses")[0]
+
+
+def test_dunning_prints_transitions_of_the_day(tmp_path: Path) -> None:
+    """PAY-2: demo-23 stops paying in June; its June invoice (card, due on issue) is more
+    than 3 days overdue on June 5, so it is blocked that day."""
+    pytest.importorskip("crmcore.billing")
+    pytest.importorskip("crmcore.dunning")
+    assert crmcore("demo", cwd=tmp_path).returncode == 0
+    url = f"sqlite:///{tmp_path / 'crmcore-demo.sqlite'}"
+    result = crmcore("dunning", "--db", url, "--as-of", "2026-06-05")
+    assert result.returncode == 0, result.stderr
+    assert "demo-23: active -> blocked (PAY-2" in result.stdout
+
+
+def test_two_workers_share_the_work(database_url: str) -> None:
+    """BILL-6 with `bill --workers 2`: every due invoice once, numbers 1..n without a gap."""
+    pytest.importorskip("crmcore.billing")
+    from sqlalchemy import select
+
+    from crmcore_sql.demo import demo_catalog, demo_history
+    from crmcore_sql.tables import invoices
+    from crmcore_sql.testing import temporary_database
+
+    with temporary_database(database_url) as url:
+        text = url.render_as_string(hide_password=False)
+        engine = crmcore_sql.create_engine(text)
+        crmcore_sql.migrate(engine)
+        with crmcore_sql.unit_of_work(engine) as uow:
+            uow.catalogs.save("raynet", demo_catalog())
+            for index in range(30):
+                uow.tenants.add(f"demo-{index:02d}", "raynet", demo_history(index))
+            uow.commit()
+        result = crmcore("bill", "--db", text, "--period", "2026-03", "--workers", "2")
+        assert result.returncode == 0, result.stderr
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(invoices.c.tenant_id, invoices.c.key, invoices.c.series, invoices.c.number)
+            ).all()
+        engine.dispose()
+    assert len({(row.tenant_id, row.key) for row in rows}) == len(rows) > 30
+    for series in {row.series for row in rows}:
+        numbers = sorted(int(row.number.split("/")[-1]) for row in rows if row.series == series)
+        assert numbers == list(range(1, len(numbers) + 1))
