@@ -9,6 +9,7 @@ from sqlalchemy import inspect
 
 import crmcore_sql
 import crmcore_sql.tables
+import crmcore_sql.tables_visibility
 from crmcore_sql.metadata import metadata
 from crmcore_sql.migrate import current_revision, head_revision
 from crmcore_sql.testing import temporary_database

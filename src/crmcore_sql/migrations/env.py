@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import crmcore_sql.tables  # noqa: F401  (registers the tables on the metadata)
+import crmcore_sql.tables
+import crmcore_sql.tables_visibility  # noqa: F401
 from crmcore_sql.metadata import metadata
 
 connection = context.config.attributes.get("connection")
