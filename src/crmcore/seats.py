@@ -3,6 +3,8 @@
 - SEAT-1: a tenant pays for used + free accounts (``seats``); ``persons`` are the used ones.
 - SEAT-2: one account per person; re-assigning is an unassign then an assign.
 - SEAT-3: the administrator's account is a seat, so a paid tenant keeps at least one.
+- SEAT-4: only an administrator creates user accounts (decision: the owner, who holds every
+  administrator right, may too; ``ACCOUNT_CREATORS`` is the set).
 - SEAT-5: assigning needs a free account; seats never go below the used accounts.
 
 >>> check_assignment(frozenset({"ann"}), 1, "bob", paid=True)
@@ -15,7 +17,34 @@ from __future__ import annotations
 
 from crmcore.errors import SeatError
 
-__all__ = ["check_assignment", "check_release", "check_seats_cover", "check_unassignment"]
+__all__ = [
+    "ACCOUNT_CREATORS",
+    "check_account_creation",
+    "check_assignment",
+    "check_release",
+    "check_seats_cover",
+    "check_unassignment",
+]
+
+#: Roles that may create user accounts (SEAT-4).
+ACCOUNT_CREATORS: frozenset[str] = frozenset({"administrator", "owner"})
+
+
+def check_account_creation(creator_role: str, creators: frozenset[str] = ACCOUNT_CREATORS) -> None:
+    """Refuse account creation by anyone but an administrator (SEAT-4).
+
+    >>> check_account_creation("employee")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.SeatError: creator_role: only an administrator may create user accounts, \
+not 'employee' (SEAT-4)
+    """
+    if str(creator_role) not in creators:
+        raise SeatError(
+            f"only an administrator may create user accounts, not {str(creator_role)!r}",
+            field="creator_role",
+            rule="SEAT-4",
+        )
 
 
 def check_assignment(persons: frozenset[str], seats: int, person: str, *, paid: bool) -> None:
