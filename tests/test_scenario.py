@@ -245,7 +245,7 @@ def test_every_verb_sequence_replays_without_crashing(
         doc["events"].append({"on": day.isoformat(), **event})
     doc["until"] = (day + timedelta(days=400)).isoformat()
     output = run(doc)
-    known = {"trial", "trial_expired", "active", "free", "cancelled", "purged"}
+    known = {"trial", "trial_expired", "active", "free", "blocked", "cancelled", "purged"}
     assert {s["status"] for s in output["statuses"]} <= known
     numbers = [i["number"] for i in output["invoices"]]
     assert len(set(numbers)) == len(numbers)

@@ -42,6 +42,7 @@ from crmcore.money import Money
 from crmcore.policies import VendorPolicy
 from crmcore.proration import fraction_text
 from crmcore.scenario_input import ParsedScenario, parse
+from crmcore.scenario_rules import apply_rules
 from crmcore.tenancy import Timeline, replay
 
 __all__ = ["EXTENSIONS", "ScenarioContext", "dumps", "parse", "run"]
@@ -82,8 +83,8 @@ Extension = Callable[[ScenarioContext], None]
 
 #: Behaviour of the other rule families (PAY-2..5 dunning statuses and ``reinstate``, SLA credits
 #: from ``outage``, REC limits for ``create_records``/``delete_records``). Each is called in
-#: order after the core replay; the default is none (those verbs are validated and recorded).
-EXTENSIONS: tuple[Extension, ...] = ()
+#: order after the core replay; the default is :func:`crmcore.scenario_rules.apply_rules`.
+EXTENSIONS: tuple[Extension, ...] = (apply_rules,)
 
 
 def run(document: object, extensions: Sequence[Extension] | None = None) -> dict[str, Any]:

@@ -1,0 +1,269 @@
+"""Payment delay, SLA credits and record limits in the scenario runner (PAY, SLA, REC).
+
+:func:`apply_rules` is the runner's extension (``crmcore.scenario.EXTENSIONS``). After the
+core replay it:
+
+1. adds SLA-6 credit lines: for every calendar month with counted downtime, the SLA-2 credit
+   on the SLA-3 fee goes, as a negative ``sla_credit`` line, on the first invoice issued after
+   that month ends; what an invoice cannot absorb carries forward (never below zero);
+2. evaluates PAY-1..6 on the invoices and payments: ``blocked``, ``cancelled``, ``purged`` and
+   ``active`` again (PAY-2 unblock, PAY-3 reinstatement) join the statuses; a ``reinstate`` that
+   PAY-3/PAY-4 do not allow becomes a refusal;
+3. drops the invoices that would be issued while the instance is cancelled or purged (the
+   contract has ended, PAY-3/PAY-4) and renumbers the rest gaplessly (BILL-6); steps 1-3
+   repeat until the invoices no longer change;
+4. replays ``create_records``/``delete_records`` against the plan in force (REC-1..5): a
+   creation is refused while access is blocked, cancelled or purged (PAY-2..4), refused above
+   the limit with the cheapest fitting plan (REC-3, REC-4), and warned about at 90 % (REC-2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from crmcore.dates import vendor_date, zone
+from crmcore.dunning import DunningStatus, Reinstatement, dunning_log, status_at
+from crmcore.errors import DunningError
+from crmcore.events import OutageRecorded, RecordsCreated, RecordsDeleted, Reinstated
+from crmcore.invoices import Invoice, InvoiceLine
+from crmcore.limits import Outcome, record_decision
+from crmcore.money import Money
+from crmcore.sla import (
+    Outage,
+    OutageKind,
+    credit_line,
+    fee_for_month,
+    month_availability,
+    sla_credit,
+)
+
+if TYPE_CHECKING:
+    from crmcore.scenario import ScenarioContext
+
+__all__ = ["apply_rules"]
+
+_ROUNDS = 8  # dropping invoices can only shrink the set; a few rounds reach the fixed point
+_CLOSED = (DunningStatus.CANCELLED, DunningStatus.PURGED)
+_ACCESS_RULE = {
+    DunningStatus.BLOCKED: "PAY-2",
+    DunningStatus.CANCELLED: "PAY-3",
+    DunningStatus.PURGED: "PAY-4",
+}
+
+
+def apply_rules(context: ScenarioContext) -> None:
+    """The PAY, SLA and REC behaviour of a scenario (see the module docstring)."""
+    base = list(context.invoices)
+    reinstatements = _valid_reinstatements(context, base)
+    kept = base
+    for _ in range(_ROUNDS):
+        context.invoices = _renumber(_with_sla_credits(context, kept), base)
+        context.refresh_payments()
+        log = dunning_log(
+            context.invoices,
+            context.payments,
+            context.policy,
+            context.scenario.until,
+            reinstatements,
+        )
+        closed = _closed_spans(log)
+        still = [i for i in base if not any(a <= i.issued < b for a, b in closed)]
+        if still == kept:
+            break
+        kept = still
+    _add_statuses(context, log)
+    _records(context, reinstatements)
+
+
+# --- PAY: reinstatements and statuses -------------------------------------------------------------
+
+
+def _valid_reinstatements(
+    context: ScenarioContext, invoices: Sequence[Invoice]
+) -> list[Reinstatement]:
+    """Each ``reinstate`` in order; one that PAY-3/PAY-4 refuse becomes a refusal instead."""
+    accepted: list[Reinstatement] = []
+    for event in context.history:
+        if not isinstance(event, Reinstated):
+            continue
+        candidate = Reinstatement(context.scenario.tenant_id, event.at)
+        try:
+            dunning_log(
+                invoices, context.payments, context.policy, event.at, [*accepted, candidate]
+            )
+        except DunningError as refused:
+            context.refusals.append(
+                {
+                    "on": vendor_date(event.at, context.policy.timezone).isoformat(),
+                    "do": "reinstate",
+                    "rule": refused.rule,
+                    "message": refused.problem,
+                }
+            )
+            continue
+        accepted.append(candidate)
+    context.refusals.sort(key=lambda r: str(r["on"]))
+    return accepted
+
+
+def _closed_spans(log: Sequence[Any]) -> list[tuple[date, date]]:
+    """Days on which the contract had ended (cancelled or purged), as [from, to) spans."""
+    spans: list[tuple[date, date]] = []
+    start: date | None = None
+    for transition in log:
+        if transition.status in _CLOSED and start is None:
+            start = transition.on
+        elif transition.status not in _CLOSED and start is not None:
+            spans.append((start, transition.on))
+            start = None
+    if start is not None:
+        spans.append((start, date.max))
+    return spans
+
+
+def _add_statuses(context: ScenarioContext, log: Sequence[Any]) -> None:
+    merged = list(context.statuses)
+    for transition in log:
+        merged.append({"on": transition.on.isoformat(), "status": transition.status.value})
+    merged.sort(key=lambda s: str(s["on"]))  # stable: the lifecycle's own change comes first
+    result: list[dict[str, Any]] = []
+    for status in merged:
+        if result and result[-1]["status"] == status["status"]:
+            continue
+        result.append(status)
+    context.statuses[:] = result
+
+
+# --- BILL-6: gapless numbers after dropping invoices ----------------------------------------------
+
+
+def _renumber(invoices: list[Invoice], base: Sequence[Invoice]) -> list[Invoice]:
+    if [i.key for i in invoices] == [i.key for i in base]:
+        return invoices
+    counters: dict[str, int] = {}
+    result = []
+    for invoice in invoices:
+        counters[invoice.series] = counters.get(invoice.series, 0) + 1
+        number = _format_number(invoice, counters[invoice.series])
+        result.append(attrs.evolve(invoice, number=number))
+    return result
+
+
+def _format_number(invoice: Invoice, number: int) -> str:
+    prefix = invoice.number.rsplit("/", 1)[0] if "/" in invoice.number else ""
+    width = len(invoice.number.rsplit("/", 1)[-1])
+    return f"{prefix}/{number:0{width}d}" if prefix else f"{number:0{width}d}"
+
+
+# --- SLA: credits on the next invoice -------------------------------------------------------------
+
+
+def _with_sla_credits(context: ScenarioContext, invoices: Sequence[Invoice]) -> list[Invoice]:
+    outages = [
+        Outage(e.at, e.until, OutageKind(e.kind), e.announced)
+        for e in context.history
+        if isinstance(e, OutageRecorded)
+    ]
+    if not outages:
+        return list(invoices)
+    tz = zone(context.policy.timezone)
+    months = sorted(
+        {
+            (d.year, d.month)
+            for o in outages
+            for d in (o.start.astimezone(tz).date(), o.end.astimezone(tz).date())
+        }
+    )
+    currency = context.scenario.terms.currency
+    earned: list[tuple[date, Money]] = []  # (first day after the month, credit)
+    for year, month in months:
+        fee = fee_for_month(invoices, year, month)
+        if fee is None:
+            continue
+        credit = sla_credit(
+            month_availability(outages, context.policy, year, month), fee[0], fee[1], context.policy
+        )
+        if credit.amount.amount > 0:
+            after = (date(year, month, 28) + timedelta(days=4)).replace(day=1)
+            earned.append((after, credit.amount))
+    pending = Money.zero(currency)
+    result = []
+    for invoice in invoices:
+        while earned and earned[0][0] <= invoice.issued:
+            pending = pending + earned.pop(0)[1]
+        if pending.is_zero():
+            result.append(invoice)
+            continue
+        line, pending = credit_line(pending, invoice.net)
+        if line is not None:
+            lines: list[InvoiceLine] = [*invoice.lines, line]
+            invoice = attrs.evolve(invoice, lines=lines)  # type: ignore[arg-type]  # converter=tuple
+        result.append(invoice)
+    return result
+
+
+# --- REC: record limits ---------------------------------------------------------------------------
+
+
+def _records(context: ScenarioContext, reinstatements: Sequence[Reinstatement]) -> None:
+    counts: dict[str, int] = {}
+    policy = context.policy
+    for event in context.history:
+        if not isinstance(event, RecordsCreated | RecordsDeleted):
+            continue
+        day = vendor_date(event.at, policy.timezone).isoformat()
+        if isinstance(event, RecordsDeleted):
+            held = counts.get(event.kind, 0)
+            if event.count > held:
+                context.refusals.append(
+                    {
+                        "on": day,
+                        "do": "delete_records",
+                        "rule": "REC-3",
+                        "message": f"{event.count} {event.kind} record(s) asked, {held} held",
+                    }
+                )
+            else:
+                counts[event.kind] = held - event.count
+            continue
+        access = status_at(context.invoices, context.payments, policy, event.at, reinstatements)
+        if access in _ACCESS_RULE:
+            context.refusals.append(
+                {
+                    "on": day,
+                    "do": "create_records",
+                    "rule": _ACCESS_RULE[access],
+                    "message": f"the instance is {access.value}",
+                }
+            )
+            continue
+        state = context.timeline.state_at(event.at)
+        plan = context.catalog.get(state.plan) if state.plan else context.catalog.top
+        decision = record_decision(
+            counts, event.kind, event.count, plan, context.catalog, policy.limits
+        )
+        if decision.outcome is Outcome.REFUSED:
+            context.refusals.append(
+                {
+                    "on": day,
+                    "do": "create_records",
+                    "rule": decision.rule,
+                    "suggested_plan": decision.suggested_plan,
+                }
+            )
+            continue
+        counts[event.kind] = counts.get(event.kind, 0) + event.count
+        if decision.outcome is Outcome.WARNING:
+            context.warnings.append(
+                {
+                    "on": day,
+                    "rule": decision.rule,
+                    "records": decision.records,
+                    "limit": decision.limit,
+                }
+            )
+    context.refusals.sort(key=lambda r: str(r["on"]))
