@@ -40,6 +40,7 @@ from crmcore.sla import (
     month_availability,
     sla_credit,
 )
+from crmcore.tenant_state import TenantStatus
 
 if TYPE_CHECKING:
     from crmcore.scenario import ScenarioContext
@@ -48,6 +49,13 @@ __all__ = ["apply_rules"]
 
 _ROUNDS = 8  # dropping invoices can only shrink the set; a few rounds reach the fixed point
 _CLOSED = (DunningStatus.CANCELLED, DunningStatus.PURGED)
+# Lifecycle states without access: TRIAL-5 (trial over, not converted), TRIAL-4 (purged after
+# the trial), END-4 (cancelled by the customer).
+_NO_ACCESS = {
+    TenantStatus.TRIAL_EXPIRED: "TRIAL-5",
+    TenantStatus.PURGED: "TRIAL-4",
+    TenantStatus.CANCELLED: "END-4",
+}
 _ACCESS_RULE = {
     DunningStatus.BLOCKED: "PAY-2",
     DunningStatus.CANCELLED: "PAY-3",
@@ -242,6 +250,16 @@ def _records(context: ScenarioContext, reinstatements: Sequence[Reinstatement]) 
             )
             continue
         state = context.timeline.state_at(event.at)
+        if state.status in _NO_ACCESS:
+            context.refusals.append(
+                {
+                    "on": day,
+                    "do": "create_records",
+                    "rule": _NO_ACCESS[state.status],
+                    "message": f"the instance is {state.status.value}",
+                }
+            )
+            continue
         plan = context.catalog.get(state.plan) if state.plan else context.catalog.top
         decision = record_decision(
             counts, event.kind, event.count, plan, context.catalog, policy.limits

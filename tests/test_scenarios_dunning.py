@@ -1,0 +1,155 @@
+"""The PAY, SLA and REC example scenarios of docs/scenarios/, against hand arithmetic.
+
+Dunning examples: a transfer invoice issued 1 Feb 2026 is due 14 days later, 15 Feb (BILL-4);
+"more than N days overdue" counts from that due date in vendor time (PAY-1).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from crmcore.scenario import run
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "docs" / "scenarios"
+DUE = date(2026, 2, 1) + timedelta(days=14)  # BILL-4: 15 Feb 2026
+
+
+def result(name: str) -> dict[str, Any]:
+    document = json.loads((SCENARIOS / f"{name}.json").read_text(encoding="utf-8"))
+    output: dict[str, Any] = run(document)
+    return output
+
+
+def statuses(name: str) -> list[tuple[str, str]]:
+    return [(s["on"], s["status"]) for s in result(name)["statuses"]]
+
+
+def cents(value: Fraction) -> Decimal:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return exact.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def test_pay_2_blocked_on_day_4_not_day_3() -> None:
+    """PAY-2: 3 days overdue (18 Feb) is still active; more than 3 (19 Feb) is blocked."""
+    seen = statuses("dunning_blocked_on_day_4")
+    assert ((DUE + timedelta(days=4)).isoformat(), "blocked") in seen
+    assert ((DUE + timedelta(days=3)).isoformat(), "blocked") not in seen
+    assert seen[-1] == ("2026-02-19", "blocked")
+
+
+def test_pay_2_paying_everything_unblocks_at_once() -> None:
+    """PAY-2: blocked 19 Feb, everything paid 25 Feb: active again that day."""
+    assert statuses("dunning_unblocked_by_payment")[-2:] == [
+        ("2026-02-19", "blocked"),
+        ("2026-02-25", "active"),
+    ]
+
+
+def test_pay_3_cancelled_on_day_61_and_a_late_payment_does_not_restore() -> None:
+    """PAY-3: 15 Feb + 61 days = 17 Apr; paying on 20 Apr leaves the instance cancelled."""
+    cancelled = DUE + timedelta(days=61)
+    assert cancelled == date(2026, 4, 17)
+    seen = statuses("dunning_cancelled_day_61_late_payment")
+    assert seen[-1] == (cancelled.isoformat(), "cancelled")
+    # the contract ended: no invoice is issued after the cancellation (1 Feb, 1 Mar, 1 Apr only)
+    issued = [i["issued"] for i in result("dunning_cancelled_day_61_late_payment")["invoices"]]
+    assert issued == ["2026-02-01", "2026-03-01", "2026-04-01"]
+
+
+def test_pay_3_only_a_recorded_reinstatement_restores() -> None:
+    """PAY-3: after paying (20 Apr) the vendor reinstates on 25 Apr: active; billing resumes."""
+    assert statuses("dunning_reinstatement")[-2:] == [
+        ("2026-04-17", "cancelled"),
+        ("2026-04-25", "active"),
+    ]
+    issued = [i["issued"] for i in result("dunning_reinstatement")["invoices"]]
+    assert issued[-1] == "2026-05-01"
+    assert [i["number"] for i in result("dunning_reinstatement")["invoices"]] == [
+        "2026/0001",
+        "2026/0002",
+        "2026/0003",
+        "2026/0004",
+    ]  # BILL-6: gapless
+
+
+def test_pay_4_purged_on_day_151() -> None:
+    """PAY-4: 15 Feb + 151 days = 16 Jul 2026: purged, and nothing comes after a purge."""
+    purged = DUE + timedelta(days=151)
+    assert purged == date(2026, 7, 16)
+    assert statuses("dunning_purge_day_151")[-1] == (purged.isoformat(), "purged")
+
+
+def credit_invoice(name: str) -> dict[str, Any]:
+    invoice: dict[str, Any] = result(name)["invoices"][-1]
+    return invoice
+
+
+def test_sla_2_credit_35_percent_at_99_2() -> None:
+    """SLA-2/SLA-3/SLA-6: April has 30 × 1440 = 43,200 minutes; 345 down → 99.20 %, below
+    99.50 and not below 98.00: 35 % of April's fee 5 × 500.00 = 2500.00 → 875.00 off May."""
+    availability = Fraction(43200 - 345, 43200) * 100
+    assert Decimal("98.00") <= availability < Decimal("99.50")
+    credit = cents(Fraction(2500) * Fraction(35, 100))
+    may = credit_invoice("sla_credit_99_2")
+    assert may["issued"] == "2026-05-01"
+    assert [(x["kind"], x["net"]) for x in may["lines"]] == [
+        ("subscription", "2500.00"),
+        ("sla_credit", f"-{credit}"),
+    ]
+    assert Decimal(may["net"]) == Decimal("2500.00") - credit == Decimal("1625.00")
+
+
+def test_sla_2_credit_50_percent_at_97_9() -> None:
+    """SLA-2: 908 minutes down → 97.90 % < 98.00: 50 % of 2500.00 = 1250.00."""
+    assert Fraction(43200 - 908, 43200) * 100 < 98
+    may = credit_invoice("sla_credit_97_9")
+    assert may["lines"][-1]["net"] == f"-{cents(Fraction(2500, 2))}"
+    assert may["net"] == "1250.00"
+
+
+def test_sla_3_annual_plan_credit_is_a_twelfth_of_the_annual_fee() -> None:
+    """SLA-3: annual fee 5 × 5000.00 = 25000.00; 35 % of 25000/12 = 729.17, on the next invoice:
+    the PRO-3 seat invoice of 10 May, 5000.00 × 295/365 = 4041.10 (10 May..28 Feb 2027)."""
+    credit = cents(Fraction(25000, 12) * Fraction(35, 100))
+    seats = cents(Fraction(5000) * Fraction(295, 365))
+    invoice = credit_invoice("sla_credit_annual")
+    assert (credit, seats) == (Decimal("729.17"), Decimal("4041.10"))
+    assert [(x["kind"], x["net"]) for x in invoice["lines"]] == [
+        ("seats", str(seats)),
+        ("sla_credit", f"-{credit}"),
+    ]
+    assert Decimal(invoice["net"]) == seats - credit
+
+
+def test_rec_2_warning_at_90_percent() -> None:
+    """REC-2: 89 clients + 2 leads = 91 of 100 ≥ 90 %: a warning with the numbers."""
+    assert result("records_warning")["warnings"] == [
+        {"on": "2026-03-03", "rule": "REC-2", "records": 89 + 2, "limit": 100}
+    ]
+
+
+def test_rec_3_refusal_suggests_the_cheapest_fitting_plan_and_deleting_frees_room() -> None:
+    """REC-3/REC-4: 95 + 10 > 100 on standard: refused, premium (1000) fits; after deleting
+    10 clients, the same 10 tasks fit (85 + 10 = 95, a REC-2 warning)."""
+    output = result("records_refusal_suggested_plan")
+    assert output["refusals"] == [
+        {"on": "2026-03-03", "do": "create_records", "rule": "REC-3", "suggested_plan": "premium"}
+    ]
+    assert output["warnings"][-1] == {
+        "on": "2026-03-05",
+        "rule": "REC-2",
+        "records": 95 - 10 + 10,
+        "limit": 100,
+    }
+
+
+def test_rec_4_refusal_on_the_top_plan_names_no_plan() -> None:
+    """REC-4: on the top plan (premium, 1000) 995 + 10 is refused with no plan to suggest."""
+    assert result("records_refusal_top_plan")["refusals"] == [
+        {"on": "2026-03-03", "do": "create_records", "rule": "REC-3", "suggested_plan": None}
+    ]
