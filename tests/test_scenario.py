@@ -224,6 +224,10 @@ VERB_EVENTS = st.one_of(
     st.just({"do": "pay", "amount": "700.00"}),
     st.just({"do": "cancel"}),
     st.just({"do": "reinstate"}),
+    st.builds(
+        lambda n: {"do": "create_records", "kind": "client", "count": n}, st.integers(1, 12000)
+    ),
+    st.builds(lambda n: {"do": "delete_records", "kind": "client", "count": n}, st.integers(1, 9)),
 )
 
 
