@@ -104,13 +104,14 @@ def round_half_up(value: Decimal | Fraction | int, digits: int) -> Decimal:
     >>> round_half_up(Fraction(5, 2), 0), round_half_up(Fraction(-5, 2), 0)
     (Decimal('3'), Decimal('-3'))
     """
-    exact = Fraction(value)
-    scale = 10**digits
-    scaled = abs(exact) * scale
-    whole = scaled.numerator // scaled.denominator
-    if scaled - whole >= Fraction(1, 2):
+    exact = value if isinstance(value, Fraction) else Fraction(value)
+    # Integer arithmetic on numerator and denominator: the same exact half-up rule as
+    # ``|x| * 10**digits`` compared with ``whole + 1/2``, without building Fractions.
+    numerator, denominator = exact.numerator, exact.denominator
+    whole, remainder = divmod(abs(numerator) * 10**digits, denominator)
+    if 2 * remainder >= denominator:
         whole += 1
-    signed = -whole if exact < 0 else whole
+    signed = -whole if numerator < 0 else whole
     # scaleb is exact (it only moves the exponent); then fix the exponent to ``-digits``.
     return _EXACT.quantize(Decimal(signed).scaleb(-digits, _EXACT), Decimal(1).scaleb(-digits))
 

@@ -4,6 +4,7 @@ again on load (a row that breaks a rule raises instead of producing a bad value)
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -56,26 +57,39 @@ def instant_from_columns(utc: datetime, zone: str) -> datetime:
     return utc.replace(tzinfo=UTC).astimezone(_zone(zone))
 
 
+@functools.cache
+def _enum_fields(cls: type) -> tuple[tuple[str, type[enum.Enum]], ...]:
+    """The enum-typed fields of an attrs class (resolved once per class)."""
+    attrs.resolve_types(cls)
+    return tuple(
+        (field.name, field.type)
+        for field in attrs.fields(cls)
+        if isinstance(field.type, type) and issubclass(field.type, enum.Enum)
+    )
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(field.name for field in attrs.fields(cls))
+
+
 def _enums(event: Any) -> Any:
     """Enum fields back as enums: the shared converter leaves StrEnum values as plain str."""
-    cls = type(event)
-    attrs.resolve_types(cls)
     changes = {
-        field.name: field.type(getattr(event, field.name))
-        for field in attrs.fields(cls)
-        if isinstance(field.type, type)
-        and issubclass(field.type, enum.Enum)
-        and not isinstance(getattr(event, field.name), field.type)
+        name: kind(getattr(event, name))
+        for name, kind in _enum_fields(event.__class__)
+        if not isinstance(getattr(event, name), kind)
     }
     return attrs.evolve(event, **changes) if changes else event
 
 
 def _in_zone(event: Any, zone: str) -> Any:
     """The event with every datetime field shown in ``zone`` (JSON keeps only offsets)."""
+    tz = _zone(zone)
     changes = {
-        field.name: getattr(event, field.name).astimezone(_zone(zone))
-        for field in attrs.fields(type(event))
-        if isinstance(getattr(event, field.name), datetime)
+        name: value.astimezone(tz)
+        for name in _field_names(event.__class__)
+        if isinstance(value := getattr(event, name), datetime)
     }
     return _enums(attrs.evolve(event, **changes))
 
