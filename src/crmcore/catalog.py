@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import enum
 import json
-import tomllib
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -34,7 +33,7 @@ import tomli_w
 
 from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError
 from crmcore.money import Money, minor_units, parse_decimal
-from crmcore.serialization import converter, structure_strict
+from crmcore.serialization import converter, parse_document, structure_strict
 
 __all__ = ["Catalog", "Cycle", "Limits", "Plan", "Price"]
 
@@ -233,22 +232,14 @@ class Catalog:
 
     @classmethod
     def loads_json(cls, text: str) -> Catalog:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CatalogError([f"$: not valid JSON ({exc})"], what="catalogue") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_document(text, "json", error=_catalog_error))
 
     def dumps_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def loads_toml(cls, text: str) -> Catalog:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise CatalogError([f"$: not valid TOML ({exc})"], what="catalogue") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_document(text, "toml", error=_catalog_error))
 
     def dumps_toml(self) -> str:
         return tomli_w.dumps(_without_none(self.to_dict()))
@@ -275,3 +266,7 @@ def _without_none(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_none(v) for v in value]
     return value
+
+
+def _catalog_error(errors: list[str]) -> CatalogError:
+    return CatalogError(errors, what="catalogue")

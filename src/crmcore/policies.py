@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import enum
 import json
-import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import time
 from decimal import Decimal
@@ -30,7 +29,7 @@ import tomli_w
 from crmcore.dates import BusinessCalendar, zone
 from crmcore.errors import PolicyError, ValidationError
 from crmcore.money import minor_units
-from crmcore.serialization import converter, structure_strict
+from crmcore.serialization import converter, parse_document, structure_strict
 
 __all__ = [
     "BackupPolicy",
@@ -396,11 +395,7 @@ class VendorPolicy:
 
     @classmethod
     def loads_json(cls, text: str) -> VendorPolicy:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PolicyError([f"$: not valid JSON ({exc})"], what="policy") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_document(text, "json", error=_policy_error))
 
     def dumps_toml(self) -> str:
         """The policy as a TOML document.
@@ -432,10 +427,7 @@ class VendorPolicy:
         if file.suffix.lower() == ".toml":
             data = toml_document(text)
         else:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise PolicyError([f"$: not valid JSON ({exc})"], what="policy") from None
+            data = parse_document(text, "json", error=_policy_error)
         return self.with_overrides(data, root="$")
 
     @classmethod
@@ -466,10 +458,7 @@ def toml_document(text: str) -> dict[str, Any]:
     >>> toml_document('null = ["trial.purge_after_days"]\n[trial]\nlength = 7\n')
     {'trial': {'length': 7, 'purge_after_days': None}}
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError([f"$: not valid TOML ({exc})"], what="policy") from None
+    data: dict[str, Any] = parse_document(text, "toml", error=_policy_error)
     nulls = data.pop(TOML_NULLS, [])
     if not isinstance(nulls, list) or not all(isinstance(p, str) and p for p in nulls):
         raise PolicyError([f"$.{TOML_NULLS}: must be a list of dotted paths"], what="policy")
@@ -527,3 +516,7 @@ def _calendar(country: str) -> BusinessCalendar:
     if country not in _calendars:
         _calendars[country] = BusinessCalendar(country)
     return _calendars[country]
+
+
+def _policy_error(errors: list[str]) -> PolicyError:
+    return PolicyError(errors, what="policy")

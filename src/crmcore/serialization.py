@@ -14,6 +14,8 @@ Errors are collected with cattrs' detailed validation and turned into one
 from __future__ import annotations
 
 import enum
+import json
+import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -30,7 +32,7 @@ from crmcore.dates import parse_aware_datetime, parse_date, require_aware
 from crmcore.errors import CrmError, MultipleValidationErrors
 from crmcore.money import parse_decimal
 
-__all__ = ["converter", "error_paths", "structure_strict"]
+__all__ = ["converter", "error_paths", "parse_document", "structure_strict"]
 
 T = TypeVar("T")
 
@@ -250,3 +252,15 @@ def structure_strict(
         raise error([f"{root}: {exc}"]) from exc
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise error([f"{root}: {_format_exception(exc, cls)}"]) from exc
+
+
+def parse_document(
+    text: str, fmt: str, *, error: Callable[[list[str]], MultipleValidationErrors]
+) -> Any:
+    """Parse ``text`` as ``fmt`` (``"json"`` or ``"toml"``); a syntax error becomes ``error``
+    with the path ``$`` and the parser's message, so a file's syntax and its values are refused
+    the same way."""
+    try:
+        return tomllib.loads(text) if fmt == "toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise error([f"$: not valid {fmt.upper()} ({exc})"]) from None
