@@ -110,7 +110,8 @@ def take_february(engine: Any) -> tuple[list[Any], list[Any], int]:
 
 
 def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
-    """Read every tenant's events and keys, write the same invoice rows: plain SQL."""
+    """Read every tenant's events and keys (the same columns, in the same order as the billing
+    job), write the same invoice rows: plain SQL, no domain logic."""
     start = time.perf_counter()
     by_invoice: dict[int, list[Any]] = {}
     for line in lines:
@@ -123,20 +124,24 @@ def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
         with engine.begin() as connection:
             ids = (
                 connection.execute(
-                    select(tenants.c.tenant_id)
+                    select(tenants.c.tenant_id, tenants.c.vendor)
                     .where(tenants.c.tenant_id > after)
                     .order_by(tenants.c.tenant_id)
                     .limit(200)
                 )
-                .scalars()
+                .scalars()  # the tenant ids (the job reads the vendor too)
                 .all()
             )
             if not ids:
                 break
             connection.execute(
-                select(tenant_events).where(tenant_events.c.tenant_id.in_(ids))
+                select(tenant_events.c.tenant_id, tenant_events.c.payload, tenant_events.c.at_zone)
+                .where(tenant_events.c.tenant_id.in_(ids))
+                .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
             ).all()
-            connection.execute(select(invoices.c.key).where(invoices.c.tenant_id.in_(ids))).all()
+            connection.execute(
+                select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(ids))
+            ).all()
             batch = [h for t in ids for h in heads_by_tenant.get(t, [])]
             if batch:
                 connection.execute(insert(invoices), [h._asdict() for h in batch])

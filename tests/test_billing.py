@@ -111,6 +111,19 @@ def test_billing_is_idempotent_bill_6(history: list[Event], first_run: date) -> 
     assert len({d.key for d in due(history)}) == len(due(history))
 
 
+@given(tenant_histories(), st.data())
+def test_already_issued_invoices_are_left_out_and_the_rest_unchanged_bill_6(
+    history: list[Event], data: st.DataObject
+) -> None:
+    """The engine does not price invoices already issued; leaving them out must not change
+    any other invoice (any subset of keys, not only a prefix)."""
+    everything = due(history)
+    keys = data.draw(
+        st.sets(st.sampled_from([d.key for d in everything])) if everything else st.just(set())
+    )
+    assert due(history, already_issued=keys) == [d for d in everything if d.key not in keys]
+
+
 @given(tenant_histories())
 def test_numbering_is_gapless_per_series_bill_6(history: list[Event]) -> None:
     invoices = issue(due(history), InMemoryInvoiceNumbering(), tenant_id="t", policy=RAYNET)

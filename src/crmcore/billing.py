@@ -64,6 +64,7 @@ __all__ = [
     "drafts_from_timeline",
     "invoices_due",
     "issue",
+    "series_of",
 ]
 
 
@@ -140,15 +141,21 @@ def invoices_due(
         microseconds=1
     )
     timeline = replay(history, catalog, policy, until=end)
-    drafts = drafts_from_timeline(timeline, catalog, policy, terms, up_to)
-    return [d for d in drafts if d.key not in already_issued]
+    return drafts_from_timeline(timeline, catalog, policy, terms, up_to, already_issued)
 
 
 def drafts_from_timeline(
-    timeline: Timeline, catalog: Catalog, policy: VendorPolicy, terms: BillingTerms, up_to: date
+    timeline: Timeline,
+    catalog: Catalog,
+    policy: VendorPolicy,
+    terms: BillingTerms,
+    up_to: date,
+    already_issued: Collection[str] = (),
 ) -> list[InvoiceDraft]:
-    """The invoices a replayed :class:`~crmcore.tenancy.Timeline` produces up to ``up_to``."""
-    walk = _Walk(catalog, policy, terms, timeline.initial)
+    """The invoices a replayed :class:`~crmcore.tenancy.Timeline` produces up to ``up_to``,
+    leaving out those whose key is in ``already_issued`` (their lines are not even computed:
+    a monthly run over a long history prices only the new invoices)."""
+    walk = _Walk(catalog, policy, terms, timeline.initial, already_issued)
     for step in timeline.steps:
         if step.day > up_to:
             break
@@ -167,8 +174,14 @@ class _Level:
 
 class _Walk:
     def __init__(
-        self, catalog: Catalog, policy: VendorPolicy, terms: BillingTerms, state: TenantState
+        self,
+        catalog: Catalog,
+        policy: VendorPolicy,
+        terms: BillingTerms,
+        state: TenantState,
+        skip: Collection[str] = (),
     ) -> None:
+        self.skip = skip  # keys already issued: the walk goes on, the invoice is not built
         self.catalog = catalog
         self.policy = policy
         self.terms = terms
@@ -199,6 +212,8 @@ class _Walk:
     def emit(
         self, key: str, issued: date, charges: Iterable[Charge], period: Period | None
     ) -> None:
+        if key in self.skip:
+            return
         lines = lines_from_charges(charges)
         if all(line.net.is_zero() for line in lines):
             return
@@ -240,14 +255,18 @@ class _Walk:
                 assert plan is not None
                 period = _period_from(state, start)
                 unit = self.unit(plan, state)
-                charges = [
-                    full_period(LineKind.SUBSCRIPTION, "BILL-2", plan, state.seats, unit, period),
-                    *self.arrears,
-                ]
+                key = f"period:{start.isoformat()}"
+                if key not in self.skip:
+                    charges = [
+                        full_period(
+                            LineKind.SUBSCRIPTION, "BILL-2", plan, state.seats, unit, period
+                        ),
+                        *self.arrears,
+                    ]
+                    self.emit(key, start, charges, period)
                 self.arrears = []
                 self.levels = [_Level(unit, state.seats)]
                 self.cursor = period
-                self.emit(f"period:{start.isoformat()}", start, charges, period)
             else:  # cancelled (END-4) or left the cycle: only what is still owed
                 self.emit(f"closing:{start.isoformat()}", start, self.arrears, None)
                 self.arrears = []
@@ -420,6 +439,11 @@ def _period_from(state: TenantState, day: date) -> Period:
 # --- numbering and payments ----------------------------------------------------------------------
 
 
+def series_of(draft: InvoiceDraft, policy: VendorPolicy) -> str:
+    """The numbering series ``<vendor>/<year of issue>`` a draft is numbered in (BILL-6)."""
+    return f"{policy.name}/{draft.issued.year}"
+
+
 def issue(
     drafts: Iterable[InvoiceDraft],
     numbering: InvoiceNumbering,
@@ -432,7 +456,7 @@ def issue(
     invoices = []
     for draft in drafts:
         year = draft.issued.year
-        series = f"{policy.name}/{year}"
+        series = series_of(draft, policy)
         number = numbering.next_number(series)
         invoices.append(
             Invoice(

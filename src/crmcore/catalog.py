@@ -32,7 +32,7 @@ import attrs
 import tomli_w
 
 from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError
-from crmcore.money import Money, minor_units, parse_decimal
+from crmcore.money import Money, _trusted, minor_units, parse_decimal
 from crmcore.serialization import converter, parse_document, structure_strict
 
 __all__ = ["Catalog", "Cycle", "Limits", "Plan", "Price"]
@@ -89,7 +89,7 @@ class Price:
 
     @property
     def money(self) -> Money:
-        return Money(self.amount, self.currency)
+        return _trusted(self.amount, self.currency)  # checked by __attrs_post_init__
 
 
 def _sorted_features(value: Any) -> frozenset[str]:

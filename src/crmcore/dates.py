@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import TypeVar
@@ -140,8 +141,7 @@ def _localize(naive: datetime, zone_info: tzinfo | None) -> datetime:
 
 def last_day_of_month(day: date) -> date:
     """The last calendar day of ``day``'s month."""
-    result: date = day + relativedelta(day=31)
-    return result
+    return day.replace(day=monthrange(day.year, day.month)[1])
 
 
 def days_in_month(year: int, month: int) -> int:

@@ -45,7 +45,7 @@ class InvoiceLine:
     description: str = ""
 
     def __attrs_post_init__(self) -> None:
-        if self.net != self.net.rounded():
+        if not self.net.is_rounded():
             raise ValidationError(
                 f"line net {self.net.amount} is not rounded to the minor unit",
                 field="net",

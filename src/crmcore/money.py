@@ -104,16 +104,30 @@ def round_half_up(value: Decimal | Fraction | int, digits: int) -> Decimal:
     >>> round_half_up(Fraction(5, 2), 0), round_half_up(Fraction(-5, 2), 0)
     (Decimal('3'), Decimal('-3'))
     """
-    exact = value if isinstance(value, Fraction) else Fraction(value)
-    # Integer arithmetic on numerator and denominator: the same exact half-up rule as
-    # ``|x| * 10**digits`` compared with ``whole + 1/2``, without building Fractions.
-    numerator, denominator = exact.numerator, exact.denominator
+    if isinstance(value, Decimal):
+        numerator, denominator = value.as_integer_ratio()
+    else:
+        exact = value if isinstance(value, Fraction) else Fraction(value)
+        numerator, denominator = exact.numerator, exact.denominator
+    return _round_ratio(numerator, denominator, digits)
+
+
+def _round_ratio(numerator: int, denominator: int, digits: int) -> Decimal:
+    """``numerator / denominator`` (denominator > 0) rounded half-up to ``digits`` decimals.
+
+    Integer arithmetic: the same exact half-up rule as ``|x| * 10**digits`` compared with
+    ``whole + 1/2``, without building Fractions."""
     whole, remainder = divmod(abs(numerator) * 10**digits, denominator)
     if 2 * remainder >= denominator:
         whole += 1
     signed = -whole if numerator < 0 else whole
     # scaleb is exact (it only moves the exponent); then fix the exponent to ``-digits``.
-    return _EXACT.quantize(Decimal(signed).scaleb(-digits, _EXACT), Decimal(1).scaleb(-digits))
+    return _EXACT.quantize(Decimal(signed).scaleb(-digits, _EXACT), _quantum(digits))
+
+
+@cache
+def _quantum(digits: int) -> Decimal:
+    return Decimal(1).scaleb(-digits)
 
 
 def _to_decimal(value: object) -> Decimal:
@@ -160,22 +174,22 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(_exact("add", self.amount, other.amount), self.currency)
+        return _trusted(_exact("add", self.amount, other.amount), self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(_exact("subtract", self.amount, other.amount), self.currency)
+        return _trusted(_exact("subtract", self.amount, other.amount), self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return _trusted(-self.amount, self.currency)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return _trusted(abs(self.amount), self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
             raise TypeError("Money multiplies by int or Decimal; use prorate() for a Fraction")
-        return Money(_exact("multiply", self.amount, Decimal(factor)), self.currency)
+        return _trusted(_exact("multiply", self.amount, Decimal(factor)), self.currency)
 
     __rmul__ = __mul__
 
@@ -203,12 +217,26 @@ class Money:
 
     def rounded(self) -> Money:
         """Rounded half-up to the currency's minor unit (BILL-7)."""
-        return Money(round_half_up(self.amount, self.minor_units), self.currency)
+        return _trusted(round_half_up(self.amount, self.minor_units), self.currency)
+
+    def is_rounded(self) -> bool:
+        """Already a whole number of minor units (BILL-7)?"""
+        digits = minor_units(self.currency)
+        exponent = self.amount.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent <= digits:
+            return True
+        return self.amount == round_half_up(self.amount, digits)
 
     def prorate(self, fraction: Fraction) -> Money:
         """``self × fraction`` computed exactly, then rounded once half-up (PRO-1, BILL-7)."""
-        return Money(
-            round_half_up(Fraction(self.amount) * fraction, self.minor_units), self.currency
+        numerator, denominator = self.amount.as_integer_ratio()
+        return _trusted(
+            _round_ratio(
+                numerator * fraction.numerator,
+                denominator * fraction.denominator,
+                minor_units(self.currency),
+            ),
+            self.currency,
         )
 
     def times_exact(self, factor: Fraction) -> Fraction:
@@ -217,6 +245,15 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.rounded().amount} {self.currency}"
+
+
+def _trusted(amount: Decimal, currency: str) -> Money:
+    """A :class:`Money` from a ``Decimal`` and a currency already checked (the results of
+    arithmetic on valid values): skips the converter and the validator."""
+    money = object.__new__(Money)
+    object.__setattr__(money, "amount", amount)
+    object.__setattr__(money, "currency", currency)
+    return money
 
 
 def total(amounts: Iterable[Money], currency: str) -> Money:

@@ -14,9 +14,11 @@ the anchor (TIME-4). Fractions are exact ``Fraction`` values of actual calendar 
 
 from __future__ import annotations
 
+from calendar import monthrange
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -56,6 +58,8 @@ class Period:
         """The calendar month ``year-month`` (BILL-1 monthly cycle)."""
         if not 1 <= month <= 12:
             raise PeriodError(f"month must be 1..12, got {month}", field="month", rule="BILL-1")
+        if cls is Period:  # periods are frozen values: share them (billing asks for each month
+            return _calendar_month(year, month)  # of every tenant's history)
         first = date(year, month, 1)
         return cls(first, last_day_of_month(first))
 
@@ -73,6 +77,8 @@ class Period:
         """
         if n < 0:
             raise PeriodError(f"n must be >= 0, got {n}", field="n", rule="BILL-1")
+        if cls is Period and type(start) is date:
+            return _annual(start, n)
         first = start + relativedelta(months=12 * n)
         following = start + relativedelta(months=12 * (n + 1))
         return cls(first, following - timedelta(days=1))
@@ -165,3 +171,16 @@ class Period:
 
     def __str__(self) -> str:
         return f"{self.first_day.isoformat()}..{self.last_day.isoformat()}"
+
+
+@lru_cache(maxsize=4096)
+def _calendar_month(year: int, month: int) -> Period:
+    first = date(year, month, 1)
+    return Period(first, date(year, month, monthrange(year, month)[1]))
+
+
+@lru_cache(maxsize=65536)
+def _annual(start: date, n: int) -> Period:
+    first = start + relativedelta(months=12 * n)
+    following = start + relativedelta(months=12 * (n + 1))
+    return Period(first, following - timedelta(days=1))

@@ -20,7 +20,7 @@ from importlib import import_module
 from typing import Any
 
 import attrs
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from crmcore.catalog import Catalog
@@ -57,71 +57,89 @@ def _billing() -> Any:
         ) from exc
 
 
-def _claim(uow: SqlUnitOfWork, after: str, batch: int, mark: str) -> tuple[str | None, list[str]]:
+def _claim(
+    uow: SqlUnitOfWork, after: str, batch: int, mark: str, inclusive: bool = False
+) -> tuple[str | None, dict[str, str]]:
     """The next tenants not yet billed for ``mark``, locked: (the last id looked at, the ones
-    to bill). Rows another worker holds are skipped (SKIP LOCKED); rows it has committed are
-    marked and left out by the second, per-batch query.
+    to bill with their vendors). Rows another worker holds are skipped (SKIP LOCKED); rows it
+    has committed are marked and left out by the second, per-batch query.
 
     The claim itself has no ``NOT EXISTS billing_marks``: PostgreSQL planned that anti-join as
     a sort of every mark of the period per batch (quadratic in the number of tenants); the
     per-batch lookup below is an index probe per claimed tenant."""
+    start = tenants.c.tenant_id >= after if inclusive else tenants.c.tenant_id > after
     statement = (
-        select(tenants.c.tenant_id)
-        .where(tenants.c.tenant_id > after)
+        select(tenants.c.tenant_id, tenants.c.vendor)
+        .where(start)
         .order_by(tenants.c.tenant_id)
         .limit(batch)
     )
     if uow.connection.dialect.name != "sqlite":
         statement = statement.with_for_update(skip_locked=True)
     with translate_errors("claiming tenants"):
-        claimed = list(uow.connection.execute(statement).scalars())
+        claimed = dict(uow.connection.execute(statement).tuples().all())
         if not claimed:
-            return None, []
+            return None, {}
         # Marks committed by any worker up to now (a fresh statement, READ COMMITTED).
         done = set(
             uow.connection.execute(
                 select(billing_marks.c.tenant_id).where(
-                    billing_marks.c.period == mark, billing_marks.c.tenant_id.in_(claimed)
+                    billing_marks.c.period == mark, billing_marks.c.tenant_id.in_(list(claimed))
                 )
             ).scalars()
         )
-    return claimed[-1], [tenant_id for tenant_id in claimed if tenant_id not in done]
+    last = next(reversed(claimed))
+    return last, {tenant: vendor for tenant, vendor in claimed.items() if tenant not in done}
 
 
-def _batches(engine: Engine, batch: int, mark: str) -> Iterator[tuple[SqlUnitOfWork, list[str]]]:
-    """Batches until a pass from the start finds nothing left (a second pass picks up what a
-    failed worker rolled back behind this one's cursor)."""
+def _batches(
+    engine: Engine, batch: int, mark: str
+) -> Iterator[tuple[SqlUnitOfWork, dict[str, str]]]:
+    """Batches from the first tenant to the last; then, while some tenant is still not marked
+    (another worker rolled back behind this one's cursor, or holds it right now), one more pass
+    from the first such tenant. A pass that finds nothing to bill ends the job."""
+    after, inclusive = "", False
     while True:
-        after: str | None = ""
         found = False
-        while after is not None:
+        cursor: str | None = after
+        while cursor is not None:
             uow = SqlUnitOfWork(engine)
             with uow:
-                last, todo = _claim(uow, after, batch, mark)
+                last, todo = _claim(uow, cursor, batch, mark, inclusive)
                 if todo:
                     found = True
                     yield uow, todo
-            after = last
+            cursor, inclusive = last, False
         if not found:
             return
+        left = _first_unmarked(engine, mark)
+        if left is None:
+            return
+        after, inclusive = left, True
+
+
+def _first_unmarked(engine: Engine, mark: str) -> str | None:
+    """The smallest tenant id without a mark for ``mark``: one anti-join per pass (not per
+    batch), without locks."""
+    marked = select(billing_marks.c.tenant_id).where(
+        billing_marks.c.period == mark, billing_marks.c.tenant_id == tenants.c.tenant_id
+    )
+    with translate_errors("claiming tenants"), engine.connect() as connection:
+        first: str | None = connection.execute(
+            select(func.min(tenants.c.tenant_id)).where(~marked.exists())
+        ).scalar()
+    return first
 
 
 def _load_batch(
     uow: SqlUnitOfWork, claimed: list[str]
-) -> tuple[dict[str, str], dict[str, list[Any]], dict[str, set[str]]]:
-    """Vendors, histories and issued keys of a batch of tenants in three queries."""
+) -> tuple[dict[str, list[Any]], dict[str, set[str]]]:
+    """Histories and issued keys of a batch of tenants in two queries."""
     connection = uow.connection
     with translate_errors("reading tenants"):
-        vendors = dict(
-            connection.execute(
-                select(tenants.c.tenant_id, tenants.c.vendor).where(
-                    tenants.c.tenant_id.in_(claimed)
-                )
-            ).all()
-        )
         histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in claimed}
         for row in connection.execute(
-            select(tenant_events)
+            select(tenant_events.c.tenant_id, tenant_events.c.payload, tenant_events.c.at_zone)
             .where(tenant_events.c.tenant_id.in_(claimed))
             .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
         ):
@@ -131,7 +149,7 @@ def _load_batch(
             select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(claimed))
         ):
             keys[tenant_id].add(key)
-    return vendors, histories, keys
+    return histories, keys
 
 
 def bill_period(
@@ -147,8 +165,9 @@ def bill_period(
     policies: dict[str, VendorPolicy] = {}
     report = BillingReport()
     mark = f"{period.first_day:%Y-%m}"
-    for uow, claimed in _batches(engine, batch, mark):
-        vendors, histories, keys = _load_batch(uow, claimed)
+    for uow, vendors in _batches(engine, batch, mark):
+        claimed = list(vendors)
+        histories, keys = _load_batch(uow, claimed)
         drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
         for tenant_id in claimed:
             vendor = vendors[tenant_id]
@@ -169,10 +188,7 @@ def bill_period(
                 drafts.append((tenant_id, policy, due))
         issued = _number(uow, billing, drafts)
         uow.invoices.add_many(issued)
-        with translate_errors("marking tenants"):
-            uow.connection.execute(
-                insert(billing_marks), [{"period": mark, "tenant_id": t} for t in claimed]
-            )
+        _mark(uow, mark, claimed)
         uow.commit()
         report = report + BillingReport(len(claimed), len(issued))
         if progress is not None:
@@ -180,16 +196,32 @@ def bill_period(
     return report
 
 
+_POSTGRESQL_MARK = text(
+    "INSERT INTO billing_marks (period, tenant_id) SELECT :period, unnest(CAST(:ids AS VARCHAR[]))"
+)
+
+
+def _mark(uow: SqlUnitOfWork, mark: str, claimed: list[str]) -> None:
+    """Mark the batch billed for the period (one array-valued statement on PostgreSQL)."""
+    with translate_errors("marking tenants"):
+        if uow.connection.dialect.name == "postgresql":
+            uow.connection.execute(_POSTGRESQL_MARK, {"period": mark, "ids": claimed})
+        else:
+            uow.connection.execute(
+                insert(billing_marks), [{"period": mark, "tenant_id": t} for t in claimed]
+            )
+
+
 def _number(
     uow: SqlUnitOfWork, billing: Any, drafts: list[tuple[str, VendorPolicy, list[Any]]]
 ) -> list[Invoice]:
-    """Number the batch's drafts with one reservation per series (BILL-6): a dry run counts
-    the numbers each series needs, the reservation locks the series row until commit."""
-    dry = billing.InMemoryInvoiceNumbering()
+    """Number the batch's drafts with one reservation per series (BILL-6): count the numbers
+    each series needs, reserve them (the series row stays locked until commit), then issue."""
     needed: dict[str, int] = {}
-    for tenant_id, policy, due in drafts:
-        for invoice in billing.issue(due, dry, tenant_id=tenant_id, policy=policy):
-            needed[invoice.series] = needed.get(invoice.series, 0) + 1
+    for _tenant_id, policy, due in drafts:
+        for draft in due:
+            series = billing.series_of(draft, policy)
+            needed[series] = needed.get(series, 0) + 1
     start = {
         series: uow.invoices.reserve_numbers(series, count) - 1
         for series, count in sorted(needed.items())  # one lock order for every worker

@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, insert, select, text, update
+from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -236,19 +236,22 @@ class SqlInvoiceRepository(_SqlRepository):
             return self._load(heads)
 
     def add_many(self, invoices_to_add: Sequence[Invoice]) -> None:
-        """Store several invoices with two statements (the billing job's batch insert)."""
+        """Store several invoices with two or three statements (the billing job's batch
+        insert). On PostgreSQL and SQLite the ids are taken first (one ``nextval`` query on
+        PostgreSQL; on SQLite the write lock is held, so ``max(id)`` + 1 ...) and both inserts
+        are plain multi-row inserts, without ``RETURNING``."""
         if not invoices_to_add:
             return
         converted = [convert.invoice_to_rows(invoice) for invoice in invoices_to_add]
         with translate_errors("adding invoices"):
             if self.dialect in ("postgresql", "sqlite"):
-                ids = (
-                    self.connection.execute(
-                        insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),
-                        [head for head, _ in converted],
-                    )
-                    .scalars()
-                    .all()
+                ids = self._new_invoice_ids(len(converted))
+                self.connection.execute(
+                    insert(invoices),
+                    [
+                        dict(head, id=invoice_id)
+                        for invoice_id, (head, _) in zip(ids, converted, strict=True)
+                    ],
                 )
             else:
                 ids = []
@@ -265,6 +268,14 @@ class SqlInvoiceRepository(_SqlRepository):
             ]
             if rows:
                 self.connection.execute(insert(invoice_lines), rows)
+
+    def _new_invoice_ids(self, count: int) -> list[int]:
+        if self.dialect == "postgresql":
+            return list(self.connection.execute(_POSTGRESQL_INVOICE_IDS, {"n": count}).scalars())
+        # SQLite: the unit of work began with BEGIN IMMEDIATE, so no one else writes now.
+        last = self.connection.execute(select(func.max(invoices.c.id))).scalar()
+        first = (last or 0) + 1
+        return list(range(first, first + count))
 
     def reserve_numbers(self, series: str, count: int) -> int:
         """Reserve ``count`` consecutive numbers of ``series``; the first. Locked like
@@ -328,6 +339,10 @@ class SqlOutageRepository(_SqlRepository):
 
 # REC-6 on PostgreSQL in one round trip: the conditional upsert of the tenant's counter row and,
 # only when it changed a row, the per-kind breakdown.
+_POSTGRESQL_INVOICE_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, :n)"
+)
+
 _POSTGRESQL_TRY_CREATE = text(
     """
     WITH total AS (
