@@ -196,16 +196,24 @@ class _Walk:
         self.now: datetime | None = None  # the instant of the step being billed
         self.queued_seats = 0  # seats the queued prepaid extension was invoiced for
         self.drafts: list[InvoiceDraft] = []
+        self.units: dict[tuple[str, Cycle | None, int | None], Money] = {}
 
     # prices ------------------------------------------------------------------------------------
 
     def unit(self, plan: str, state: TenantState) -> Money:
         """Per-seat price for the whole current period: cycle price, or monthly × months."""
+        months = state.term_months if state.term is not None else None
+        known = self.units.get((plan, state.cycle, months))
+        if known is not None:
+            return known
         chosen = self.catalog.get(plan)
-        if state.term is not None and state.term_months is not None:
-            return chosen.price(Cycle.MONTHLY, self.terms.currency) * state.term_months
-        assert state.cycle is not None
-        return chosen.price(state.cycle, self.terms.currency)
+        if months is not None:
+            price = chosen.price(Cycle.MONTHLY, self.terms.currency) * months
+        else:
+            assert state.cycle is not None
+            price = chosen.price(state.cycle, self.terms.currency)
+        self.units[plan, state.cycle, months] = price
+        return price
 
     # invoices ----------------------------------------------------------------------------------
 

@@ -127,7 +127,7 @@ class Plan:
 
     def price(self, cycle: Cycle | str, currency: str) -> Money:
         """Net price per seat for one ``cycle`` in ``currency`` (PLAN-1)."""
-        wanted = Cycle(cycle)
+        wanted = cycle if type(cycle) is Cycle else Cycle(cycle)
         for price in self.prices:
             if price.cycle == wanted and price.currency == currency:
                 return price.money

@@ -106,7 +106,8 @@ def lines_from_charges(charges: Iterable[Charge]) -> list[InvoiceLine]:
             merged[key] = charge
     lines = []
     for charge in merged.values():
-        net = (charge.unit * charge.seats).prorate(charge.fraction)
+        fraction = charge.fraction
+        net = (charge.unit * charge.seats).prorate(fraction)
         lines.append(
             InvoiceLine(
                 kind=charge.kind,
@@ -116,7 +117,7 @@ def lines_from_charges(charges: Iterable[Charge]) -> list[InvoiceLine]:
                 seats=charge.seats,
                 first_day=charge.first_day,
                 last_day=charge.last_day,
-                fraction=charge.fraction if charge.prorated else None,
+                fraction=fraction if charge.prorated else None,
                 description=charge.description,
             )
         )

@@ -13,6 +13,7 @@ for the numbering and the inserts at the end of each batch's transaction.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -196,16 +197,26 @@ def bill_period(
     return report
 
 
-_POSTGRESQL_MARK = text(
-    "INSERT INTO billing_marks (period, tenant_id) SELECT :period, unnest(CAST(:ids AS VARCHAR[]))"
-)
+_MARK = {
+    "postgresql": text(
+        "INSERT INTO billing_marks (period, tenant_id)"
+        " SELECT :period, unnest(CAST(:ids AS VARCHAR[]))"
+    ),
+    "sqlite": text(
+        "INSERT INTO billing_marks (period, tenant_id) SELECT :period, value FROM json_each(:ids)"
+    ),
+}
 
 
 def _mark(uow: SqlUnitOfWork, mark: str, claimed: list[str]) -> None:
-    """Mark the batch billed for the period (one array-valued statement on PostgreSQL)."""
+    """Mark the batch billed for the period: one statement with the ids as one array (JSON on
+    SQLite) parameter, not one parameter set per tenant."""
+    dialect = uow.connection.dialect.name
     with translate_errors("marking tenants"):
-        if uow.connection.dialect.name == "postgresql":
-            uow.connection.execute(_POSTGRESQL_MARK, {"period": mark, "ids": claimed})
+        if dialect == "postgresql":
+            uow.connection.execute(_MARK[dialect], {"period": mark, "ids": claimed})
+        elif dialect == "sqlite":
+            uow.connection.execute(_MARK[dialect], {"period": mark, "ids": json.dumps(claimed)})
         else:
             uow.connection.execute(
                 insert(billing_marks), [{"period": mark, "tenant_id": t} for t in claimed]
