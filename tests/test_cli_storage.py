@@ -156,3 +156,58 @@ def test_two_workers_share_the_work(database_url: str) -> None:
     for series in {row.series for row in rows}:
         numbers = sorted(int(row.number.split("/")[-1]) for row in rows if row.series == series)
         assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_a_tenant_held_by_another_worker_is_billed_by_the_leftover_pass(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BILL-6 work sharing: a tenant another transaction holds during the first pass is
+    skipped (SKIP LOCKED), found by the one leftover query at the end of the pass and billed
+    by a second pass once released; every other tenant is billed once, in one pass."""
+    pytest.importorskip("crmcore.billing")
+    from sqlalchemy import select
+
+    from crmcore.periods import Period
+    from crmcore_sql import jobs
+    from crmcore_sql.demo import demo_catalog, demo_history
+    from crmcore_sql.tables import invoices, tenants
+    from crmcore_sql.testing import temporary_database
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: no row locks to skip")
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url.render_as_string(hide_password=False))
+        crmcore_sql.migrate(engine)
+        with crmcore_sql.unit_of_work(engine) as uow:
+            uow.catalogs.save("raynet", demo_catalog())
+            for index in range(12):
+                uow.tenants.add(f"demo-{index:02d}", "raynet", demo_history(index))
+            uow.commit()
+        holder = engine.connect()
+        holder.begin()
+        holder.execute(
+            select(tenants.c.tenant_id).where(tenants.c.tenant_id == "demo-03").with_for_update()
+        ).all()
+        leftovers: list[str | None] = []
+        original = jobs._first_unmarked
+
+        def release_then_look(engine_: object, mark: str) -> str | None:
+            if holder.in_transaction():
+                holder.rollback()  # the other worker gives the tenant back
+            leftovers.append(original(engine_, mark))  # type: ignore[arg-type]
+            return leftovers[-1]
+
+        monkeypatch.setattr(jobs, "_first_unmarked", release_then_look)
+        march = Period.calendar_month(2026, 3)
+        report = jobs.bill_period(engine, march, batch=5)
+        holder.close()
+        with engine.connect() as connection:
+            keys = connection.execute(select(invoices.c.tenant_id, invoices.c.key)).all()
+        monkeypatch.undo()
+        again = jobs.bill_period(engine, march, batch=5)
+        engine.dispose()
+    assert leftovers == ["demo-03", None]  # found once, then nothing left
+    assert report.tenants == 12  # each tenant claimed once over the two passes
+    assert "demo-03" in {row.tenant_id for row in keys}
+    assert len(set(keys)) == len(keys)
+    assert again == jobs.BillingReport(0, 0)  # nothing was missed: all 12 are marked

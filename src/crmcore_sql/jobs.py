@@ -78,7 +78,7 @@ def _claim(
     if uow.connection.dialect.name != "sqlite":
         statement = statement.with_for_update(skip_locked=True)
     with translate_errors("claiming tenants"):
-        claimed = dict(uow.connection.execute(statement).tuples().all())
+        claimed = {row[0]: row[1] for row in uow.connection.execute(statement)}
         if not claimed:
             return None, {}
         # Marks committed by any worker up to now (a fresh statement, READ COMMITTED).
