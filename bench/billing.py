@@ -31,7 +31,7 @@ from crmcore.catalog import Cycle
 from crmcore.events import Activated, Event, PlanChanged, SeatsAdded, TenantCreated
 from crmcore.periods import Period
 from crmcore_sql.demo import demo_catalog
-from crmcore_sql.jobs import bill_period, bill_worker
+from crmcore_sql.jobs import BATCH, bill_period, bill_worker
 from crmcore_sql.tables import (
     billing_marks,
     invoice_lines,
@@ -127,7 +127,7 @@ def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
                     select(tenants.c.tenant_id, tenants.c.vendor)
                     .where(tenants.c.tenant_id > after)
                     .order_by(tenants.c.tenant_id)
-                    .limit(200)
+                    .limit(BATCH)
                 )
                 .scalars()  # the tenant ids (the job reads the vendor too)
                 .all()

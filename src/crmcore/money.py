@@ -187,9 +187,15 @@ class Money:
         return _trusted(abs(self.amount), self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
-        if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
+        if type(factor) is not int and (
+            isinstance(factor, bool) or not isinstance(factor, int | Decimal)
+        ):
             raise TypeError("Money multiplies by int or Decimal; use prorate() for a Fraction")
-        return _trusted(_exact("multiply", self.amount, Decimal(factor)), self.currency)
+        try:
+            product = _EXACT.multiply(self.amount, factor)
+        except (Inexact, InvalidOperation, Overflow):
+            product = _exact("multiply", self.amount, Decimal(factor))  # raises the typed error
+        return _trusted(product, self.currency)
 
     __rmul__ = __mul__
 

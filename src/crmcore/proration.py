@@ -97,15 +97,18 @@ def full_period(
 
 def lines_from_charges(charges: Iterable[Charge]) -> list[InvoiceLine]:
     """Invoice lines, one per distinct charge (seat counts summed), each rounded once."""
+    pieces = list(charges)
     merged: dict[tuple[object, ...], Charge] = {}
-    for charge in charges:
-        key = charge.merge_key()
-        if key in merged:
-            merged[key] = attrs.evolve(merged[key], seats=merged[key].seats + charge.seats)
-        else:
-            merged[key] = charge
+    if len(pieces) > 1:  # nothing to merge in the usual one-charge invoice
+        for charge in pieces:
+            key = charge.merge_key()
+            if key in merged:
+                merged[key] = attrs.evolve(merged[key], seats=merged[key].seats + charge.seats)
+            else:
+                merged[key] = charge
+        pieces = list(merged.values())
     lines = []
-    for charge in merged.values():
+    for charge in pieces:
         fraction = charge.fraction
         net = (charge.unit * charge.seats).prorate(fraction)
         lines.append(

@@ -187,9 +187,9 @@ def bill_period(
             )
             if due:
                 drafts.append((tenant_id, policy, due))
+        _mark(uow, mark, claimed)  # before the numbering lock: it is held until commit
         issued = _number(uow, billing, drafts)
         uow.invoices.add_many(issued)
-        _mark(uow, mark, claimed)
         uow.commit()
         report = report + BillingReport(len(claimed), len(issued))
         if progress is not None:
