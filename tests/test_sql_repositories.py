@@ -6,19 +6,25 @@ The server variants run when CRMCORE_TEST_POSTGRES_URL / CRMCORE_TEST_MYSQL_URL 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 import crmcore_sql
+from crmcore.errors import StorageError, ValidationError
+from crmcore.ports import RecordTable, UnitOfWork
 from crmcore.testing_storage import StorageContract
 from crmcore_sql import SqlUnitOfWork
+from crmcore_sql.workers import record_rows, scratch
 
 
 @pytest.fixture(scope="session")
 def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine = crmcore_sql.create_engine(database_url)
     crmcore_sql.migrate(engine)
+    scratch.create_all(engine)
     yield engine
     engine.dispose()
 
@@ -32,3 +38,46 @@ class TestSqlStorage(StorageContract):
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return crmcore_sql.unit_of_work(self.engine)
+
+    def record_table(self) -> RecordTable:
+        return record_rows
+
+    def stored_records(self, uow: UnitOfWork, tenant_id: str) -> list[dict[str, Any]]:
+        assert isinstance(uow, SqlUnitOfWork)
+        found = uow.connection.execute(
+            select(record_rows.c.tenant_id, record_rows.c.kind)
+            .where(record_rows.c.tenant_id == tenant_id)
+            .order_by(record_rows.c.id)
+        )
+        return [dict(row._mapping) for row in found]
+
+
+def test_rec6_create_whose_insert_fails_counts_nothing(migrated_engine: Engine) -> None:
+    """REC-6: a row the application table refuses (``kind`` is NOT NULL) fails the whole
+    creation; after the rollback nothing is counted and no row is stored."""
+    tenant = "rec6-insert-fails"
+    rows: list[dict[str, Any]] = [{"tenant_id": tenant, "kind": None}]
+    with crmcore_sql.unit_of_work(migrated_engine) as uow, pytest.raises(StorageError):
+        uow.records.create(tenant, "contact", 10, record_rows, rows)
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.records.total(tenant) == 0
+        assert uow.records.by_kind(tenant) == {}
+        found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
+        assert found.all() == []
+
+
+def test_create_needs_a_table_with_the_rows_columns(migrated_engine: Engine) -> None:
+    """The SQL adapter inserts into a SQLAlchemy ``Table``; a column it lacks is an input
+    error raised before anything is counted."""
+    tenant = "rec-table-check"
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        with pytest.raises(ValidationError, match="table"):
+            uow.records.create(tenant, "contact", 10, _Named("demo_records"), [{"kind": "c"}])
+        with pytest.raises(ValidationError, match="colour"):
+            uow.records.create(tenant, "contact", 10, record_rows, [{"colour": "red"}])
+        assert uow.records.total(tenant) == 0
+
+
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name = name

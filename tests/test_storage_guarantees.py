@@ -57,6 +57,25 @@ def test_rec6_eight_processes_never_exceed_the_limit(url: str, engine: Engine) -
     assert total == 99  # 33 * 3 <= 100 < 34 * 3
 
 
+def test_rec6_create_in_eight_processes_never_exceeds_the_limit(url: str, engine: Engine) -> None:
+    """REC-6 with ``records.create`` (counter and rows in one statement on PostgreSQL): 8
+    processes x 10 attempts x 3 rows against a limit of 100: exactly 99 rows (33 batches of 3,
+    REC-3), and the counter and the per-kind count equal the real row count."""
+    tenant, limit = _unique("rec6-create"), 100
+    with SPAWN.Pool(8) as pool:
+        created = pool.starmap(
+            workers.create_records_in_one_step, [(url, tenant, 10, 3, limit)] * 8
+        )
+    with crmcore_sql.unit_of_work(engine) as uow:
+        total = uow.records.total(tenant)
+        by_kind = uow.records.by_kind(tenant)
+        rows = uow.connection.execute(
+            select(func.count()).where(workers.record_rows.c.tenant_id == tenant)
+        ).scalar_one()
+    assert sum(created) == total == rows == by_kind["contact"]
+    assert total == 99  # 33 * 3 <= 100 < 34 * 3
+
+
 def test_seat5_concurrent_assignments_never_exceed_seats(url: str, engine: Engine) -> None:
     """SEAT-5: 4 processes try to place 5 people each on 7 seats: exactly 7 get one."""
     tenant = _unique("seat5")

@@ -17,7 +17,14 @@ from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.issuing import issue
 from crmcore.money import Money
 
-__all__ = ["assign_people", "create_records", "draft_invoice", "issue_invoices", "record_rows"]
+__all__ = [
+    "assign_people",
+    "create_records",
+    "create_records_in_one_step",
+    "draft_invoice",
+    "issue_invoices",
+    "record_rows",
+]
 
 # The records themselves belong to the application (contacts, leads, ...); this stand-in
 # table lets the REC-6 test compare the counter with the real number of rows.
@@ -48,6 +55,32 @@ def create_records(url: str, tenant_id: str, attempts: int, batch: int, limit: i
                             )
                             uow.commit()
                             created += batch
+                    break
+                except ConcurrencyError:
+                    continue
+    finally:
+        engine.dispose()
+    return created
+
+
+def create_records_in_one_step(
+    url: str, tenant_id: str, attempts: int, batch: int, limit: int
+) -> int:
+    """REC-6 with ``records.create``: ``attempts`` times, ``batch`` rows counted and inserted
+    together (one statement on PostgreSQL); the number created."""
+    engine = crmcore_sql.create_engine(url)
+    rows = [{"tenant_id": tenant_id, "kind": "contact"}] * batch
+    created = 0
+    try:
+        for _ in range(attempts):
+            while True:
+                try:
+                    with crmcore_sql.unit_of_work(engine) as uow:
+                        decision = uow.records.create(
+                            tenant_id, "contact", limit, record_rows, rows
+                        )
+                        uow.commit()
+                    created += batch if decision.allowed else 0
                     break
                 except ConcurrencyError:
                     continue
