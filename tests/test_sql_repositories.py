@@ -53,12 +53,18 @@ class TestSqlStorage(StorageContract):
 
 
 def test_rec6_create_whose_insert_fails_counts_nothing(migrated_engine: Engine) -> None:
-    """REC-6: a row the application table refuses (``kind`` is NOT NULL) fails the whole
-    creation; after the rollback nothing is counted and no row is stored."""
+    """REC-6: a row the application table refuses (``kind`` is NOT NULL, second of two) fails
+    the whole creation and loses the transaction on every engine, so even a caller that
+    catches the error and commits stores no row and counts nothing."""
     tenant = "rec6-insert-fails"
-    rows: list[dict[str, Any]] = [{"tenant_id": tenant, "kind": None}]
-    with crmcore_sql.unit_of_work(migrated_engine) as uow, pytest.raises(StorageError):
-        uow.records.create(tenant, "contact", 10, record_rows, rows)
+    rows: list[dict[str, Any]] = [
+        {"tenant_id": tenant, "kind": "contact"},
+        {"tenant_id": tenant, "kind": None},
+    ]
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        with pytest.raises(StorageError):
+            uow.records.create(tenant, "contact", 10, record_rows, rows)
+        uow.commit()
     with crmcore_sql.unit_of_work(migrated_engine) as uow:
         assert uow.records.total(tenant) == 0
         assert uow.records.by_kind(tenant) == {}
@@ -81,3 +87,34 @@ def test_create_needs_a_table_with_the_rows_columns(migrated_engine: Engine) -> 
 class _Named:
     def __init__(self, name: str) -> None:
         self.name = name
+
+
+def test_rec3_create_records_commits_what_it_allows(migrated_engine: Engine) -> None:
+    """REC-3, REC-6: ``crmcore_sql.create_records`` is a transaction of its own: allowed rows
+    and their count are committed (2 of limit 3); 2 + 2 > 3 is refused and leaves nothing."""
+    tenant = "rec3-create-records"
+    rows: list[dict[str, Any]] = [{"tenant_id": tenant, "kind": "lead"}] * 2
+    allowed = crmcore_sql.create_records(migrated_engine, tenant, "lead", 3, record_rows, rows)
+    assert (allowed.allowed, allowed.total, allowed.requested) == (True, 2, 2)
+    refused = crmcore_sql.create_records(migrated_engine, tenant, "lead", 3, record_rows, rows)
+    assert (refused.allowed, refused.total, refused.requested) == (False, 2, 2)
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.records.by_kind(tenant) == {"lead": 2}
+        found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
+        assert len(found.all()) == 2
+
+
+def test_rec6_create_records_whose_insert_fails_counts_nothing(migrated_engine: Engine) -> None:
+    """REC-6: a refused row (``kind`` is NOT NULL) in the second position fails the whole
+    creation: nothing counted, not even the first row stored."""
+    tenant = "rec6-create-records-fails"
+    rows: list[dict[str, Any]] = [
+        {"tenant_id": tenant, "kind": "lead"},
+        {"tenant_id": tenant, "kind": None},
+    ]
+    with pytest.raises(StorageError):
+        crmcore_sql.create_records(migrated_engine, tenant, "lead", 10, record_rows, rows)
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.records.total(tenant) == 0
+        found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
+        assert found.all() == []

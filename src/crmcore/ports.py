@@ -162,8 +162,13 @@ class RecordCounterRepository(Protocol):
     ) -> RecordDecision:
         """Store ``rows`` (one per new record of ``kind``) in ``table`` and count them, only if
         the tenant's total stays within ``limit`` (REC-3), atomically with respect to
-        concurrent callers (REC-6). Refused: nothing stored, nothing counted. If it raises,
-        roll the unit of work back (leaving ``with uow:`` by the exception does)."""
+        concurrent callers (REC-6). Refused: nothing stored, nothing counted. A failed insert
+        leaves nothing either, even if the caller commits afterwards (the SQL adapter loses
+        the whole transaction, as PostgreSQL does after a failed statement).
+
+        ``requested`` of the decision is ``len(rows)``. Call it as the last statement before
+        the commit: on a server database the tenant's counter row stays locked until then.
+        """
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None: ...
 

@@ -14,6 +14,7 @@ decided by the database, never by a read followed by a write in Python:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -34,11 +35,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from crmcore.catalog import Catalog
 from crmcore.errors import (
     ConcurrencyError,
+    CrmError,
     DuplicateInvoice,
     NotFound,
     SeatError,
@@ -463,15 +465,16 @@ class SqlRecordCounterRepository(_SqlRepository):
     ) -> RecordDecision:
         """``table`` must be a SQLAlchemy ``Table``. On PostgreSQL one statement counts and
         inserts (one round trip, like the insert alone); on SQLite and MariaDB/MySQL the guard
-        of :meth:`try_create` and then the insert, in the same transaction (REC-6)."""
+        of :meth:`try_create` and then the insert, in the same transaction (REC-6). If the
+        insert fails, the transaction is lost on every engine (PostgreSQL aborts it, the
+        others are rolled back here)."""
         new_rows = record_rows(rows)
         target = _require_table(table, new_rows)
         count = len(new_rows)
         if self.dialect != "postgresql" or (limit is not None and count > limit):
             decision = self.try_create(tenant_id, kind, count, limit)
             if decision.allowed:
-                with translate_errors(f"inserting into {target.name}"):
-                    self.connection.execute(insert(target), list(new_rows))
+                self._insert_or_roll_back(target, new_rows)
             return decision
         columns = tuple(new_rows[0])
         parameters: dict[str, Any] = {
@@ -489,6 +492,18 @@ class SqlRecordCounterRepository(_SqlRepository):
         if total is None:
             return RecordDecision(False, self.total(tenant_id), count, limit)
         return RecordDecision(True, total, count, limit)
+
+    def _insert_or_roll_back(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert the rows counted just before; if that fails, roll the transaction back, as
+        PostgreSQL aborts it, so the count never outlives its rows even if the caller commits
+        after the error (REC-6)."""
+        try:
+            with translate_errors(f"inserting into {table.name}"):
+                self.connection.execute(insert(table), list(rows))
+        except CrmError:
+            with contextlib.suppress(SQLAlchemyError):
+                self.connection.rollback()
+            raise
 
     def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
         """One statement: create the counter row or add to it if the limit allows; the new
