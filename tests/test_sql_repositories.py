@@ -5,7 +5,7 @@ The server variants run when CRMCORE_TEST_POSTGRES_URL / CRMCORE_TEST_MYSQL_URL 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,9 +14,10 @@ from sqlalchemy.engine import Engine
 
 import crmcore_sql
 from crmcore.errors import StorageError, ValidationError
-from crmcore.ports import RecordTable, UnitOfWork
+from crmcore.ports import RecordDecision, RecordTable, UnitOfWork
 from crmcore.testing_storage import StorageContract
 from crmcore_sql import SqlUnitOfWork
+from crmcore_sql.repositories import ONE_STATEMENT_ROWS
 from crmcore_sql.workers import record_rows, scratch
 
 
@@ -118,3 +119,39 @@ def test_rec6_create_records_whose_insert_fails_counts_nothing(migrated_engine: 
         assert uow.records.total(tenant) == 0
         found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
         assert found.all() == []
+
+
+def _create_in_unit_of_work(
+    engine: Engine, tenant_id: str, limit: int, rows: list[dict[str, Any]]
+) -> RecordDecision:
+    with crmcore_sql.unit_of_work(engine) as uow:
+        decision = uow.records.create(tenant_id, "task", limit, record_rows, rows)
+        uow.commit()
+    return decision
+
+
+def _create_alone(
+    engine: Engine, tenant_id: str, limit: int, rows: list[dict[str, Any]]
+) -> RecordDecision:
+    return crmcore_sql.create_records(engine, tenant_id, "task", limit, record_rows, rows)
+
+
+@pytest.mark.parametrize("create", [_create_in_unit_of_work, _create_alone])
+def test_rec3_create_of_more_rows_than_one_statement_takes(
+    migrated_engine: Engine,
+    create: Callable[[Engine, str, int, list[dict[str, Any]]], RecordDecision],
+) -> None:
+    """REC-3, REC-6: above ONE_STATEMENT_ROWS rows the guard and the insert are two statements
+    in one transaction (also for ``create_records`` on PostgreSQL): 101 of limit 150 are
+    stored and counted, another 50 (101 + 50 > 150) are refused and leave nothing."""
+    tenant = f"rec3-many-{create.__name__}"
+    many = ONE_STATEMENT_ROWS + 1
+    rows: list[dict[str, Any]] = [{"tenant_id": tenant, "kind": "task"}] * many
+    allowed = create(migrated_engine, tenant, 150, rows)
+    assert (allowed.allowed, allowed.total, allowed.requested) == (True, 101, 101)
+    refused = create(migrated_engine, tenant, 150, rows[:50])
+    assert (refused.allowed, refused.total, refused.requested) == (False, 101, 50)
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.records.by_kind(tenant) == {"task": 101}
+        found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
+        assert len(found.all()) == 101

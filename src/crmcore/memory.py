@@ -26,7 +26,7 @@ from crmcore.catalog import Catalog
 from crmcore.errors import ConcurrencyError, DuplicateInvoice, NotFound, SeatError, StorageError
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
-from crmcore.ports import RecordDecision, RecordTable, User, record_rows
+from crmcore.ports import RecordDecision, RecordTable, User, checked_record_rows
 
 __all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
 
@@ -178,7 +178,7 @@ class InMemoryRecordCounterRepository(_Repository):
         """The rows are kept under ``table.name`` for the tenant (read them with
         :meth:`stored_rows`); the transaction is serialised, so deciding then storing is
         atomic (REC-6)."""
-        new_rows = record_rows(rows)
+        new_rows = checked_record_rows(rows)
         decision = self.try_create(tenant_id, kind, len(new_rows), limit)
         if decision.allowed:
             stored = self._uow.table("record_rows")

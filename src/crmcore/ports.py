@@ -44,7 +44,7 @@ __all__ = [
     "UnitOfWork",
     "User",
     "UserRepository",
-    "record_rows",
+    "checked_record_rows",
 ]
 
 
@@ -246,11 +246,11 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
 
-def record_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+def checked_record_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
     """``rows`` for :meth:`RecordCounterRepository.create` checked and copied: at least one row,
     every row a mapping with the same column names (so one insert stores them all).
 
-    >>> record_rows([{"tenant_id": "t1", "kind": "lead"}])
+    >>> checked_record_rows([{"tenant_id": "t1", "kind": "lead"}])
     ({'tenant_id': 't1', 'kind': 'lead'},)
     """
     if isinstance(rows, Mapping | str | bytes) or not isinstance(rows, Sequence) or not rows:

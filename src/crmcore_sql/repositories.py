@@ -49,7 +49,7 @@ from crmcore.errors import (
 )
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
-from crmcore.ports import RecordDecision, RecordTable, User, record_rows
+from crmcore.ports import RecordDecision, RecordTable, User, checked_record_rows
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
@@ -69,6 +69,7 @@ from crmcore_sql.tables import (
 )
 
 __all__ = [
+    "ONE_STATEMENT_ROWS",
     "SqlCatalogRepository",
     "SqlInvoiceRepository",
     "SqlOutageRepository",
@@ -77,6 +78,7 @@ __all__ = [
     "SqlSeatRepository",
     "SqlTenantRepository",
     "SqlUserRepository",
+    "creates_in_one_statement",
 ]
 
 
@@ -363,6 +365,18 @@ _POSTGRESQL_TRY_CREATE = text(
 )
 
 
+# Above this many rows, ``create`` on PostgreSQL is the guard then the insert (two statements):
+# the round trip saved no longer matters, and the statement (one SELECT per row) and its
+# parameters (rows x columns) would grow without bound.
+ONE_STATEMENT_ROWS = 100
+
+
+def creates_in_one_statement(dialect: str, count: int) -> bool:
+    """Whether ``records.create`` of ``count`` rows is a single statement, atomic by itself
+    (on PostgreSQL, up to :data:`ONE_STATEMENT_ROWS` rows)."""
+    return dialect == "postgresql" and count <= ONE_STATEMENT_ROWS
+
+
 @functools.lru_cache(maxsize=256)
 def _postgresql_create(
     table: Table, columns: tuple[str, ...], count: int, limited: bool
@@ -464,14 +478,17 @@ class SqlRecordCounterRepository(_SqlRepository):
         rows: Sequence[Mapping[str, Any]],
     ) -> RecordDecision:
         """``table`` must be a SQLAlchemy ``Table``. On PostgreSQL one statement counts and
-        inserts (one round trip, like the insert alone); on SQLite and MariaDB/MySQL the guard
-        of :meth:`try_create` and then the insert, in the same transaction (REC-6). If the
+        inserts up to :data:`ONE_STATEMENT_ROWS` rows (one round trip, like the insert alone);
+        on SQLite and MariaDB/MySQL, and for more rows, the guard of :meth:`try_create` and
+        then the insert, in the same transaction (REC-6). If the
         insert fails, the transaction is lost on every engine (PostgreSQL aborts it, the
         others are rolled back here)."""
-        new_rows = record_rows(rows)
+        new_rows = checked_record_rows(rows)
         target = _require_table(table, new_rows)
         count = len(new_rows)
-        if self.dialect != "postgresql" or (limit is not None and count > limit):
+        if not creates_in_one_statement(self.dialect, count) or (
+            limit is not None and count > limit
+        ):
             decision = self.try_create(tenant_id, kind, count, limit)
             if decision.allowed:
                 self._insert_or_roll_back(target, new_rows)

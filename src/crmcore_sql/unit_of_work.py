@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from crmcore.errors import StorageError
-from crmcore.ports import RecordDecision, RecordTable
+from crmcore.ports import RecordDecision, RecordTable, checked_record_rows
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.repositories import (
     SqlCatalogRepository,
@@ -22,6 +22,7 @@ from crmcore_sql.repositories import (
     SqlSeatRepository,
     SqlTenantRepository,
     SqlUserRepository,
+    creates_in_one_statement,
 )
 
 __all__ = ["SqlUnitOfWork", "create_records"]
@@ -105,16 +106,19 @@ def create_records(
     mode: no ``BEGIN`` and ``COMMIT`` round trips, and the tenant's counter row is locked only
     while that statement runs and its commit is flushed, not while the answer travels back to
     the application and the ``COMMIT`` travels to the server. That is what limits the rate
-    when many writers create records for one tenant. On SQLite and MariaDB/MySQL it is a unit
-    of work: ``records.create``, then commit.
+    when many writers create records for one tenant. On SQLite and MariaDB/MySQL, and for
+    more than :data:`crmcore_sql.repositories.ONE_STATEMENT_ROWS` rows, it is a unit of
+    work: ``records.create``, then commit.
     """
-    if engine.dialect.name != "postgresql":
+    new_rows = checked_record_rows(rows)
+    if not creates_in_one_statement(engine.dialect.name, len(new_rows)):
         with SqlUnitOfWork(engine) as uow:
-            decision = uow.records.create(tenant_id, kind, limit, table, rows)
+            decision = uow.records.create(tenant_id, kind, limit, table, new_rows)
             uow.commit()
         return decision
     with translate_errors("connecting"):
         connection = engine.connect()
     with connection:
         connection.execution_options(isolation_level="AUTOCOMMIT")
-        return SqlRecordCounterRepository(connection).create(tenant_id, kind, limit, table, rows)
+        records = SqlRecordCounterRepository(connection)
+        return records.create(tenant_id, kind, limit, table, new_rows)
