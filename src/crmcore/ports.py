@@ -50,7 +50,7 @@ __all__ = [
 
 @attrs.frozen
 class RecordDecision:
-    """The answer of :meth:`RecordCounterRepository.try_create` (REC-3, REC-6).
+    """The answer of :meth:`RecordCounterRepository.try_create` and ``create`` (REC-3, REC-6).
 
     ``total`` is the tenant's counted records after the call (unchanged when refused).
     """
