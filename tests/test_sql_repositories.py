@@ -5,20 +5,27 @@ The server variants run when CRMCORE_TEST_POSTGRES_URL / CRMCORE_TEST_MYSQL_URL 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 import crmcore_sql
+from crmcore.errors import StorageError, ValidationError
+from crmcore.ports import RecordDecision, RecordTable, UnitOfWork
 from crmcore.testing_storage import StorageContract
 from crmcore_sql import SqlUnitOfWork
+from crmcore_sql.repositories import ONE_STATEMENT_ROWS
+from crmcore_sql.workers import record_rows, scratch
 
 
 @pytest.fixture(scope="session")
 def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine = crmcore_sql.create_engine(database_url)
     crmcore_sql.migrate(engine)
+    scratch.create_all(engine)
     yield engine
     engine.dispose()
 
@@ -32,3 +39,119 @@ class TestSqlStorage(StorageContract):
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return crmcore_sql.unit_of_work(self.engine)
+
+    def record_table(self) -> RecordTable:
+        return record_rows
+
+    def stored_records(self, uow: UnitOfWork, tenant_id: str) -> list[dict[str, Any]]:
+        assert isinstance(uow, SqlUnitOfWork)
+        found = uow.connection.execute(
+            select(record_rows.c.tenant_id, record_rows.c.kind)
+            .where(record_rows.c.tenant_id == tenant_id)
+            .order_by(record_rows.c.id)
+        )
+        return [dict(row._mapping) for row in found]
+
+
+def test_rec6_create_whose_insert_fails_counts_nothing(migrated_engine: Engine) -> None:
+    """REC-6: a row the application table refuses (``kind`` is NOT NULL, second of two) fails
+    the whole creation and loses the transaction on every engine, so even a caller that
+    catches the error and commits stores no row and counts nothing."""
+    tenant = "rec6-insert-fails"
+    rows: list[dict[str, Any]] = [
+        {"tenant_id": tenant, "kind": "contact"},
+        {"tenant_id": tenant, "kind": None},
+    ]
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        with pytest.raises(StorageError):
+            uow.records.create(tenant, "contact", 10, record_rows, rows)
+        uow.commit()
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.records.total(tenant) == 0
+        assert uow.records.by_kind(tenant) == {}
+        found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
+        assert found.all() == []
+
+
+def test_create_needs_a_table_with_the_rows_columns(migrated_engine: Engine) -> None:
+    """The SQL adapter inserts into a SQLAlchemy ``Table``; a column it lacks is an input
+    error raised before anything is counted."""
+    tenant = "rec-table-check"
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        with pytest.raises(ValidationError, match="table"):
+            uow.records.create(tenant, "contact", 10, _Named("demo_records"), [{"kind": "c"}])
+        with pytest.raises(ValidationError, match="colour"):
+            uow.records.create(tenant, "contact", 10, record_rows, [{"colour": "red"}])
+        assert uow.records.total(tenant) == 0
+
+
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def test_rec3_create_records_commits_what_it_allows(migrated_engine: Engine) -> None:
+    """REC-3, REC-6: ``crmcore_sql.create_records`` is a transaction of its own: allowed rows
+    and their count are committed (2 of limit 3); 2 + 2 > 3 is refused and leaves nothing."""
+    tenant = "rec3-create-records"
+    rows: list[dict[str, Any]] = [{"tenant_id": tenant, "kind": "lead"}] * 2
+    allowed = crmcore_sql.create_records(migrated_engine, tenant, "lead", 3, record_rows, rows)
+    assert (allowed.allowed, allowed.total, allowed.requested) == (True, 2, 2)
+    refused = crmcore_sql.create_records(migrated_engine, tenant, "lead", 3, record_rows, rows)
+    assert (refused.allowed, refused.total, refused.requested) == (False, 2, 2)
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.records.by_kind(tenant) == {"lead": 2}
+        found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
+        assert len(found.all()) == 2
+
+
+def test_rec6_create_records_whose_insert_fails_counts_nothing(migrated_engine: Engine) -> None:
+    """REC-6: a refused row (``kind`` is NOT NULL) in the second position fails the whole
+    creation: nothing counted, not even the first row stored."""
+    tenant = "rec6-create-records-fails"
+    rows: list[dict[str, Any]] = [
+        {"tenant_id": tenant, "kind": "lead"},
+        {"tenant_id": tenant, "kind": None},
+    ]
+    with pytest.raises(StorageError):
+        crmcore_sql.create_records(migrated_engine, tenant, "lead", 10, record_rows, rows)
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.records.total(tenant) == 0
+        found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
+        assert found.all() == []
+
+
+def _create_in_unit_of_work(
+    engine: Engine, tenant_id: str, limit: int, rows: list[dict[str, Any]]
+) -> RecordDecision:
+    with crmcore_sql.unit_of_work(engine) as uow:
+        decision = uow.records.create(tenant_id, "task", limit, record_rows, rows)
+        uow.commit()
+    return decision
+
+
+def _create_alone(
+    engine: Engine, tenant_id: str, limit: int, rows: list[dict[str, Any]]
+) -> RecordDecision:
+    return crmcore_sql.create_records(engine, tenant_id, "task", limit, record_rows, rows)
+
+
+@pytest.mark.parametrize("create", [_create_in_unit_of_work, _create_alone])
+def test_rec3_create_of_more_rows_than_one_statement_takes(
+    migrated_engine: Engine,
+    create: Callable[[Engine, str, int, list[dict[str, Any]]], RecordDecision],
+) -> None:
+    """REC-3, REC-6: above ONE_STATEMENT_ROWS rows the guard and the insert are two statements
+    in one transaction (also for ``create_records`` on PostgreSQL): 101 of limit 150 are
+    stored and counted, another 50 (101 + 50 > 150) are refused and leave nothing."""
+    tenant = f"rec3-many-{create.__name__}"
+    many = ONE_STATEMENT_ROWS + 1
+    rows: list[dict[str, Any]] = [{"tenant_id": tenant, "kind": "task"}] * many
+    allowed = create(migrated_engine, tenant, 150, rows)
+    assert (allowed.allowed, allowed.total, allowed.requested) == (True, 101, 101)
+    refused = create(migrated_engine, tenant, 150, rows[:50])
+    assert (refused.allowed, refused.total, refused.requested) == (False, 101, 50)
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.records.by_kind(tenant) == {"task": 101}
+        found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
+        assert len(found.all()) == 101

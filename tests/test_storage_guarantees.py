@@ -9,7 +9,7 @@ import random
 import signal
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import func, select
@@ -54,6 +54,29 @@ def test_rec6_eight_processes_never_exceed_the_limit(url: str, engine: Engine) -
             select(func.count()).where(workers.record_rows.c.tenant_id == tenant)
         ).scalar_one()
     assert sum(created) == total == rows
+    assert total == 99  # 33 * 3 <= 100 < 34 * 3
+
+
+@pytest.mark.parametrize(
+    "worker", [workers.create_records_in_one_step, workers.create_records_alone]
+)
+def test_rec6_create_in_eight_processes_never_exceeds_the_limit(
+    url: str, engine: Engine, worker: Callable[[str, str, int, int, int], int]
+) -> None:
+    """REC-6 with ``uow.records.create`` and with ``crmcore_sql.create_records`` (counter and
+    rows in one statement on PostgreSQL): 8 processes x 10 attempts x 3 rows against a limit
+    of 100: exactly 99 rows (33 batches of 3, REC-3), and the counter and the per-kind count
+    equal the real row count."""
+    tenant, limit = _unique("rec6-create"), 100
+    with SPAWN.Pool(8) as pool:
+        created = pool.starmap(worker, [(url, tenant, 10, 3, limit)] * 8)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        total = uow.records.total(tenant)
+        by_kind = uow.records.by_kind(tenant)
+        rows = uow.connection.execute(
+            select(func.count()).where(workers.record_rows.c.tenant_id == tenant)
+        ).scalar_one()
+    assert sum(created) == total == rows == by_kind["contact"]
     assert total == 99  # 33 * 3 <= 100 < 34 * 3
 
 

@@ -18,7 +18,7 @@ False
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -26,7 +26,7 @@ from crmcore.catalog import Catalog
 from crmcore.errors import ConcurrencyError, DuplicateInvoice, NotFound, SeatError, StorageError
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
-from crmcore.ports import RecordDecision, User
+from crmcore.ports import RecordDecision, RecordTable, User, checked_record_rows
 
 __all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
 
@@ -38,6 +38,7 @@ _TABLES = (
     "payments",  # tenant_id -> tuple[Payment]
     "outages",  # tenant_id -> tuple[OutageRecorded]
     "records",  # (tenant_id, kind) -> count
+    "record_rows",  # (table name, tenant_id) -> tuple of the rows stored by records.create
     "bought",  # tenant_id -> seats
     "assigned",  # tenant_id -> frozenset[str]
     "users",  # (tenant_id, user_id) -> User
@@ -165,6 +166,30 @@ class InMemoryRecordCounterRepository(_Repository):
             return RecordDecision(allowed=False, total=total, requested=count, limit=limit)
         self.rows[(tenant_id, kind)] = self.rows.get((tenant_id, kind), 0) + count
         return RecordDecision(allowed=True, total=total + count, requested=count, limit=limit)
+
+    def create(
+        self,
+        tenant_id: str,
+        kind: str,
+        limit: int | None,
+        table: RecordTable,
+        rows: Sequence[Mapping[str, Any]],
+    ) -> RecordDecision:
+        """The rows are kept under ``table.name`` for the tenant (read them with
+        :meth:`stored_rows`); the transaction is serialised, so deciding then storing is
+        atomic (REC-6)."""
+        new_rows = checked_record_rows(rows)
+        decision = self.try_create(tenant_id, kind, len(new_rows), limit)
+        if decision.allowed:
+            stored = self._uow.table("record_rows")
+            key = (table.name, tenant_id)
+            stored[key] = (*stored.get(key, ()), *new_rows)
+        return decision
+
+    def stored_rows(self, tenant_id: str, table: RecordTable) -> list[dict[str, Any]]:
+        """Copies of the rows :meth:`create` stored in ``table`` for the tenant, oldest first."""
+        stored = self._uow.table("record_rows").get((table.name, tenant_id), ())
+        return [dict(row) for row in stored]
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None:
         _require_count(count)

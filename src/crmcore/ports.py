@@ -13,19 +13,21 @@ The guarantees an adapter must keep (checked by :mod:`crmcore.testing_storage`):
 - ``InvoiceRepository.add`` refuses a second invoice with the same ``(tenant_id, key)``
   (:class:`~crmcore.errors.DuplicateInvoice`, BILL-6 idempotency), and ``next_number`` is
   gapless per series when its transaction is rolled back (BILL-6);
-- ``RecordCounterRepository.try_create`` decides and counts in one atomic step (REC-6);
+- ``RecordCounterRepository.try_create`` decides and counts in one atomic step, and
+  ``RecordCounterRepository.create`` also stores the records' rows in that step (REC-6);
 - ``SeatRepository.assign`` never lets assignments exceed the seats bought (SEAT-5).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
 from crmcore.catalog import Catalog
+from crmcore.errors import ValidationError
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
 
@@ -36,17 +38,19 @@ __all__ = [
     "PaymentRepository",
     "RecordCounterRepository",
     "RecordDecision",
+    "RecordTable",
     "SeatRepository",
     "TenantRepository",
     "UnitOfWork",
     "User",
     "UserRepository",
+    "checked_record_rows",
 ]
 
 
 @attrs.frozen
 class RecordDecision:
-    """The answer of :meth:`RecordCounterRepository.try_create` (REC-3, REC-6).
+    """The answer of :meth:`RecordCounterRepository.try_create` and ``create`` (REC-3, REC-6).
 
     ``total`` is the tenant's counted records after the call (unchanged when refused).
     """
@@ -128,6 +132,17 @@ class OutageRepository(Protocol):
     def for_tenant(self, tenant_id: str) -> list[OutageRecorded]: ...
 
 
+class RecordTable(Protocol):
+    """The application's table that holds records of a counted kind (REC-1).
+
+    Anything with a ``name``: for ``crmcore_sql`` it is the application's SQLAlchemy ``Table``
+    (which has one); the in-memory adapter keeps the rows under that name.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+
 class RecordCounterRepository(Protocol):
     """Counted records per tenant and kind (REC-1, REC-3, REC-6)."""
 
@@ -136,6 +151,24 @@ class RecordCounterRepository(Protocol):
     ) -> RecordDecision:
         """Count ``count`` new records of ``kind`` if the tenant's total stays within ``limit``
         (``None`` = unlimited), atomically with respect to concurrent callers (REC-6)."""
+
+    def create(
+        self,
+        tenant_id: str,
+        kind: str,
+        limit: int | None,
+        table: RecordTable,
+        rows: Sequence[Mapping[str, Any]],
+    ) -> RecordDecision:
+        """Store ``rows`` (one per new record of ``kind``) in ``table`` and count them, only if
+        the tenant's total stays within ``limit`` (REC-3), atomically with respect to
+        concurrent callers (REC-6). Refused: nothing stored, nothing counted. A failed insert
+        leaves nothing either, even if the caller commits afterwards (the SQL adapter loses
+        the whole transaction, as PostgreSQL does after a failed statement).
+
+        ``requested`` of the decision is ``len(rows)``. Call it as the last statement before
+        the commit: on a server database the tenant's counter row stays locked until then.
+        """
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None: ...
 
@@ -211,6 +244,30 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+def checked_record_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+    """``rows`` for :meth:`RecordCounterRepository.create` checked and copied: at least one row,
+    every row a mapping with the same column names (so one insert stores them all).
+
+    >>> checked_record_rows([{"tenant_id": "t1", "kind": "lead"}])
+    ({'tenant_id': 't1', 'kind': 'lead'},)
+    """
+    if isinstance(rows, Mapping | str | bytes) or not isinstance(rows, Sequence) or not rows:
+        raise ValidationError(f"must be a non-empty list of rows, got {rows!r}", field="rows")
+    checked: list[dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping) or not row:
+            raise ValidationError(
+                f"must be a non-empty mapping, got {row!r}", field=f"rows[{index}]"
+            )
+        if checked and row.keys() != checked[0].keys():
+            raise ValidationError(
+                f"has columns {sorted(row)}, rows[0] has {sorted(checked[0])}",
+                field=f"rows[{index}]",
+            )
+        checked.append(dict(row))
+    return tuple(checked)
 
 
 def batched_ids(uow_tenants: TenantRepository, batch: int = 1000) -> Iterator[str]:

@@ -1,13 +1,17 @@
 """The storage contract: one test suite for every implementation of :mod:`crmcore.ports`.
 
 Subclass :class:`StorageContract` in a test module, set ``__test__ = True`` and implement
-:meth:`StorageContract.unit_of_work` (a fresh unit of work on the storage under test)::
+:meth:`StorageContract.unit_of_work` (a fresh unit of work on the storage under test) and
+:meth:`StorageContract.stored_records` (the rows ``records.create`` stored, read back)::
 
     class TestMyStorage(StorageContract):
         __test__ = True
 
         def unit_of_work(self) -> UnitOfWork:
             return MyUnitOfWork(...)
+
+        def stored_records(self, uow: UnitOfWork, tenant_id: str) -> list[dict[str, Any]]:
+            return ...  # the tenant's rows of self.record_table(), oldest first
 
 Every test works on tenants with a fresh unique prefix, so the storage may be shared between
 tests (and between parallel runs on one database). Needs pytest and hypothesis.
@@ -19,14 +23,22 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
-from crmcore.errors import ConcurrencyError, DuplicateInvoice, NotFound, SeatError
+from crmcore.errors import (
+    ConcurrencyError,
+    DuplicateInvoice,
+    NotFound,
+    SeatError,
+    ValidationError,
+)
 from crmcore.events import (
     Activated,
     OutageRecorded,
@@ -36,7 +48,7 @@ from crmcore.events import (
 )
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money
-from crmcore.ports import UnitOfWork, User
+from crmcore.ports import RecordTable, UnitOfWork, User
 
 __all__ = ["StorageContract", "sample_invoice"]
 
@@ -81,13 +93,31 @@ def sample_invoice(
     )
 
 
+@attrs.frozen
+class _NamedTable:
+    name: str
+
+
 class StorageContract:
-    """Abstract contract; subclasses provide :meth:`unit_of_work`."""
+    """Abstract contract; subclasses provide :meth:`unit_of_work` and :meth:`stored_records`."""
 
     __test__ = False
 
     def unit_of_work(self) -> UnitOfWork:
         raise NotImplementedError
+
+    def record_table(self) -> RecordTable:
+        """The application table ``records.create`` stores rows in during the tests: columns
+        ``tenant_id`` and ``kind`` (both strings). Override where it must be a real table."""
+        return _NamedTable("demo_records")
+
+    def stored_records(self, uow: UnitOfWork, tenant_id: str) -> list[dict[str, Any]]:
+        """The tenant's rows of :meth:`record_table` (``tenant_id`` and ``kind`` only), oldest
+        first, read in ``uow``."""
+        raise NotImplementedError
+
+    def _contact_rows(self, tenant_id: str, count: int, kind: str = "contact") -> list[Any]:
+        return [{"tenant_id": tenant_id, "kind": kind} for _ in range(count)]
 
     # --- tenants -----------------------------------------------------------------------------
 
@@ -256,6 +286,73 @@ class StorageContract:
             assert uow.records.total(tenant) == 2
             assert uow.records.try_create(tenant, "deal", 10**6, limit=None).allowed
 
+    def test_rec3_create_stores_and_counts_rows_within_the_limit(self) -> None:
+        """REC-3, REC-6: ``create`` stores 3 rows (limit 4); 3 + 2 > 4 is refused and stores
+        and counts nothing; 3 + 1 = 4 is allowed."""
+        tenant, table = _unique(), self.record_table()
+        with self.unit_of_work() as uow:
+            first = uow.records.create(tenant, "contact", 4, table, self._contact_rows(tenant, 3))
+            assert (first.allowed, first.total, first.requested) == (True, 3, 3)
+            refused = uow.records.create(tenant, "lead", 4, table, self._contact_rows(tenant, 2))
+            assert (refused.allowed, refused.total, refused.requested) == (False, 3, 2)
+            assert uow.records.by_kind(tenant) == {"contact": 3}
+            assert len(self.stored_records(uow, tenant)) == 3
+            last = uow.records.create(tenant, "lead", 4, table, self._contact_rows(tenant, 1))
+            assert (last.allowed, last.total) == (True, 4)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"contact": 3, "lead": 1}
+            assert uow.records.total(tenant) == 4
+            assert self.stored_records(uow, tenant) == self._contact_rows(tenant, 4)
+
+    def test_rec3_create_refused_at_the_limit_stores_nothing(self) -> None:
+        """REC-3: at exactly the limit (2 of 2) one more row is refused; a request larger than
+        the limit itself is refused before anything is tried; nothing is stored or counted."""
+        tenant, table = _unique(), self.record_table()
+        with self.unit_of_work() as uow:
+            full = uow.records.create(tenant, "lead", 2, table, self._contact_rows(tenant, 2))
+            assert (full.allowed, full.total) == (True, 2)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            at_limit = uow.records.create(tenant, "lead", 2, table, self._contact_rows(tenant, 1))
+            assert (at_limit.allowed, at_limit.total) == (False, 2)
+            other = _unique()
+            too_many = uow.records.create(other, "lead", 2, table, self._contact_rows(other, 3))
+            assert (too_many.allowed, too_many.total) == (False, 0)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"lead": 2}
+            assert len(self.stored_records(uow, tenant)) == 2
+            assert (uow.records.total(other), self.stored_records(uow, other)) == (0, [])
+
+    def test_rec6_create_without_commit_leaves_nothing(self) -> None:
+        """REC-6: the rows and the count are one transaction: rolled back together."""
+        tenant, table = _unique(), self.record_table()
+        with self.unit_of_work() as uow:
+            decision = uow.records.create(
+                tenant, "contact", None, table, self._contact_rows(tenant, 5)
+            )
+            assert (decision.allowed, decision.total, decision.limit) == (True, 5, None)
+        with self.unit_of_work() as uow:
+            assert uow.records.total(tenant) == 0
+            assert self.stored_records(uow, tenant) == []
+
+    def test_create_refuses_malformed_rows(self) -> None:
+        """No rows, or rows with different columns, are input errors; nothing is counted."""
+        tenant, table = _unique(), self.record_table()
+        with self.unit_of_work() as uow:
+            with pytest.raises(ValidationError, match="rows"):
+                uow.records.create(tenant, "contact", 10, table, [])
+            with pytest.raises(ValidationError, match=r"rows\[1\]"):
+                uow.records.create(
+                    tenant,
+                    "contact",
+                    10,
+                    table,
+                    [{"tenant_id": tenant, "kind": "c"}, {"kind": "c"}],
+                )
+            assert uow.records.total(tenant) == 0
+
     # --- seats (SEAT-5) ----------------------------------------------------------------------
 
     def test_assignment_needs_a_free_seat(self) -> None:
@@ -298,7 +395,7 @@ class StorageContract:
         st.lists(
             st.tuples(
                 st.integers(0, 2),
-                st.sampled_from(["records", "seat", "invoice", "payment"]),
+                st.sampled_from(["records", "created", "seat", "invoice", "payment"]),
                 st.integers(1, 3),
             ),
             max_size=12,
@@ -308,14 +405,20 @@ class StorageContract:
         """VIS-1: what one tenant does is invisible to the others, method by method."""
         tenants = [_unique() for _ in range(3)]
         expected: dict[str, dict[str, int]] = {
-            t: {"records": 0, "seat": 0, "invoice": 0, "payment": 0} for t in tenants
+            t: {"records": 0, "created": 0, "seat": 0, "invoice": 0, "payment": 0} for t in tenants
         }
+        table = self.record_table()
         with self.unit_of_work() as uow:
             for index, (who, what, n) in enumerate(operations):
                 tenant = tenants[who]
                 if what == "records":
                     uow.records.try_create(tenant, "contact", n, limit=None)
                     expected[tenant]["records"] += n
+                elif what == "created":
+                    rows = self._contact_rows(tenant, n, kind="lead")
+                    assert uow.records.create(tenant, "lead", None, table, rows).allowed
+                    expected[tenant]["records"] += n
+                    expected[tenant]["created"] += n
                 elif what == "seat":
                     uow.seats.set_bought(tenant, uow.seats.bought(tenant) + 1)
                     uow.seats.assign(tenant, f"person-{index}")
@@ -331,6 +434,8 @@ class StorageContract:
         with self.unit_of_work() as uow:
             for tenant in tenants:
                 assert uow.records.total(tenant) == expected[tenant]["records"]
+                stored = self.stored_records(uow, tenant)
+                assert stored == self._contact_rows(tenant, expected[tenant]["created"], "lead")
                 assert len(uow.seats.assigned(tenant)) == expected[tenant]["seat"]
                 assert uow.seats.bought(tenant) == expected[tenant]["seat"]
                 found = uow.invoices.for_tenant(tenant)

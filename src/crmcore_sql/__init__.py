@@ -16,9 +16,16 @@ from sqlalchemy.engine import Engine
 
 from crmcore_sql.engine import create_engine, require_migrated
 from crmcore_sql.migrate import migrate
-from crmcore_sql.unit_of_work import SqlUnitOfWork
+from crmcore_sql.unit_of_work import SqlUnitOfWork, create_records
 
-__all__ = ["SqlUnitOfWork", "create_engine", "migrate", "require_migrated", "unit_of_work"]
+__all__ = [
+    "SqlUnitOfWork",
+    "create_engine",
+    "create_records",
+    "migrate",
+    "require_migrated",
+    "unit_of_work",
+]
 
 
 def unit_of_work(engine: Engine) -> SqlUnitOfWork:

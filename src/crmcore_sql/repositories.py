@@ -5,7 +5,8 @@ decided by the database, never by a read followed by a write in Python:
 
 - REC-6: ``record_totals`` has one row per tenant, changed by
   ``UPDATE ... SET total = total + n WHERE tenant_id = ? AND total + n <= limit``; a refused
-  request changes nothing. No COUNT over record tables.
+  request changes nothing. No COUNT over record tables. ``create`` inserts the application's
+  rows in the same transaction (on PostgreSQL in the same statement).
 - SEAT-5: ``UPDATE seat_counts SET used = used + 1 WHERE tenant_id = ? AND used < bought``.
 - BILL-6: the numbering row is incremented by an upsert that locks it until the invoice insert
   commits or rolls back (no gap, no duplicate); ``(tenant_id, key)`` is a unique key.
@@ -13,17 +14,34 @@ decided by the database, never by a read followed by a write in Python:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from crmcore.catalog import Catalog
 from crmcore.errors import (
     ConcurrencyError,
+    CrmError,
     DuplicateInvoice,
     NotFound,
     SeatError,
@@ -32,7 +50,7 @@ from crmcore.errors import (
 )
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
-from crmcore.ports import RecordDecision, User
+from crmcore.ports import RecordDecision, RecordTable, User, checked_record_rows
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
@@ -52,6 +70,7 @@ from crmcore_sql.tables import (
 )
 
 __all__ = [
+    "ONE_STATEMENT_ROWS",
     "SqlCatalogRepository",
     "SqlInvoiceRepository",
     "SqlOutageRepository",
@@ -60,6 +79,7 @@ __all__ = [
     "SqlSeatRepository",
     "SqlTenantRepository",
     "SqlUserRepository",
+    "creates_in_one_statement",
 ]
 
 
@@ -361,6 +381,80 @@ _POSTGRESQL_TRY_CREATE = text(
 )
 
 
+# Above this many rows, ``create`` on PostgreSQL is the guard then the insert (two statements):
+# the round trip saved no longer matters, and the statement (one SELECT per row) and its
+# parameters (rows x columns) would grow without bound.
+ONE_STATEMENT_ROWS = 100
+
+
+def creates_in_one_statement(dialect: str, count: int) -> bool:
+    """Whether ``records.create`` of ``count`` rows is a single statement, atomic by itself
+    (on PostgreSQL, up to :data:`ONE_STATEMENT_ROWS` rows)."""
+    return dialect == "postgresql" and count <= ONE_STATEMENT_ROWS
+
+
+@functools.lru_cache(maxsize=256)
+def _postgresql_create(
+    table: Table, columns: tuple[str, ...], count: int, limited: bool
+) -> Select[Any]:
+    """REC-6 and the application's insert in one statement: ``_POSTGRESQL_TRY_CREATE`` plus a
+    third data-modifying CTE that inserts the rows only when the counter row was changed.
+    Built once per table, column set, row count and limit/no limit; the row values are the
+    binds ``r<row>_<column>``, typed by the table's columns."""
+    tenant_id = bindparam("tenant_id", type_=record_totals.c.tenant_id.type)
+    added = bindparam("count", type_=Integer())
+    within = record_totals.c.total + added <= bindparam("limit", type_=Integer())
+    total = (
+        postgresql.insert(record_totals)
+        .values(tenant_id=tenant_id, total=added)
+        .on_conflict_do_update(
+            index_elements=[record_totals.c.tenant_id],
+            set_={"total": record_totals.c.total + added},
+            where=within if limited else None,
+        )
+        .returning(record_totals.c.total)
+        .cte("total")
+    )
+    by_kind = (
+        postgresql.insert(record_counts)
+        .from_select(
+            ["tenant_id", "kind", "count"],
+            select(
+                tenant_id, bindparam("kind", type_=record_counts.c.kind.type), added
+            ).select_from(total),
+        )
+        .on_conflict_do_update(
+            index_elements=[record_counts.c.tenant_id, record_counts.c.kind],
+            set_={"count": record_counts.c.count + added},
+        )
+        .cte("by_kind")
+    )
+    new_rows = [
+        select(
+            *(
+                bindparam(f"r{row}_{position}", type_=table.c[name].type)
+                for position, name in enumerate(columns)
+            )
+        ).select_from(total)
+        for row in range(count)
+    ]
+    created = (
+        insert(table)
+        .from_select(list(columns), new_rows[0] if count == 1 else union_all(*new_rows))
+        .cte("created")
+    )
+    return select(total.c.total).add_cte(by_kind, created)
+
+
+def _require_table(table: RecordTable, rows: Sequence[Mapping[str, Any]]) -> Table:
+    if not isinstance(table, Table):
+        raise ValidationError(f"must be a SQLAlchemy Table, got {table!r}", field="table")
+    unknown = sorted(set(rows[0]) - set(table.c.keys()))
+    if unknown:
+        raise ValidationError(f"{table.name} has no column(s) {unknown}", field="rows[0]")
+    return table
+
+
 def _require_count(count: int) -> None:
     if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
         raise ValidationError(f"must be a positive integer, got {count!r}", field="count")
@@ -390,6 +484,59 @@ class SqlRecordCounterRepository(_SqlRepository):
                 return RecordDecision(False, self.total(tenant_id), count, limit)
             self._add_to_kind(tenant_id, kind, count)
         return RecordDecision(True, total, count, limit)
+
+    def create(
+        self,
+        tenant_id: str,
+        kind: str,
+        limit: int | None,
+        table: RecordTable,
+        rows: Sequence[Mapping[str, Any]],
+    ) -> RecordDecision:
+        """``table`` must be a SQLAlchemy ``Table``. On PostgreSQL one statement counts and
+        inserts up to :data:`ONE_STATEMENT_ROWS` rows (one round trip, like the insert alone);
+        on SQLite and MariaDB/MySQL, and for more rows, the guard of :meth:`try_create` and
+        then the insert, in the same transaction (REC-6). If the
+        insert fails, the transaction is lost on every engine (PostgreSQL aborts it, the
+        others are rolled back here)."""
+        new_rows = checked_record_rows(rows)
+        target = _require_table(table, new_rows)
+        count = len(new_rows)
+        if not creates_in_one_statement(self.dialect, count) or (
+            limit is not None and count > limit
+        ):
+            decision = self.try_create(tenant_id, kind, count, limit)
+            if decision.allowed:
+                self._insert_or_roll_back(target, new_rows)
+            return decision
+        columns = tuple(new_rows[0])
+        parameters: dict[str, Any] = {
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "count": count,
+            "limit": limit,
+        }
+        for index, row in enumerate(new_rows):
+            for position, name in enumerate(columns):
+                parameters[f"r{index}_{position}"] = row[name]
+        statement = _postgresql_create(target, columns, count, limit is not None)
+        with translate_errors(f"creating records in {target.name}"):
+            total = self.connection.execute(statement, parameters).scalar()
+        if total is None:
+            return RecordDecision(False, self.total(tenant_id), count, limit)
+        return RecordDecision(True, total, count, limit)
+
+    def _insert_or_roll_back(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert the rows counted just before; if that fails, roll the transaction back, as
+        PostgreSQL aborts it, so the count never outlives its rows even if the caller commits
+        after the error (REC-6)."""
+        try:
+            with translate_errors(f"inserting into {table.name}"):
+                self.connection.execute(insert(table), list(rows))
+        except CrmError:
+            with contextlib.suppress(SQLAlchemyError):
+                self.connection.rollback()
+            raise
 
     def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
         """One statement: create the counter row or add to it if the limit allows; the new

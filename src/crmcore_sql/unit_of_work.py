@@ -1,13 +1,17 @@
-"""The SQL unit of work: one connection, one transaction, every repository."""
+"""The SQL unit of work: one connection, one transaction, every repository; and
+:func:`create_records`, a REC-6 record creation that is a transaction of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from crmcore.errors import StorageError
+from crmcore.ports import RecordDecision, RecordTable, checked_record_rows
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.repositories import (
     SqlCatalogRepository,
@@ -18,9 +22,10 @@ from crmcore_sql.repositories import (
     SqlSeatRepository,
     SqlTenantRepository,
     SqlUserRepository,
+    creates_in_one_statement,
 )
 
-__all__ = ["SqlUnitOfWork"]
+__all__ = ["SqlUnitOfWork", "create_records"]
 
 
 class SqlUnitOfWork:
@@ -84,3 +89,36 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         with translate_errors("rolling back"):
             self.connection.rollback()
+
+
+def create_records(
+    engine: Engine,
+    tenant_id: str,
+    kind: str,
+    limit: int | None,
+    table: RecordTable,
+    rows: Sequence[Mapping[str, Any]],
+) -> RecordDecision:
+    """``records.create`` as a transaction of its own, committed when allowed (REC-3, REC-6).
+
+    For a creation that needs nothing else in its transaction. On PostgreSQL the one statement
+    of :meth:`~crmcore_sql.repositories.SqlRecordCounterRepository.create` runs in autocommit
+    mode: no ``BEGIN`` and ``COMMIT`` round trips, and the tenant's counter row is locked only
+    while that statement runs and its commit is flushed, not while the answer travels back to
+    the application and the ``COMMIT`` travels to the server. That is what limits the rate
+    when many writers create records for one tenant. On SQLite and MariaDB/MySQL, and for
+    more than :data:`crmcore_sql.repositories.ONE_STATEMENT_ROWS` rows, it is a unit of
+    work: ``records.create``, then commit.
+    """
+    new_rows = checked_record_rows(rows)
+    if not creates_in_one_statement(engine.dialect.name, len(new_rows)):
+        with SqlUnitOfWork(engine) as uow:
+            decision = uow.records.create(tenant_id, kind, limit, table, new_rows)
+            uow.commit()
+        return decision
+    with translate_errors("connecting"):
+        connection = engine.connect()
+    with connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        records = SqlRecordCounterRepository(connection)
+        return records.create(tenant_id, kind, limit, table, new_rows)

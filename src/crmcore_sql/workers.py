@@ -6,18 +6,30 @@ Each opens its own engine from a URL (so it can run under ``multiprocessing`` wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy.engine import Engine
 
 import crmcore_sql
 from crmcore.errors import ConcurrencyError, SeatError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.issuing import issue
 from crmcore.money import Money
+from crmcore.ports import RecordDecision
 
-__all__ = ["assign_people", "create_records", "draft_invoice", "issue_invoices", "record_rows"]
+__all__ = [
+    "assign_people",
+    "create_records",
+    "create_records_alone",
+    "create_records_in_one_step",
+    "draft_invoice",
+    "issue_invoices",
+    "record_rows",
+]
 
 # The records themselves belong to the application (contacts, leads, ...); this stand-in
 # table lets the REC-6 test compare the counter with the real number of rows.
@@ -51,6 +63,55 @@ def create_records(url: str, tenant_id: str, attempts: int, batch: int, limit: i
                     break
                 except ConcurrencyError:
                     continue
+    finally:
+        engine.dispose()
+    return created
+
+
+def create_records_in_one_step(
+    url: str, tenant_id: str, attempts: int, batch: int, limit: int
+) -> int:
+    """REC-6 with ``uow.records.create``: ``attempts`` times, ``batch`` rows counted and
+    inserted together (one statement on PostgreSQL), then commit; the number created."""
+
+    def create(engine: Engine, rows: list[dict[str, Any]]) -> RecordDecision:
+        with crmcore_sql.unit_of_work(engine) as uow:
+            decision = uow.records.create(tenant_id, "contact", limit, record_rows, rows)
+            uow.commit()
+        return decision
+
+    return _create_repeatedly(url, tenant_id, attempts, batch, create)
+
+
+def create_records_alone(url: str, tenant_id: str, attempts: int, batch: int, limit: int) -> int:
+    """REC-6 with ``crmcore_sql.create_records`` (each creation a transaction of its own,
+    autocommit on PostgreSQL); the number created."""
+
+    def create(engine: Engine, rows: list[dict[str, Any]]) -> RecordDecision:
+        return crmcore_sql.create_records(engine, tenant_id, "contact", limit, record_rows, rows)
+
+    return _create_repeatedly(url, tenant_id, attempts, batch, create)
+
+
+def _create_repeatedly(
+    url: str,
+    tenant_id: str,
+    attempts: int,
+    batch: int,
+    create: Callable[[Engine, list[dict[str, Any]]], RecordDecision],
+) -> int:
+    engine = crmcore_sql.create_engine(url)
+    rows = [{"tenant_id": tenant_id, "kind": "contact"}] * batch
+    created = 0
+    try:
+        for _ in range(attempts):
+            while True:
+                try:
+                    decision = create(engine, rows)
+                    break
+                except ConcurrencyError:
+                    continue
+            created += batch if decision.allowed else 0
     finally:
         engine.dispose()
     return created
