@@ -232,7 +232,20 @@ def peak_rss(count: int) -> None:
         bill_period(engine, JANUARY)
         bill_period(engine, FEBRUARY)
         engine.dispose()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(_peak_rss_mib())
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak RSS. On Linux ``VmHWM`` of the process's own memory map: the
+    ``ru_maxrss`` of a child started after the parent grew starts at the parent's RSS."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
