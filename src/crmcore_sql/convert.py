@@ -7,7 +7,7 @@ import enum
 import functools
 import json
 import typing
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from crmcore.errors import CrmError
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, event_from_dict, event_to_dict
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money, minor_units
@@ -122,27 +123,78 @@ def _datetime_fields(cls: type) -> tuple[str, ...]:
 def event_from_row(row: Any) -> Event:
     """The stored event, validated again, its instants shown in the zone it was recorded in.
 
-    Instants and enum values are turned into their types before the (strict) structuring, so
-    the event is built once; anything malformed is left for it to report."""
+    A row whose values all have the field types (after turning instant strings into instants
+    in the recorded zone and enum strings into members) is built by the event class itself,
+    whose validators check the rules; anything else goes through the strict structuring,
+    which reports every bad path."""
     data = json.loads(row.payload)
     cls: type | None = EVENT_TYPES.get(str(data.get("type"))) if isinstance(data, dict) else None
     if cls is None:
         return event_from_dict(data)  # raises the usual error
     tz = _zone(row.at_zone)
+    spec = _row_spec(cls)
+    if spec is not None:
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name == "type":
+                continue
+            entry = spec.get(name)
+            if entry is None:
+                break
+            accepted, kind = entry
+            if type(value) is str and kind is not None:
+                value = _instant_in(value, tz) if kind is datetime else _member(kind, value)
+            if type(value) not in accepted:
+                break
+            values[name] = value
+        else:
+            try:
+                event: Event = cls(**values)
+                return event
+            except (CrmError, TypeError):
+                pass  # reported with its path by the structuring below
     for name in _datetime_fields(cls):
         value = data.get(name)
         if isinstance(value, str):
-            try:
-                instant = datetime.fromisoformat(value)
-            except ValueError:
-                continue
-            if instant.tzinfo is not None:
-                data[name] = instant.astimezone(tz)
+            data[name] = _instant_in(value, tz)
     for name, kind in _enum_fields(cls):
         value = data.get(name)
-        if isinstance(value, str) and value in kind._value2member_map_:
-            data[name] = kind(value)
+        if isinstance(value, str):
+            data[name] = _member(kind, value)
     return event_from_dict(data)
+
+
+def _instant_in(text: str, tz: tzinfo) -> Any:
+    """An ISO instant with an offset, shown in ``tz``; anything else unchanged (for the
+    structuring to report)."""
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return text if instant.tzinfo is None else instant.astimezone(tz)
+
+
+def _member(kind: type[enum.Enum], value: str) -> Any:
+    return kind(value) if value in kind._value2member_map_ else value
+
+
+@functools.cache
+def _row_spec(cls: type) -> dict[str, tuple[tuple[type, ...], type | None]] | None:
+    """For an event class whose fields are all plain (datetime, str, int, an enum, or None
+    where optional): per field, the accepted exact types and what a string becomes (an
+    instant, an enum member, or itself). ``None`` for a class with other field types."""
+    attrs.resolve_types(cls)
+    spec: dict[str, tuple[tuple[type, ...], type | None]] = {}
+    for field in attrs.fields(cls):
+        options = typing.get_args(field.type) or (field.type,)
+        kind: type | None = None
+        for option in options:
+            if option is datetime or (isinstance(option, type) and issubclass(option, enum.Enum)):
+                kind = option
+            elif option not in (str, int, type(None)):
+                return None
+        spec[field.name] = (tuple(options), kind)
+    return spec
 
 
 def outage_to_row(tenant_id: str, outage: OutageRecorded) -> dict[str, Any]:

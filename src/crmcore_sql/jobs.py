@@ -21,8 +21,7 @@ from importlib import import_module
 from typing import Any
 
 import attrs
-from sqlalchemy import String, any_, bindparam, func, insert, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from crmcore.catalog import Catalog
@@ -39,7 +38,6 @@ from crmcore_sql.unit_of_work import SqlUnitOfWork
 __all__ = ["BillingReport", "bill_period"]
 
 BATCH = 200
-_IDS = ARRAY(String)
 
 
 @attrs.frozen
@@ -69,7 +67,7 @@ def _claim(
 
     The claim itself has no ``NOT EXISTS billing_marks``: PostgreSQL planned that anti-join as
     a sort of every mark of the period per batch (quadratic in the number of tenants); the
-    per-batch lookup below is an index probe per claimed tenant."""
+    per-batch lookup (:func:`_marked`) is an index probe per claimed tenant."""
     start = tenants.c.tenant_id >= after if inclusive else tenants.c.tenant_id > after
     statement = (
         select(tenants.c.tenant_id, tenants.c.vendor)
@@ -83,21 +81,34 @@ def _claim(
         claimed = {row[0]: row[1] for row in uow.connection.execute(statement)}
         if not claimed:
             return None, {}
-        # Marks committed by any worker up to now (a fresh statement, READ COMMITTED). On
-        # PostgreSQL the ids go as one array parameter: a fixed statement instead of 200
-        # expanded parameters rendered and parsed per batch.
-        ids = list(claimed)
-        if uow.connection.dialect.name == "postgresql":
-            among = billing_marks.c.tenant_id == any_(bindparam("ids", ids, type_=_IDS))
-        else:
-            among = billing_marks.c.tenant_id.in_(ids)
-        done = set(
-            uow.connection.execute(
-                select(billing_marks.c.tenant_id).where(billing_marks.c.period == mark, among)
-            ).scalars()
-        )
+        done = _marked(uow, mark, list(claimed))
     last = next(reversed(claimed))
     return last, {tenant: vendor for tenant, vendor in claimed.items() if tenant not in done}
+
+
+# One primary-key probe per claimed tenant, whatever the statistics say: as a filter
+# (``period = ? AND tenant_id = ANY(?)``) PostgreSQL chose a sequential scan of every mark once
+# a period's marks were a large share of the table, so each batch read them all (quadratic).
+# A scalar subquery around the correlated EXISTS is never turned into a join: it stays a
+# probe per id, on both columns of the primary key.
+_POSTGRESQL_MARKED = text(
+    "SELECT t.id FROM unnest(CAST(:ids AS VARCHAR[])) AS t(id) WHERE (SELECT EXISTS ("
+    "SELECT 1 FROM billing_marks m WHERE m.period = :period AND m.tenant_id = t.id))"
+)
+
+
+def _marked(uow: SqlUnitOfWork, mark: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` have a committed mark for ``mark`` (a fresh statement: READ COMMITTED
+    shows the marks other workers committed up to now)."""
+    if uow.connection.dialect.name == "postgresql":
+        rows = uow.connection.execute(_POSTGRESQL_MARKED, {"ids": ids, "period": mark})
+    else:
+        rows = uow.connection.execute(
+            select(billing_marks.c.tenant_id).where(
+                billing_marks.c.period == mark, billing_marks.c.tenant_id.in_(ids)
+            )
+        )
+    return set(rows.scalars())
 
 
 def _batches(

@@ -1,0 +1,101 @@
+"""Stored events are validated again on load (TIME-1, TEN-1): the fast path that builds a
+well-typed row with the event class itself gives the same events, and a malformed row the
+same typed errors, as the general strict structuring."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmcore.catalog import Cycle
+from crmcore.errors import MultipleValidationErrors
+from crmcore.events import (
+    Activated,
+    Event,
+    OutageRecorded,
+    PaymentMethod,
+    PaymentReceived,
+    SeatsAdded,
+    TenantCreated,
+    event_from_dict,
+)
+from crmcore.testing_billing import tenant_histories
+from crmcore_sql.convert import _in_zone, event_from_row, event_to_row
+
+AT = datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
+
+
+def row(event: Event, zone: str | None = None) -> Any:
+    columns = event_to_row("t", 1, event)
+    if zone is not None:
+        columns["at_zone"] = zone
+    return SimpleNamespace(**columns)
+
+
+def general(stored: Any) -> Event:
+    """The general path: strict structuring, then every instant shown in the recorded zone."""
+    result: Event = _in_zone(event_from_dict(json.loads(stored.payload)), stored.at_zone)
+    return result
+
+
+@given(tenant_histories(), st.sampled_from(["Europe/Warsaw", "Europe/Prague", "+05:30", "UTC"]))
+def test_loaded_events_equal_the_general_path_and_keep_the_zone_time_1(
+    history: list[Event], zone: str
+) -> None:
+    for event in history:
+        stored = row(event, zone)
+        loaded = event_from_row(stored)
+        assert loaded == general(stored) == event  # equal instants
+        assert loaded.at.utcoffset() == general(stored).at.utcoffset()
+        assert type(loaded) is type(event)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        TenantCreated(AT, "t1", identity="example.com"),
+        TenantCreated(AT, "t1"),
+        Activated(AT, "standard", Cycle.ANNUAL, 3, PaymentMethod.TRANSFER),
+        SeatsAdded(AT, 2),
+        PaymentReceived(AT, Decimal("123.45")),  # a Decimal field: the general path
+        OutageRecorded(AT, datetime(2026, 1, 20, 10, 0, tzinfo=UTC), announced=AT),
+    ],
+)
+def test_every_event_kind_loads_with_typed_fields(event: Event) -> None:
+    loaded = event_from_row(row(event, "Europe/Warsaw"))
+    assert loaded == event
+    for field in attrs.fields(type(event)):
+        assert type(getattr(loaded, field.name)) is type(getattr(event, field.name))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "Activated", "at": "2026-01-20T09:00:00", "plan": "x", "cycle": "weekly"},
+        {"type": "Activated", "at": "2026-01-20T09:00:00+01:00", "plan": "x", "seats": True},
+        {"type": "Activated", "at": "2026-01-20T09:00:00+01:00", "plan": "x", "seats": "3"},
+        {"type": "Activated", "at": "2026-01-20T09:00:00+01:00", "plan": "", "seats": 3},
+        {"type": "Activated", "at": "2026-01-20T09:00:00+01:00", "seats": 3},
+        {"type": "SeatsAdded", "at": "2026-01-20T09:00:00+01:00", "count": -2},
+        {"type": "SeatsAdded", "at": "yesterday", "count": 2},
+        {"type": "SeatsAdded", "at": "2026-01-20T09:00:00+01:00", "count": 2, "extra": 1},
+        {"type": "TenantCreated", "at": "2026-01-20T09:00:00+01:00", "tenant_id": 7},
+    ],
+)
+def test_a_malformed_row_raises_what_the_strict_structuring_raises_time_1(
+    payload: dict[str, Any],
+) -> None:
+    stored = SimpleNamespace(payload=json.dumps(payload), at_zone="Europe/Warsaw")
+    with pytest.raises(MultipleValidationErrors) as expected:
+        event_from_dict(payload)
+    with pytest.raises(MultipleValidationErrors) as caught:
+        event_from_row(stored)
+    assert caught.value.errors == expected.value.errors
