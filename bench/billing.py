@@ -7,8 +7,11 @@ Tenants: 5-50 seats, 10% annual, 20% buy seats mid-February, 5% upgrade in Febru
 is billed first (untimed); the timed run bills February, then the floor writes the same
 rows; the two alternate ``--rounds`` times on the same data and the median ratio is printed.
 The floor reads the same rows (the tenants, their events and issued keys, in the same
-batches and columns) and writes the same invoice rows with plain SQL, no domain logic. PostgreSQL: 2 workers against 1 (the URL from $CRMCORE_TEST_POSTGRES_URL).
-``--rss`` runs the billing of each size in a fresh process on SQLite and prints peak RSS.
+batches and columns) and writes the same invoice rows with plain SQL, no domain logic.
+Before each timed phase the database is vacuumed and checkpointed (PostgreSQL) or its WAL
+checkpointed (SQLite). PostgreSQL: 2 workers against 1 (the URL from
+$CRMCORE_TEST_POSTGRES_URL). ``--rss`` runs the billing of each size in a fresh process
+on SQLite and prints peak RSS.
 Needs crmcore.billing (the billing engine).
 """
 
@@ -114,6 +117,7 @@ def take_february(engine: Any) -> tuple[list[Any], list[Any], int]:
 def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
     """Read every tenant's events and keys (the same columns, in the same order as the billing
     job), write the same invoice rows: plain SQL, no domain logic."""
+    settle(engine)
     start = time.perf_counter()
     by_invoice: dict[int, list[Any]] = {}
     for line in lines:
@@ -154,16 +158,33 @@ def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
     return time.perf_counter() - start
 
 
+def settle(engine: Any) -> None:
+    """Before each timed phase: vacuum what the last phase deleted and checkpoint, so that
+    neither phase runs beside an autovacuum or a checkpoint the other one caused."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+            connection.exec_driver_sql("CHECKPOINT")
+    elif engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()  # outside a transaction (the engine begins IMMEDIATE)
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+
+
 def bill_timed(engine: Any) -> float:
+    settle(engine)
     start = time.perf_counter()
     bill_period(engine, FEBRUARY)
     return time.perf_counter() - start
 
 
-def bill_with_workers(url: str, workers: int) -> float:
+def bill_with_workers(engine: Any, url: str, workers: int) -> float:
     context = multiprocessing.get_context("spawn")
     with context.Pool(workers) as pool:
         pool.starmap(_noop, [()] * workers)  # start-up outside the timing
+        settle(engine)
         start = time.perf_counter()
         pool.starmap(bill_worker, [(url, FEBRUARY.first_day, FEBRUARY.last_day, "0.23")] * workers)
         return time.perf_counter() - start
@@ -207,9 +228,9 @@ def run_engine(server: str, count: int, rounds: int) -> None:
         if kind == "postgresql":
             speedups = []
             for _ in range(rounds):
-                one = bill_with_workers(text, 1)
+                one = bill_with_workers(engine, text, 1)
                 take_february(engine)
-                two = bill_with_workers(text, 2)
+                two = bill_with_workers(engine, text, 2)
                 take_february(engine)
                 speedups.append(one / two)
                 print(

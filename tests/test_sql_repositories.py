@@ -155,3 +155,26 @@ def test_rec3_create_of_more_rows_than_one_statement_takes(
         assert uow.records.by_kind(tenant) == {"task": 101}
         found = uow.connection.execute(select(record_rows).where(record_rows.c.tenant_id == tenant))
         assert len(found.all()) == 101
+
+
+def test_add_many_with_ids_taken_earlier_round_trips_bill_6(migrated_engine: Engine) -> None:
+    """The billing job takes invoice ids before the numbering lock and passes them to
+    add_many; the invoices read back equal; a wrong number of ids stores nothing."""
+    import uuid
+
+    from crmcore.testing_storage import sample_invoice
+
+    tenant = f"ids-{uuid.uuid4().hex[:8]}"
+    batch = [sample_invoice(tenant, f"k{n}", number=str(n)) for n in range(1, 4)]
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        ids = uow.invoices.new_ids(len(batch))
+        if migrated_engine.dialect.name == "mysql":
+            assert ids is None  # AUTO_INCREMENT: add_many inserts one by one
+        else:
+            assert ids is not None and len(set(ids)) == 3
+            with pytest.raises(StorageError, match="2 ids for 3 invoices"):
+                uow.invoices.add_many(batch, ids[:2])
+        uow.invoices.add_many(batch, ids)
+        uow.commit()
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.invoices.for_tenant(tenant) == batch

@@ -126,6 +126,12 @@ def _round_ratio(numerator: int, denominator: int, digits: int) -> Decimal:
 
 
 @cache
+def _zero_amount(currency: str) -> Decimal:
+    """0 with the currency's minor unit (``0.00`` PLN, ``0`` JPY); checks the currency."""
+    return Decimal(0).quantize(_quantum(minor_units(currency)))
+
+
+@cache
 def _quantum(digits: int) -> Decimal:
     return Decimal(1).scaleb(-digits)
 
@@ -156,7 +162,9 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Money:
-        return cls(Decimal(0).quantize(Decimal(1).scaleb(-minor_units(currency))), currency)
+        if cls is Money:
+            return _trusted(_zero_amount(currency), currency)
+        return cls(_zero_amount(currency), currency)
 
     @property
     def minor_units(self) -> int:

@@ -207,9 +207,12 @@ def bill_period(
             )
             if due:
                 drafts.append((tenant_id, policy, due))
-        _mark(uow, mark, claimed)  # before the numbering lock: it is held until commit
+        # Marks and ids before the numbering lock: that lock is held until commit.
+        _mark(uow, mark, claimed)
+        with translate_errors("adding invoices"):
+            ids = uow.invoices.new_ids(sum(len(due) for _, _, due in drafts))
         issued = _number(uow, billing, drafts)
-        uow.invoices.add_many(issued)
+        uow.invoices.add_many(issued, ids)
         uow.commit()
         report = report + BillingReport(len(claimed), len(issued))
         if progress is not None:

@@ -255,41 +255,53 @@ class SqlInvoiceRepository(_SqlRepository):
             ).all()
             return self._load(heads)
 
-    def add_many(self, invoices_to_add: Sequence[Invoice]) -> None:
+    def add_many(
+        self, invoices_to_add: Sequence[Invoice], ids: Sequence[int] | None = None
+    ) -> None:
         """Store several invoices with two or three statements (the billing job's batch
-        insert). On PostgreSQL and SQLite the ids are taken first (one ``nextval`` query on
-        PostgreSQL; on SQLite the write lock is held, so ``max(id)`` + 1 ...) and both inserts
-        are plain multi-row inserts, without ``RETURNING``."""
+        insert). On PostgreSQL and SQLite the ids are taken first (:meth:`new_ids`, or the
+        ``ids`` the caller took earlier in the same transaction) and both inserts are plain
+        multi-row inserts, without ``RETURNING``; on MariaDB one insert per invoice."""
         if not invoices_to_add:
             return
         converted = [convert.invoice_to_rows(invoice) for invoice in invoices_to_add]
         with translate_errors("adding invoices"):
-            if self.dialect in ("postgresql", "sqlite"):
-                ids = self._new_invoice_ids(len(converted))
+            taken = list(ids) if ids is not None else self.new_ids(len(converted))
+            if taken is not None:
+                if len(taken) != len(converted):
+                    raise StorageError(
+                        f"{len(taken)} ids for {len(converted)} invoices", field="ids"
+                    )
                 self.connection.execute(
                     insert(invoices),
                     [
                         dict(head, id=invoice_id)
-                        for invoice_id, (head, _) in zip(ids, converted, strict=True)
+                        for invoice_id, (head, _) in zip(taken, converted, strict=True)
                     ],
                 )
             else:
-                ids = []
+                taken = []  # MariaDB: AUTO_INCREMENT, one insert per invoice
                 for head, _ in converted:
                     key = self.connection.execute(
                         insert(invoices).values(head)
                     ).inserted_primary_key
                     assert key is not None
-                    ids.append(key[0])
+                    taken.append(key[0])
             rows = [
                 dict(line, invoice_id=invoice_id)
-                for invoice_id, (_, lines) in zip(ids, converted, strict=True)
+                for invoice_id, (_, lines) in zip(taken, converted, strict=True)
                 for line in lines
             ]
             if rows:
                 self.connection.execute(insert(invoice_lines), rows)
 
-    def _new_invoice_ids(self, count: int) -> list[int]:
+    def new_ids(self, count: int) -> list[int] | None:
+        """``count`` new invoice ids for :meth:`add_many` in this transaction: PostgreSQL's
+        sequence (``nextval`` over ``generate_series``), or ``max(id)`` + 1 ... on SQLite, whose
+        unit of work holds the write lock from its start. ``None`` on MariaDB (its inserts
+        take AUTO_INCREMENT ids)."""
+        if self.dialect not in ("postgresql", "sqlite"):
+            return None
         if self.dialect == "postgresql":
             return list(self.connection.execute(_POSTGRESQL_INVOICE_IDS, {"n": count}).scalars())
         # SQLite: the unit of work began with BEGIN IMMEDIATE, so no one else writes now.
