@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
 
 import crmcore_sql
 from crmcore.catalog import Catalog, Cycle, Plan, Price
@@ -127,24 +128,31 @@ def test_dunning_prints_transitions_of_the_day(tmp_path: Path) -> None:
     assert "demo-23: active -> blocked (PAY-2" in result.stdout
 
 
+def demo_tenants(url: str, count: int) -> Engine:
+    """A migrated database at ``url`` with the demo catalogue and ``count`` demo tenants."""
+    from crmcore_sql.demo import demo_catalog, demo_history
+
+    engine = crmcore_sql.create_engine(url)
+    crmcore_sql.migrate(engine)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.catalogs.save("raynet", demo_catalog())
+        for index in range(count):
+            uow.tenants.add(f"demo-{index:02d}", "raynet", demo_history(index))
+        uow.commit()
+    return engine
+
+
 def test_two_workers_share_the_work(database_url: str) -> None:
     """BILL-6 with `bill --workers 2`: every due invoice once, numbers 1..n without a gap."""
     pytest.importorskip("crmcore.billing")
     from sqlalchemy import select
 
-    from crmcore_sql.demo import demo_catalog, demo_history
     from crmcore_sql.tables import invoices
     from crmcore_sql.testing import temporary_database
 
     with temporary_database(database_url) as url:
         text = url.render_as_string(hide_password=False)
-        engine = crmcore_sql.create_engine(text)
-        crmcore_sql.migrate(engine)
-        with crmcore_sql.unit_of_work(engine) as uow:
-            uow.catalogs.save("raynet", demo_catalog())
-            for index in range(30):
-                uow.tenants.add(f"demo-{index:02d}", "raynet", demo_history(index))
-            uow.commit()
+        engine = demo_tenants(text, 30)
         result = crmcore("bill", "--db", text, "--period", "2026-03", "--workers", "2")
         assert result.returncode == 0, result.stderr
         with engine.connect() as connection:
@@ -169,20 +177,13 @@ def test_a_tenant_held_by_another_worker_is_billed_by_the_leftover_pass(
 
     from crmcore.periods import Period
     from crmcore_sql import jobs
-    from crmcore_sql.demo import demo_catalog, demo_history
     from crmcore_sql.tables import invoices, tenants
     from crmcore_sql.testing import temporary_database
 
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite has one writer: no row locks to skip")
     with temporary_database(database_url) as url:
-        engine = crmcore_sql.create_engine(url.render_as_string(hide_password=False))
-        crmcore_sql.migrate(engine)
-        with crmcore_sql.unit_of_work(engine) as uow:
-            uow.catalogs.save("raynet", demo_catalog())
-            for index in range(12):
-                uow.tenants.add(f"demo-{index:02d}", "raynet", demo_history(index))
-            uow.commit()
+        engine = demo_tenants(url.render_as_string(hide_password=False), 12)
         holder = engine.connect()
         holder.begin()
         holder.execute(
