@@ -310,6 +310,11 @@ class _Walk:
         assert state.plan is not None
         period = _period_from(state, day)
         unit = self.unit(state.plan, state)
+        self.cursor = period
+        self.levels = [_Level(unit, state.seats)]
+        key = f"period:{day.isoformat()}"
+        if key in self.skip:
+            return
         if day == period.first_day:
             charge = full_period(
                 LineKind.SUBSCRIPTION, "BILL-2", state.plan, state.seats, unit, period
@@ -318,9 +323,7 @@ class _Walk:
             charge = prorated(
                 LineKind.SUBSCRIPTION, "BILL-1", state.plan, state.seats, unit, period, day
             )
-        self.cursor = period
-        self.levels = [_Level(unit, state.seats)]
-        self.emit(f"period:{day.isoformat()}", day, [charge], period)
+        self.emit(key, day, [charge], period)
 
     def prepay(self, step: Step) -> None:
         state, day = step.after, step.day
