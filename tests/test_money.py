@@ -199,3 +199,18 @@ def test_arithmetic_beyond_28_digits_stays_exact_BILL_7() -> None:
         "123456789012345678901234567890.13"
     )
     assert total(allocate(big + cent, [1, 2]), "PLN") == big + cent
+
+
+@given(money(extra_places=2), st.integers(0, 400), st.integers(1, 400))
+def test_times_ratio_is_prorate_without_a_fraction_PRO_1_BILL_7(
+    amount: Money, numerator: int, denominator: int
+) -> None:
+    assert amount.times_ratio(numerator, denominator) == amount.prorate(
+        Fraction(numerator, denominator)
+    )
+
+
+def test_times_ratio_refuses_a_denominator_below_one_PRO_1() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Money.of("10.00", "PLN").times_ratio(1, 0)
+    assert caught.value.field == "denominator" and caught.value.rule == "PRO-1"

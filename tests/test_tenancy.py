@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import attrs
 import pytest
@@ -25,6 +26,7 @@ from crmcore.events import (
 from crmcore.policies import DowngradeTiming
 from crmcore.presets import preset
 from crmcore.tenancy import TenantStatus, replay, state_on
+from crmcore.tenant_state import evolve_state
 from crmcore.testing_billing import PRAGUE, TWO_PLANS, tenant_histories
 
 RAYNET = preset("raynet")
@@ -181,3 +183,29 @@ def test_trial_2_a_cancelled_trial_is_purged_90_days_after_the_cancellation_tria
         (date(2026, 3, 5), TenantStatus.CANCELLED),
         (date(2026, 6, 3), TenantStatus.PURGED),  # 5 March + 90 days
     ]
+
+
+@given(
+    tenant_histories(),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "seats": st.integers(0, 500),
+            "status": st.sampled_from(list(TenantStatus)),
+            "plan": st.none() | st.sampled_from(["standard", "premium"]),
+            "persons": st.frozensets(st.sampled_from(["ann", "bob", "eve"])),
+            "next_plan_from": st.none() | st.dates(),
+        },
+    ),
+)
+def test_evolve_state_is_attrs_evolve_TEN_1(history: list[Event], changes: dict[str, Any]) -> None:
+    state = replay(history, TWO_PLANS, preset("raynet")).final
+    assert evolve_state(state, **changes) == attrs.evolve(state, **changes)
+
+
+def test_evolve_state_refuses_an_unknown_field_TEN_1() -> None:
+    state = replay(
+        [TenantCreated(datetime(2026, 1, 5, 9, tzinfo=PRAGUE), "t")], TWO_PLANS, preset("raynet")
+    ).final
+    with pytest.raises(TypeError, match="no field 'sets'"):
+        evolve_state(state, sets=3)

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Protocol
 
 import attrs
@@ -137,11 +138,14 @@ def invoices_due(
     already_issued: Collection[str] = (),
 ) -> list[InvoiceDraft]:
     """Every invoice due up to ``up_to`` (inclusive) whose key is not in ``already_issued``."""
-    end = local_midnight(up_to + timedelta(days=1), zone(policy.timezone)) - timedelta(
-        microseconds=1
-    )
-    timeline = replay(history, catalog, policy, until=end)
+    timeline = replay(history, catalog, policy, until=_end_of_day(up_to, policy.timezone))
     return drafts_from_timeline(timeline, catalog, policy, terms, up_to, already_issued)
+
+
+@lru_cache(maxsize=64)
+def _end_of_day(day: date, timezone: str) -> datetime:
+    """The last microsecond of vendor day ``day`` (the same for every tenant of a run)."""
+    return local_midnight(day + timedelta(days=1), zone(timezone)) - timedelta(microseconds=1)
 
 
 def drafts_from_timeline(

@@ -243,11 +243,21 @@ class Money:
 
     def prorate(self, fraction: Fraction) -> Money:
         """``self × fraction`` computed exactly, then rounded once half-up (PRO-1, BILL-7)."""
-        numerator, denominator = self.amount.as_integer_ratio()
+        return self.times_ratio(fraction.numerator, fraction.denominator)
+
+    def times_ratio(self, numerator: int, denominator: int) -> Money:
+        """``self × numerator / denominator`` (``denominator > 0``) computed exactly, then
+        rounded once half-up (PRO-1, BILL-7): :meth:`prorate` without building a
+        ``Fraction``."""
+        if denominator <= 0:
+            raise ValidationError(
+                f"must be positive, got {denominator}", field="denominator", rule="PRO-1"
+            )
+        amount_numerator, amount_denominator = self.amount.as_integer_ratio()
         return _trusted(
             _round_ratio(
-                numerator * fraction.numerator,
-                denominator * fraction.denominator,
+                amount_numerator * numerator,
+                amount_denominator * denominator,
                 minor_units(self.currency),
             ),
             self.currency,

@@ -109,19 +109,19 @@ def lines_from_charges(charges: Iterable[Charge]) -> list[InvoiceLine]:
         pieces = list(merged.values())
     lines = []
     for charge in pieces:
-        fraction = charge.fraction
-        net = (charge.unit * charge.seats).prorate(fraction)
+        days = (charge.last_day - charge.first_day).days + 1  # Charge.days, inlined
+        net = (charge.unit * charge.seats).times_ratio(days, charge.period_days)
         lines.append(
             InvoiceLine(
-                kind=charge.kind,
-                rule=charge.rule,
-                net=net,
-                plan=charge.plan,
-                seats=charge.seats,
-                first_day=charge.first_day,
-                last_day=charge.last_day,
-                fraction=fraction if charge.prorated else None,
-                description=charge.description,
+                charge.kind,
+                charge.rule,
+                net,
+                charge.plan,
+                charge.seats,
+                charge.first_day,
+                charge.last_day,
+                Fraction(days, charge.period_days) if charge.prorated else None,
+                charge.description,
             )
         )
     return lines

@@ -64,7 +64,7 @@ from crmcore.seats import (
     check_seats_cover,
     check_unassignment,
 )
-from crmcore.tenant_state import TenantState, TenantStatus, billing_period
+from crmcore.tenant_state import TenantState, TenantStatus, billing_period, evolve_state
 from crmcore.trials import conversion_deadline, trial_end
 
 __all__ = [
@@ -179,7 +179,8 @@ def replay(
         except RuleViolation as error:
             refusals.append(Refusal(event.at, vendor_date(event.at, tz), event, error))
             continue
-        steps.append(Step(event.at, vendor_date(event.at, tz), event, state, after))
+        # ``event.at`` is aware (the event validated it): its vendor day without re-checking.
+        steps.append(Step(event.at, event.at.astimezone(tz).date(), event, state, after))
         state = after
     _advance(state, end, catalog, policy, steps)
     return Timeline(initial, tuple(steps), tuple(refusals))
@@ -209,9 +210,9 @@ def _initial(created: TenantCreated, catalog: Catalog, policy: VendorPolicy) -> 
 def _next_transition(
     state: TenantState, catalog: Catalog, policy: VendorPolicy
 ) -> tuple[datetime, Transition] | None:
-    tz = zone(policy.timezone)
     if state.status is TenantStatus.TRIAL:
         return state.trial_end, Transition.TRIAL_ENDED
+    tz = zone(policy.timezone)
     unconverted = state.activated is None and state.status in (
         TenantStatus.TRIAL_EXPIRED,
         TenantStatus.CANCELLED,  # TRIAL-2: cancelled during the trial
@@ -256,14 +257,14 @@ def _transition(
     if kind is Transition.TRIAL_ENDED:
         if policy.trial.on_expiry is TrialExpiry.FREE_PLAN:  # TRIAL-4 chmiuro
             free = catalog.free_plan()
-            return attrs.evolve(
+            return evolve_state(
                 state, status=TenantStatus.FREE, plan=None if free is None else free.code
             )
-        return attrs.evolve(state, status=TenantStatus.TRIAL_EXPIRED, plan=None)  # TRIAL-5
+        return evolve_state(state, status=TenantStatus.TRIAL_EXPIRED, plan=None)  # TRIAL-5
     if kind is Transition.PURGED:
-        return attrs.evolve(state, status=TenantStatus.PURGED, persons=frozenset())
+        return evolve_state(state, status=TenantStatus.PURGED, persons=frozenset())
     if kind is Transition.TERM_STARTED:
-        return attrs.evolve(
+        return evolve_state(
             state,
             term=state.queued_term,
             term_months=state.queued_term_months,
@@ -272,12 +273,12 @@ def _transition(
         )
     if kind is Transition.TERM_ENDED:
         free = catalog.free_plan()
-        ended = attrs.evolve(state, term=None, term_months=None, cycle=None)
+        ended = evolve_state(state, term=None, term_months=None, cycle=None)
         if free is not None:  # TERM-2: then the free plan (PLAN-5)
-            return attrs.evolve(ended, status=TenantStatus.FREE, plan=free.code)
-        return attrs.evolve(ended, status=TenantStatus.CANCELLED)  # END-1: fixed term expired
+            return evolve_state(ended, status=TenantStatus.FREE, plan=free.code)
+        return evolve_state(ended, status=TenantStatus.CANCELLED)  # END-1: fixed term expired
     # PRO-6 next_period: the lower plan's entitlements start with the new period
-    return attrs.evolve(state, plan=state.next_plan, next_plan=None, next_plan_from=None)
+    return evolve_state(state, plan=state.next_plan, next_plan=None, next_plan_from=None)
 
 
 # --- events --------------------------------------------------------------------------------------
@@ -321,7 +322,7 @@ def _activate(
     _conversion_allowed(state, event.at, policy)
     plan = catalog.get(event.plan)
     check_seats_cover(state.persons, event.seats)
-    return attrs.evolve(
+    return evolve_state(
         state,
         status=TenantStatus.FREE if plan.is_free else TenantStatus.ACTIVE,
         plan=plan.code,
@@ -346,14 +347,14 @@ def _prepay(
                 rule="TERM-1",
             )
         start = state.term.last_day + timedelta(days=1)
-        return attrs.evolve(
+        return evolve_state(
             state,
             queued_term=Period.months(start, event.months),
             queued_term_months=event.months,
         )
     _conversion_allowed(state, event.at, policy)
     check_seats_cover(state.persons, event.seats)
-    return attrs.evolve(
+    return evolve_state(
         state,
         status=TenantStatus.ACTIVE,
         plan=plan.code,
@@ -370,7 +371,7 @@ def _add_seats(
     state: TenantState, event: SeatsAdded, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     _require_active(state, "buying seats")
-    return attrs.evolve(state, seats=state.seats + event.count)
+    return evolve_state(state, seats=state.seats + event.count)
 
 
 def _remove_seats(
@@ -378,7 +379,7 @@ def _remove_seats(
 ) -> TenantState:
     _require_active(state, "releasing seats")
     check_release(state.persons, state.seats, event.count)
-    return attrs.evolve(state, seats=state.seats - event.count)
+    return evolve_state(state, seats=state.seats - event.count)
 
 
 def _assign(
@@ -389,14 +390,14 @@ def _assign(
     # During the trial (and on the free plan) accounts are not bought; SEAT-5 applies once paid.
     paid = state.status is TenantStatus.ACTIVE
     check_assignment(state.persons, state.seats, event.person, paid=paid)
-    return attrs.evolve(state, persons=state.persons | {event.person})
+    return evolve_state(state, persons=state.persons | {event.person})
 
 
 def _unassign(
     state: TenantState, event: PersonUnassigned, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     check_unassignment(state.persons, event.person)
-    return attrs.evolve(state, persons=state.persons - {event.person})
+    return evolve_state(state, persons=state.persons - {event.person})
 
 
 def _change_plan(
@@ -409,19 +410,19 @@ def _change_plan(
         raise BillingError(f"already on plan {new.code!r}", field="plan", rule="PRO-4")
     current = catalog.get(state.plan or new.code)
     if new.rank > current.rank:  # PRO-4: upgrade applies at once
-        return attrs.evolve(state, plan=new.code, next_plan=None, next_plan_from=None)
+        return evolve_state(state, plan=new.code, next_plan=None, next_plan_from=None)
     if new.rank == current.rank:  # back to the plan in force: cancels a pending downgrade
-        return attrs.evolve(state, next_plan=None, next_plan_from=None)
+        return evolve_state(state, next_plan=None, next_plan_from=None)
     if state.term is not None:
         raise BillingError(
             "a prepaid term cannot be downgraded; it runs to expiry", field="plan", rule="TERM-2"
         )
     if policy.billing.downgrade_takes_effect is DowngradeTiming.IMMEDIATELY:
-        return attrs.evolve(state, plan=new.code, next_plan=None, next_plan_from=None)
+        return evolve_state(state, plan=new.code, next_plan=None, next_plan_from=None)
     day = vendor_date(event.at, policy.timezone)
     period = billing_period(state, day)
     assert period is not None  # active with a cycle
-    return attrs.evolve(
+    return evolve_state(
         state, next_plan=new.code, next_plan_from=period.last_day + timedelta(days=1)
     )
 
@@ -436,9 +437,9 @@ def _cancel(
             "a prepaid term cannot be cancelled; it runs to expiry", field="do", rule="TERM-2"
         )
     # END-4 / TRIAL-2: the contract (or trial) ends the same day; nothing is refunded (BILL-3).
-    ended = attrs.evolve(state, status=TenantStatus.CANCELLED, next_plan=None, next_plan_from=None)
+    ended = evolve_state(state, status=TenantStatus.CANCELLED, next_plan=None, next_plan_from=None)
     if state.status is TenantStatus.TRIAL:  # TRIAL-2: the trial ends now; TRIAL-4 counts from here
-        return attrs.evolve(ended, trial_end=event.at)
+        return evolve_state(ended, trial_end=event.at)
     return ended
 
 

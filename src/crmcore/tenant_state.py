@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from operator import attrgetter
+from typing import Any
 
 import attrs
 
 from crmcore.catalog import Cycle
 from crmcore.periods import Period
 
-__all__ = ["TenantState", "TenantStatus", "billing_period"]
+__all__ = ["TenantState", "TenantStatus", "billing_period", "evolve_state"]
 
 
 class TenantStatus(enum.StrEnum):
@@ -60,6 +62,23 @@ class TenantState:
     @property
     def is_paid(self) -> bool:
         return self.status is TenantStatus.ACTIVE
+
+
+_FIELDS = tuple(field.name for field in attrs.fields(TenantState))
+_POSITION = {name: position for position, name in enumerate(_FIELDS)}
+_VALUES = attrgetter(*_FIELDS)
+
+
+def evolve_state(state: TenantState, **changes: Any) -> TenantState:
+    """``attrs.evolve(state, **changes)`` without its per-call look-up of the fields: replay
+    builds one state per step. The new state still goes through ``TenantState.__init__``."""
+    values = list(_VALUES(state))
+    for name, value in changes.items():
+        position = _POSITION.get(name)
+        if position is None:
+            raise TypeError(f"TenantState has no field {name!r}")
+        values[position] = value
+    return TenantState(*values)
 
 
 def billing_period(state: TenantState, day: date) -> Period | None:

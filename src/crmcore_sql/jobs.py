@@ -75,8 +75,18 @@ def _claim(
         .order_by(tenants.c.tenant_id)
         .limit(batch)
     )
-    if uow.connection.dialect.name != "sqlite":
-        statement = statement.with_for_update(skip_locked=True)
+    if uow.connection.dialect.name == "sqlite":
+        # One writer at a time (the unit of work began IMMEDIATE) and SQLite always runs a
+        # correlated NOT EXISTS as a primary-key probe per row: the marks in the same query.
+        marked = select(billing_marks.c.tenant_id).where(
+            billing_marks.c.period == mark, billing_marks.c.tenant_id == tenants.c.tenant_id
+        )
+        with translate_errors("claiming tenants"):
+            rows = uow.connection.execute(statement.where(~marked.exists())).all()
+        if not rows:
+            return None, {}
+        return rows[-1][0], {tenant: vendor for tenant, vendor in rows}
+    statement = statement.with_for_update(skip_locked=True)
     with translate_errors("claiming tenants"):
         claimed = {row[0]: row[1] for row in uow.connection.execute(statement)}
         if not claimed:
