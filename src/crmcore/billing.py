@@ -25,13 +25,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import attrs
 
 from crmcore.catalog import Catalog, Cycle
-from crmcore.dates import local_midnight, zone
-from crmcore.errors import ValidationError
+from crmcore.dates import local_midnight, require_aware, zone
+from crmcore.errors import CrmError, ValidationError
 from crmcore.events import (
     Activated,
     Event,
@@ -54,14 +55,21 @@ from crmcore.tenancy import (
     Transition,
     billing_period,
     replay,
+    resume,
 )
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
+    "BillingCheckpoint",
     "BillingTerms",
     "InMemoryInvoiceNumbering",
     "InvoiceDraft",
     "InvoiceNumbering",
     "apply_payments",
+    "billing_run",
+    "checkpoint_fits",
+    "checkpoint_from_data",
+    "checkpoint_to_data",
     "drafts_from_timeline",
     "invoices_due",
     "issue",
@@ -166,6 +174,258 @@ def drafts_from_timeline(
         walk.step(step)
     walk.finish(up_to)
     return walk.drafts
+
+
+# --- checkpoints ---------------------------------------------------------------------------------
+
+# Bumped whenever the walk's state or its meaning changes: storage keeps the format with each
+# checkpoint and ignores checkpoints of another format (they are replayed from the history).
+CHECKPOINT_FORMAT = 1
+
+
+@attrs.frozen
+class BillingCheckpoint:
+    """Where a tenant's billing stands after a run up to ``day``: the replayed state and the
+    walk's open items at the end of that day. A cache, never the record: with it the next run
+    replays only the events after it (:func:`billing_run`) and must give exactly the invoices
+    a replay of the whole history would give (BILL-6 idempotency; a property test checks it).
+
+    ``events`` counts the events of the history it has consumed (every event up to the end of
+    ``day``, refused ones included)."""
+
+    events: int
+    day: date
+    state: TenantState
+    cursor: Period | None  # the current monthly/annual period (BILL-1)
+    levels: tuple[tuple[Money, int], ...]  # seats paid for per unit price (PRO-5, PRO-7)
+    arrears: tuple[Charge, ...]  # PRO-2: owed on the next regular invoice
+    queued_seats: int  # TERM-1: seats the queued extension was invoiced for
+
+
+def checkpoint_fits(
+    checkpoint: BillingCheckpoint, events: Sequence[Event], policy: VendorPolicy, up_to: date
+) -> bool:
+    """Can a run up to ``up_to`` start from ``checkpoint`` with ``events`` (the history after
+    its first ``checkpoint.events`` events)? Only going forward (``up_to`` after its day) and
+    only when no event of ``events`` lies on or before its day (an event recorded late, with
+    an earlier instant, needs the whole history replayed)."""
+    if up_to <= checkpoint.day:
+        return False
+    end = _end_of_day(checkpoint.day, policy.timezone)
+    return all(event.at > end for event in events)
+
+
+def billing_run(
+    events: Sequence[Event],
+    catalog: Catalog,
+    policy: VendorPolicy,
+    terms: BillingTerms,
+    up_to: date,
+    already_issued: Collection[str] = (),
+    checkpoint: BillingCheckpoint | None = None,
+) -> tuple[list[InvoiceDraft], BillingCheckpoint]:
+    """:func:`invoices_due` and the :class:`BillingCheckpoint` at the end of ``up_to``.
+
+    Without ``checkpoint``, ``events`` is the whole history. With one, ``events`` is the
+    history after its first ``checkpoint.events`` events, and the result is the same as for
+    the whole history (the checkpoint must fit: :func:`checkpoint_fits`)."""
+    end = _end_of_day(up_to, policy.timezone)
+    if checkpoint is None:
+        timeline = replay(events, catalog, policy, until=end)
+        walk = _Walk(catalog, policy, terms, timeline.initial, already_issued)
+        consumed = 0
+    else:
+        if not checkpoint_fits(checkpoint, events, policy, up_to):
+            raise ValidationError(
+                f"the checkpoint of {checkpoint.day} does not fit a run up to {up_to} with "
+                "these events; replay the whole history",
+                field="checkpoint",
+                rule="BILL-6",
+            )
+        timeline = resume(checkpoint.state, events, catalog, policy, end)
+        walk = _Walk(catalog, policy, terms, checkpoint.state, already_issued)
+        walk.cursor = checkpoint.cursor
+        walk.levels = [_Level(unit, seats) for unit, seats in checkpoint.levels]
+        walk.arrears = list(checkpoint.arrears)
+        walk.queued_seats = checkpoint.queued_seats
+        consumed = checkpoint.events
+    for step in timeline.steps:
+        walk.step(step)  # the replay stopped at the end of ``up_to``
+    walk.finish(up_to)
+    consumed += sum(1 for event in events if event.at <= end)
+    return walk.drafts, BillingCheckpoint(
+        events=consumed,
+        day=up_to,
+        state=timeline.final,
+        cursor=walk.cursor,
+        levels=tuple((level.unit, level.seats) for level in walk.levels),
+        arrears=tuple(walk.arrears),
+        queued_seats=walk.queued_seats,
+    )
+
+
+def checkpoint_to_data(checkpoint: BillingCheckpoint) -> list[Any]:
+    """A JSON-ready, compact form of ``checkpoint`` (lists, strings, numbers, ``None``)."""
+    state = checkpoint.state
+    return [
+        CHECKPOINT_FORMAT,
+        checkpoint.events,
+        checkpoint.day.isoformat(),
+        [
+            state.tenant_id,
+            state.created.isoformat(),
+            state.status.value,
+            state.trial_end.isoformat(),
+            state.plan,
+            state.next_plan,
+            _day_text(state.next_plan_from),
+            None if state.cycle is None else state.cycle.value,
+            state.payment,
+            state.seats,
+            sorted(state.persons),
+            _day_text(state.activated),
+            _period_data(state.term),
+            state.term_months,
+            _period_data(state.queued_term),
+            state.queued_term_months,
+            state.identity,
+        ],
+        _period_data(checkpoint.cursor),
+        [[str(unit.amount), unit.currency, seats] for unit, seats in checkpoint.levels],
+        [
+            [
+                charge.kind.value,
+                charge.rule,
+                charge.plan,
+                charge.seats,
+                str(charge.unit.amount),
+                charge.unit.currency,
+                charge.first_day.isoformat(),
+                charge.last_day.isoformat(),
+                charge.period_days,
+                charge.prorated,
+                charge.description,
+            ]
+            for charge in checkpoint.arrears
+        ],
+        checkpoint.queued_seats,
+    ]
+
+
+def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
+    """The checkpoint :func:`checkpoint_to_data` wrote; instants shown in the vendor's zone.
+    Anything else (another format, a malformed value) is a :class:`ValidationError` on the
+    field ``checkpoint``."""
+    try:
+        version, events, day, state, cursor, levels, arrears, queued = data
+        if version != CHECKPOINT_FORMAT:
+            raise ValueError(f"format {version!r}, expected {CHECKPOINT_FORMAT}")
+        tz = zone(policy.timezone)
+        (
+            tenant_id,
+            created,
+            status,
+            trial_end,
+            plan,
+            next_plan,
+            next_plan_from,
+            cycle,
+            payment,
+            seats,
+            persons,
+            activated,
+            term,
+            term_months,
+            queued_term,
+            queued_term_months,
+            identity,
+        ) = state
+        return BillingCheckpoint(
+            events=_count(events),
+            day=date.fromisoformat(day),
+            state=TenantState(
+                tenant_id=tenant_id,
+                created=_instant(created, tz),
+                status=TenantStatus(status),
+                trial_end=_instant(trial_end, tz),
+                plan=plan,
+                next_plan=next_plan,
+                next_plan_from=_day(next_plan_from),
+                cycle=None if cycle is None else Cycle(cycle),
+                payment=payment,
+                seats=_count(seats),
+                persons=frozenset(persons),
+                activated=_day(activated),
+                term=_period(term),
+                term_months=term_months,
+                queued_term=_period(queued_term),
+                queued_term_months=queued_term_months,
+                identity=identity,
+            ),
+            cursor=_period(cursor),
+            levels=tuple(
+                (Money(amount, currency), _count(count)) for amount, currency, count in levels
+            ),
+            arrears=tuple(
+                Charge(
+                    LineKind(kind),
+                    rule,
+                    plan_code,
+                    _count(charge_seats),
+                    Money(amount, currency),
+                    date.fromisoformat(first),
+                    date.fromisoformat(last),
+                    _count(period_days),
+                    bool(was_prorated),
+                    description,
+                )
+                for (
+                    kind,
+                    rule,
+                    plan_code,
+                    charge_seats,
+                    amount,
+                    currency,
+                    first,
+                    last,
+                    period_days,
+                    was_prorated,
+                    description,
+                ) in arrears
+            ),
+            queued_seats=_count(queued),
+        )
+    except (CrmError, TypeError, ValueError) as exc:
+        raise ValidationError(f"not a billing checkpoint: {exc}", field="checkpoint") from None
+
+
+def _day_text(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _period_data(period: Period | None) -> list[str] | None:
+    return None if period is None else [period.first_day.isoformat(), period.last_day.isoformat()]
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def _period(data: list[str] | None) -> Period | None:
+    if data is None:
+        return None
+    first, last = data
+    return Period(date.fromisoformat(first), date.fromisoformat(last))
+
+
+def _instant(text: str, tz: ZoneInfo) -> datetime:
+    return require_aware(datetime.fromisoformat(text), "checkpoint").astimezone(tz)
+
+
+def _count(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"expected a count, got {value!r}")
+    return value
 
 
 @attrs.define

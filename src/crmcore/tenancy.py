@@ -77,6 +77,7 @@ __all__ = [
     "apply",
     "billing_period",
     "replay",
+    "resume",
     "state_on",
 ]
 
@@ -164,13 +165,48 @@ def replay(
                 f"{history[index].at.isoformat()} is before the previous event",
                 field=f"history[{index}].at",
             )
+    end = until if until is not None else history[-1].at
+    return _replay_from(_initial(created, catalog, policy), history, 1, catalog, policy, end)
+
+
+def resume(
+    state: TenantState,
+    events: Sequence[Event],
+    catalog: Catalog,
+    policy: VendorPolicy,
+    until: datetime,
+) -> Timeline:
+    """Go on replaying from ``state`` (a :attr:`Timeline.final` of a replay up to some instant)
+    with ``events``, the history after that instant, up to ``until``: the steps and the
+    refusals are those a replay of the whole history would add after that instant.
+
+    ``events`` must be in time order; that they all follow the instant ``state`` was replayed
+    to is the caller's to ensure (:func:`crmcore.billing.checkpoint_fits` checks it)."""
+    require_aware(until, "until")
+    for index in range(1, len(events)):
+        if events[index].at < events[index - 1].at:
+            raise OutOfOrderError(
+                f"{events[index].at.isoformat()} is before the previous event",
+                field=f"events[{index}].at",
+            )
+    return _replay_from(state, events, 0, catalog, policy, until)
+
+
+def _replay_from(
+    state: TenantState,
+    history: Sequence[Event],
+    first: int,
+    catalog: Catalog,
+    policy: VendorPolicy,
+    end: datetime,
+) -> Timeline:
+    """The timeline from ``state`` through ``history[first:]`` up to ``end``."""
     tz = zone(policy.timezone)
-    state = _initial(created, catalog, policy)
     initial = state
     steps: list[Step] = []
     refusals: list[Refusal] = []
-    end = until if until is not None else history[-1].at
-    for event in history[1:]:
+    for index in range(first, len(history)):
+        event = history[index]
         if event.at > end:
             break
         state = _advance(state, event.at, catalog, policy, steps)
