@@ -6,12 +6,13 @@
 Tenants: 5-50 seats, 10% annual, 20% buy seats mid-February, 5% upgrade in February. January
 is billed first (untimed); the timed run bills February, then the floor writes the same
 rows; the two alternate ``--rounds`` times on the same data and the median ratio is printed.
-The floor reads the same rows (the tenants, their events and issued keys, in the same
-batches and columns) and writes the same invoice rows with plain SQL, no domain logic.
-Before each timed phase the database is vacuumed and checkpointed (PostgreSQL) or its WAL
-checkpointed (SQLite). PostgreSQL: 2 workers against 1 (the URL from
-$CRMCORE_TEST_POSTGRES_URL). ``--rss`` runs the billing of each size in a fresh process
-on SQLite and prints peak RSS.
+The floor reads the same rows (the tenants, their checkpoints, the events after them and the
+issued keys: the job's own statements, in the same batches) and writes the same invoice rows
+with plain SQL and no domain logic; the checkpoints the job writes count as its own work.
+Each round starts from January's checkpoints. Before each timed phase the database is
+vacuumed and checkpointed (PostgreSQL) or its WAL checkpointed (SQLite). PostgreSQL: 2
+workers against 1 (the URL from $CRMCORE_TEST_POSTGRES_URL). ``--rss`` runs the billing of
+each size in a fresh process on SQLite and prints peak RSS.
 Needs crmcore.billing (the billing engine).
 """
 
@@ -36,13 +37,19 @@ from crmcore.catalog import Cycle
 from crmcore.events import Activated, Event, PlanChanged, SeatsAdded, TenantCreated
 from crmcore.periods import Period
 from crmcore_sql.demo import demo_catalog
-from crmcore_sql.jobs import BATCH, bill_period, bill_worker
+from crmcore_sql.jobs import (
+    BATCH,
+    bill_period,
+    bill_worker,
+    checkpoints_statement,
+    read_events,
+)
 from crmcore_sql.tables import (
+    billing_checkpoints,
     billing_marks,
     invoice_lines,
     invoice_series,
     invoices,
-    tenant_events,
     tenants,
 )
 from crmcore_sql.testing import temporary_database
@@ -79,8 +86,9 @@ def seed(engine: Any, count: int) -> None:
             uow.commit()
 
 
-def take_february(engine: Any) -> tuple[list[Any], list[Any], int]:
-    """Remove February's invoices (keeping their rows) and rewind the numbering."""
+def take_february(engine: Any, january: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+    """Remove February's invoices (keeping their rows), rewind the numbering and put back the
+    checkpoints January's run left (``january``); February's checkpoint rows are returned."""
     with engine.begin() as connection:
         heads = connection.execute(
             select(invoices).where(invoices.c.issued >= FEBRUARY.first_day)
@@ -111,12 +119,25 @@ def take_february(engine: Any) -> tuple[list[Any], list[Any], int]:
             .where(invoice_series.c.series == "raynet/2026")
             .values(last_number=numbers)
         )
-    return heads, lines, numbers
+        checkpoints = connection.execute(
+            select(billing_checkpoints).where(billing_checkpoints.c.day == FEBRUARY.last_day)
+        ).all()
+        restore_checkpoints(connection, january)
+    return heads, lines, checkpoints
 
 
-def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
-    """Read every tenant's events and keys (the same columns, in the same order as the billing
-    job), write the same invoice rows: plain SQL, no domain logic."""
+def restore_checkpoints(connection: Any, rows: list[Any]) -> None:
+    connection.execute(delete(billing_checkpoints))
+    for chunk in range(0, len(rows), 5000):
+        connection.execute(
+            insert(billing_checkpoints), [r._asdict() for r in rows[chunk : chunk + 5000]]
+        )
+
+
+def floor(engine: Any, heads: list[Any], lines: list[Any], checkpoints: list[Any]) -> float:
+    """Read what the billing job reads (tenants, checkpoints, the events after them, issued
+    keys: the same statements, in the same batches) and write the same invoice rows: plain
+    SQL, no domain logic. The checkpoints the job writes count as the job's own work."""
     settle(engine)
     start = time.perf_counter()
     by_invoice: dict[int, list[Any]] = {}
@@ -125,6 +146,7 @@ def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
     heads_by_tenant: dict[str, list[Any]] = {}
     for head in heads:
         heads_by_tenant.setdefault(head.tenant_id, []).append(head)
+    bases = sorted({row.basis for row in checkpoints})
     after = ""
     while True:
         with engine.begin() as connection:
@@ -140,11 +162,12 @@ def floor(engine: Any, heads: list[Any], lines: list[Any]) -> float:
             )
             if not ids:
                 break
-            connection.execute(
-                select(tenant_events.c.tenant_id, tenant_events.c.payload, tenant_events.c.at_zone)
-                .where(tenant_events.c.tenant_id.in_(ids))
-                .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
-            ).all()
+            after = dict.fromkeys(ids, 0)
+            for tenant_id, consumed, _payload in connection.execute(
+                checkpoints_statement(ids, bases, FEBRUARY.last_day)
+            ):
+                after[tenant_id] = consumed
+            list(read_events(connection, after))
             connection.execute(
                 select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(ids))
             ).all()
@@ -205,6 +228,8 @@ def run_engine(server: str, count: int, rounds: int) -> None:
         began = time.perf_counter()
         seed(engine, count)
         bill_period(engine, JANUARY)
+        with engine.connect() as connection:
+            january = connection.execute(select(billing_checkpoints)).all()
         if engine.dialect.name == "postgresql":  # fresh bulk load: give the planner statistics
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql("ANALYZE")
@@ -213,9 +238,9 @@ def run_engine(server: str, count: int, rounds: int) -> None:
         ratios = []
         for _ in range(rounds):
             billing = bill_timed(engine)
-            heads, lines, _ = take_february(engine)
-            plain = floor(engine, heads, lines)
-            take_february(engine)
+            heads, lines, checkpoints = take_february(engine, january)
+            plain = floor(engine, heads, lines, checkpoints)
+            take_february(engine, january)
             ratios.append(billing / plain)
             print(
                 f"{kind}: {count} tenants, {len(heads)} February invoices: billing "
@@ -229,9 +254,9 @@ def run_engine(server: str, count: int, rounds: int) -> None:
             speedups = []
             for _ in range(rounds):
                 one = bill_with_workers(engine, text, 1)
-                take_february(engine)
+                take_february(engine, january)
                 two = bill_with_workers(engine, text, 2)
-                take_february(engine)
+                take_february(engine, january)
                 speedups.append(one / two)
                 print(
                     f"postgresql: 1 worker {one:.2f}s, 2 workers {two:.2f}s, "

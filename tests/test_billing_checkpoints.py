@@ -127,26 +127,32 @@ def test_a_checkpoint_does_not_fit_backwards_or_before_a_late_event_BILL_6() -> 
     assert (caught.value.field, caught.value.rule) == ("checkpoint", "BILL-6")
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        None,
-        [],
-        "text",
-        [99, 2, "2026-01-31", [], None, [], [], 0],  # another format
-        [1, -1, "2026-01-31", [], None, [], [], 0],
-        [1, 2, "31.01.2026", [], None, [], [], 0],
-    ],
-)
-def test_a_malformed_checkpoint_is_a_typed_error_BILL_6(data: object) -> None:
+@pytest.mark.parametrize("data", [None, [], "text", [1, 2, "2026-01-31"]])
+def test_what_is_not_a_checkpoint_is_a_typed_error_BILL_6(data: object) -> None:
     with pytest.raises(ValidationError) as caught:
         checkpoint_from_data(data, TERMS_POLICY)
     assert caught.value.field == "checkpoint"
 
 
-def test_a_corrupted_checkpoint_state_is_a_typed_error_BILL_6() -> None:
+@pytest.mark.parametrize(
+    ("position", "value"),
+    [
+        (0, 99),  # another format
+        (1, -1),  # a negative count of events
+        (2, "31.01.2026"),  # not an ISO day
+        (5, [["3.5x", "CZK", 1]]),  # not an amount
+        (5, [["10.00", "QQQ", 1]]),  # not a currency
+        (8, 7),  # a tenant id that is not a string
+        (9, "2026-01-05T09:00:00"),  # a naive instant
+        (10, "bankrupt"),  # no such status
+        (19, "1.5"),  # seats as a string
+    ],
+)
+def test_a_corrupted_checkpoint_is_a_typed_error_BILL_6(position: int, value: object) -> None:
     _, checkpoint = _checkpoint()
     data = checkpoint_to_data(checkpoint)
-    data[3][2] = "bankrupt"  # no such status
-    with pytest.raises(ValidationError, match="not a billing checkpoint"):
+    assert checkpoint_from_data(data, TERMS_POLICY) == checkpoint
+    data[position] = value
+    with pytest.raises(ValidationError, match="not a billing checkpoint") as caught:
         checkpoint_from_data(data, TERMS_POLICY)
+    assert caught.value.field == "checkpoint"

@@ -26,12 +26,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from crmcore.catalog import Catalog, Cycle
-from crmcore.dates import local_midnight, require_aware, zone
+from crmcore.dates import local_midnight, zone
 from crmcore.errors import CrmError, ValidationError
 from crmcore.events import (
     Activated,
@@ -265,32 +264,16 @@ def billing_run(
 
 
 def checkpoint_to_data(checkpoint: BillingCheckpoint) -> list[Any]:
-    """A JSON-ready, compact form of ``checkpoint`` (lists, strings, numbers, ``None``)."""
+    """A JSON-ready, compact form of ``checkpoint``: one flat list of strings, numbers,
+    ``None`` and lists (storage keeps one per tenant, so it is kept cheap to write and read)."""
     state = checkpoint.state
+    cursor = checkpoint.cursor
     return [
         CHECKPOINT_FORMAT,
         checkpoint.events,
         checkpoint.day.isoformat(),
-        [
-            state.tenant_id,
-            state.created.isoformat(),
-            state.status.value,
-            state.trial_end.isoformat(),
-            state.plan,
-            state.next_plan,
-            _day_text(state.next_plan_from),
-            None if state.cycle is None else state.cycle.value,
-            state.payment,
-            state.seats,
-            sorted(state.persons),
-            _day_text(state.activated),
-            _period_data(state.term),
-            state.term_months,
-            _period_data(state.queued_term),
-            state.queued_term_months,
-            state.identity,
-        ],
-        _period_data(checkpoint.cursor),
+        None if cursor is None else cursor.first_day.isoformat(),
+        None if cursor is None else cursor.last_day.isoformat(),
         [[str(unit.amount), unit.currency, seats] for unit, seats in checkpoint.levels],
         [
             [
@@ -309,19 +292,49 @@ def checkpoint_to_data(checkpoint: BillingCheckpoint) -> list[Any]:
             for charge in checkpoint.arrears
         ],
         checkpoint.queued_seats,
+        state.tenant_id,
+        state.created.isoformat(),
+        state.status.value,
+        state.trial_end.isoformat(),
+        state.plan,
+        state.next_plan,
+        None if state.next_plan_from is None else state.next_plan_from.isoformat(),
+        None if state.cycle is None else state.cycle.value,
+        state.payment,
+        state.seats,
+        sorted(state.persons),
+        None if state.activated is None else state.activated.isoformat(),
+        None if state.term is None else state.term.first_day.isoformat(),
+        None if state.term is None else state.term.last_day.isoformat(),
+        state.term_months,
+        None if state.queued_term is None else state.queued_term.first_day.isoformat(),
+        None if state.queued_term is None else state.queued_term.last_day.isoformat(),
+        state.queued_term_months,
+        state.identity,
     ]
+
+
+_STATUSES = {status.value: status for status in TenantStatus}
+_CYCLES = {cycle.value: cycle for cycle in Cycle}
+_KINDS = {kind.value: kind for kind in LineKind}
+_OPTIONAL_TEXT = (str, type(None))
+_OPTIONAL_COUNT = (int, type(None))
 
 
 def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
     """The checkpoint :func:`checkpoint_to_data` wrote; instants shown in the vendor's zone.
-    Anything else (another format, a malformed value) is a :class:`ValidationError` on the
-    field ``checkpoint``."""
+    Anything else (another format, a value of the wrong type) is a :class:`ValidationError`
+    on the field ``checkpoint``."""
     try:
-        version, events, day, state, cursor, levels, arrears, queued = data
-        if version != CHECKPOINT_FORMAT:
-            raise ValueError(f"format {version!r}, expected {CHECKPOINT_FORMAT}")
-        tz = zone(policy.timezone)
         (
+            version,
+            events,
+            day,
+            cursor_first,
+            cursor_last,
+            levels,
+            arrears,
+            queued,
             tenant_id,
             created,
             status,
@@ -334,98 +347,114 @@ def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
             seats,
             persons,
             activated,
-            term,
+            term_first,
+            term_last,
             term_months,
-            queued_term,
+            queued_first,
+            queued_last,
             queued_term_months,
             identity,
-        ) = state
+        ) = data
+        if version != CHECKPOINT_FORMAT:
+            raise ValueError(f"format {version!r}, expected {CHECKPOINT_FORMAT}")
+        texts = (tenant_id, created, trial_end)
+        if not all(type(value) is str for value in texts) or not all(
+            type(value) in _OPTIONAL_TEXT for value in (plan, next_plan, payment, identity)
+        ):
+            raise TypeError("a text field holds another type")
+        if not all(type(value) is int and value >= 0 for value in (events, queued, seats)) or not (
+            type(term_months) in _OPTIONAL_COUNT and type(queued_term_months) in _OPTIONAL_COUNT
+        ):
+            raise TypeError("a count holds another type")
+        tz = zone(policy.timezone)
+        created_at = datetime.fromisoformat(created)
+        trial_end_at = datetime.fromisoformat(trial_end)
+        if created_at.tzinfo is None or trial_end_at.tzinfo is None:
+            raise ValueError("a naive instant")
         return BillingCheckpoint(
-            events=_count(events),
-            day=date.fromisoformat(day),
-            state=TenantState(
-                tenant_id=tenant_id,
-                created=_instant(created, tz),
-                status=TenantStatus(status),
-                trial_end=_instant(trial_end, tz),
-                plan=plan,
-                next_plan=next_plan,
-                next_plan_from=_day(next_plan_from),
-                cycle=None if cycle is None else Cycle(cycle),
-                payment=payment,
-                seats=_count(seats),
-                persons=frozenset(persons),
-                activated=_day(activated),
-                term=_period(term),
-                term_months=term_months,
-                queued_term=_period(queued_term),
-                queued_term_months=queued_term_months,
-                identity=identity,
+            events,
+            date.fromisoformat(day),
+            TenantState(
+                tenant_id,
+                created_at.astimezone(tz),
+                _STATUSES[status],
+                trial_end_at.astimezone(tz),
+                plan,
+                next_plan,
+                None if next_plan_from is None else date.fromisoformat(next_plan_from),
+                None if cycle is None else _CYCLES[cycle],
+                payment,
+                seats,
+                frozenset(map(_text, persons)),
+                None if activated is None else date.fromisoformat(activated),
+                None if term_first is None else _period(term_first, term_last),
+                term_months,
+                None if queued_first is None else _period(queued_first, queued_last),
+                queued_term_months,
+                identity,
             ),
-            cursor=_period(cursor),
-            levels=tuple(
-                (Money(amount, currency), _count(count)) for amount, currency, count in levels
-            ),
-            arrears=tuple(
-                Charge(
-                    LineKind(kind),
-                    rule,
-                    plan_code,
-                    _count(charge_seats),
-                    Money(amount, currency),
-                    date.fromisoformat(first),
-                    date.fromisoformat(last),
-                    _count(period_days),
-                    bool(was_prorated),
-                    description,
-                )
-                for (
-                    kind,
-                    rule,
-                    plan_code,
-                    charge_seats,
-                    amount,
-                    currency,
-                    first,
-                    last,
-                    period_days,
-                    was_prorated,
-                    description,
-                ) in arrears
-            ),
-            queued_seats=_count(queued),
+            None if cursor_first is None else _period(cursor_first, cursor_last),
+            tuple((_money(amount, currency), _seats(count)) for amount, currency, count in levels),
+            tuple(_charge(*charge) for charge in arrears),
+            queued,
         )
-    except (CrmError, TypeError, ValueError) as exc:
-        raise ValidationError(f"not a billing checkpoint: {exc}", field="checkpoint") from None
+    except (CrmError, KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"not a billing checkpoint: {exc!r}", field="checkpoint") from None
 
 
-def _day_text(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
-
-
-def _period_data(period: Period | None) -> list[str] | None:
-    return None if period is None else [period.first_day.isoformat(), period.last_day.isoformat()]
-
-
-def _day(text: str | None) -> date | None:
-    return None if text is None else date.fromisoformat(text)
-
-
-def _period(data: list[str] | None) -> Period | None:
-    if data is None:
-        return None
-    first, last = data
+@lru_cache(maxsize=4096)
+def _period(first: str, last: str) -> Period:
+    """Periods repeat across tenants (months, terms): parsed and validated once."""
     return Period(date.fromisoformat(first), date.fromisoformat(last))
 
 
-def _instant(text: str, tz: ZoneInfo) -> datetime:
-    return require_aware(datetime.fromisoformat(text), "checkpoint").astimezone(tz)
+@lru_cache(maxsize=4096)
+def _money(amount: str, currency: str) -> Money:
+    """Prices repeat across tenants: parsed and validated once (``Money`` is immutable)."""
+    if type(amount) is not str:
+        raise TypeError(f"an amount must be a decimal string, got {amount!r}")
+    return Money(amount, currency)
 
 
-def _count(value: object) -> int:
+def _seats(value: object) -> int:
     if type(value) is not int or value < 0:
-        raise ValueError(f"expected a count, got {value!r}")
+        raise ValueError(f"expected a seat count, got {value!r}")
     return value
+
+
+def _text(value: object) -> str:
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _charge(
+    kind: str,
+    rule: str,
+    plan: str | None,
+    seats: int,
+    amount: str,
+    currency: str,
+    first: str,
+    last: str,
+    period_days: int,
+    prorated: bool,
+    description: str,
+) -> Charge:
+    if type(prorated) is not bool or type(period_days) is not int or period_days <= 0:
+        raise TypeError("a charge holds a value of another type")
+    return Charge(
+        _KINDS[kind],
+        _text(rule),
+        plan if plan is None else _text(plan),
+        _seats(seats),
+        _money(amount, currency),
+        date.fromisoformat(first),
+        date.fromisoformat(last),
+        period_days,
+        prorated,
+        _text(description),
+    )
 
 
 @attrs.define

@@ -13,6 +13,7 @@ for the numbering and the inserts at the end of each batch's transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -22,17 +23,27 @@ from typing import Any
 
 import attrs
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Connection, Engine
 
+import crmcore
+from crmcore.billing import CHECKPOINT_FORMAT
 from crmcore.catalog import Catalog
-from crmcore.errors import ConcurrencyError, ConfigurationError
+from crmcore.errors import ConcurrencyError, ConfigurationError, ValidationError
 from crmcore.invoices import Invoice
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
-from crmcore_sql.tables import billing_marks, invoices, tenant_events, tenants
+from crmcore_sql.tables import (
+    billing_checkpoints,
+    billing_marks,
+    catalogs,
+    invoices,
+    tenant_events,
+    tenants,
+)
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
 __all__ = ["BillingReport", "bill_period"]
@@ -160,25 +171,145 @@ def _first_unmarked(engine: Engine, mark: str) -> str | None:
     return first
 
 
+def _basis(vendor: str, document: str, vat_rate: Decimal, currency: str) -> str:
+    """What a checkpoint depends on besides the history: the checkpoint format, the engine's
+    version, the vendor (its policy), its catalogue and the invoicing terms."""
+    text = "\n".join(
+        [str(CHECKPOINT_FORMAT), crmcore.__version__, vendor, str(vat_rate), currency, document]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@attrs.frozen
+class _Vendor:
+    """What billing a vendor's tenants needs, read once per job."""
+
+    catalog: Catalog
+    policy: VendorPolicy
+    terms: Any  # crmcore.billing.BillingTerms
+    basis: str
+
+
+def _vendor(uow: SqlUnitOfWork, billing: Any, name: str, vat_rate: Decimal) -> _Vendor:
+    with translate_errors("reading the catalogue"):
+        document = uow.connection.execute(
+            select(catalogs.c.document).where(catalogs.c.name == name)
+        ).scalar()
+    catalog = uow.catalogs.get(name)  # NotFound when there is none
+    policy = preset(name)
+    terms = billing.BillingTerms(policy.currency, vat_rate)
+    return _Vendor(catalog, policy, terms, _basis(name, document or "", vat_rate, policy.currency))
+
+
+def checkpoints_statement(claimed: list[str], bases: list[str], up_to: date) -> Any:
+    """The checkpoints of ``claimed`` a run up to ``up_to`` can start from: of a basis in
+    use, from an earlier day. (Public for the benchmark's floor, which reads the same rows.)"""
+    return select(
+        billing_checkpoints.c.tenant_id, billing_checkpoints.c.events, billing_checkpoints.c.payload
+    ).where(
+        billing_checkpoints.c.tenant_id.in_(claimed),
+        billing_checkpoints.c.basis.in_(bases),
+        billing_checkpoints.c.day < up_to,
+    )
+
+
+# The events after each tenant's checkpoint: one index probe per tenant (PostgreSQL plans a
+# plain join of the events with the checkpoints as sequential scans of both; a LATERAL
+# subquery stays a probe per tenant; SQLite's CROSS JOIN keeps json_each as the outer loop).
+_EVENTS_AFTER = {
+    "postgresql": text(
+        "SELECT e.tenant_id, e.payload, e.at_zone FROM unnest(CAST(:ids AS VARCHAR[]),"
+        " CAST(:after AS INTEGER[])) WITH ORDINALITY AS t(id, after, n) CROSS JOIN LATERAL"
+        " (SELECT tenant_id, payload, at_zone, version FROM tenant_events"
+        " WHERE tenant_id = t.id AND version > t.after ORDER BY version) AS e"
+        " ORDER BY t.n, e.version"
+    ),
+    "sqlite": text(
+        "SELECT e.tenant_id, e.payload, e.at_zone FROM json_each(:rows) AS t"
+        " CROSS JOIN tenant_events AS e"
+        " WHERE e.tenant_id = t.value ->> 0 AND e.version > t.value ->> 1"
+        " ORDER BY t.key, e.version"
+    ),
+}
+
+
+def read_events(connection: Connection, after: dict[str, int]) -> Any:
+    """The events of the tenants of ``after`` with a version above theirs (0: the whole
+    history), by tenant in the order of ``after``, then by version. (Public for the
+    benchmark's floor, which reads the same rows.)"""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        return connection.execute(
+            _EVENTS_AFTER[dialect], {"ids": list(after), "after": list(after.values())}
+        )
+    if dialect == "sqlite":
+        rows = json.dumps([[tenant_id, version] for tenant_id, version in after.items()])
+        return connection.execute(_EVENTS_AFTER[dialect], {"rows": rows})
+    # MariaDB/MySQL: the whole histories, the consumed events left out here.
+    return (
+        row
+        for row in connection.execute(
+            select(
+                tenant_events.c.tenant_id,
+                tenant_events.c.payload,
+                tenant_events.c.at_zone,
+                tenant_events.c.version,
+            )
+            .where(tenant_events.c.tenant_id.in_(list(after)))
+            .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
+        )
+        if row[3] > after[row[0]]
+    )
+
+
 def _load_batch(
-    uow: SqlUnitOfWork, claimed: list[str]
-) -> tuple[dict[str, list[Any]], dict[str, set[str]]]:
-    """Histories and issued keys of a batch of tenants in two queries."""
+    uow: SqlUnitOfWork,
+    claimed: list[str],
+    bases: list[str],
+    up_to: date,
+    policies: dict[str, VendorPolicy],
+) -> tuple[dict[str, list[Any]], dict[str, Any], dict[str, set[str]]]:
+    """Per tenant of the batch: the events to replay, the checkpoint to start from (none: the
+    events are the whole history) and the issued keys, in three queries; a fourth reads the
+    whole history of the rare tenant whose checkpoint is unreadable or overtaken by an event
+    recorded late with an earlier date."""
+    billing = _billing()
     connection = uow.connection
     with translate_errors("reading tenants"):
-        histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in claimed}
-        for row in connection.execute(
-            select(tenant_events.c.tenant_id, tenant_events.c.payload, tenant_events.c.at_zone)
-            .where(tenant_events.c.tenant_id.in_(claimed))
-            .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
+        checkpoints: dict[str, Any] = {}
+        after = dict.fromkeys(claimed, 0)
+        for tenant_id, consumed, payload in connection.execute(
+            checkpoints_statement(claimed, bases, up_to)
         ):
-            histories[row.tenant_id].append(convert.event_from_row(row))
+            try:
+                checkpoint = billing.checkpoint_from_data(json.loads(payload), policies[tenant_id])
+            except (ValueError, ValidationError):  # unreadable: it is a cache, replay instead
+                continue
+            if checkpoint.events == consumed:
+                checkpoints[tenant_id] = checkpoint
+                after[tenant_id] = consumed
+        events: dict[str, list[Any]] = {tenant_id: [] for tenant_id in claimed}
+        for row in read_events(connection, after):
+            events[row[0]].append(convert.event_from_row(row))
         keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in claimed}
         for tenant_id, key in connection.execute(
             select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(claimed))
         ):
             keys[tenant_id].add(key)
-    return histories, keys
+        late = {
+            tenant_id: 0
+            for tenant_id, checkpoint in checkpoints.items()
+            if not billing.checkpoint_fits(
+                checkpoint, events[tenant_id], policies[tenant_id], up_to
+            )
+        }
+        if late:  # an event recorded after the checkpoint, dated on or before its day
+            for tenant_id in late:
+                del checkpoints[tenant_id]
+                events[tenant_id] = []
+            for row in read_events(connection, late):
+                events[row[0]].append(convert.event_from_row(row))
+    return events, checkpoints, keys
 
 
 def bill_period(
@@ -188,37 +319,42 @@ def bill_period(
     batch: int = BATCH,
     progress: Callable[[BillingReport], None] | None = None,
 ) -> BillingReport:
-    """Issue every invoice due up to the period's last day for every tenant (idempotent)."""
+    """Issue every invoice due up to the period's last day for every tenant (idempotent).
+
+    Each tenant's :class:`~crmcore.billing.BillingCheckpoint` is stored with its invoices, so
+    the next period's run replays only the events recorded since."""
     billing = _billing()
-    catalogs: dict[str, Catalog] = {}
-    policies: dict[str, VendorPolicy] = {}
-    terms_of: dict[str, Any] = {}
+    known: dict[str, _Vendor] = {}
     report = BillingReport()
     mark = f"{period.first_day:%Y-%m}"
+    up_to = period.last_day
     for uow, vendors in _batches(engine, batch, mark):
         claimed = list(vendors)
-        histories, keys = _load_batch(uow, claimed)
+        for name in set(vendors.values()) - known.keys():
+            known[name] = _vendor(uow, billing, name, vat_rate)
+        bases = sorted({known[name].basis for name in vendors.values()})
+        events, checkpoints, keys = _load_batch(
+            uow, claimed, bases, up_to, {t: known[v].policy for t, v in vendors.items()}
+        )
         drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
+        saved: list[tuple[str, str, Any]] = []
         for tenant_id in claimed:
-            vendor = vendors[tenant_id]
-            if vendor not in catalogs:
-                catalogs[vendor] = uow.catalogs.get(vendor)
-                policies[vendor] = preset(vendor)
-                terms_of[vendor] = billing.BillingTerms(policies[vendor].currency, vat_rate)
-            policy = policies[vendor]
-            terms = terms_of[vendor]
-            due = billing.invoices_due(
-                histories[tenant_id],
-                catalogs[vendor],
-                policy,
-                terms,
-                period.last_day,
+            vendor = known[vendors[tenant_id]]
+            due, checkpoint = billing.billing_run(
+                events[tenant_id],
+                vendor.catalog,
+                vendor.policy,
+                vendor.terms,
+                up_to,
                 already_issued=keys[tenant_id],
+                checkpoint=checkpoints.get(tenant_id),
             )
+            saved.append((tenant_id, vendor.basis, checkpoint))
             if due:
-                drafts.append((tenant_id, policy, due))
-        # Marks and ids before the numbering lock: that lock is held until commit.
+                drafts.append((tenant_id, vendor.policy, due))
+        # Marks, checkpoints and ids before the numbering lock: it is held until commit.
         _mark(uow, mark, claimed)
+        _save_checkpoints(uow, billing, saved)
         with translate_errors("adding invoices"):
             ids = uow.invoices.new_ids(sum(len(due) for _, _, due in drafts))
         issued = _number(uow, billing, drafts)
@@ -228,6 +364,83 @@ def bill_period(
         if progress is not None:
             progress(report)
     return report
+
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+_SAVE_CHECKPOINTS = {
+    "postgresql": text(
+        "INSERT INTO billing_checkpoints (tenant_id, basis, events, day, payload)"
+        " SELECT * FROM unnest(CAST(:tenant_ids AS VARCHAR[]), CAST(:bases AS VARCHAR[]),"
+        " CAST(:events AS INTEGER[]), CAST(:days AS DATE[]), CAST(:payloads AS TEXT[]))"
+        " ON CONFLICT (tenant_id) DO UPDATE SET basis = excluded.basis,"
+        " events = excluded.events, day = excluded.day, payload = excluded.payload"
+    ),
+    "sqlite": text(
+        "INSERT INTO billing_checkpoints (tenant_id, basis, events, day, payload)"
+        " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4"
+        " FROM json_each(:rows) WHERE true"
+        " ON CONFLICT (tenant_id) DO UPDATE SET basis = excluded.basis,"
+        " events = excluded.events, day = excluded.day, payload = excluded.payload"
+    ),
+}
+
+
+def save_checkpoint_rows(
+    connection: Connection, rows: list[tuple[str, str, int, date, str]]
+) -> None:
+    """Insert or replace checkpoint rows ``(tenant_id, basis, events, day, payload)`` in one
+    statement (arrays on PostgreSQL, one JSON parameter on SQLite; MariaDB: one parameter
+    set per row)."""
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    with translate_errors("saving billing checkpoints"):
+        if dialect == "postgresql":
+            columns = list(zip(*rows, strict=True))
+            connection.execute(
+                _SAVE_CHECKPOINTS[dialect],
+                {
+                    "tenant_ids": list(columns[0]),
+                    "bases": list(columns[1]),
+                    "events": list(columns[2]),
+                    "days": list(columns[3]),
+                    "payloads": list(columns[4]),
+                },
+            )
+        elif dialect == "sqlite":
+            data = [[t, b, n, d.isoformat(), p] for t, b, n, d, p in rows]
+            connection.execute(_SAVE_CHECKPOINTS[dialect], {"rows": json.dumps(data)})
+        else:
+            statement = mysql.insert(billing_checkpoints)
+            connection.execute(
+                statement.on_duplicate_key_update(
+                    basis=statement.inserted.basis,
+                    events=statement.inserted.events,
+                    day=statement.inserted.day,
+                    payload=statement.inserted.payload,
+                ),
+                [
+                    {"tenant_id": t, "basis": b, "events": n, "day": d, "payload": p}
+                    for t, b, n, d, p in rows
+                ],
+            )
+
+
+def _save_checkpoints(uow: SqlUnitOfWork, billing: Any, saved: list[tuple[str, str, Any]]) -> None:
+    save_checkpoint_rows(
+        uow.connection,
+        [
+            (
+                tenant_id,
+                basis,
+                checkpoint.events,
+                checkpoint.day,
+                _COMPACT.encode(billing.checkpoint_to_data(checkpoint)),
+            )
+            for tenant_id, basis, checkpoint in saved
+        ],
+    )
 
 
 _MARK = {

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from crmcore_sql.metadata import metadata
 
 __all__ = [
+    "billing_checkpoints",
     "billing_marks",
     "catalogs",
     "invoice_lines",
@@ -196,4 +197,18 @@ billing_marks = Table(
     Column("period", String(7), nullable=False),
     Column("tenant_id", String(ID), nullable=False),
     PrimaryKeyConstraint("period", "tenant_id"),
+)
+
+# The billing job's checkpoints (crmcore.billing.BillingCheckpoint): where each tenant's billing
+# stood after its last run, written with that run's invoices. A cache: a run whose checkpoint is
+# missing, of another basis (catalogue, VAT rate, engine version) or overtaken by a late event
+# replays the whole history, and gives the same invoices either way.
+billing_checkpoints = Table(
+    "billing_checkpoints",
+    metadata,
+    Column("tenant_id", String(ID), primary_key=True),
+    Column("basis", String(64), nullable=False),  # sha256 of what the walk depends on
+    Column("events", Integer, nullable=False),  # events of the history it has consumed
+    Column("day", Date, nullable=False),  # the last day billed
+    Column("payload", Text, nullable=False),  # crmcore.billing.checkpoint_to_data as JSON
 )
