@@ -157,12 +157,18 @@ def _load_batch(
     connection = uow.connection
     with translate_errors("reading tenants"):
         histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in claimed}
-        for row in connection.execute(
+        decode = convert.event_from_columns
+        history: list[Any] = []
+        current = None
+        for tenant_id, payload, zone in connection.execute(
             select(tenant_events.c.tenant_id, tenant_events.c.payload, tenant_events.c.at_zone)
             .where(tenant_events.c.tenant_id.in_(claimed))
             .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
         ):
-            histories[row.tenant_id].append(convert.event_from_row(row))
+            if tenant_id != current:  # rows come grouped by tenant
+                history = histories[tenant_id]
+                current = tenant_id
+            history.append(decode(payload, zone))
         keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in claimed}
         for tenant_id, key in connection.execute(
             select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(claimed))
