@@ -260,9 +260,14 @@ def money_from_columns(amount: Decimal | str | float, currency: str) -> Money:
     return Money(Decimal(str(amount)).quantize(quantum), currency)
 
 
-def invoice_to_rows(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def invoice_to_rows(
+    invoice: Invoice, invoice_id: int | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``invoices`` row and the ``invoice_lines`` rows of an invoice; with ``invoice_id``
+    the head carries it as ``id`` and every line as ``invoice_id``."""
+    tenant_id = invoice.tenant_id
     head = {
-        "tenant_id": invoice.tenant_id,
+        "tenant_id": tenant_id,
         "key": invoice.key,
         "series": invoice.series,
         "number": invoice.number,
@@ -273,27 +278,62 @@ def invoice_to_rows(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, An
         "billing_email": invoice.billing_email,
         "period_first_day": invoice.period_first_day,
         "period_last_day": invoice.period_last_day,
-        "net": invoice.net.amount,
+        "net": net_amount(invoice),
     }
-    lines = [
-        {
+    lines = []
+    for position, line in enumerate(invoice.lines):
+        net = line.net
+        fraction = line.fraction
+        row = {
             "position": position,
-            "tenant_id": invoice.tenant_id,
-            "kind": line.kind.value,
+            "tenant_id": tenant_id,
+            "kind": line.kind._value_,  # the member's value (``.value`` is a slower property)
             "rule": line.rule,
-            "net": line.net.amount,
-            "currency": line.net.currency,
+            "net": net.amount,
+            "currency": net.currency,
             "plan": line.plan,
             "seats": line.seats,
             "first_day": line.first_day,
             "last_day": line.last_day,
-            "fraction_numerator": None if line.fraction is None else line.fraction.numerator,
-            "fraction_denominator": None if line.fraction is None else line.fraction.denominator,
+            "fraction_numerator": None if fraction is None else fraction.numerator,
+            "fraction_denominator": None if fraction is None else fraction.denominator,
             "description": line.description,
         }
-        for position, line in enumerate(invoice.lines)
-    ]
+        if invoice_id is not None:
+            row["invoice_id"] = invoice_id
+        lines.append(row)
+    if invoice_id is not None:
+        head["id"] = invoice_id
     return head, lines
+
+
+def net_amount(invoice: Invoice) -> Decimal:
+    """``invoice.net.amount``. An invoice of one line whose amount is not zero and has the
+    currency's exponent (as every rounded line has) nets to that very amount (``0.00 + x`` is
+    ``x``, digit for digit, within the 200 digits Money adds exactly), so no Money is built;
+    any other invoice is summed by :attr:`Invoice.net`."""
+    lines = invoice.lines
+    if len(lines) == 1:
+        amount = lines[0].net.amount
+        zero, widest = _zero_of(invoice.currency)
+        if (
+            type(amount) is Decimal
+            and amount
+            and amount.same_quantum(zero)
+            and amount.adjusted() <= widest
+        ):
+            return amount
+    return invoice.net.amount
+
+
+@functools.cache
+def _zero_of(currency: str) -> tuple[Decimal, int]:
+    """The zero of ``currency`` (``0.00``) and the largest ``adjusted()`` of an amount with
+    that exponent that has at most 200 digits (Money's exact arithmetic)."""
+    zero = Money.zero(currency).amount
+    exponent = zero.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return zero, 199 + exponent
 
 
 def _line_from_row(row: Any) -> InvoiceLine:
