@@ -7,6 +7,7 @@ import enum
 import functools
 import json
 import typing
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from fractions import Fraction
@@ -22,6 +23,7 @@ from crmcore.money import Money, minor_units
 from crmcore.serialization import converter
 
 __all__ = [
+    "event_from_columns",
     "event_from_row",
     "event_to_row",
     "instant_from_columns",
@@ -121,47 +123,75 @@ def _datetime_fields(cls: type) -> tuple[str, ...]:
 
 
 def event_from_row(row: Any) -> Event:
+    """The stored event (a row with ``payload`` and ``at_zone``): see :func:`event_from_columns`."""
+    return event_from_columns(row.payload, row.at_zone)
+
+
+def event_from_columns(payload: Any, zone: str) -> Event:
     """The stored event, validated again, its instants shown in the zone it was recorded in.
 
-    A row whose values all have the field types (after turning instant strings into instants
-    in the recorded zone and enum strings into members) is built by the event class itself,
-    whose validators check the rules; anything else goes through the strict structuring,
-    which reports every bad path."""
-    data = json.loads(row.payload)
-    cls: type | None = EVENT_TYPES.get(str(data.get("type"))) if isinstance(data, dict) else None
+    A payload with exactly the class's fields whose values all have the field types (after
+    turning instant strings into instants in the recorded zone and enum strings into members)
+    is built by the event class itself, whose validators check the rules; anything else goes
+    through the strict structuring, which reports every bad path."""
+    data = _loads(payload)
+    name = data.get("type") if type(data) is dict else None
+    cls: type | None = EVENT_TYPES.get(name) if type(name) is str else None
     if cls is None:
         return event_from_dict(data)  # raises the usual error
-    tz = _zone(row.at_zone)
+    tz = _zone(zone)
     spec = _row_spec(cls)
-    if spec is not None:
-        values: dict[str, Any] = {}
-        for name, value in data.items():
-            if name == "type":
-                continue
-            entry = spec.get(name)
-            if entry is None:
-                break
-            accepted, kind = entry
-            if type(value) is str and kind is not None:
-                value = _instant_in(value, tz) if kind is datetime else _member(kind, value)
+    if spec is not None and len(data) == len(spec) + 1:  # every field and "type"
+        values: list[Any] = []
+        for field, accepted, instant, members in spec:
+            value = data.get(field, _MISSING)  # never of an accepted type
+            if type(value) is str:
+                if instant:
+                    try:
+                        parsed: datetime | None = datetime.fromisoformat(value)
+                    except ValueError:
+                        parsed = None
+                    if parsed is not None and parsed.tzinfo is not None:
+                        value = parsed.astimezone(tz)
+                elif members is not None:
+                    value = members.get(value, value)
             if type(value) not in accepted:
                 break
-            values[name] = value
+            values.append(value)
         else:
             try:
-                event: Event = cls(**values)
+                event: Event = cls(*values)
                 return event
             except (CrmError, TypeError):
                 pass  # reported with its path by the structuring below
-    for name in _datetime_fields(cls):
-        value = data.get(name)
+    for field in _datetime_fields(cls):
+        value = data.get(field)
         if isinstance(value, str):
-            data[name] = _instant_in(value, tz)
-    for name, kind in _enum_fields(cls):
-        value = data.get(name)
+            data[field] = _instant_in(value, tz)
+    for field, kind in _enum_fields(cls):
+        value = data.get(field)
         if isinstance(value, str):
-            data[name] = _member(kind, value)
+            data[field] = _member(kind, value)
     return event_from_dict(data)
+
+
+_DECODER = json.JSONDecoder()
+
+
+def _loads(payload: Any) -> Any:
+    """``json.loads(payload)``; a payload that is one JSON document with nothing around it
+    (what :func:`event_to_row` writes) is read by the decoder's ``raw_decode``, without the
+    two whitespace scans of ``json.loads``. Anything else goes to ``json.loads``, which
+    accepts or reports it as usual."""
+    if type(payload) is str:
+        try:
+            data, end = _DECODER.raw_decode(payload)
+        except json.JSONDecodeError:
+            pass
+        else:
+            if end == len(payload):
+                return data
+    return json.loads(payload)
 
 
 def _instant_in(text: str, tz: tzinfo) -> Any:
@@ -178,23 +208,37 @@ def _member(kind: type[enum.Enum], value: str) -> Any:
     return kind(value) if value in kind._value2member_map_ else value
 
 
+_MISSING = object()
+
+_RowSpec = tuple[tuple[str, tuple[type, ...], bool, Mapping[str, enum.Enum] | None], ...]
+
+
 @functools.cache
-def _row_spec(cls: type) -> dict[str, tuple[tuple[type, ...], type | None]] | None:
+def _row_spec(cls: type) -> _RowSpec | None:
     """For an event class whose fields are all plain (datetime, str, int, an enum, or None
-    where optional): per field, the accepted exact types and what a string becomes (an
-    instant, an enum member, or itself). ``None`` for a class with other field types."""
+    where optional) and positional: per field in order, its name, the accepted exact types,
+    whether a string is an instant, and the members an enum string becomes. ``None`` for a
+    class with other fields."""
     attrs.resolve_types(cls)
-    spec: dict[str, tuple[tuple[type, ...], type | None]] = {}
+    spec = []
     for field in attrs.fields(cls):
+        if not field.init or field.kw_only:
+            return None
         options = typing.get_args(field.type) or (field.type,)
-        kind: type | None = None
-        for option in options:
-            if option is datetime or (isinstance(option, type) and issubclass(option, enum.Enum)):
-                kind = option
-            elif option not in (str, int, type(None)):
+        kinds = [option for option in options if option not in (str, int, type(None))]
+        if len(kinds) > 1:
+            return None
+        instant = False
+        members: Mapping[str, enum.Enum] | None = None
+        for kind in kinds:
+            if kind is datetime:
+                instant = True
+            elif isinstance(kind, type) and issubclass(kind, enum.Enum):
+                members = dict(kind._value2member_map_)
+            else:
                 return None
-        spec[field.name] = (tuple(options), kind)
-    return spec
+        spec.append((field.name, tuple(options), instant, members))
+    return tuple(spec)
 
 
 def outage_to_row(tenant_id: str, outage: OutageRecorded) -> dict[str, Any]:
@@ -216,9 +260,14 @@ def money_from_columns(amount: Decimal | str | float, currency: str) -> Money:
     return Money(Decimal(str(amount)).quantize(quantum), currency)
 
 
-def invoice_to_rows(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def invoice_to_rows(
+    invoice: Invoice, invoice_id: int | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``invoices`` row and the ``invoice_lines`` rows of an invoice; with ``invoice_id``
+    the head carries it as ``id`` and every line as ``invoice_id``."""
+    tenant_id = invoice.tenant_id
     head = {
-        "tenant_id": invoice.tenant_id,
+        "tenant_id": tenant_id,
         "key": invoice.key,
         "series": invoice.series,
         "number": invoice.number,
@@ -229,27 +278,62 @@ def invoice_to_rows(invoice: Invoice) -> tuple[dict[str, Any], list[dict[str, An
         "billing_email": invoice.billing_email,
         "period_first_day": invoice.period_first_day,
         "period_last_day": invoice.period_last_day,
-        "net": invoice.net.amount,
+        "net": net_amount(invoice),
     }
-    lines = [
-        {
+    lines = []
+    for position, line in enumerate(invoice.lines):
+        net = line.net
+        fraction = line.fraction
+        row = {
             "position": position,
-            "tenant_id": invoice.tenant_id,
-            "kind": line.kind.value,
+            "tenant_id": tenant_id,
+            "kind": line.kind._value_,  # the member's value (``.value`` is a slower property)
             "rule": line.rule,
-            "net": line.net.amount,
-            "currency": line.net.currency,
+            "net": net.amount,
+            "currency": net.currency,
             "plan": line.plan,
             "seats": line.seats,
             "first_day": line.first_day,
             "last_day": line.last_day,
-            "fraction_numerator": None if line.fraction is None else line.fraction.numerator,
-            "fraction_denominator": None if line.fraction is None else line.fraction.denominator,
+            "fraction_numerator": None if fraction is None else fraction.numerator,
+            "fraction_denominator": None if fraction is None else fraction.denominator,
             "description": line.description,
         }
-        for position, line in enumerate(invoice.lines)
-    ]
+        if invoice_id is not None:
+            row["invoice_id"] = invoice_id
+        lines.append(row)
+    if invoice_id is not None:
+        head["id"] = invoice_id
     return head, lines
+
+
+def net_amount(invoice: Invoice) -> Decimal:
+    """``invoice.net.amount``. An invoice of one line whose amount is not zero and has the
+    currency's exponent (as every rounded line has) nets to that very amount (``0.00 + x`` is
+    ``x``, digit for digit, within the 200 digits Money adds exactly), so no Money is built;
+    any other invoice is summed by :attr:`Invoice.net`."""
+    lines = invoice.lines
+    if len(lines) == 1:
+        amount = lines[0].net.amount
+        zero, widest = _zero_of(invoice.currency)
+        if (
+            type(amount) is Decimal
+            and amount
+            and amount.same_quantum(zero)
+            and amount.adjusted() <= widest
+        ):
+            return amount
+    return invoice.net.amount
+
+
+@functools.cache
+def _zero_of(currency: str) -> tuple[Decimal, int]:
+    """The zero of ``currency`` (``0.00``) and the largest ``adjusted()`` of an amount with
+    that exponent that has at most 200 digits (Money's exact arithmetic)."""
+    zero = Money.zero(currency).amount
+    exponent = zero.as_tuple().exponent
+    assert isinstance(exponent, int)
+    return zero, 199 + exponent
 
 
 def _line_from_row(row: Any) -> InvoiceLine:

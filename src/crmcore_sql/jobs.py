@@ -289,8 +289,7 @@ def _load_batch(
                 checkpoints[tenant_id] = checkpoint
                 after[tenant_id] = consumed
         events: dict[str, list[Any]] = {tenant_id: [] for tenant_id in claimed}
-        for row in read_events(connection, after):
-            events[row[0]].append(convert.event_from_row(row))
+        _decode_into(events, read_events(connection, after))
         keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in claimed}
         for tenant_id, key in connection.execute(
             select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(claimed))
@@ -307,9 +306,21 @@ def _load_batch(
             for tenant_id in late:
                 del checkpoints[tenant_id]
                 events[tenant_id] = []
-            for row in read_events(connection, late):
-                events[row[0]].append(convert.event_from_row(row))
+            _decode_into(events, read_events(connection, late))
     return events, checkpoints, keys
+
+
+def _decode_into(events: dict[str, list[Any]], rows: Any) -> None:
+    """Append the events of ``rows`` (tenant id, payload, zone, ...), grouped by tenant, to
+    each tenant's list."""
+    decode = convert.event_from_columns
+    history: list[Any] = []
+    current = None
+    for row in rows:
+        if row[0] != current:  # rows come grouped by tenant
+            current = row[0]
+            history = events[current]
+        history.append(decode(row[1], row[2]))
 
 
 def bill_period(

@@ -264,6 +264,19 @@ class SqlInvoiceRepository(_SqlRepository):
         multi-row inserts, without ``RETURNING``; on MariaDB one insert per invoice."""
         if not invoices_to_add:
             return
+        if ids is not None and len(ids) == len(invoices_to_add):
+            # The billing job's case (ids taken earlier): each row is built with its id.
+            heads: list[dict[str, Any]] = []
+            rows: list[dict[str, Any]] = []
+            for invoice_id, invoice in zip(ids, invoices_to_add, strict=True):
+                head, lines = convert.invoice_to_rows(invoice, invoice_id)
+                heads.append(head)
+                rows += lines
+            with translate_errors("adding invoices"):
+                self.connection.execute(insert(invoices), heads)
+                if rows:
+                    self.connection.execute(insert(invoice_lines), rows)
+            return
         converted = [convert.invoice_to_rows(invoice) for invoice in invoices_to_add]
         with translate_errors("adding invoices"):
             taken = list(ids) if ids is not None else self.new_ids(len(converted))
