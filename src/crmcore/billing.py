@@ -319,6 +319,7 @@ _CYCLES = {cycle.value: cycle for cycle in Cycle}
 _KINDS = {kind.value: kind for kind in LineKind}
 _OPTIONAL_TEXT = (str, type(None))
 _OPTIONAL_COUNT = (int, type(None))
+_NO_PERSONS: frozenset[str] = frozenset()
 
 
 def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
@@ -357,13 +358,25 @@ def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
         ) = data
         if version != CHECKPOINT_FORMAT:
             raise ValueError(f"format {version!r}, expected {CHECKPOINT_FORMAT}")
-        texts = (tenant_id, created, trial_end)
-        if not all(type(value) is str for value in texts) or not all(
-            type(value) in _OPTIONAL_TEXT for value in (plan, next_plan, payment, identity)
+        if not (
+            type(tenant_id) is str
+            and type(created) is str
+            and type(trial_end) is str
+            and type(plan) in _OPTIONAL_TEXT
+            and type(next_plan) in _OPTIONAL_TEXT
+            and type(payment) in _OPTIONAL_TEXT
+            and type(identity) in _OPTIONAL_TEXT
         ):
             raise TypeError("a text field holds another type")
-        if not all(type(value) is int and value >= 0 for value in (events, queued, seats)) or not (
-            type(term_months) in _OPTIONAL_COUNT and type(queued_term_months) in _OPTIONAL_COUNT
+        if not (
+            type(events) is int
+            and type(queued) is int
+            and type(seats) is int
+            and events >= 0
+            and queued >= 0
+            and seats >= 0
+            and type(term_months) in _OPTIONAL_COUNT
+            and type(queued_term_months) in _OPTIONAL_COUNT
         ):
             raise TypeError("a count holds another type")
         tz = zone(policy.timezone)
@@ -385,7 +398,7 @@ def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
                 None if cycle is None else _CYCLES[cycle],
                 payment,
                 seats,
-                frozenset(map(_text, persons)),
+                frozenset(map(_text, persons)) if persons else _NO_PERSONS,
                 None if activated is None else date.fromisoformat(activated),
                 None if term_first is None else _period(term_first, term_last),
                 term_months,
@@ -394,8 +407,10 @@ def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
                 identity,
             ),
             None if cursor_first is None else _period(cursor_first, cursor_last),
-            tuple((_money(amount, currency), _seats(count)) for amount, currency, count in levels),
-            tuple(_charge(*charge) for charge in arrears),
+            tuple(
+                [(_money(amount, currency), _seats(count)) for amount, currency, count in levels]
+            ),
+            tuple([_charge(*charge) for charge in arrears]) if arrears else (),
             queued,
         )
     except (CrmError, KeyError, TypeError, ValueError) as exc:

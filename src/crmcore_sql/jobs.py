@@ -50,6 +50,14 @@ __all__ = ["BillingReport", "bill_period"]
 
 BATCH = 200
 
+# A tenant's checkpoint is rewritten once this many events were recorded after it, or once it
+# is this many days old. In between, a run starts from the older checkpoint: it replays the few
+# events since and walks over the periods in between (their invoices are issued, so nothing is
+# priced), which costs less than writing one more row per tenant on every run
+# (docs/performance.md has the measured costs).
+CHECKPOINT_REFRESH_EVENTS = 8
+CHECKPOINT_REFRESH_DAYS = 92
+
 
 @attrs.frozen
 class BillingReport:
@@ -351,6 +359,7 @@ def bill_period(
         saved: list[tuple[str, str, Any]] = []
         for tenant_id in claimed:
             vendor = known[vendors[tenant_id]]
+            previous = checkpoints.get(tenant_id)
             due, checkpoint = billing.billing_run(
                 events[tenant_id],
                 vendor.catalog,
@@ -358,9 +367,14 @@ def bill_period(
                 vendor.terms,
                 up_to,
                 already_issued=keys[tenant_id],
-                checkpoint=checkpoints.get(tenant_id),
+                checkpoint=previous,
             )
-            saved.append((tenant_id, vendor.basis, checkpoint))
+            if (
+                previous is None
+                or checkpoint.events - previous.events >= CHECKPOINT_REFRESH_EVENTS
+                or (up_to - previous.day).days >= CHECKPOINT_REFRESH_DAYS
+            ):
+                saved.append((tenant_id, vendor.basis, checkpoint))
             if due:
                 drafts.append((tenant_id, vendor.policy, due))
         # Marks, checkpoints and ids before the numbering lock: it is held until commit.
