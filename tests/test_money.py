@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmcore.errors import CurrencyError, CurrencyMismatchError, ValidationError
+from crmcore.invoices import InvoiceLine, LineKind
 from crmcore.money import (
     Money,
     allocate,
@@ -214,3 +215,19 @@ def test_times_ratio_refuses_a_denominator_below_one_PRO_1() -> None:
     with pytest.raises(ValidationError) as caught:
         Money.of("10.00", "PLN").times_ratio(1, 0)
     assert caught.value.field == "denominator" and caught.value.rule == "PRO-1"
+
+
+def test_is_rounded_is_exact_past_200_digits_BILL_7() -> None:
+    """More decimal places written than the currency has, at any size: a plain answer, never
+    a decimal signal from a rounded comparison."""
+    whole = "1" + "0" * 210
+    assert Money.of(whole + ".505", "PLN").is_rounded() is False  # half a grosz too many
+    assert Money.of(whole + ".500", "PLN").is_rounded() is True  # .50 written as .500
+    with pytest.raises(ValidationError) as caught:
+        InvoiceLine(LineKind.SEATS, "PRO-2", Money.of(whole + ".001", "PLN"))
+    assert caught.value.rule == "BILL-7"
+
+
+@given(money(extra_places=3))
+def test_is_rounded_means_rounding_changes_nothing_BILL_7(amount: Money) -> None:
+    assert amount.is_rounded() == (amount.rounded().amount == amount.amount)

@@ -56,6 +56,10 @@ def test_event_errors_are_typed_and_list_every_path_TIME_1() -> None:
     )
     with pytest.raises(ValidationError, match=r"type: unknown event type 'Nope' \(known: "):
         event_from_dict({"type": "Nope"})
+    with pytest.raises(ValidationError, match=r"type: unknown event type \['Activated'\]"):
+        event_from_dict({"type": ["Activated"]})
+    with pytest.raises(ValidationError, match="event: an event must be an object"):
+        event_from_dict(["Activated"])  # type: ignore[arg-type]
 
 
 def test_fractions_travel_as_exact_strings_PRO_1() -> None:

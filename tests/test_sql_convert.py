@@ -239,7 +239,7 @@ def test_the_net_of_the_rows_is_the_invoice_net_digit_for_digit_bill_7(
 ) -> None:
     try:
         invoice = _invoice(amounts, currency)
-    except (CrmError, ArithmeticError):  # Money.is_rounded raises Inexact past 200 digits
+    except CrmError:
         return  # lines that are not rounded: no invoice
     try:
         expected = invoice.net.amount

@@ -227,9 +227,11 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 def event_from_dict(data: dict[str, Any]) -> Event:
     """The event a dict made by :func:`event_to_dict` describes."""
+    if not isinstance(data, dict):
+        raise ValidationError(f"an event must be an object, got {data!r}", field="event")
     payload = dict(data)
     name = payload.pop("type", None)
-    if name not in EVENT_TYPES:
+    if not isinstance(name, str) or name not in EVENT_TYPES:
         known = ", ".join(sorted(EVENT_TYPES))
         raise ValidationError(f"unknown event type {name!r} (known: {known})", field="type")
     result: Event = structure_strict(

@@ -239,7 +239,11 @@ class Money:
         exponent = self.amount.as_tuple().exponent
         if isinstance(exponent, int) and -exponent <= digits:
             return True
-        return self.amount == round_half_up(self.amount, digits)
+        # More decimal places written (1.500): whole minor units when the exact value's
+        # denominator divides 10**digits (exact at any size, unlike a rounded comparison).
+        _numerator, denominator = self.amount.as_integer_ratio()
+        scale: int = 10**digits
+        return scale % denominator == 0
 
     def prorate(self, fraction: Fraction) -> Money:
         """``self × fraction`` computed exactly, then rounded once half-up (PRO-1, BILL-7)."""
