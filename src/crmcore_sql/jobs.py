@@ -27,7 +27,8 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 
 import crmcore
-from crmcore.billing import CHECKPOINT_FORMAT
+from crmcore import billing as billing_engine
+from crmcore.billing import CHECKPOINT_FORMAT, BillingTerms
 from crmcore.catalog import Catalog
 from crmcore.errors import ConcurrencyError, ConfigurationError, ValidationError
 from crmcore.invoices import Invoice
@@ -69,12 +70,8 @@ class BillingReport:
 
 
 def _billing() -> Any:
-    try:
-        return import_module("crmcore.billing")
-    except ImportError as exc:  # pragma: no cover - the billing engine ships with crmcore
-        raise ConfigurationError(
-            "the billing engine (crmcore.billing) is not installed", field="bill"
-        ) from exc
+    """The billing engine module (imported with this module: its checkpoints are stored here)."""
+    return billing_engine
 
 
 def _claim(
@@ -194,7 +191,7 @@ class _Vendor:
 
     catalog: Catalog
     policy: VendorPolicy
-    terms: Any  # crmcore.billing.BillingTerms
+    terms: BillingTerms
     basis: str
 
 
