@@ -134,6 +134,18 @@ def test_numbering_is_gapless_per_series_bill_6(history: list[Event]) -> None:
         assert numbers == list(range(1, len(numbers) + 1))
 
 
+def test_invoice_number_is_the_vendor_series_format_bill_6() -> None:
+    """The text ``issue`` gives a number: the vendor's format, default ``{year}/{number:04d}``."""
+    from crmcore.billing import invoice_number
+
+    assert invoice_number(RAYNET, 2026, 7) == "2026/0007"
+    assert invoice_number(RAYNET, 2027, 12345) == "2027/12345"
+    custom = attrs.evolve(
+        RAYNET, billing=attrs.evolve(RAYNET.billing, invoice_series="FV/{number}/{year}")
+    )
+    assert invoice_number(custom, 2026, 7) == "FV/7/2026"
+
+
 # --- named cases -------------------------------------------------------------------------------
 
 

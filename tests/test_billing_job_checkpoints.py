@@ -140,3 +140,50 @@ def test_the_next_run_reads_only_the_events_after_the_checkpoints_BILL_6(
     assert len(after) == 30
     assert all(version >= 1 for version in after.values())  # each from its checkpoint
     assert after["demo-12"] == 2  # created and activated in January; SeatsAdded follows
+
+
+def test_the_job_numbers_as_the_core_issues_in_tenant_order_BILL_6(database_url: str) -> None:
+    """The job builds its invoices before it locks a series, under provisional numbers, and
+    gives them their final numbers once the series are reserved: over six months, in batches
+    of 7 tenants (so the numbers run on across batches), every invoice equals the one the
+    core's ``issue`` gives when the same tenants are billed in id order with one numbering."""
+    from decimal import Decimal
+
+    from crmcore import billing
+    from crmcore.presets import preset
+    from crmcore_sql.demo import demo_catalog, demo_history
+
+    policy = preset("raynet")
+    terms = billing.BillingTerms(policy.currency, Decimal("0.23"))
+    histories = {f"demo-{index:02d}": demo_history(index) for index in range(30)}
+    numbering = billing.InMemoryInvoiceNumbering()
+    issued: dict[str, set[str]] = {tenant_id: set() for tenant_id in histories}
+    expected = []
+    for period in MONTHS:
+        for tenant_id in sorted(histories):
+            due = billing.invoices_due(
+                histories[tenant_id],
+                demo_catalog(),
+                policy,
+                terms,
+                period.last_day,
+                already_issued=issued[tenant_id],
+            )
+            for invoice in billing.issue(due, numbering, tenant_id=tenant_id, policy=policy):
+                issued[tenant_id].add(invoice.key)
+                expected.append((invoice.series, invoice.number, tenant_id, invoice.key))
+    with temporary_database(database_url) as url:
+        engine = demo_tenants(url.render_as_string(hide_password=False), 30)
+        try:
+            for period in MONTHS:
+                bill_period(engine, period, batch=7)
+            with engine.connect() as connection:
+                stored = connection.execute(
+                    select(
+                        invoices.c.series, invoices.c.number, invoices.c.tenant_id, invoices.c.key
+                    )
+                ).all()
+        finally:
+            engine.dispose()
+    assert len(expected) > 100
+    assert sorted(tuple(row) for row in stored) == sorted(expected)

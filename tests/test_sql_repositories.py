@@ -178,3 +178,29 @@ def test_add_many_with_ids_taken_earlier_round_trips_bill_6(migrated_engine: Eng
         uow.commit()
     with crmcore_sql.unit_of_work(migrated_engine) as uow:
         assert uow.invoices.for_tenant(tenant) == batch
+
+
+def test_add_rows_refuses_a_mix_of_rows_with_and_without_ids(migrated_engine: Engine) -> None:
+    """add_rows stores rows built beforehand (the billing job builds them before it locks a
+    series); rows with ids and rows without together are refused and nothing is stored."""
+    import uuid
+
+    from crmcore.testing_storage import sample_invoice
+    from crmcore_sql.convert import invoice_to_rows
+
+    tenant = f"rows-{uuid.uuid4().hex[:8]}"
+    first, second = (sample_invoice(tenant, f"k{n}", number=str(n)) for n in (1, 2))
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        mixed = [invoice_to_rows(first, 10**9), invoice_to_rows(second)]
+        with pytest.raises(StorageError, match="1 of 2 invoice rows carry an id") as refused:
+            uow.invoices.add_rows(mixed)
+        assert refused.value.field == "rows"
+        assert uow.invoices.for_tenant(tenant) == []
+        ids = uow.invoices.new_ids(2)
+        rows = [invoice_to_rows(first), invoice_to_rows(second)]
+        if ids is not None:
+            rows = [invoice_to_rows(first, ids[0]), invoice_to_rows(second, ids[1])]
+        uow.invoices.add_rows(rows)
+        uow.commit()
+    with crmcore_sql.unit_of_work(migrated_engine) as uow:
+        assert uow.invoices.for_tenant(tenant) == [first, second]

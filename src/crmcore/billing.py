@@ -763,6 +763,11 @@ def series_of(draft: InvoiceDraft, policy: VendorPolicy) -> str:
     return f"{policy.name}/{draft.issued.year}"
 
 
+def invoice_number(policy: VendorPolicy, year: int, number: int) -> str:
+    """The text of number ``number`` of ``year`` in the vendor's series (BILL-6)."""
+    return policy.billing.invoice_series.format(year=year, number=number)
+
+
 def issue(
     drafts: Iterable[InvoiceDraft],
     numbering: InvoiceNumbering,
@@ -780,7 +785,7 @@ def issue(
         invoices.append(
             Invoice(
                 tenant_id=tenant_id,
-                number=policy.billing.invoice_series.format(year=year, number=number),
+                number=invoice_number(policy, year, number),
                 series=series,
                 issued=draft.issued,
                 due=draft.due,

@@ -374,15 +374,12 @@ def bill_period(
                 saved.append((tenant_id, vendor.basis, checkpoint))
             if due:
                 drafts.append((tenant_id, vendor.policy, due))
-        # Marks, checkpoints and ids before the numbering lock: it is held until commit.
+        # Marks and checkpoints before the numbering lock: it is held until commit.
         _mark(uow, mark, claimed)
         _save_checkpoints(uow, billing, saved)
-        with translate_errors("adding invoices"):
-            ids = uow.invoices.new_ids(sum(len(due) for _, _, due in drafts))
-        issued = _number(uow, billing, drafts)
-        uow.invoices.add_many(issued, ids)
+        issued = _issue(uow, billing, drafts)
         uow.commit()
-        report = report + BillingReport(len(claimed), len(issued))
+        report = report + BillingReport(len(claimed), issued)
         if progress is not None:
             progress(report)
     return report
@@ -491,25 +488,56 @@ def _mark(uow: SqlUnitOfWork, mark: str, claimed: list[str]) -> None:
             )
 
 
-def _number(
+class _ProvisionalNumbering:
+    """Numbers 1, 2, ... in each series, in the order asked for, each one recorded: the
+    offsets of the final numbers, which are known only once the series are locked."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.issued: list[tuple[str, int]] = []
+
+    def next_number(self, series: str) -> int:
+        number = self.counts[series] = self.counts.get(series, 0) + 1
+        self.issued.append((series, number))
+        return number
+
+
+def _issue(
     uow: SqlUnitOfWork, billing: Any, drafts: list[tuple[str, VendorPolicy, list[Any]]]
-) -> list[Invoice]:
-    """Number the batch's drafts with one reservation per series (BILL-6): count the numbers
-    each series needs, reserve them (the series row stays locked until commit), then issue."""
-    needed: dict[str, int] = {}
-    for _tenant_id, policy, due in drafts:
-        for draft in due:
-            series = billing.series_of(draft, policy)
-            needed[series] = needed.get(series, 0) + 1
-    start = {
-        series: uow.invoices.reserve_numbers(series, count) - 1
-        for series, count in sorted(needed.items())  # one lock order for every worker
-    }
-    numbering = billing.InMemoryInvoiceNumbering(start)
-    issued: list[Invoice] = []
+) -> int:
+    """Number and store the batch's drafts (BILL-6); the number of invoices stored.
+
+    Everything but the numbers is done before any series row is locked: the invoices are
+    issued under a provisional numbering (1, 2, ... in each series, in the order of the final
+    numbers) and turned into rows with their ids. Then one reservation per series, in one
+    lock order for every worker, gives each series its first number; the rows get their final
+    numbers and are inserted. A series row stays locked until commit, so another worker waits
+    only for the reservation, the inserts and the commit, not for this one's Python work."""
+    provisional = _ProvisionalNumbering()
+    built: list[tuple[Invoice, VendorPolicy]] = []
     for tenant_id, policy, due in drafts:
-        issued += billing.issue(due, numbering, tenant_id=tenant_id, policy=policy)
-    return issued
+        for invoice in billing.issue(due, provisional, tenant_id=tenant_id, policy=policy):
+            built.append((invoice, policy))
+    if not built:
+        return 0
+    with translate_errors("adding invoices"):
+        ids = uow.invoices.new_ids(len(built))
+    rows = [
+        convert.invoice_to_rows(invoice, None if ids is None else ids[index])
+        for index, (invoice, _) in enumerate(built)
+    ]
+    before = {
+        series: uow.invoices.reserve_numbers(series, count) - 1
+        for series, count in sorted(provisional.counts.items())  # one lock order for all
+    }
+    for (head, _), (invoice, policy), (series, offset) in zip(
+        rows, built, provisional.issued, strict=True
+    ):
+        head["number"] = billing.invoice_number(
+            policy, invoice.issued.year, before[series] + offset
+        )
+    uow.invoices.add_rows(rows)
+    return len(rows)
 
 
 def bill_worker(url: str, first_day: date, last_day: date, vat_rate: str) -> tuple[int, int]:

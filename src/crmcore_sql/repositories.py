@@ -264,49 +264,47 @@ class SqlInvoiceRepository(_SqlRepository):
         multi-row inserts, without ``RETURNING``; on MariaDB one insert per invoice."""
         if not invoices_to_add:
             return
-        if ids is not None and len(ids) == len(invoices_to_add):
-            # The billing job's case (ids taken earlier): each row is built with its id.
-            heads: list[dict[str, Any]] = []
-            rows: list[dict[str, Any]] = []
-            for invoice_id, invoice in zip(ids, invoices_to_add, strict=True):
-                head, lines = convert.invoice_to_rows(invoice, invoice_id)
-                heads.append(head)
-                rows += lines
-            with translate_errors("adding invoices"):
-                self.connection.execute(insert(invoices), heads)
-                if rows:
-                    self.connection.execute(insert(invoice_lines), rows)
-            return
-        converted = [convert.invoice_to_rows(invoice) for invoice in invoices_to_add]
         with translate_errors("adding invoices"):
-            taken = list(ids) if ids is not None else self.new_ids(len(converted))
-            if taken is not None:
-                if len(taken) != len(converted):
-                    raise StorageError(
-                        f"{len(taken)} ids for {len(converted)} invoices", field="ids"
-                    )
-                self.connection.execute(
-                    insert(invoices),
-                    [
-                        dict(head, id=invoice_id)
-                        for invoice_id, (head, _) in zip(taken, converted, strict=True)
-                    ],
-                )
+            taken = list(ids) if ids is not None else self.new_ids(len(invoices_to_add))
+        if taken is None:
+            self.add_rows([convert.invoice_to_rows(invoice) for invoice in invoices_to_add])
+            return
+        if len(taken) != len(invoices_to_add):
+            raise StorageError(f"{len(taken)} ids for {len(invoices_to_add)} invoices", field="ids")
+        self.add_rows(
+            [
+                convert.invoice_to_rows(invoice, invoice_id)
+                for invoice_id, invoice in zip(taken, invoices_to_add, strict=True)
+            ]
+        )
+
+    def add_rows(self, rows: Sequence[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+        """Store invoices already turned into rows (:func:`convert.invoice_to_rows`), so that
+        a caller can build them before it locks anything. Rows built with their ids (from
+        :meth:`new_ids`): two multi-row inserts; without (MariaDB's AUTO_INCREMENT): one
+        insert per head, then the lines. A mix of both is refused."""
+        if not rows:
+            return
+        with_ids = sum("id" in head for head, _ in rows)
+        if with_ids not in (0, len(rows)):
+            raise StorageError(
+                f"{with_ids} of {len(rows)} invoice rows carry an id; all or none must",
+                field="rows",
+            )
+        with translate_errors("adding invoices"):
+            if with_ids:
+                self.connection.execute(insert(invoices), [head for head, _ in rows])
+                lines = [line for _, head_lines in rows for line in head_lines]
             else:
-                taken = []  # MariaDB: AUTO_INCREMENT, one insert per invoice
-                for head, _ in converted:
+                lines = []
+                for head, head_lines in rows:
                     key = self.connection.execute(
                         insert(invoices).values(head)
                     ).inserted_primary_key
                     assert key is not None
-                    taken.append(key[0])
-            rows = [
-                dict(line, invoice_id=invoice_id)
-                for invoice_id, (_, lines) in zip(taken, converted, strict=True)
-                for line in lines
-            ]
-            if rows:
-                self.connection.execute(insert(invoice_lines), rows)
+                    lines += [dict(line, invoice_id=key[0]) for line in head_lines]
+            if lines:
+                self.connection.execute(insert(invoice_lines), lines)
 
     def new_ids(self, count: int) -> list[int] | None:
         """``count`` new invoice ids for :meth:`add_many` in this transaction: PostgreSQL's
