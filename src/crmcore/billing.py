@@ -70,6 +70,7 @@ __all__ = [
     "checkpoint_from_data",
     "checkpoint_to_data",
     "drafts_from_timeline",
+    "invoice_number",
     "invoices_due",
     "issue",
     "series_of",
