@@ -44,13 +44,13 @@ SCENARIO_CASES: list[Case] = []
 
 CORE_CASES: list[Case] = []
 
-# --- storage ---------------------------------------------------------------------------------------
+# --- storage -------------------------------------------------------------------------------------
 
 STORAGE_CASES: list[Case] = []
 
 CASES = [*SCENARIO_CASES, *CORE_CASES, *STORAGE_CASES]
 
-# --- the command line ------------------------------------------------------------------------------
+# --- the command line ----------------------------------------------------------------------------
 
 CLI_CASES: list[CliCase] = []
 
@@ -82,4 +82,3 @@ def test_bad_input_on_the_command_line_exits_2_with_one_line(
     assert len(lines) == 1, (case.name, captured.err)
     assert case.path in lines[0], (case.name, lines[0])
     assert "Traceback" not in captured.err
-
