@@ -44,15 +44,22 @@ SCENARIO_CASES: list[Case] = []
 
 CORE_CASES: list[Case] = []
 
+# --- record limits and kinds (REC) ---------------------------------------------------------------
+
+LIMITS_CASES: list[Case] = []
+
 # --- storage -------------------------------------------------------------------------------------
 
 STORAGE_CASES: list[Case] = []
 
-CASES = [*SCENARIO_CASES, *CORE_CASES, *STORAGE_CASES]
+CASES = [*SCENARIO_CASES, *CORE_CASES, *LIMITS_CASES, *STORAGE_CASES]
 
 # --- the command line ----------------------------------------------------------------------------
 
-CLI_CASES: list[CliCase] = []
+SIMULATE_CLI_CASES: list[CliCase] = []  # crmcore simulate
+JOB_CLI_CASES: list[CliCase] = []  # crmcore bill / dunning / migrate / demo
+
+CLI_CASES = [*SIMULATE_CLI_CASES, *JOB_CLI_CASES]
 
 
 def _check(case: Case, error: CrmError) -> None:
