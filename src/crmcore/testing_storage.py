@@ -116,7 +116,7 @@ class StorageContract:
         first, read in ``uow``."""
         raise NotImplementedError
 
-    def _contact_rows(self, tenant_id: str, count: int, kind: str = "contact") -> list[Any]:
+    def _contact_rows(self, tenant_id: str, count: int, kind: str = "client") -> list[Any]:
         return [{"tenant_id": tenant_id, "kind": kind} for _ in range(count)]
 
     # --- tenants -----------------------------------------------------------------------------
@@ -274,34 +274,34 @@ class StorageContract:
         """REC-3: 3 + 2 > 4 is refused and counts nothing; 3 + 1 = 4 is allowed."""
         tenant = _unique()
         with self.unit_of_work() as uow:
-            assert uow.records.try_create(tenant, "contact", 3, limit=4).allowed
+            assert uow.records.try_create(tenant, "client", 3, limit=4).allowed
             refused = uow.records.try_create(tenant, "lead", 2, limit=4)
             assert (refused.allowed, refused.total) == (False, 3)
             allowed = uow.records.try_create(tenant, "lead", 1, limit=4)
             assert (allowed.allowed, allowed.total) == (True, 4)
             uow.commit()
         with self.unit_of_work() as uow:
-            assert uow.records.by_kind(tenant) == {"contact": 3, "lead": 1}
-            uow.records.delete(tenant, "contact", 2)
+            assert uow.records.by_kind(tenant) == {"client": 3, "lead": 1}
+            uow.records.delete(tenant, "client", 2)
             assert uow.records.total(tenant) == 2
-            assert uow.records.try_create(tenant, "deal", 10**6, limit=None).allowed
+            assert uow.records.try_create(tenant, "task", 10**6, limit=None).allowed
 
     def test_rec3_create_stores_and_counts_rows_within_the_limit(self) -> None:
         """REC-3, REC-6: ``create`` stores 3 rows (limit 4); 3 + 2 > 4 is refused and stores
         and counts nothing; 3 + 1 = 4 is allowed."""
         tenant, table = _unique(), self.record_table()
         with self.unit_of_work() as uow:
-            first = uow.records.create(tenant, "contact", 4, table, self._contact_rows(tenant, 3))
+            first = uow.records.create(tenant, "client", 4, table, self._contact_rows(tenant, 3))
             assert (first.allowed, first.total, first.requested) == (True, 3, 3)
             refused = uow.records.create(tenant, "lead", 4, table, self._contact_rows(tenant, 2))
             assert (refused.allowed, refused.total, refused.requested) == (False, 3, 2)
-            assert uow.records.by_kind(tenant) == {"contact": 3}
+            assert uow.records.by_kind(tenant) == {"client": 3}
             assert len(self.stored_records(uow, tenant)) == 3
             last = uow.records.create(tenant, "lead", 4, table, self._contact_rows(tenant, 1))
             assert (last.allowed, last.total) == (True, 4)
             uow.commit()
         with self.unit_of_work() as uow:
-            assert uow.records.by_kind(tenant) == {"contact": 3, "lead": 1}
+            assert uow.records.by_kind(tenant) == {"client": 3, "lead": 1}
             assert uow.records.total(tenant) == 4
             assert self.stored_records(uow, tenant) == self._contact_rows(tenant, 4)
 
@@ -330,7 +330,7 @@ class StorageContract:
         tenant, table = _unique(), self.record_table()
         with self.unit_of_work() as uow:
             decision = uow.records.create(
-                tenant, "contact", None, table, self._contact_rows(tenant, 5)
+                tenant, "client", None, table, self._contact_rows(tenant, 5)
             )
             assert (decision.allowed, decision.total, decision.limit) == (True, 5, None)
         with self.unit_of_work() as uow:
@@ -342,11 +342,11 @@ class StorageContract:
         tenant, table = _unique(), self.record_table()
         with self.unit_of_work() as uow:
             with pytest.raises(ValidationError, match="rows"):
-                uow.records.create(tenant, "contact", 10, table, [])
+                uow.records.create(tenant, "client", 10, table, [])
             with pytest.raises(ValidationError, match=r"rows\[1\]"):
                 uow.records.create(
                     tenant,
-                    "contact",
+                    "client",
                     10,
                     table,
                     [{"tenant_id": tenant, "kind": "c"}, {"kind": "c"}],
@@ -412,7 +412,7 @@ class StorageContract:
             for index, (who, what, n) in enumerate(operations):
                 tenant = tenants[who]
                 if what == "records":
-                    uow.records.try_create(tenant, "contact", n, limit=None)
+                    uow.records.try_create(tenant, "client", n, limit=None)
                     expected[tenant]["records"] += n
                 elif what == "created":
                     rows = self._contact_rows(tenant, n, kind="lead")
