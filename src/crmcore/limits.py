@@ -76,6 +76,7 @@ __all__ = [
     "esign_archive_until",
     "esign_decision",
     "esign_signing_deadline",
+    "record_count",
     "record_decision",
     "record_kind",
     "storage_decision",
@@ -220,7 +221,15 @@ def record_kind(kind: object, policy: LimitsPolicy | None = None, field: str = "
     )
 
 
-def _record_count(value: object, field: str) -> int:
+def record_count(value: object, field: str = "count") -> int:
+    """``value`` as a number of records created or deleted in one call: an integer from 1 to
+    :data:`MAX_RECORDS_PER_CALL`, else a ``ValidationError`` (REC-3).
+
+    >>> record_count(0, "events[2].count")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: events[2].count: must be an integer from 1 to ..., got 0 (REC-3)
+    """
     if (
         isinstance(value, bool)
         or not isinstance(value, int)
@@ -263,7 +272,7 @@ def checked_record_call(kind: object, count: object = None, limit: object = None
     """
     canonical = record_kind(kind)
     if count is not None:
-        _record_count(count, "count")
+        record_count(count, "count")
     _record_limit(limit, "limit")
     return canonical
 
@@ -334,7 +343,7 @@ def record_decision(
     :data:`MAX_RECORD_LIMIT` (REC-3).
     """
     kind = record_kind(kind, policy)
-    _record_count(requested, "count")
+    record_count(requested, "count")
     limit = _record_limit(plan.limits.records, "limit")
     held = counted_records(counts, policy)
     if kind not in policy.counted_record_kinds:

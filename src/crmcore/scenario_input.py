@@ -41,7 +41,7 @@ from crmcore.events import (
     SeatsRemoved,
     TenantCreated,
 )
-from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL, record_kind
+from crmcore.limits import MAX_RECORD_LIMIT, record_count, record_kind
 from crmcore.money import Money, minor_units, parse_decimal
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
@@ -222,17 +222,10 @@ def _check_prices(
 
 def _checked_records(event: Event, path: str, policy: VendorPolicy) -> Event:
     """``create_records``/``delete_records``: a kind of the REC-1 vocabulary or one the vendor
-    does not count, in its canonical spelling (``leads`` counts as ``lead``); at most
-    MAX_RECORDS_PER_CALL records (REC-3)."""
+    does not count, in its canonical spelling (``leads`` counts as ``lead``)."""
     if not isinstance(event, RecordsCreated | RecordsDeleted):
         return event
     kind = record_kind(event.kind, policy.limits, field=f"{path}.kind")
-    if event.count > MAX_RECORDS_PER_CALL:
-        raise ValidationError(
-            f"must be at most {MAX_RECORDS_PER_CALL}, got {event.count}",
-            field=f"{path}.count",
-            rule="REC-3",
-        )
     return attrs.evolve(event, kind=kind)
 
 
@@ -361,7 +354,7 @@ def _event(
         event = OutageRecorded(at, until, kind, announced)
     else:
         kind = _string(item["kind"], f"{path}.kind")
-        records = count("count")
+        records = record_count(item["count"], f"{path}.count")  # REC-3
         if verb == "create_records":
             event = RecordsCreated(at, kind, records)
         else:
