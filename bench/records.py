@@ -63,7 +63,7 @@ def writer(tenant: str, count: int, way: str) -> None:
     row = {"tenant_id": tenant, "kind": "contact"}
     for _ in range(count):
         if way == "guarded alone":
-            crmcore_sql.create_records(engine, tenant, "contact", LIMIT, record_rows, [row])
+            crmcore_sql.create_records(engine, tenant, "client", LIMIT, record_rows, [row])
         elif way == "unguarded alone":
             with engine.connect() as connection:
                 connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -71,9 +71,9 @@ def writer(tenant: str, count: int, way: str) -> None:
         else:
             with crmcore_sql.unit_of_work(engine) as uow:
                 if way == "guarded":
-                    uow.records.create(tenant, "contact", LIMIT, record_rows, [row])
+                    uow.records.create(tenant, "client", LIMIT, record_rows, [row])
                 elif way == "try_create + insert":
-                    uow.records.try_create(tenant, "contact", 1, LIMIT)
+                    uow.records.try_create(tenant, "client", 1, LIMIT)
                     uow.connection.execute(insert(record_rows), row)
                 else:
                     uow.connection.execute(insert(record_rows), row)

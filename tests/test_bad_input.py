@@ -46,7 +46,202 @@ CORE_CASES: list[Case] = []
 
 # --- record limits and kinds (REC) ---------------------------------------------------------------
 
-LIMITS_CASES: list[Case] = []
+
+def _limits_cases() -> list[Case]:
+    """REC-1 kinds and REC-3 counts: the core, the scenario runner and the in-memory counter."""
+    from datetime import UTC, datetime
+
+    from crmcore.catalog import Catalog, Limits, Plan
+    from crmcore.errors import LimitError, PolicyError, ValidationError
+    from crmcore.events import RecordsCreated
+    from crmcore.limits import (
+        MAX_RECORD_LIMIT,
+        MAX_RECORDS_PER_CALL,
+        checked_record_call,
+        counted_records,
+        record_decision,
+    )
+    from crmcore.memory import InMemoryStorage
+    from crmcore.presets import preset
+    from crmcore.scenario import run
+
+    raynet = preset("raynet")
+    plan = Plan("standard", 1, [], Limits(records=100))
+    huge = Plan("huge", 2, [], Limits(records=MAX_RECORD_LIMIT + 1))
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def decide(kind: object = "lead", count: object = 1, on: Plan = plan) -> object:
+        return record_decision({}, kind, count, on, Catalog([on]), raynet.limits)  # type: ignore[arg-type]
+
+    def counter(call: str, *arguments: object) -> object:
+        with InMemoryStorage().unit_of_work() as uow:
+            uow.records.try_create("t1", "lead", 2, limit=None)
+            return getattr(uow.records, call)("t1", *arguments)
+
+    def scenario(event: dict[str, object], records: object = 100) -> object:
+        return run(
+            {
+                "preset": "raynet",
+                "currency": "CZK",
+                "vat_rate": "0.21",
+                "plans": [
+                    {
+                        "code": "standard",
+                        "rank": 1,
+                        "price": {"monthly": "5.00"},
+                        "records": records,
+                    }
+                ],
+                "tenant": {"id": "acme", "created": "2026-02-20T09:00:00+01:00"},
+                "events": [
+                    {"on": "2026-03-01", "do": "activate", "plan": "standard", "seats": 1},
+                    {
+                        "on": "2026-03-02",
+                        "do": "create_records",
+                        "kind": "lead",
+                        "count": 1,
+                        **event,
+                    },
+                ],
+                "until": "2026-03-05",
+            }
+        )
+
+    big = MAX_RECORDS_PER_CALL + 1
+    return [
+        Case(
+            "rec1-decision-kind-contact",
+            lambda: decide("contact"),
+            ValidationError,
+            "kind",
+            "REC-1",
+        ),
+        Case("rec1-decision-kind-empty", lambda: decide(""), ValidationError, "kind", "REC-1"),
+        Case(
+            "rec1-decision-kind-nul", lambda: decide("lead\x00"), ValidationError, "kind", "REC-1"
+        ),
+        Case("rec1-decision-kind-none", lambda: decide(None), ValidationError, "kind", "REC-1"),
+        Case("rec3-decision-count-0", lambda: decide(count=0), ValidationError, "count", "REC-3"),
+        Case(
+            "rec3-decision-count-big", lambda: decide(count=big), ValidationError, "count", "REC-3"
+        ),
+        Case("rec3-decision-limit-big", lambda: decide(on=huge), ValidationError, "limit", "REC-3"),
+        Case(
+            "rec1-counted-unknown-kind",
+            lambda: counted_records({"contact": 1}, raynet.limits),
+            ValidationError,
+            "counts",
+            "REC-1",
+        ),
+        Case(
+            "rec1-counted-negative",
+            lambda: counted_records({"leads": -1}, raynet.limits),
+            ValidationError,
+            "counts.lead",
+            "REC-1",
+        ),
+        Case(
+            "rec3-call-limit-negative",
+            lambda: checked_record_call("lead", 1, -5),
+            ValidationError,
+            "limit",
+            "REC-3",
+        ),
+        Case(
+            "rec3-try-create-limit-negative",
+            lambda: counter("try_create", "lead", 1, -5),
+            ValidationError,
+            "limit",
+            "REC-3",
+        ),
+        Case(
+            "rec3-try-create-limit-big",
+            lambda: counter("try_create", "lead", 1, MAX_RECORD_LIMIT + 1),
+            ValidationError,
+            "limit",
+            "REC-3",
+        ),
+        Case(
+            "rec3-try-create-count-big",
+            lambda: counter("try_create", "lead", big, None),
+            ValidationError,
+            "count",
+            "REC-3",
+        ),
+        Case(
+            "rec1-try-create-kind-empty",
+            lambda: counter("try_create", "", 1, 10),
+            ValidationError,
+            "kind",
+            "REC-1",
+        ),
+        Case(
+            "rec1-delete-kind-unknown",
+            lambda: counter("delete", "contact", 1),
+            ValidationError,
+            "kind",
+            "REC-1",
+        ),
+        Case(
+            "rec3-delete-more-than-held",
+            lambda: counter("delete", "leads", 3),
+            LimitError,
+            "count",
+            "REC-3",
+        ),
+        Case(
+            "rec3-event-count-0",
+            lambda: RecordsCreated(at, "lead", 0),
+            ValidationError,
+            "count",
+            "REC-3",
+        ),
+        Case(
+            "rec1-scenario-kind-unknown",
+            lambda: scenario({"kind": "contact"}),
+            ValidationError,
+            "events[1].kind",
+            "REC-1",
+        ),
+        Case(
+            "rec3-scenario-count-huge",
+            lambda: scenario({"count": 10**20}),
+            ValidationError,
+            "events[1].count",
+            "REC-3",
+        ),
+        Case(
+            "rec3-scenario-count-0",
+            lambda: scenario({"do": "delete_records", "count": 0}),
+            ValidationError,
+            "events[1].count",
+            "REC-3",
+        ),
+        Case(
+            "rec3-scenario-plan-records-huge",
+            lambda: scenario({}, records=10**12),
+            ValidationError,
+            "plans[0].records",
+            "REC-3",
+        ),
+        Case(
+            "rec1-policy-counted-kind-unknown",
+            lambda: raynet.with_overrides({"limits": {"counted_record_kinds": ["contact"]}}),
+            PolicyError,
+            "limits.counted_record_kinds",
+            None,
+        ),
+        Case(
+            "rec1-policy-uncounted-kind-is-rec1",
+            lambda: raynet.with_overrides({"limits": {"uncounted_record_kinds": ["leads"]}}),
+            PolicyError,
+            "limits.uncounted_record_kinds",
+            None,
+        ),
+    ]
+
+
+LIMITS_CASES: list[Case] = _limits_cases()
 
 # --- storage -------------------------------------------------------------------------------------
 

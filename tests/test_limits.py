@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,24 +13,34 @@ from hypothesis import strategies as st
 from crmcore import testing_dunning
 from crmcore.catalog import Catalog, Limits, Plan
 from crmcore.dates import BusinessCalendar, zone
-from crmcore.errors import ValidationError
+from crmcore.errors import LimitError, PolicyError, ValidationError
 from crmcore.limits import (
+    MAX_RECORD_LIMIT,
+    MAX_RECORDS_PER_CALL,
+    RECORD_KIND_SPELLINGS,
+    RECORD_KINDS,
     EsignOutcome,
     Outcome,
     api_call_decision,
     api_transfer_decision,
+    check_record_deletion,
+    checked_record_call,
     counted_records,
     esign_archive_until,
     esign_decision,
     esign_signing_deadline,
     record_decision,
+    record_kind,
     storage_decision,
     support_decision,
 )
 from crmcore.policies import LimitsPolicy
-from crmcore.presets import preset
+from crmcore.presets import PRESETS, preset
+from crmcore.scenario import run
 
 RAYNET = preset("raynet").limits
+# A vendor whose CRM also has notes, which it does not count (REC-1).
+WITH_NOTES = attrs.evolve(RAYNET, uncounted_record_kinds=frozenset({"note"}))
 STANDARD = Plan("standard", 1, [], Limits(records=10000))
 PREMIUM = Plan("premium", 2, [], Limits(records=50000))
 ENTERPRISE = Plan("enterprise", 3, [], Limits(records=200000))
@@ -38,12 +49,13 @@ PRAGUE = zone("Europe/Prague")
 
 
 def test_rec1_only_counted_kinds_count() -> None:
-    """REC-1: clients, tasks, e-mails count; a 'note' does not."""
-    assert counted_records({"client": 10, "task": 5, "email": 2, "note": 1000}, RAYNET) == 17
+    """REC-1: clients, tasks, e-mails count (10 + 5 + 2 = 17); the vendor's 'note' does not."""
+    counts = {"client": 10, "task": 5, "email": 2, "note": 1000}
+    assert counted_records(counts, WITH_NOTES) == 10 + 5 + 2
 
 
 def test_rec1_uncounted_kind_is_allowed_even_at_the_limit() -> None:
-    decision = record_decision({"client": 10000}, "note", 5, STANDARD, CATALOG, RAYNET)
+    decision = record_decision({"client": 10000}, "note", 5, STANDARD, CATALOG, WITH_NOTES)
     assert (decision.outcome, decision.rule, decision.records) == (Outcome.ALLOWED, "REC-1", 10000)
 
 
@@ -120,10 +132,278 @@ def test_rec3_never_above_the_limit_and_refusal_iff_over(
 ) -> None:
     """REC-1/REC-3 property: allowed exactly when counted + requested ≤ limit."""
     held = sum(n for kind, n in counts.items() if kind != "note")
-    decision = record_decision(counts, "task", requested, STANDARD, CATALOG, RAYNET)
+    decision = record_decision(counts, "task", requested, STANDARD, CATALOG, WITH_NOTES)
     assert decision.allowed == (held + requested <= 10000)
     if not decision.allowed:
         assert decision.suggested_plan == ("premium" if held + requested <= 50000 else "enterprise")
+
+
+# --- REC-1: one vocabulary of record kinds --------------------------------------------------------
+
+
+def test_rec1_vocabulary_is_the_fifteen_kinds_of_rules_md() -> None:
+    """REC-1 lists 3 contact-base + 6 sales + 6 activity kinds = 15, all counted by raynet."""
+    contact_base = {"client", "contact_person", "lead"}
+    sales = {"opportunity", "product", "offer", "order", "invoice", "project"}
+    activities = {"task", "meeting", "event", "email", "phone_call", "letter"}
+    assert contact_base | sales | activities == RECORD_KINDS
+    assert len(RECORD_KINDS) == 3 + 6 + 6
+    assert RAYNET.counted_record_kinds == RECORD_KINDS
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_rec1_every_preset_counts_only_kinds_of_the_vocabulary(name: str) -> None:
+    """REC-1/REC-5: raynet's 15 kinds; livespace has no record limit and counts none."""
+    limits = preset(name).limits
+    assert limits.counted_record_kinds <= RECORD_KINDS
+    assert not limits.uncounted_record_kinds & set(RECORD_KIND_SPELLINGS)
+    if name == "livespace":
+        assert limits.counted_record_kinds == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("spelling", "canonical"),
+    [
+        ("lead", "lead"),
+        ("leads", "lead"),
+        ("contact_person", "contact_person"),
+        ("contact_persons", "contact_person"),
+        ("contact persons", "contact_person"),
+        ("email", "email"),
+        ("emails", "email"),
+        ("e-mails", "email"),
+        ("phone_call", "phone_call"),
+        ("phone_calls", "phone_call"),
+        ("phone calls", "phone_call"),
+        ("opportunity", "opportunity"),
+        ("opportunities", "opportunity"),
+        ("clients", "client"),
+        ("letters", "letter"),
+    ],
+)
+def test_rec1_singular_and_plural_spellings_name_one_kind(spelling: str, canonical: str) -> None:
+    assert record_kind(spelling) == canonical
+    assert record_kind(spelling, RAYNET) == canonical
+
+
+def test_rec1_spelling_table_maps_onto_the_kinds_and_covers_each() -> None:
+    """REC-1: every spelling names a kind; every kind is spelled at least as itself and in
+    the plural."""
+    assert set(RECORD_KIND_SPELLINGS.values()) == RECORD_KINDS
+    for kind in RECORD_KINDS:
+        assert RECORD_KIND_SPELLINGS[kind] == kind
+        plural = {"opportunity": "opportunities"}.get(kind, kind + "s")
+        assert RECORD_KIND_SPELLINGS[plural] == kind
+
+
+@given(st.text(max_size=20))
+def test_rec1_any_other_text_is_refused_with_the_list(text: str) -> None:
+    """REC-1 property: a text is accepted exactly when it is a spelling of the table."""
+    if text in RECORD_KIND_SPELLINGS:
+        assert record_kind(text) == RECORD_KIND_SPELLINGS[text]
+        return
+    with pytest.raises(ValidationError) as caught:
+        record_kind(text)
+    assert (caught.value.field, caught.value.rule) == ("kind", "REC-1")
+    assert "client, contact_person, email" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["contact", "", "Leads", "lead\x00", "note", None, 5])
+def test_rec1_unknown_kind_is_refused_not_silently_uncounted(kind: object) -> None:
+    """REC-1: before, an unknown kind ('leads' for the core, 'contact') was allowed without
+    counting, bypassing the limit; now it is a ValidationError naming the accepted kinds."""
+    with pytest.raises(ValidationError) as caught:
+        record_decision({}, kind, 1, STANDARD, CATALOG, RAYNET)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.rule) == ("kind", "REC-1")
+    assert "phone_call" in str(caught.value)
+
+
+def test_rec1_a_plural_spelling_counts_toward_the_limit() -> None:
+    """REC-1/REC-3: 'leads' is the kind 'lead': at 10000 of 10000 one more is refused (it
+    used to be allowed, uncounted), and held counts in any spelling add up: 2 + 3 + 1 = 6."""
+    decision = record_decision({"client": 10000}, "leads", 1, STANDARD, CATALOG, RAYNET)
+    assert (decision.outcome, decision.kind, decision.records) == (
+        Outcome.REFUSED,
+        "lead",
+        10000 + 1,
+    )
+    assert counted_records({"lead": 2, "leads": 3, "phone calls": 1}, RAYNET) == 2 + 3 + 1
+    with pytest.raises(ValidationError, match="REC-1"):
+        counted_records({"lead": 2, "contacts": 3}, RAYNET)
+
+
+def test_rec1_vendor_declared_uncounted_kinds() -> None:
+    """REC-1: a kind the vendor declares as not counted is accepted and adds nothing; a REC-1
+    kind the vendor leaves out of ``counted_record_kinds`` is accepted and not counted."""
+    assert record_kind("note", WITH_NOTES) == "note"
+    with pytest.raises(ValidationError, match="not counted: note"):
+        record_kind("notes", WITH_NOTES)
+    with pytest.raises(ValidationError):
+        record_kind("note")  # the storage vocabulary: REC-1 kinds only
+    leads_only = attrs.evolve(RAYNET, counted_record_kinds=frozenset({"leads"}))
+    assert leads_only.counted_record_kinds == {"lead"}
+    assert counted_records({"lead": 4, "task": 100}, leads_only) == 4
+    task = record_decision({"lead": 10000}, "task", 1, STANDARD, CATALOG, leads_only)
+    assert (task.outcome, task.rule) == (Outcome.ALLOWED, "REC-1")
+
+
+@pytest.mark.parametrize(
+    ("limits", "path"),
+    [
+        ({"counted_record_kinds": ["leads", "contact"]}, "limits.counted_record_kinds"),
+        ({"uncounted_record_kinds": ["leads"]}, "limits.uncounted_record_kinds"),
+        ({"uncounted_record_kinds": [""]}, "limits.uncounted_record_kinds"),
+        ({"uncounted_record_kinds": ["no\ttab"]}, "limits.uncounted_record_kinds"),
+    ],
+)
+def test_rec1_policy_kinds_are_checked_when_the_policy_is_built(
+    limits: dict[str, object], path: str
+) -> None:
+    with pytest.raises(PolicyError) as caught:
+        preset("raynet").with_overrides({"limits": limits})
+    assert path in str(caught.value) and "REC-1" in str(caught.value)
+
+
+def test_rec1_policy_kinds_from_overrides_are_canonical() -> None:
+    policy = preset("raynet").with_overrides(
+        {
+            "limits": {
+                "counted_record_kinds": ["leads", "clients"],
+                "uncounted_record_kinds": ["note"],
+            }
+        }
+    )
+    assert policy.limits.counted_record_kinds == {"lead", "client"}
+    assert policy.limits.uncounted_record_kinds == {"note"}
+
+
+# --- REC-3: bounded counts ----------------------------------------------------------------------
+
+
+def test_rec3_documented_maximums_fit_a_32_bit_counter() -> None:
+    """REC-3: the largest limit plus the largest request stays below 2**31 - 1 (PostgreSQL
+    INTEGER), so no engine overflows where another does not."""
+    assert MAX_RECORD_LIMIT + MAX_RECORDS_PER_CALL < 2**31 - 1
+
+
+def test_rec3_request_and_limit_at_the_maximum_accepted_one_more_refused() -> None:
+    top = Plan("top", 9, [], Limits(records=MAX_RECORD_LIMIT))
+    catalog = Catalog([STANDARD, top])
+    decision = record_decision({}, "task", MAX_RECORDS_PER_CALL, top, catalog, RAYNET)
+    assert (decision.allowed, decision.records) == (True, MAX_RECORDS_PER_CALL)
+    with pytest.raises(ValidationError) as caught:
+        record_decision({}, "task", MAX_RECORDS_PER_CALL + 1, top, catalog, RAYNET)
+    assert (caught.value.field, caught.value.rule) == ("count", "REC-3")
+    beyond = Plan("beyond", 10, [], Limits(records=MAX_RECORD_LIMIT + 1))
+    with pytest.raises(ValidationError) as caught:
+        record_decision({}, "task", 1, beyond, Catalog([beyond]), RAYNET)
+    assert (caught.value.field, caught.value.rule) == ("limit", "REC-3")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field", "rule"),
+    [
+        (("", 1, 10), "kind", "REC-1"),
+        (("contact", 1, 10), "kind", "REC-1"),
+        (("lead", 1, -5), "limit", "REC-3"),
+        (("lead", 1, True), "limit", "REC-3"),
+        (("lead", 1, 10.0), "limit", "REC-3"),
+        (("lead", 1, MAX_RECORD_LIMIT + 1), "limit", "REC-3"),
+        (("lead", 0, 10), "count", "REC-3"),
+        (("lead", -1, 10), "count", "REC-3"),
+        (("lead", MAX_RECORDS_PER_CALL + 1, None), "count", "REC-3"),
+    ],
+)
+def test_rec3_record_call_arguments_are_checked(
+    arguments: tuple[object, object, object], field: str, rule: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        checked_record_call(*arguments)
+    assert (caught.value.field, caught.value.rule) == (field, rule)
+
+
+def test_rec3_record_call_arguments_at_the_bounds_are_accepted() -> None:
+    assert (
+        checked_record_call("phone calls", MAX_RECORDS_PER_CALL, MAX_RECORD_LIMIT) == "phone_call"
+    )
+    assert checked_record_call("lead", 1, 0) == "lead"
+    assert checked_record_call("lead", limit=None) == "lead"
+
+
+def test_rec3_deleting_more_than_held_is_refused() -> None:
+    check_record_deletion("lead", 2, 2)
+    with pytest.raises(LimitError) as caught:
+        check_record_deletion("lead", 3, 2)
+    assert (caught.value.field, caught.value.rule) == ("count", "REC-3")
+
+
+# --- the scenario runner uses the same vocabulary ------------------------------------------------
+
+
+def _scenario(*events: dict[str, object], uncounted: list[str] | None = None) -> dict[str, object]:
+    document: dict[str, object] = {
+        "preset": "raynet",
+        "currency": "CZK",
+        "vat_rate": "0.21",
+        "plans": [
+            {"code": "standard", "rank": 1, "price": {"monthly": "500.00"}, "records": 10},
+            {"code": "premium", "rank": 2, "price": {"monthly": "800.00"}, "records": 100},
+        ],
+        "tenant": {"id": "acme", "created": "2026-02-20T09:00:00+01:00"},
+        "events": [
+            {"on": "2026-03-01", "do": "activate", "plan": "standard", "seats": 1},
+            *events,
+        ],
+        "until": "2026-03-10",
+    }
+    if uncounted is not None:
+        document["overrides"] = {"limits": {"uncounted_record_kinds": uncounted}}
+    return document
+
+
+def test_rec1_scenario_counts_a_plural_kind_toward_the_limit() -> None:
+    """REC-1/REC-3 in ``simulate``: 8 clients + 2 'leads' = 10 of 10; one more 'lead' is
+    refused (before, 'leads' were not counted and the third creation was allowed)."""
+    result = run(
+        _scenario(
+            {"on": "2026-03-02", "do": "create_records", "kind": "client", "count": 8},
+            {"on": "2026-03-03", "do": "create_records", "kind": "leads", "count": 2},
+            {"on": "2026-03-04", "do": "create_records", "kind": "lead", "count": 1},
+            {"on": "2026-03-05", "do": "delete_records", "kind": "leads", "count": 2},
+            {"on": "2026-03-06", "do": "create_records", "kind": "lead", "count": 2},
+        )
+    )
+    assert result["refusals"] == [
+        {"on": "2026-03-04", "do": "create_records", "rule": "REC-3", "suggested_plan": "premium"}
+    ]
+
+
+def test_rec1_scenario_refuses_an_unknown_kind_by_path() -> None:
+    bad = {"on": "2026-03-02", "do": "create_records", "kind": "contact", "count": 1}
+    with pytest.raises(ValidationError) as caught:
+        run(_scenario(bad))
+    assert (caught.value.field, caught.value.rule) == ("events[1].kind", "REC-1")
+
+
+def test_rec1_scenario_accepts_the_vendors_uncounted_kinds() -> None:
+    notes = {"on": "2026-03-02", "do": "create_records", "kind": "note", "count": 500}
+    assert run(_scenario(notes, uncounted=["note"]))["refusals"] == []
+    with pytest.raises(ValidationError, match=r"events\[1\]\.kind"):
+        run(_scenario(notes))
+
+
+def test_rec3_scenario_counts_and_limits_are_bounded() -> None:
+    big = {"on": "2026-03-02", "do": "create_records", "kind": "lead"}
+    with pytest.raises(ValidationError) as caught:
+        run(_scenario({**big, "count": MAX_RECORDS_PER_CALL + 1}))
+    assert (caught.value.field, caught.value.rule) == ("events[1].count", "REC-3")
+    document = _scenario({**big, "count": MAX_RECORDS_PER_CALL})
+    document["plans"][1]["records"] = MAX_RECORD_LIMIT + 1  # type: ignore[index]
+    with pytest.raises(ValidationError) as caught:
+        run(document)
+    assert (caught.value.field, caught.value.rule) == ("plans[1].records", "REC-3")
+    document["plans"][1]["records"] = MAX_RECORD_LIMIT  # type: ignore[index]
+    assert run(document)["refusals"][0]["suggested_plan"] == "premium"
 
 
 def test_api1_daily_limit_resets_at_vendor_midnight() -> None:

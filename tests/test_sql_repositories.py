@@ -64,7 +64,7 @@ def test_rec6_create_whose_insert_fails_counts_nothing(migrated_engine: Engine) 
     ]
     with crmcore_sql.unit_of_work(migrated_engine) as uow:
         with pytest.raises(StorageError):
-            uow.records.create(tenant, "contact", 10, record_rows, rows)
+            uow.records.create(tenant, "client", 10, record_rows, rows)
         uow.commit()
     with crmcore_sql.unit_of_work(migrated_engine) as uow:
         assert uow.records.total(tenant) == 0
@@ -79,9 +79,9 @@ def test_create_needs_a_table_with_the_rows_columns(migrated_engine: Engine) -> 
     tenant = "rec-table-check"
     with crmcore_sql.unit_of_work(migrated_engine) as uow:
         with pytest.raises(ValidationError, match="table"):
-            uow.records.create(tenant, "contact", 10, _Named("demo_records"), [{"kind": "c"}])
+            uow.records.create(tenant, "client", 10, _Named("demo_records"), [{"kind": "c"}])
         with pytest.raises(ValidationError, match="colour"):
-            uow.records.create(tenant, "contact", 10, record_rows, [{"colour": "red"}])
+            uow.records.create(tenant, "client", 10, record_rows, [{"colour": "red"}])
         assert uow.records.total(tenant) == 0
 
 

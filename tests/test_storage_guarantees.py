@@ -76,7 +76,7 @@ def test_rec6_create_in_eight_processes_never_exceeds_the_limit(
         rows = uow.connection.execute(
             select(func.count()).where(workers.record_rows.c.tenant_id == tenant)
         ).scalar_one()
-    assert sum(created) == total == rows == by_kind["contact"]
+    assert sum(created) == total == rows == by_kind["client"]
     assert total == 99  # 33 * 3 <= 100 < 34 * 3
 
 

@@ -18,6 +18,7 @@ import attrs
 from crmcore.catalog import Cycle
 from crmcore.dates import require_aware
 from crmcore.errors import MultipleValidationErrors, ValidationError
+from crmcore.limits import record_count
 from crmcore.serialization import converter, structure_strict
 
 __all__ = [
@@ -164,20 +165,24 @@ class OutageRecorded:
     announced: datetime | None = None
 
 
+def _record_count(_i: object, attribute: attrs.Attribute[int], value: int) -> None:
+    record_count(value, attribute.name)  # REC-3: 1..MAX_RECORDS_PER_CALL
+
+
 @attrs.frozen
 class RecordsCreated:
     """An attempt to create ``count`` records of ``kind`` (REC-1..3)."""
 
     at: datetime = attrs.field(validator=_aware)
     kind: str = attrs.field(validator=_non_empty)
-    count: int = attrs.field(validator=_positive)
+    count: int = attrs.field(validator=_record_count)
 
 
 @attrs.frozen
 class RecordsDeleted:
     at: datetime = attrs.field(validator=_aware)
     kind: str = attrs.field(validator=_non_empty)
-    count: int = attrs.field(validator=_positive)
+    count: int = attrs.field(validator=_record_count)
 
 
 Event = (

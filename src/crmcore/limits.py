@@ -4,7 +4,15 @@ Every function takes plain values (counts, the plan, the policy, a moment) and r
 decision an application can show to a person: the outcome, the rule ID and the numbers behind it
 (used, limit, the plan to move to).
 
-- REC-1: only the counted kinds (``LimitsPolicy.counted_record_kinds``) count, summed.
+- REC-1: one vocabulary of record kinds: :data:`RECORD_KINDS` (the 15 kinds RULES.md lists, in
+  one canonical spelling), accepted in the spellings of :data:`RECORD_KIND_SPELLINGS` (singular
+  and plural: ``lead``/``leads``, ``phone_call``/``phone_calls``, ...), plus the kinds a vendor
+  declares as not counted (``LimitsPolicy.uncounted_record_kinds``). Any other kind is refused
+  (:func:`record_kind`). Only the counted kinds (``LimitsPolicy.counted_record_kinds``) count,
+  summed.
+- Bounds, the same on every storage engine: :data:`MAX_RECORDS_PER_CALL` records created or
+  deleted in one call, :data:`MAX_RECORD_LIMIT` for a limit value (below PostgreSQL's 32-bit
+  INTEGER, so ``total + count`` never overflows a counter column).
 - REC-2: a creation that brings the count to at least ``record_warning_ratio`` of the limit
   (90 %) is allowed with a warning.
 - REC-3: a tenant may hold exactly ``limit`` records; a creation that would exceed it is refused
@@ -32,19 +40,26 @@ decision an application can show to a person: the outcome, the rule ID and the n
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 from dateutil.relativedelta import relativedelta
 
 from crmcore.catalog import Catalog, Limits, Plan
 from crmcore.dates import BusinessCalendar, add_calendar_days, local_midnight, vendor_date
-from crmcore.errors import ValidationError
-from crmcore.policies import LimitsPolicy
+from crmcore.errors import LimitError, ValidationError
+
+if TYPE_CHECKING:  # policies imports the vocabulary from here
+    from crmcore.policies import LimitsPolicy
 
 __all__ = [
+    "MAX_RECORDS_PER_CALL",
+    "MAX_RECORD_LIMIT",
+    "RECORD_KINDS",
+    "RECORD_KIND_SPELLINGS",
     "ApiCallDecision",
     "ApiTransferDecision",
     "EsignDecision",
@@ -55,13 +70,18 @@ __all__ = [
     "SupportDecision",
     "api_call_decision",
     "api_transfer_decision",
+    "check_record_deletion",
+    "checked_record_call",
     "counted_records",
     "esign_archive_until",
     "esign_decision",
     "esign_signing_deadline",
+    "record_count",
     "record_decision",
+    "record_kind",
     "storage_decision",
     "support_decision",
+    "uncounted_kinds",
 ]
 
 
@@ -71,10 +91,11 @@ class Outcome(enum.StrEnum):
     REFUSED = "refused"
 
 
-def _count(value: object, field: str, rule: str, positive: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < (1 if positive else 0):
-        kind = "a positive" if positive else "a non-negative"
-        raise ValidationError(f"must be {kind} integer, got {value!r}", field=field, rule=rule)
+def _count(value: object, field: str, rule: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(
+            f"must be a non-negative integer, got {value!r}", field=field, rule=rule
+        )
     return value
 
 
@@ -85,6 +106,190 @@ def _amount(value: object, field: str, rule: str) -> Decimal:
 
 
 # --- records (REC-1..5) ---------------------------------------------------------------------------
+
+#: REC-1: the counted record kinds of RULES.md (raynet's 15), in their canonical spelling:
+#: contact base, sales, activities.
+RECORD_KINDS: frozenset[str] = frozenset(
+    {
+        # contact base
+        "client",
+        "contact_person",
+        "lead",
+        # sales
+        "opportunity",
+        "product",
+        "offer",
+        "order",
+        "invoice",
+        "project",
+        # activities
+        "task",
+        "meeting",
+        "event",
+        "email",
+        "phone_call",
+        "letter",
+    }
+)
+
+_PLURALS = {"opportunity": "opportunities", "contact_person": "contact_persons"}
+_EXTRA_SPELLINGS = {
+    "contact_person": ("contact_people", "contact people", "contact-people"),
+    "email": ("e-mail", "e-mails", "e_mail", "e_mails"),
+}
+
+
+def _spellings() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for kind in sorted(RECORD_KINDS):
+        for word in (kind, _PLURALS.get(kind, kind + "s")):
+            for separator in ("_", " ", "-"):
+                table[word.replace("_", separator)] = kind
+        for word in _EXTRA_SPELLINGS.get(kind, ()):
+            table[word] = kind
+    return table
+
+
+#: Every accepted spelling of a REC-1 kind → its canonical spelling in :data:`RECORD_KINDS`:
+#: singular and plural, with ``_``, a space or ``-`` between words (``phone_call``,
+#: ``phone calls``, ``phone-call``), and ``e-mail``/``e-mails``. Exact, case-sensitive.
+RECORD_KIND_SPELLINGS: Mapping[str, str] = _spellings()
+
+#: REC-3: at most this many records created (or deleted) in one call, on every engine.
+MAX_RECORDS_PER_CALL = 1_000_000
+#: REC-3: the largest record limit (and so the largest counted total); with
+#: :data:`MAX_RECORDS_PER_CALL` it stays below 2**31 - 1, PostgreSQL's INTEGER.
+MAX_RECORD_LIMIT = 2_000_000_000
+
+
+def _kinds_text(kinds: Iterable[str]) -> str:
+    return ", ".join(sorted(kinds))
+
+
+def uncounted_kinds(
+    kinds: Iterable[object], field: str = "uncounted_record_kinds"
+) -> frozenset[str]:
+    """Kinds a vendor declares as not counted (REC-1), checked: non-empty names of printable
+    characters that are not a spelling of a REC-1 kind (a REC-1 kind the vendor does not count
+    is simply left out of ``counted_record_kinds``).
+
+    >>> sorted(uncounted_kinds(["note", "document"]))
+    ['document', 'note']
+    """
+    if isinstance(kinds, str) or not isinstance(kinds, Iterable):
+        raise ValidationError(f"must be a list of names, got {kinds!r}", field=field, rule="REC-1")
+    result = set()
+    for kind in kinds:
+        if not isinstance(kind, str) or not kind.strip() or not kind.isprintable():
+            raise ValidationError(
+                f"must be a non-empty printable name, got {kind!r}", field=field, rule="REC-1"
+            )
+        if kind in RECORD_KIND_SPELLINGS:
+            raise ValidationError(
+                f"{kind!r} is a REC-1 kind: to not count it, leave it out of counted_record_kinds",
+                field=field,
+                rule="REC-1",
+            )
+        result.add(kind)
+    return frozenset(result)
+
+
+def record_kind(kind: object, policy: LimitsPolicy | None = None, field: str = "kind") -> str:
+    """``kind`` in its canonical spelling (REC-1), or a ``ValidationError`` listing the accepted
+    kinds: a spelling of a REC-1 kind, or one of the policy's ``uncounted_record_kinds``
+    (returned as given). Without a policy only the REC-1 kinds are accepted, as by the record
+    counter repositories.
+
+    >>> record_kind("leads"), record_kind("phone calls"), record_kind("e-mail")
+    ('lead', 'phone_call', 'email')
+    >>> record_kind("contact")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: kind: must be a record kind (client, ...), got 'contact' (REC-1)
+    """
+    if isinstance(kind, str):
+        canonical = RECORD_KIND_SPELLINGS.get(kind)
+        if canonical is not None:
+            return canonical
+        if policy is not None and kind in policy.uncounted_record_kinds:
+            return kind
+    accepted = f"{_kinds_text(RECORD_KINDS)}; singular or plural"
+    if policy is not None and policy.uncounted_record_kinds:
+        accepted += f"; not counted: {_kinds_text(policy.uncounted_record_kinds)}"
+    raise ValidationError(
+        f"must be a record kind ({accepted}), got {kind!r}", field=field, rule="REC-1"
+    )
+
+
+def record_count(value: object, field: str = "count") -> int:
+    """``value`` as a number of records created or deleted in one call: an integer from 1 to
+    :data:`MAX_RECORDS_PER_CALL`, else a ``ValidationError`` (REC-3).
+
+    >>> record_count(0, "events[2].count")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: events[2].count: must be an integer from 1 to ..., got 0 (REC-3)
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not 1 <= value <= MAX_RECORDS_PER_CALL
+    ):
+        raise ValidationError(
+            f"must be an integer from 1 to {MAX_RECORDS_PER_CALL}, got {value!r}",
+            field=field,
+            rule="REC-3",
+        )
+    return value
+
+
+def _record_limit(value: object, field: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RECORD_LIMIT:
+        raise ValidationError(
+            f"must be null (unlimited) or an integer from 0 to {MAX_RECORD_LIMIT}, got {value!r}",
+            field=field,
+            rule="REC-3",
+        )
+    return value
+
+
+def checked_record_call(kind: object, count: object = None, limit: object = None) -> str:
+    """The arguments of a record counter call (``records.try_create``, ``create``, ``delete``)
+    checked, before anything is read or stored; returns the canonical kind.
+
+    ``kind`` must be a REC-1 kind (:func:`record_kind`), ``count`` (when given) an integer from 1
+    to :data:`MAX_RECORDS_PER_CALL`, ``limit`` ``None`` or an integer from 0 to
+    :data:`MAX_RECORD_LIMIT` (REC-3). The same checks on every storage engine.
+
+    >>> checked_record_call("leads", 5, limit=100)
+    'lead'
+    >>> checked_record_call("lead", 5, limit=-5)
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: limit: must be null (unlimited) or ... got -5 (REC-3)
+    """
+    canonical = record_kind(kind)
+    if count is not None:
+        record_count(count, "count")
+    _record_limit(limit, "limit")
+    return canonical
+
+
+def check_record_deletion(kind: str, count: int, held: int) -> None:
+    """Refuse deleting more records of ``kind`` than the ``held`` ones (REC-3): a
+    ``LimitError``, nothing deleted, never a silent clamp.
+
+    >>> check_record_deletion("lead", 3, 2)
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.LimitError: count: cannot delete 3 lead record(s), 2 held (REC-3)
+    """
+    if count > held:
+        raise LimitError(
+            f"cannot delete {count} {kind} record(s), {held} held", field="count", rule="REC-3"
+        )
 
 
 @attrs.frozen
@@ -111,11 +316,14 @@ class RecordDecision:
 
 
 def counted_records(counts: Mapping[str, int], policy: LimitsPolicy) -> int:
-    """The sum of records of the counted kinds (REC-1); other kinds are ignored."""
+    """The sum of records of the counted kinds (REC-1), any accepted spelling
+    (``{"lead": 2, "leads": 3}`` is 5 leads); the vendor's uncounted kinds add nothing, and a
+    kind outside the vocabulary is refused (:func:`record_kind`)."""
     total = 0
     for kind, count in counts.items():
-        _count(count, f"counts.{kind}", "REC-1")
-        if kind in policy.counted_record_kinds:
+        canonical = record_kind(kind, policy, field="counts")
+        _count(count, f"counts.{canonical}", "REC-1")
+        if canonical in policy.counted_record_kinds:
             total += count
     return total
 
@@ -128,12 +336,16 @@ def record_decision(
     catalog: Catalog,
     policy: LimitsPolicy,
 ) -> RecordDecision:
-    """Decide a creation of ``requested`` records of ``kind`` (REC-1..5)."""
-    _count(requested, "count", "REC-3", positive=True)
-    if not isinstance(kind, str) or not kind:
-        raise ValidationError(f"must be a non-empty string, got {kind!r}", field="kind")
+    """Decide a creation of ``requested`` records of ``kind`` (REC-1..5).
+
+    ``kind`` is any accepted spelling (:func:`record_kind`; the decision names the canonical
+    one); ``requested`` is at most :data:`MAX_RECORDS_PER_CALL` and the plan's limit at most
+    :data:`MAX_RECORD_LIMIT` (REC-3).
+    """
+    kind = record_kind(kind, policy)
+    record_count(requested, "count")
+    limit = _record_limit(plan.limits.records, "limit")
     held = counted_records(counts, policy)
-    limit = plan.limits.records
     if kind not in policy.counted_record_kinds:
         return RecordDecision(Outcome.ALLOWED, "REC-1", kind, requested, held, limit)
     after = held + requested
@@ -227,6 +439,7 @@ def api_transfer_decision(
     """Whether this month's API transfer calls for a notice, and its remedy deadline (API-2).
 
     >>> from crmcore.dates import BusinessCalendar
+    >>> from crmcore.policies import LimitsPolicy
     >>> d = api_transfer_decision(Decimal("100.5"), date(2026, 4, 30), LimitsPolicy(),
     ...                           BusinessCalendar("CZ"))
     >>> d.notice, d.remedy_by   # Thu 30 Apr; 1 May and 8 May are CZ holidays
@@ -272,6 +485,7 @@ def storage_decision(
 
     Linked files (mail attachments, Dropbox links) do not count unless the policy says so.
 
+    >>> from crmcore.policies import LimitsPolicy
     >>> d = storage_decision(Decimal("59"), Decimal("1"), 20,
     ...                      Limits(storage_per_seat_gb=Decimal(3)), LimitsPolicy(),
     ...                      linked_gb=Decimal(40))
@@ -316,6 +530,7 @@ def support_decision(
 
     The plan's ``support_minutes_per_user`` applies when set, else the policy's 60.
 
+    >>> from crmcore.policies import LimitsPolicy
     >>> d = support_decision(5, 240, LimitsPolicy())
     >>> d.outcome.value, d.limit_minutes, d.remaining_minutes   # 5 × 60 = 300
     ('allowed', 300, 60)
@@ -369,6 +584,7 @@ def esign_decision(
 
     >>> from datetime import datetime, timezone
     >>> at = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
+    >>> from crmcore.policies import LimitsPolicy
     >>> esign_decision(4, at, "Europe/Prague", LimitsPolicy(), True, False).outcome.value
     'needs_signing_plan'
     """
@@ -394,6 +610,7 @@ def esign_signing_deadline(sent_at: datetime, timezone: str, policy: LimitsPolic
 def esign_archive_until(signed_on: date, policy: LimitsPolicy) -> date:
     """The last day a signed document stays archived: 3 years after signing (SIGN-1).
 
+    >>> from crmcore.policies import LimitsPolicy
     >>> esign_archive_until(date(2028, 2, 29), LimitsPolicy())   # clamped (TIME-4)
     datetime.date(2031, 2, 28)
     """

@@ -7,7 +7,7 @@ REC-6 and SEAT-5 guarantees hold between threads) and a rollback leaves nothing 
 >>> from crmcore.memory import InMemoryStorage
 >>> storage = InMemoryStorage()
 >>> with storage.unit_of_work() as uow:
-...     uow.records.try_create("t1", "contact", 2, limit=3).allowed
+...     uow.records.try_create("t1", "clients", 2, limit=3).allowed
 ...     uow.commit()
 True
 >>> with storage.unit_of_work() as uow:
@@ -26,6 +26,7 @@ from crmcore.catalog import Catalog
 from crmcore.errors import ConcurrencyError, DuplicateInvoice, NotFound, SeatError, StorageError
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
+from crmcore.limits import check_record_deletion, checked_record_call
 from crmcore.ports import RecordDecision, RecordTable, User, checked_record_rows
 
 __all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
@@ -160,7 +161,7 @@ class InMemoryRecordCounterRepository(_Repository):
     def try_create(
         self, tenant_id: str, kind: str, count: int, limit: int | None
     ) -> RecordDecision:
-        _require_count(count)
+        kind = checked_record_call(kind, count, limit)  # REC-1, REC-3: before anything is read
         total = self.total(tenant_id)
         if limit is not None and total + count > limit:
             return RecordDecision(allowed=False, total=total, requested=count, limit=limit)
@@ -178,6 +179,7 @@ class InMemoryRecordCounterRepository(_Repository):
         """The rows are kept under ``table.name`` for the tenant (read them with
         :meth:`stored_rows`); the transaction is serialised, so deciding then storing is
         atomic (REC-6)."""
+        kind = checked_record_call(kind, limit=limit)
         new_rows = checked_record_rows(rows)
         decision = self.try_create(tenant_id, kind, len(new_rows), limit)
         if decision.allowed:
@@ -192,22 +194,17 @@ class InMemoryRecordCounterRepository(_Repository):
         return [dict(row) for row in stored]
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None:
-        _require_count(count)
+        """Refused (``LimitError``, REC-3) when fewer than ``count`` are held: nothing deleted."""
+        kind = checked_record_call(kind, count)
         current = self.rows.get((tenant_id, kind), 0)
-        self.rows[(tenant_id, kind)] = max(current - count, 0)
+        check_record_deletion(kind, count, current)
+        self.rows[(tenant_id, kind)] = current - count
 
     def total(self, tenant_id: str) -> int:
         return sum(self.by_kind(tenant_id).values())
 
     def by_kind(self, tenant_id: str) -> dict[str, int]:
         return {kind: n for (owner, kind), n in self.rows.items() if owner == tenant_id and n}
-
-
-def _require_count(count: int) -> None:
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        from crmcore.errors import ValidationError
-
-        raise ValidationError(f"must be a positive integer, got {count!r}", field="count")
 
 
 class InMemorySeatRepository(_Repository):

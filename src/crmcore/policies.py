@@ -28,6 +28,7 @@ import tomli_w
 
 from crmcore.dates import BusinessCalendar, zone
 from crmcore.errors import PolicyError, ValidationError
+from crmcore.limits import RECORD_KINDS, record_kind, uncounted_kinds
 from crmcore.money import minor_units
 from crmcore.serialization import converter, parse_document, structure_strict
 
@@ -179,28 +180,18 @@ class SlaPolicy:
 
 # --- limits (REC, API, STOR, SUP, SIGN) -----------------------------------------------------------
 
-RAYNET_RECORD_KINDS: frozenset[str] = frozenset(
-    {
-        # contact base
-        "client",
-        "contact_person",
-        "lead",
-        # sales
-        "opportunity",
-        "product",
-        "offer",
-        "order",
-        "invoice",
-        "project",
-        # activities
-        "task",
-        "meeting",
-        "event",
-        "email",
-        "phone_call",
-        "letter",
-    }
-)
+# REC-1: the vocabulary lives in crmcore.limits (RECORD_KINDS); raynet counts all 15 kinds.
+RAYNET_RECORD_KINDS: frozenset[str] = RECORD_KINDS
+
+
+def _counted_kinds(kinds: Iterable[object]) -> frozenset[str]:
+    if isinstance(kinds, str) or not isinstance(kinds, Iterable):
+        raise ValidationError(
+            f"must be a list of record kinds, got {kinds!r}",
+            field="counted_record_kinds",
+            rule="REC-1",
+        )
+    return frozenset(record_kind(kind, field="counted_record_kinds") for kind in kinds)
 
 
 @attrs.frozen
@@ -208,7 +199,13 @@ class LimitsPolicy:
     """REC-1..6, API-1..2, STOR-1, SUP-1, SIGN-1."""
 
     record_warning_ratio: Decimal = Decimal("0.9")  # REC-2 decision
-    counted_record_kinds: frozenset[str] = RAYNET_RECORD_KINDS  # REC-1
+    counted_record_kinds: frozenset[str] = attrs.field(  # REC-1, any accepted spelling
+        default=RAYNET_RECORD_KINDS, converter=_counted_kinds
+    )
+    # REC-1: kinds the vendor's CRM has beyond the REC-1 ones, accepted and never counted.
+    uncounted_record_kinds: frozenset[str] = attrs.field(
+        default=frozenset(), converter=uncounted_kinds
+    )
     api_monthly_transfer_gb: int = 100  # API-2
     api_remedy_business_days: int = 5  # API-2
     support_minutes_per_user_month: int = 60  # SUP-1

@@ -41,6 +41,7 @@ from crmcore.events import (
     SeatsRemoved,
     TenantCreated,
 )
+from crmcore.limits import MAX_RECORD_LIMIT, record_count, record_kind
 from crmcore.money import Money, minor_units, parse_decimal
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
@@ -185,6 +186,7 @@ def parse(document: object) -> ParsedScenario:
             )
         previous = event.at
         _check_prices(event, path, catalog, currency, cycles_used)
+        event = _checked_records(event, path, policy)
         history.append(event)
         verbs[id(event)] = verb
     until: date = _wrap("until", lambda: parse_date(doc["until"], "until"))
@@ -218,6 +220,15 @@ def _check_prices(
             _fail(f"{path}.plan", f"plan {plan.code!r} has no {cycle} price in {currency}")
 
 
+def _checked_records(event: Event, path: str, policy: VendorPolicy) -> Event:
+    """``create_records``/``delete_records``: a kind of the REC-1 vocabulary or one the vendor
+    does not count, in its canonical spelling (``leads`` counts as ``lead``)."""
+    if not isinstance(event, RecordsCreated | RecordsDeleted):
+        return event
+    kind = record_kind(event.kind, policy.limits, field=f"{path}.kind")
+    return attrs.evolve(event, kind=kind)
+
+
 def _catalog(value: object, currency: str) -> Catalog:
     if not isinstance(value, list) or not value:
         _fail("plans", f"must be a non-empty list, got {_show(value)}")
@@ -238,10 +249,14 @@ def _catalog(value: object, currency: str) -> Catalog:
         ]
         records = item.get("records")
         if records is not None and (
-            isinstance(records, bool) or not isinstance(records, int) or records < 0
+            isinstance(records, bool)
+            or not isinstance(records, int)
+            or not 0 <= records <= MAX_RECORD_LIMIT  # REC-3: the same bound on every engine
         ):
-            _fail(
-                f"{path}.records", f"must be a non-negative integer or null, got {_show(records)}"
+            raise ValidationError(
+                f"must be null or an integer from 0 to {MAX_RECORD_LIMIT}, got {_show(records)}",
+                field=f"{path}.records",
+                rule="REC-3",
             )
         features = item.get("features", [])
         if not isinstance(features, list):
@@ -339,7 +354,7 @@ def _event(
         event = OutageRecorded(at, until, kind, announced)
     else:
         kind = _string(item["kind"], f"{path}.kind")
-        records = count("count")
+        records = record_count(item["count"], f"{path}.count")  # REC-3
         if verb == "create_records":
             event = RecordsCreated(at, kind, records)
         else:

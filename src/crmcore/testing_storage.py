@@ -20,6 +20,7 @@ tests (and between parallel runs on one database). Needs pytest and hypothesis.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
@@ -35,6 +36,7 @@ from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
 from crmcore.errors import (
     ConcurrencyError,
     DuplicateInvoice,
+    LimitError,
     NotFound,
     SeatError,
     ValidationError,
@@ -47,6 +49,7 @@ from crmcore.events import (
     TenantCreated,
 )
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
+from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL
 from crmcore.money import Money
 from crmcore.ports import RecordTable, UnitOfWork, User
 
@@ -116,7 +119,7 @@ class StorageContract:
         first, read in ``uow``."""
         raise NotImplementedError
 
-    def _contact_rows(self, tenant_id: str, count: int, kind: str = "contact") -> list[Any]:
+    def _contact_rows(self, tenant_id: str, count: int, kind: str = "client") -> list[Any]:
         return [{"tenant_id": tenant_id, "kind": kind} for _ in range(count)]
 
     # --- tenants -----------------------------------------------------------------------------
@@ -274,34 +277,34 @@ class StorageContract:
         """REC-3: 3 + 2 > 4 is refused and counts nothing; 3 + 1 = 4 is allowed."""
         tenant = _unique()
         with self.unit_of_work() as uow:
-            assert uow.records.try_create(tenant, "contact", 3, limit=4).allowed
+            assert uow.records.try_create(tenant, "client", 3, limit=4).allowed
             refused = uow.records.try_create(tenant, "lead", 2, limit=4)
             assert (refused.allowed, refused.total) == (False, 3)
             allowed = uow.records.try_create(tenant, "lead", 1, limit=4)
             assert (allowed.allowed, allowed.total) == (True, 4)
             uow.commit()
         with self.unit_of_work() as uow:
-            assert uow.records.by_kind(tenant) == {"contact": 3, "lead": 1}
-            uow.records.delete(tenant, "contact", 2)
+            assert uow.records.by_kind(tenant) == {"client": 3, "lead": 1}
+            uow.records.delete(tenant, "client", 2)
             assert uow.records.total(tenant) == 2
-            assert uow.records.try_create(tenant, "deal", 10**6, limit=None).allowed
+            assert uow.records.try_create(tenant, "task", 10**6, limit=None).allowed
 
     def test_rec3_create_stores_and_counts_rows_within_the_limit(self) -> None:
         """REC-3, REC-6: ``create`` stores 3 rows (limit 4); 3 + 2 > 4 is refused and stores
         and counts nothing; 3 + 1 = 4 is allowed."""
         tenant, table = _unique(), self.record_table()
         with self.unit_of_work() as uow:
-            first = uow.records.create(tenant, "contact", 4, table, self._contact_rows(tenant, 3))
+            first = uow.records.create(tenant, "client", 4, table, self._contact_rows(tenant, 3))
             assert (first.allowed, first.total, first.requested) == (True, 3, 3)
             refused = uow.records.create(tenant, "lead", 4, table, self._contact_rows(tenant, 2))
             assert (refused.allowed, refused.total, refused.requested) == (False, 3, 2)
-            assert uow.records.by_kind(tenant) == {"contact": 3}
+            assert uow.records.by_kind(tenant) == {"client": 3}
             assert len(self.stored_records(uow, tenant)) == 3
             last = uow.records.create(tenant, "lead", 4, table, self._contact_rows(tenant, 1))
             assert (last.allowed, last.total) == (True, 4)
             uow.commit()
         with self.unit_of_work() as uow:
-            assert uow.records.by_kind(tenant) == {"contact": 3, "lead": 1}
+            assert uow.records.by_kind(tenant) == {"client": 3, "lead": 1}
             assert uow.records.total(tenant) == 4
             assert self.stored_records(uow, tenant) == self._contact_rows(tenant, 4)
 
@@ -330,7 +333,7 @@ class StorageContract:
         tenant, table = _unique(), self.record_table()
         with self.unit_of_work() as uow:
             decision = uow.records.create(
-                tenant, "contact", None, table, self._contact_rows(tenant, 5)
+                tenant, "client", None, table, self._contact_rows(tenant, 5)
             )
             assert (decision.allowed, decision.total, decision.limit) == (True, 5, None)
         with self.unit_of_work() as uow:
@@ -342,11 +345,11 @@ class StorageContract:
         tenant, table = _unique(), self.record_table()
         with self.unit_of_work() as uow:
             with pytest.raises(ValidationError, match="rows"):
-                uow.records.create(tenant, "contact", 10, table, [])
+                uow.records.create(tenant, "client", 10, table, [])
             with pytest.raises(ValidationError, match=r"rows\[1\]"):
                 uow.records.create(
                     tenant,
-                    "contact",
+                    "client",
                     10,
                     table,
                     [{"tenant_id": tenant, "kind": "c"}, {"kind": "c"}],
@@ -412,7 +415,7 @@ class StorageContract:
             for index, (who, what, n) in enumerate(operations):
                 tenant = tenants[who]
                 if what == "records":
-                    uow.records.try_create(tenant, "contact", n, limit=None)
+                    uow.records.try_create(tenant, "client", n, limit=None)
                     expected[tenant]["records"] += n
                 elif what == "created":
                     rows = self._contact_rows(tenant, n, kind="lead")
@@ -444,3 +447,127 @@ class StorageContract:
                 paid = uow.payments.for_tenant(tenant)
                 assert len(paid) == expected[tenant]["payment"]
                 assert all(payment.tenant_id == tenant for payment in paid)
+
+    # --- records: kinds and bounds (REC-1, REC-3) --------------------------------------------
+
+    def test_rec1_record_kinds_are_stored_in_their_canonical_spelling(self) -> None:
+        """REC-1: 'leads' and 'lead' are one kind (2 + 1 = 3); 'phone calls' is 'phone_call'."""
+        tenant, table = _unique(), self.record_table()
+        with self.unit_of_work() as uow:
+            assert uow.records.try_create(tenant, "leads", 2, limit=10).allowed
+            assert uow.records.try_create(tenant, "lead", 1, limit=10).allowed
+            rows = self._contact_rows(tenant, 2, kind="phone_call")
+            assert uow.records.create(tenant, "phone calls", 10, table, rows).allowed
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"lead": 2 + 1, "phone_call": 2}
+            uow.records.delete(tenant, "leads", 1)
+            uow.records.delete(tenant, "phone_call", 2)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"lead": 3 - 1}
+            assert uow.records.total(tenant) == 2
+
+    @pytest.mark.parametrize("kind", ["contact", "", "note", "Lead", "lead\x00", None, 7])
+    def test_rec1_a_kind_outside_the_vocabulary_is_refused_and_nothing_stored(
+        self, kind: Any
+    ) -> None:
+        """REC-1: the counters accept the REC-1 kinds only (they used to count any string):
+        a ValidationError naming the kinds, before anything is counted or stored."""
+        tenant, table = _unique(), self.record_table()
+        with self.unit_of_work() as uow:
+            calls: list[Callable[[], object]] = [
+                lambda: uow.records.try_create(tenant, kind, 1, limit=10),
+                lambda: uow.records.create(tenant, kind, 10, table, self._contact_rows(tenant, 1)),
+                lambda: uow.records.delete(tenant, kind, 1),
+            ]
+            for call in calls:
+                with pytest.raises(ValidationError) as caught:
+                    call()
+                assert (caught.value.field, caught.value.rule) == ("kind", "REC-1")
+                assert "contact_person" in str(caught.value)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert (uow.records.total(tenant), uow.records.by_kind(tenant)) == (0, {})
+            assert self.stored_records(uow, tenant) == []
+
+    @pytest.mark.parametrize(
+        ("count", "limit", "field"),
+        [
+            (1, -5, "limit"),
+            (1, True, "limit"),
+            (1, 2.5, "limit"),
+            (1, MAX_RECORD_LIMIT + 1, "limit"),
+            (0, 10, "count"),
+            (-2, 10, "count"),
+            (True, 10, "count"),
+            (MAX_RECORDS_PER_CALL + 1, None, "count"),
+            (MAX_RECORDS_PER_CALL + 1, MAX_RECORD_LIMIT, "count"),
+        ],
+    )
+    def test_rec3_counts_and_limits_beyond_the_maximums_are_refused(
+        self, count: Any, limit: Any, field: str
+    ) -> None:
+        """REC-3: a count from 1 to MAX_RECORDS_PER_CALL, a limit None or from 0 to
+        MAX_RECORD_LIMIT, the same on every engine; nothing stored from a refused call."""
+        tenant, table = _unique(), self.record_table()
+        with self.unit_of_work() as uow:
+            with pytest.raises(ValidationError) as caught:
+                uow.records.try_create(tenant, "lead", count, limit)
+            assert (caught.value.field, caught.value.rule) == (field, "REC-3")
+            if field == "limit":
+                rows = self._contact_rows(tenant, 1)
+                with pytest.raises(ValidationError) as caught:
+                    uow.records.create(tenant, "lead", limit, table, rows)
+                assert (caught.value.field, caught.value.rule) == ("limit", "REC-3")
+            else:
+                with pytest.raises(ValidationError) as caught:
+                    uow.records.delete(tenant, "lead", count)
+                assert (caught.value.field, caught.value.rule) == ("count", "REC-3")
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert (uow.records.total(tenant), uow.records.by_kind(tenant)) == (0, {})
+            assert self.stored_records(uow, tenant) == []
+
+    def test_rec3_the_maximum_count_and_limit_are_accepted(self) -> None:
+        """REC-3: MAX_RECORDS_PER_CALL records against MAX_RECORD_LIMIT are counted, twice
+        (2 × 1,000,000 = 2,000,000); deleting all of them at once is allowed too."""
+        tenant, table = _unique(), self.record_table()
+        with self.unit_of_work() as uow:
+            first = uow.records.try_create(tenant, "task", MAX_RECORDS_PER_CALL, MAX_RECORD_LIMIT)
+            assert (first.allowed, first.total) == (True, MAX_RECORDS_PER_CALL)
+            second = uow.records.try_create(tenant, "tasks", MAX_RECORDS_PER_CALL, None)
+            assert (second.allowed, second.total) == (True, 2 * MAX_RECORDS_PER_CALL)
+            rows = self._contact_rows(tenant, 1, kind="task")
+            last = uow.records.create(tenant, "task", MAX_RECORD_LIMIT, table, rows)
+            assert (last.allowed, last.total) == (True, 2 * MAX_RECORDS_PER_CALL + 1)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"task": 2 * MAX_RECORDS_PER_CALL + 1}
+            uow.records.delete(tenant, "task", MAX_RECORDS_PER_CALL)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.total(tenant) == MAX_RECORDS_PER_CALL + 1
+
+    def test_rec3_deleting_more_than_held_is_refused_and_changes_nothing(self) -> None:
+        """REC-3: with 3 leads held, deleting 4 is a LimitError (it used to clamp to 0), as is
+        deleting a kind not held; the counts stay; deleting exactly 3 is allowed."""
+        tenant = _unique()
+        with self.unit_of_work() as uow:
+            uow.records.try_create(tenant, "lead", 3, limit=None)
+            uow.records.try_create(tenant, "client", 2, limit=None)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            for kind, count in (("lead", 4), ("leads", 3 + 1), ("task", 1)):
+                with pytest.raises(LimitError) as caught:
+                    uow.records.delete(tenant, kind, count)
+                assert (caught.value.field, caught.value.rule) == ("count", "REC-3")
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"lead": 3, "client": 2}
+            assert uow.records.total(tenant) == 3 + 2
+            uow.records.delete(tenant, "leads", 3)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"client": 2}
+            assert uow.records.total(tenant) == 2

@@ -144,7 +144,7 @@ def _sla_example(engine: Engine, out: TextIO) -> None:
 def _record_limit_example(engine: Engine, out: TextIO) -> None:
     limit = demo_catalog().get("start").limits.records
     with SqlUnitOfWork(engine) as uow:
-        first = uow.records.try_create("demo-03", "contact", 1990, limit)
+        first = uow.records.try_create("demo-03", "client", 1990, limit)
         refused = uow.records.try_create("demo-03", "lead", 20, limit)
         # a demo: nothing is kept
     print(

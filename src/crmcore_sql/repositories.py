@@ -50,6 +50,7 @@ from crmcore.errors import (
 )
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
+from crmcore.limits import check_record_deletion, checked_record_call
 from crmcore.ports import RecordDecision, RecordTable, User, checked_record_rows
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
@@ -478,16 +479,11 @@ def _require_table(table: RecordTable, rows: Sequence[Mapping[str, Any]]) -> Tab
     return table
 
 
-def _require_count(count: int) -> None:
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        raise ValidationError(f"must be a positive integer, got {count!r}", field="count")
-
-
 class SqlRecordCounterRepository(_SqlRepository):
     def try_create(
         self, tenant_id: str, kind: str, count: int, limit: int | None
     ) -> RecordDecision:
-        _require_count(count)
+        kind = checked_record_call(kind, count, limit)  # REC-1, REC-3: before any statement
         if limit is not None and count > limit:
             return RecordDecision(False, self.total(tenant_id), count, limit)
         with translate_errors("counting records"):
@@ -522,6 +518,7 @@ class SqlRecordCounterRepository(_SqlRepository):
         then the insert, in the same transaction (REC-6). If the
         insert fails, the transaction is lost on every engine (PostgreSQL aborts it, the
         others are rolled back here)."""
+        kind = checked_record_call(kind, limit=limit)  # REC-1, REC-3: before any statement
         new_rows = checked_record_rows(rows)
         target = _require_table(table, new_rows)
         count = len(new_rows)
@@ -602,8 +599,9 @@ class SqlRecordCounterRepository(_SqlRepository):
             )
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None:
-        _require_count(count)
+        kind = checked_record_call(kind, count)  # REC-1, REC-3
         current = self.by_kind(tenant_id).get(kind, 0)
+        check_record_deletion(kind, count, current)  # REC-3: refused, never clamped
         removed = min(count, current)
         if removed == 0:
             return

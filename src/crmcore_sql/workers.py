@@ -52,7 +52,7 @@ def create_records(url: str, tenant_id: str, attempts: int, batch: int, limit: i
             while True:
                 try:
                     with crmcore_sql.unit_of_work(engine) as uow:
-                        decision = uow.records.try_create(tenant_id, "contact", batch, limit)
+                        decision = uow.records.try_create(tenant_id, "client", batch, limit)
                         if decision.allowed:
                             uow.connection.execute(
                                 insert(record_rows),
@@ -76,7 +76,7 @@ def create_records_in_one_step(
 
     def create(engine: Engine, rows: list[dict[str, Any]]) -> RecordDecision:
         with crmcore_sql.unit_of_work(engine) as uow:
-            decision = uow.records.create(tenant_id, "contact", limit, record_rows, rows)
+            decision = uow.records.create(tenant_id, "client", limit, record_rows, rows)
             uow.commit()
         return decision
 
@@ -88,7 +88,7 @@ def create_records_alone(url: str, tenant_id: str, attempts: int, batch: int, li
     autocommit on PostgreSQL); the number created."""
 
     def create(engine: Engine, rows: list[dict[str, Any]]) -> RecordDecision:
-        return crmcore_sql.create_records(engine, tenant_id, "contact", limit, record_rows, rows)
+        return crmcore_sql.create_records(engine, tenant_id, "client", limit, record_rows, rows)
 
     return _create_repeatedly(url, tenant_id, attempts, batch, create)
 
