@@ -110,13 +110,18 @@ def test_overrides_with_bad_values_list_every_bad_path_PAY_6() -> None:
             }
         )
     assert list(caught.value.errors) == [
-        "$.trial.unit: must be one of 'days', 'months', got 'weeks'",
-        "$.billing.transfer_due_days: must be an integer, got '14'",
-        "$.dunning: thresholds must increase: block < cancel < purge, got 100 / 60 / 150 (PAY-6)",
+        "$.overrides.trial.unit: must be one of 'days', 'months', got 'weeks'",
+        "$.overrides.billing.transfer_due_days: must be an integer, got '14'",
+        "$.overrides.dunning: thresholds must increase: block < cancel < purge, "
+        "got 100 / 60 / 150 (PAY-6)",
     ]
-    with pytest.raises(PolicyError, match=r"\$.trial.length: must be > 0, got 0"):
+    with pytest.raises(
+        PolicyError, match=r"\$.overrides.trial.length: must be 1..3660, got 0 \(TRIAL-1\)"
+    ):
         preset("raynet").with_overrides({"trial": {"length": 0}})
-    with pytest.raises(PolicyError, match=r"\$.timezone: unknown IANA time zone 'Mars/X'"):
+    with pytest.raises(
+        PolicyError, match=r"\$.overrides.timezone: unknown IANA time zone 'Mars/X'"
+    ):
         preset("raynet").with_overrides({"timezone": "Mars/X"})
 
 
@@ -181,9 +186,13 @@ def test_every_preset_round_trips() -> None:
 
 
 def test_currency_and_country_are_validated_TIME_3_BILL_7() -> None:
-    with pytest.raises(PolicyError, match=r"\$.currency: unknown ISO 4217 currency 'XXQ'"):
+    with pytest.raises(
+        PolicyError, match=r"\$.overrides.currency: unknown ISO 4217 currency 'XXQ'"
+    ):
         preset("raynet").with_overrides({"currency": "XXQ"})
-    with pytest.raises(PolicyError, match=r"\$.country: no public-holiday data .* \(TIME-3\)"):
+    with pytest.raises(
+        PolicyError, match=r"\$.overrides.country: no public-holiday data .* \(TIME-3\)"
+    ):
         preset("raynet").with_overrides({"country": "XX"})
 
 

@@ -39,7 +39,11 @@ def with_change(path: list[Any], value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (["events", 0, "seats"], -2, "events[0].seats: must be a positive integer, got -2"),
+        (
+            ["events", 0, "seats"],
+            -2,
+            "events[0].seats: must be a positive integer, got -2 (SEAT-1)",
+        ),
         (["events", 0, "plan"], "gold", "events[0].plan: unknown plan 'gold'"),
         (["events", 0, "do"], "explode", "events[0].do: must be one of"),
         (["events", 0, "on"], "2026-02-30", "events[0].on: must be a YYYY-MM-DD date"),
@@ -49,8 +53,16 @@ def with_change(path: list[Any], value: Any) -> dict[str, Any]:
         (["vat_rate"], 0.21, "vat_rate: must be a decimal string"),
         (["fees", "transfer"], "50.001", "fees.transfer: has more decimals than CZK"),
         (["plans", 0, "price", "monthly"], "-1.00", "plans[0].price.monthly: must be >= 0"),
-        (["plans", 1, "code"], "standard", "plans[0].code: duplicate plan code 'standard'"),
-        (["preset"], "acme", "preset: must be one of raynet, livespace, chmiuro"),
+        (
+            ["plans", 1, "code"],
+            "standard",
+            'plans[1].code: duplicate plan code "standard" (also plans[0]) (PLAN-1)',
+        ),
+        (
+            ["preset"],
+            "acme",
+            "preset: must be one of raynet, livespace, chmiuro, smartmail, optimasales",
+        ),
         (["until"], KeyError, "until: is required"),
         (["surprise"], 1, "surprise: unknown field"),
         (
@@ -129,7 +141,7 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     done = cli("simulate", str(bad))
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == "events[0].seats: must be a positive integer, got -2\n"
+    assert done.stderr == "events[0].seats: must be a positive integer, got -2 (SEAT-1)\n"
 
 
 @given(scenario_documents())

@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 import tomli_w
 
-from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError
+from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError, short_repr
 from crmcore.money import Money, _trusted, minor_units, parse_decimal
 from crmcore.serialization import converter, parse_document, structure_strict
 
@@ -182,7 +182,9 @@ class Catalog:
             if plan.code == code:
                 return plan
         known = ", ".join(p.code for p in self.plans)
-        raise UnknownPlan(f"unknown plan {code!r} (known: {known})", field=field, rule="PLAN-1")
+        raise UnknownPlan(
+            f"unknown plan {short_repr(code)} (known: {known})", field=field, rule="PLAN-1"
+        )
 
     @property
     def top(self) -> Plan:
