@@ -83,11 +83,12 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
     return result
 
 
-#: The largest decimals crmcore computes with: at most this many significant digits, and an
-#: exponent within ``±MAX_DECIMAL_DIGITS``. ``Decimal("1e999999999")`` is one digit long but
-#: a billion digits wide: rounding it would build a billion-digit integer (a denial of
-#: service), so its size is checked before any arithmetic.
-MAX_DECIMAL_DIGITS = 400
+#: The widest decimal crmcore accepts: at most this many digits before the point and at most
+#: this many after it. ``Decimal("1e999999999")`` is one
+#: digit long but a billion digits wide: rounding it would build a billion-digit integer (a
+#: denial of service), so its size is checked before any arithmetic. 100 + 100 digits stay
+#: inside the 200-digit exact context, so every accepted amount can be rounded and summed.
+MAX_DECIMAL_DIGITS = 100
 
 
 def check_decimal_size(value: Decimal, field: str = "amount") -> Decimal:
@@ -97,11 +98,7 @@ def check_decimal_size(value: Decimal, field: str = "amount") -> Decimal:
     digits = len(sign_digits_exponent.digits)
     if not isinstance(exponent, int):
         raise ValidationError(f"must be a finite number, got {value}", field=field, rule="BILL-7")
-    if (
-        digits > MAX_DECIMAL_DIGITS
-        or exponent < -MAX_DECIMAL_DIGITS
-        or exponent + digits > MAX_DECIMAL_DIGITS
-    ):
+    if exponent < -MAX_DECIMAL_DIGITS or exponent + digits > MAX_DECIMAL_DIGITS:
         shown = short_repr(value).removeprefix("Decimal(").removesuffix(")")
         raise ValidationError(
             f"is too large or too precise (at most {MAX_DECIMAL_DIGITS} digits before or "

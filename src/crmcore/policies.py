@@ -29,11 +29,19 @@ import attrs
 import tomli_w
 
 from crmcore.dates import BusinessCalendar, zone
-from crmcore.errors import PolicyError, ValidationError
+from crmcore.errors import PolicyError, ValidationError, short_repr
 from crmcore.money import minor_units
 from crmcore.serialization import converter, parse_document, show_value, structure_strict
 
 __all__ = [
+    "MAX_POLICY_BYTES",
+    "MAX_POLICY_COUNT",
+    "MAX_POLICY_DAYS",
+    "MAX_POLICY_HOURS",
+    "MAX_POLICY_MINUTES",
+    "MAX_POLICY_MONTHS",
+    "MAX_SERIES_LENGTH",
+    "SERIES_FIELDS",
     "BackupPolicy",
     "BillingPolicy",
     "CopyRequester",
@@ -50,6 +58,7 @@ __all__ = [
     "TrialUnit",
     "VendorPolicy",
     "VerificationMethod",
+    "check_invoice_series",
 ]
 
 
@@ -193,6 +202,8 @@ class BillingPolicy:
 #: The placeholders an invoice series may use (BILL-6).
 SERIES_FIELDS = ("year", "number")
 MAX_SERIES_LENGTH = 64  # the longest invoice number text (storage keeps 64 characters)
+# An integer format (no float types: "{number:e}" would print 123456789 and 123456788 alike).
+_SERIES_SPEC = re.compile(r"(?:.?[<>=^])?[+\- ]?#?0?[0-9]{0,2}[,_]?[bdnoxX]?", re.DOTALL)
 
 
 def check_invoice_series(template: object, field: str = "invoice_series") -> str:
@@ -229,9 +240,10 @@ def check_invoice_series(template: object, field: str = "invoice_series") -> str
                 field=field,
                 rule="BILL-6",
             )
-        if spec and ("{" in spec or any(len(run) > 2 for run in re.findall(r"\d+", spec))):
+        if spec and not _SERIES_SPEC.fullmatch(spec):
             raise ValidationError(
-                f"format {spec!r} is not allowed in {shown} (widths up to 99)",
+                f"format {short_repr(spec)} is not allowed in {shown} (an integer format "
+                "such as 04d: fill, alignment, sign, width up to 99, d/n/x/X/o/b)",
                 field=field,
                 rule="BILL-6",
             )
