@@ -66,6 +66,7 @@ __all__ = [
     "MAX_RANK",
     "MAX_RECORDS",
     "MAX_SEATS",
+    "MAX_VAT_DECIMALS",
     "MAX_YEARS",
     "OUTAGE_KINDS",
     "PRESETS",
