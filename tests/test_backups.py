@@ -211,7 +211,8 @@ def test_backup_4_policy_lists_round_trip_and_override_by_name() -> None:
     narrowed = RAYNET.with_overrides({"backup": {"accepted_methods": ["data_box"]}})
     assert narrowed.backup.accepted_methods == {VerificationMethod.DATA_BOX}
     with pytest.raises(
-        PolicyError, match=r"\$\.backup\.accepted_methods\[0\]: must be one of .*got 'fax'"
+        PolicyError,
+        match=r"\$\.overrides\.backup\.accepted_methods\[0\]: must be one of .*got 'fax'",
     ):
         RAYNET.with_overrides({"backup": {"accepted_methods": ["fax"]}})
 

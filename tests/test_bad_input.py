@@ -12,12 +12,19 @@ on stderr naming the path, never a traceback.
 
 from __future__ import annotations
 
+import atexit
+import json
+import shutil
+import tempfile
 from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 
-from crmcore.errors import CrmError
+from crmcore.errors import CrmError, PolicyError, ValidationError
 
 
 @attrs.frozen
@@ -38,7 +45,376 @@ class CliCase:
 
 # --- scenario documents and policies (JSON input) ------------------------------------------------
 
-SCENARIO_CASES: list[Case] = []
+_EXAMPLE = Path(__file__).resolve().parents[1] / "docs/scenarios/mid_month_activation.json"
+
+
+def _scenario(change: Callable[[dict[str, Any]], object] = lambda doc: None) -> dict[str, Any]:
+    """The mid_month_activation example with ``change`` applied."""
+    document: dict[str, Any] = json.loads(_EXAMPLE.read_text())
+    change(document)
+    return document
+
+
+def _run(change: Callable[[dict[str, Any]], object]) -> Callable[[], object]:
+    def call() -> object:
+        from crmcore.scenario import run
+
+        return run(_scenario(change))
+
+    return call
+
+
+def _deep(levels: int) -> Any:
+    value: Any = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def _override(section: str, name: str, value: object) -> Callable[[dict[str, Any]], object]:
+    return lambda doc: doc.__setitem__("overrides", {section: {name: value}})
+
+
+def _first_event(**fields: object) -> Callable[[dict[str, Any]], object]:
+    return lambda doc: doc["events"][0].update(fields)
+
+
+def _prepay(months: object) -> Callable[[dict[str, Any]], object]:
+    event = {"on": "2026-01-20", "do": "prepay", "plan": "standard", "months": months, "seats": 1}
+    return lambda doc: doc["events"].__setitem__(0, event)
+
+
+def _money(amount: object) -> Callable[[], object]:
+    def call() -> object:
+        from crmcore.money import Money
+
+        return Money.of(amount, "PLN")  # type: ignore[arg-type]
+
+    return call
+
+
+def _policy(**kwargs: object) -> Callable[[], object]:
+    def build() -> object:
+        from crmcore import policies
+
+        section, name = next(iter(kwargs)).split("__")
+        cls = {"billing": policies.BillingPolicy, "trial": policies.TrialPolicy}[section]
+        return cls(**{name: next(iter(kwargs.values()))})
+
+    return build
+
+
+def _read_json(text: str | bytes) -> Callable[[], object]:
+    def call() -> object:
+        from crmcore.serialization import read_json
+
+        return read_json(text)
+
+    return call
+
+
+def _loads_policy(text: str) -> Callable[[], object]:
+    def call() -> object:
+        from crmcore.policies import VendorPolicy
+
+        return VendorPolicy.loads_json(text)
+
+    return call
+
+
+def _round(value: Decimal) -> Callable[[], object]:
+    def call() -> object:
+        from crmcore.money import round_half_up
+
+        return round_half_up(value, 2)
+
+    return call
+
+
+def _set(*path: str | int, value: object) -> Callable[[dict[str, Any]], object]:
+    def change(doc: dict[str, Any]) -> None:
+        target: Any = doc
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+SCENARIO_CASES: list[Case] = [
+    # dates out of range (TIME): refused when read, not an OverflowError later
+    Case("until_9999", _run(_set("until", value="9999-12-31")), ValidationError, "until", None),
+    Case(
+        "created_year_1",
+        _run(_set("tenant", "created", value="0001-01-01T00:00:00+01:00")),
+        ValidationError,
+        "tenant.created",
+        None,
+    ),
+    Case(
+        "prepay_months_100000", _run(_prepay(100000)), ValidationError, "events[0].months", "TERM-1"
+    ),
+    Case("prepay_months_0", _run(_prepay(0)), ValidationError, "events[0].months", "TERM-1"),
+    Case(
+        "overrides_trial_length_10_7",
+        _run(_override("trial", "length", 10**7)),
+        ValidationError,
+        "overrides.trial.length",
+        "TRIAL-1",
+    ),
+    Case(
+        "overrides_transfer_due_days_10_30",
+        _run(_override("billing", "transfer_due_days", 10**30)),
+        ValidationError,
+        "overrides.billing.transfer_due_days",
+        "BILL-4",
+    ),
+    Case(
+        "overrides_dunning_purge_after_10_6",
+        _run(_override("dunning", "purge_after_days", 10**6)),
+        ValidationError,
+        "overrides.dunning.purge_after_days",
+        "PAY-6",
+    ),
+    Case(
+        "trial_length_200_months",
+        lambda: __import__("crmcore.policies").policies.TrialPolicy(
+            length=200, unit=__import__("crmcore.policies").policies.TrialUnit.MONTHS
+        ),
+        ValidationError,
+        "length",
+        "TRIAL-1",
+    ),
+    # invoice series templates (BILL-6), checked when the policy is built
+    Case(
+        "overrides_series_unknown_placeholder",
+        _run(_override("billing", "invoice_series", "{foo}")),
+        ValidationError,
+        "overrides.billing.invoice_series",
+        "BILL-6",
+    ),
+    Case(
+        "overrides_series_bad_format",
+        _run(_override("billing", "invoice_series", "{number:s}")),
+        ValidationError,
+        "overrides.billing.invoice_series",
+        "BILL-6",
+    ),
+    Case(
+        "series_without_number",
+        _policy(billing__invoice_series="{year}"),
+        ValidationError,
+        "invoice_series",
+        "BILL-6",
+    ),
+    Case(
+        "series_huge_width",
+        _policy(billing__invoice_series="{number:>999999999}"),
+        ValidationError,
+        "invoice_series",
+        "BILL-6",
+    ),
+    Case(
+        "series_attribute_access",
+        _policy(billing__invoice_series="{number.real}"),
+        ValidationError,
+        "invoice_series",
+        "BILL-6",
+    ),
+    # decimals: bounded before any arithmetic, plain notation in scenarios (BILL-7)
+    Case(
+        "fee_1e999999999",
+        _run(_set("fees", "transfer", value="1e999999999")),
+        ValidationError,
+        "fees.transfer",
+        "BILL-7",
+    ),
+    Case(
+        "price_1e2",
+        _run(_set("plans", 0, "price", "monthly", value="1e2")),
+        ValidationError,
+        "plans[0].price.monthly",
+        "BILL-7",
+    ),
+    Case(
+        "price_16_digits",
+        _run(_set("plans", 0, "price", "monthly", value="1" * 16)),
+        ValidationError,
+        "plans[0].price.monthly",
+        "BILL-7",
+    ),
+    Case(
+        "pay_amount_with_underscore",
+        _run(lambda doc: doc["events"].append({"on": "2026-03-21", "do": "pay", "amount": "1_0"})),
+        ValidationError,
+        "events[2].amount",
+        "BILL-7",
+    ),
+    Case("money_of_1e999999999", _money("1e999999999"), ValidationError, "amount", "BILL-7"),
+    Case(
+        "money_of_decimal_1e999999999",
+        _money(Decimal("1e999999999")),
+        ValidationError,
+        "amount",
+        "BILL-7",
+    ),
+    Case("money_of_401_digits", _money("1" * 401), ValidationError, "amount", "BILL-7"),
+    Case("round_1e999999999", _round(Decimal("1e999999999")), ValidationError, "value", "BILL-7"),
+    Case(
+        "vat_rate_1e_1", _run(_set("vat_rate", value="1e-1")), ValidationError, "vat_rate", "PLAN-2"
+    ),
+    Case(
+        "vat_rate_5_decimals",
+        _run(_set("vat_rate", value="0.21001")),
+        ValidationError,
+        "vat_rate",
+        "PLAN-2",
+    ),
+    # control characters in ids
+    Case(
+        "tenant_id_nul",
+        _run(_set("tenant", "id", value="ac\x00me")),
+        ValidationError,
+        "tenant.id",
+        None,
+    ),
+    Case(
+        "plan_code_escape",
+        _run(_set("plans", 0, "code", value="std\x1b[31m")),
+        ValidationError,
+        "plans[0].code",
+        None,
+    ),
+    Case(
+        "identity_newline",
+        _run(_set("tenant", "identity", value="a\nb")),
+        ValidationError,
+        "tenant.identity",
+        None,
+    ),
+    Case(
+        "person_line_separator",
+        _run(
+            lambda doc: doc["events"].append(
+                {"on": "2026-01-21", "do": "assign", "person": "ann\u2028bob"}
+            )
+        ),
+        ValidationError,
+        "events[2].person",
+        None,
+    ),
+    Case(
+        "tenant_id_65_chars",
+        _run(_set("tenant", "id", value="a" * 65)),
+        ValidationError,
+        "tenant.id",
+        None,
+    ),
+    # counts carry their rule and a maximum
+    Case(
+        "seats_10_30",
+        _run(_first_event(seats=10**30)),
+        ValidationError,
+        "events[0].seats",
+        "SEAT-1",
+    ),
+    Case(
+        "seats_negative", _run(_first_event(seats=-2)), ValidationError, "events[0].seats", "SEAT-1"
+    ),
+    Case(
+        "add_seats_zero",
+        _run(_set("events", 1, value={"on": "2026-02-01", "do": "add_seats", "count": 0})),
+        ValidationError,
+        "events[1].count",
+        "SEAT-1",
+    ),
+    Case(
+        "create_records_zero",
+        _run(
+            _set(
+                "events",
+                1,
+                value={"on": "2026-02-01", "do": "create_records", "kind": "client", "count": 0},
+            )
+        ),
+        ValidationError,
+        "events[1].count",
+        "REC-3",
+    ),
+    Case(
+        "plan_records_negative",
+        _run(_set("plans", 0, "records", value=-1)),
+        ValidationError,
+        "plans[0].records",
+        "REC-3",
+    ),
+    Case(
+        "plan_rank_text",
+        _run(_set("plans", 0, "rank", value="x")),
+        ValidationError,
+        "plans[0].rank",
+        "PLAN-1",
+    ),
+    Case(
+        "plan_rank_10_100",
+        _run(_set("plans", 0, "rank", value=10**100)),
+        ValidationError,
+        "plans[0].rank",
+        "PLAN-1",
+    ),
+    Case(
+        "plan_code_duplicate",
+        _run(_set("plans", 1, "code", value="standard")),
+        ValidationError,
+        "plans[1].code",
+        "PLAN-1",
+    ),
+    # overrides: the path keeps its ``overrides.`` prefix
+    Case(
+        "overrides_wrong_type",
+        _run(_override("trial", "length", "x")),
+        ValidationError,
+        "overrides.trial.length",
+        None,
+    ),
+    Case(
+        "overrides_not_an_object",
+        _run(_set("overrides", value=[1])),
+        ValidationError,
+        "overrides",
+        None,
+    ),
+    Case(
+        "overrides_nested_2000_deep",
+        _run(_set("overrides", value=_deep(2000))),
+        ValidationError,
+        "overrides.a.a",
+        None,
+    ),
+    Case(
+        "events_nested_2000_deep",
+        _run(_set("events", 0, "plan", value=_deep(2000))),
+        ValidationError,
+        "events[0].plan.a",
+        None,
+    ),
+    # strict JSON text
+    Case(
+        "json_duplicate_key", _read_json('{"a": {"b": 1, "b": 2}}'), ValidationError, "$.a.b", None
+    ),
+    Case("json_nested_2000", _read_json("[" * 2000 + "]" * 2000), ValidationError, "$", None),
+    Case("json_invalid_utf8", _read_json(b'{"a": "\xff"}'), ValidationError, "$", None),
+    Case("json_nan", _read_json('{"a": NaN}'), ValidationError, "$", None),
+    Case("json_5000_digit_integer", _read_json("1" * 5000), ValidationError, "$", None),
+    Case("json_lone_surrogate", _read_json('{"id": "\\ud800"}'), ValidationError, "$.id", None),
+    Case(
+        "policy_json_duplicate_key",
+        _loads_policy('{"trial": {"length": 7, "length": 8}}'),
+        PolicyError,
+        "$.trial.length: duplicate key",
+        None,
+    ),
+]
 
 # --- core values and use cases -------------------------------------------------------------------
 
@@ -251,7 +627,119 @@ CASES = [*SCENARIO_CASES, *CORE_CASES, *LIMITS_CASES, *STORAGE_CASES]
 
 # --- the command line ----------------------------------------------------------------------------
 
-SIMULATE_CLI_CASES: list[CliCase] = []  # crmcore simulate
+_FILES = Path(tempfile.mkdtemp(prefix="crmcore-bad-scenarios-"))
+atexit.register(shutil.rmtree, _FILES, True)
+
+
+def _file(name: str, content: str | bytes) -> str:
+    path = _FILES / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return str(path)
+
+
+_EXAMPLE_TEXT = _EXAMPLE.read_text()
+
+SIMULATE_CLI_CASES: list[CliCase] = [  # crmcore simulate
+    CliCase(
+        "simulate_invalid_utf8",
+        (
+            "simulate",
+            _file("latin2.json", _EXAMPLE_TEXT.replace("acme", "\u0142").encode("cp1250")),
+        ),
+        "$: not valid UTF-8",
+    ),
+    CliCase(
+        "simulate_nested_2000",
+        ("simulate", _file("deep.json", "[" * 2000 + "]" * 2000)),
+        "$: nested more than 32 levels deep",
+    ),
+    CliCase(
+        "simulate_nested_2000_in_overrides",
+        (
+            "simulate",
+            _file(
+                "deep_overrides.json",
+                _EXAMPLE_TEXT.replace(
+                    '"preset": "raynet",',
+                    '"preset": "raynet", "overrides": ' + '{"a": ' * 2000 + "1" + "}" * 2000 + ",",
+                ),
+            ),
+        ),
+        "nested more than 32 levels deep",
+    ),
+    CliCase(
+        "simulate_duplicate_key",
+        (
+            "simulate",
+            _file("duplicate.json", _EXAMPLE_TEXT.replace('"seats": 5', '"seats": 5, "seats": 6')),
+        ),
+        'events[0].seats: duplicate key "seats"',
+    ),
+    CliCase(
+        "simulate_malformed",
+        ("simulate", _file("malformed.json", '{"preset": ')),
+        "$: not valid JSON",
+    ),
+    CliCase("simulate_empty", ("simulate", _file("empty.json", "")), "$: not valid JSON"),
+    CliCase("simulate_missing_file", ("simulate", str(_FILES / "missing.json")), "cannot read"),
+    CliCase("simulate_directory", ("simulate", str(_FILES)), "is a directory"),
+    CliCase(
+        "simulate_until_9999",
+        (
+            "simulate",
+            _file(
+                "until.json",
+                _EXAMPLE_TEXT.replace('"until": "2026-02-10"', '"until": "9999-12-31"'),
+            ),
+        ),
+        "until: must be between",
+    ),
+    CliCase(
+        "simulate_fee_1e999999999",
+        ("simulate", _file("fee.json", _EXAMPLE_TEXT.replace('"50.00"', '"1e999999999"'))),
+        "fees.transfer:",
+    ),
+    CliCase(
+        "simulate_5000_digit_seats",
+        (
+            "simulate",
+            _file("digits.json", _EXAMPLE_TEXT.replace('"seats": 5', '"seats": ' + "9" * 5000)),
+        ),
+        "$: not valid JSON: an integer of 5000 digits",
+    ),
+    CliCase(
+        "simulate_huge_seats",
+        (
+            "simulate",
+            _file("seats.json", _EXAMPLE_TEXT.replace('"seats": 5', '"seats": ' + "9" * 40)),
+        ),
+        "events[0].seats: must be at most",
+    ),
+    CliCase(
+        "simulate_nan",
+        ("simulate", _file("nan.json", _EXAMPLE_TEXT.replace('"seats": 5', '"seats": NaN'))),
+        "NaN",
+    ),
+    CliCase(
+        "simulate_lone_surrogate",
+        ("simulate", _file("surrogate.json", _EXAMPLE_TEXT.replace('"acme"', '"\\ud800"'))),
+        "tenant.id: not valid JSON text",
+    ),
+    CliCase(
+        "simulate_series_template",
+        (
+            "simulate",
+            _file(
+                "series.json",
+                _EXAMPLE_TEXT.replace(
+                    '"preset": "raynet",',
+                    '"preset": "raynet", "overrides": {"billing": {"invoice_series": "{foo}"}},',
+                ),
+            ),
+        ),
+        "overrides.billing.invoice_series: unknown placeholder {foo}",
+    ),
+]
 JOB_CLI_CASES: list[CliCase] = []  # crmcore bill / dunning / migrate / demo
 
 CLI_CASES = [*SIMULATE_CLI_CASES, *JOB_CLI_CASES]

@@ -129,7 +129,7 @@ def test_validation_lists_every_bad_path_at_once_PLAN_1() -> None:
         "$.plans[0].prices[0].amount: must be a decimal string, not float 1.5 (BILL-7)",
         "$.plans[0].limits: unknown field(s) ['bogus']",
         "$.plans[1].prices[0].amount: 1.5 has more decimals than JPY's 0 (BILL-7)",
-        "$.plans[1].limits.records: must be >= 0 or null (unlimited), got -1 (PLAN-1)",
+        "$.plans[1].limits.records: must be >= 0 or null (unlimited), got -1",
         "$.plans[2].code: required field missing",
         "$.plans[2]: unknown field(s) ['colour']",
     ]
@@ -137,12 +137,37 @@ def test_validation_lists_every_bad_path_at_once_PLAN_1() -> None:
     assert caught.value.rule == "PLAN-1"
 
 
+def test_a_catalogue_error_names_plan_1_once_PLAN_1() -> None:
+    """The message ended ``(PLAN-1) (PLAN-1)`` when the last entry carried the rule too."""
+    negative = [{"currency": "PLN", "cycle": "monthly", "amount": "-1.00"}]
+    with pytest.raises(CatalogError) as caught:
+        Catalog.from_dict({"plans": [{"code": "a", "rank": 1, "prices": negative}]})
+    assert str(caught.value) == (
+        "1 invalid value(s) in catalogue: $.plans[0].prices[0].amount: must be >= 0, got -1.00"
+        " (PLAN-1)"
+    )
+    assert caught.value.rule == "PLAN-1"
+
+
 def test_duplicate_codes_and_ranks_are_refused_PLAN_1() -> None:
     twice = {"plans": [{"code": "a", "rank": 1, "prices": []}] * 2}
     with pytest.raises(CatalogError) as caught:
         Catalog.from_dict(twice)
-    assert "$.plans[1].code: duplicate plan code 'a'" in caught.value.errors
-    assert "$.plans[0].rank: duplicate rank 1" in caught.value.errors
+    assert caught.value.errors == (
+        "$.plans[1].code: duplicate plan code 'a' (also plans[0])",
+        "$.plans[1].rank: duplicate rank 1 (also plans[0])",
+    )
+    # The paths are those of the document, not of the plans sorted by rank.
+    shuffled = {
+        "plans": [
+            {"code": "top", "rank": 9, "prices": []},
+            {"code": "low", "rank": 1, "prices": []},
+            {"code": "top", "rank": 5, "prices": []},
+        ]
+    }
+    with pytest.raises(CatalogError) as caught:
+        Catalog.from_dict(shuffled)
+    assert caught.value.errors == ("$.plans[2].code: duplicate plan code 'top' (also plans[0])",)
     with pytest.raises(ValidationError, match=r"prices: two prices for monthly in PLN"):
         Plan("a", 1, (Price("PLN", Cycle.MONTHLY, Money.of("1", "PLN").amount),) * 2)
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from crmcore.errors import CurrencyError, CurrencyMismatchError, ValidationError
 from crmcore.invoices import InvoiceLine, LineKind
 from crmcore.money import (
+    MAX_DECIMAL_DIGITS,
     Money,
     allocate,
     format_money,
@@ -218,17 +219,50 @@ def test_times_ratio_refuses_a_denominator_below_one_PRO_1() -> None:
     assert caught.value.field == "denominator" and caught.value.rule == "PRO-1"
 
 
-def test_is_rounded_is_exact_past_200_digits_BILL_7() -> None:
-    """More decimal places written than the currency has, at any size: a plain answer, never
-    a decimal signal from a rounded comparison."""
-    whole = "1" + "0" * 210
+def test_is_rounded_is_exact_at_the_widest_amount_BILL_7() -> None:
+    """More decimal places written than the currency has, at the widest accepted size: a
+    plain answer, never a decimal signal from a rounded comparison. Wider amounts (past the
+    200-digit exact context) are refused when built, so no Money is ever that wide."""
+    whole = "1" + "0" * (MAX_DECIMAL_DIGITS - 1)
     assert Money.of(whole + ".505", "PLN").is_rounded() is False  # half a grosz too many
     assert Money.of(whole + ".500", "PLN").is_rounded() is True  # .50 written as .500
     with pytest.raises(ValidationError) as caught:
         InvoiceLine(LineKind.SEATS, "PRO-2", Money.of(whole + ".001", "PLN"))
+    assert caught.value.rule == "BILL-7"
+    with pytest.raises(ValidationError) as caught:
+        Money.of("1" + "0" * 210 + ".505", "PLN")
     assert caught.value.rule == "BILL-7"
 
 
 @given(money(extra_places=3))
 def test_is_rounded_means_rounding_changes_nothing_BILL_7(amount: Money) -> None:
     assert amount.is_rounded() == (amount.rounded().amount == amount.amount)
+
+
+# --- issue 13: decimals are bounded before any arithmetic ---------------------------------------
+
+
+@given(st.integers(-(10**12), 10**12), st.integers(1, 9))
+def test_any_exponent_is_refused_or_rounded_at_once_BILL_7(exponent: int, digit: int) -> None:
+    """``"1e999999999"`` built a billion-digit integer in round_half_up (minutes of CPU): now
+    a decimal wider than MAX_DECIMAL_DIGITS is refused before any arithmetic."""
+    text = f"{digit}e{exponent}"
+    value = Decimal(text)
+    if exponent >= -MAX_DECIMAL_DIGITS and exponent + 1 <= MAX_DECIMAL_DIGITS:
+        assert Money.of(text, "PLN").rounded().amount == round_half_up(value, 2)
+    else:
+        for call in (lambda: Money.of(text, "PLN"), lambda: round_half_up(value, 2)):
+            with pytest.raises(ValidationError) as caught:
+                call()
+            assert caught.value.rule == "BILL-7" and len(str(caught.value)) < 200
+
+
+def test_decimal_bounds_are_exact_at_the_edge_BILL_7() -> None:
+    widest = "9" * MAX_DECIMAL_DIGITS
+    assert Money.of(widest, "PLN").amount == Decimal(widest)
+    assert Money.of("0." + "0" * (MAX_DECIMAL_DIGITS - 1) + "1", "PLN").rounded().is_zero()
+    for too_wide in (widest + "9", "0." + "0" * MAX_DECIMAL_DIGITS + "1", 10**MAX_DECIMAL_DIGITS):
+        with pytest.raises(ValidationError, match=r"^amount: is too large or too precise"):
+            Money.of(too_wide, "PLN")
+    with pytest.raises(ValidationError, match=r"^amount: is too large"):
+        Money(Decimal("1e999999999"), "PLN")

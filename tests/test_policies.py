@@ -10,13 +10,20 @@ from pathlib import Path
 import attrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
-from crmcore.errors import PolicyError, UnknownPreset
+from crmcore.errors import PolicyError, UnknownPreset, ValidationError
 from crmcore.policies import (
+    MAX_POLICY_DAYS,
+    MAX_POLICY_MONTHS,
+    BillingPolicy,
     DowngradeTiming,
+    SlaTier,
     TrialExpiry,
+    TrialPolicy,
     TrialUnit,
     VendorPolicy,
+    check_invoice_series,
     toml_document,
 )
 from crmcore.presets import PRESETS, preset
@@ -110,13 +117,18 @@ def test_overrides_with_bad_values_list_every_bad_path_PAY_6() -> None:
             }
         )
     assert list(caught.value.errors) == [
-        "$.trial.unit: must be one of 'days', 'months', got 'weeks'",
-        "$.billing.transfer_due_days: must be an integer, got '14'",
-        "$.dunning: thresholds must increase: block < cancel < purge, got 100 / 60 / 150 (PAY-6)",
+        "$.overrides.trial.unit: must be one of 'days', 'months', got 'weeks'",
+        "$.overrides.billing.transfer_due_days: must be an integer, got '14'",
+        "$.overrides.dunning: thresholds must increase: block < cancel < purge, "
+        "got 100 / 60 / 150 (PAY-6)",
     ]
-    with pytest.raises(PolicyError, match=r"\$.trial.length: must be > 0, got 0"):
+    with pytest.raises(
+        PolicyError, match=r"\$.overrides.trial.length: must be 1..3660, got 0 \(TRIAL-1\)"
+    ):
         preset("raynet").with_overrides({"trial": {"length": 0}})
-    with pytest.raises(PolicyError, match=r"\$.timezone: unknown IANA time zone 'Mars/X'"):
+    with pytest.raises(
+        PolicyError, match=r"\$.overrides.timezone: unknown IANA time zone 'Mars/X'"
+    ):
         preset("raynet").with_overrides({"timezone": "Mars/X"})
 
 
@@ -181,9 +193,13 @@ def test_every_preset_round_trips() -> None:
 
 
 def test_currency_and_country_are_validated_TIME_3_BILL_7() -> None:
-    with pytest.raises(PolicyError, match=r"\$.currency: unknown ISO 4217 currency 'XXQ'"):
+    with pytest.raises(
+        PolicyError, match=r"\$.overrides.currency: unknown ISO 4217 currency 'XXQ'"
+    ):
         preset("raynet").with_overrides({"currency": "XXQ"})
-    with pytest.raises(PolicyError, match=r"\$.country: no public-holiday data .* \(TIME-3\)"):
+    with pytest.raises(
+        PolicyError, match=r"\$.overrides.country: no public-holiday data .* \(TIME-3\)"
+    ):
         preset("raynet").with_overrides({"country": "XX"})
 
 
@@ -201,3 +217,99 @@ def test_override_files_in_toml_and_json(tmp_path: Path) -> None:
         "$.sla.colour: unknown policy parameter",
         "$.dunning.x: unknown policy parameter",
     )
+
+
+# --- issue 13: every parameter has a bound; invoice series checked when built ------------------
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "too_big", "rule"),
+    [
+        ("trial", "length", MAX_POLICY_DAYS + 1, "TRIAL-1"),
+        ("trial", "conversion_grace_days", MAX_POLICY_DAYS + 1, "TRIAL-3"),
+        ("trial", "purge_after_days", 10**30, "TRIAL-4"),
+        ("billing", "transfer_due_days", 10**30, "BILL-4"),
+        ("billing", "card_due_days", MAX_POLICY_DAYS + 1, "BILL-4"),
+        ("billing", "annual_immediate_except_month", 13, "PRO-3"),
+        ("dunning", "purge_after_days", MAX_POLICY_DAYS + 1, "PAY-6"),
+        ("sla", "maintenance_lead_hours", 10**9, "SLA-4"),
+        ("mail", "spam_retention_days", 10**9, "MAIL-2"),
+        ("backup", "retention_days", 10**9, "BACKUP-1"),
+        ("notice", "vendor_notice_months", MAX_POLICY_MONTHS + 1, "END-2"),
+        ("incident", "authority_deadline_hours", 10**9, "GDPR-2"),
+        ("limits", "esign_signing_window_days", 10**9, "SIGN-1"),
+    ],
+)
+def test_policy_parameters_are_bounded_when_the_policy_is_built(
+    section: str, name: str, too_big: int, rule: str
+) -> None:
+    """``trial.length: 10**7`` used to raise OverflowError in the replay; now the policy is
+    refused naming the path and the rule."""
+    with pytest.raises(PolicyError) as caught:
+        preset("raynet").with_overrides({section: {name: too_big}})
+    (entry,) = caught.value.errors
+    assert entry.startswith(f"$.overrides.{section}.{name}: must be ")
+    assert entry.endswith(f"({rule})")
+
+
+def test_a_trial_in_months_is_bounded_in_months_TRIAL_1() -> None:
+    assert TrialPolicy(length=MAX_POLICY_MONTHS, unit=TrialUnit.MONTHS).length == 120
+    with pytest.raises(ValidationError, match=r"^length: must be 1..120 months, got 121"):
+        TrialPolicy(length=MAX_POLICY_MONTHS + 1, unit=TrialUnit.MONTHS)
+
+
+def test_ratios_and_tiers_are_bounded_SLA_2_REC_2_TERM_1() -> None:
+    with pytest.raises(ValidationError) as caught:
+        SlaTier(Decimal("99.5"), Decimal("1.5"))
+    assert (caught.value.field, caught.value.rule) == ("credit", "SLA-2")
+    with pytest.raises(PolicyError, match=r"record_warning_ratio: must be in \(0, 1\]"):
+        preset("raynet").with_overrides({"limits": {"record_warning_ratio": "0"}})
+    with pytest.raises(PolicyError, match=r"term_discounts\[0\]\[1\]: must be below 1"):
+        preset("raynet").with_overrides({"billing": {"term_discounts": [[12, "1"]]}})
+    with pytest.raises(PolicyError, match=r"business_hours_end: must be after"):
+        preset("raynet").with_overrides({"sla": {"business_hours_start": "18:00"}})
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{foo}",
+        "{number:s}",
+        "{year}",
+        "FV",
+        "{number",
+        "{number.real}",
+        "{number[0]}",
+        "{number:>999999999}",
+        "{number:{year}}",
+        "{0}",
+        "{}",
+        "{number:c}" * 30,
+        "x" * 65,
+    ],
+)
+def test_an_invoice_series_that_cannot_number_invoices_is_refused_BILL_6(template: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        BillingPolicy(invoice_series=template)
+    assert (caught.value.field, caught.value.rule) == ("invoice_series", "BILL-6")
+    with pytest.raises(PolicyError, match=r"\$\.overrides\.billing\.invoice_series: .*\(BILL-6\)"):
+        preset("raynet").with_overrides({"billing": {"invoice_series": template}})
+
+
+@given(st.text(alphabet="{}:/year numb0-9dxefg%c<>!r.,_", max_size=20))
+def test_an_accepted_series_numbers_every_invoice_distinctly_BILL_6(template: str) -> None:
+    """A template is refused when built, or numbers 1..10**9 into distinct short texts."""
+    try:
+        check_invoice_series(template)
+    except ValidationError as error:
+        assert error.rule == "BILL-6"
+        return
+    numbers = [1, 2, 10, 9999, 123456788, 123456789, 10**9 - 1]
+    texts = [template.format(year=2026, number=n) for n in numbers]
+    assert len(set(texts)) == len(texts)
+    assert all(len(text) <= 64 for text in texts)
+
+
+def test_the_preset_series_is_accepted_BILL_6() -> None:
+    assert check_invoice_series("{year}/{number:04d}") == "{year}/{number:04d}"
+    assert all(check_invoice_series(p.billing.invoice_series) for p in PRESETS.values())

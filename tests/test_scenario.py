@@ -39,7 +39,11 @@ def with_change(path: list[Any], value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        (["events", 0, "seats"], -2, "events[0].seats: must be a positive integer, got -2"),
+        (
+            ["events", 0, "seats"],
+            -2,
+            "events[0].seats: must be a positive integer, got -2 (SEAT-1)",
+        ),
         (["events", 0, "plan"], "gold", "events[0].plan: unknown plan 'gold'"),
         (["events", 0, "do"], "explode", "events[0].do: must be one of"),
         (["events", 0, "on"], "2026-02-30", "events[0].on: must be a YYYY-MM-DD date"),
@@ -49,8 +53,16 @@ def with_change(path: list[Any], value: Any) -> dict[str, Any]:
         (["vat_rate"], 0.21, "vat_rate: must be a decimal string"),
         (["fees", "transfer"], "50.001", "fees.transfer: has more decimals than CZK"),
         (["plans", 0, "price", "monthly"], "-1.00", "plans[0].price.monthly: must be >= 0"),
-        (["plans", 1, "code"], "standard", "plans[0].code: duplicate plan code 'standard'"),
-        (["preset"], "acme", "preset: must be one of raynet, livespace, chmiuro"),
+        (
+            ["plans", 1, "code"],
+            "standard",
+            'plans[1].code: duplicate plan code "standard" (also plans[0]) (PLAN-1)',
+        ),
+        (
+            ["preset"],
+            "acme",
+            "preset: must be one of raynet, livespace, chmiuro, smartmail, optimasales",
+        ),
         (["until"], KeyError, "until: is required"),
         (["surprise"], 1, "surprise: unknown field"),
         (
@@ -129,7 +141,7 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     done = cli("simulate", str(bad))
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == "events[0].seats: must be a positive integer, got -2\n"
+    assert done.stderr == "events[0].seats: must be a positive integer, got -2 (SEAT-1)\n"
 
 
 @given(scenario_documents())
@@ -274,3 +286,93 @@ def test_extensions_add_to_the_output_and_can_change_invoices() -> None:
     assert first["net"] == "1000.00"  # 1017.74 − 17.74
     assert first["paid"] == first["gross"] == "1210.00"  # everything = the new gross
     assert output["warnings"] == [{"on": "2026-01-28", "rule": "REC-2", "records": 9, "limit": 10}]
+
+
+# --- issue 13: bad scenario input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["raynet", "livespace", "chmiuro", "smartmail", "optimasales"])
+def test_every_preset_can_be_replayed(name: str) -> None:
+    """All five presets are complete VendorPolicy values (TRIAL-1 by default for the last two)."""
+    output = run({**copy.deepcopy(EXAMPLE), "preset": name})
+    assert output["statuses"][0] == {"on": "2026-01-05", "status": "trial"}
+
+
+def test_a_naive_datetime_is_shown_as_the_text_given_TIME_1() -> None:
+    with pytest.raises(ValidationError) as caught:
+        run(with_change(["tenant", "created"], "2026-01-05T09:00:00"))
+    assert str(caught.value) == (
+        "tenant.created: must be timezone-aware, got naive '2026-01-05T09:00:00' (TIME-1)"
+    )
+    assert "datetime.datetime" not in str(caught.value)
+
+
+@given(
+    st.dates(min_value=date(1, 1, 2), max_value=date(9999, 12, 30)),
+    st.sampled_from(["+14:00", "+01:00", "-12:00"]),
+)
+def test_dates_inside_the_bounds_replay_and_outside_are_refused_by_path(
+    day: date, offset: str
+) -> None:
+    """No OverflowError at either end of the calendar: 1900-01-01..2999-12-31 replay, the
+    rest is a ValidationError at ``tenant.created``."""
+    from crmcore.scenario_input import FIRST_DAY, LAST_DAY
+
+    document = copy.deepcopy(EXAMPLE)
+    document["tenant"]["created"] = f"{day.isoformat()}T00:00:00{offset}"
+    document["events"] = []
+    document["until"] = min(day + timedelta(days=1), LAST_DAY).isoformat()
+    if FIRST_DAY <= day <= LAST_DAY:
+        run(document)
+    else:
+        with pytest.raises(ValidationError) as caught:
+            run(document)
+        assert caught.value.field == "tenant.created"
+
+
+def test_until_is_at_most_200_years_after_creation() -> None:
+    with pytest.raises(ValidationError, match=r"^until: must be at most 200 years after"):
+        run(with_change(["until"], "2226-01-06"))
+
+
+@pytest.mark.parametrize("amount", ["1e999999999", "1E+2", "5e-1", "1_000.00", " 5.00", "+5.00"])
+def test_amounts_are_plain_decimals_and_refused_at_once_BILL_7(amount: str) -> None:
+    """No exponent (``"1e999999999"`` used to run for minutes building a billion digits)."""
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(ValidationError) as caught:
+        run(with_change(["fees", "transfer"], amount))
+    assert time.perf_counter() - started < 1
+    assert caught.value.field == "fees.transfer" and caught.value.rule == "BILL-7"
+
+
+def test_counts_name_their_rule_and_maximum_SEAT_1_TERM_1_REC_3() -> None:
+    from crmcore.scenario_input import MAX_MONTHS, MAX_RECORDS, MAX_SEATS
+
+    cases = [
+        ({"do": "add_seats", "count": MAX_SEATS + 1}, "count", "SEAT-1"),
+        ({"do": "remove_seats", "count": 0}, "count", "SEAT-1"),
+        (
+            {"do": "prepay", "plan": "standard", "months": MAX_MONTHS + 1, "seats": 1},
+            "months",
+            "TERM-1",
+        ),
+        ({"do": "create_records", "kind": "client", "count": MAX_RECORDS + 1}, "count", "REC-3"),
+    ]
+    for event, field, rule in cases:
+        document = copy.deepcopy(EXAMPLE)
+        document["events"][1] = {"on": "2026-02-01", **event}
+        with pytest.raises(ValidationError) as caught:
+            run(document)
+        assert (caught.value.field, caught.value.rule) == (f"events[1].{field}", rule)
+    document = copy.deepcopy(EXAMPLE)
+    document["events"][1] = {"on": "2026-02-01", "do": "add_seats", "count": MAX_SEATS}
+    run(document)  # the maximum itself is accepted
+
+
+def test_overrides_errors_keep_the_overrides_prefix_and_the_rule() -> None:
+    with pytest.raises(ValidationError) as caught:
+        run(with_change(["overrides"], {"sla": {"tiers": [{"below": "99.5", "credit": "2"}]}}))
+    assert caught.value.field == "overrides.sla.tiers[0].credit"
+    assert caught.value.rule == "SLA-2"

@@ -31,7 +31,7 @@ from typing import Any
 import attrs
 import tomli_w
 
-from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError
+from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError, short_repr
 from crmcore.money import Money, _trusted, minor_units, parse_decimal
 from crmcore.serialization import converter, parse_document, structure_strict
 
@@ -146,7 +146,28 @@ def _rank(plan: Plan) -> int:
 
 
 def _by_rank(plans: Any) -> tuple[Plan, ...]:
-    return tuple(sorted(plans, key=_rank))
+    """The plans sorted by rank, after refusing repeated codes and ranks at their position in
+    the order given (a document's order, not the sorted one)."""
+    given = tuple(plans)
+    errors: list[str] = []
+    codes: dict[str, int] = {}
+    ranks: dict[int, int] = {}
+    for index, plan in enumerate(given):
+        if plan.code in codes:
+            errors.append(
+                f"$.plans[{index}].code: duplicate plan code {short_repr(plan.code)} "
+                f"(also plans[{codes[plan.code]}])"
+            )
+        if plan.rank in ranks:
+            first = ranks[plan.rank]
+            errors.append(
+                f"$.plans[{index}].rank: duplicate rank {plan.rank} (also plans[{first}])"
+            )
+        codes.setdefault(plan.code, index)
+        ranks.setdefault(plan.rank, index)
+    if errors:
+        raise CatalogError(errors, what="catalogue", rule="PLAN-1")
+    return tuple(sorted(given, key=_rank))
 
 
 @attrs.frozen
@@ -154,18 +175,6 @@ class Catalog:
     """Plans ordered by rank; codes and ranks unique."""
 
     plans: tuple[Plan, ...] = attrs.field(converter=_by_rank)
-
-    def __attrs_post_init__(self) -> None:
-        errors: list[str] = []
-        codes = [p.code for p in self.plans]
-        ranks = [p.rank for p in self.plans]
-        for index, plan in enumerate(self.plans):
-            if codes.count(plan.code) > 1:
-                errors.append(f"$.plans[{index}].code: duplicate plan code {plan.code!r}")
-            if ranks.count(plan.rank) > 1:
-                errors.append(f"$.plans[{index}].rank: duplicate rank {plan.rank}")
-        if errors:
-            raise CatalogError(sorted(set(errors)), what="catalogue", rule="PLAN-1")
 
     def __iter__(self) -> Iterator[Plan]:
         return iter(self.plans)
@@ -182,7 +191,9 @@ class Catalog:
             if plan.code == code:
                 return plan
         known = ", ".join(p.code for p in self.plans)
-        raise UnknownPlan(f"unknown plan {code!r} (known: {known})", field=field, rule="PLAN-1")
+        raise UnknownPlan(
+            f"unknown plan {short_repr(code)} (known: {known})", field=field, rule="PLAN-1"
+        )
 
     @property
     def top(self) -> Plan:
@@ -220,11 +231,7 @@ class Catalog:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
         """Validate a catalogue document; every bad path is listed in one ``CatalogError``."""
-        return structure_strict(
-            data,
-            Catalog,
-            error=lambda errors: CatalogError(errors, what="catalogue", rule="PLAN-1"),
-        )
+        return structure_strict(data, Catalog, error=_catalog_error)
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = converter.unstructure(self)
@@ -269,4 +276,8 @@ def _without_none(value: Any) -> Any:
 
 
 def _catalog_error(errors: list[str]) -> CatalogError:
-    return CatalogError(errors, what="catalogue")
+    """Every bad path of a catalogue (PLAN-1). The error names PLAN-1 once, at its end: an
+    entry's own ``(PLAN-1)`` is dropped so the message does not end ``(PLAN-1) (PLAN-1)``."""
+    return CatalogError(
+        [entry.removesuffix(" (PLAN-1)") for entry in errors], what="catalogue", rule="PLAN-1"
+    )

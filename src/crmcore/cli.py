@@ -12,7 +12,6 @@ failures.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module, metadata
@@ -27,21 +26,25 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _simulate(args: argparse.Namespace) -> int:
+    """``crmcore simulate FILE``: every bad input (an unreadable file, bytes that are not UTF-8,
+    malformed or hostile JSON, a bad value) is one line on stderr and exit status 2."""
     scenario: Any = import_module("crmcore.scenario")
+    serialization: Any = import_module("crmcore.serialization")
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+    except IsADirectoryError:
+        print(f"{path}: is a directory, not a scenario file", file=sys.stderr)
+        return 2
     except OSError as exc:
-        print(f"{path}: cannot read ({exc.strerror})", file=sys.stderr)
+        print(f"{path}: cannot read ({exc.strerror or exc})", file=sys.stderr)
         return 2
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        print(
-            f"$: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file=sys.stderr
-        )
+        document = serialization.read_json(data, root="")
+        result = scenario.run(document)
+    except CrmError as exc:  # no database here: every refusal is about the input
+        print(str(exc), file=sys.stderr)
         return 2
-    result = scenario.run(document)
     sys.stdout.write(scenario.dumps(result))
     return 0
 

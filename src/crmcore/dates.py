@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from dateutil.relativedelta import relativedelta
 
-from crmcore.errors import NaiveDatetimeError, ValidationError
+from crmcore.errors import NaiveDatetimeError, ValidationError, short_repr
 
 __all__ = [
     "BusinessCalendar",
@@ -47,14 +47,16 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError(
-            f"unknown IANA time zone {name!r}", field="timezone", rule="TIME-2"
+            f"unknown IANA time zone {short_repr(name)}", field="timezone", rule="TIME-2"
         ) from None
 
 
 def require_aware(value: datetime, field: str = "datetime") -> datetime:
     """Return ``value`` if it is an aware datetime; raise ``NaiveDatetimeError`` (TIME-1)."""
     if not isinstance(value, datetime):
-        raise ValidationError(f"must be a datetime, got {value!r}", field=field, rule="TIME-1")
+        raise ValidationError(
+            f"must be a datetime, got {short_repr(value)}", field=field, rule="TIME-1"
+        )
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise NaiveDatetimeError(field, value)
     return value
@@ -63,22 +65,32 @@ def require_aware(value: datetime, field: str = "datetime") -> datetime:
 def parse_aware_datetime(text: object, field: str = "datetime") -> datetime:
     """Parse an ISO 8601 datetime string that carries an offset (TIME-1)."""
     if not isinstance(text, str):
-        raise ValidationError(f"must be an ISO 8601 datetime string, got {text!r}", field=field)
+        raise ValidationError(
+            f"must be an ISO 8601 datetime string, got {short_repr(text)}", field=field
+        )
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"must be an ISO 8601 datetime, got {text!r}", field=field) from None
-    return require_aware(value, field)
+        raise ValidationError(
+            f"must be an ISO 8601 datetime, got {short_repr(text)}", field=field
+        ) from None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetimeError(field, text)  # shows the text given, not a datetime repr
+    return value
 
 
 def parse_date(text: object, field: str = "date") -> date:
     """Parse an ISO 8601 calendar date ``YYYY-MM-DD``."""
     if not isinstance(text, str):
-        raise ValidationError(f"must be a YYYY-MM-DD date string, got {text!r}", field=field)
+        raise ValidationError(
+            f"must be a YYYY-MM-DD date string, got {short_repr(text)}", field=field
+        )
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"must be a YYYY-MM-DD date, got {text!r}", field=field) from None
+        raise ValidationError(
+            f"must be a YYYY-MM-DD date, got {short_repr(text)}", field=field
+        ) from None
 
 
 def vendor_date(instant: datetime, tz: tzinfo | str) -> date:
@@ -161,7 +173,9 @@ class BusinessCalendar:
             self._holidays = holidays.country_holidays(country, subdiv=subdivision)
         except NotImplementedError:
             raise ValidationError(
-                f"no public-holiday data for country {country!r}", field="country", rule="TIME-3"
+                f"no public-holiday data for country {short_repr(country)}",
+                field="country",
+                rule="TIME-3",
             ) from None
         self.country = country
 

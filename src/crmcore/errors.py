@@ -42,6 +42,27 @@ def _rebuild(cls: type[CrmError], problem: str, field: str | None, rule: str | N
     return error
 
 
+#: Values quoted in error messages are cut to this many characters.
+SHOWN_CHARACTERS = 60
+
+
+def short_repr(value: object) -> str:
+    """``repr(value)`` for an error message: on one line, at most :data:`SHOWN_CHARACTERS`
+    characters, and never failing (a huge integer, a deeply nested list or a string of
+    control characters must not turn a clear refusal into another exception)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 190:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):
+        text = f"a deeply nested {type(value).__name__}"
+    if not text.isprintable():
+        text = ascii(text)[1:-1]
+    if len(text) > SHOWN_CHARACTERS:
+        text = text[: SHOWN_CHARACTERS - 3] + "..."
+    return text
+
+
 # --- input validation (all families) -----------------------------------------------------------
 
 

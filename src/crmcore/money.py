@@ -23,11 +23,13 @@ from functools import cache
 import attrs
 from babel.numbers import format_currency, get_currency_precision, is_currency
 
-from crmcore.errors import CurrencyError, CurrencyMismatchError, ValidationError
+from crmcore.errors import CurrencyError, CurrencyMismatchError, ValidationError, short_repr
 
 __all__ = [
+    "MAX_DECIMAL_DIGITS",
     "Money",
     "allocate",
+    "check_decimal_size",
     "format_money",
     "minor_units",
     "parse_decimal",
@@ -41,13 +43,13 @@ def minor_units(currency: str) -> int:
     """Digits after the decimal point of ``currency`` (Babel's data): PLN 2, JPY 0."""
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
         raise CurrencyError(
-            f"must be an ISO 4217 code such as 'PLN', got {currency!r}",
+            f"must be an ISO 4217 code such as 'PLN', got {short_repr(currency)}",
             field="currency",
             rule="BILL-7",
         )
     if not is_currency(currency):
         raise CurrencyError(
-            f"unknown ISO 4217 currency {currency!r}", field="currency", rule="BILL-7"
+            f"unknown ISO 4217 currency {short_repr(currency)}", field="currency", rule="BILL-7"
         )
     return int(get_currency_precision(currency))
 
@@ -56,7 +58,7 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
     """A ``Decimal`` from a decimal string, int or Decimal; floats are refused (BILL-7)."""
     if isinstance(value, (bool, float)):
         raise ValidationError(
-            f"must be a decimal string, not {type(value).__name__} {value!r}",
+            f"must be a decimal string, not {type(value).__name__} {short_repr(value)}",
             field=field,
             rule="BILL-7",
         )
@@ -67,15 +69,44 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
             result = Decimal(value)
         except InvalidOperation:
             raise ValidationError(
-                f"must be a decimal number, got {value!r}", field=field, rule="BILL-7"
+                f"must be a decimal number, got {short_repr(value)}", field=field, rule="BILL-7"
             ) from None
     else:
         raise ValidationError(
-            f"must be a decimal string, got {value!r}", field=field, rule="BILL-7"
+            f"must be a decimal string, got {type(value).__name__}", field=field, rule="BILL-7"
         )
     if not result.is_finite():
-        raise ValidationError(f"must be a finite number, got {value!r}", field=field, rule="BILL-7")
+        raise ValidationError(
+            f"must be a finite number, got {short_repr(value)}", field=field, rule="BILL-7"
+        )
+    check_decimal_size(result, field)
     return result
+
+
+#: The widest decimal crmcore accepts: at most this many digits before the point and at most
+#: this many after it. ``Decimal("1e999999999")`` is one
+#: digit long but a billion digits wide: rounding it would build a billion-digit integer (a
+#: denial of service), so its size is checked before any arithmetic. 100 + 100 digits stay
+#: inside the 200-digit exact context, so every accepted amount can be rounded and summed.
+MAX_DECIMAL_DIGITS = 100
+
+
+def check_decimal_size(value: Decimal, field: str = "amount") -> Decimal:
+    """Refuse a finite ``Decimal`` wider than :data:`MAX_DECIMAL_DIGITS` (BILL-7)."""
+    sign_digits_exponent = value.as_tuple()
+    exponent = sign_digits_exponent.exponent
+    digits = len(sign_digits_exponent.digits)
+    if not isinstance(exponent, int):
+        raise ValidationError(f"must be a finite number, got {value}", field=field, rule="BILL-7")
+    if exponent < -MAX_DECIMAL_DIGITS or exponent + digits > MAX_DECIMAL_DIGITS:
+        shown = short_repr(value).removeprefix("Decimal(").removesuffix(")")
+        raise ValidationError(
+            f"is too large or too precise (at most {MAX_DECIMAL_DIGITS} digits before or "
+            f"after the point), got {shown}",
+            field=field,
+            rule="BILL-7",
+        )
+    return value
 
 
 # Decimal arithmetic in the default context silently rounds to 28 significant digits. Money
@@ -105,7 +136,7 @@ def round_half_up(value: Decimal | Fraction | int, digits: int) -> Decimal:
     (Decimal('3'), Decimal('-3'))
     """
     if isinstance(value, Decimal):
-        numerator, denominator = value.as_integer_ratio()
+        numerator, denominator = check_decimal_size(value, "value").as_integer_ratio()
     else:
         exact = value if isinstance(value, Fraction) else Fraction(value)
         numerator, denominator = exact.numerator, exact.denominator

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import enum
 import json
+import re
+import string
 from collections.abc import Iterable, Mapping
 from datetime import time
 from decimal import Decimal
@@ -27,12 +29,20 @@ import attrs
 import tomli_w
 
 from crmcore.dates import BusinessCalendar, zone
-from crmcore.errors import PolicyError, ValidationError
+from crmcore.errors import PolicyError, ValidationError, short_repr
 from crmcore.limits import RECORD_KINDS, record_kind, uncounted_kinds
 from crmcore.money import minor_units
-from crmcore.serialization import converter, parse_document, structure_strict
+from crmcore.serialization import converter, parse_document, show_value, structure_strict
 
 __all__ = [
+    "MAX_POLICY_BYTES",
+    "MAX_POLICY_COUNT",
+    "MAX_POLICY_DAYS",
+    "MAX_POLICY_HOURS",
+    "MAX_POLICY_MINUTES",
+    "MAX_POLICY_MONTHS",
+    "MAX_SERIES_LENGTH",
+    "SERIES_FIELDS",
     "BackupPolicy",
     "BillingPolicy",
     "CopyRequester",
@@ -49,17 +59,64 @@ __all__ = [
     "TrialUnit",
     "VendorPolicy",
     "VerificationMethod",
+    "check_invoice_series",
 ]
 
 
-def _positive(_i: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and value <= 0:
-        raise ValidationError(f"must be > 0, got {value}", field=attribute.name)
+#: Documented bounds of the policy parameters (every parameter is checked when the policy is
+#: built, so no rule computes a date beyond the calendar or a number no invoice can hold).
+MAX_POLICY_DAYS = 3660  # ten years: any day count (trial, grace, due, dunning, retention, ...)
+MAX_POLICY_MONTHS = 120  # ten years: any month count (trial in months, notice, term discounts)
+MAX_POLICY_HOURS = MAX_POLICY_DAYS * 24
+MAX_POLICY_MINUTES = MAX_POLICY_HOURS * 60
+MAX_POLICY_COUNT = 1_000_000  # allowances and per-period quantities
+MAX_POLICY_BYTES = 2**50  # sizes in bytes (1 PiB)
 
 
-def _non_negative(_i: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and value < 0:
-        raise ValidationError(f"must be >= 0, got {value}", field=attribute.name)
+def _count(high: int, rule: str | None = None, low: int = 0) -> Any:
+    """An attrs validator: an integer (or ``None``) in ``low..high``, refused naming the rule."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(
+                f"must be an integer, got {show_value(value)}", field=attribute.name, rule=rule
+            )
+        if not low <= value <= high:
+            raise ValidationError(
+                f"must be {low}..{high}, got {show_value(value)}", field=attribute.name, rule=rule
+            )
+
+    return check
+
+
+def _ratio(low: Decimal, high: Decimal, rule: str, *, open_low: bool = False) -> Any:
+    """An attrs validator: a ``Decimal`` in ``[low, high]`` (``(low, high]`` with
+    ``open_low``)."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        _check_ratio(value, attribute.name, low, high, rule, open_low=open_low)
+
+    return check
+
+
+def _check_ratio(
+    value: object, field: str, low: Decimal, high: Decimal, rule: str, *, open_low: bool = False
+) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, Decimal | int)
+        or (isinstance(value, Decimal) and not value.is_finite())
+    ):
+        raise ValidationError(
+            f"must be a decimal number, got {show_value(value)}", field=field, rule=rule
+        )
+    if (value <= low if open_low else value < low) or value > high:
+        interval = f"{'(' if open_low else '['}{low}, {high}]"
+        raise ValidationError(
+            f"must be in {interval}, got {show_value(value)}", field=field, rule=rule
+        )
 
 
 # --- trials (TRIAL-1..6) --------------------------------------------------------------------------
@@ -82,13 +139,27 @@ class TrialExpiry(enum.StrEnum):
 class TrialPolicy:
     """TRIAL-1..6. ``conversion_grace_days=None`` means conversion only during the trial."""
 
-    length: int = attrs.field(default=30, validator=_positive)
+    length: int = attrs.field(default=30, validator=_count(MAX_POLICY_DAYS, "TRIAL-1", 1))
     unit: TrialUnit = TrialUnit.DAYS
-    conversion_grace_days: int | None = attrs.field(default=15, validator=_non_negative)
+    conversion_grace_days: int | None = attrs.field(
+        default=15, validator=_count(MAX_POLICY_DAYS, "TRIAL-3")
+    )
     on_expiry: TrialExpiry = TrialExpiry.PURGE
-    purge_after_days: int | None = attrs.field(default=90, validator=_non_negative)
+    purge_after_days: int | None = attrs.field(
+        default=90, validator=_count(MAX_POLICY_DAYS, "TRIAL-4")
+    )
     top_plan_during_trial: bool = False
-    abuse_allowance: int = attrs.field(default=1, validator=_non_negative)  # TRIAL-6 decision
+    abuse_allowance: int = attrs.field(  # TRIAL-6 decision
+        default=1, validator=_count(MAX_POLICY_COUNT, "TRIAL-6")
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.unit == TrialUnit.MONTHS and self.length > MAX_POLICY_MONTHS:
+            raise ValidationError(
+                f"must be 1..{MAX_POLICY_MONTHS} months, got {self.length}",
+                field="length",
+                rule="TRIAL-1",
+            )
 
 
 # --- billing and proration (BILL, PRO, TERM) ------------------------------------------------------
@@ -105,12 +176,20 @@ class DowngradeTiming(enum.StrEnum):
 class BillingPolicy:
     """BILL-1..7, PRO-1..7, TERM-1..3."""
 
-    transfer_due_days: int = attrs.field(default=14, validator=_non_negative)  # BILL-4
-    card_due_days: int = attrs.field(default=0, validator=_non_negative)  # charged at issue
+    transfer_due_days: int = attrs.field(default=14, validator=_count(MAX_POLICY_DAYS, "BILL-4"))
+    card_due_days: int = attrs.field(  # charged at issue
+        default=0, validator=_count(MAX_POLICY_DAYS, "BILL-4")
+    )
     downgrade_takes_effect: DowngradeTiming = DowngradeTiming.IMMEDIATELY  # PRO-6
-    invoice_series: str = "{year}/{number:04d}"  # BILL-6: per vendor and year
-    annual_immediate_except_month: int = 12  # PRO-3 / PRO-4: the 12th-month exception
-    term_discounts: tuple[tuple[int, Decimal], ...] = ()  # TERM-1: (min months, discount ratio)
+    invoice_series: str = attrs.field(  # BILL-6: per vendor and year
+        default="{year}/{number:04d}", validator=lambda _i, _a, value: check_invoice_series(value)
+    )
+    annual_immediate_except_month: int = attrs.field(  # PRO-3 / PRO-4: the 12th-month exception
+        default=12, validator=_count(12, "PRO-3", 1)
+    )
+    term_discounts: tuple[tuple[int, Decimal], ...] = attrs.field(  # TERM-1: (min months, ratio)
+        default=(), validator=lambda _i, _a, value: _check_term_discounts(value)
+    )
 
     def term_discount(self, months: int) -> Decimal:
         """The discount ratio for a prepaid term of ``months`` (TERM-1); 0 when none applies."""
@@ -121,6 +200,109 @@ class BillingPolicy:
         return best
 
 
+#: The placeholders an invoice series may use (BILL-6).
+SERIES_FIELDS = ("year", "number")
+MAX_SERIES_LENGTH = 64  # the longest invoice number text (storage keeps 64 characters)
+# An integer format (no float types: "{number:e}" would print 123456789 and 123456788 alike).
+_SERIES_SPEC = re.compile(r"(?:.?[<>=^])?[+\- ]?#?0?[0-9]{0,2}[,_]?[bdnoxX]?", re.DOTALL)
+
+
+def check_invoice_series(template: object, field: str = "invoice_series") -> str:
+    """Refuse an invoice-number template that cannot number invoices (BILL-6).
+
+    It must be a string using only ``{year}`` and ``{number}`` (with a short format such as
+    ``{number:04d}``), contain ``{number}`` so numbers are unique, and give numbers of at most
+    :data:`MAX_SERIES_LENGTH` characters. Checked when the policy is built, so issuing never
+    fails on a ``KeyError`` or ``ValueError`` from ``str.format``.
+
+    >>> check_invoice_series("FV/{year}/{number:05d}")
+    'FV/{year}/{number:05d}'
+    >>> check_invoice_series("{foo}")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: invoice_series: unknown placeholder {foo} in "{foo}"; use {year} and {number} (BILL-6)
+    """  # noqa: E501
+    shown = show_value(template)
+    if not isinstance(template, str) or len(template) > MAX_SERIES_LENGTH:
+        raise ValidationError(
+            f"must be a template of at most {MAX_SERIES_LENGTH} characters, got {shown}",
+            field=field,
+            rule="BILL-6",
+        )
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValidationError(f"{exc} in {shown}", field=field, rule="BILL-6") from None
+    names = {name for _text, name, _spec, _conversion in parts if name is not None}
+    for _text, name, spec, _conversion in parts:
+        if name is not None and name not in SERIES_FIELDS:
+            raise ValidationError(
+                f"unknown placeholder {{{name}}} in {shown}; use {{year}} and {{number}}",
+                field=field,
+                rule="BILL-6",
+            )
+        if spec and not _SERIES_SPEC.fullmatch(spec):
+            raise ValidationError(
+                f"format {short_repr(spec)} is not allowed in {shown} (an integer format "
+                "such as 04d: fill, alignment, sign, width up to 99, d/n/x/X/o/b)",
+                field=field,
+                rule="BILL-6",
+            )
+    if "number" not in names:
+        raise ValidationError(
+            f"must contain {{number}} so invoice numbers are unique, got {shown}",
+            field=field,
+            rule="BILL-6",
+        )
+    try:
+        samples = {template.format(year=9999, number=n) for n in (1, 2, 999_999_999)}
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise ValidationError(
+            f"cannot format an invoice number with {shown} ({exc})", field=field, rule="BILL-6"
+        ) from None
+    if len(samples) < 3 or any(len(sample) > MAX_SERIES_LENGTH for sample in samples):
+        raise ValidationError(
+            f"must give distinct numbers of at most {MAX_SERIES_LENGTH} characters, got {shown}",
+            field=field,
+            rule="BILL-6",
+        )
+    return template
+
+
+def _check_term_discounts(value: object) -> None:
+    """TERM-1: a list of (minimum months, discount ratio in [0, 1))."""
+    if not isinstance(value, tuple | list):
+        raise ValidationError(
+            f"must be a list of [months, ratio] pairs, got {show_value(value)}",
+            field="term_discounts",
+            rule="TERM-1",
+        )
+    for index, entry in enumerate(value):
+        field = f"term_discounts[{index}]"
+        if not isinstance(entry, tuple | list) or len(entry) != 2:
+            raise ValidationError(
+                f"must be a [months, ratio] pair, got {show_value(entry)}",
+                field=field,
+                rule="TERM-1",
+            )
+        months, ratio = entry
+        _count(MAX_POLICY_MONTHS, "TERM-1", 1)(None, _Named(f"{field}[0]"), months)
+        _check_ratio(ratio, f"{field}[1]", Decimal(0), Decimal(1), "TERM-1")
+        if ratio == 1:
+            raise ValidationError(
+                f"must be below 1 (a 100% discount is a free plan), got {ratio}",
+                field=f"{field}[1]",
+                rule="TERM-1",
+            )
+
+
+@attrs.frozen
+class _Named:
+    """Stands for an ``attrs.Attribute`` when a validator checks one item of a list."""
+
+    name: str
+
+
 # --- payment delay (PAY-1..6) ---------------------------------------------------------------------
 
 
@@ -128,9 +310,9 @@ class BillingPolicy:
 class DunningPolicy:
     """PAY-6: thresholds in days overdue (``more than`` N days)."""
 
-    block_after_days: int = attrs.field(default=3, validator=_non_negative)
-    cancel_after_days: int = attrs.field(default=60, validator=_non_negative)
-    purge_after_days: int = attrs.field(default=150, validator=_non_negative)
+    block_after_days: int = attrs.field(default=3, validator=_count(MAX_POLICY_DAYS, "PAY-6"))
+    cancel_after_days: int = attrs.field(default=60, validator=_count(MAX_POLICY_DAYS, "PAY-6"))
+    purge_after_days: int = attrs.field(default=150, validator=_count(MAX_POLICY_DAYS, "PAY-6"))
 
     def __attrs_post_init__(self) -> None:
         if not self.block_after_days < self.cancel_after_days < self.purge_after_days:
@@ -149,22 +331,35 @@ class DunningPolicy:
 class SlaTier:
     """Availability strictly below ``below`` (percent) earns ``credit`` (ratio of the fee)."""
 
-    below: Decimal
-    credit: Decimal
+    below: Decimal = attrs.field(validator=_ratio(Decimal(0), Decimal(100), "SLA-2"))
+    credit: Decimal = attrs.field(validator=_ratio(Decimal(0), Decimal(1), "SLA-2"))
 
 
 @attrs.frozen
 class SlaPolicy:
     """SLA-1..7. ``tiers`` empty means a target without credits (SLA-7)."""
 
-    target: Decimal = Decimal("99.50")
+    target: Decimal = attrs.field(
+        default=Decimal("99.50"), validator=_ratio(Decimal(0), Decimal(100), "SLA-1")
+    )
     tiers: tuple[SlaTier, ...] = (
         SlaTier(Decimal("99.50"), Decimal("0.35")),
         SlaTier(Decimal("98.00"), Decimal("0.50")),
     )
     business_hours_start: time = time(8, 0)
     business_hours_end: time = time(17, 0)
-    maintenance_lead_hours: int = attrs.field(default=24, validator=_non_negative)
+    maintenance_lead_hours: int = attrs.field(
+        default=24, validator=_count(MAX_POLICY_HOURS, "SLA-4")
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if not self.business_hours_start < self.business_hours_end:
+            raise ValidationError(
+                f"must be after business_hours_start {self.business_hours_start}, "
+                f"got {self.business_hours_end}",
+                field="business_hours_end",
+                rule="SLA-4",
+            )
 
     def credit_ratio(self, availability_percent: Any) -> Decimal:
         """The credit ratio for an exact availability (SLA-2): the largest tier it falls below.
@@ -198,7 +393,9 @@ def _counted_kinds(kinds: Iterable[object]) -> frozenset[str]:
 class LimitsPolicy:
     """REC-1..6, API-1..2, STOR-1, SUP-1, SIGN-1."""
 
-    record_warning_ratio: Decimal = Decimal("0.9")  # REC-2 decision
+    record_warning_ratio: Decimal = attrs.field(  # REC-2 decision
+        default=Decimal("0.9"), validator=_ratio(Decimal(0), Decimal(1), "REC-2", open_low=True)
+    )
     counted_record_kinds: frozenset[str] = attrs.field(  # REC-1, any accepted spelling
         default=RAYNET_RECORD_KINDS, converter=_counted_kinds
     )
@@ -206,12 +403,24 @@ class LimitsPolicy:
     uncounted_record_kinds: frozenset[str] = attrs.field(
         default=frozenset(), converter=uncounted_kinds
     )
-    api_monthly_transfer_gb: int = 100  # API-2
-    api_remedy_business_days: int = 5  # API-2
-    support_minutes_per_user_month: int = 60  # SUP-1
-    esign_free_documents_per_month: int = 4  # SIGN-1
-    esign_signing_window_days: int = 7  # SIGN-1
-    esign_archive_years: int = 3  # SIGN-1
+    api_monthly_transfer_gb: int = attrs.field(  # API-2
+        default=100, validator=_count(MAX_POLICY_BYTES, "API-2")
+    )
+    api_remedy_business_days: int = attrs.field(  # API-2
+        default=5, validator=_count(MAX_POLICY_DAYS, "API-2")
+    )
+    support_minutes_per_user_month: int = attrs.field(  # SUP-1
+        default=60, validator=_count(MAX_POLICY_MINUTES, "SUP-1")
+    )
+    esign_free_documents_per_month: int = attrs.field(  # SIGN-1
+        default=4, validator=_count(MAX_POLICY_COUNT, "SIGN-1")
+    )
+    esign_signing_window_days: int = attrs.field(  # SIGN-1
+        default=7, validator=_count(MAX_POLICY_DAYS, "SIGN-1")
+    )
+    esign_archive_years: int = attrs.field(  # SIGN-1
+        default=3, validator=_count(MAX_POLICY_MONTHS // 12, "SIGN-1")
+    )
     linked_files_count_toward_storage: bool = False  # STOR-1
 
 
@@ -229,14 +438,22 @@ class MailPolicy:
         (Decimal("12"), Decimal("3500")),
     )
     tier_currency: str = "PLN"
-    spam_retention_days: int = attrs.field(default=90, validator=_non_negative)  # MAIL-2
-    max_attachments: int = attrs.field(default=3, validator=_non_negative)  # MAIL-3
-    max_message_bytes: int = attrs.field(  # MAIL-3 decision: 20 MiB
-        default=20 * 1024 * 1024, validator=_non_negative
+    spam_retention_days: int = attrs.field(  # MAIL-2
+        default=90, validator=_count(MAX_POLICY_DAYS, "MAIL-2")
     )
-    reply_lock_expiry_minutes: int = attrs.field(default=30, validator=_positive)  # MAIL-7
+    max_attachments: int = attrs.field(  # MAIL-3
+        default=3, validator=_count(MAX_POLICY_COUNT, "MAIL-3")
+    )
+    max_message_bytes: int = attrs.field(  # MAIL-3 decision: 20 MiB
+        default=20 * 1024 * 1024, validator=_count(MAX_POLICY_BYTES, "MAIL-3")
+    )
+    reply_lock_expiry_minutes: int = attrs.field(  # MAIL-7
+        default=30, validator=_count(MAX_POLICY_MINUTES, "MAIL-7", 1)
+    )
     # MAIL-1/MAIL-5 decision: capacity tiers are binary gigabytes, like the MAIL-3 MiB limit.
-    bytes_per_gigabyte: int = attrs.field(default=1024**3, validator=_positive)
+    bytes_per_gigabyte: int = attrs.field(
+        default=1024**3, validator=_count(MAX_POLICY_BYTES, "MAIL-1", 1)
+    )
 
     def __attrs_post_init__(self) -> None:
         if not self.capacity_tiers or any(
@@ -293,11 +510,17 @@ class BackupPolicy:
         default=None, validator=_hours_in_a_day
     )
     first_backup_at: time = time(2, 0)  # raynet: from 02:00 vendor time
-    retention_days: int = attrs.field(default=90, validator=_non_negative)
+    retention_days: int = attrs.field(default=90, validator=_count(MAX_POLICY_DAYS, "BACKUP-1"))
     # BACKUP-2 decision: per calendar half-year
-    free_copies_per_half_year: int = attrs.field(default=1, validator=_non_negative)
-    last_copy_window_days: int = attrs.field(default=80, validator=_non_negative)  # BACKUP-3
-    free_advanced_exports: int = attrs.field(default=0, validator=_non_negative)  # EXPORT-1
+    free_copies_per_half_year: int = attrs.field(
+        default=1, validator=_count(MAX_POLICY_COUNT, "BACKUP-2")
+    )
+    last_copy_window_days: int = attrs.field(  # BACKUP-3
+        default=80, validator=_count(MAX_POLICY_DAYS, "BACKUP-3")
+    )
+    free_advanced_exports: int = attrs.field(  # EXPORT-1
+        default=0, validator=_count(MAX_POLICY_COUNT, "EXPORT-1")
+    )
     backs_up_inactive_tenants: bool = True  # BACKUP-1: blocked, cancelled, awaiting purge
     # BACKUP-4: the vendor's lists; a customer may narrow them (crmcore.backups).
     authorised_requesters: frozenset[CopyRequester] = attrs.field(
@@ -312,11 +535,17 @@ class BackupPolicy:
 class NoticePolicy:
     """NOTICE-1..4, END-1..4."""
 
-    terms_change_days: int = attrs.field(default=15, validator=_non_negative)  # NOTICE-1
-    price_change_days: int = attrs.field(default=30, validator=_non_negative)  # NOTICE-2
-    vendor_notice_months: int = attrs.field(default=12, validator=_non_negative)  # END-2
+    terms_change_days: int = attrs.field(  # NOTICE-1
+        default=15, validator=_count(MAX_POLICY_DAYS, "NOTICE-1")
+    )
+    price_change_days: int = attrs.field(  # NOTICE-2
+        default=30, validator=_count(MAX_POLICY_DAYS, "NOTICE-2")
+    )
+    vendor_notice_months: int = attrs.field(  # END-2
+        default=12, validator=_count(MAX_POLICY_MONTHS, "END-2")
+    )
     posted_notice_deemed_delivered_days: int = attrs.field(  # END-2
-        default=3, validator=_non_negative
+        default=3, validator=_count(MAX_POLICY_DAYS, "END-2")
     )
 
 
@@ -324,7 +553,9 @@ class NoticePolicy:
 class IncidentPolicy:
     """GDPR-1..4 (optimasales)."""
 
-    authority_deadline_hours: int = attrs.field(default=72, validator=_positive)  # GDPR-2
+    authority_deadline_hours: int = attrs.field(  # GDPR-2
+        default=72, validator=_count(MAX_POLICY_HOURS, "GDPR-2", 1)
+    )
     authority_name: str = "UODO"
 
 
@@ -383,7 +614,10 @@ class VendorPolicy:
             raise PolicyError([f"{root}: must be an object"], what="policy")
         merged = _deep_merge(self.to_dict(), overrides, root)
         return structure_strict(
-            merged, VendorPolicy, error=lambda errors: PolicyError(errors, what="policy")
+            merged,
+            VendorPolicy,
+            error=lambda errors: PolicyError(errors, what="policy"),
+            root=root,
         )
 
     def dumps_json(self) -> str:
