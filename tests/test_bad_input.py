@@ -42,7 +42,195 @@ SCENARIO_CASES: list[Case] = []
 
 # --- core values and use cases -------------------------------------------------------------------
 
-CORE_CASES: list[Case] = []
+
+def _core_cases() -> list[Case]:
+    # Imports inside: the rows of the other families do not depend on these modules.
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from crmcore.billing import BillingTerms
+    from crmcore.errors import CurrencyError, SeatError, ValidationError
+    from crmcore.events import (
+        MAX_PREPAID_MONTHS,
+        MAX_SEATS,
+        Activated,
+        OutageRecorded,
+        PaymentReceived,
+        Prepaid,
+        SeatsAdded,
+        SeatsRemoved,
+        TenantCreated,
+    )
+    from crmcore.invoices import Invoice
+    from crmcore.presets import preset
+    from crmcore.tenancy import replay
+    from crmcore.testing_billing import TWO_PLANS
+
+    at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    vat, day = Decimal("0.23"), date(2026, 3, 1)
+
+    def invoice(currency: str = "PLN", rate: object = vat) -> Invoice:
+        return Invoice("t", "1", "s", day, day, currency, rate, ())  # type: ignore[arg-type]
+
+    def over_the_seat_maximum() -> object:
+        """SEAT-1: MAX_SEATS - 1 + 2 seats in total is refused by the replay."""
+        history = [
+            TenantCreated(at, "t"),
+            Activated(at, "standard", seats=MAX_SEATS - 1),
+            SeatsAdded(at, 2),
+        ]
+        raise replay(history, TWO_PLANS, preset("raynet")).refusals[0].error
+
+    return [
+        Case(
+            "activated-weekly-cycle",
+            lambda: Activated(at, "p", "weekly"),
+            ValidationError,
+            "cycle",
+            "BILL-1",
+        ),
+        Case(
+            "activated-cash-payment",
+            lambda: Activated(at, "p", payment="cash"),
+            ValidationError,
+            "payment",
+            "BILL-4",
+        ),
+        Case(
+            "activated-seats-over-max",
+            lambda: Activated(at, "p", seats=MAX_SEATS + 1),
+            ValidationError,
+            "seats",
+            "SEAT-1",
+        ),
+        Case(
+            "activated-seats-10**20",
+            lambda: Activated(at, "p", seats=10**20),
+            ValidationError,
+            "seats",
+            "SEAT-1",
+        ),
+        Case(
+            "activated-seats-zero",
+            lambda: Activated(at, "p", seats=0),
+            ValidationError,
+            "seats",
+            "SEAT-1",
+        ),
+        Case(
+            "activated-seats-bool",
+            lambda: Activated(at, "p", seats=True),
+            ValidationError,
+            "seats",
+            "SEAT-1",
+        ),
+        Case(
+            "prepaid-months-100000",
+            lambda: Prepaid(at, "p", 100000),
+            ValidationError,
+            "months",
+            "TERM-1",
+        ),
+        Case(
+            "prepaid-months-over-max",
+            lambda: Prepaid(at, "p", MAX_PREPAID_MONTHS + 1),
+            ValidationError,
+            "months",
+            "TERM-1",
+        ),
+        Case(
+            "prepaid-transfer-typo",
+            lambda: Prepaid(at, "p", 12, payment="wire"),
+            ValidationError,
+            "payment",
+            "BILL-4",
+        ),
+        Case(
+            "seats-added-over-max",
+            lambda: SeatsAdded(at, MAX_SEATS + 1),
+            ValidationError,
+            "count",
+            "SEAT-1",
+        ),
+        Case(
+            "seats-removed-10**30",
+            lambda: SeatsRemoved(at, 10**30),
+            ValidationError,
+            "count",
+            "SEAT-1",
+        ),
+        Case("seats-added-total-over-max", over_the_seat_maximum, SeatError, "count", "SEAT-1"),
+        Case(
+            "payment-float-amount",
+            lambda: PaymentReceived(at, 12.5),
+            ValidationError,
+            "amount",
+            "PAY-6",
+        ),
+        Case(
+            "payment-negative-amount",
+            lambda: PaymentReceived(at, Decimal(-1)),
+            ValidationError,
+            "amount",
+            "PAY-6",
+        ),
+        Case(
+            "outage-unknown-kind",
+            lambda: OutageRecorded(at, at.replace(hour=10), "meteor"),
+            ValidationError,
+            "kind",
+            "SLA-4",
+        ),
+        Case(
+            "outage-ends-before-start",
+            lambda: OutageRecorded(at, at.replace(hour=8)),
+            ValidationError,
+            "until",
+            "SLA-5",
+        ),
+        Case(
+            "terms-float-vat",
+            lambda: BillingTerms("PLN", 0.23),
+            ValidationError,
+            "vat_rate",
+            "PLAN-2",
+        ),
+        Case(
+            "terms-vat-1.5",
+            lambda: BillingTerms("PLN", Decimal("1.5")),
+            ValidationError,
+            "vat_rate",
+            "PLAN-2",
+        ),
+        Case(
+            "terms-vat-nan",
+            lambda: BillingTerms("PLN", Decimal("NaN")),
+            ValidationError,
+            "vat_rate",
+            "PLAN-2",
+        ),
+        Case(
+            "terms-currency-xyz",
+            lambda: BillingTerms("XYZ", vat),
+            CurrencyError,
+            "currency",
+            "BILL-7",
+        ),
+        Case(
+            "invoice-float-vat", lambda: invoice(rate=0.23), ValidationError, "vat_rate", "PLAN-2"
+        ),
+        Case(
+            "invoice-negative-vat",
+            lambda: invoice(rate=Decimal("-0.01")),
+            ValidationError,
+            "vat_rate",
+            "PLAN-2",
+        ),
+        Case("invoice-currency-xyz", lambda: invoice("XYZ"), CurrencyError, "currency", "BILL-7"),
+    ]
+
+
+CORE_CASES: list[Case] = _core_cases()
 
 # --- record limits and kinds (REC) ---------------------------------------------------------------
 

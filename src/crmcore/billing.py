@@ -41,8 +41,8 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
 )
-from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
-from crmcore.money import Money
+from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment, check_vat_rate
+from crmcore.money import Money, minor_units
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.proration import Charge, full_period, lines_from_charges, prorated
@@ -86,9 +86,13 @@ class BillingTerms:
     transfer_fee: Money | None = None  # BILL-4, per invoice paid by bank transfer
 
     def __attrs_post_init__(self) -> None:
-        if not Decimal(0) <= self.vat_rate < Decimal(1):
+        minor_units(self.currency)  # a known ISO 4217 code (BILL-7)
+        check_vat_rate(self.vat_rate)
+        if self.transfer_fee is not None and not isinstance(self.transfer_fee, Money):
             raise ValidationError(
-                f"must be a ratio in [0, 1), got {self.vat_rate}", field="vat_rate", rule="PLAN-2"
+                f"must be Money or None, got {self.transfer_fee!r}",
+                field="transfer_fee",
+                rule="BILL-4",
             )
         if self.transfer_fee is not None and self.transfer_fee.currency != self.currency:
             raise ValidationError(

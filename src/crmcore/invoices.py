@@ -16,9 +16,28 @@ import attrs
 
 from crmcore.dates import require_aware
 from crmcore.errors import ValidationError
-from crmcore.money import Money, round_half_up
+from crmcore.money import Money, minor_units, round_half_up
 
-__all__ = ["Invoice", "InvoiceLine", "LineKind", "Payment", "vat_for"]
+__all__ = ["Invoice", "InvoiceLine", "LineKind", "Payment", "check_vat_rate", "vat_for"]
+
+
+def check_vat_rate(value: object, field: str = "vat_rate") -> Decimal:
+    """``value`` if it is a VAT rate: a finite ``Decimal`` ratio in [0, 1) (PLAN-2).
+
+    Floats are refused (BILL-7: ``0.23`` as a float is not 23 %), and so is a percentage:
+
+    >>> check_vat_rate(Decimal("0.23"))
+    Decimal('0.23')
+    """
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValidationError(
+            f"must be a Decimal ratio such as Decimal('0.23'), got {value!r}",
+            field=field,
+            rule="PLAN-2",
+        )
+    if not Decimal(0) <= value < Decimal(1):
+        raise ValidationError(f"must be a ratio in [0, 1), got {value}", field=field, rule="PLAN-2")
+    return value
 
 
 class LineKind(enum.StrEnum):
@@ -82,6 +101,8 @@ class Invoice:
     key: str = ""  # idempotency key: one invoice per (tenant, key)
 
     def __attrs_post_init__(self) -> None:
+        minor_units(self.currency)  # a known ISO 4217 code (BILL-7)
+        check_vat_rate(self.vat_rate)
         for line in self.lines:
             if line.net.currency != self.currency:
                 raise ValidationError(
