@@ -81,7 +81,74 @@ def _core_cases() -> list[Case]:
         ]
         raise replay(history, TWO_PLANS, preset("raynet")).refusals[0].error
 
+    from crmcore.billing import apply_payments
+    from crmcore.dunning import Reinstatement, next_transition, status_at, status_on
+    from crmcore.invoices import InvoiceLine, LineKind, Payment
+    from crmcore.money import Money
+
+    line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
+    bill = Invoice("t", "1", "s", day, day, "PLN", vat, (line,))
+    raynet = preset("raynet")
+    in_euro = Payment("t", at, Money.of("123.00", "EUR"))
+    theirs = Payment("other", at, Money.of("123.00", "PLN"))
+
     return [
+        Case(
+            "dunning-payment-in-euro",
+            lambda: status_on([bill], [in_euro], raynet, day),
+            ValidationError,
+            "payments[0].amount",
+            "PAY-1",
+        ),
+        Case(
+            "dunning-another-tenants-payment",
+            lambda: status_on([bill], [theirs], raynet, day),
+            ValidationError,
+            "payments[0].tenant_id",
+            "PAY-1",
+        ),
+        Case(
+            "dunning-at-another-tenants-payment",
+            lambda: status_at([bill], [theirs], raynet, at),
+            ValidationError,
+            "payments[0].tenant_id",
+            "PAY-1",
+        ),
+        Case(
+            "dunning-another-tenants-reinstatement",
+            lambda: status_on([bill], [], raynet, day, [Reinstatement("other", at)]),
+            ValidationError,
+            "reinstatements[0].tenant_id",
+            "PAY-3",
+        ),
+        Case(
+            "dunning-datetime-for-a-day",
+            lambda: status_on([bill], [], raynet, at),
+            ValidationError,
+            "day",
+            "TIME-2",
+        ),
+        Case(
+            "dunning-next-datetime-for-a-day",
+            lambda: next_transition([bill], [], raynet, at),
+            ValidationError,
+            "day",
+            "TIME-2",
+        ),
+        Case(
+            "apply-payments-in-euro",
+            lambda: apply_payments([bill], [in_euro]),
+            ValidationError,
+            "payments[0]",
+            "PAY-1",
+        ),
+        Case(
+            "apply-payments-another-tenant",
+            lambda: apply_payments([bill], [theirs]),
+            ValidationError,
+            "payments[0]",
+            "PAY-1",
+        ),
         Case(
             "activated-weekly-cycle",
             lambda: Activated(at, "p", "weekly"),

@@ -829,9 +829,24 @@ def apply_payments(invoices: Sequence[Invoice], payments: Iterable[Payment]) -> 
     ordered = sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
     if not ordered:
         return {}
-    currency = ordered[0].currency
+    currency, tenant = ordered[0].currency, ordered[0].tenant_id
+    for index, invoice in enumerate(invoices):
+        if invoice.currency != currency or invoice.tenant_id != tenant:
+            raise ValidationError(
+                f"invoice {invoice.number} of {invoice.tenant_id!r} in {invoice.currency} is "
+                f"not of {tenant!r} in {currency}",
+                field=f"invoices[{index}]",
+                rule="PAY-1",
+            )
     pool = Money.zero(currency)
-    for payment in payments:
+    for index, payment in enumerate(payments):
+        if payment.amount.currency != currency or payment.tenant_id != tenant:
+            raise ValidationError(
+                f"payment of {payment.amount} by {payment.tenant_id!r} cannot pay invoices of "
+                f"{tenant!r} in {currency}",
+                field=f"payments[{index}]",
+                rule="PAY-1",
+            )
         pool = pool + payment.amount
     result: dict[str, Money] = {}
     for invoice in ordered:
