@@ -45,6 +45,7 @@ from crmcore.events import (
     MAX_PREPAID_MONTHS,
     MAX_SEATS,
     Activated,
+    Event,
     OutageRecorded,
     PaymentMethod,
     Prepaid,
@@ -238,7 +239,7 @@ class StorageContract:
         stored history is unchanged."""
         tenant = _unique()
         at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-        most = [
+        most: list[Event] = [
             TenantCreated(at, tenant),
             Activated(at, "business", seats=MAX_SEATS),
             SeatsAdded(at, MAX_SEATS),
