@@ -312,7 +312,37 @@ CASES = [*SCENARIO_CASES, *CORE_CASES, *LIMITS_CASES, *STORAGE_CASES]
 # --- the command line ----------------------------------------------------------------------------
 
 SIMULATE_CLI_CASES: list[CliCase] = []  # crmcore simulate
-JOB_CLI_CASES: list[CliCase] = []  # crmcore bill / dunning / migrate / demo
+_NO_DB = "sqlite:////nonexistent-directory/never-created.sqlite"  # options are checked first
+JOB_CLI_CASES: list[CliCase] = [  # crmcore bill / dunning / migrate / demo
+    *(
+        CliCase(
+            f"bill-vat-rate-{rate}",
+            ("bill", "--db", _NO_DB, "--period", "2026-03", "--vat-rate", rate),
+            "--vat-rate",
+        )
+        for rate in ("abc", "0,23", "NaN", "1.5", "1", "-0.1", "2.3e-1", "Infinity", "", "٠.٢")
+    ),
+    *(
+        CliCase(f"bill-period-{period}", ("bill", "--db", _NO_DB, "--period", period), "--period")
+        for period in ("0000-01", "2026-13", "2026-00", "9999-12", "10000-01", "2026-1", "")
+    ),
+    *(
+        CliCase(
+            f"bill-workers-{n}",
+            ("bill", "--db", _NO_DB, "--period", "2026-03", "--workers", n),
+            "--workers",
+        )
+        for n in ("0", "-1", "abc", "65", "10000000000")
+    ),
+    *(
+        CliCase(f"dunning-as-of-{day}", ("dunning", "--db", _NO_DB, "--as-of", day), "--as-of")
+        for day in ("9999-12-31", "0001-01-01", "2026-02-30", "2026-3-1", "yesterday")
+    ),
+    CliCase("migrate-bad-url", ("migrate", "--db", "nope://x"), "--db"),
+    CliCase("demo-bad-url", ("demo", "--db", "nope://x"), "--db"),
+    CliCase("dunning-bad-url", ("dunning", "--db", "nope://x", "--as-of", "2026-03-01"), "--db"),
+    CliCase("bill-bad-url", ("bill", "--db", "nope://x", "--period", "2026-03"), "--db"),
+]
 
 CLI_CASES = [*SIMULATE_CLI_CASES, *JOB_CLI_CASES]
 

@@ -251,3 +251,34 @@ def test_seat_1_the_maximum_of_seats_is_billed_alike_on_every_engine(database_ur
         assert line.seats == MAX_SEATS == 1_000_000
         assert line.net.amount == Decimal("490.00") * 1_000_000  # 490,000,000.00 CZK
         assert invoice.gross.amount == Decimal("490000000.00") * Decimal("1.21")
+
+
+def test_plan_2_bill_refuses_a_bad_vat_rate_even_with_no_tenant(tmp_path: Path) -> None:
+    """PLAN-2: `--vat-rate 1.5` or `NaN` was accepted while no tenant was billed; every option
+    is now checked before any work: exit 2, one line naming the option, nothing billed."""
+    from crmcore.errors import ValidationError
+    from crmcore.periods import Period
+    from crmcore_sql.jobs import bill_period
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert crmcore("migrate", "--db", url).returncode == 0
+    for rate in ("1.5", "NaN", "0,23", "abc"):
+        result = crmcore("bill", "--db", url, "--period", "2026-03", "--vat-rate", rate)
+        assert result.returncode == 2, (rate, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "--vat-rate" in result.stderr and "Traceback" not in result.stderr
+    engine = crmcore_sql.create_engine(url)
+    with pytest.raises(ValidationError) as caught:
+        bill_period(engine, Period.calendar_month(2026, 3), Decimal("1.5"))
+    engine.dispose()
+    assert (caught.value.field, caught.value.rule) == ("vat_rate", "PLAN-2")
+
+
+def test_a_missing_option_is_one_line_exit_2() -> None:
+    """A missing or unknown option of a job is one line on stderr, exit 2 (not argparse's
+    usage text)."""
+    for argv in (("bill", "--db", "sqlite://"), ("dunning", "--as-of", "2026-03-01")):
+        result = crmcore(*argv)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "required" in result.stderr
