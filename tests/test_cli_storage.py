@@ -217,7 +217,7 @@ def test_a_tenant_held_by_another_worker_is_billed_by_the_leftover_pass(
 def test_seat_1_the_maximum_of_seats_is_billed_alike_on_every_engine(database_url: str) -> None:
     """SEAT-1: a tenant with ``MAX_SEATS`` accounts is stored, billed and read back on every
     engine (the seat column and the amount columns hold it); one more seat is refused by the
-    replay and billed nowhere, so February bills the same 1,000,000 seats again."""
+    replay and billed nowhere, so February bills the same 100,000 seats again."""
     from datetime import date, time
 
     from crmcore.events import MAX_SEATS, SeatsAdded
@@ -248,9 +248,9 @@ def test_seat_1_the_maximum_of_seats_is_billed_alike_on_every_engine(database_ur
     assert [invoice.key for invoice in issued] == ["period:2026-01-01", "period:2026-02-01"]
     for invoice in issued:
         (line,) = invoice.lines
-        assert line.seats == MAX_SEATS == 1_000_000
-        assert line.net.amount == Decimal("490.00") * 1_000_000  # 490,000,000.00 CZK
-        assert invoice.gross.amount == Decimal("490000000.00") * Decimal("1.21")
+        assert line.seats == MAX_SEATS == 100_000
+        assert line.net.amount == Decimal("490.00") * 100_000  # 49,000,000.00 CZK
+        assert invoice.gross.amount == Decimal("49000000.00") * Decimal("1.21")
 
 
 def test_plan_2_bill_refuses_a_bad_vat_rate_even_with_no_tenant(tmp_path: Path) -> None:

@@ -53,9 +53,10 @@ class PaymentMethod(enum.StrEnum):
 
 
 # The largest counts an event may carry, the same on every storage engine: every integer column
-# holds them (far below 2**31 - 1), and a seat count times any plan price stays within the
-# amount columns. Checked when the event is built, so nothing larger is ever stored or billed.
-MAX_SEATS = 1_000_000
+# holds them (far below 2**31 - 1), and MAX_SEATS seats at up to 10**9 per seat stay within the
+# SQL amount columns (15 digits before the point). Checked when the event is built, so nothing
+# larger is ever stored or billed.
+MAX_SEATS = 100_000
 """The most seats (accounts) a tenant may hold, per event and in total (SEAT-1)."""
 
 MAX_PREPAID_MONTHS = 120
