@@ -424,3 +424,13 @@ def test_time_2_status_on_asks_for_a_day_not_an_instant() -> None:
     assert (caught.value.field, caught.value.rule) == ("day", "TIME-2")
     with pytest.raises(ValidationError):
         next_transition([FIRST], [], RAYNET, evening)  # type: ignore[arg-type]
+
+
+def test_pay2_the_last_days_of_the_calendar_do_not_overflow() -> None:
+    """PAY-2..4 near 9999-12-31: the thresholds beyond the calendar never happen (they were an
+    OverflowError): blocked on D0+4 = 9999-12-19, never cancelled."""
+    last = invoice("9999/0001", date(9999, 12, 1))  # due 9999-12-15
+    assert [t.on for t in dunning_log([last], [], RAYNET, date.max)] == [date(9999, 12, 19)]
+    state = status_on([last], [], RAYNET, date.max)
+    assert (state.status, state.days_overdue) == (BLOCKED, 16)  # 31 − 15
+    assert next_transition([last], [], RAYNET, date(9999, 12, 20)) is None

@@ -76,8 +76,6 @@ __all__ = [
     "unpaid_amounts",
 ]
 
-_DAY = timedelta(days=1)
-
 
 class DunningStatus(enum.StrEnum):
     """Access status under PAY-2..4 (the words of the scenario output)."""
@@ -165,6 +163,14 @@ def unpaid_amounts(
         pool = pool - applied
         result[invoice.number] = gross - applied
     return result
+
+
+def _later(day: date, days: int) -> date:
+    """``day`` + ``days``, or the last representable day when that is beyond it."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max
 
 
 def _effective_due(invoice: Invoice, fresh_start: date | None) -> date:
@@ -261,13 +267,13 @@ class _Replay:
         policy = self.policy
         if self.status is DunningStatus.CANCELLED:
             assert self.cancel_anchor is not None
-            return [self.cancel_anchor + timedelta(days=policy.purge_after_days + 1)]
+            return [_later(self.cancel_anchor, policy.purge_after_days + 1)]
         anchor = ledger.anchor(self.fresh_start)
         if anchor is None:
             return []
         return [
-            anchor + timedelta(days=policy.block_after_days + 1),
-            anchor + timedelta(days=policy.cancel_after_days + 1),
+            _later(anchor, policy.block_after_days + 1),
+            _later(anchor, policy.cancel_after_days + 1),
         ]
 
     def move(self, at: datetime, day: date, status: DunningStatus, rule: str, days: int) -> None:
@@ -414,7 +420,9 @@ def _replay(
         candidates = [d for d in state.threshold_days(ledger) if d > day]
         if upcoming < len(calendar):
             candidates.append(calendar[upcoming])
-        day = min(candidates, default=last_day + _DAY)
+        if not candidates:
+            break
+        day = min(candidates)
     for late in reinstatements:
         if state.purged_on is not None and vendor_date(late.at, tz) >= state.purged_on:
             _reinstate(state, late, vendor_date(late.at, tz))  # refused: a purge is final
@@ -535,6 +543,6 @@ def next_transition(
     known = len(dunning_log(issued, upto_payments, policy, last, upto_reinstatements))
     # Nothing can happen later than purge_after_days after the oldest due date still in play.
     latest_due = max([last, *(i.due for i in issued)])
-    horizon = latest_due + timedelta(days=policy.dunning.purge_after_days + 2)
+    horizon = _later(latest_due, policy.dunning.purge_after_days + 2)
     future = dunning_log(issued, upto_payments, policy, horizon, upto_reinstatements)
     return future[known] if len(future) > known else None
