@@ -92,7 +92,60 @@ def _core_cases() -> list[Case]:
     in_euro = Payment("t", at, Money.of("123.00", "EUR"))
     theirs = Payment("other", at, Money.of("123.00", "PLN"))
 
+    def line(**changes: object) -> InvoiceLine:
+        return attrs.evolve(line_of_one, **changes)
+
+    line_of_one = InvoiceLine(LineKind.SEATS, "PRO-2", Money.of("10.00", "PLN"), seats=1)
     return [
+        Case("line-seats-10**12", lambda: line(seats=10**12), ValidationError, "seats", "SEAT-1"),
+        Case("line-seats-zero", lambda: line(seats=0), ValidationError, "seats", "SEAT-1"),
+        Case(
+            "line-float-fraction", lambda: line(fraction=0.5), ValidationError, "fraction", "PRO-1"
+        ),
+        Case("line-net-not-money", lambda: line(net=5), ValidationError, "net", "BILL-7"),
+        Case("line-kind-unknown", lambda: line(kind="discount"), ValidationError, "kind", "BILL-7"),
+        Case(
+            "line-day-is-datetime",
+            lambda: line(first_day=at),
+            ValidationError,
+            "first_day",
+            "PRO-1",
+        ),
+        Case(
+            "invoice-line-not-a-line",
+            lambda: Invoice("t", "1", "s", day, day, "PLN", vat, (5,)),
+            ValidationError,
+            "lines[0]",
+            "BILL-7",
+        ),
+        Case(
+            "invoice-issued-text",
+            lambda: Invoice("t", "1", "s", "2026-03-01", day, "PLN", vat, ()),
+            ValidationError,
+            "issued",
+            "BILL-4",
+        ),
+        Case(
+            "invoice-empty-tenant",
+            lambda: Invoice(" ", "1", "s", day, day, "PLN", vat, ()),
+            ValidationError,
+            "tenant_id",
+            "BILL-6",
+        ),
+        Case(
+            "payment-amount-not-money",
+            lambda: Payment("t", at, 5),
+            ValidationError,
+            "amount",
+            "PAY-6",
+        ),
+        Case(
+            "payment-empty-tenant",
+            lambda: Payment("", at, Money.of("1", "PLN")),
+            ValidationError,
+            "tenant_id",
+            "PAY-1",
+        ),
         Case(
             "dunning-payment-in-euro",
             lambda: status_on([bill], [in_euro], raynet, day),
