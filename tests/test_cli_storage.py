@@ -212,3 +212,73 @@ def test_a_tenant_held_by_another_worker_is_billed_by_the_leftover_pass(
     assert "demo-03" in {row.tenant_id for row in keys}
     assert len(set(keys)) == len(keys)
     assert again == jobs.BillingReport(0, 0)  # nothing was missed: all 12 are marked
+
+
+def test_seat_1_the_maximum_of_seats_is_billed_alike_on_every_engine(database_url: str) -> None:
+    """SEAT-1: a tenant with ``MAX_SEATS`` accounts is stored, billed and read back on every
+    engine (the seat column and the amount columns hold it); one more seat is refused by the
+    replay and billed nowhere, so February bills the same 100,000 seats again."""
+    from datetime import date, time
+
+    from crmcore.events import MAX_SEATS, SeatsAdded
+    from crmcore.periods import Period
+    from crmcore_sql.jobs import bill_period
+    from crmcore_sql.testing import temporary_database
+
+    prague = ZoneInfo("Europe/Prague")
+    catalog = Catalog((Plan("start", 1, (Price("CZK", Cycle.MONTHLY, Decimal("490.00")),)),))
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url.render_as_string(hide_password=False))
+        crmcore_sql.migrate(engine)
+        created = datetime(2025, 12, 20, 9, tzinfo=prague)
+        history = [
+            TenantCreated(created, "big"),
+            Activated(datetime(2026, 1, 1, tzinfo=prague), "start", seats=MAX_SEATS),
+            SeatsAdded(datetime.combine(date(2026, 1, 15), time(10), prague), 1),
+        ]
+        with crmcore_sql.unit_of_work(engine) as uow:
+            uow.catalogs.save("raynet", catalog)
+            uow.tenants.add("big", "raynet", history)
+            uow.commit()
+        bill_period(engine, Period.calendar_month(2026, 1), Decimal("0.21"))
+        bill_period(engine, Period.calendar_month(2026, 2), Decimal("0.21"))
+        with crmcore_sql.unit_of_work(engine) as uow:
+            issued = uow.invoices.for_tenant("big")
+        engine.dispose()
+    assert [invoice.key for invoice in issued] == ["period:2026-01-01", "period:2026-02-01"]
+    for invoice in issued:
+        (line,) = invoice.lines
+        assert line.seats == MAX_SEATS == 100_000
+        assert line.net.amount == Decimal("490.00") * 100_000  # 49,000,000.00 CZK
+        assert invoice.gross.amount == Decimal("49000000.00") * Decimal("1.21")
+
+
+def test_plan_2_bill_refuses_a_bad_vat_rate_even_with_no_tenant(tmp_path: Path) -> None:
+    """PLAN-2: `--vat-rate 1.5` or `NaN` was accepted while no tenant was billed; every option
+    is now checked before any work: exit 2, one line naming the option, nothing billed."""
+    from crmcore.errors import ValidationError
+    from crmcore.periods import Period
+    from crmcore_sql.jobs import bill_period
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert crmcore("migrate", "--db", url).returncode == 0
+    for rate in ("1.5", "NaN", "0,23", "abc"):
+        result = crmcore("bill", "--db", url, "--period", "2026-03", "--vat-rate", rate)
+        assert result.returncode == 2, (rate, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "--vat-rate" in result.stderr and "Traceback" not in result.stderr
+    engine = crmcore_sql.create_engine(url)
+    with pytest.raises(ValidationError) as caught:
+        bill_period(engine, Period.calendar_month(2026, 3), Decimal("1.5"))
+    engine.dispose()
+    assert (caught.value.field, caught.value.rule) == ("vat_rate", "PLAN-2")
+
+
+def test_a_missing_option_is_one_line_exit_2() -> None:
+    """A missing or unknown option of a job is one line on stderr, exit 2 (not argparse's
+    usage text)."""
+    for argv in (("bill", "--db", "sqlite://"), ("dunning", "--as-of", "2026-03-01")):
+        result = crmcore(*argv)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "required" in result.stderr

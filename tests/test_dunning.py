@@ -116,7 +116,7 @@ def test_pay1_payments_are_applied_oldest_first() -> None:
 def test_pay1_days_counted_in_vendor_timezone() -> None:
     """PAY-1/TIME-2: 23:30 UTC on D0+3 is already 00:30 on D0+4 in Prague (UTC+1)."""
     utc_evening = datetime.combine(day(3), time(23, 30), zone("UTC"))
-    assert status_on([FIRST], [], RAYNET, utc_evening).status is BLOCKED
+    assert status_at([FIRST], [], RAYNET, utc_evening) is BLOCKED
     assert status_on([FIRST], [], RAYNET, day(3)).status is ACTIVE
 
 
@@ -290,3 +290,147 @@ def test_payments_without_invoices_in_another_currency_than_the_preset() -> None
     """A payment before any invoice is a credit, whatever the vendor's default currency."""
     euro = Payment("acme", _noon(D0), Money.of("10.00", "EUR"))
     assert status_on([], [euro], RAYNET, day(1)).status is ACTIVE
+
+
+# --- the linear replay against the plain one (PAY-1..6) ----------------------------------------
+
+
+def _plain_log(
+    invoices: list[Invoice],
+    payments: list[Payment],
+    last_day: date,
+    reinstatements: list[Reinstatement],
+) -> list[tuple[datetime, date, DunningStatus, str, int]]:
+    """The PAY rules replayed the plain way, day by day over every day from the first invoice
+    (no jumps): each day recomputes what is unpaid from scratch (``unpaid_amounts``)."""
+    policy = RAYNET.dunning
+    ordered = sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
+    status, fresh, anchor = ACTIVE, None, None
+    log: list[tuple[datetime, date, DunningStatus, str, int]] = []
+
+    def due(invoice: Invoice) -> date:
+        return max(invoice.due, fresh) if fresh is not None else invoice.due
+
+    def evaluate(at: datetime, on: date, received: list[Payment]) -> None:
+        nonlocal status, anchor
+        if status is PURGED:
+            return
+        if status is CANCELLED:
+            assert anchor is not None
+            held = (on - anchor).days
+            if held > policy.purge_after_days:
+                status = PURGED
+                log.append((at, on, PURGED, "PAY-4", held))
+            return
+        issued = [i for i in ordered if i.issued <= on]
+        unpaid = unpaid_amounts(issued, received, "CZK")
+        late = [due(i) for i in issued if unpaid[i.number].amount > 0 and due(i) < on]
+        days = (on - min(late)).days if late else 0
+        if days > policy.cancel_after_days:
+            anchor, status = on - timedelta(days=days), CANCELLED
+            log.append((at, on, CANCELLED, "PAY-3", days))
+            evaluate(at, on, received)
+        elif days > policy.block_after_days and status is not BLOCKED:
+            status = BLOCKED
+            log.append((at, on, BLOCKED, "PAY-2", days))
+        elif status is BLOCKED and not late:
+            status = ACTIVE
+            log.append((at, on, ACTIVE, "PAY-2", days))
+
+    items = sorted([*payments, *reinstatements], key=lambda item: item.at)
+    on = min([ordered[0].issued, *(item.at.astimezone(PRAGUE).date() for item in items)])
+    received: list[Payment] = []
+    while on <= last_day and status is not PURGED:
+        midnight = datetime.combine(on, time(0), PRAGUE)
+        today = [item for item in items if item.at.astimezone(PRAGUE).date() == on]
+        while today and today[0].at <= midnight and isinstance(today[0], Payment):
+            received.append(today.pop(0))  # type: ignore[arg-type]
+        evaluate(midnight, on, received)
+        for item in today:
+            if isinstance(item, Payment):
+                received.append(item)
+            else:
+                assert status is CANCELLED  # the strategies only reinstate when allowed
+                fresh, anchor, status = on, None, ACTIVE
+                log.append((item.at, on, ACTIVE, "PAY-3", 0))
+            evaluate(item.at, on, received)
+        on += timedelta(days=1)
+    return log
+
+
+@given(
+    testing_dunning.invoices(D0 - timedelta(days=14), max_size=8),
+    testing_dunning.payments(D0, "Europe/Prague", days=300, max_size=6),
+    st.lists(st.integers(0, 300), max_size=2),
+)
+def test_pay1_the_linear_replay_gives_the_plain_day_by_day_log(
+    invoices: list[Invoice], payments: list[Payment], reinstated: list[int]
+) -> None:
+    """PAY-1..6: the replay that jumps between days and keeps the unpaid invoices
+    incrementally gives exactly the transitions of a plain replay of every day."""
+    last = D0 + timedelta(days=320)
+    reinstatements: list[Reinstatement] = []
+    for offset in sorted(reinstated):  # keep only the reinstatements PAY-3 allows
+        candidate = Reinstatement("acme", _noon(day(offset)))
+        try:
+            dunning_log(invoices, payments, RAYNET, last, [*reinstatements, candidate])
+        except DunningError:
+            continue
+        reinstatements.append(candidate)
+    fast = [
+        (t.at, t.on, t.status, t.rule, t.days_overdue)
+        for t in dunning_log(invoices, payments, RAYNET, last, reinstatements)
+    ]
+    assert fast == _plain_log(invoices, payments, last, reinstatements)
+
+
+def test_pay1_the_replay_is_linear_in_the_number_of_invoices(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PAY-1: each invoice's gross amount is computed once per replay, however long the
+    history (it was computed again for every day a threshold or invoice fell on: quadratic;
+    1,200 monthly invoices to 2126 computed 2,882,400 of them)."""
+    counted = {"gross": 0}
+    plain_gross = Invoice.gross
+
+    def counting(self: Invoice) -> Money:
+        counted["gross"] += 1
+        return plain_gross.fget(self)  # type: ignore[attr-defined, no-any-return]
+
+    monthly = []
+    for n in range(1200):  # 100 years of monthly invoices, each paid 5 days late
+        issued = date(2026 + n // 12, n % 12 + 1, 1)
+        monthly.append(invoice(f"{n:05d}", issued, due_days=0))
+    payments = [paid(i.issued + timedelta(days=5), "1210.00") for i in monthly]
+    monkeypatch.setattr(Invoice, "gross", property(counting))
+    log = dunning_log(monthly, payments, RAYNET, date(2126, 12, 31))
+    assert len(log) == 2 * 1200  # blocked on day 4 and unblocked on day 5, every month
+    assert counted["gross"] == 1200
+
+
+def test_pay1_status_on_refuses_another_tenants_payment() -> None:
+    """PAY-1: payments pool per tenant; another tenant's payment is refused, not counted."""
+    theirs = Payment("other", _noon(day(1)), Money.of("1210.00", "CZK"))
+    with pytest.raises(ValidationError) as caught:
+        status_on([FIRST], [theirs], RAYNET, day(10))
+    assert (caught.value.field, caught.value.rule) == ("payments[0].tenant_id", "PAY-1")
+
+
+def test_time_2_status_on_asks_for_a_day_not_an_instant() -> None:
+    """TIME-2: the day of an instant depends on the zone; status_on refuses a datetime."""
+    evening = datetime.combine(day(3), time(23, 30), zone("UTC"))
+    with pytest.raises(ValidationError) as caught:
+        status_on([FIRST], [], RAYNET, evening)  # type: ignore[arg-type]
+    assert (caught.value.field, caught.value.rule) == ("day", "TIME-2")
+    with pytest.raises(ValidationError):
+        next_transition([FIRST], [], RAYNET, evening)  # type: ignore[arg-type]
+
+
+def test_pay2_the_last_days_of_the_calendar_do_not_overflow() -> None:
+    """PAY-2..4 near 9999-12-31: the thresholds beyond the calendar never happen (they were an
+    OverflowError): blocked on D0+4 = 9999-12-19, never cancelled."""
+    last = invoice("9999/0001", date(9999, 12, 1))  # due 9999-12-15
+    assert [t.on for t in dunning_log([last], [], RAYNET, date.max)] == [date(9999, 12, 19)]
+    state = status_on([last], [], RAYNET, date.max)
+    assert (state.status, state.days_overdue) == (BLOCKED, 16)  # 31 − 15
+    assert next_transition([last], [], RAYNET, date(9999, 12, 20)) is None

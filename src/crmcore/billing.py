@@ -41,8 +41,8 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
 )
-from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
-from crmcore.money import Money
+from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment, check_vat_rate
+from crmcore.money import Money, minor_units
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.proration import Charge, full_period, lines_from_charges, prorated
@@ -86,9 +86,13 @@ class BillingTerms:
     transfer_fee: Money | None = None  # BILL-4, per invoice paid by bank transfer
 
     def __attrs_post_init__(self) -> None:
-        if not Decimal(0) <= self.vat_rate < Decimal(1):
+        minor_units(self.currency)  # a known ISO 4217 code (BILL-7)
+        check_vat_rate(self.vat_rate)
+        if self.transfer_fee is not None and not isinstance(self.transfer_fee, Money):
             raise ValidationError(
-                f"must be a ratio in [0, 1), got {self.vat_rate}", field="vat_rate", rule="PLAN-2"
+                f"must be Money or None, got {self.transfer_fee!r}",
+                field="transfer_fee",
+                rule="BILL-4",
             )
         if self.transfer_fee is not None and self.transfer_fee.currency != self.currency:
             raise ValidationError(
@@ -825,9 +829,24 @@ def apply_payments(invoices: Sequence[Invoice], payments: Iterable[Payment]) -> 
     ordered = sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
     if not ordered:
         return {}
-    currency = ordered[0].currency
+    currency, tenant = ordered[0].currency, ordered[0].tenant_id
+    for index, invoice in enumerate(invoices):
+        if invoice.currency != currency or invoice.tenant_id != tenant:
+            raise ValidationError(
+                f"invoice {invoice.number} of {invoice.tenant_id!r} in {invoice.currency} is "
+                f"not of {tenant!r} in {currency}",
+                field=f"invoices[{index}]",
+                rule="PAY-1",
+            )
     pool = Money.zero(currency)
-    for payment in payments:
+    for index, payment in enumerate(payments):
+        if payment.amount.currency != currency or payment.tenant_id != tenant:
+            raise ValidationError(
+                f"payment of {payment.amount} by {payment.tenant_id!r} cannot pay invoices of "
+                f"{tenant!r} in {currency}",
+                field=f"payments[{index}]",
+                rule="PAY-1",
+            )
         pool = pool + payment.amount
     result: dict[str, Money] = {}
     for invoice in ordered:

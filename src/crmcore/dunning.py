@@ -51,6 +51,7 @@ Decisions (documented here, not in the seed):
 
 from __future__ import annotations
 
+import collections
 import enum
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -74,8 +75,6 @@ __all__ = [
     "status_on",
     "unpaid_amounts",
 ]
-
-_DAY = timedelta(days=1)
 
 
 class DunningStatus(enum.StrEnum):
@@ -166,6 +165,82 @@ def unpaid_amounts(
     return result
 
 
+def _later(day: date, days: int) -> date:
+    """``day`` + ``days``, or the last representable day when that is beyond it."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max
+
+
+def _effective_due(invoice: Invoice, fresh_start: date | None) -> date:
+    """The due date PAY-1 counts from: a reinstatement (PAY-3) restarts older debts."""
+    if fresh_start is not None and invoice.due < fresh_start:
+        return fresh_start
+    return invoice.due
+
+
+class _Ledger:
+    """The unpaid invoices as the days go by, kept incrementally (internal).
+
+    Invoices are oldest first (:func:`_ordered`); those issued so far are a prefix of them, and
+    the money received pays them in that order (PAY-1), so the paid ones are a shorter prefix.
+    Both prefixes only grow, so each invoice enters and leaves once, and a window of the unpaid
+    ones keeps the smallest due date at its front (a monotonic queue): every question of the
+    replay is answered without walking the invoices, and the replay is linear in their number
+    (docs/performance.md).
+    """
+
+    def __init__(self, ordered: Sequence[Invoice], currency: str) -> None:
+        self.ordered = ordered
+        self.grosses = [invoice.gross for invoice in ordered]  # computed once each
+        self.issued = 0  # ordered[:issued] are issued
+        self.paid = 0  # ordered[:paid] are paid in full (or have nothing to pay)
+        self.covered = Money.zero(currency)  # what the paid prefix took of the money received
+        self.received = Money.zero(currency)
+        self.unpaid: collections.deque[int] = collections.deque()  # due dates ascending
+
+    def issue_until(self, day: date) -> None:
+        """Every invoice issued on or before ``day`` counts from now on."""
+        ordered = self.ordered
+        while self.issued < len(ordered) and ordered[self.issued].issued <= day:
+            index = self.issued
+            self.issued += 1
+            if self.grosses[index].amount > 0:
+                due = ordered[index].due
+                while self.unpaid and ordered[self.unpaid[-1]].due >= due:
+                    self.unpaid.pop()
+                self.unpaid.append(index)
+        self._settle()
+
+    def receive(self, payment: Payment) -> None:
+        self.received = self.received + payment.amount
+        self._settle()
+
+    def _settle(self) -> None:
+        """Move the paid prefix forward over every issued invoice the money covers."""
+        while self.paid < self.issued:
+            gross = self.grosses[self.paid]
+            if gross.amount > 0:
+                if self.covered + gross > self.received:
+                    break
+                self.covered = self.covered + gross
+            self.paid += 1
+        while self.unpaid and self.unpaid[0] < self.paid:
+            self.unpaid.popleft()
+
+    def anchor(self, fresh_start: date | None) -> date | None:
+        """The earliest effective due date of an unpaid invoice (PAY-1), ``None`` if none."""
+        if not self.unpaid:
+            return None
+        earliest = self.ordered[self.unpaid[0]].due
+        return fresh_start if fresh_start is not None and earliest < fresh_start else earliest
+
+    def days_overdue(self, day: date, fresh_start: date | None) -> int:
+        anchor = self.anchor(fresh_start)
+        return 0 if anchor is None or anchor >= day else (day - anchor).days
+
+
 @attrs.define
 class _Replay:
     """Mutable replay state (internal): the status and its anchors as the days go by."""
@@ -179,42 +254,33 @@ class _Replay:
     purged_on: date | None = None
     log: list[Transition] = attrs.Factory(list)
 
-    def effective_due(self, invoice: Invoice) -> date:
-        if self.fresh_start is not None and invoice.due < self.fresh_start:
-            return self.fresh_start
-        return invoice.due
-
     def overdue(self, issued: list[Invoice], unpaid: dict[str, Money], day: date) -> list[Invoice]:
-        return [i for i in issued if unpaid[i.number].amount > 0 and self.effective_due(i) < day]
+        """The invoices of ``issued`` unpaid and past their effective due date on ``day``."""
+        return [
+            i
+            for i in issued
+            if unpaid[i.number].amount > 0 and _effective_due(i, self.fresh_start) < day
+        ]
 
-    def days_overdue(self, issued: list[Invoice], unpaid: dict[str, Money], day: date) -> int:
-        late = self.overdue(issued, unpaid, day)
-        if not late:
-            return 0
-        return (day - min(self.effective_due(i) for i in late)).days
-
-    def threshold_days(self, issued: list[Invoice], unpaid: dict[str, Money]) -> list[date]:
+    def threshold_days(self, ledger: _Ledger) -> list[date]:
         """The days on which a threshold is crossed if nothing is paid (PAY-2..4)."""
         policy = self.policy
         if self.status is DunningStatus.CANCELLED:
             assert self.cancel_anchor is not None
-            return [self.cancel_anchor + timedelta(days=policy.purge_after_days + 1)]
-        dues = [self.effective_due(i) for i in issued if unpaid[i.number].amount > 0]
-        if not dues:
+            return [_later(self.cancel_anchor, policy.purge_after_days + 1)]
+        anchor = ledger.anchor(self.fresh_start)
+        if anchor is None:
             return []
-        anchor = min(dues)
         return [
-            anchor + timedelta(days=policy.block_after_days + 1),
-            anchor + timedelta(days=policy.cancel_after_days + 1),
+            _later(anchor, policy.block_after_days + 1),
+            _later(anchor, policy.cancel_after_days + 1),
         ]
 
     def move(self, at: datetime, day: date, status: DunningStatus, rule: str, days: int) -> None:
         self.log.append(Transition(at, day, self.status, status, rule, days))
         self.status = status
 
-    def evaluate(
-        self, at: datetime, day: date, issued: list[Invoice], unpaid: dict[str, Money]
-    ) -> None:
+    def evaluate(self, at: datetime, day: date, ledger: _Ledger) -> None:
         policy = self.policy
         if self.status is DunningStatus.PURGED:
             return  # PAY-4 / PAY-5: final
@@ -225,16 +291,16 @@ class _Replay:
                 self.purged_on = day
                 self.move(at, day, DunningStatus.PURGED, "PAY-4", held)
             return
-        days = self.days_overdue(issued, unpaid, day)
+        days = ledger.days_overdue(day, self.fresh_start)
         if days > policy.cancel_after_days:
             self.cancel_anchor = day - timedelta(days=days)
             self.contract_ended_on = day
             self.move(at, day, DunningStatus.CANCELLED, "PAY-3", days)
-            self.evaluate(at, day, issued, unpaid)  # a very old debt may also purge at once
+            self.evaluate(at, day, ledger)  # a very old debt may also purge at once
         elif days > policy.block_after_days:
             if self.status is not DunningStatus.BLOCKED:
                 self.move(at, day, DunningStatus.BLOCKED, "PAY-2", days)
-        elif self.status is DunningStatus.BLOCKED and not self.overdue(issued, unpaid, day):
+        elif self.status is DunningStatus.BLOCKED and days == 0:
             # PAY-2 unblock; PAY-6: anything overdue still unpaid keeps the block.
             self.move(at, day, DunningStatus.ACTIVE, "PAY-2", days)
 
@@ -243,6 +309,18 @@ def _vendor_day(moment: date | datetime, timezone: str) -> date:
     if isinstance(moment, datetime):
         return vendor_date(moment, timezone)
     return moment
+
+
+def _day(value: object, field: str) -> date:
+    """A vendor day asked as a ``date``; a ``datetime`` is refused (its day depends on the
+    zone: ask :func:`status_at` for an instant)."""
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValidationError(
+            f"must be a date (a vendor day), got {value!r}; use status_at for an instant",
+            field=field,
+            rule="TIME-2",
+        )
+    return value
 
 
 def _currency(
@@ -254,13 +332,24 @@ def _currency(
 
 
 def _check(
-    invoices: Sequence[Invoice], payments: Sequence[Payment], currency: str
+    invoices: Sequence[Invoice],
+    payments: Sequence[Payment],
+    currency: str,
+    reinstatements: Sequence[Reinstatement] = (),
 ) -> tuple[list[Invoice], list[Payment]]:
+    """One tenant's invoices, payments and reinstatements, in one currency (PAY-1)."""
+    tenant = invoices[0].tenant_id if invoices else payments[0].tenant_id if payments else None
     for index, invoice in enumerate(invoices):
         if invoice.currency != currency:
             raise ValidationError(
                 f"invoice {invoice.number} is in {invoice.currency}, expected {currency}",
                 field=f"invoices[{index}].currency",
+                rule="PAY-1",
+            )
+        if invoice.tenant_id != tenant:
+            raise ValidationError(
+                f"invoice {invoice.number} is of tenant {invoice.tenant_id!r}, not {tenant!r}",
+                field=f"invoices[{index}].tenant_id",
                 rule="PAY-1",
             )
     for index, payment in enumerate(payments):
@@ -269,6 +358,19 @@ def _check(
                 f"payment in {payment.amount.currency}, expected {currency}",
                 field=f"payments[{index}].amount",
                 rule="PAY-1",
+            )
+        if payment.tenant_id != tenant:
+            raise ValidationError(
+                f"payment of tenant {payment.tenant_id!r} counted for {tenant!r}",
+                field=f"payments[{index}].tenant_id",
+                rule="PAY-1",
+            )
+    for index, reinstatement in enumerate(reinstatements):
+        if tenant is not None and reinstatement.tenant_id != tenant:
+            raise ValidationError(
+                f"reinstatement of tenant {reinstatement.tenant_id!r} given for {tenant!r}",
+                field=f"reinstatements[{index}].tenant_id",
+                rule="PAY-3",
             )
     return _ordered(invoices), sorted(payments, key=lambda p: p.at)
 
@@ -281,7 +383,7 @@ def _replay(
     reinstatements: Sequence[Reinstatement],
 ) -> _Replay:
     currency = _currency(invoices, payments, policy)
-    ordered, paid = _check(invoices, payments, currency)
+    ordered, paid = _check(invoices, payments, currency, reinstatements)
     tz = policy.timezone
     state = _Replay(policy.dunning, currency)
     if not ordered:
@@ -291,31 +393,36 @@ def _replay(
     items: list[Payment | Reinstatement] = [*paid, *reinstatements]
     for item in items:
         happenings.setdefault(vendor_date(item.at, tz), []).append((item.at, item))
-    issue_days = sorted({i.issued for i in ordered})
-    day = min([issue_days[0], *happenings])
-    received: list[Payment] = []
+    # The days something happens, in order; the replay visits them and the threshold days.
+    calendar = sorted({i.issued for i in ordered} | happenings.keys())
+    upcoming = 0
+    ledger = _Ledger(ordered, currency)
+    day = calendar[0]
     while day <= last_day:
-        issued = [i for i in ordered if i.issued <= day]
+        ledger.issue_until(day)
         midnight = local_midnight(day, tz)
-        today = sorted(happenings.get(day, []), key=lambda pair: pair[0])
+        today = collections.deque(sorted(happenings.get(day, []), key=lambda pair: pair[0]))
         # A payment at 00:00 sharp arrives before that day's threshold is crossed.
         while today and today[0][0] <= midnight and isinstance(today[0][1], Payment):
-            received.append(today.pop(0)[1])  # type: ignore[arg-type]
-        unpaid = unpaid_amounts(issued, received, currency)
-        state.evaluate(midnight, day, issued, unpaid)
+            ledger.receive(today.popleft()[1])  # type: ignore[arg-type]
+        state.evaluate(midnight, day, ledger)
         for at, item in today:
             if isinstance(item, Payment):
-                received.append(item)
-                unpaid = unpaid_amounts(issued, received, currency)
+                ledger.receive(item)
             else:
                 _reinstate(state, item, day)
-            state.evaluate(at, day, issued, unpaid)
+            state.evaluate(at, day, ledger)
         if state.status is DunningStatus.PURGED:
             break
         # Nothing changes between these days: jump to the next one that may change something.
-        candidates = [d for d in (*issue_days, *happenings) if d > day]
-        candidates.extend(d for d in state.threshold_days(issued, unpaid) if d > day)
-        day = min(candidates, default=last_day + _DAY)
+        while upcoming < len(calendar) and calendar[upcoming] <= day:
+            upcoming += 1
+        candidates = [d for d in state.threshold_days(ledger) if d > day]
+        if upcoming < len(calendar):
+            candidates.append(calendar[upcoming])
+        if not candidates:
+            break
+        day = min(candidates)
     for late in reinstatements:
         if state.purged_on is not None and vendor_date(late.at, tz) >= state.purged_on:
             _reinstate(state, late, vendor_date(late.at, tz))  # refused: a purge is final
@@ -343,7 +450,10 @@ def dunning_log(
     until: date | datetime,
     reinstatements: Sequence[Reinstatement] = (),
 ) -> tuple[Transition, ...]:
-    """Every status transition up to the end of vendor day ``until``, in order (PAY-5)."""
+    """Every status transition up to the end of vendor day ``until`` (a date, or the vendor
+    day of an aware instant), in order (PAY-5)."""
+    if isinstance(until, datetime):
+        require_aware(until, "until")
     last = _vendor_day(until, policy.timezone)
     return tuple(_replay(invoices, payments, policy, last, reinstatements).log)
 
@@ -352,16 +462,18 @@ def status_on(
     invoices: Sequence[Invoice],
     payments: Sequence[Payment],
     policy: VendorPolicy,
-    day: date | datetime,
+    day: date,
     reinstatements: Sequence[Reinstatement] = (),
 ) -> DunningState:
     """The status at the end of vendor day ``day``; later payments are ignored.
 
     Only invoices issued and payments made by ``day`` count, so the answer never depends on
-    what happened afterwards.
+    what happened afterwards. ``day`` is a ``date`` (for an instant ask :func:`status_at`);
+    every invoice, payment and reinstatement must be of one tenant, in one currency (PAY-1).
     """
     tz = policy.timezone
-    last = _vendor_day(day, tz)
+    last = _day(day, "day")
+    _check(invoices, payments, _currency(invoices, payments, policy), reinstatements)
     upto_payments = [p for p in payments if vendor_date(p.at, tz) <= last]
     upto_reinstatements = [r for r in reinstatements if vendor_date(r.at, tz) <= last]
     issued = [i for i in invoices if i.issued <= last]
@@ -373,10 +485,11 @@ def status_on(
     for invoice in late:
         overdue = overdue + unpaid[invoice.number]
     oldest = late[0].number if late else None
+    anchor = min((_effective_due(i, state.fresh_start) for i in late), default=last)
     return DunningState(
         on=last,
         status=state.status,
-        days_overdue=state.days_overdue(_ordered(issued), unpaid, last),
+        days_overdue=(last - anchor).days,
         oldest_unpaid=oldest,
         overdue=overdue,
         contract_ended_on=state.contract_ended_on,
@@ -393,6 +506,7 @@ def status_at(
 ) -> DunningStatus:
     """The status at an exact instant (a payment at 15:00 unblocks from 15:00, PAY-2)."""
     require_aware(instant, "instant")
+    _check(invoices, payments, _currency(invoices, payments, policy), reinstatements)
     log = dunning_log(
         invoices,
         [p for p in payments if p.at <= instant],
@@ -411,22 +525,24 @@ def next_transition(
     invoices: Sequence[Invoice],
     payments: Sequence[Payment],
     policy: VendorPolicy,
-    day: date | datetime,
+    day: date,
     reinstatements: Sequence[Reinstatement] = (),
 ) -> Transition | None:
     """The next transition after vendor day ``day`` if nothing more is paid (PAY-2..4).
 
     Considers the invoices issued and payments made by ``day``; ``None`` when nothing is
     pending (all paid, or already purged). Billing scripts schedule reminders with it.
+    ``day`` is a ``date``, as for :func:`status_on`.
     """
     tz = policy.timezone
-    last = _vendor_day(day, tz)
+    last = _day(day, "day")
+    _check(invoices, payments, _currency(invoices, payments, policy), reinstatements)
     upto_payments = [p for p in payments if vendor_date(p.at, tz) <= last]
     upto_reinstatements = [r for r in reinstatements if vendor_date(r.at, tz) <= last]
     issued = [i for i in invoices if i.issued <= last]
     known = len(dunning_log(issued, upto_payments, policy, last, upto_reinstatements))
     # Nothing can happen later than purge_after_days after the oldest due date still in play.
     latest_due = max([last, *(i.due for i in issued)])
-    horizon = latest_due + timedelta(days=policy.dunning.purge_after_days + 2)
+    horizon = _later(latest_due, policy.dunning.purge_after_days + 2)
     future = dunning_log(issued, upto_payments, policy, horizon, upto_reinstatements)
     return future[known] if len(future) > known else None

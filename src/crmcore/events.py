@@ -9,9 +9,10 @@ Events serialise through :data:`crmcore.serialization.converter` as a dict with 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -22,6 +23,8 @@ from crmcore.limits import record_count
 from crmcore.serialization import converter, structure_strict
 
 __all__ = [
+    "MAX_PREPAID_MONTHS",
+    "MAX_SEATS",
     "Activated",
     "Cancelled",
     "Event",
@@ -50,13 +53,90 @@ class PaymentMethod(enum.StrEnum):
     TRANSFER = "transfer"
 
 
+# The largest counts an event may carry, the same on every storage engine: every integer column
+# holds them (far below 2**31 - 1), and MAX_SEATS seats at up to 10**9 per seat stay within the
+# SQL amount columns (15 digits before the point). Checked when the event is built, so nothing
+# larger is ever stored or billed.
+MAX_SEATS = 100_000
+"""The most seats (accounts) a tenant may hold, per event and in total (SEAT-1)."""
+
+MAX_PREPAID_MONTHS = 120
+"""The longest prepaid term, in months (TERM-1): ten years."""
+
+# The outage causes SLA-4 knows (crmcore.sla.OutageKind); spelled here to keep events free of
+# the SLA module.
+OUTAGE_KINDS = (
+    "unplanned",
+    "maintenance",
+    "force_majeure",
+    "integration",
+    "addon",
+    "customer_equipment",
+)
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
 def _aware(_i: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
     require_aware(value, attribute.name)
 
 
-def _positive(_i: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValidationError(f"must be a positive integer, got {value!r}", field=attribute.name)
+def _count(maximum: int | None, rule: str | None) -> Callable[[object, Any, int], None]:
+    """A validator: a positive ``int`` (not a bool), at most ``maximum``."""
+
+    def check(_i: object, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValidationError(
+                f"must be a positive integer, got {value!r}", field=attribute.name, rule=rule
+            )
+        if maximum is not None and value > maximum:
+            raise ValidationError(
+                f"must be at most {maximum}, got {value}", field=attribute.name, rule=rule
+            )
+
+    return check
+
+
+_positive = _count(None, None)
+
+
+def _member(kind: type[_E], value: object, field: str, rule: str) -> _E:
+    """A member of ``kind`` from itself or its value (``"annual"``); anything else refused."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        for member in kind:
+            if member.value == value:
+                return member
+    allowed = ", ".join(repr(member.value) for member in kind)
+    raise ValidationError(f"must be one of {allowed}, got {value!r}", field=field, rule=rule)
+
+
+def _cycle(value: object) -> Cycle:
+    return _member(Cycle, value, "cycle", "BILL-1")
+
+
+def _payment_method(value: object) -> PaymentMethod:
+    return _member(PaymentMethod, value, "payment", "BILL-4")
+
+
+def _outage_kind(_i: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in OUTAGE_KINDS:
+        allowed = ", ".join(repr(kind) for kind in OUTAGE_KINDS)
+        raise ValidationError(
+            f"must be one of {allowed}, got {value!r}", field=attribute.name, rule="SLA-4"
+        )
+
+
+def _payment_amount(_i: object, attribute: attrs.Attribute[Decimal | None], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise ValidationError(
+            f"must be a positive Decimal or None (everything due), got {value!r}",
+            field=attribute.name,
+            rule="PAY-6",
+        )
 
 
 def _non_empty(_i: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -79,9 +159,9 @@ class Activated:
 
     at: datetime = attrs.field(validator=_aware)
     plan: str = attrs.field(validator=_non_empty)
-    cycle: Cycle = Cycle.MONTHLY
-    seats: int = attrs.field(default=1, validator=_positive)
-    payment: PaymentMethod = PaymentMethod.CARD
+    cycle: Cycle = attrs.field(default=Cycle.MONTHLY, converter=_cycle)
+    seats: int = attrs.field(default=1, validator=_count(MAX_SEATS, "SEAT-1"))
+    payment: PaymentMethod = attrs.field(default=PaymentMethod.CARD, converter=_payment_method)
 
 
 @attrs.frozen
@@ -90,9 +170,9 @@ class Prepaid:
 
     at: datetime = attrs.field(validator=_aware)
     plan: str = attrs.field(validator=_non_empty)
-    months: int = attrs.field(validator=_positive)
-    seats: int = attrs.field(default=1, validator=_positive)
-    payment: PaymentMethod = PaymentMethod.CARD
+    months: int = attrs.field(validator=_count(MAX_PREPAID_MONTHS, "TERM-1"))
+    seats: int = attrs.field(default=1, validator=_count(MAX_SEATS, "SEAT-1"))
+    payment: PaymentMethod = attrs.field(default=PaymentMethod.CARD, converter=_payment_method)
 
 
 @attrs.frozen
@@ -100,7 +180,7 @@ class SeatsAdded:
     """Seats bought (PRO-2, PRO-3)."""
 
     at: datetime = attrs.field(validator=_aware)
-    count: int = attrs.field(validator=_positive)
+    count: int = attrs.field(validator=_count(MAX_SEATS, "SEAT-1"))
 
 
 @attrs.frozen
@@ -108,7 +188,7 @@ class SeatsRemoved:
     """Free seats released (BILL-3: billed until the period ends)."""
 
     at: datetime = attrs.field(validator=_aware)
-    count: int = attrs.field(validator=_positive)
+    count: int = attrs.field(validator=_count(MAX_SEATS, "SEAT-1"))
 
 
 @attrs.frozen
@@ -138,7 +218,7 @@ class PaymentReceived:
     """A payment, applied oldest invoice first (PAY-1). ``amount=None`` pays everything due."""
 
     at: datetime = attrs.field(validator=_aware)
-    amount: Decimal | None = None
+    amount: Decimal | None = attrs.field(default=None, validator=_payment_amount)
 
 
 @attrs.frozen
@@ -161,8 +241,21 @@ class OutageRecorded:
 
     at: datetime = attrs.field(validator=_aware)
     until: datetime = attrs.field(validator=_aware)
-    kind: str = "unplanned"
-    announced: datetime | None = None
+    kind: str = attrs.field(default="unplanned", validator=_outage_kind)
+    announced: datetime | None = attrs.field(default=None)
+
+    @announced.validator
+    def _announced_aware(self, attribute: attrs.Attribute[datetime | None], value: object) -> None:
+        if value is not None:
+            require_aware(value, attribute.name)  # type: ignore[arg-type]
+
+    def __attrs_post_init__(self) -> None:
+        if self.until <= self.at:
+            raise ValidationError(
+                f"must be after the start {self.at.isoformat()}, got {self.until.isoformat()}",
+                field="until",
+                rule="SLA-5",
+            )
 
 
 def _record_count(_i: object, attribute: attrs.Attribute[int], value: int) -> None:

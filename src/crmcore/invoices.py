@@ -16,9 +16,29 @@ import attrs
 
 from crmcore.dates import require_aware
 from crmcore.errors import ValidationError
-from crmcore.money import Money, round_half_up
+from crmcore.events import MAX_SEATS
+from crmcore.money import Money, minor_units, round_half_up
 
-__all__ = ["Invoice", "InvoiceLine", "LineKind", "Payment", "vat_for"]
+__all__ = ["Invoice", "InvoiceLine", "LineKind", "Payment", "check_vat_rate", "vat_for"]
+
+
+def check_vat_rate(value: object, field: str = "vat_rate") -> Decimal:
+    """``value`` if it is a VAT rate: a finite ``Decimal`` ratio in [0, 1) (PLAN-2).
+
+    Floats are refused (BILL-7: ``0.23`` as a float is not 23 %), and so is a percentage:
+
+    >>> check_vat_rate(Decimal("0.23"))
+    Decimal('0.23')
+    """
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValidationError(
+            f"must be a Decimal ratio such as Decimal('0.23'), got {value!r}",
+            field=field,
+            rule="PLAN-2",
+        )
+    if not Decimal(0) <= value < Decimal(1):
+        raise ValidationError(f"must be a ratio in [0, 1), got {value}", field=field, rule="PLAN-2")
+    return value
 
 
 class LineKind(enum.StrEnum):
@@ -28,6 +48,18 @@ class LineKind(enum.StrEnum):
     TRANSFER_FEE = "transfer_fee"  # BILL-4
     SLA_CREDIT = "sla_credit"  # SLA-6, negative
     ADDON = "addon"  # PLAN-4
+
+
+def _require(condition: bool, field: str, expected: str, value: object, rule: str) -> None:
+    if not condition:
+        raise ValidationError(f"must be {expected}, got {value!r}", field=field, rule=rule)
+
+
+def _is_day(value: object) -> bool:
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+_MAX_COLUMN = 2**31 - 1  # the integer columns of every SQL engine
 
 
 @attrs.frozen
@@ -45,6 +77,32 @@ class InvoiceLine:
     description: str = ""
 
     def __attrs_post_init__(self) -> None:
+        _require(isinstance(self.kind, LineKind), "kind", "a LineKind", self.kind, "BILL-7")
+        _require(isinstance(self.net, Money), "net", "Money", self.net, "BILL-7")
+        seats = self.seats
+        _require(
+            seats is None or (type(seats) is int and 0 < seats <= MAX_SEATS),
+            "seats",
+            f"None or 1..{MAX_SEATS}",
+            seats,
+            "SEAT-1",
+        )
+        fraction = self.fraction
+        _require(
+            fraction is None
+            or (
+                isinstance(fraction, Fraction)
+                and 0 <= fraction <= 1
+                and fraction.denominator <= _MAX_COLUMN
+            ),
+            "fraction",
+            "None or a Fraction in [0, 1]",
+            fraction,
+            "PRO-1",
+        )
+        for name in ("first_day", "last_day"):
+            day = getattr(self, name)
+            _require(day is None or _is_day(day), name, "None or a date", day, "PRO-1")
         if not self.net.is_rounded():
             raise ValidationError(
                 f"line net {self.net.amount} is not rounded to the minor unit",
@@ -82,6 +140,25 @@ class Invoice:
     key: str = ""  # idempotency key: one invoice per (tenant, key)
 
     def __attrs_post_init__(self) -> None:
+        _require(
+            isinstance(self.tenant_id, str) and bool(self.tenant_id.strip()),
+            "tenant_id",
+            "a non-empty string",
+            self.tenant_id,
+            "BILL-6",
+        )
+        for name in ("number", "series", "key"):
+            value = getattr(self, name)
+            _require(isinstance(value, str), name, "a string", value, "BILL-6")
+        for name in ("issued", "due"):
+            value = getattr(self, name)
+            _require(_is_day(value), name, "a date", value, "BILL-4")
+        minor_units(self.currency)  # a known ISO 4217 code (BILL-7)
+        check_vat_rate(self.vat_rate)
+        for index, line in enumerate(self.lines):
+            _require(
+                isinstance(line, InvoiceLine), f"lines[{index}]", "an InvoiceLine", line, "BILL-7"
+            )
         for line in self.lines:
             if line.net.currency != self.currency:
                 raise ValidationError(
@@ -120,7 +197,15 @@ class Payment:
     reference: str = ""
 
     def __attrs_post_init__(self) -> None:
+        _require(
+            isinstance(self.tenant_id, str) and bool(self.tenant_id.strip()),
+            "tenant_id",
+            "a non-empty string",
+            self.tenant_id,
+            "PAY-1",
+        )
         require_aware(self.at, "at")
+        _require(isinstance(self.amount, Money), "amount", "Money", self.amount, "PAY-6")
         if self.amount.amount <= 0:
             raise ValidationError(
                 f"must be positive, got {self.amount}", field="amount", rule="PAY-6"

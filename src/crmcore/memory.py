@@ -27,7 +27,13 @@ from crmcore.errors import ConcurrencyError, DuplicateInvoice, NotFound, SeatErr
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
 from crmcore.limits import check_record_deletion, checked_record_call
-from crmcore.ports import RecordDecision, RecordTable, User, checked_record_rows
+from crmcore.ports import (
+    RecordDecision,
+    RecordTable,
+    User,
+    checked_history,
+    checked_record_rows,
+)
 
 __all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
 
@@ -69,9 +75,10 @@ class _Repository:
 
 class InMemoryTenantRepository(_Repository):
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
+        checked = checked_history(tenant_id, events, vendor=vendor)
         if tenant_id in self.rows:
             raise StorageError(f"tenant {tenant_id!r} already exists", field="tenant_id")
-        self.rows[tenant_id] = (vendor, tuple(events))
+        self.rows[tenant_id] = (vendor, checked)
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         vendor, history = self._get(tenant_id)
@@ -80,7 +87,8 @@ class InMemoryTenantRepository(_Repository):
                 f"tenant {tenant_id!r} is at version {len(history)}, expected {expected_version}",
                 field="expected_version",
             )
-        self.rows[tenant_id] = (vendor, history + tuple(events))
+        checked = checked_history(tenant_id, events, after=history[-1] if history else None)
+        self.rows[tenant_id] = (vendor, history + checked)
         return len(history) + len(events)
 
     def _get(self, tenant_id: str) -> tuple[str, tuple[Event, ...]]:

@@ -8,6 +8,9 @@ no configuration) and ``crmcore_sql`` (SQLite, PostgreSQL, MariaDB/MySQL).
 
 The guarantees an adapter must keep (checked by :mod:`crmcore.testing_storage`):
 
+- tenant histories are checked by :func:`checked_history` before anything is stored, so a
+  stored history always replays: it starts with the tenant's own ``TenantCreated``, its
+  events are in time order, and its vendor exists;
 - tenant histories are append-only with an expected version (optimistic concurrency,
   :class:`~crmcore.errors.ConcurrencyError` when another writer appended first);
 - ``InvoiceRepository.add`` refuses a second invoice with the same ``(tenant_id, key)``
@@ -27,9 +30,10 @@ from typing import Any, Protocol
 import attrs
 
 from crmcore.catalog import Catalog
-from crmcore.errors import ValidationError
-from crmcore.events import Event, OutageRecorded
+from crmcore.errors import OutOfOrderError, UnknownPreset, ValidationError
+from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated
 from crmcore.invoices import Invoice, Payment
+from crmcore.presets import PRESETS
 
 __all__ = [
     "CatalogRepository",
@@ -44,6 +48,7 @@ __all__ = [
     "UnitOfWork",
     "User",
     "UserRepository",
+    "checked_history",
     "checked_record_rows",
 ]
 
@@ -75,10 +80,12 @@ class TenantRepository(Protocol):
     """Tenants and their append-only event histories (TEN-1)."""
 
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
-        """A new tenant with its first events (version = ``len(events)``)."""
+        """A new tenant with its first events (version = ``len(events)``), checked by
+        :func:`checked_history` (nothing stored when refused)."""
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
-        """Append after ``expected_version`` events; the new version. ConcurrencyError if stale."""
+        """Append after ``expected_version`` events; the new version. ConcurrencyError if stale;
+        the events are checked by :func:`checked_history` after the stored last one."""
 
     def history(self, tenant_id: str) -> tuple[Event, ...]:
         """Every event of the tenant, oldest first. NotFound if there is no such tenant."""
@@ -244,6 +251,91 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+_MAX_ID = 64  # the id columns of every SQL engine (crmcore_sql.tables)
+
+
+def checked_history(
+    tenant_id: str,
+    events: Sequence[Event],
+    *,
+    vendor: str | None = None,
+    after: Event | None = None,
+) -> tuple[Event, ...]:
+    """``events`` as a tuple, if storing them keeps the tenant's history replayable (TEN-1).
+
+    For a new tenant (``after`` is ``None``) the first event is the tenant's own
+    :class:`~crmcore.events.TenantCreated` and ``vendor`` a known preset; when appending,
+    ``after`` is the last event stored and no event may create the tenant again. Every event is
+    at or after the one before it (:func:`crmcore.tenancy.replay` refuses an earlier one).
+    Raises :class:`~crmcore.errors.ValidationError` (``OutOfOrderError`` for the order,
+    ``UnknownPreset`` for the vendor) naming ``events[i]``; repositories call it before they
+    store anything.
+
+    >>> from datetime import datetime, timezone
+    >>> created = TenantCreated(datetime(2026, 1, 5, tzinfo=timezone.utc), "t1")
+    >>> checked_history("t1", [created], vendor="raynet") == (created,)
+    True
+    """
+    _check_tenant_id(tenant_id)
+    if vendor is not None and vendor not in PRESETS:
+        raise UnknownPreset(
+            f"unknown vendor {vendor!r} (known: {', '.join(sorted(PRESETS))})",
+            field="vendor",
+            rule="TEN-1",
+        )
+    checked = tuple(events)
+    previous = after
+    for index, event in enumerate(checked):
+        if type(event) not in EVENT_TYPES.values():
+            raise ValidationError(
+                f"must be an event of crmcore.events, got {event!r}", field=f"events[{index}]"
+            )
+        if isinstance(event, TenantCreated):
+            if index > 0 or after is not None:
+                raise ValidationError(
+                    f"the tenant {tenant_id!r} is already created",
+                    field=f"events[{index}]",
+                    rule="TEN-1",
+                )
+            if event.tenant_id != tenant_id:
+                raise ValidationError(
+                    f"creates tenant {event.tenant_id!r}, stored as {tenant_id!r}",
+                    field=f"events[{index}].tenant_id",
+                    rule="TEN-1",
+                )
+        elif index == 0 and after is None:
+            raise ValidationError(
+                f"a history must start with TenantCreated, got {type(event).__name__}",
+                field="events[0]",
+                rule="TEN-1",
+            )
+        if previous is not None and event.at < previous.at:
+            raise OutOfOrderError(
+                f"{event.at.isoformat()} is before the previous event at {previous.at.isoformat()}",
+                field=f"events[{index}].at",
+            )
+        previous = event
+    if after is None and not checked:
+        raise ValidationError(
+            "a history must start with TenantCreated, got no events", field="events", rule="TEN-1"
+        )
+    return checked
+
+
+def _check_tenant_id(tenant_id: object) -> None:
+    if (
+        not isinstance(tenant_id, str)
+        or not tenant_id.strip()
+        or len(tenant_id) > _MAX_ID
+        or not tenant_id.isprintable()
+    ):
+        raise ValidationError(
+            f"must be 1..{_MAX_ID} printable characters, got {tenant_id!r}",
+            field="tenant_id",
+            rule="TEN-1",
+        )
 
 
 def checked_record_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:

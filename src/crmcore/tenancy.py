@@ -40,11 +40,13 @@ from crmcore.errors import (
     BillingError,
     OutOfOrderError,
     RuleViolation,
+    SeatError,
     TenantStateError,
     TrialError,
     ValidationError,
 )
 from crmcore.events import (
+    MAX_SEATS,
     Activated,
     Cancelled,
     Event,
@@ -407,6 +409,12 @@ def _add_seats(
     state: TenantState, event: SeatsAdded, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     _require_active(state, "buying seats")
+    if state.seats + event.count > MAX_SEATS:  # the one maximum of every engine
+        raise SeatError(
+            f"{state.seats} + {event.count} seats would exceed the maximum of {MAX_SEATS}",
+            field="count",
+            rule="SEAT-1",
+        )
     return evolve_state(state, seats=state.seats + event.count)
 
 

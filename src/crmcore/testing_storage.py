@@ -38,13 +38,19 @@ from crmcore.errors import (
     DuplicateInvoice,
     LimitError,
     NotFound,
+    OutOfOrderError,
     SeatError,
+    UnknownPreset,
     ValidationError,
 )
 from crmcore.events import (
+    MAX_PREPAID_MONTHS,
+    MAX_SEATS,
     Activated,
+    Event,
     OutageRecorded,
     PaymentMethod,
+    Prepaid,
     SeatsAdded,
     TenantCreated,
 )
@@ -162,6 +168,101 @@ class StorageContract:
             uow.tenants.append(tenant, [SeatsAdded(at, 2)], expected_version=1)
         with self.unit_of_work() as uow:
             assert uow.tenants.history(tenant) == (TenantCreated(at, tenant), SeatsAdded(at, 1))
+
+    def test_ten_1_a_history_that_replay_refuses_is_not_stored(self) -> None:
+        """TEN-1: a new tenant's history starts with its own TenantCreated and its vendor
+        exists; a refused ``add`` stores nothing and the unit of work stays usable."""
+        tenant = _unique()
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        refused: list[tuple[str, list[Any], type[Exception], str]] = [
+            ("raynet", [], ValidationError, "events"),
+            ("raynet", [SeatsAdded(at, 1)], ValidationError, "events[0]"),
+            ("raynet", [TenantCreated(at, "someone-else")], ValidationError, "events[0].tenant_id"),
+            (
+                "raynet",
+                [TenantCreated(at, tenant), TenantCreated(at, tenant)],
+                ValidationError,
+                "events[1]",
+            ),
+            (
+                "raynet",
+                [TenantCreated(at, tenant), SeatsAdded(at - timedelta(seconds=1), 1)],
+                OutOfOrderError,
+                "events[1].at",
+            ),
+            ("no-such-vendor", [TenantCreated(at, tenant)], UnknownPreset, "vendor"),
+        ]
+        with self.unit_of_work() as uow:
+            for vendor, events, error, field in refused:
+                with pytest.raises(error) as caught:
+                    uow.tenants.add(tenant, vendor, events)
+                assert getattr(caught.value, "field", None) == field
+                with pytest.raises(NotFound):
+                    uow.tenants.history(tenant)
+            uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])  # still usable
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.tenants.history(tenant) == (TenantCreated(at, tenant),)
+
+    def test_ten_1_an_append_that_replay_refuses_is_not_stored(self) -> None:
+        """TEN-1: appended events follow the last stored one in time and never create the
+        tenant again; a refused ``append`` stores nothing, the version stays, and the unit of
+        work goes on."""
+        tenant = _unique()
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        later = at + timedelta(days=1)
+        with self.unit_of_work() as uow:
+            uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])
+            uow.tenants.append(tenant, [SeatsAdded(later, 1)], expected_version=1)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            with pytest.raises(OutOfOrderError) as early:
+                uow.tenants.append(tenant, [SeatsAdded(at, 1)], expected_version=2)
+            assert early.value.field == "events[0].at"
+            with pytest.raises(OutOfOrderError):
+                uow.tenants.append(
+                    tenant, [SeatsAdded(later, 1), SeatsAdded(at, 1)], expected_version=2
+                )
+            with pytest.raises(ValidationError) as again:
+                uow.tenants.append(tenant, [TenantCreated(later, tenant)], expected_version=2)
+            assert (again.value.field, again.value.rule) == ("events[0]", "TEN-1")
+            assert uow.tenants.version(tenant) == 2
+            assert uow.tenants.append(tenant, [SeatsAdded(later, 2)], expected_version=2) == 3
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.tenants.history(tenant) == (
+                TenantCreated(at, tenant),
+                SeatsAdded(later, 1),
+                SeatsAdded(later, 2),
+            )
+
+    def test_seat_1_the_maximum_counts_round_trip_and_one_more_is_refused(self) -> None:
+        """SEAT-1, TERM-1: ``MAX_SEATS`` seats and ``MAX_PREPAID_MONTHS`` months are stored
+        and read back on every engine; one more is refused when the event is built, so the
+        stored history is unchanged."""
+        tenant = _unique()
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        most: list[Event] = [
+            TenantCreated(at, tenant),
+            Activated(at, "business", seats=MAX_SEATS),
+            SeatsAdded(at, MAX_SEATS),
+            Prepaid(at, "business", MAX_PREPAID_MONTHS, seats=MAX_SEATS),
+        ]
+        with self.unit_of_work() as uow:
+            uow.tenants.add(tenant, "raynet", most)
+            with pytest.raises(ValidationError) as seats:
+                uow.tenants.append(
+                    tenant, [Activated(at, "business", seats=MAX_SEATS + 1)], expected_version=4
+                )
+            assert (seats.value.field, seats.value.rule) == ("seats", "SEAT-1")
+            with pytest.raises(ValidationError) as months:
+                uow.tenants.append(
+                    tenant, [Prepaid(at, "business", MAX_PREPAID_MONTHS + 1)], expected_version=4
+                )
+            assert (months.value.field, months.value.rule) == ("months", "TERM-1")
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.tenants.history(tenant) == tuple(most)
 
     def test_unknown_tenant_is_not_found(self) -> None:
         with self.unit_of_work() as uow, pytest.raises(NotFound):

@@ -1,8 +1,9 @@
 """The storage sub-commands of ``crmcore``: ``migrate``, ``bill``, ``dunning``, ``demo``.
 
 Registered through the ``crmcore.commands`` entry point. Errors are one line on stderr: exit 2
-for bad input (a malformed URL or period), 1 for the rest (unreachable server, database not
-migrated).
+for bad input (a malformed URL, period, day, VAT rate or worker count), 1 for the rest
+(unreachable server, database not migrated). Every option is checked before any work, so a
+refused command opens no database.
 """
 
 from __future__ import annotations
@@ -11,16 +12,24 @@ import argparse
 import multiprocessing
 import re
 import sys
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from crmcore.errors import ConfigurationError, ValidationError
+from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
 from crmcore_sql.engine import create_engine, describe_url, require_migrated, translate_errors
 from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
 from crmcore_sql.migrate import migrate
 
-__all__ = ["register"]
+__all__ = ["FIRST_DAY", "LAST_DAY", "MAX_WORKERS", "register"]
+
+# The days a job may be run for: wide enough for any real billing, narrow enough that every
+# period, due date and dunning threshold (150 days on) after them is still a valid date.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+MAX_WORKERS = 64  # worker processes of one `bill` (more only adds contention)
 
 
 def register(subparsers: Any) -> None:
@@ -30,22 +39,39 @@ def register(subparsers: Any) -> None:
         "--db", required=True, help="database URL (sqlite:///file, postgresql://...)"
     )
     command.set_defaults(handler=_migrate)
+    _one_line_errors(command)
 
     command = subparsers.add_parser("bill", help="issue every invoice due in a period")
     command.add_argument("--db", required=True, help="database URL")
     command.add_argument("--period", required=True, help="the month, YYYY-MM")
-    command.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
-    command.add_argument("--vat-rate", default="0.23", help="VAT rate (PLAN-2), default 0.23")
+    command.add_argument(
+        "--workers", default="1", help=f"worker processes, 1..{MAX_WORKERS} (default 1)"
+    )
+    command.add_argument(
+        "--vat-rate", default="0.23", help="VAT rate (PLAN-2), a ratio in [0, 1), default 0.23"
+    )
     command.set_defaults(handler=_bill)
+    _one_line_errors(command)
 
     command = subparsers.add_parser("dunning", help="apply payment-delay transitions (PAY)")
     command.add_argument("--db", required=True, help="database URL")
     command.add_argument("--as-of", required=True, help="the day, YYYY-MM-DD")
     command.set_defaults(handler=_dunning)
+    _one_line_errors(command)
 
     command = subparsers.add_parser("demo", help="a demo vendor with ~50 tenants and 6 months")
     command.add_argument("--db", default="sqlite:///crmcore-demo.sqlite", help="database URL")
     command.set_defaults(handler=_demo)
+    _one_line_errors(command)
+
+
+def _one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """A missing or unknown option is one line on stderr and exit 2, like every bad input."""
+
+    def error(message: str) -> NoReturn:
+        parser.exit(2, f"{parser.prog}: {message}\n")
+
+    parser.error = error  # type: ignore[method-assign]
 
 
 def _not_yet(name: str, needs: str) -> Any:
@@ -89,9 +115,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _dunning(args: argparse.Namespace) -> int:
-    from crmcore.dates import parse_date
-
-    day = parse_date(args.as_of, "--as-of")
+    day = _day(args.as_of, "--as-of")
     engine = _engine(args.db)
     try:
         require_migrated(engine)
@@ -108,28 +132,61 @@ def _dunning(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str, option: str) -> date:
+    from crmcore.dates import parse_date
+
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) is None:
+        raise ValidationError(f"must be a day YYYY-MM-DD, got {text!r}", field=option)
+    day = parse_date(text, option)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(
+            f"must be a day from {FIRST_DAY} to {LAST_DAY}, got {text!r}", field=option
+        )
+    return day
+
+
 def _period(text: str) -> Period:
-    match = re.fullmatch(r"(\d{4})-(\d{2})", text)
+    match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise ValidationError(f"must be YYYY-MM, got {text!r}", field="--period", rule="BILL-1")
-    return Period.calendar_month(int(match.group(1)), int(match.group(2)))
+    first = date(int(match.group(1)), int(match.group(2)), 1) if int(match.group(1)) else None
+    if first is None or not FIRST_DAY <= first <= LAST_DAY:
+        raise ValidationError(
+            f"must be a month from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}, got {text!r}",
+            field="--period",
+            rule="BILL-1",
+        )
+    return Period.calendar_month(first.year, first.month)
+
+
+def _vat_rate(text: str) -> Decimal:
+    """Plain decimal notation only (``0.23``; not ``0,23``, ``2.3e-1``, ``NaN``), in [0, 1)."""
+    if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{1,6})?", text) is None:
+        raise ValidationError(
+            f"must be a decimal ratio such as 0.23, got {text!r}", field="--vat-rate", rule="PLAN-2"
+        )
+    return check_vat_rate(Decimal(text), "--vat-rate")
+
+
+def _workers(text: str) -> int:
+    if re.fullmatch(r"[0-9]{1,3}", text) is None or not 1 <= int(text) <= MAX_WORKERS:
+        raise ValidationError(f"must be 1..{MAX_WORKERS}, got {text!r}", field="--workers")
+    return int(text)
 
 
 def _bill(args: argparse.Namespace) -> int:
     period = _period(args.period)
-    if args.workers < 1:
-        raise ValidationError(f"must be >= 1, got {args.workers}", field="--workers")
+    vat_rate = _vat_rate(args.vat_rate)
+    requested = _workers(args.workers)
     engine = _engine(args.db)
     try:
         require_migrated(engine)
         total_tenants = _count_tenants(engine)
-        workers = 1 if engine.dialect.name == "sqlite" else args.workers
-        if workers != args.workers:
+        workers = 1 if engine.dialect.name == "sqlite" else requested
+        if workers != requested:
             print("note: SQLite has one writer at a time; billing with 1 worker", file=sys.stderr)
         if workers == 1:
-            report = bill_period(
-                engine, period, Decimal(args.vat_rate), progress=_progress(total_tenants)
-            )
+            report = bill_period(engine, period, vat_rate, progress=_progress(total_tenants))
         else:
             report = _bill_in_processes(args, period, workers)
     finally:

@@ -31,7 +31,7 @@ from crmcore import billing as billing_engine
 from crmcore.billing import CHECKPOINT_FORMAT, BillingTerms
 from crmcore.catalog import Catalog
 from crmcore.errors import ConcurrencyError, ConfigurationError, ValidationError
-from crmcore.invoices import Invoice
+from crmcore.invoices import Invoice, check_vat_rate
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
@@ -339,6 +339,7 @@ def bill_period(
 
     Each tenant's :class:`~crmcore.billing.BillingCheckpoint` is stored with its invoices, so
     the next period's run replays only the events recorded since."""
+    check_vat_rate(vat_rate)  # PLAN-2, even when no tenant is billed
     billing = _billing()
     known: dict[str, _Vendor] = {}
     report = BillingReport()

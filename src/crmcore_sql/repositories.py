@@ -51,7 +51,13 @@ from crmcore.errors import (
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
 from crmcore.limits import check_record_deletion, checked_record_call
-from crmcore.ports import RecordDecision, RecordTable, User, checked_record_rows
+from crmcore.ports import (
+    RecordDecision,
+    RecordTable,
+    User,
+    checked_history,
+    checked_record_rows,
+)
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
@@ -110,6 +116,7 @@ class _SqlRepository:
 
 class SqlTenantRepository(_SqlRepository):
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
+        events = checked_history(tenant_id, events, vendor=vendor)  # before any statement
         with translate_errors("adding tenant"):
             try:
                 self.connection.execute(
@@ -132,6 +139,12 @@ class SqlTenantRepository(_SqlRepository):
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         new_version = expected_version + len(events)
         with translate_errors("appending events"):
+            # Checked before any write, after the event it follows (a refused append leaves
+            # the transaction as it was: the unit of work stays usable).
+            previous = self._event(tenant_id, expected_version)
+            checked: Sequence[Event] | None = None
+            if previous is not None or expected_version == 0:
+                checked = checked_history(tenant_id, events, after=previous)
             result = self.connection.execute(
                 update(tenants)
                 .where(tenants.c.tenant_id == tenant_id, tenants.c.version == expected_version)
@@ -143,8 +156,31 @@ class SqlTenantRepository(_SqlRepository):
                     f"tenant {tenant_id!r} is at version {current}, expected {expected_version}",
                     field="expected_version",
                 )
-            self._insert_events(tenant_id, expected_version, events)
+            if checked is None:  # that event was committed between the read and the update
+                try:
+                    checked = checked_history(
+                        tenant_id, events, after=self._event(tenant_id, expected_version)
+                    )
+                except CrmError:
+                    self.connection.execute(
+                        update(tenants)
+                        .where(tenants.c.tenant_id == tenant_id)
+                        .values(version=expected_version)
+                    )
+                    raise
+            self._insert_events(tenant_id, expected_version, checked)
         return new_version
+
+    def _event(self, tenant_id: str, version: int) -> Event | None:
+        """The tenant's event number ``version`` (1 = the first), ``None`` if not stored."""
+        if version < 1:
+            return None
+        row = self.connection.execute(
+            select(tenant_events.c.payload, tenant_events.c.at_zone).where(
+                tenant_events.c.tenant_id == tenant_id, tenant_events.c.version == version
+            )
+        ).first()
+        return None if row is None else convert.event_from_row(row)
 
     def history(self, tenant_id: str) -> tuple[Event, ...]:
         self.version(tenant_id)
