@@ -390,6 +390,63 @@ class StorageContract:
 
     # --- VIS-1 -------------------------------------------------------------------------------
 
+    def test_vis1_ids_differing_in_case_accents_or_trailing_spaces_are_apart(self) -> None:
+        """VIS-1: tenant ids (and keys, codes, names) that differ only in letter case, accents
+        or trailing spaces (``ACME``, ``acme``, ``acme ``, ``ácme``) are different tenants:
+        none sees or changes another's history, seats, records, counters, invoices, payments
+        or users; catalogue names and invoice series are apart in the same way."""
+        prefix = _unique("vis1")
+        twins = [f"{prefix}-ACME", f"{prefix}-acme", f"{prefix}-acme ", f"{prefix}-ácme"]
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        table = self.record_table()
+        with self.unit_of_work() as uow:
+            for index, tenant in enumerate(twins, start=1):
+                uow.tenants.add(tenant, f"vendor-{index}", [TenantCreated(at, tenant)])
+                uow.tenants.append(tenant, [SeatsAdded(at, index)] * index, expected_version=1)
+                uow.seats.set_bought(tenant, index)
+                uow.seats.assign(tenant, "Ann")  # the same person in each: four seats
+                uow.records.try_create(tenant, "contact", index, limit=index)
+                rows = self._contact_rows(tenant, index, kind="lead")
+                assert uow.records.create(tenant, "lead", 2 * index, table, rows).allowed
+                uow.invoices.add(sample_invoice(tenant, "2026-02", number=str(index)))
+                uow.payments.add(Payment(tenant, at, Money.of(str(index), "PLN")))
+                uow.users.add(User(tenant, "owner", "owner"))
+                uow.catalogs.save(tenant, Catalog([Plan("start", 1, [], Limits(index))]))
+                assert uow.invoices.next_number(f"FV-{tenant}") == 1
+            uow.commit()
+        with self.unit_of_work() as uow:
+            # ``acme`` can neither unassign ``ACME``'s person twice nor see ``ACME``'s count
+            uow.seats.unassign(twins[1], "Ann")
+            with pytest.raises(NotFound):
+                uow.seats.unassign(twins[1], "Ann")
+            uow.records.delete(twins[1], "contact", 2)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert sorted(uow.tenants.ids(after=prefix)) == sorted(twins)
+            for index, tenant in enumerate(twins, start=1):
+                assert uow.tenants.vendor(tenant) == f"vendor-{index}"
+                assert uow.tenants.version(tenant) == 1 + index
+                assert uow.tenants.history(tenant)[0] == TenantCreated(at, tenant)
+                assert uow.seats.bought(tenant) == index
+                assert uow.seats.assigned(tenant) == (set() if index == 2 else {"Ann"})
+                contacts = 0 if index == 2 else index  # acme's 2 contacts were deleted
+                assert uow.records.by_kind(tenant) == {
+                    kind: n for kind, n in (("contact", contacts), ("lead", index)) if n
+                }
+                assert uow.records.total(tenant) == contacts + index
+                assert self.stored_records(uow, tenant) == self._contact_rows(
+                    tenant, index, kind="lead"
+                )
+                invoices = uow.invoices.for_tenant(tenant)
+                assert [(i.tenant_id, i.number) for i in invoices] == [(tenant, str(index))]
+                paid = uow.payments.for_tenant(tenant)
+                assert [(p.tenant_id, p.amount) for p in paid] == [
+                    (tenant, Money.of(str(index), "PLN"))
+                ]
+                assert uow.users.for_tenant(tenant) == [User(tenant, "owner", "owner")]
+                assert uow.catalogs.get(tenant).get("start").limits.records == index
+                assert uow.invoices.next_number(f"FV-{tenant}") == 2
+
     @settings(max_examples=10)
     @given(
         st.lists(
@@ -402,8 +459,10 @@ class StorageContract:
         )
     )
     def test_tenant_isolation(self, operations: list[tuple[int, str, int]]) -> None:
-        """VIS-1: what one tenant does is invisible to the others, method by method."""
-        tenants = [_unique() for _ in range(3)]
+        """VIS-1: what one tenant does is invisible to the others, method by method, also when
+        their ids differ only in letter case, an accent or a trailing space."""
+        base = _unique()
+        tenants = [f"{base}-acme", f"{base}-ACME", f"{base}-ácme "]
         expected: dict[str, dict[str, int]] = {
             t: {"records": 0, "created": 0, "seat": 0, "invoice": 0, "payment": 0} for t in tenants
         }
