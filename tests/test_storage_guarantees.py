@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,8 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 import crmcore_sql
+from crmcore.errors import SeatError
 from crmcore_sql import workers
-from crmcore_sql.tables import invoice_lines, invoices
+from crmcore_sql.tables import invoice_lines, invoices, seat_counts
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -152,3 +154,49 @@ def test_crash_during_billing_leaves_no_half_invoice(url: str, engine: Engine) -
     assert rerun == clean == [str(n) for n in range(1, 41)]
     assert _numbers(engine, killed_series) == list(range(1, 41))
     assert 0 <= partial <= 40
+
+
+def test_seat2_two_units_of_work_assigning_one_person_count_one_seat(
+    url: str, engine: Engine
+) -> None:
+    """SEAT-2, SEAT-5: two units of work assign the same person at once. The first commits;
+    the second waits for it, is refused (SEAT-2) without counting a seat, and goes on in the
+    same unit of work: its next assignment and its commit work. 3 seats: anna by the first,
+    jan by the second; used is 2, so the third seat is still free and 2 seats can be kept."""
+    tenant = _unique("seat2")
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.seats.set_bought(tenant, 3)
+        uow.commit()
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            with crmcore_sql.unit_of_work(engine) as uow:
+                try:
+                    uow.seats.assign(tenant, "anna")
+                except SeatError as exc:
+                    outcome["refused"] = exc.rule
+                uow.seats.assign(tenant, "jan")
+                uow.commit()
+        except Exception as exc:  # reported to the test below
+            outcome["error"] = exc
+
+    with crmcore_sql.unit_of_work(engine) as first:
+        first.seats.assign(tenant, "anna")
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)  # the second now waits for the first's lock
+        first.commit()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert "error" not in outcome, outcome
+    assert outcome["refused"] == "SEAT-2"
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert uow.seats.assigned(tenant) == {"anna", "jan"}
+        used = uow.connection.execute(
+            select(seat_counts.c.used).where(seat_counts.c.tenant_id == tenant)
+        ).scalar_one()
+        assert used == 2
+        uow.seats.assign(tenant, "ewa")  # the third seat
+        with pytest.raises(SeatError):
+            uow.seats.assign(tenant, "piotr")

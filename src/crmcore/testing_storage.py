@@ -37,6 +37,7 @@ from crmcore.errors import (
     DuplicateInvoice,
     NotFound,
     SeatError,
+    StorageError,
     ValidationError,
 )
 from crmcore.events import (
@@ -373,6 +374,47 @@ class StorageContract:
             uow.seats.assign(tenant, "ewa")
             assert uow.seats.assigned(tenant) == {"anna", "ewa"}
             assert uow.seats.bought(tenant) == 2
+
+    def test_refused_operations_leave_the_unit_of_work_as_it_was(self) -> None:
+        """SEAT-2, SEAT-5, BILL-6: operations refused in the middle of a unit of work change
+        nothing (the seat counter included) and the unit of work goes on: what it did before
+        and after the refusals is committed, and exactly that."""
+        tenant = _unique()
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        with self.unit_of_work() as uow:
+            uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])
+            uow.seats.set_bought(tenant, 2)
+            uow.seats.assign(tenant, "anna")
+            uow.invoices.add(sample_invoice(tenant, "2026-02", number="1"))
+            uow.users.add(User(tenant, "owner", "owner"))
+            with pytest.raises(SeatError) as shared:
+                uow.seats.assign(tenant, "anna")  # SEAT-2: one account per person
+            assert shared.value.rule == "SEAT-2"
+            with pytest.raises(DuplicateInvoice):
+                uow.invoices.add(sample_invoice(tenant, "2026-02", number="2"))
+            with pytest.raises(StorageError):
+                uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])
+            with pytest.raises(StorageError):
+                uow.users.add(User(tenant, "owner", "admin"))
+            with pytest.raises(ConcurrencyError):
+                uow.tenants.append(tenant, [SeatsAdded(at, 1)], expected_version=0)
+            with pytest.raises(SeatError):
+                uow.seats.set_bought(tenant, 0)  # SEAT-5: below the 1 used
+            uow.seats.assign(tenant, "jan")  # the second seat is still free
+            with pytest.raises(SeatError) as full:
+                uow.seats.assign(tenant, "ewa")  # SEAT-5: 2 of 2 used
+            assert full.value.rule == "SEAT-5"
+            uow.invoices.add(sample_invoice(tenant, "2026-03", number="3"))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.seats.assigned(tenant) == {"anna", "jan"}
+            uow.seats.set_bought(tenant, 2)  # used is 2, not 3: no seat counted twice
+            uow.seats.unassign(tenant, "jan")
+            uow.seats.set_bought(tenant, 1)  # 1 used after the unassignment
+            assert [i.number for i in uow.invoices.for_tenant(tenant)] == ["1", "3"]
+            assert uow.tenants.history(tenant) == (TenantCreated(at, tenant),)
+            assert uow.users.for_tenant(tenant) == [User(tenant, "owner", "owner")]
+            uow.commit()
 
     def test_users_round_trip(self) -> None:
         tenant = _unique()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -91,6 +91,32 @@ class _SqlRepository:
     def dialect(self) -> str:
         return self.connection.dialect.name
 
+    @contextlib.contextmanager
+    def _atomic(self, statements: int = 2) -> Iterator[None]:
+        """One repository operation as one step of the unit of work: a savepoint before it,
+        rolled back to when it raises, so a refused operation leaves the unit of work exactly
+        as it was (counters included) and usable on every engine (PostgreSQL aborts the whole
+        transaction on any error in it). An operation of one statement needs no savepoint
+        where a failed statement undoes only itself (SQLite, MariaDB/MySQL), nor does a
+        connection in autocommit mode (each statement its own transaction)."""
+        autocommit = self.connection.get_execution_options().get("isolation_level")
+        if autocommit == "AUTOCOMMIT" or (statements == 1 and self.dialect != "postgresql"):
+            yield
+            return
+        with translate_errors("taking a savepoint"):
+            savepoint = self.connection.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if savepoint.is_active:
+                # If the server already ended the transaction (a MariaDB deadlock rolls it all
+                # back), the savepoint is gone with it: the original error is what matters.
+                with contextlib.suppress(SQLAlchemyError):
+                    savepoint.rollback()
+            raise
+        with translate_errors("releasing a savepoint"):
+            savepoint.commit()
+
     def _insert_if_missing(self, table: Table, values: dict[str, Any]) -> None:
         """Create a counter row unless it exists, without failing the transaction."""
         if self.dialect == "postgresql":
@@ -109,7 +135,7 @@ class _SqlRepository:
 
 class SqlTenantRepository(_SqlRepository):
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
-        with translate_errors("adding tenant"):
+        with translate_errors("adding tenant"), self._atomic():
             try:
                 self.connection.execute(
                     insert(tenants).values(tenant_id=tenant_id, vendor=vendor, version=len(events))
@@ -130,7 +156,7 @@ class SqlTenantRepository(_SqlRepository):
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         new_version = expected_version + len(events)
-        with translate_errors("appending events"):
+        with translate_errors("appending events"), self._atomic():
             result = self.connection.execute(
                 update(tenants)
                 .where(tenants.c.tenant_id == tenant_id, tenants.c.version == expected_version)
@@ -187,7 +213,7 @@ class SqlTenantRepository(_SqlRepository):
 class SqlCatalogRepository(_SqlRepository):
     def save(self, name: str, catalog: Catalog) -> None:
         document = json.dumps(catalog.to_dict(), sort_keys=True)
-        with translate_errors("saving catalogue"):
+        with translate_errors("saving catalogue"), self._atomic():
             self.connection.execute(delete(catalogs).where(catalogs.c.name == name))
             self.connection.execute(insert(catalogs).values(name=name, document=document))
 
@@ -204,7 +230,7 @@ class SqlCatalogRepository(_SqlRepository):
 class SqlInvoiceRepository(_SqlRepository):
     def add(self, invoice: Invoice) -> None:
         head, lines = convert.invoice_to_rows(invoice)
-        with translate_errors("adding invoice"):
+        with translate_errors("adding invoice"), self._atomic():
             try:
                 result = self.connection.execute(insert(invoices).values(head))
             except IntegrityError as exc:
@@ -291,7 +317,7 @@ class SqlInvoiceRepository(_SqlRepository):
                 f"{with_ids} of {len(rows)} invoice rows carry an id; all or none must",
                 field="rows",
             )
-        with translate_errors("adding invoices"):
+        with translate_errors("adding invoices"), self._atomic():
             if with_ids:
                 self.connection.execute(insert(invoices), [head for head, _ in rows])
                 lines = [line for _, head_lines in rows for line in head_lines]
@@ -350,7 +376,7 @@ class SqlInvoiceRepository(_SqlRepository):
 
 class SqlPaymentRepository(_SqlRepository):
     def add(self, payment: Payment) -> None:
-        with translate_errors("adding payment"):
+        with translate_errors("adding payment"), self._atomic(statements=1):
             self.connection.execute(insert(payments).values(convert.payment_to_row(payment)))
 
     def for_tenant(self, tenant_id: str) -> list[Payment]:
@@ -365,7 +391,7 @@ class SqlPaymentRepository(_SqlRepository):
 
 class SqlOutageRepository(_SqlRepository):
     def add(self, tenant_id: str, outage: OutageRecorded) -> None:
-        with translate_errors("adding outage"):
+        with translate_errors("adding outage"), self._atomic(statements=1):
             self.connection.execute(
                 insert(outages).values(convert.outage_to_row(tenant_id, outage))
             )
@@ -634,18 +660,18 @@ class SqlRecordCounterRepository(_SqlRepository):
 
 class SqlSeatRepository(_SqlRepository):
     def set_bought(self, tenant_id: str, seats: int) -> None:
-        with translate_errors("changing seats"):
+        with translate_errors("changing seats"), self._atomic():
             self._insert_if_missing(seat_counts, {"tenant_id": tenant_id, "bought": 0, "used": 0})
             changed = self.connection.execute(
                 update(seat_counts)
                 .where(seat_counts.c.tenant_id == tenant_id, seat_counts.c.used <= seats)
                 .values(bought=seats)
             ).rowcount
-        if changed != 1:
-            used = len(self.assigned(tenant_id))
-            raise SeatError(
-                f"cannot keep {seats} seats: {used} are assigned", field="seats", rule="SEAT-5"
-            )
+            if changed != 1:
+                used = len(self.assigned(tenant_id))
+                raise SeatError(
+                    f"cannot keep {seats} seats: {used} are assigned", field="seats", rule="SEAT-5"
+                )
 
     def bought(self, tenant_id: str) -> int:
         with translate_errors("reading seats"):
@@ -655,9 +681,19 @@ class SqlSeatRepository(_SqlRepository):
         return int(seats or 0)
 
     def assign(self, tenant_id: str, person: str) -> None:
-        if person in self.assigned(tenant_id):
-            raise SeatError(f"{person!r} already has an account", field="person", rule="SEAT-2")
-        with translate_errors("assigning seat"):
+        """SEAT-2, SEAT-5 in one step (a savepoint): the assignment row first (its unique key
+        decides a race for the same person: the second writer waits for the first and is
+        refused), then the counter, by a conditional UPDATE. Either refusal rolls both back.
+        Lock order: ``seat_assignments``, then ``seat_counts`` (as :meth:`unassign`)."""
+        with translate_errors("assigning seat"), self._atomic():
+            try:
+                self.connection.execute(
+                    insert(seat_assignments).values(tenant_id=tenant_id, person=person)
+                )
+            except IntegrityError as exc:
+                raise SeatError(
+                    f"{person!r} already has an account", field="person", rule="SEAT-2"
+                ) from exc
             changed = self.connection.execute(
                 update(seat_counts)
                 .where(
@@ -672,14 +708,6 @@ class SqlSeatRepository(_SqlRepository):
                     field="person",
                     rule="SEAT-5",
                 )
-            try:
-                self.connection.execute(
-                    insert(seat_assignments).values(tenant_id=tenant_id, person=person)
-                )
-            except IntegrityError as exc:
-                raise SeatError(
-                    f"{person!r} already has an account", field="person", rule="SEAT-2"
-                ) from exc
 
     def unassign(self, tenant_id: str, person: str) -> None:
         with translate_errors("unassigning seat"):
@@ -706,7 +734,7 @@ class SqlSeatRepository(_SqlRepository):
 
 class SqlUserRepository(_SqlRepository):
     def add(self, user: User) -> None:
-        with translate_errors("adding user"):
+        with translate_errors("adding user"), self._atomic(statements=1):
             try:
                 self.connection.execute(
                     insert(users).values(
