@@ -20,6 +20,7 @@ import crmcore_sql
 from crmcore.errors import SeatError
 from crmcore_sql import workers
 from crmcore_sql.tables import invoice_lines, invoices, seat_counts
+from crmcore_sql.workers import record_rows
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -200,3 +201,73 @@ def test_seat2_two_units_of_work_assigning_one_person_count_one_seat(
         uow.seats.assign(tenant, "ewa")  # the third seat
         with pytest.raises(SeatError):
             uow.seats.assign(tenant, "piotr")
+
+
+def test_rec6_creating_and_deleting_at_once_never_deadlocks(url: str, engine: Engine) -> None:
+    """REC-6: 2 threads create (3 rows at a time, against a limit of 10,000; one in units of
+    work, one with ``create_records``) while 2 threads delete (1 at a time) for 3 s, starting
+    from 10,000 contacts. Creation and deletion lock the counter rows in one order, so no call
+    deadlocks (no ConcurrencyError); every refusal reports a total the +3 would exceed and
+    every allowance one within the limit; the final total is the model's: 10,000 + 3 x the
+    allowed creations - the deletions."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: no row locks to order")
+    tenant, limit, batch = _unique("rec6-del"), 10_000, 3
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert uow.records.try_create(tenant, "contact", limit, limit=None).allowed
+        uow.commit()
+    rows = [{"tenant_id": tenant, "kind": "contact"}] * batch
+    deadline = time.monotonic() + 3.0
+    lock = threading.Lock()
+    allowed: list[int] = []
+    refused: list[int] = []
+    deleted: list[int] = []
+    failures: list[BaseException] = []
+
+    def create(in_unit_of_work: bool) -> None:
+        while time.monotonic() < deadline:
+            try:
+                if in_unit_of_work:
+                    with crmcore_sql.unit_of_work(engine) as uow:
+                        decision = uow.records.create(tenant, "contact", limit, record_rows, rows)
+                        uow.commit()
+                else:
+                    decision = crmcore_sql.create_records(
+                        engine, tenant, "contact", limit, record_rows, rows
+                    )
+            except Exception as exc:
+                failures.append(exc)
+                return
+            with lock:
+                (allowed if decision.allowed else refused).append(decision.total)
+
+    def delete() -> None:
+        while time.monotonic() < deadline:
+            try:
+                with crmcore_sql.unit_of_work(engine) as uow:
+                    uow.records.delete(tenant, "contact", 1)
+                    uow.commit()
+            except Exception as exc:
+                failures.append(exc)
+                return
+            with lock:
+                deleted.append(1)
+
+    threads = [
+        threading.Thread(target=create, args=(True,)),
+        threading.Thread(target=create, args=(False,)),
+        threading.Thread(target=delete),
+        threading.Thread(target=delete),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert deleted and allowed, (len(deleted), len(allowed), len(refused))
+    assert all(total <= limit for total in allowed)
+    assert all(total + batch > limit for total in refused), sorted(refused)[:5]
+    with crmcore_sql.unit_of_work(engine) as uow:
+        expected = limit + batch * len(allowed) - len(deleted)
+        assert uow.records.total(tenant) == expected
+        assert uow.records.by_kind(tenant) == {"contact": expected}

@@ -6,7 +6,11 @@ decided by the database, never by a read followed by a write in Python:
 - REC-6: ``record_totals`` has one row per tenant, changed by
   ``UPDATE ... SET total = total + n WHERE tenant_id = ? AND total + n <= limit``; a refused
   request changes nothing. No COUNT over record tables. ``create`` inserts the application's
-  rows in the same transaction (on PostgreSQL in the same statement).
+  rows in the same transaction (on PostgreSQL in the same statement). One lock order for
+  every counter change: ``record_totals``, then ``record_counts`` (no deadlock between
+  creating and deleting).
+- Every operation that writes is one step: a refusal or failure rolls back to a savepoint
+  taken before it, so the unit of work is exactly as it was (:meth:`_SqlRepository._atomic`).
 - SEAT-5: ``UPDATE seat_counts SET used = used + 1 WHERE tenant_id = ? AND used < bought``.
 - BILL-6: the numbering row is incremented by an upsert that locks it until the invoice insert
   commits or rolls back (no gap, no duplicate); ``(tenant_id, key)`` is a unique key.
@@ -21,17 +25,19 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
     Integer,
-    Select,
     Table,
-    and_,
     bindparam,
     delete,
+    exists,
+    false,
     func,
     insert,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -41,7 +47,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from crmcore.catalog import Catalog
 from crmcore.errors import (
     ConcurrencyError,
-    CrmError,
     DuplicateInvoice,
     NotFound,
     SeatError,
@@ -407,7 +412,10 @@ class SqlOutageRepository(_SqlRepository):
 
 
 # REC-6 on PostgreSQL in one round trip: the conditional upsert of the tenant's counter row and,
-# only when it changed a row, the per-kind breakdown.
+# only when it changed a row, the per-kind breakdown. Refused, the upsert still locks the row;
+# ``seen`` then reads it with FOR UPDATE, which in READ COMMITTED returns the row's latest
+# version (the one the upsert's WHERE saw, not the statement's older snapshot), so a refusal
+# reports the total it was decided on. Lock order: record_totals, then record_counts.
 _POSTGRESQL_INVOICE_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, :n)"
 )
@@ -424,8 +432,14 @@ _POSTGRESQL_TRY_CREATE = text(
         INSERT INTO record_counts (tenant_id, kind, count)
         SELECT :tenant_id, :kind, :count FROM total
         ON CONFLICT (tenant_id, kind) DO UPDATE SET count = record_counts.count + :count
+    ), seen AS (
+        SELECT total FROM record_totals
+        WHERE tenant_id = :tenant_id AND NOT EXISTS (SELECT FROM total)
+        FOR UPDATE
     )
-    SELECT total FROM total
+    SELECT total, TRUE AS allowed FROM total
+    UNION ALL
+    SELECT total, FALSE FROM seen
     """
 )
 
@@ -445,7 +459,7 @@ def creates_in_one_statement(dialect: str, count: int) -> bool:
 @functools.lru_cache(maxsize=256)
 def _postgresql_create(
     table: Table, columns: tuple[str, ...], count: int, limited: bool
-) -> Select[Any]:
+) -> CompoundSelect[Any]:
     """REC-6 and the application's insert in one statement: ``_POSTGRESQL_TRY_CREATE`` plus a
     third data-modifying CTE that inserts the rows only when the counter row was changed.
     Built once per table, column set, row count and limit/no limit; the row values are the
@@ -492,7 +506,16 @@ def _postgresql_create(
         .from_select(list(columns), new_rows[0] if count == 1 else union_all(*new_rows))
         .cte("created")
     )
-    return select(total.c.total).add_cte(by_kind, created)
+    seen = (
+        select(record_totals.c.total)
+        .where(record_totals.c.tenant_id == tenant_id, ~exists().select_from(total))
+        .with_for_update()
+        .cte("seen")
+    )
+    return union_all(
+        select(total.c.total, true().label("allowed")),
+        select(seen.c.total, false()),
+    ).add_cte(by_kind, created)
 
 
 def _require_table(table: RecordTable, rows: Sequence[Mapping[str, Any]]) -> Table:
@@ -516,23 +539,39 @@ class SqlRecordCounterRepository(_SqlRepository):
         _require_count(count)
         if limit is not None and count > limit:
             return RecordDecision(False, self.total(tenant_id), count, limit)
-        with translate_errors("counting records"):
-            if self.dialect == "postgresql":
-                total = self.connection.execute(
-                    _POSTGRESQL_TRY_CREATE,
-                    {"tenant_id": tenant_id, "kind": kind, "count": count, "limit": limit},
-                ).scalar()
-                if total is None:
-                    return RecordDecision(False, self.total(tenant_id), count, limit)
-                return RecordDecision(True, total, count, limit)
-            if self.dialect == "sqlite":
-                total = self._add_if_within(tenant_id, count, limit)
-            else:
-                total = self._add_if_within_mysql(tenant_id, count, limit)
-            if total is None:
+        with translate_errors("counting records"), self._atomic():
+            return self._try_create(tenant_id, kind, count, limit)
+
+    def _try_create(
+        self, tenant_id: str, kind: str, count: int, limit: int | None
+    ) -> RecordDecision:
+        """REC-6 as one atomic step: the tenant's counter row is locked first (then the kind's
+        count, the order of every counter change), and a refusal reports the total this step
+        decided on, never one read afterwards."""
+        if self.dialect == "postgresql":
+            seen = self.connection.execute(
+                _POSTGRESQL_TRY_CREATE,
+                {"tenant_id": tenant_id, "kind": kind, "count": count, "limit": limit},
+            ).first()
+            return self._decision(tenant_id, seen, count, limit)
+        if self.dialect == "sqlite":
+            total = self._add_if_within(tenant_id, count, limit)
+            if total is None:  # BEGIN IMMEDIATE: no other writer since
                 return RecordDecision(False, self.total(tenant_id), count, limit)
-            self._add_to_kind(tenant_id, kind, count)
+        else:
+            allowed, total = self._add_if_within_mysql(tenant_id, count, limit)
+            if not allowed:
+                return RecordDecision(False, total, count, limit)
+        self._add_to_kind(tenant_id, kind, count)
         return RecordDecision(True, total, count, limit)
+
+    def _decision(self, tenant_id: str, seen: Any, count: int, limit: int | None) -> RecordDecision:
+        """The decision of a PostgreSQL statement answering ``(total, allowed)``; no row only
+        when a concurrent first creation of the tenant's counter row is newer than the
+        statement's snapshot (then the row, locked by the statement, is read again)."""
+        if seen is None:
+            return RecordDecision(False, self.total(tenant_id), count, limit)
+        return RecordDecision(bool(seen.allowed), int(seen.total), count, limit)
 
     def create(
         self,
@@ -545,18 +584,23 @@ class SqlRecordCounterRepository(_SqlRepository):
         """``table`` must be a SQLAlchemy ``Table``. On PostgreSQL one statement counts and
         inserts up to :data:`ONE_STATEMENT_ROWS` rows (one round trip, like the insert alone);
         on SQLite and MariaDB/MySQL, and for more rows, the guard of :meth:`try_create` and
-        then the insert, in the same transaction (REC-6). If the
-        insert fails, the transaction is lost on every engine (PostgreSQL aborts it, the
-        others are rolled back here)."""
+        then the insert, in the same transaction (REC-6). Either way one atomic step (a
+        savepoint inside a unit of work): if the insert fails, its count is undone with it
+        and the rest of the unit of work stays, on every engine. A refusal reports the total
+        the step decided on."""
         new_rows = checked_record_rows(rows)
         target = _require_table(table, new_rows)
         count = len(new_rows)
         if not creates_in_one_statement(self.dialect, count) or (
             limit is not None and count > limit
         ):
-            decision = self.try_create(tenant_id, kind, count, limit)
-            if decision.allowed:
-                self._insert_or_roll_back(target, new_rows)
+            # the guard and the insert in one savepoint: a failed insert undoes its count
+            with translate_errors(f"creating records in {target.name}"), self._atomic():
+                if limit is not None and count > limit:
+                    return RecordDecision(False, self.total(tenant_id), count, limit)
+                decision = self._try_create(tenant_id, kind, count, limit)
+                if decision.allowed:
+                    self.connection.execute(insert(target), list(new_rows))
             return decision
         columns = tuple(new_rows[0])
         parameters: dict[str, Any] = {
@@ -569,23 +613,9 @@ class SqlRecordCounterRepository(_SqlRepository):
             for position, name in enumerate(columns):
                 parameters[f"r{index}_{position}"] = row[name]
         statement = _postgresql_create(target, columns, count, limit is not None)
-        with translate_errors(f"creating records in {target.name}"):
-            total = self.connection.execute(statement, parameters).scalar()
-        if total is None:
-            return RecordDecision(False, self.total(tenant_id), count, limit)
-        return RecordDecision(True, total, count, limit)
-
-    def _insert_or_roll_back(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert the rows counted just before; if that fails, roll the transaction back, as
-        PostgreSQL aborts it, so the count never outlives its rows even if the caller commits
-        after the error (REC-6)."""
-        try:
-            with translate_errors(f"inserting into {table.name}"):
-                self.connection.execute(insert(table), list(rows))
-        except CrmError:
-            with contextlib.suppress(SQLAlchemyError):
-                self.connection.rollback()
-            raise
+        with translate_errors(f"creating records in {target.name}"), self._atomic(statements=1):
+            seen = self.connection.execute(statement, parameters).first()
+            return self._decision(tenant_id, seen, count, limit)
 
     def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
         """One statement: create the counter row or add to it if the limit allows; the new
@@ -601,15 +631,31 @@ class SqlRecordCounterRepository(_SqlRepository):
         total: int | None = self.connection.execute(statement).scalar()
         return total
 
-    def _add_if_within_mysql(self, tenant_id: str, count: int, limit: int | None) -> int | None:
+    def _add_if_within_mysql(
+        self, tenant_id: str, count: int, limit: int | None
+    ) -> tuple[bool, int]:
+        """Lock the tenant's counter row (creating it at 0), read it, and add ``count`` if the
+        limit allows: whether it did, and the total it decided on (the new total if so)."""
         self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
-        condition = record_totals.c.tenant_id == tenant_id
-        if limit is not None:
-            condition = and_(condition, record_totals.c.total + count <= limit)
-        changed = self.connection.execute(
-            update(record_totals).where(condition).values(total=record_totals.c.total + count)
-        ).rowcount
-        return self.total(tenant_id) if changed == 1 else None
+        total = int(self._locked_total(tenant_id) or 0)
+        if limit is not None and total + count > limit:
+            return False, total
+        self.connection.execute(
+            update(record_totals)
+            .where(record_totals.c.tenant_id == tenant_id)
+            .values(total=record_totals.c.total + count)
+        )
+        return True, total + count
+
+    def _locked_total(self, tenant_id: str) -> int | None:
+        """The tenant's total, its row locked until the transaction ends (FOR UPDATE on the
+        servers; SQLite's BEGIN IMMEDIATE already excludes other writers)."""
+        total: int | None = self.connection.execute(
+            select(record_totals.c.total)
+            .where(record_totals.c.tenant_id == tenant_id)
+            .with_for_update()
+        ).scalar()
+        return total
 
     def _add_to_kind(self, tenant_id: str, kind: str, delta: int) -> None:
         values = {"tenant_id": tenant_id, "kind": kind, "count": delta}
@@ -629,17 +675,32 @@ class SqlRecordCounterRepository(_SqlRepository):
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None:
         _require_count(count)
-        current = self.by_kind(tenant_id).get(kind, 0)
-        removed = min(count, current)
+        with translate_errors("counting records"), self._atomic():
+            self._delete(tenant_id, kind, count)
+
+    def _delete(self, tenant_id: str, kind: str, count: int) -> None:
+        """REC-6: one atomic step in the lock order of creation (the tenant's total, then the
+        kind's count), removing at most what the kind has."""
+        if self._locked_total(tenant_id) is None:
+            return  # nothing was ever counted for the tenant
+        current = self.connection.execute(
+            select(record_counts.c.count)
+            .where(record_counts.c.tenant_id == tenant_id, record_counts.c.kind == kind)
+            .with_for_update()
+        ).scalar()
+        removed = min(count, int(current or 0))
         if removed == 0:
             return
-        with translate_errors("counting records"):
-            self._add_to_kind(tenant_id, kind, -removed)
-            self.connection.execute(
-                update(record_totals)
-                .where(record_totals.c.tenant_id == tenant_id)
-                .values(total=record_totals.c.total - removed)
-            )
+        self.connection.execute(
+            update(record_totals)
+            .where(record_totals.c.tenant_id == tenant_id)
+            .values(total=record_totals.c.total - removed)
+        )
+        self.connection.execute(
+            update(record_counts)
+            .where(record_counts.c.tenant_id == tenant_id, record_counts.c.kind == kind)
+            .values(count=record_counts.c.count - removed)
+        )
 
     def total(self, tenant_id: str) -> int:
         with translate_errors("counting records"):
