@@ -250,6 +250,45 @@ class StorageContract:
             assert uow.invoices.next_number(series) == 4
             assert uow.invoices.next_number(_unique("series")) == 1
 
+    @settings(max_examples=25)
+    @given(
+        st.sampled_from(["PLN", "JPY", "KWD", "EUR"]),
+        st.integers(10**17, 10**18 - 1),
+        st.booleans(),
+    )
+    def test_bill7_amounts_of_18_significant_digits_round_trip(
+        self, currency: str, digits: int, credit: bool
+    ) -> None:
+        """BILL-7: an amount of 18 significant digits in the currency's minor unit
+        (``1234567890123456.78`` PLN, ``123456789012345678`` JPY, ``123456789012345.678`` KWD)
+        comes back digit for digit, as a payment and as an invoice line (a credit negative)."""
+        places = {"PLN": 2, "JPY": 0, "KWD": 3, "EUR": 2}[currency]
+        amount = Money(Decimal(digits).scaleb(-places), currency)
+        tenant = _unique()
+        line = (
+            InvoiceLine(LineKind.SLA_CREDIT, "SLA-6", -amount)
+            if credit
+            else InvoiceLine(LineKind.TRANSFER_FEE, "BILL-4", amount)
+        )
+        invoice = attrs.evolve(
+            sample_invoice(tenant, "k"),
+            currency=currency,
+            lines=[line],  # type: ignore[list-item]  # attrs converter=tuple
+            vat_rate=Decimal("0"),
+        )
+        payment = Payment(tenant, datetime(2026, 3, 1, tzinfo=UTC), amount, "big")
+        with self.unit_of_work() as uow:
+            uow.invoices.add(invoice)
+            uow.payments.add(payment)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            [loaded] = uow.invoices.for_tenant(tenant)
+            assert loaded == invoice
+            assert loaded.lines[0].net.amount.as_tuple() == line.net.amount.as_tuple()
+            [paid] = uow.payments.for_tenant(tenant)
+            assert paid == payment
+            assert paid.amount.amount.as_tuple() == amount.amount.as_tuple()
+
     # --- payments and outages ----------------------------------------------------------------
 
     def test_payments_and_outages_round_trip(self) -> None:
