@@ -199,3 +199,32 @@ def test_bill7_upgrade_to_0005_converts_stored_amounts_exactly(database_url: str
                 ]
         finally:
             engine.dispose()
+
+
+def test_downgrade_to_0003_and_upgrade_again_keeps_the_invoices(database_url: str) -> None:
+    """0005 and 0004 can be undone: an invoice stored at head survives a downgrade to 0003
+    (amounts back to NUMERIC, default collations) and the upgrade again, digit for digit."""
+    from alembic import command
+
+    from crmcore.testing_storage import sample_invoice
+    from crmcore_sql.migrate import alembic_config
+
+    invoice = sample_invoice("t-down", "2026-02")
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url)
+        try:
+            crmcore_sql.migrate(engine)
+            with crmcore_sql.unit_of_work(engine) as uow:
+                uow.invoices.add(invoice)
+                uow.commit()
+            config = alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, "0003")
+            with engine.connect() as connection:
+                assert current_revision(connection) == "0003"
+            crmcore_sql.migrate(engine)
+            with crmcore_sql.unit_of_work(engine) as uow:
+                assert uow.invoices.for_tenant("t-down") == [invoice]
+        finally:
+            engine.dispose()

@@ -54,15 +54,21 @@ def from_minor_units(units: int, currency: str) -> Decimal:
     return Decimal(int(units)).scaleb(-minor_units(currency))
 
 
-def _convert(table: str, source: str, target: str, keys: tuple[str, ...], up: bool) -> None:
+def _convert(
+    table: str,
+    source: str,
+    target: sa.ColumnClause[Any],
+    keys: tuple[str, ...],
+    up: bool,
+) -> None:
     bind = op.get_bind()
     columns: list[sa.ColumnClause[Any]] = [sa.column(name) for name in (*keys, source, "currency")]
     rows = bind.execute(sa.select(*columns).select_from(sa.table(table))).all()
     statement = (
-        sa.table(table, *(sa.column(name) for name in (*keys, target)))
+        sa.table(table, *(sa.column(name) for name in keys), target)
         .update()
         .where(*(sa.column(name) == sa.bindparam(f"k_{name}") for name in keys))
-        .values({target: sa.bindparam("v")})
+        .values({target.name: sa.bindparam("v", type_=target.type)})
     )
     convert = to_minor_units if up else from_minor_units
     for start in range(0, len(rows), BATCH):
@@ -87,7 +93,7 @@ def _swap(new_type: sa.types.TypeEngine[Any], up: bool) -> None:
         op.add_column(
             table, sa.Column(staging, new_type, nullable=False, server_default=sa.text("0"))
         )
-        _convert(table, column, staging, keys, up)
+        _convert(table, column, sa.column(staging, new_type), keys, up)
         op.drop_column(table, column)
         op.alter_column(
             table,
