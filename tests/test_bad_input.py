@@ -928,8 +928,44 @@ def _limits_cases() -> list[Case]:
 LIMITS_CASES: list[Case] = _limits_cases()
 
 # --- storage -------------------------------------------------------------------------------------
+from crmcore.errors import ValidationError as _ValidationError  # noqa: E402
 
-STORAGE_CASES: list[Case] = []
+
+def _payment_row(amount: str, currency: str = "PLN") -> object:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from crmcore.invoices import Payment
+    from crmcore.money import Money
+    from crmcore_sql.convert import payment_to_row
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    return payment_to_row(Payment("t", at, Money(Decimal(amount), currency)))
+
+
+STORAGE_CASES: list[Case] = [
+    Case(
+        "stored amount finer than the minor unit",
+        lambda: _payment_row("1.234"),
+        _ValidationError,
+        "amount",
+        "BILL-7",
+    ),
+    Case(
+        "stored amount of JPY with decimals",
+        lambda: _payment_row("5.5", "JPY"),
+        _ValidationError,
+        "amount",
+        "BILL-7",
+    ),
+    Case(
+        "stored amount beyond 64-bit minor units",
+        lambda: _payment_row("1" * 18 + ".00"),
+        _ValidationError,
+        "amount",
+        "BILL-7",
+    ),
+]
 
 CASES = [*SCENARIO_CASES, *CORE_CASES, *LIMITS_CASES, *STORAGE_CASES]
 

@@ -3,16 +3,35 @@ metadata the code uses (no drift)."""
 
 from __future__ import annotations
 
+import importlib
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Engine, Numeric, column, insert, inspect, select, table, text
 
 import crmcore_sql
 import crmcore_sql.tables
 import crmcore_sql.tables_visibility
-from crmcore_sql.metadata import metadata
+from crmcore.events import TenantCreated
+from crmcore.money import Money
+from crmcore_sql.metadata import exact_collation, metadata
 from crmcore_sql.migrate import current_revision, head_revision
+from crmcore_sql.tables import (
+    invoice_lines,
+    invoices,
+    payments,
+    seat_assignments,
+    seat_counts,
+    tenants,
+)
 from crmcore_sql.testing import temporary_database
+
+# the conversion of migration 0004, to give a database the collations it had before it
+convert_tables = importlib.import_module(
+    "crmcore_sql.migrations.versions.0004_exact_collation"
+).convert_tables
 
 
 def test_upgrade_from_empty_matches_the_metadata(database_url: str) -> None:
@@ -29,5 +48,185 @@ def test_upgrade_from_empty_matches_the_metadata(database_url: str) -> None:
             names = set(inspect(engine).get_table_names())
             assert set(metadata.tables) <= names
             crmcore_sql.require_migrated(engine)
+        finally:
+            engine.dispose()
+
+
+def _string_collations(engine: Engine) -> dict[tuple[str, str], str | None]:
+    """MariaDB/MySQL: the collation of every string column of the crmcore tables."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT table_name, column_name, collation_name FROM information_schema.columns"
+                " WHERE table_schema = DATABASE() AND collation_name IS NOT NULL"
+            )
+        ).all()
+    return {(t, c): collation for t, c, collation in rows if t in metadata.tables}
+
+
+def test_vis1_upgrade_to_0004_makes_ids_compare_exactly(database_url: str) -> None:
+    """VIS-1: a 0003 database whose tables have MariaDB's default collation (case-, accent-
+    and trailing-space-insensitive) is converted by 0004: every string column of every crmcore
+    table is exact, the rows are kept, and ``ACME``/``acme``/``acme ``/``ácme`` are four
+    tenants on every engine."""
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url)
+        try:
+            crmcore_sql.migrate(engine, "0003")
+            if engine.dialect.name == "mysql":  # as 0001..0003 created them before 0004
+                with engine.begin() as connection:
+                    convert_tables(connection, None)
+                assert "utf8mb4_general_ci" in _string_collations(engine).values()
+            with engine.begin() as connection:
+                connection.execute(insert(tenants).values(tenant_id="ACME", vendor="v", version=0))
+                connection.execute(insert(seat_counts).values(tenant_id="ACME", bought=2, used=1))
+                connection.execute(insert(seat_assignments).values(tenant_id="ACME", person="ann"))
+            crmcore_sql.migrate(engine)
+            if engine.dialect.name == "mysql":
+                exact = exact_collation(engine.dialect)
+                collations = _string_collations(engine)
+                assert collations and set(collations.values()) == {exact}, collations
+            with crmcore_sql.unit_of_work(engine) as uow:
+                assert uow.seats.assigned("ACME") == {"ann"}
+                for twin in ("acme", "acme ", "ácme"):
+                    created = TenantCreated(datetime(2026, 1, 5, 9, 0, tzinfo=UTC), twin)
+                    uow.tenants.add(twin, "raynet", [created])  # a replayable history (TEN-1)
+                    assert uow.seats.assigned(twin) == frozenset()
+                    uow.seats.set_bought(twin, 1)
+                    uow.seats.assign(twin, "ann")
+                uow.commit()
+            with crmcore_sql.unit_of_work(engine) as uow:
+                assert uow.tenants.ids() == sorted(["ACME", "acme", "acme ", "ácme"])
+                assert [uow.seats.bought(t) for t in ("ACME", "acme", "acme ", "ácme")] == [
+                    2,
+                    1,
+                    1,
+                    1,
+                ]
+        finally:
+            engine.dispose()
+
+
+def test_bill7_upgrade_to_0005_converts_stored_amounts_exactly(database_url: str) -> None:
+    """BILL-7: amounts stored by 0003 as NUMERIC (on SQLite a binary float: 2427.1) become
+    integer minor units with every value as it was written: 2427.10 PLN is 242710, 0.10 PLN
+    is 10, 999999999999.99 PLN (15 digits, what a float keeps) is 99999999999999, 1234 JPY
+    is 1234, -2.50 PLN is -250; the invoice and the payment read back equal."""
+    amounts = [
+        ("2427.10", "PLN", 242710),
+        ("0.10", "PLN", 10),
+        ("999999999999.99", "PLN", 99999999999999),
+        ("1234", "JPY", 1234),
+        ("-2.50", "PLN", -250),
+    ]
+    old_invoices = table(
+        "invoices",
+        *(column(n) for n in ("id", "tenant_id", "key", "series", "number", "issued", "due")),
+        column("currency"),
+        column("vat_rate", Numeric(7, 4)),
+        column("net", Numeric(19, 4)),
+    )
+    old_lines = table(
+        "invoice_lines",
+        *(column(n) for n in ("invoice_id", "position", "tenant_id", "kind", "rule")),
+        column("net", Numeric(19, 4)),
+        column("currency"),
+        column("description"),
+    )
+    old_payments = table(
+        "payments",
+        *(column(n) for n in ("tenant_id", "at_utc", "at_zone", "currency", "reference")),
+        column("amount", Numeric(19, 4)),
+    )
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url)
+        try:
+            crmcore_sql.migrate(engine, "0004")
+            with engine.begin() as connection:
+                for index, (amount, currency, _) in enumerate(amounts, start=1):
+                    connection.execute(
+                        insert(old_invoices).values(
+                            id=index,
+                            tenant_id="t",
+                            key=f"k{index}",
+                            series="S",
+                            number=str(index),
+                            issued=date(2026, 3, 1),
+                            due=date(2026, 3, 15),
+                            currency=currency,
+                            vat_rate=Decimal("0.23"),
+                            net=Decimal(amount),
+                        )
+                    )
+                    connection.execute(
+                        insert(old_lines).values(
+                            invoice_id=index,
+                            position=0,
+                            tenant_id="t",
+                            kind="sla_credit" if amount[0] == "-" else "transfer_fee",
+                            rule="SLA-6" if amount[0] == "-" else "BILL-4",
+                            net=Decimal(amount),
+                            currency=currency,
+                            description="",
+                        )
+                    )
+                    if not amount.startswith("-"):
+                        connection.execute(
+                            insert(old_payments).values(
+                                tenant_id="t",
+                                at_utc=datetime(2026, 3, index),
+                                at_zone="UTC",
+                                currency=currency,
+                                reference=str(index),
+                                amount=Decimal(amount),
+                            )
+                        )
+            crmcore_sql.migrate(engine)
+            with engine.connect() as connection:
+                stored = connection.execute(
+                    select(invoices.c.net, invoice_lines.c.net)
+                    .join(invoice_lines, invoice_lines.c.invoice_id == invoices.c.id)
+                    .order_by(invoices.c.id)
+                ).all()
+                paid = connection.execute(select(payments.c.amount).order_by(payments.c.id))
+                assert [tuple(row) for row in stored] == [(u, u) for _, _, u in amounts]
+                assert list(paid.scalars()) == [u for a, _, u in amounts if a[0] != "-"]
+            with crmcore_sql.unit_of_work(engine) as uow:
+                loaded = uow.invoices.for_tenant("t")
+                assert [invoice.net for invoice in loaded] == [
+                    Money(Decimal(a), c) for a, c, _ in amounts
+                ]
+                assert [p.amount for p in uow.payments.for_tenant("t")] == [
+                    Money(Decimal(a), c) for a, c, _ in amounts if a[0] != "-"
+                ]
+        finally:
+            engine.dispose()
+
+
+def test_downgrade_to_0003_and_upgrade_again_keeps_the_invoices(database_url: str) -> None:
+    """0005 and 0004 can be undone: an invoice stored at head survives a downgrade to 0003
+    (amounts back to NUMERIC, default collations) and the upgrade again, digit for digit."""
+    from alembic import command
+
+    from crmcore.testing_storage import sample_invoice
+    from crmcore_sql.migrate import alembic_config
+
+    invoice = sample_invoice("t-down", "2026-02")
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url)
+        try:
+            crmcore_sql.migrate(engine)
+            with crmcore_sql.unit_of_work(engine) as uow:
+                uow.invoices.add(invoice)
+                uow.commit()
+            config = alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, "0003")
+            with engine.connect() as connection:
+                assert current_revision(connection) == "0003"
+            crmcore_sql.migrate(engine)
+            with crmcore_sql.unit_of_work(engine) as uow:
+                assert uow.invoices.for_tenant("t-down") == [invoice]
         finally:
             engine.dispose()

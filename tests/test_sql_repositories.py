@@ -204,3 +204,34 @@ def test_add_rows_refuses_a_mix_of_rows_with_and_without_ids(migrated_engine: En
         uow.commit()
     with crmcore_sql.unit_of_work(migrated_engine) as uow:
         assert uow.invoices.for_tenant(tenant) == [first, second]
+
+
+@pytest.mark.parametrize(
+    ("role", "module", "column", "value"),
+    [
+        ("OWNER", "contacts", "users.role", "'OWNER'"),
+        ("owner", "Contacts", "user_permissions.module", "'Contacts'"),
+    ],
+)
+def test_load_principal_refuses_a_stored_value_outside_the_enums_vis_1(
+    migrated_engine: Engine, role: str, module: str, column: str, value: str
+) -> None:
+    """A role or module written outside crmcore (``'OWNER'``, ``'Contacts'``: the enums are
+    lower case) is a StorageError naming the column and the value, not a plain ValueError."""
+    import uuid
+
+    from sqlalchemy import insert
+
+    from crmcore_sql.tables_visibility import user_permissions, users
+    from crmcore_sql.visibility import load_principal
+
+    tenant, user_id = f"vis-{uuid.uuid4().hex[:8]}", uuid.uuid4().int % 2**30
+    with migrated_engine.begin() as connection:
+        connection.execute(insert(users).values(id=user_id, tenant_id=tenant, role=role))
+        connection.execute(
+            insert(user_permissions).values(user_id=user_id, module=module, tenant_id=tenant)
+        )
+    with migrated_engine.connect() as connection, pytest.raises(StorageError) as refused:
+        load_principal(connection, tenant, user_id)
+    assert refused.value.field == column
+    assert value in str(refused.value)

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,8 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 import crmcore_sql
+from crmcore.errors import SeatError
 from crmcore_sql import workers
-from crmcore_sql.tables import invoice_lines, invoices
+from crmcore_sql.tables import invoice_lines, invoices, seat_counts
+from crmcore_sql.workers import record_rows
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -152,3 +155,119 @@ def test_crash_during_billing_leaves_no_half_invoice(url: str, engine: Engine) -
     assert rerun == clean == [str(n) for n in range(1, 41)]
     assert _numbers(engine, killed_series) == list(range(1, 41))
     assert 0 <= partial <= 40
+
+
+def test_seat2_two_units_of_work_assigning_one_person_count_one_seat(
+    url: str, engine: Engine
+) -> None:
+    """SEAT-2, SEAT-5: two units of work assign the same person at once. The first commits;
+    the second waits for it, is refused (SEAT-2) without counting a seat, and goes on in the
+    same unit of work: its next assignment and its commit work. 3 seats: anna by the first,
+    jan by the second; used is 2, so the third seat is still free and 2 seats can be kept."""
+    tenant = _unique("seat2")
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.seats.set_bought(tenant, 3)
+        uow.commit()
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            with crmcore_sql.unit_of_work(engine) as uow:
+                try:
+                    uow.seats.assign(tenant, "anna")
+                except SeatError as exc:
+                    outcome["refused"] = exc.rule
+                uow.seats.assign(tenant, "jan")
+                uow.commit()
+        except Exception as exc:  # reported to the test below
+            outcome["error"] = exc
+
+    with crmcore_sql.unit_of_work(engine) as first:
+        first.seats.assign(tenant, "anna")
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)  # the second now waits for the first's lock
+        first.commit()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert "error" not in outcome, outcome
+    assert outcome["refused"] == "SEAT-2"
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert uow.seats.assigned(tenant) == {"anna", "jan"}
+        used = uow.connection.execute(
+            select(seat_counts.c.used).where(seat_counts.c.tenant_id == tenant)
+        ).scalar_one()
+        assert used == 2
+        uow.seats.assign(tenant, "ewa")  # the third seat
+        with pytest.raises(SeatError):
+            uow.seats.assign(tenant, "piotr")
+
+
+def test_rec6_creating_and_deleting_at_once_never_deadlocks(url: str, engine: Engine) -> None:
+    """REC-6: 2 threads create (3 rows at a time, against a limit of 10,000; one in units of
+    work, one with ``create_records``) while 2 threads delete (1 at a time) for 3 s, starting
+    from 10,000 contacts. Creation and deletion lock the counter rows in one order, so no call
+    deadlocks (no ConcurrencyError); every refusal reports a total the +3 would exceed and
+    every allowance one within the limit; the final total is the model's: 10,000 + 3 x the
+    allowed creations - the deletions."""
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: no row locks to order")
+    tenant, limit, batch = _unique("rec6-del"), 10_000, 3
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert uow.records.try_create(tenant, "client", limit, limit=None).allowed
+        uow.commit()
+    rows = [{"tenant_id": tenant, "kind": "contact"}] * batch
+    deadline = time.monotonic() + 3.0
+    lock = threading.Lock()
+    allowed: list[int] = []
+    refused: list[int] = []
+    deleted: list[int] = []
+    failures: list[BaseException] = []
+
+    def create(in_unit_of_work: bool) -> None:
+        while time.monotonic() < deadline:
+            try:
+                if in_unit_of_work:
+                    with crmcore_sql.unit_of_work(engine) as uow:
+                        decision = uow.records.create(tenant, "client", limit, record_rows, rows)
+                        uow.commit()
+                else:
+                    decision = crmcore_sql.create_records(
+                        engine, tenant, "client", limit, record_rows, rows
+                    )
+            except Exception as exc:
+                failures.append(exc)
+                return
+            with lock:
+                (allowed if decision.allowed else refused).append(decision.total)
+
+    def delete() -> None:
+        while time.monotonic() < deadline:
+            try:
+                with crmcore_sql.unit_of_work(engine) as uow:
+                    uow.records.delete(tenant, "client", 1)
+                    uow.commit()
+            except Exception as exc:
+                failures.append(exc)
+                return
+            with lock:
+                deleted.append(1)
+
+    threads = [
+        threading.Thread(target=create, args=(True,)),
+        threading.Thread(target=create, args=(False,)),
+        threading.Thread(target=delete),
+        threading.Thread(target=delete),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert deleted and allowed, (len(deleted), len(allowed), len(refused))
+    assert all(total <= limit for total in allowed)
+    assert all(total + batch > limit for total in refused), sorted(refused)[:5]
+    with crmcore_sql.unit_of_work(engine) as uow:
+        expected = limit + batch * len(allowed) - len(deleted)
+        assert uow.records.total(tenant) == expected
+        assert uow.records.by_kind(tenant) == {"client": expected}

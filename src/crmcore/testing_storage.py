@@ -40,6 +40,7 @@ from crmcore.errors import (
     NotFound,
     OutOfOrderError,
     SeatError,
+    StorageError,
     UnknownPreset,
     ValidationError,
 )
@@ -353,6 +354,45 @@ class StorageContract:
             assert uow.invoices.next_number(series) == 4
             assert uow.invoices.next_number(_unique("series")) == 1
 
+    @settings(max_examples=25)
+    @given(
+        st.sampled_from(["PLN", "JPY", "KWD", "EUR"]),
+        st.integers(10**17, 10**18 - 1),
+        st.booleans(),
+    )
+    def test_bill7_amounts_of_18_significant_digits_round_trip(
+        self, currency: str, digits: int, credit: bool
+    ) -> None:
+        """BILL-7: an amount of 18 significant digits in the currency's minor unit
+        (``1234567890123456.78`` PLN, ``123456789012345678`` JPY, ``123456789012345.678`` KWD)
+        comes back digit for digit, as a payment and as an invoice line (a credit negative)."""
+        places = {"PLN": 2, "JPY": 0, "KWD": 3, "EUR": 2}[currency]
+        amount = Money(Decimal(digits).scaleb(-places), currency)
+        tenant = _unique()
+        line = (
+            InvoiceLine(LineKind.SLA_CREDIT, "SLA-6", -amount)
+            if credit
+            else InvoiceLine(LineKind.TRANSFER_FEE, "BILL-4", amount)
+        )
+        invoice = attrs.evolve(
+            sample_invoice(tenant, "k"),
+            currency=currency,
+            lines=[line],  # type: ignore[list-item]  # attrs converter=tuple
+            vat_rate=Decimal("0"),
+        )
+        payment = Payment(tenant, datetime(2026, 3, 1, tzinfo=UTC), amount, "big")
+        with self.unit_of_work() as uow:
+            uow.invoices.add(invoice)
+            uow.payments.add(payment)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            [loaded] = uow.invoices.for_tenant(tenant)
+            assert loaded == invoice
+            assert loaded.lines[0].net.amount.as_tuple() == line.net.amount.as_tuple()
+            [paid] = uow.payments.for_tenant(tenant)
+            assert paid == payment
+            assert paid.amount.amount.as_tuple() == amount.amount.as_tuple()
+
     # --- payments and outages ----------------------------------------------------------------
 
     def test_payments_and_outages_round_trip(self) -> None:
@@ -478,6 +518,47 @@ class StorageContract:
             assert uow.seats.assigned(tenant) == {"anna", "ewa"}
             assert uow.seats.bought(tenant) == 2
 
+    def test_refused_operations_leave_the_unit_of_work_as_it_was(self) -> None:
+        """SEAT-2, SEAT-5, BILL-6: operations refused in the middle of a unit of work change
+        nothing (the seat counter included) and the unit of work goes on: what it did before
+        and after the refusals is committed, and exactly that."""
+        tenant = _unique()
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        with self.unit_of_work() as uow:
+            uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])
+            uow.seats.set_bought(tenant, 2)
+            uow.seats.assign(tenant, "anna")
+            uow.invoices.add(sample_invoice(tenant, "2026-02", number="1"))
+            uow.users.add(User(tenant, "owner", "owner"))
+            with pytest.raises(SeatError) as shared:
+                uow.seats.assign(tenant, "anna")  # SEAT-2: one account per person
+            assert shared.value.rule == "SEAT-2"
+            with pytest.raises(DuplicateInvoice):
+                uow.invoices.add(sample_invoice(tenant, "2026-02", number="2"))
+            with pytest.raises(StorageError):
+                uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])
+            with pytest.raises(StorageError):
+                uow.users.add(User(tenant, "owner", "admin"))
+            with pytest.raises(ConcurrencyError):
+                uow.tenants.append(tenant, [SeatsAdded(at, 1)], expected_version=0)
+            with pytest.raises(SeatError):
+                uow.seats.set_bought(tenant, 0)  # SEAT-5: below the 1 used
+            uow.seats.assign(tenant, "jan")  # the second seat is still free
+            with pytest.raises(SeatError) as full:
+                uow.seats.assign(tenant, "ewa")  # SEAT-5: 2 of 2 used
+            assert full.value.rule == "SEAT-5"
+            uow.invoices.add(sample_invoice(tenant, "2026-03", number="3"))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.seats.assigned(tenant) == {"anna", "jan"}
+            uow.seats.set_bought(tenant, 2)  # used is 2, not 3: no seat counted twice
+            uow.seats.unassign(tenant, "jan")
+            uow.seats.set_bought(tenant, 1)  # 1 used after the unassignment
+            assert [i.number for i in uow.invoices.for_tenant(tenant)] == ["1", "3"]
+            assert uow.tenants.history(tenant) == (TenantCreated(at, tenant),)
+            assert uow.users.for_tenant(tenant) == [User(tenant, "owner", "owner")]
+            uow.commit()
+
     def test_users_round_trip(self) -> None:
         tenant = _unique()
         owner = User(tenant, "owner", "owner")
@@ -494,6 +575,64 @@ class StorageContract:
 
     # --- VIS-1 -------------------------------------------------------------------------------
 
+    def test_vis1_ids_differing_in_case_accents_or_trailing_spaces_are_apart(self) -> None:
+        """VIS-1: tenant ids (and keys, codes, names) that differ only in letter case, accents
+        or trailing spaces (``ACME``, ``acme``, ``acme ``, ``ácme``) are different tenants:
+        none sees or changes another's history, seats, records, counters, invoices, payments
+        or users; catalogue names and invoice series are apart in the same way."""
+        prefix = _unique("vis1")
+        twins = [f"{prefix}-ACME", f"{prefix}-acme", f"{prefix}-acme ", f"{prefix}-ácme"]
+        vendors = ["raynet", "livespace", "chmiuro", "smartmail"]  # known vendors (TEN-1)
+        at = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        table = self.record_table()
+        with self.unit_of_work() as uow:
+            for index, tenant in enumerate(twins, start=1):
+                uow.tenants.add(tenant, vendors[index - 1], [TenantCreated(at, tenant)])
+                uow.tenants.append(tenant, [SeatsAdded(at, index)] * index, expected_version=1)
+                uow.seats.set_bought(tenant, index)
+                uow.seats.assign(tenant, "Ann")  # the same person in each: four seats
+                uow.records.try_create(tenant, "client", index, limit=index)
+                rows = self._contact_rows(tenant, index, kind="lead")
+                assert uow.records.create(tenant, "lead", 2 * index, table, rows).allowed
+                uow.invoices.add(sample_invoice(tenant, "2026-02", number=str(index)))
+                uow.payments.add(Payment(tenant, at, Money.of(str(index), "PLN")))
+                uow.users.add(User(tenant, "owner", "owner"))
+                uow.catalogs.save(tenant, Catalog([Plan("start", 1, [], Limits(index))]))
+                assert uow.invoices.next_number(f"FV-{tenant}") == 1
+            uow.commit()
+        with self.unit_of_work() as uow:
+            # ``acme`` can neither unassign ``ACME``'s person twice nor see ``ACME``'s count
+            uow.seats.unassign(twins[1], "Ann")
+            with pytest.raises(NotFound):
+                uow.seats.unassign(twins[1], "Ann")
+            uow.records.delete(twins[1], "client", 2)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert sorted(uow.tenants.ids(after=prefix)) == sorted(twins)
+            for index, tenant in enumerate(twins, start=1):
+                assert uow.tenants.vendor(tenant) == vendors[index - 1]
+                assert uow.tenants.version(tenant) == 1 + index
+                assert uow.tenants.history(tenant)[0] == TenantCreated(at, tenant)
+                assert uow.seats.bought(tenant) == index
+                assert uow.seats.assigned(tenant) == (set() if index == 2 else {"Ann"})
+                contacts = 0 if index == 2 else index  # acme's 2 contacts were deleted
+                assert uow.records.by_kind(tenant) == {
+                    kind: n for kind, n in (("client", contacts), ("lead", index)) if n
+                }
+                assert uow.records.total(tenant) == contacts + index
+                assert self.stored_records(uow, tenant) == self._contact_rows(
+                    tenant, index, kind="lead"
+                )
+                invoices = uow.invoices.for_tenant(tenant)
+                assert [(i.tenant_id, i.number) for i in invoices] == [(tenant, str(index))]
+                paid = uow.payments.for_tenant(tenant)
+                assert [(p.tenant_id, p.amount) for p in paid] == [
+                    (tenant, Money.of(str(index), "PLN"))
+                ]
+                assert uow.users.for_tenant(tenant) == [User(tenant, "owner", "owner")]
+                assert uow.catalogs.get(tenant).get("start").limits.records == index
+                assert uow.invoices.next_number(f"FV-{tenant}") == 2
+
     @settings(max_examples=10)
     @given(
         st.lists(
@@ -506,8 +645,10 @@ class StorageContract:
         )
     )
     def test_tenant_isolation(self, operations: list[tuple[int, str, int]]) -> None:
-        """VIS-1: what one tenant does is invisible to the others, method by method."""
-        tenants = [_unique() for _ in range(3)]
+        """VIS-1: what one tenant does is invisible to the others, method by method, also when
+        their ids differ only in letter case, an accent or a trailing space."""
+        base = _unique()
+        tenants = [f"{base}-acme", f"{base}-ACME", f"{base}-ácme "]
         expected: dict[str, dict[str, int]] = {
             t: {"records": 0, "created": 0, "seat": 0, "invoice": 0, "payment": 0} for t in tenants
         }

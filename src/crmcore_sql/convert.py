@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from crmcore.errors import CrmError
+from crmcore.errors import CrmError, ValidationError
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, event_from_dict, event_to_dict
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money, minor_units
@@ -254,6 +254,43 @@ def outage_from_row(row: Any) -> OutageRecorded:
     return result
 
 
+# Amounts are stored as integer minor units (BIGINT) on every engine: exact, where SQLite's
+# NUMERIC is a binary float. 18 significant digits always fit (BILL-7).
+MAX_MINOR_UNITS = 2**63 - 1
+
+
+def minor_units_of(amount: Decimal, currency: str, field: str = "amount") -> int:
+    """``amount`` in integer minor units of ``currency`` (``12.34`` PLN: ``1234``), as it is
+    stored; a ValidationError (BILL-7) for an amount finer than the minor unit or too large
+    for a 64-bit integer, instead of storing it rounded."""
+    places = minor_units(currency)
+    exponent = amount.as_tuple().exponent
+    if exponent == -places:  # every rounded amount: exact, no check needed
+        units = int(amount.scaleb(places))
+    else:
+        scaled = amount.scaleb(places) if amount.is_finite() else amount
+        if not scaled.is_finite() or scaled != scaled.to_integral_value():
+            raise ValidationError(
+                f"must be a whole number of {currency} minor units, got {amount}",
+                field=field,
+                rule="BILL-7",
+            )
+        units = int(scaled)
+    if abs(units) > MAX_MINOR_UNITS:
+        raise ValidationError(
+            f"too large to store: {amount} {currency} (at most {MAX_MINOR_UNITS} minor units)",
+            field=field,
+            rule="BILL-7",
+        )
+    return units
+
+
+def money_from_minor_units(units: int, currency: str) -> Money:
+    """The Money of a stored amount in integer minor units (BILL-7)."""
+    places = minor_units(currency)
+    return Money(Decimal(int(units)).scaleb(-places), currency)
+
+
 def money_from_columns(amount: Decimal | str | float, currency: str) -> Money:
     """Exact amount quantised to the currency's minor unit (BILL-7)."""
     quantum = Decimal(1).scaleb(-minor_units(currency))
@@ -278,7 +315,7 @@ def invoice_to_rows(
         "billing_email": invoice.billing_email,
         "period_first_day": invoice.period_first_day,
         "period_last_day": invoice.period_last_day,
-        "net": net_amount(invoice),
+        "net": minor_units_of(net_amount(invoice), invoice.currency, "net"),
     }
     lines = []
     for position, line in enumerate(invoice.lines):
@@ -289,7 +326,7 @@ def invoice_to_rows(
             "tenant_id": tenant_id,
             "kind": line.kind._value_,  # the member's value (``.value`` is a slower property)
             "rule": line.rule,
-            "net": net.amount,
+            "net": minor_units_of(net.amount, net.currency, f"lines[{position}].net"),
             "currency": net.currency,
             "plan": line.plan,
             "seats": line.seats,
@@ -345,7 +382,7 @@ def _line_from_row(row: Any) -> InvoiceLine:
     return InvoiceLine(
         kind=LineKind(row.kind),
         rule=row.rule,
-        net=money_from_columns(row.net, row.currency),
+        net=money_from_minor_units(row.net, row.currency),
         plan=row.plan,
         seats=row.seats,
         first_day=row.first_day,
@@ -378,7 +415,7 @@ def payment_to_row(payment: Payment) -> dict[str, Any]:
         "tenant_id": payment.tenant_id,
         "at_utc": at_utc,
         "at_zone": at_zone,
-        "amount": payment.amount.amount,
+        "amount": minor_units_of(payment.amount.amount, payment.amount.currency),
         "currency": payment.amount.currency,
         "reference": payment.reference,
     }
@@ -388,7 +425,7 @@ def payment_from_row(row: Any) -> Payment:
     return Payment(
         tenant_id=row.tenant_id,
         at=instant_from_columns(row.at_utc, row.at_zone),
-        amount=money_from_columns(row.amount, row.currency),
+        amount=money_from_minor_units(row.amount, row.currency),
         reference=row.reference,
     )
 

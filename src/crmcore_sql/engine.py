@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy
@@ -155,6 +156,14 @@ def require_migrated(engine: Engine) -> None:
     """ConfigurationError unless the database is at the migrations' head."""
     from crmcore_sql.migrate import current_revision, head_revision
 
+    missing = missing_sqlite_file(engine.url)
+    if missing is not None:
+        # Connecting would create an empty file: refuse before that, leaving nothing behind.
+        raise ConfigurationError(
+            f"database {describe_url(engine.url)} is not migrated (no file {missing}); "
+            f"run: crmcore migrate --db URL",
+            field="--db",
+        )
     with translate_errors("checking the schema"), engine.connect() as connection:
         current = current_revision(connection)
     if current != head_revision():
@@ -164,6 +173,19 @@ def require_migrated(engine: Engine) -> None:
             f"run: crmcore migrate --db URL",
             field="--db",
         )
+
+
+def missing_sqlite_file(url: str | URL) -> str | None:
+    """The path of the file a SQLite ``url`` names when that file does not exist (opening it
+    would create it, empty); ``None`` for an existing file, an in-memory database, a URI
+    filename (``?uri=true``, left to SQLite) or another engine."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if database in (None, "", ":memory:") or parsed.query.get("uri") in ("true", "1"):
+        return None
+    return None if Path(database).exists() else database
 
 
 def table_names(engine: Engine) -> list[str]:

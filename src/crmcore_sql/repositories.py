@@ -6,7 +6,11 @@ decided by the database, never by a read followed by a write in Python:
 - REC-6: ``record_totals`` has one row per tenant, changed by
   ``UPDATE ... SET total = total + n WHERE tenant_id = ? AND total + n <= limit``; a refused
   request changes nothing. No COUNT over record tables. ``create`` inserts the application's
-  rows in the same transaction (on PostgreSQL in the same statement).
+  rows in the same transaction (on PostgreSQL in the same statement). One lock order for
+  every counter change: ``record_totals``, then ``record_counts`` (no deadlock between
+  creating and deleting).
+- Every operation that writes is one step: a refusal or failure rolls back to a savepoint
+  taken before it, so the unit of work is exactly as it was (:meth:`_SqlRepository._atomic`).
 - SEAT-5: ``UPDATE seat_counts SET used = used + 1 WHERE tenant_id = ? AND used < bought``.
 - BILL-6: the numbering row is incremented by an upsert that locks it until the invoice insert
   commits or rolls back (no gap, no duplicate); ``(tenant_id, key)`` is a unique key.
@@ -17,21 +21,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    CompoundSelect,
     Connection,
     Integer,
-    Select,
     Table,
-    and_,
     bindparam,
     delete,
+    exists,
+    false,
     func,
     insert,
     select,
     text,
+    true,
     union_all,
     update,
 )
@@ -98,6 +104,32 @@ class _SqlRepository:
     def dialect(self) -> str:
         return self.connection.dialect.name
 
+    @contextlib.contextmanager
+    def _atomic(self, statements: int = 2) -> Iterator[None]:
+        """One repository operation as one step of the unit of work: a savepoint before it,
+        rolled back to when it raises, so a refused operation leaves the unit of work exactly
+        as it was (counters included) and usable on every engine (PostgreSQL aborts the whole
+        transaction on any error in it). An operation of one statement needs no savepoint
+        where a failed statement undoes only itself (SQLite, MariaDB/MySQL), nor does a
+        connection in autocommit mode (each statement its own transaction)."""
+        autocommit = self.connection.get_execution_options().get("isolation_level")
+        if autocommit == "AUTOCOMMIT" or (statements == 1 and self.dialect != "postgresql"):
+            yield
+            return
+        with translate_errors("taking a savepoint"):
+            savepoint = self.connection.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if savepoint.is_active:
+                # If the server already ended the transaction (a MariaDB deadlock rolls it all
+                # back), the savepoint is gone with it: the original error is what matters.
+                with contextlib.suppress(SQLAlchemyError):
+                    savepoint.rollback()
+            raise
+        with translate_errors("releasing a savepoint"):
+            savepoint.commit()
+
     def _insert_if_missing(self, table: Table, values: dict[str, Any]) -> None:
         """Create a counter row unless it exists, without failing the transaction."""
         if self.dialect == "postgresql":
@@ -117,7 +149,7 @@ class _SqlRepository:
 class SqlTenantRepository(_SqlRepository):
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
         events = checked_history(tenant_id, events, vendor=vendor)  # before any statement
-        with translate_errors("adding tenant"):
+        with translate_errors("adding tenant"), self._atomic():
             try:
                 self.connection.execute(
                     insert(tenants).values(tenant_id=tenant_id, vendor=vendor, version=len(events))
@@ -138,13 +170,11 @@ class SqlTenantRepository(_SqlRepository):
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         new_version = expected_version + len(events)
-        with translate_errors("appending events"):
-            # Checked before any write, after the event it follows (a refused append leaves
-            # the transaction as it was: the unit of work stays usable).
-            previous = self._event(tenant_id, expected_version)
-            checked: Sequence[Event] | None = None
-            if previous is not None or expected_version == 0:
-                checked = checked_history(tenant_id, events, after=previous)
+        with translate_errors("appending events"), self._atomic():
+            # The version first (a stale caller gets ConcurrencyError whatever it appends),
+            # then the events after the one they follow (TEN-1). The version row, updated
+            # first, is locked, so that event cannot change in between; a refused history
+            # puts the version back (also in autocommit mode, where no savepoint is taken).
             result = self.connection.execute(
                 update(tenants)
                 .where(tenants.c.tenant_id == tenant_id, tenants.c.version == expected_version)
@@ -156,18 +186,17 @@ class SqlTenantRepository(_SqlRepository):
                     f"tenant {tenant_id!r} is at version {current}, expected {expected_version}",
                     field="expected_version",
                 )
-            if checked is None:  # that event was committed between the read and the update
-                try:
-                    checked = checked_history(
-                        tenant_id, events, after=self._event(tenant_id, expected_version)
-                    )
-                except CrmError:
-                    self.connection.execute(
-                        update(tenants)
-                        .where(tenants.c.tenant_id == tenant_id)
-                        .values(version=expected_version)
-                    )
-                    raise
+            try:
+                checked = checked_history(
+                    tenant_id, events, after=self._event(tenant_id, expected_version)
+                )
+            except CrmError:
+                self.connection.execute(
+                    update(tenants)
+                    .where(tenants.c.tenant_id == tenant_id)
+                    .values(version=expected_version)
+                )
+                raise
             self._insert_events(tenant_id, expected_version, checked)
         return new_version
 
@@ -224,7 +253,7 @@ class SqlTenantRepository(_SqlRepository):
 class SqlCatalogRepository(_SqlRepository):
     def save(self, name: str, catalog: Catalog) -> None:
         document = json.dumps(catalog.to_dict(), sort_keys=True)
-        with translate_errors("saving catalogue"):
+        with translate_errors("saving catalogue"), self._atomic():
             self.connection.execute(delete(catalogs).where(catalogs.c.name == name))
             self.connection.execute(insert(catalogs).values(name=name, document=document))
 
@@ -241,7 +270,7 @@ class SqlCatalogRepository(_SqlRepository):
 class SqlInvoiceRepository(_SqlRepository):
     def add(self, invoice: Invoice) -> None:
         head, lines = convert.invoice_to_rows(invoice)
-        with translate_errors("adding invoice"):
+        with translate_errors("adding invoice"), self._atomic():
             try:
                 result = self.connection.execute(insert(invoices).values(head))
             except IntegrityError as exc:
@@ -328,7 +357,7 @@ class SqlInvoiceRepository(_SqlRepository):
                 f"{with_ids} of {len(rows)} invoice rows carry an id; all or none must",
                 field="rows",
             )
-        with translate_errors("adding invoices"):
+        with translate_errors("adding invoices"), self._atomic():
             if with_ids:
                 self.connection.execute(insert(invoices), [head for head, _ in rows])
                 lines = [line for _, head_lines in rows for line in head_lines]
@@ -387,7 +416,7 @@ class SqlInvoiceRepository(_SqlRepository):
 
 class SqlPaymentRepository(_SqlRepository):
     def add(self, payment: Payment) -> None:
-        with translate_errors("adding payment"):
+        with translate_errors("adding payment"), self._atomic(statements=1):
             self.connection.execute(insert(payments).values(convert.payment_to_row(payment)))
 
     def for_tenant(self, tenant_id: str) -> list[Payment]:
@@ -402,7 +431,7 @@ class SqlPaymentRepository(_SqlRepository):
 
 class SqlOutageRepository(_SqlRepository):
     def add(self, tenant_id: str, outage: OutageRecorded) -> None:
-        with translate_errors("adding outage"):
+        with translate_errors("adding outage"), self._atomic(statements=1):
             self.connection.execute(
                 insert(outages).values(convert.outage_to_row(tenant_id, outage))
             )
@@ -418,7 +447,10 @@ class SqlOutageRepository(_SqlRepository):
 
 
 # REC-6 on PostgreSQL in one round trip: the conditional upsert of the tenant's counter row and,
-# only when it changed a row, the per-kind breakdown.
+# only when it changed a row, the per-kind breakdown. Refused, the upsert still locks the row;
+# ``seen`` then reads it with FOR UPDATE, which in READ COMMITTED returns the row's latest
+# version (the one the upsert's WHERE saw, not the statement's older snapshot), so a refusal
+# reports the total it was decided on. Lock order: record_totals, then record_counts.
 _POSTGRESQL_INVOICE_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, :n)"
 )
@@ -435,8 +467,14 @@ _POSTGRESQL_TRY_CREATE = text(
         INSERT INTO record_counts (tenant_id, kind, count)
         SELECT :tenant_id, :kind, :count FROM total
         ON CONFLICT (tenant_id, kind) DO UPDATE SET count = record_counts.count + :count
+    ), seen AS (
+        SELECT total FROM record_totals
+        WHERE tenant_id = :tenant_id AND NOT EXISTS (SELECT FROM total)
+        FOR UPDATE
     )
-    SELECT total FROM total
+    SELECT total, TRUE AS allowed FROM total
+    UNION ALL
+    SELECT total, FALSE FROM seen
     """
 )
 
@@ -456,7 +494,7 @@ def creates_in_one_statement(dialect: str, count: int) -> bool:
 @functools.lru_cache(maxsize=256)
 def _postgresql_create(
     table: Table, columns: tuple[str, ...], count: int, limited: bool
-) -> Select[Any]:
+) -> CompoundSelect[Any]:
     """REC-6 and the application's insert in one statement: ``_POSTGRESQL_TRY_CREATE`` plus a
     third data-modifying CTE that inserts the rows only when the counter row was changed.
     Built once per table, column set, row count and limit/no limit; the row values are the
@@ -503,7 +541,16 @@ def _postgresql_create(
         .from_select(list(columns), new_rows[0] if count == 1 else union_all(*new_rows))
         .cte("created")
     )
-    return select(total.c.total).add_cte(by_kind, created)
+    seen = (
+        select(record_totals.c.total)
+        .where(record_totals.c.tenant_id == tenant_id, ~exists().select_from(total))
+        .with_for_update()
+        .cte("seen")
+    )
+    return union_all(
+        select(total.c.total, true().label("allowed")),
+        select(seen.c.total, false()),
+    ).add_cte(by_kind, created)
 
 
 def _require_table(table: RecordTable, rows: Sequence[Mapping[str, Any]]) -> Table:
@@ -522,23 +569,39 @@ class SqlRecordCounterRepository(_SqlRepository):
         kind = checked_record_call(kind, count, limit)  # REC-1, REC-3: before any statement
         if limit is not None and count > limit:
             return RecordDecision(False, self.total(tenant_id), count, limit)
-        with translate_errors("counting records"):
-            if self.dialect == "postgresql":
-                total = self.connection.execute(
-                    _POSTGRESQL_TRY_CREATE,
-                    {"tenant_id": tenant_id, "kind": kind, "count": count, "limit": limit},
-                ).scalar()
-                if total is None:
-                    return RecordDecision(False, self.total(tenant_id), count, limit)
-                return RecordDecision(True, total, count, limit)
-            if self.dialect == "sqlite":
-                total = self._add_if_within(tenant_id, count, limit)
-            else:
-                total = self._add_if_within_mysql(tenant_id, count, limit)
-            if total is None:
+        with translate_errors("counting records"), self._atomic():
+            return self._try_create(tenant_id, kind, count, limit)
+
+    def _try_create(
+        self, tenant_id: str, kind: str, count: int, limit: int | None
+    ) -> RecordDecision:
+        """REC-6 as one atomic step: the tenant's counter row is locked first (then the kind's
+        count, the order of every counter change), and a refusal reports the total this step
+        decided on, never one read afterwards."""
+        if self.dialect == "postgresql":
+            seen = self.connection.execute(
+                _POSTGRESQL_TRY_CREATE,
+                {"tenant_id": tenant_id, "kind": kind, "count": count, "limit": limit},
+            ).first()
+            return self._decision(tenant_id, seen, count, limit)
+        if self.dialect == "sqlite":
+            total = self._add_if_within(tenant_id, count, limit)
+            if total is None:  # BEGIN IMMEDIATE: no other writer since
                 return RecordDecision(False, self.total(tenant_id), count, limit)
-            self._add_to_kind(tenant_id, kind, count)
+        else:
+            allowed, total = self._add_if_within_mysql(tenant_id, count, limit)
+            if not allowed:
+                return RecordDecision(False, total, count, limit)
+        self._add_to_kind(tenant_id, kind, count)
         return RecordDecision(True, total, count, limit)
+
+    def _decision(self, tenant_id: str, seen: Any, count: int, limit: int | None) -> RecordDecision:
+        """The decision of a PostgreSQL statement answering ``(total, allowed)``; no row only
+        when a concurrent first creation of the tenant's counter row is newer than the
+        statement's snapshot (then the row, locked by the statement, is read again)."""
+        if seen is None:
+            return RecordDecision(False, self.total(tenant_id), count, limit)
+        return RecordDecision(bool(seen.allowed), int(seen.total), count, limit)
 
     def create(
         self,
@@ -551,9 +614,10 @@ class SqlRecordCounterRepository(_SqlRepository):
         """``table`` must be a SQLAlchemy ``Table``. On PostgreSQL one statement counts and
         inserts up to :data:`ONE_STATEMENT_ROWS` rows (one round trip, like the insert alone);
         on SQLite and MariaDB/MySQL, and for more rows, the guard of :meth:`try_create` and
-        then the insert, in the same transaction (REC-6). If the
-        insert fails, the transaction is lost on every engine (PostgreSQL aborts it, the
-        others are rolled back here)."""
+        then the insert, in the same transaction (REC-6). Either way one atomic step (a
+        savepoint inside a unit of work): if the insert fails, its count is undone with it
+        and the rest of the unit of work stays, on every engine. A refusal reports the total
+        the step decided on."""
         kind = checked_record_call(kind, limit=limit)  # REC-1, REC-3: before any statement
         new_rows = checked_record_rows(rows)
         target = _require_table(table, new_rows)
@@ -561,9 +625,13 @@ class SqlRecordCounterRepository(_SqlRepository):
         if not creates_in_one_statement(self.dialect, count) or (
             limit is not None and count > limit
         ):
-            decision = self.try_create(tenant_id, kind, count, limit)
-            if decision.allowed:
-                self._insert_or_roll_back(target, new_rows)
+            # the guard and the insert in one savepoint: a failed insert undoes its count
+            with translate_errors(f"creating records in {target.name}"), self._atomic():
+                if limit is not None and count > limit:
+                    return RecordDecision(False, self.total(tenant_id), count, limit)
+                decision = self._try_create(tenant_id, kind, count, limit)
+                if decision.allowed:
+                    self.connection.execute(insert(target), list(new_rows))
             return decision
         columns = tuple(new_rows[0])
         parameters: dict[str, Any] = {
@@ -576,23 +644,9 @@ class SqlRecordCounterRepository(_SqlRepository):
             for position, name in enumerate(columns):
                 parameters[f"r{index}_{position}"] = row[name]
         statement = _postgresql_create(target, columns, count, limit is not None)
-        with translate_errors(f"creating records in {target.name}"):
-            total = self.connection.execute(statement, parameters).scalar()
-        if total is None:
-            return RecordDecision(False, self.total(tenant_id), count, limit)
-        return RecordDecision(True, total, count, limit)
-
-    def _insert_or_roll_back(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert the rows counted just before; if that fails, roll the transaction back, as
-        PostgreSQL aborts it, so the count never outlives its rows even if the caller commits
-        after the error (REC-6)."""
-        try:
-            with translate_errors(f"inserting into {table.name}"):
-                self.connection.execute(insert(table), list(rows))
-        except CrmError:
-            with contextlib.suppress(SQLAlchemyError):
-                self.connection.rollback()
-            raise
+        with translate_errors(f"creating records in {target.name}"), self._atomic(statements=1):
+            seen = self.connection.execute(statement, parameters).first()
+            return self._decision(tenant_id, seen, count, limit)
 
     def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
         """One statement: create the counter row or add to it if the limit allows; the new
@@ -608,15 +662,31 @@ class SqlRecordCounterRepository(_SqlRepository):
         total: int | None = self.connection.execute(statement).scalar()
         return total
 
-    def _add_if_within_mysql(self, tenant_id: str, count: int, limit: int | None) -> int | None:
+    def _add_if_within_mysql(
+        self, tenant_id: str, count: int, limit: int | None
+    ) -> tuple[bool, int]:
+        """Lock the tenant's counter row (creating it at 0), read it, and add ``count`` if the
+        limit allows: whether it did, and the total it decided on (the new total if so)."""
         self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
-        condition = record_totals.c.tenant_id == tenant_id
-        if limit is not None:
-            condition = and_(condition, record_totals.c.total + count <= limit)
-        changed = self.connection.execute(
-            update(record_totals).where(condition).values(total=record_totals.c.total + count)
-        ).rowcount
-        return self.total(tenant_id) if changed == 1 else None
+        total = int(self._locked_total(tenant_id) or 0)
+        if limit is not None and total + count > limit:
+            return False, total
+        self.connection.execute(
+            update(record_totals)
+            .where(record_totals.c.tenant_id == tenant_id)
+            .values(total=record_totals.c.total + count)
+        )
+        return True, total + count
+
+    def _locked_total(self, tenant_id: str) -> int | None:
+        """The tenant's total, its row locked until the transaction ends (FOR UPDATE on the
+        servers; SQLite's BEGIN IMMEDIATE already excludes other writers)."""
+        total: int | None = self.connection.execute(
+            select(record_totals.c.total)
+            .where(record_totals.c.tenant_id == tenant_id)
+            .with_for_update()
+        ).scalar()
+        return total
 
     def _add_to_kind(self, tenant_id: str, kind: str, delta: int) -> None:
         values = {"tenant_id": tenant_id, "kind": kind, "count": delta}
@@ -635,19 +705,37 @@ class SqlRecordCounterRepository(_SqlRepository):
             )
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None:
-        kind = checked_record_call(kind, count)  # REC-1, REC-3
-        current = self.by_kind(tenant_id).get(kind, 0)
+        kind = checked_record_call(kind, count)  # REC-1, REC-3: before any statement
+        with translate_errors("counting records"), self._atomic():
+            self._delete(tenant_id, kind, count)
+
+    def _delete(self, tenant_id: str, kind: str, count: int) -> None:
+        """REC-6: one atomic step in the lock order of creation (the tenant's total, then the
+        kind's count); deleting more than the kind holds is refused, never clamped (REC-3)."""
+        current = 0
+        if self._locked_total(tenant_id) is not None:
+            current = int(
+                self.connection.execute(
+                    select(record_counts.c.count)
+                    .where(record_counts.c.tenant_id == tenant_id, record_counts.c.kind == kind)
+                    .with_for_update()
+                ).scalar()
+                or 0
+            )
         check_record_deletion(kind, count, current)  # REC-3: refused, never clamped
-        removed = min(count, current)
+        removed = count
         if removed == 0:
             return
-        with translate_errors("counting records"):
-            self._add_to_kind(tenant_id, kind, -removed)
-            self.connection.execute(
-                update(record_totals)
-                .where(record_totals.c.tenant_id == tenant_id)
-                .values(total=record_totals.c.total - removed)
-            )
+        self.connection.execute(
+            update(record_totals)
+            .where(record_totals.c.tenant_id == tenant_id)
+            .values(total=record_totals.c.total - removed)
+        )
+        self.connection.execute(
+            update(record_counts)
+            .where(record_counts.c.tenant_id == tenant_id, record_counts.c.kind == kind)
+            .values(count=record_counts.c.count - removed)
+        )
 
     def total(self, tenant_id: str) -> int:
         with translate_errors("counting records"):
@@ -668,18 +756,18 @@ class SqlRecordCounterRepository(_SqlRepository):
 
 class SqlSeatRepository(_SqlRepository):
     def set_bought(self, tenant_id: str, seats: int) -> None:
-        with translate_errors("changing seats"):
+        with translate_errors("changing seats"), self._atomic():
             self._insert_if_missing(seat_counts, {"tenant_id": tenant_id, "bought": 0, "used": 0})
             changed = self.connection.execute(
                 update(seat_counts)
                 .where(seat_counts.c.tenant_id == tenant_id, seat_counts.c.used <= seats)
                 .values(bought=seats)
             ).rowcount
-        if changed != 1:
-            used = len(self.assigned(tenant_id))
-            raise SeatError(
-                f"cannot keep {seats} seats: {used} are assigned", field="seats", rule="SEAT-5"
-            )
+            if changed != 1:
+                used = len(self.assigned(tenant_id))
+                raise SeatError(
+                    f"cannot keep {seats} seats: {used} are assigned", field="seats", rule="SEAT-5"
+                )
 
     def bought(self, tenant_id: str) -> int:
         with translate_errors("reading seats"):
@@ -689,9 +777,19 @@ class SqlSeatRepository(_SqlRepository):
         return int(seats or 0)
 
     def assign(self, tenant_id: str, person: str) -> None:
-        if person in self.assigned(tenant_id):
-            raise SeatError(f"{person!r} already has an account", field="person", rule="SEAT-2")
-        with translate_errors("assigning seat"):
+        """SEAT-2, SEAT-5 in one step (a savepoint): the assignment row first (its unique key
+        decides a race for the same person: the second writer waits for the first and is
+        refused), then the counter, by a conditional UPDATE. Either refusal rolls both back.
+        Lock order: ``seat_assignments``, then ``seat_counts`` (as :meth:`unassign`)."""
+        with translate_errors("assigning seat"), self._atomic():
+            try:
+                self.connection.execute(
+                    insert(seat_assignments).values(tenant_id=tenant_id, person=person)
+                )
+            except IntegrityError as exc:
+                raise SeatError(
+                    f"{person!r} already has an account", field="person", rule="SEAT-2"
+                ) from exc
             changed = self.connection.execute(
                 update(seat_counts)
                 .where(
@@ -706,14 +804,6 @@ class SqlSeatRepository(_SqlRepository):
                     field="person",
                     rule="SEAT-5",
                 )
-            try:
-                self.connection.execute(
-                    insert(seat_assignments).values(tenant_id=tenant_id, person=person)
-                )
-            except IntegrityError as exc:
-                raise SeatError(
-                    f"{person!r} already has an account", field="person", rule="SEAT-2"
-                ) from exc
 
     def unassign(self, tenant_id: str, person: str) -> None:
         with translate_errors("unassigning seat"):
@@ -740,7 +830,7 @@ class SqlSeatRepository(_SqlRepository):
 
 class SqlUserRepository(_SqlRepository):
     def add(self, user: User) -> None:
-        with translate_errors("adding user"):
+        with translate_errors("adding user"), self._atomic(statements=1):
             try:
                 self.connection.execute(
                     insert(users).values(

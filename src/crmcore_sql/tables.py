@@ -1,14 +1,16 @@
 """The storage tables (SQLAlchemy 2.0 Core, no ORM classes).
 
-Money is ``NUMERIC`` with a currency column (BILL-7); instants are stored as UTC
-(``*_utc``, naive, always UTC) with the zone name kept beside them (``*_zone``), so nothing
-depends on a server's local time (TIME-1). Every tenant-owned table starts its primary key or
-unique key with ``tenant_id`` (VIS-1).
+Money is an integer of the currency's minor units (``BIGINT``: ``12.34`` PLN is ``1234``) with
+a currency column, exact on every engine (SQLite's ``NUMERIC`` is a binary float) (BILL-7);
+instants are stored as UTC (``*_utc``, naive, always UTC) with the zone name kept beside them
+(``*_zone``), so nothing depends on a server's local time (TIME-1). Every tenant-owned table
+starts its primary key or unique key with ``tenant_id`` (VIS-1).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
     DateTime,
@@ -42,7 +44,7 @@ __all__ = [
     "users",
 ]
 
-AMOUNT = Numeric(19, 4)
+AMOUNT = BigInteger  # integer minor units of the row's currency (crmcore_sql.convert)
 ID = 64
 
 tenants = Table(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from typing import TypeVar
 
 import attrs
 from sqlalchemy import (
@@ -33,7 +34,7 @@ from sqlalchemy import (
     true,
 )
 
-from crmcore.errors import NotFound, PolicyCompileError
+from crmcore.errors import NotFound, PolicyCompileError, StorageError
 from crmcore.visibility import (
     CRM_KINDS,
     Action,
@@ -65,6 +66,8 @@ from crmcore_sql.tables_visibility import (
     user_permissions,
     users,
 )
+
+_E = TypeVar("_E", bound=enum.Enum)
 
 __all__ = [
     "DEFAULT_MAPPINGS",
@@ -254,8 +257,20 @@ def load_principal(connection: Connection, tenant_id: str, user_id: int) -> Prin
     return Principal(
         tenant_id,
         user_id,
-        Role(row.role),
-        frozenset(Module(m) for m in modules),
+        _stored(Role, row.role, "users.role"),
+        frozenset(_stored(Module, m, "user_permissions.module") for m in modules),
         row.supervisor_id,
         frozenset(subordinates),
     )
+
+
+def _stored(kind: type[_E], value: object, column: str) -> _E:
+    """The member of ``kind`` a stored value names; a StorageError naming the column and
+    the value for anything else (a row written outside crmcore)."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(repr(member.value) for member in kind)
+        raise StorageError(
+            f"stored value {value!r} is not one of {allowed}", field=column
+        ) from None

@@ -20,6 +20,7 @@ from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.issuing import issue
 from crmcore.money import Money
 from crmcore.ports import RecordDecision
+from crmcore_sql.metadata import EXACT
 
 __all__ = [
     "assign_people",
@@ -40,6 +41,7 @@ record_rows = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("tenant_id", String(64), nullable=False),
     Column("kind", String(64), nullable=False),
+    info={EXACT: True},  # tenant ids compare exactly on MariaDB/MySQL too (VIS-1)
 )
 
 
