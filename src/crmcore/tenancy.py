@@ -339,8 +339,23 @@ def _require_active(state: TenantState, what: str) -> None:
         )
 
 
+def _term_lapsed(state: TenantState) -> bool:
+    """The contract ended by the expiry of its prepaid term (TERM-2, END-1), not by a
+    cancellation: cancelled after being paid for (``activated``) with neither a term nor a
+    billing cycle left. (A customer's cancellation, END-4, keeps the cycle; a prepaid term
+    cannot be cancelled; a cancelled trial was never activated.)"""
+    return (
+        state.status is TenantStatus.CANCELLED
+        and state.activated is not None
+        and state.term is None
+        and state.cycle is None
+    )
+
+
 def _conversion_allowed(state: TenantState, at: datetime, policy: VendorPolicy) -> None:
     if state.status in (TenantStatus.TRIAL, TenantStatus.FREE):
+        return
+    if _term_lapsed(state):  # TERM-2: after the term has run out, the customer may buy anew
         return
     if state.status is TenantStatus.TRIAL_EXPIRED:
         deadline = conversion_deadline(state.created, policy)
