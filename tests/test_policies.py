@@ -201,3 +201,125 @@ def test_override_files_in_toml_and_json(tmp_path: Path) -> None:
         "$.sla.colour: unknown policy parameter",
         "$.dunning.x: unknown policy parameter",
     )
+
+
+# --- presets state every value themselves (issue 13, section 4) ---------------------------------
+
+
+def test_presets_are_built_without_any_class_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No preset takes a value from a policy class's defaults (raynet's values): presets.py is
+    rebuilt with every policy class replaced by one that refuses a missing field."""
+    import importlib
+
+    import crmcore.policies as policies_module
+    import crmcore.presets as presets_module
+
+    missing: list[str] = []
+
+    def strict(cls: type) -> object:
+        names = [field.name for field in attrs.fields(cls)]
+
+        def build(*args: object, **kwargs: object) -> object:
+            given = set(names[: len(args)]) | set(kwargs)
+            missing.extend(f"{cls.__name__}.{name}" for name in names if name not in given)
+            return cls(*args, **kwargs)
+
+        return build
+
+    classes = [
+        getattr(policies_module, name)
+        for name in dir(policies_module)
+        if isinstance(getattr(policies_module, name), type)
+        and attrs.has(getattr(policies_module, name))
+    ]
+    assert {c.__name__ for c in classes} >= {"VendorPolicy", "TrialPolicy", "SlaTier"}
+    try:
+        with monkeypatch.context() as patch:
+            for cls in classes:
+                patch.setattr(policies_module, cls.__name__, strict(cls))
+            rebuilt = importlib.reload(presets_module).PRESETS
+    finally:
+        importlib.reload(presets_module)
+    assert missing == []
+    assert rebuilt == presets_module.PRESETS
+
+
+def test_presets_without_a_trial_have_none_not_raynets() -> None:
+    """TRIAL-1: smartmail's and optimasales' seeds state no trial: ``None``, not raynet's
+    30-day trial, 15-day grace and 90-day purge."""
+    for name in ("smartmail", "optimasales"):
+        assert preset(name).trial is None
+    assert [n for n in PRESETS if preset(n).trial is not None] == ["raynet", "livespace", "chmiuro"]
+
+
+def test_record_kinds_are_counted_only_where_a_record_limit_is_stated_REC_1_REC_5() -> None:
+    """REC-1 (raynet's 15 kinds) is raynet's; livespace has no record limit (REC-5); chmiuro,
+    smartmail and optimasales state none: nothing counted."""
+    raynet = preset("raynet").limits.counted_record_kinds
+    assert len(raynet) == 3 + 6 + 6  # contact base, sales, activities
+    for name in ("livespace", "chmiuro", "smartmail", "optimasales"):
+        assert preset(name).limits.counted_record_kinds == frozenset()
+
+
+def test_every_preset_has_the_values_of_rules_md_and_its_seed() -> None:
+    """Each family of each preset as RULES.md and the seed give it; ``None`` = not stated."""
+    raynet, livespace, chmiuro, smartmail, optimasales = (
+        preset(n) for n in ("raynet", "livespace", "chmiuro", "smartmail", "optimasales")
+    )
+    assert [(p.timezone, p.country, p.currency) for p in PRESETS.values()] == [
+        ("Europe/Prague", "CZ", "CZK"),  # TIME-2, TIME-3
+        *[("Europe/Warsaw", "PL", "PLN")] * 4,
+    ]
+    # TRIAL-1, TRIAL-3, TRIAL-4 (livespace's 30-day purge is the RULES.md decision)
+    trials = {
+        n: (t.length, t.unit, t.conversion_grace_days, t.on_expiry, t.purge_after_days)
+        for n, p in PRESETS.items()
+        if (t := p.trial) is not None
+    }
+    assert trials == {
+        "raynet": (30, TrialUnit.DAYS, 15, TrialExpiry.PURGE, 90),
+        "livespace": (14, TrialUnit.DAYS, None, TrialExpiry.BLOCK_THEN_PURGE, 30),
+        "chmiuro": (1, TrialUnit.MONTHS, None, TrialExpiry.FREE_PLAN, None),
+    }
+    assert chmiuro.trial is not None and chmiuro.trial.top_plan_during_trial
+    # PAY-6: raynet only
+    assert raynet.dunning is not None
+    assert (raynet.dunning.block_after_days, raynet.dunning.cancel_after_days) == (3, 60)
+    assert raynet.dunning.purge_after_days == 150
+    assert [n for n, p in PRESETS.items() if p.dunning is not None] == ["raynet"]
+    # SLA-1/SLA-2 raynet, SLA-7 livespace, nobody else
+    assert raynet.sla is not None and raynet.sla.target == Decimal("99.50")
+    assert [(t.below, t.credit) for t in raynet.sla.tiers] == [
+        (Decimal("99.50"), Decimal("0.35")),
+        (Decimal("98.00"), Decimal("0.50")),
+    ]
+    assert livespace.sla is not None
+    assert (livespace.sla.target, livespace.sla.tiers) == (Decimal("99.98"), ())
+    assert [n for n, p in PRESETS.items() if p.sla is None] == [
+        "chmiuro",
+        "smartmail",
+        "optimasales",
+    ]
+    # MAIL-1..3 smartmail only; GDPR-2 optimasales only; NOTICE/END-2 raynet only
+    assert smartmail.mail is not None and smartmail.mail.max_attachments == 3
+    assert [n for n, p in PRESETS.items() if p.mail is not None] == ["smartmail"]
+    assert optimasales.incident is not None
+    assert (optimasales.incident.authority_deadline_hours, optimasales.incident.authority_name) == (
+        72,
+        "UODO",
+    )
+    assert [n for n, p in PRESETS.items() if p.incident is not None] == ["optimasales"]
+    assert raynet.notice is not None and raynet.notice.terms_change_days == 15
+    assert [n for n, p in PRESETS.items() if p.notice is not None] == ["raynet"]
+    # BACKUP-1: raynet daily from 02:00 kept 90 days; livespace 12 h / 24 h off-site;
+    # smartmail daily, restorable from the previous day; chmiuro, optimasales state none.
+    assert raynet.backup is not None and livespace.backup is not None
+    assert smartmail.backup is not None
+    assert (raynet.backup.local_interval_hours, raynet.backup.retention_days) == (24, 90)
+    assert (livespace.backup.local_interval_hours, livespace.backup.offsite_interval_hours) == (
+        12,
+        24,
+    )
+    assert livespace.backup.free_advanced_exports == 1  # EXPORT-1
+    assert (smartmail.backup.local_interval_hours, smartmail.backup.retention_days) == (24, 1)
+    assert chmiuro.backup is None and optimasales.backup is None

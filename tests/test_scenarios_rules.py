@@ -123,3 +123,25 @@ def test_term2_livespace_new_term_and_activation_after_lapse() -> None:
         ("2026-11-04", "cancelled"),
         ("2026-11-10", "active"),
     ]
+
+
+def test_pay_livespace_states_no_payment_delay_terms_so_nothing_blocks() -> None:
+    """PAY-1..6 are raynet's: livespace (``dunning=None``) is never blocked, cancelled or
+    purged for an unpaid invoice; a ``reinstate`` is refused (nothing to reinstate, PAY-3)."""
+    document = json.loads((SCENARIOS / "livespace_new_term_after_lapse.json").read_text("utf-8"))
+    document["events"] = [
+        {
+            "on": "2026-01-10",
+            "do": "activate",
+            "plan": "crm",
+            "cycle": "monthly",
+            "seats": 2,
+            "payment": "transfer",
+        },
+        {"on": "2026-09-01", "do": "reinstate"},
+    ]
+    document["until"] = "2026-12-31"
+    output: dict[str, Any] = run(document)
+    assert all(i["paid"] == "0.00" for i in output["invoices"])  # nothing ever paid
+    assert statuses(output) == [("2026-01-05", "trial"), ("2026-01-10", "active")]
+    assert [(r["do"], r["rule"]) for r in output["refusals"]] == [("reinstate", "PAY-3")]

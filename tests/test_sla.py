@@ -421,3 +421,18 @@ def test_sla3_months_is_a_cycle_or_a_positive_count() -> None:
         with pytest.raises(SlaError, match="SLA-3") as caught:
             sla_credit(month, fee, bad, RAYNET)  # type: ignore[arg-type]
         assert caught.value.field == "months"
+
+
+def test_vendors_without_a_service_level_give_no_credit_and_exclude_nothing() -> None:
+    """SLA: chmiuro, smartmail and optimasales state no service level (``sla=None``): no
+    credit, and without SLA-4 terms every outage counts (announced maintenance, force
+    majeure): 7 Apr 06:00-10:00 + 12:00-13:00 = 300 min."""
+    maintenance = Outage(at(4, 7, 6), at(4, 7, 10), OutageKind.MAINTENANCE, announced=at(4, 1, 0))
+    force = Outage(at(4, 7, 12), at(4, 7, 13), OutageKind.FORCE_MAJEURE)
+    for name in ("chmiuro", "smartmail", "optimasales"):
+        policy = preset(name)
+        assert policy.sla is None
+        month = month_availability([maintenance, force], policy, 2026, 4)
+        assert month.downtime_minutes == 4 * 60 + 60
+        whole = MonthAvailability(2026, 4, Fraction(APRIL), APRIL)  # 0 %
+        assert sla_credit(whole, FEE, Cycle.MONTHLY, policy).amount.is_zero()

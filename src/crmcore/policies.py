@@ -348,21 +348,27 @@ def _valid_currency(_i: object, _a: attrs.Attribute[str], value: str) -> None:
 
 @attrs.frozen
 class VendorPolicy:
-    """One vendor's terms: timezone and country (TIME-2, TIME-3) plus one policy per family."""
+    """One vendor's terms: timezone and country (TIME-2, TIME-3) plus one policy per family.
+
+    A family the vendor's terms say nothing about is ``None`` (not applicable), never another
+    vendor's values: ``trial=None`` no trial (a tenant buys at once), ``dunning=None`` no
+    payment-delay consequences, ``sla=None`` no availability guarantee, ``mail``,
+    ``backup``, ``notice``, ``incident`` ``None`` when the vendor states no such terms.
+    """
 
     name: str
     timezone: str = attrs.field(validator=_valid_zone)
     country: str = attrs.field(default="PL", validator=_valid_country)
     currency: str = attrs.field(default="PLN", validator=_valid_currency)
-    trial: TrialPolicy = attrs.field(factory=TrialPolicy)
+    trial: TrialPolicy | None = attrs.field(factory=TrialPolicy)
     billing: BillingPolicy = attrs.field(factory=BillingPolicy)
-    dunning: DunningPolicy = attrs.field(factory=DunningPolicy)
-    sla: SlaPolicy = attrs.field(factory=SlaPolicy)
+    dunning: DunningPolicy | None = attrs.field(factory=DunningPolicy)
+    sla: SlaPolicy | None = attrs.field(factory=SlaPolicy)
     limits: LimitsPolicy = attrs.field(factory=LimitsPolicy)
-    mail: MailPolicy = attrs.field(factory=MailPolicy)
-    backup: BackupPolicy = attrs.field(factory=BackupPolicy)
-    notice: NoticePolicy = attrs.field(factory=NoticePolicy)
-    incident: IncidentPolicy = attrs.field(factory=IncidentPolicy)
+    mail: MailPolicy | None = attrs.field(factory=MailPolicy)
+    backup: BackupPolicy | None = attrs.field(factory=BackupPolicy)
+    notice: NoticePolicy | None = attrs.field(factory=NoticePolicy)
+    incident: IncidentPolicy | None = attrs.field(factory=IncidentPolicy)
 
     def business_calendar(self) -> BusinessCalendar:
         """Business days of the vendor's country (TIME-3)."""

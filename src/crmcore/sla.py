@@ -16,6 +16,8 @@
 - SLA-6: the credit is a negative ``sla_credit`` line on the next invoice, never above the fee
   and never making the invoice negative; the rest carries forward (:func:`credit_line`).
 - SLA-7: a policy without tiers (livespace's 99.98% target) never gives a credit.
+- A vendor that states no service level (``VendorPolicy.sla=None``: chmiuro, smartmail,
+  optimasales) gives no credit, and with no SLA-4 terms every outage counts in full.
 
 Decision: "minutes in month" are real elapsed minutes between 00:00 on the 1st and 00:00 on
 the 1st of the next month in the vendor's zone, so March in Prague has 44 580 minutes (one hour
@@ -49,7 +51,7 @@ from crmcore.dates import require_aware, zone
 from crmcore.errors import SlaError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.money import Money, minor_units, round_half_up
-from crmcore.policies import VendorPolicy
+from crmcore.policies import SlaPolicy, VendorPolicy
 
 __all__ = [
     "EXCLUDED_KINDS",
@@ -169,7 +171,9 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def _business_windows(start: datetime, end: datetime, policy: VendorPolicy) -> list[Interval]:
+def _business_windows(
+    start: datetime, end: datetime, policy: VendorPolicy, sla: SlaPolicy
+) -> list[Interval]:
     """Business-hours windows (SLA-4 decision, TIME-3) touching [start, end), as UTC."""
     zone_info = zone(policy.timezone)
     calendar = policy.business_calendar()
@@ -178,8 +182,8 @@ def _business_windows(start: datetime, end: datetime, policy: VendorPolicy) -> l
     windows: list[Interval] = []
     while day <= last:
         if calendar.is_business_day(day):
-            opens = datetime.combine(day, policy.sla.business_hours_start, tzinfo=zone_info)
-            closes = datetime.combine(day, policy.sla.business_hours_end, tzinfo=zone_info)
+            opens = datetime.combine(day, sla.business_hours_start, tzinfo=zone_info)
+            closes = datetime.combine(day, sla.business_hours_end, tzinfo=zone_info)
             windows.append((opens.astimezone(_UTC), closes.astimezone(_UTC)))
         day += timedelta(days=1)
     return windows
@@ -192,19 +196,21 @@ def _intersect(a: Interval, b: Interval) -> Interval | None:
 
 def _counted_parts(outage: Outage, policy: VendorPolicy) -> list[Interval]:
     span = (outage.start.astimezone(_UTC), outage.end.astimezone(_UTC))
+    if policy.sla is None:  # no service level stated: no SLA-4 exclusions either
+        return [span]
     if outage.kind in EXCLUDED_KINDS:
         return []
-    if outage.kind is OutageKind.MAINTENANCE and _announced_in_time(outage, policy):
+    if outage.kind is OutageKind.MAINTENANCE and _announced_in_time(outage, policy.sla):
         # Only the part inside business hours is downtime (SLA-4 decision).
-        parts = (_intersect(span, w) for w in _business_windows(*span, policy))
+        parts = (_intersect(span, w) for w in _business_windows(*span, policy, policy.sla))
         return [p for p in parts if p is not None]
     return [span]
 
 
-def _announced_in_time(outage: Outage, policy: VendorPolicy) -> bool:
+def _announced_in_time(outage: Outage, sla: SlaPolicy) -> bool:
     if outage.announced is None:
         return False
-    lead = timedelta(hours=policy.sla.maintenance_lead_hours)
+    lead = timedelta(hours=sla.maintenance_lead_hours)
     return outage.announced <= outage.start - lead
 
 
@@ -299,7 +305,7 @@ def sla_credit(
     """
     count = _months_paid(months)
     fee = Fraction(period_fee.amount) / count  # SLA-3
-    ratio = policy.sla.credit_ratio(availability.percent)
+    ratio = Decimal(0) if policy.sla is None else policy.sla.credit_ratio(availability.percent)
     exact = min(fee * Fraction(ratio), fee)
     amount = Money(round_half_up(exact, minor_units(period_fee.currency)), period_fee.currency)
     return SlaCredit(

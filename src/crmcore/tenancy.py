@@ -232,11 +232,14 @@ def state_on(
 
 def _initial(created: TenantCreated, catalog: Catalog, policy: VendorPolicy) -> TenantState:
     # TRIAL-1: chmiuro's trial runs on the top package.
-    plan = catalog.top.code if policy.trial.top_plan_during_trial and len(catalog) else None
+    trial = policy.trial
+    plan = catalog.top.code if trial and trial.top_plan_during_trial and len(catalog) else None
+    # No trial (the vendor states none): no access until the tenant buys (TRIAL-5 status).
+    status = TenantStatus.TRIAL if trial is not None else TenantStatus.TRIAL_EXPIRED
     return TenantState(
         tenant_id=created.tenant_id,
         created=created.at,
-        status=TenantStatus.TRIAL,
+        status=status,
         trial_end=trial_end(created.at, policy),
         plan=plan,
         identity=created.identity,
@@ -253,8 +256,13 @@ def _next_transition(
         TenantStatus.TRIAL_EXPIRED,
         TenantStatus.CANCELLED,  # TRIAL-2: cancelled during the trial
     )
-    days = policy.trial.purge_after_days
-    if unconverted and days is not None and policy.trial.on_expiry is not TrialExpiry.FREE_PLAN:
+    trial = policy.trial
+    days = (
+        None
+        if trial is None or trial.on_expiry is TrialExpiry.FREE_PLAN
+        else trial.purge_after_days
+    )
+    if unconverted and days is not None:
         return add_calendar_days(state.trial_end, days, tz), Transition.PURGED  # TRIAL-4
     if state.status is not TenantStatus.ACTIVE:
         return None
@@ -291,7 +299,8 @@ def _transition(
     state: TenantState, kind: Transition, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     if kind is Transition.TRIAL_ENDED:
-        if policy.trial.on_expiry is TrialExpiry.FREE_PLAN:  # TRIAL-4 chmiuro
+        trial = policy.trial
+        if trial is not None and trial.on_expiry is TrialExpiry.FREE_PLAN:  # TRIAL-4 chmiuro
             free = catalog.free_plan()
             return evolve_state(
                 state, status=TenantStatus.FREE, plan=None if free is None else free.code
@@ -359,7 +368,7 @@ def _conversion_allowed(state: TenantState, at: datetime, policy: VendorPolicy) 
         return
     if state.status is TenantStatus.TRIAL_EXPIRED:
         deadline = conversion_deadline(state.created, policy)
-        if at <= deadline:
+        if deadline is None or at <= deadline:  # None: no trial, so no deadline
             return
         raise TrialError(f"conversion closed at {deadline.isoformat()}", field="do", rule="TRIAL-3")
     raise TenantStateError(
