@@ -323,3 +323,22 @@ def test_every_preset_has_the_values_of_rules_md_and_its_seed() -> None:
     assert livespace.backup.free_advanced_exports == 1  # EXPORT-1
     assert (smartmail.backup.local_interval_hours, smartmail.backup.retention_days) == (24, 1)
     assert chmiuro.backup is None and optimasales.backup is None
+
+
+def test_overriding_a_family_a_preset_leaves_out_needs_every_parameter() -> None:
+    """A family that is ``None`` (not stated) cannot be half-overridden: the rest would come
+    from the class defaults, i.e. raynet's terms. Every missing path is named; a whole family
+    is accepted, and so is ``None``."""
+    with pytest.raises(PolicyError) as caught:
+        preset("livespace").with_overrides({"dunning": {"block_after_days": 5}})
+    assert caught.value.errors == (
+        "$.overrides.dunning.cancel_after_days: required, livespace states no dunning terms",
+        "$.overrides.dunning.purge_after_days: required, livespace states no dunning terms",
+    )
+    whole = {"block_after_days": 5, "cancel_after_days": 30, "purge_after_days": 90}
+    dunning = preset("livespace").with_overrides({"dunning": whole}).dunning
+    assert dunning is not None and dunning.block_after_days == 5
+    assert preset("raynet").with_overrides({"mail": None}).mail is None
+    assert preset("raynet").with_overrides({"trial": {"length": 7}}).trial == attrs.evolve(
+        preset("raynet").trial, length=7
+    )

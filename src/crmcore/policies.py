@@ -390,6 +390,7 @@ class VendorPolicy:
         """A copy with documented parameters replaced; unknown names are refused by path."""
         if not isinstance(overrides, Mapping):
             raise PolicyError([f"{root}: must be an object"], what="policy")
+        _require_whole_families(self, overrides, root)
         merged = _deep_merge(self.to_dict(), overrides, root)
         return structure_strict(
             merged, VendorPolicy, error=lambda errors: PolicyError(errors, what="policy")
@@ -494,6 +495,32 @@ def _without_none(value: dict[str, Any], prefix: str, nulls: list[str]) -> dict[
         else:
             result[key] = item
     return result
+
+
+def _require_whole_families(policy: VendorPolicy, overrides: Mapping[str, Any], root: str) -> None:
+    """A family the policy leaves out (``None``: its vendor states no such terms) must be given
+    whole: filling its other parameters from the class defaults would borrow raynet's terms."""
+    families: dict[str, type] = {
+        "trial": TrialPolicy,
+        "dunning": DunningPolicy,
+        "sla": SlaPolicy,
+        "mail": MailPolicy,
+        "backup": BackupPolicy,
+        "notice": NoticePolicy,
+        "incident": IncidentPolicy,
+    }
+    errors: list[str] = []
+    for family, cls in families.items():
+        value = overrides.get(family)
+        if getattr(policy, family) is not None or not isinstance(value, Mapping):
+            continue
+        errors.extend(
+            f"{root}.{family}.{field.name}: required, {policy.name} states no {family} terms"
+            for field in attrs.fields(cls)
+            if field.name not in value
+        )
+    if errors:
+        raise PolicyError(errors, what="policy")
 
 
 def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any], root: str) -> dict[str, Any]:
