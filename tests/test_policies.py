@@ -321,6 +321,7 @@ def test_every_preset_has_the_values_of_rules_md_and_its_seed() -> None:
         24,
     )
     assert livespace.backup.free_advanced_exports == 1  # EXPORT-1
+    assert livespace.backup.retention_days is None  # no period: any chosen day and hour
     assert (smartmail.backup.local_interval_hours, smartmail.backup.retention_days) == (24, 1)
     assert chmiuro.backup is None and optimasales.backup is None
 
@@ -342,3 +343,22 @@ def test_overriding_a_family_a_preset_leaves_out_needs_every_parameter() -> None
     assert preset("raynet").with_overrides({"trial": {"length": 7}}).trial == attrs.evolve(
         preset("raynet").trial, length=7
     )
+
+
+def test_backups_of_presets_that_state_none_or_no_retention_BACKUP_1() -> None:
+    """BACKUP-1: chmiuro and optimasales state no backups: none listed; livespace states no
+    retention period, so a backup of 15 Jan 2026 can still be restored a year later; raynet's
+    is gone after 90 days."""
+    from datetime import UTC, datetime, timedelta
+
+    from crmcore.backups import backup_times, restore_points
+
+    day = date(2026, 1, 15)
+    later = datetime(2027, 1, 15, tzinfo=UTC)
+    for name in ("chmiuro", "optimasales"):
+        assert backup_times(day, preset(name)) == ()
+        assert restore_points(day, later, preset(name)) == ()
+    assert len(restore_points(day, later, preset("livespace"))) == 3  # 02:00 x2, 14:00
+    assert restore_points(day, later, preset("raynet")) == ()
+    taken = backup_times(day, preset("raynet"))[0][0]
+    assert restore_points(day, taken + timedelta(days=89), preset("raynet")) != ()

@@ -83,7 +83,8 @@ def restore_points(
 ) -> tuple[tuple[datetime, BackupKind], ...]:
     """The backups of ``day`` one can restore to at ``now``: taken by then and still kept.
 
-    Each backup is kept ``retention_days`` (90) after it was taken (BACKUP-1): the 02:00 backup
+    Each backup is kept ``retention_days`` (raynet 90; ``None`` when the vendor states no
+    period, livespace) after it was taken (BACKUP-1): the 02:00 backup
     of 1 Jan is gone at 02:00 on 1 Apr (90 days later, wall clock in vendor time).
     """
     require_aware(now, "now")
@@ -93,7 +94,8 @@ def restore_points(
     return tuple(
         (at, kind)
         for at, kind in backup_times(day, vendor)
-        if at <= now < add_calendar_days(at, keep, vendor.timezone)
+        # retention None: no period stated, every backup taken so far can be restored
+        if at <= now and (keep is None or now < add_calendar_days(at, keep, vendor.timezone))
     )
 
 

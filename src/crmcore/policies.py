@@ -296,7 +296,8 @@ class BackupPolicy:
         default=None, validator=_hours_in_a_day
     )
     first_backup_at: time = time(2, 0)  # raynet: from 02:00 vendor time
-    retention_days: int = attrs.field(default=90, validator=_non_negative)
+    # None: no retention period stated (livespace: any chosen day and hour)
+    retention_days: int | None = attrs.field(default=90, validator=_non_negative)
     # BACKUP-2 decision: per calendar half-year
     free_copies_per_half_year: int = attrs.field(default=1, validator=_non_negative)
     last_copy_window_days: int = attrs.field(default=80, validator=_non_negative)  # BACKUP-3
