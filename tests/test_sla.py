@@ -436,3 +436,27 @@ def test_vendors_without_a_service_level_give_no_credit_and_exclude_nothing() ->
         assert month.downtime_minutes == 4 * 60 + 60
         whole = MonthAvailability(2026, 4, Fraction(APRIL), APRIL)  # 0 %
         assert sla_credit(whole, FEE, Cycle.MONTHLY, policy).amount.is_zero()
+
+
+@given(st.dates(date(2024, 1, 1), date(2027, 12, 31)), st.integers(1, 36))
+def test_sla3_every_month_of_a_term_pays_the_term_fee_over_its_months(
+    start: date, months: int
+) -> None:
+    """SLA-3: a prepaid term of ``months`` months (TERM-1, month arithmetic from its start,
+    clamped: 31 Jan + 1 month → 28/29 Feb) is ``(fee, months)`` for every calendar month it
+    covers and for no other."""
+    from crmcore.periods import Period
+
+    term = Period.months(start, months)
+    invoice = _term(term.first_day, term.last_day, "1200.00")
+    covered = set()
+    month = date(start.year, start.month, 1)
+    while month <= term.last_day:
+        covered.add((month.year, month.month))
+        month = (month + timedelta(days=32)).replace(day=1)
+    for year, number in covered:
+        assert fee_for_month([invoice], year, number) == (Money.of("1200.00", "CZK"), months)
+    before = date(start.year, start.month, 1) - timedelta(days=1)
+    after = term.last_day.replace(day=28) + timedelta(days=4)
+    assert fee_for_month([invoice], before.year, before.month) is None
+    assert fee_for_month([invoice], after.year, after.month) is None
