@@ -420,7 +420,7 @@ def test_sla3_months_is_a_cycle_or_a_positive_count() -> None:
     for bad in (0, -3, True, "weekly"):
         with pytest.raises(SlaError, match="SLA-3") as caught:
             sla_credit(month, fee, bad, RAYNET)  # type: ignore[arg-type]
-        assert caught.value.field == "months"
+        assert caught.value.field == "cycle"
 
 
 def test_vendors_without_a_service_level_give_no_credit_and_exclude_nothing() -> None:

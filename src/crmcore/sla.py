@@ -285,13 +285,13 @@ class SlaCredit:
 def sla_credit(
     availability: MonthAvailability,
     period_fee: Money,
-    months: Cycle | int,
+    cycle: Cycle | int,
     policy: VendorPolicy,
 ) -> SlaCredit:
     """The credit for one month (SLA-2, SLA-3).
 
     ``period_fee`` is the subscription fee of the billing period that began in the month, or of
-    the period of several months covering it; ``months`` is how many calendar months that fee
+    the period of several months covering it; ``cycle`` says how many calendar months that fee
     pays for: ``Cycle.MONTHLY`` (1), ``Cycle.ANNUAL`` (12) or a prepaid term's months (3, 6, ...).
     The month's fee is ``period_fee / months`` (SLA-3); the credit is ``fee × ratio`` rounded
     half-up once and never above the fee (SLA-6).
@@ -303,7 +303,7 @@ def sla_credit(
     >>> str(sla_credit(month, Money.of("7500.00", "CZK"), 3, preset("raynet")).amount)  # /3×0.35
     '875.00 CZK'
     """
-    count = _months_paid(months)
+    count = _months_paid(cycle)
     fee = Fraction(period_fee.amount) / count  # SLA-3
     ratio = Decimal(0) if policy.sla is None else policy.sla.credit_ratio(availability.percent)
     exact = min(fee * Fraction(ratio), fee)
@@ -330,7 +330,7 @@ def _months_paid(months: Cycle | int) -> int:
     elif isinstance(months, int) and not isinstance(months, bool) and months >= 1:
         return months
     raise SlaError(
-        f"must be a cycle or a number of months >= 1, got {months!r}", field="months", rule="SLA-3"
+        f"must be a cycle or a number of months >= 1, got {months!r}", field="cycle", rule="SLA-3"
     )
 
 
