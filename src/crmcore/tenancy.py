@@ -352,7 +352,8 @@ def _term_lapsed(state: TenantState) -> bool:
     """The contract ended by the expiry of its prepaid term (TERM-2, END-1), not by a
     cancellation: cancelled after being paid for (``activated``) with neither a term nor a
     billing cycle left. (A customer's cancellation, END-4, keeps the cycle; a prepaid term
-    cannot be cancelled; a cancelled trial was never activated.)"""
+    cannot be cancelled; a cancelled trial was never activated. A tenant that fell back to the
+    free plan after its term, PLAN-5, and then cancelled looks alike and may buy again too.)"""
     return (
         state.status is TenantStatus.CANCELLED
         and state.activated is not None
