@@ -190,3 +190,49 @@ def test_mail_4_folders_accounts_and_users_are_not_limited() -> None:
         usage = accept_incoming(usage, Decimal("1.2"), item, policy)
         items.append(item)
     assert usage == mailbox_usage(items) == 5000 * 10_000
+
+
+@pytest.mark.parametrize("name", ["raynet", "livespace"])
+def test_term_2_a_new_term_or_cycle_after_a_prepaid_term_lapsed(name: str) -> None:
+    """TERM-2 / END-1: a 3-month term from 10 Jan lapses on 10 Apr (cancelled: no free plan);
+    a new prepay on 10 May is accepted, and after that term (10 May → 9 Aug) lapses, so is a
+    monthly activation on 20 Aug. A customer's own cancellation (END-4) stays final."""
+    from crmcore.events import Cancelled, Prepaid
+    from crmcore.tenancy import TenantStatus, replay
+    from crmcore.testing_billing import TWO_PLANS as catalog
+
+    policy = preset(name)
+    zone = ZoneInfo(policy.timezone)
+
+    def on(day: date) -> datetime:
+        return datetime.combine(day, datetime.min.time(), tzinfo=zone)
+
+    history = [
+        TenantCreated(datetime(2026, 1, 5, 9, tzinfo=zone), "acme"),
+        Prepaid(on(date(2026, 1, 10)), "standard", 3, 2),
+        Prepaid(on(date(2026, 5, 10)), "premium", 3, 4),
+        Activated(on(date(2026, 8, 20)), "standard", Cycle.MONTHLY, 2),
+    ]
+    timeline = replay(history, catalog, policy, until=on(date(2026, 9, 1)))
+    assert timeline.refusals == ()
+    assert timeline.state_on(date(2026, 4, 9)).status is TenantStatus.ACTIVE
+    assert timeline.state_on(date(2026, 4, 10)).status is TenantStatus.CANCELLED
+    renewed = timeline.state_on(date(2026, 5, 10))
+    assert (renewed.status, renewed.plan, renewed.seats) == (TenantStatus.ACTIVE, "premium", 4)
+    assert renewed.term is not None
+    assert (renewed.term.first_day, renewed.term.last_day) == (date(2026, 5, 10), date(2026, 8, 9))
+    assert timeline.state_on(date(2026, 8, 10)).status is TenantStatus.CANCELLED
+    monthly = timeline.final
+    assert (monthly.status, monthly.cycle, monthly.term) == (
+        TenantStatus.ACTIVE,
+        Cycle.MONTHLY,
+        None,
+    )
+    cancelled = [
+        TenantCreated(datetime(2026, 1, 5, 9, tzinfo=zone), "acme"),
+        Activated(on(date(2026, 1, 10)), "standard", Cycle.MONTHLY, 2),
+        Cancelled(on(date(2026, 3, 2))),
+        Prepaid(on(date(2026, 4, 1)), "standard", 3, 2),
+    ]
+    refused = replay(cancelled, catalog, policy).refusals
+    assert [r.error.rule for r in refused] == ["TRIAL-3"]

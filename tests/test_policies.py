@@ -313,3 +313,164 @@ def test_an_accepted_series_numbers_every_invoice_distinctly_BILL_6(template: st
 def test_the_preset_series_is_accepted_BILL_6() -> None:
     assert check_invoice_series("{year}/{number:04d}") == "{year}/{number:04d}"
     assert all(check_invoice_series(p.billing.invoice_series) for p in PRESETS.values())
+
+
+# --- presets state every value themselves (issue 13, section 4) ---------------------------------
+
+
+def test_presets_are_built_without_any_class_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No preset takes a value from a policy class's defaults (raynet's values): presets.py is
+    rebuilt with every policy class replaced by one that refuses a missing field."""
+    import importlib
+
+    import crmcore.policies as policies_module
+    import crmcore.presets as presets_module
+
+    missing: list[str] = []
+
+    def strict(cls: type) -> object:
+        names = [field.name for field in attrs.fields(cls)]
+
+        def build(*args: object, **kwargs: object) -> object:
+            given = set(names[: len(args)]) | set(kwargs)
+            missing.extend(f"{cls.__name__}.{name}" for name in names if name not in given)
+            return cls(*args, **kwargs)
+
+        return build
+
+    classes = [
+        getattr(policies_module, name)
+        for name in dir(policies_module)
+        if isinstance(getattr(policies_module, name), type)
+        and attrs.has(getattr(policies_module, name))
+    ]
+    assert {c.__name__ for c in classes} >= {"VendorPolicy", "TrialPolicy", "SlaTier"}
+    try:
+        with monkeypatch.context() as patch:
+            for cls in classes:
+                patch.setattr(policies_module, cls.__name__, strict(cls))
+            rebuilt = importlib.reload(presets_module).PRESETS
+    finally:
+        importlib.reload(presets_module)
+    assert missing == []
+    assert rebuilt == presets_module.PRESETS
+
+
+def test_presets_without_a_trial_have_none_not_raynets() -> None:
+    """TRIAL-1: smartmail's and optimasales' seeds state no trial: ``None``, not raynet's
+    30-day trial, 15-day grace and 90-day purge."""
+    for name in ("smartmail", "optimasales"):
+        assert preset(name).trial is None
+    assert [n for n in PRESETS if preset(n).trial is not None] == ["raynet", "livespace", "chmiuro"]
+
+
+def test_record_kinds_are_counted_only_where_a_record_limit_is_stated_REC_1_REC_5() -> None:
+    """REC-1 (raynet's 15 kinds) is raynet's; livespace has no record limit (REC-5); chmiuro,
+    smartmail and optimasales state none: nothing counted."""
+    raynet = preset("raynet").limits.counted_record_kinds
+    assert len(raynet) == 3 + 6 + 6  # contact base, sales, activities
+    for name in ("livespace", "chmiuro", "smartmail", "optimasales"):
+        assert preset(name).limits.counted_record_kinds == frozenset()
+
+
+def test_every_preset_has_the_values_of_rules_md_and_its_seed() -> None:
+    """Each family of each preset as RULES.md and the seed give it; ``None`` = not stated."""
+    raynet, livespace, chmiuro, smartmail, optimasales = (
+        preset(n) for n in ("raynet", "livespace", "chmiuro", "smartmail", "optimasales")
+    )
+    assert [(p.timezone, p.country, p.currency) for p in PRESETS.values()] == [
+        ("Europe/Prague", "CZ", "CZK"),  # TIME-2, TIME-3
+        *[("Europe/Warsaw", "PL", "PLN")] * 4,
+    ]
+    # TRIAL-1, TRIAL-3, TRIAL-4 (livespace's 30-day purge is the RULES.md decision)
+    trials = {
+        n: (t.length, t.unit, t.conversion_grace_days, t.on_expiry, t.purge_after_days)
+        for n, p in PRESETS.items()
+        if (t := p.trial) is not None
+    }
+    assert trials == {
+        "raynet": (30, TrialUnit.DAYS, 15, TrialExpiry.PURGE, 90),
+        "livespace": (14, TrialUnit.DAYS, None, TrialExpiry.BLOCK_THEN_PURGE, 30),
+        "chmiuro": (1, TrialUnit.MONTHS, None, TrialExpiry.FREE_PLAN, None),
+    }
+    assert chmiuro.trial is not None and chmiuro.trial.top_plan_during_trial
+    # PAY-6: raynet only
+    assert raynet.dunning is not None
+    assert (raynet.dunning.block_after_days, raynet.dunning.cancel_after_days) == (3, 60)
+    assert raynet.dunning.purge_after_days == 150
+    assert [n for n, p in PRESETS.items() if p.dunning is not None] == ["raynet"]
+    # SLA-1/SLA-2 raynet, SLA-7 livespace, nobody else
+    assert raynet.sla is not None and raynet.sla.target == Decimal("99.50")
+    assert [(t.below, t.credit) for t in raynet.sla.tiers] == [
+        (Decimal("99.50"), Decimal("0.35")),
+        (Decimal("98.00"), Decimal("0.50")),
+    ]
+    assert livespace.sla is not None
+    assert (livespace.sla.target, livespace.sla.tiers) == (Decimal("99.98"), ())
+    assert [n for n, p in PRESETS.items() if p.sla is None] == [
+        "chmiuro",
+        "smartmail",
+        "optimasales",
+    ]
+    # MAIL-1..3 smartmail only; GDPR-2 optimasales only; NOTICE/END-2 raynet only
+    assert smartmail.mail is not None and smartmail.mail.max_attachments == 3
+    assert [n for n, p in PRESETS.items() if p.mail is not None] == ["smartmail"]
+    assert optimasales.incident is not None
+    assert (optimasales.incident.authority_deadline_hours, optimasales.incident.authority_name) == (
+        72,
+        "UODO",
+    )
+    assert [n for n, p in PRESETS.items() if p.incident is not None] == ["optimasales"]
+    assert raynet.notice is not None and raynet.notice.terms_change_days == 15
+    assert [n for n, p in PRESETS.items() if p.notice is not None] == ["raynet"]
+    # BACKUP-1: raynet daily from 02:00 kept 90 days; livespace 12 h / 24 h off-site;
+    # smartmail daily, restorable from the previous day; chmiuro, optimasales state none.
+    assert raynet.backup is not None and livespace.backup is not None
+    assert smartmail.backup is not None
+    assert (raynet.backup.local_interval_hours, raynet.backup.retention_days) == (24, 90)
+    assert (livespace.backup.local_interval_hours, livespace.backup.offsite_interval_hours) == (
+        12,
+        24,
+    )
+    assert livespace.backup.free_advanced_exports == 1  # EXPORT-1
+    assert livespace.backup.retention_days is None  # no period: any chosen day and hour
+    assert (smartmail.backup.local_interval_hours, smartmail.backup.retention_days) == (24, 1)
+    assert chmiuro.backup is None and optimasales.backup is None
+
+
+def test_overriding_a_family_a_preset_leaves_out_needs_every_parameter() -> None:
+    """A family that is ``None`` (not stated) cannot be half-overridden: the rest would come
+    from the class defaults, i.e. raynet's terms. Every missing path is named; a whole family
+    is accepted, and so is ``None``."""
+    with pytest.raises(PolicyError) as caught:
+        preset("livespace").with_overrides({"dunning": {"block_after_days": 5}})
+    assert caught.value.errors == (
+        "$.overrides.dunning.cancel_after_days: required, livespace states no dunning terms",
+        "$.overrides.dunning.purge_after_days: required, livespace states no dunning terms",
+    )
+    whole = {"block_after_days": 5, "cancel_after_days": 30, "purge_after_days": 90}
+    dunning = preset("livespace").with_overrides({"dunning": whole}).dunning
+    assert dunning is not None and dunning.block_after_days == 5
+    assert preset("raynet").with_overrides({"mail": None}).mail is None
+    assert preset("raynet").with_overrides({"trial": {"length": 7}}).trial == attrs.evolve(
+        preset("raynet").trial, length=7
+    )
+
+
+def test_backups_of_presets_that_state_none_or_no_retention_BACKUP_1() -> None:
+    """BACKUP-1: chmiuro and optimasales state no backups: none listed; livespace states no
+    retention period, so a backup of 15 Jan 2026 can still be restored a year later; raynet's
+    is gone after 90 days."""
+    from datetime import UTC, datetime, timedelta
+
+    from crmcore.backups import backup_times, restore_points
+
+    day = date(2026, 1, 15)
+    later = datetime(2027, 1, 15, tzinfo=UTC)
+    for name in ("chmiuro", "optimasales"):
+        assert backup_times(day, preset(name)) == ()
+        assert restore_points(day, later, preset(name)) == ()
+    assert len(restore_points(day, later, preset("livespace"))) == 3  # 02:00 x2, 14:00
+    assert restore_points(day, later, preset("raynet")) == ()
+    taken = backup_times(day, preset("raynet"))[0][0]
+    assert restore_points(day, taken + timedelta(days=89), preset("raynet")) != ()

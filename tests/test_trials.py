@@ -11,6 +11,8 @@ from crmcore.errors import TrialError
 from crmcore.presets import preset
 from crmcore.trials import check_trial_allowed, conversion_deadline, purge_at, trial_end
 
+WARSAW = zone("Europe/Warsaw")
+
 
 def test_trial_1_dst_never_shortens_the_trial() -> None:
     """Created 5 Oct 09:00 Warsaw (+02:00); clocks go back 25 Oct; ends 4 Nov 09:00 (+01:00)."""
@@ -50,3 +52,39 @@ def test_trial_6_abuse_allowance_is_a_parameter() -> None:
     generous = raynet.with_overrides({"trial": {"abuse_allowance": 2}})
     check_trial_allowed("ann@acme.cz", ["bob@acme.cz"], generous)
     check_trial_allowed("CZ123", ["CZ124"], raynet)
+
+
+def test_no_trial_where_the_seed_states_none_trial_1_trial_3_trial_4() -> None:
+    """smartmail and optimasales state no trial (``trial=None``): the trial ends at creation,
+    buying is open at any time (no TRIAL-3 deadline), nothing is purged (no TRIAL-4), and
+    TRIAL-6 has nothing to refuse."""
+    created = datetime(2026, 1, 5, 9, 0, tzinfo=WARSAW)
+    for name in ("smartmail", "optimasales"):
+        policy = preset(name)
+        assert trial_end(created, policy) == created
+        assert conversion_deadline(created, policy) is None
+        assert purge_at(created, policy) is None
+        check_trial_allowed("ann@acme.pl", ["bob@acme.pl", "eve@acme.pl"], policy)
+
+
+def test_no_trial_tenant_buys_whenever_it_likes_and_is_never_purged() -> None:
+    """Without a trial a new tenant has no access (``trial_expired``) until it buys; an
+    activation a year later is accepted, and the unconverted tenant is never purged."""
+    from datetime import date
+
+    from crmcore.catalog import Cycle
+    from crmcore.events import Activated, TenantCreated
+    from crmcore.tenancy import TenantStatus, replay
+    from crmcore.testing_billing import TWO_PLANS
+
+    policy = preset("optimasales")
+    created = datetime(2026, 1, 5, 9, 0, tzinfo=WARSAW)
+    history = [
+        TenantCreated(created, "t"),
+        Activated(datetime(2027, 1, 5, tzinfo=WARSAW), "standard", Cycle.MONTHLY, 1),
+    ]
+    timeline = replay(history, TWO_PLANS, policy, until=datetime(2027, 2, 1, tzinfo=WARSAW))
+    assert timeline.refusals == ()
+    assert timeline.initial.status is TenantStatus.TRIAL_EXPIRED
+    assert timeline.state_on(date(2026, 12, 31)).status is TenantStatus.TRIAL_EXPIRED
+    assert timeline.final.status is TenantStatus.ACTIVE

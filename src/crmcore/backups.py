@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import attrs
 
@@ -48,12 +48,12 @@ class BackupKind(enum.StrEnum):
 
 
 def _runs(
-    day: date, vendor: VendorPolicy, hours: int, kind: BackupKind
+    day: date, vendor: VendorPolicy, first: time, hours: int, kind: BackupKind
 ) -> list[tuple[datetime, BackupKind]]:
     # Decision: a wall-clock schedule in vendor time (02:00, 14:00, ...), so a DST change never
     # moves a backup off its hour; a wall time skipped by DST moves forward.
     tz = zone(vendor.timezone)
-    wall = datetime.combine(day, vendor.backup.first_backup_at)
+    wall = datetime.combine(day, first)
     runs = []
     while wall.date() == day:
         runs.append((wall.replace(tzinfo=tz).astimezone(tz), kind))
@@ -65,12 +65,16 @@ def backup_times(day: date, vendor: VendorPolicy) -> tuple[tuple[datetime, Backu
     """The backups taken on ``day`` (vendor time), in time order (BACKUP-1).
 
     raynet: one at 02:00 Prague time; livespace: local at 02:00 and 14:00, off-site at 02:00.
-    Inactive tenants (blocked, cancelled, awaiting purge) are backed up alike.
+    Inactive tenants (blocked, cancelled, awaiting purge) are backed up alike. A vendor that
+    states no backups (``vendor.backup is None``) has none to list.
     """
     policy = vendor.backup
-    runs = _runs(day, vendor, policy.local_interval_hours, BackupKind.LOCAL)
+    if policy is None:
+        return ()
+    first = policy.first_backup_at
+    runs = _runs(day, vendor, first, policy.local_interval_hours, BackupKind.LOCAL)
     if policy.offsite_interval_hours is not None:
-        runs += _runs(day, vendor, policy.offsite_interval_hours, BackupKind.OFFSITE)
+        runs += _runs(day, vendor, first, policy.offsite_interval_hours, BackupKind.OFFSITE)
     return tuple(sorted(runs, key=lambda run: (run[0], run[1] != BackupKind.LOCAL)))
 
 
@@ -79,15 +83,19 @@ def restore_points(
 ) -> tuple[tuple[datetime, BackupKind], ...]:
     """The backups of ``day`` one can restore to at ``now``: taken by then and still kept.
 
-    Each backup is kept ``retention_days`` (90) after it was taken (BACKUP-1): the 02:00 backup
+    Each backup is kept ``retention_days`` (raynet 90; ``None`` when the vendor states no
+    period, livespace) after it was taken (BACKUP-1): the 02:00 backup
     of 1 Jan is gone at 02:00 on 1 Apr (90 days later, wall clock in vendor time).
     """
     require_aware(now, "now")
+    if vendor.backup is None:  # no backups stated
+        return ()
     keep = vendor.backup.retention_days
     return tuple(
         (at, kind)
         for at, kind in backup_times(day, vendor)
-        if at <= now < add_calendar_days(at, keep, vendor.timezone)
+        # retention None: no period stated, every backup taken so far can be restored
+        if at <= now and (keep is None or now < add_calendar_days(at, keep, vendor.timezone))
     )
 
 

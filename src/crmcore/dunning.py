@@ -385,6 +385,11 @@ def _replay(
     currency = _currency(invoices, payments, policy)
     ordered, paid = _check(invoices, payments, currency, reinstatements)
     tz = policy.timezone
+    if policy.dunning is None:  # the vendor states no payment-delay terms: nothing happens
+        state = _Replay(DunningPolicy(), currency)  # never evaluated: thresholds unused
+        for late in reinstatements:  # refused: there is never a cancelled instance (PAY-3)
+            _reinstate(state, late, vendor_date(late.at, tz))
+        return state
     state = _Replay(policy.dunning, currency)
     if not ordered:
         return state
@@ -537,6 +542,8 @@ def next_transition(
     tz = policy.timezone
     last = _day(day, "day")
     _check(invoices, payments, _currency(invoices, payments, policy), reinstatements)
+    if policy.dunning is None:  # no payment-delay terms: no transition ever
+        return None
     upto_payments = [p for p in payments if vendor_date(p.at, tz) <= last]
     upto_reinstatements = [r for r in reinstatements if vendor_date(r.at, tz) <= last]
     issued = [i for i in invoices if i.issued <= last]

@@ -510,7 +510,11 @@ class BackupPolicy:
         default=None, validator=_hours_in_a_day
     )
     first_backup_at: time = time(2, 0)  # raynet: from 02:00 vendor time
-    retention_days: int = attrs.field(default=90, validator=_count(MAX_POLICY_DAYS, "BACKUP-1"))
+    # None: no retention period stated (livespace: any chosen day and hour)
+    retention_days: int | None = attrs.field(
+        default=90,
+        validator=_count(MAX_POLICY_DAYS, "BACKUP-1"),  # None allowed
+    )
     # BACKUP-2 decision: per calendar half-year
     free_copies_per_half_year: int = attrs.field(
         default=1, validator=_count(MAX_POLICY_COUNT, "BACKUP-2")
@@ -576,21 +580,27 @@ def _valid_currency(_i: object, _a: attrs.Attribute[str], value: str) -> None:
 
 @attrs.frozen
 class VendorPolicy:
-    """One vendor's terms: timezone and country (TIME-2, TIME-3) plus one policy per family."""
+    """One vendor's terms: timezone and country (TIME-2, TIME-3) plus one policy per family.
+
+    A family the vendor's terms say nothing about is ``None`` (not applicable), never another
+    vendor's values: ``trial=None`` no trial (a tenant buys at once), ``dunning=None`` no
+    payment-delay consequences, ``sla=None`` no availability guarantee, ``mail``,
+    ``backup``, ``notice``, ``incident`` ``None`` when the vendor states no such terms.
+    """
 
     name: str
     timezone: str = attrs.field(validator=_valid_zone)
     country: str = attrs.field(default="PL", validator=_valid_country)
     currency: str = attrs.field(default="PLN", validator=_valid_currency)
-    trial: TrialPolicy = attrs.field(factory=TrialPolicy)
+    trial: TrialPolicy | None = attrs.field(factory=TrialPolicy)
     billing: BillingPolicy = attrs.field(factory=BillingPolicy)
-    dunning: DunningPolicy = attrs.field(factory=DunningPolicy)
-    sla: SlaPolicy = attrs.field(factory=SlaPolicy)
+    dunning: DunningPolicy | None = attrs.field(factory=DunningPolicy)
+    sla: SlaPolicy | None = attrs.field(factory=SlaPolicy)
     limits: LimitsPolicy = attrs.field(factory=LimitsPolicy)
-    mail: MailPolicy = attrs.field(factory=MailPolicy)
-    backup: BackupPolicy = attrs.field(factory=BackupPolicy)
-    notice: NoticePolicy = attrs.field(factory=NoticePolicy)
-    incident: IncidentPolicy = attrs.field(factory=IncidentPolicy)
+    mail: MailPolicy | None = attrs.field(factory=MailPolicy)
+    backup: BackupPolicy | None = attrs.field(factory=BackupPolicy)
+    notice: NoticePolicy | None = attrs.field(factory=NoticePolicy)
+    incident: IncidentPolicy | None = attrs.field(factory=IncidentPolicy)
 
     def business_calendar(self) -> BusinessCalendar:
         """Business days of the vendor's country (TIME-3)."""
@@ -612,6 +622,7 @@ class VendorPolicy:
         """A copy with documented parameters replaced; unknown names are refused by path."""
         if not isinstance(overrides, Mapping):
             raise PolicyError([f"{root}: must be an object"], what="policy")
+        _require_whole_families(self, overrides, root)
         merged = _deep_merge(self.to_dict(), overrides, root)
         return structure_strict(
             merged,
@@ -719,6 +730,32 @@ def _without_none(value: dict[str, Any], prefix: str, nulls: list[str]) -> dict[
         else:
             result[key] = item
     return result
+
+
+def _require_whole_families(policy: VendorPolicy, overrides: Mapping[str, Any], root: str) -> None:
+    """A family the policy leaves out (``None``: its vendor states no such terms) must be given
+    whole: filling its other parameters from the class defaults would borrow raynet's terms."""
+    families: dict[str, type] = {
+        "trial": TrialPolicy,
+        "dunning": DunningPolicy,
+        "sla": SlaPolicy,
+        "mail": MailPolicy,
+        "backup": BackupPolicy,
+        "notice": NoticePolicy,
+        "incident": IncidentPolicy,
+    }
+    errors: list[str] = []
+    for family, cls in families.items():
+        value = overrides.get(family)
+        if getattr(policy, family) is not None or not isinstance(value, Mapping):
+            continue
+        errors.extend(
+            f"{root}.{family}.{field.name}: required, {policy.name} states no {family} terms"
+            for field in attrs.fields(cls)
+            if field.name not in value
+        )
+    if errors:
+        raise PolicyError(errors, what="policy")
 
 
 def _deep_merge(base: dict[str, Any], overrides: Mapping[str, Any], root: str) -> dict[str, Any]:

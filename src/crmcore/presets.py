@@ -3,10 +3,21 @@
 Each preset is a :class:`~crmcore.policies.VendorPolicy`; override with ``attrs.evolve`` or
 ``VendorPolicy.with_overrides``.
 
+Every preset states every value itself; none is taken from a policy class's defaults (which
+are raynet's and RULES.md's decisions). Where a vendor's terms say nothing about a whole
+family, the preset says so with ``None`` (not applicable): no trial for smartmail and
+optimasales, no payment-delay (PAY) terms, service level, mailbox, backups, notices or
+incident procedure for the vendors that state none, and no counted record kinds (no record
+limit) where the seed states no record limit. A value RULES.md marks "Decision" is crmcore's
+own and is stated as such. The few parameters a policy cannot yet leave out are marked
+``# not stated by the seed`` with the value crmcore uses.
+
 >>> sorted(PRESETS)
 ['chmiuro', 'livespace', 'optimasales', 'raynet', 'smartmail']
 >>> preset("livespace").trial.length, preset("chmiuro").trial.unit.value
 (14, 'months')
+>>> preset("smartmail").trial is None, preset("chmiuro").limits.counted_record_kinds
+(True, frozenset())
 """
 
 from __future__ import annotations
@@ -16,41 +27,90 @@ from decimal import Decimal
 
 from crmcore.errors import UnknownPreset
 from crmcore.policies import (
+    RAYNET_RECORD_KINDS,
     BackupPolicy,
     BillingPolicy,
+    CopyRequester,
+    DowngradeTiming,
+    DunningPolicy,
     IncidentPolicy,
     LimitsPolicy,
     MailPolicy,
     NoticePolicy,
     SlaPolicy,
+    SlaTier,
     TrialExpiry,
     TrialPolicy,
     TrialUnit,
     VendorPolicy,
+    VerificationMethod,
 )
 
 __all__ = ["PRESETS", "preset"]
 
+# RULES.md decisions, crmcore's own for every vendor (not any vendor's terms):
+_SERIES = "{year}/{number:04d}"  # BILL-6: one gapless series per vendor and year
+_WARNING = Decimal("0.9")  # REC-2: warn at 90 % of the record limit
+_ONE_TRIAL = 1  # TRIAL-6: one trial per identity
+
 RAYNET = VendorPolicy(
     name="raynet",
-    timezone="Europe/Prague",
-    country="CZ",
+    timezone="Europe/Prague",  # TIME-2
+    country="CZ",  # TIME-3
     currency="CZK",
-    trial=TrialPolicy(
+    trial=TrialPolicy(  # TRIAL-1, TRIAL-3, TRIAL-4
         length=30,
         unit=TrialUnit.DAYS,
         conversion_grace_days=15,
         on_expiry=TrialExpiry.PURGE,
         purge_after_days=90,
+        top_plan_during_trial=False,
+        abuse_allowance=_ONE_TRIAL,
     ),
+    billing=BillingPolicy(
+        transfer_due_days=14,  # BILL-4
+        card_due_days=0,  # BILL-4: charged at issue
+        downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
+        invoice_series=_SERIES,
+        annual_immediate_except_month=12,  # PRO-3 / PRO-4
+        term_discounts=(),  # raynet sells no prepaid terms with discounts
+    ),
+    dunning=DunningPolicy(block_after_days=3, cancel_after_days=60, purge_after_days=150),
+    sla=SlaPolicy(  # SLA-1, SLA-2, SLA-4 (business hours and lead time: decisions)
+        target=Decimal("99.50"),
+        tiers=(
+            SlaTier(below=Decimal("99.50"), credit=Decimal("0.35")),
+            SlaTier(below=Decimal("98.00"), credit=Decimal("0.50")),
+        ),
+        business_hours_start=time(8, 0),
+        business_hours_end=time(17, 0),
+        maintenance_lead_hours=24,
+    ),
+    limits=LimitsPolicy(
+        record_warning_ratio=_WARNING,
+        counted_record_kinds=RAYNET_RECORD_KINDS,  # REC-1
+        api_monthly_transfer_gb=100,  # API-2
+        api_remedy_business_days=5,  # API-2
+        support_minutes_per_user_month=60,  # SUP-1
+        esign_free_documents_per_month=4,  # SIGN-1
+        esign_signing_window_days=7,  # SIGN-1
+        esign_archive_years=3,  # SIGN-1
+        linked_files_count_toward_storage=False,  # not stated by the seed (STOR-1 is livespace's)
+    ),
+    mail=None,  # no mailbox service
     # BACKUP-1: daily from 02:00 Prague time, kept 90 days; BACKUP-2/3: 1 free copy per
-    # half-year, the last copy free within 80 days of the contract's end.
+    # half-year, the last copy free within 80 days of the contract's end; BACKUP-4.
     backup=BackupPolicy(
         local_interval_hours=24,
+        offsite_interval_hours=None,
         first_backup_at=time(2, 0),
         retention_days=90,
         free_copies_per_half_year=1,
         last_copy_window_days=80,
+        free_advanced_exports=0,
+        backs_up_inactive_tenants=True,
+        authorised_requesters=frozenset(CopyRequester),
+        accepted_methods=frozenset(VerificationMethod),
     ),
     notice=NoticePolicy(  # NOTICE-1..2, END-2
         terms_change_days=15,
@@ -58,6 +118,7 @@ RAYNET = VendorPolicy(
         vendor_notice_months=12,
         posted_notice_deemed_delivered_days=3,
     ),
+    incident=None,  # no personal-data incident procedure stated
 )
 
 LIVESPACE = VendorPolicy(
@@ -65,21 +126,59 @@ LIVESPACE = VendorPolicy(
     timezone="Europe/Warsaw",
     country="PL",
     currency="PLN",
-    trial=TrialPolicy(
+    trial=TrialPolicy(  # TRIAL-1, TRIAL-4: 14 days, no grace, blocked then deleted
         length=14,
         unit=TrialUnit.DAYS,
         conversion_grace_days=None,
         on_expiry=TrialExpiry.BLOCK_THEN_PURGE,
-        purge_after_days=30,
+        purge_after_days=30,  # TRIAL-4 decision: "later" is not stated
+        top_plan_during_trial=False,
+        abuse_allowance=_ONE_TRIAL,
     ),
-    # SLA-7: a data-centre availability target with no credit tiers.
-    sla=SlaPolicy(target=Decimal("99.98"), tiers=()),
-    limits=LimitsPolicy(counted_record_kinds=frozenset()),  # REC-5: no record limit
+    billing=BillingPolicy(
+        transfer_due_days=14,  # not stated by the seed: BILL-4's 14 days
+        card_due_days=0,
+        downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
+        invoice_series=_SERIES,
+        annual_immediate_except_month=12,  # not stated by the seed: PRO-3's 12th month
+        term_discounts=(),  # TERM-1: the discount table is vendor data, not in the seed
+    ),
+    dunning=None,  # no payment-delay terms stated
+    # SLA-7: a data-centre availability target with no credit tiers (SLA-4: decisions).
+    sla=SlaPolicy(
+        target=Decimal("99.98"),
+        tiers=(),
+        business_hours_start=time(8, 0),
+        business_hours_end=time(17, 0),
+        maintenance_lead_hours=24,
+    ),
+    limits=LimitsPolicy(
+        record_warning_ratio=_WARNING,
+        counted_record_kinds=frozenset(),  # REC-5: no record limit
+        api_monthly_transfer_gb=100,  # not stated by the seed: API-2's 100 GB
+        api_remedy_business_days=5,  # not stated by the seed: API-2's 5 business days
+        support_minutes_per_user_month=60,  # not stated by the seed: SUP-1's hour
+        esign_free_documents_per_month=4,  # not stated by the seed: SIGN-1
+        esign_signing_window_days=7,  # not stated by the seed: SIGN-1
+        esign_archive_years=3,  # not stated by the seed: SIGN-1
+        linked_files_count_toward_storage=False,  # STOR-1: mail attachments, Dropbox links
+    ),
+    mail=None,  # no mailbox service
     # BACKUP-1: every 12 h locally and every 24 h off-site; EXPORT-1: one free advanced export.
     backup=BackupPolicy(
-        local_interval_hours=12, offsite_interval_hours=24, free_advanced_exports=1
+        local_interval_hours=12,
+        offsite_interval_hours=24,
+        first_backup_at=time(2, 0),  # not stated by the seed: the hour the schedule starts
+        retention_days=None,  # no period stated: restore to any chosen day and hour
+        free_copies_per_half_year=1,  # not stated by the seed: BACKUP-2
+        last_copy_window_days=80,  # not stated by the seed: BACKUP-3
+        free_advanced_exports=1,
+        backs_up_inactive_tenants=True,  # not stated by the seed
+        authorised_requesters=frozenset(CopyRequester),  # not stated by the seed: BACKUP-4
+        accepted_methods=frozenset(VerificationMethod),  # not stated by the seed: BACKUP-4
     ),
-    billing=BillingPolicy(),
+    notice=None,  # no notice periods stated
+    incident=None,  # no personal-data incident procedure stated
 )
 
 CHMIURO = VendorPolicy(
@@ -87,15 +186,40 @@ CHMIURO = VendorPolicy(
     timezone="Europe/Warsaw",
     country="PL",
     currency="PLN",
-    trial=TrialPolicy(
+    trial=TrialPolicy(  # TRIAL-1: a month of the top package; TRIAL-4: then the free level I
         length=1,
         unit=TrialUnit.MONTHS,
         conversion_grace_days=None,
         on_expiry=TrialExpiry.FREE_PLAN,
         purge_after_days=None,
         top_plan_during_trial=True,
+        abuse_allowance=_ONE_TRIAL,
     ),
-    sla=SlaPolicy(tiers=()),
+    billing=BillingPolicy(
+        transfer_due_days=14,  # not stated by the seed: BILL-4's 14 days
+        card_due_days=0,
+        downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
+        invoice_series=_SERIES,
+        annual_immediate_except_month=12,  # not stated by the seed: PRO-3's 12th month
+        term_discounts=(),  # TERM-1/TERM-3: terms at the plan price, no discount stated
+    ),
+    dunning=None,  # no payment-delay terms stated
+    sla=None,  # no service level stated
+    limits=LimitsPolicy(
+        record_warning_ratio=_WARNING,
+        counted_record_kinds=frozenset(),  # no record limit stated (REC-1 is raynet's)
+        api_monthly_transfer_gb=100,  # not stated by the seed: API-2's 100 GB
+        api_remedy_business_days=5,  # not stated by the seed: API-2's 5 business days
+        support_minutes_per_user_month=60,  # not stated by the seed: SUP-1's hour
+        esign_free_documents_per_month=4,  # not stated by the seed: SIGN-1
+        esign_signing_window_days=7,  # not stated by the seed: SIGN-1
+        esign_archive_years=3,  # not stated by the seed: SIGN-1
+        linked_files_count_toward_storage=False,  # not stated by the seed (STOR-1)
+    ),
+    mail=None,  # no mailbox service
+    backup=None,  # no backup terms stated
+    notice=None,  # no notice periods stated
+    incident=None,  # no personal-data incident procedure stated
 )
 
 SMARTMAIL = VendorPolicy(
@@ -103,7 +227,28 @@ SMARTMAIL = VendorPolicy(
     timezone="Europe/Warsaw",
     country="PL",
     currency="PLN",
-    sla=SlaPolicy(tiers=()),
+    trial=None,  # no trial stated
+    billing=BillingPolicy(
+        transfer_due_days=14,  # not stated by the seed: BILL-4's 14 days
+        card_due_days=0,
+        downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
+        invoice_series=_SERIES,
+        annual_immediate_except_month=12,  # not stated by the seed: PRO-3's 12th month
+        term_discounts=(),  # no prepaid terms stated
+    ),
+    dunning=None,  # no payment-delay terms stated
+    sla=None,  # no service level stated
+    limits=LimitsPolicy(
+        record_warning_ratio=_WARNING,
+        counted_record_kinds=frozenset(),  # no record limit stated (REC-1 is raynet's)
+        api_monthly_transfer_gb=100,  # not stated by the seed: API-2's 100 GB
+        api_remedy_business_days=5,  # not stated by the seed: API-2's 5 business days
+        support_minutes_per_user_month=60,  # not stated by the seed: SUP-1's hour
+        esign_free_documents_per_month=4,  # not stated by the seed: SIGN-1
+        esign_signing_window_days=7,  # not stated by the seed: SIGN-1
+        esign_archive_years=3,  # not stated by the seed: SIGN-1
+        linked_files_count_toward_storage=False,  # not stated by the seed (STOR-1)
+    ),
     mail=MailPolicy(  # MAIL-1..3, MAIL-7
         capacity_tiers=(
             (Decimal("1.2"), Decimal("600")),
@@ -114,8 +259,25 @@ SMARTMAIL = VendorPolicy(
         tier_currency="PLN",
         spam_retention_days=90,
         max_attachments=3,
-        max_message_bytes=20 * 1024 * 1024,
+        max_message_bytes=20 * 1024 * 1024,  # MAIL-3 decision: 20 MiB
+        reply_lock_expiry_minutes=30,  # MAIL-7 decision: a lock left by a closed tab expires
+        bytes_per_gigabyte=1024**3,  # MAIL-1/MAIL-5 decision: binary gigabytes
     ),
+    # The seed: one automatic backup a day; data can be restored from the previous day.
+    backup=BackupPolicy(
+        local_interval_hours=24,
+        offsite_interval_hours=None,
+        first_backup_at=time(2, 0),  # not stated by the seed: the hour of the daily backup
+        retention_days=1,  # the previous day's backup
+        free_copies_per_half_year=1,  # not stated by the seed: BACKUP-2
+        last_copy_window_days=80,  # not stated by the seed: BACKUP-3
+        free_advanced_exports=0,
+        backs_up_inactive_tenants=True,  # not stated by the seed
+        authorised_requesters=frozenset(CopyRequester),  # not stated by the seed: BACKUP-4
+        accepted_methods=frozenset(VerificationMethod),  # not stated by the seed: BACKUP-4
+    ),
+    notice=None,  # no notice periods stated
+    incident=None,  # no personal-data incident procedure stated
 )
 
 OPTIMASALES = VendorPolicy(
@@ -123,7 +285,31 @@ OPTIMASALES = VendorPolicy(
     timezone="Europe/Warsaw",
     country="PL",
     currency="PLN",
-    sla=SlaPolicy(tiers=()),
+    trial=None,  # a free demo is offered, but no trial terms are stated
+    billing=BillingPolicy(
+        transfer_due_days=14,  # not stated by the seed: BILL-4's 14 days
+        card_due_days=0,
+        downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
+        invoice_series=_SERIES,
+        annual_immediate_except_month=12,  # not stated by the seed: PRO-3's 12th month
+        term_discounts=(),  # no prepaid terms stated
+    ),
+    dunning=None,  # no payment-delay terms stated
+    sla=None,  # no service level stated
+    limits=LimitsPolicy(
+        record_warning_ratio=_WARNING,
+        counted_record_kinds=frozenset(),  # no record limit stated (REC-1 is raynet's)
+        api_monthly_transfer_gb=100,  # not stated by the seed: API-2's 100 GB
+        api_remedy_business_days=5,  # not stated by the seed: API-2's 5 business days
+        support_minutes_per_user_month=60,  # not stated by the seed: SUP-1's hour
+        esign_free_documents_per_month=4,  # not stated by the seed: SIGN-1
+        esign_signing_window_days=7,  # not stated by the seed: SIGN-1
+        esign_archive_years=3,  # not stated by the seed: SIGN-1
+        linked_files_count_toward_storage=False,  # not stated by the seed (STOR-1)
+    ),
+    mail=None,  # no mailbox service
+    backup=None,  # no backup terms stated (a restore is one remedy of an incident)
+    notice=None,  # no notice periods stated
     incident=IncidentPolicy(authority_deadline_hours=72, authority_name="UODO"),  # GDPR-2
 )
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from crmcore.dates import vendor_date, zone
+from crmcore.dates import vendor_date
 from crmcore.dunning import DunningStatus, Reinstatement, dunning_log, status_at
 from crmcore.errors import DunningError
 from crmcore.events import OutageRecorded, RecordsCreated, RecordsDeleted, Reinstated
@@ -38,6 +38,7 @@ from crmcore.sla import (
     credit_line,
     fee_for_month,
     month_availability,
+    outage_months,
     sla_credit,
 )
 from crmcore.tenant_state import TenantStatus
@@ -178,14 +179,8 @@ def _with_sla_credits(context: ScenarioContext, invoices: Sequence[Invoice]) -> 
     ]
     if not outages:
         return list(invoices)
-    tz = zone(context.policy.timezone)
-    months = sorted(
-        {
-            (d.year, d.month)
-            for o in outages
-            for d in (o.start.astimezone(tz).date(), o.end.astimezone(tz).date())
-        }
-    )
+    # SLA-2/SLA-5: every month an outage covers, those wholly inside it included
+    months = outage_months(outages, context.policy.timezone)
     currency = context.scenario.terms.currency
     earned: list[tuple[date, Money]] = []  # (first day after the month, credit)
     for year, month in months:

@@ -4,8 +4,11 @@
   :class:`~fractions.Fraction` (in percent); overlapping outages are merged first.
 - SLA-1 / SLA-2: the availability is never rounded before it is compared with the tiers
   (:meth:`crmcore.policies.SlaPolicy.credit_ratio`).
-- SLA-3: the fee is the subscription fee of the billing period that began in the month; for an
-  annual period, 1/12 of the annual fee.
+- SLA-2 / SLA-5: every calendar month an outage covers is looked at, not only the months in
+  which it starts and ends (:func:`outage_months`): a month wholly inside one outage is at 0 %.
+- SLA-3: the fee is the subscription fee of the billing period that began in the month; for a
+  period of several months (an annual period, a 3- or 6-month prepaid term) the period's fee
+  divided by its number of calendar months, for each calendar month it covers.
 - SLA-4: not downtime — force majeure, integrations, third-party add-ons, the customer's own
   equipment, and announced maintenance *outside* business hours (08:00-17:00 on business days,
   vendor time, TIME-3), announced at least ``maintenance_lead_hours`` before it starts.
@@ -13,6 +16,8 @@
 - SLA-6: the credit is a negative ``sla_credit`` line on the next invoice, never above the fee
   and never making the invoice negative; the rest carries forward (:func:`credit_line`).
 - SLA-7: a policy without tiers (livespace's 99.98% target) never gives a credit.
+- A vendor that states no service level (``VendorPolicy.sla=None``: chmiuro, smartmail,
+  optimasales) gives no credit, and with no SLA-4 terms every outage counts in full.
 
 Decision: "minutes in month" are real elapsed minutes between 00:00 on the 1st and 00:00 on
 the 1st of the next month in the vendor's zone, so March in Prague has 44 580 minutes (one hour
@@ -39,13 +44,14 @@ from decimal import Decimal
 from fractions import Fraction
 
 import attrs
+from dateutil.relativedelta import relativedelta
 
 from crmcore.catalog import Cycle
 from crmcore.dates import require_aware, zone
 from crmcore.errors import SlaError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.money import Money, minor_units, round_half_up
-from crmcore.policies import VendorPolicy
+from crmcore.policies import SlaPolicy, VendorPolicy
 
 __all__ = [
     "EXCLUDED_KINDS",
@@ -59,6 +65,7 @@ __all__ = [
     "minutes_in_month",
     "month_availability",
     "month_bounds",
+    "outage_months",
     "pending_credit",
     "sla_credit",
 ]
@@ -121,6 +128,32 @@ def month_bounds(year: int, month: int, tz: str) -> Interval:
     return first.astimezone(_UTC), following.astimezone(_UTC)
 
 
+def outage_months(outages: Iterable[Outage], tz: str) -> list[tuple[int, int]]:
+    """Every calendar month (vendor time) that any outage covers, in order (SLA-2, SLA-5).
+
+    From the month of the start to the month of the last instant before the (exclusive) end,
+    with every month in between: an outage from 31 March 22:00 to 1 May 02:00 covers March,
+    April and May, and April lies wholly inside it.
+
+    >>> from crmcore.dates import zone
+    >>> prague = zone("Europe/Prague")
+    >>> outage_months([Outage(datetime(2026, 3, 31, 22, tzinfo=prague),
+    ...                       datetime(2026, 5, 1, 2, tzinfo=prague))], "Europe/Prague")
+    [(2026, 3), (2026, 4), (2026, 5)]
+    """
+    zone_info = zone(tz)
+    months: set[tuple[int, int]] = set()
+    for outage in outages:
+        first = outage.start.astimezone(zone_info)
+        # ``end`` is exclusive: an outage ending at 00:00 on the 1st does not touch that month.
+        last = (outage.end.astimezone(_UTC) - timedelta(microseconds=1)).astimezone(zone_info)
+        year, month = first.year, first.month
+        while (year, month) <= (last.year, last.month):
+            months.add((year, month))
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return sorted(months)
+
+
 def minutes_in_month(year: int, month: int, tz: str) -> int:
     """Real elapsed minutes of a calendar month in ``tz`` (DST months differ by 60)."""
     start, end = month_bounds(year, month, tz)
@@ -138,7 +171,9 @@ def _merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def _business_windows(start: datetime, end: datetime, policy: VendorPolicy) -> list[Interval]:
+def _business_windows(
+    start: datetime, end: datetime, policy: VendorPolicy, sla: SlaPolicy
+) -> list[Interval]:
     """Business-hours windows (SLA-4 decision, TIME-3) touching [start, end), as UTC."""
     zone_info = zone(policy.timezone)
     calendar = policy.business_calendar()
@@ -147,8 +182,8 @@ def _business_windows(start: datetime, end: datetime, policy: VendorPolicy) -> l
     windows: list[Interval] = []
     while day <= last:
         if calendar.is_business_day(day):
-            opens = datetime.combine(day, policy.sla.business_hours_start, tzinfo=zone_info)
-            closes = datetime.combine(day, policy.sla.business_hours_end, tzinfo=zone_info)
+            opens = datetime.combine(day, sla.business_hours_start, tzinfo=zone_info)
+            closes = datetime.combine(day, sla.business_hours_end, tzinfo=zone_info)
             windows.append((opens.astimezone(_UTC), closes.astimezone(_UTC)))
         day += timedelta(days=1)
     return windows
@@ -161,19 +196,21 @@ def _intersect(a: Interval, b: Interval) -> Interval | None:
 
 def _counted_parts(outage: Outage, policy: VendorPolicy) -> list[Interval]:
     span = (outage.start.astimezone(_UTC), outage.end.astimezone(_UTC))
+    if policy.sla is None:  # no service level stated: no SLA-4 exclusions either
+        return [span]
     if outage.kind in EXCLUDED_KINDS:
         return []
-    if outage.kind is OutageKind.MAINTENANCE and _announced_in_time(outage, policy):
+    if outage.kind is OutageKind.MAINTENANCE and _announced_in_time(outage, policy.sla):
         # Only the part inside business hours is downtime (SLA-4 decision).
-        parts = (_intersect(span, w) for w in _business_windows(*span, policy))
+        parts = (_intersect(span, w) for w in _business_windows(*span, policy, policy.sla))
         return [p for p in parts if p is not None]
     return [span]
 
 
-def _announced_in_time(outage: Outage, policy: VendorPolicy) -> bool:
+def _announced_in_time(outage: Outage, sla: SlaPolicy) -> bool:
     if outage.announced is None:
         return False
-    lead = timedelta(hours=policy.sla.maintenance_lead_hours)
+    lead = timedelta(hours=sla.maintenance_lead_hours)
     return outage.announced <= outage.start - lead
 
 
@@ -246,23 +283,29 @@ class SlaCredit:
 
 
 def sla_credit(
-    availability: MonthAvailability, period_fee: Money, cycle: Cycle, policy: VendorPolicy
+    availability: MonthAvailability,
+    period_fee: Money,
+    cycle: Cycle | int,
+    policy: VendorPolicy,
 ) -> SlaCredit:
     """The credit for one month (SLA-2, SLA-3).
 
-    ``period_fee`` is the subscription fee of the billing period that began in the month
-    (monthly), or of the annual period containing it (annual: 1/12 of it counts). The credit is
-    ``fee × ratio`` rounded half-up once and never above the fee (SLA-6).
+    ``period_fee`` is the subscription fee of the billing period that began in the month, or of
+    the period of several months covering it; ``cycle`` says how many calendar months that fee
+    pays for: ``Cycle.MONTHLY`` (1), ``Cycle.ANNUAL`` (12) or a prepaid term's months (3, 6, ...).
+    The month's fee is ``period_fee / months`` (SLA-3); the credit is ``fee × ratio`` rounded
+    half-up once and never above the fee (SLA-6).
 
     >>> from crmcore.presets import preset
     >>> month = MonthAvailability(2026, 4, Fraction(43200 * 8, 1000), 43200)   # 99.2 %
     >>> str(sla_credit(month, Money.of("2500.00", "CZK"), Cycle.MONTHLY, preset("raynet")).amount)
     '875.00 CZK'
+    >>> str(sla_credit(month, Money.of("7500.00", "CZK"), 3, preset("raynet")).amount)  # /3×0.35
+    '875.00 CZK'
     """
-    fee = Fraction(period_fee.amount)
-    if Cycle(cycle) is Cycle.ANNUAL:
-        fee = fee / 12  # SLA-3
-    ratio = policy.sla.credit_ratio(availability.percent)
+    count = _months_paid(cycle)
+    fee = Fraction(period_fee.amount) / count  # SLA-3
+    ratio = Decimal(0) if policy.sla is None else policy.sla.credit_ratio(availability.percent)
     exact = min(fee * Fraction(ratio), fee)
     amount = Money(round_half_up(exact, minor_units(period_fee.currency)), period_fee.currency)
     return SlaCredit(
@@ -275,28 +318,78 @@ def sla_credit(
     )
 
 
-def fee_for_month(invoices: Iterable[Invoice], year: int, month: int) -> tuple[Money, Cycle] | None:
-    """The SLA-3 fee base for a month, read from the subscription lines of issued invoices.
+_CYCLE_MONTHS = {Cycle.MONTHLY: 1, Cycle.ANNUAL: 12}
 
-    Monthly: the subscription lines of the billing period that *began* in the month (a
-    prorated first period included). Annual (a line spanning more than one month): the annual
-    period's subscription that covers the month, with ``Cycle.ANNUAL`` so that
-    :func:`sla_credit` takes 1/12 of it. ``None`` when no period applies.
+
+def _months_paid(months: Cycle | int) -> int:
+    if isinstance(months, str):
+        try:
+            return _CYCLE_MONTHS[Cycle(months)]
+        except ValueError:
+            pass
+    elif isinstance(months, int) and not isinstance(months, bool) and months >= 1:
+        return months
+    raise SlaError(
+        f"must be a cycle or a number of months >= 1, got {months!r}", field="cycle", rule="SLA-3"
+    )
+
+
+def _calendar_months(first: date, last: date) -> int:
+    """The calendar months of the period ``first``..``last``: the ``n`` with ``first + n months
+    − 1 day = last`` (month arithmetic from the anchor, TIME-4); a period whose end was clamped
+    from another anchor (29 Feb) is off by a day, so the nearest whole number of months."""
+    days = Fraction((last - first).days + 1)
+    estimate = max(1, round(days * 12 / Fraction("365.2425")))
+    for n in (estimate, estimate - 1, estimate + 1):
+        if n >= 1 and first + relativedelta(months=n) - timedelta(days=1) == last:
+            return n
+    return estimate
+
+
+def fee_for_month(
+    invoices: Iterable[Invoice], year: int, month: int
+) -> tuple[Money, Cycle | int] | None:
+    """The SLA-3 fee base for a month, read from the subscription lines of issued invoices:
+    ``(period fee, months)`` for :func:`sla_credit`, ``months`` being what the fee pays for.
+
+    Monthly cycle: the subscription lines of the billing period that *began* in the month (a
+    prorated first period included), with ``Cycle.MONTHLY``. A period of several calendar
+    months covering the month: an annual period with ``Cycle.ANNUAL`` (12), a prepaid term
+    (TERM-1) with its number of calendar months (3, 6, 12...), so that each month it covers
+    counts ``fee / months`` (a 3-month term of 7500.00: 2500.00 a month). When two such periods
+    cover the month, the one that began last (in the month, if one did). ``None`` when no
+    period applies.
+
+    >>> from decimal import Decimal
+    >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "TERM-1", Money.of("7500.00", "PLN"),
+    ...                    first_day=date(2026, 2, 15), last_day=date(2026, 5, 14))
+    >>> term = Invoice("acme", "1", "2026", date(2026, 2, 15), date(2026, 2, 15), "PLN",
+    ...                Decimal("0.23"), [line])
+    >>> fee, months = fee_for_month([term], 2026, 4)
+    >>> str(fee), months
+    ('7500.00 PLN', 3)
     """
     first = date(year, month, 1)
-    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    last = first + relativedelta(day=31)
     monthly: Money | None = None
+    covering: tuple[date, Money, Cycle | int] | None = None
     for invoice in invoices:
         for line in invoice.lines:
             if line.kind is not LineKind.SUBSCRIPTION:
                 continue
             if line.first_day is None or line.last_day is None:
                 continue
-            if (line.last_day - line.first_day).days > 31:
-                if line.first_day <= last and line.last_day >= first:
-                    return line.net, Cycle.ANNUAL
+            months = _calendar_months(line.first_day, line.last_day)
+            prepaid = line.rule == "TERM-1"
+            if months > 1 or prepaid:  # a period of several months, or a prepaid term
+                covers = line.first_day <= last and line.last_day >= first
+                if covers and (covering is None or line.first_day > covering[0]):
+                    paid_for = Cycle.ANNUAL if months == 12 and not prepaid else months
+                    covering = (line.first_day, line.net, paid_for)
             elif first <= line.first_day <= last:
                 monthly = line.net if monthly is None else monthly + line.net
+    if covering is not None:
+        return covering[1], covering[2]
     return None if monthly is None else (monthly, Cycle.MONTHLY)
 
 

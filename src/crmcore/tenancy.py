@@ -234,11 +234,14 @@ def state_on(
 
 def _initial(created: TenantCreated, catalog: Catalog, policy: VendorPolicy) -> TenantState:
     # TRIAL-1: chmiuro's trial runs on the top package.
-    plan = catalog.top.code if policy.trial.top_plan_during_trial and len(catalog) else None
+    trial = policy.trial
+    plan = catalog.top.code if trial and trial.top_plan_during_trial and len(catalog) else None
+    # No trial (the vendor states none): no access until the tenant buys (TRIAL-5 status).
+    status = TenantStatus.TRIAL if trial is not None else TenantStatus.TRIAL_EXPIRED
     return TenantState(
         tenant_id=created.tenant_id,
         created=created.at,
-        status=TenantStatus.TRIAL,
+        status=status,
         trial_end=trial_end(created.at, policy),
         plan=plan,
         identity=created.identity,
@@ -255,8 +258,13 @@ def _next_transition(
         TenantStatus.TRIAL_EXPIRED,
         TenantStatus.CANCELLED,  # TRIAL-2: cancelled during the trial
     )
-    days = policy.trial.purge_after_days
-    if unconverted and days is not None and policy.trial.on_expiry is not TrialExpiry.FREE_PLAN:
+    trial = policy.trial
+    days = (
+        None
+        if trial is None or trial.on_expiry is TrialExpiry.FREE_PLAN
+        else trial.purge_after_days
+    )
+    if unconverted and days is not None:
         return add_calendar_days(state.trial_end, days, tz), Transition.PURGED  # TRIAL-4
     if state.status is not TenantStatus.ACTIVE:
         return None
@@ -293,7 +301,8 @@ def _transition(
     state: TenantState, kind: Transition, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     if kind is Transition.TRIAL_ENDED:
-        if policy.trial.on_expiry is TrialExpiry.FREE_PLAN:  # TRIAL-4 chmiuro
+        trial = policy.trial
+        if trial is not None and trial.on_expiry is TrialExpiry.FREE_PLAN:  # TRIAL-4 chmiuro
             free = catalog.free_plan()
             return evolve_state(
                 state, status=TenantStatus.FREE, plan=None if free is None else free.code
@@ -341,12 +350,28 @@ def _require_active(state: TenantState, what: str) -> None:
         )
 
 
+def _term_lapsed(state: TenantState) -> bool:
+    """The contract ended by the expiry of its prepaid term (TERM-2, END-1), not by a
+    cancellation: cancelled after being paid for (``activated``) with neither a term nor a
+    billing cycle left. (A customer's cancellation, END-4, keeps the cycle; a prepaid term
+    cannot be cancelled; a cancelled trial was never activated. A tenant that fell back to the
+    free plan after its term, PLAN-5, and then cancelled looks alike and may buy again too.)"""
+    return (
+        state.status is TenantStatus.CANCELLED
+        and state.activated is not None
+        and state.term is None
+        and state.cycle is None
+    )
+
+
 def _conversion_allowed(state: TenantState, at: datetime, policy: VendorPolicy) -> None:
     if state.status in (TenantStatus.TRIAL, TenantStatus.FREE):
         return
+    if _term_lapsed(state):  # TERM-2: after the term has run out, the customer may buy anew
+        return
     if state.status is TenantStatus.TRIAL_EXPIRED:
         deadline = conversion_deadline(state.created, policy)
-        if at <= deadline:
+        if deadline is None or at <= deadline:  # None: no trial, so no deadline
             return
         raise TrialError(f"conversion closed at {deadline.isoformat()}", field="do", rule="TRIAL-3")
     raise TenantStateError(

@@ -294,19 +294,6 @@ def policies(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendo
         cancel = draw(st.integers(block + 1, block + 90))
         purge = draw(st.integers(cancel + 1, cancel + 200))
         changes: dict[str, Any] = {
-            "trial": attrs.evolve(
-                policy.trial,
-                length=draw(st.integers(1, 90)),
-                conversion_grace_days=draw(st.none() | st.integers(0, 30)),
-                purge_after_days=draw(st.none() | st.integers(0, 180)),
-                abuse_allowance=draw(st.integers(0, 3)),
-            ),
-            "dunning": attrs.evolve(
-                policy.dunning,
-                block_after_days=block,
-                cancel_after_days=cancel,
-                purge_after_days=purge,
-            ),
             "billing": attrs.evolve(
                 policy.billing,
                 transfer_due_days=draw(st.integers(0, 60)),
@@ -316,6 +303,22 @@ def policies(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendo
                 policy.limits, record_warning_ratio=draw(decimals(Decimal("0.5"), 1, 2))
             ),
         }
+        # A family the preset leaves out (None: its vendor states no such terms) stays out.
+        if policy.trial is not None:
+            changes["trial"] = attrs.evolve(
+                policy.trial,
+                length=draw(st.integers(1, 90)),
+                conversion_grace_days=draw(st.none() | st.integers(0, 30)),
+                purge_after_days=draw(st.none() | st.integers(0, 180)),
+                abuse_allowance=draw(st.integers(0, 3)),
+            )
+        if policy.dunning is not None:
+            changes["dunning"] = attrs.evolve(
+                policy.dunning,
+                block_after_days=block,
+                cancel_after_days=cancel,
+                purge_after_days=purge,
+            )
         return attrs.evolve(policy, **changes)
 
     return build()

@@ -6,6 +6,9 @@
 - TRIAL-4: not converted, raynet purges 90 days after the trial end, livespace blocks at once and
   purges later (``purge_after_days``, default 30), chmiuro moves to the free plan.
 - TRIAL-6: an identity that has used its allowance of trials may be refused a new one.
+- A vendor whose terms state no trial (``VendorPolicy.trial=None``: smartmail, optimasales)
+  has none: the "trial" ends at creation, buying is open at any time, nothing is purged for
+  not converting, and TRIAL-6 has nothing to refuse.
 
 >>> from datetime import datetime
 >>> from crmcore.presets import preset
@@ -37,20 +40,29 @@ __all__ = [
 
 
 def trial_end(created: datetime, policy: VendorPolicy) -> datetime:
-    """The instant the trial ends (TRIAL-1): same wall-clock time in the vendor's zone."""
+    """The instant the trial ends (TRIAL-1): same wall-clock time in the vendor's zone.
+
+    With no trial (``policy.trial is None``) it is ``created`` itself.
+    """
     require_aware(created, "created")
+    trial = policy.trial
+    if trial is None:
+        return created
     tz = zone(policy.timezone)
-    if policy.trial.unit is TrialUnit.MONTHS:
-        return add_months(created, policy.trial.length, tz)
-    return add_calendar_days(created, policy.trial.length, tz)
+    if trial.unit is TrialUnit.MONTHS:
+        return add_months(created, trial.length, tz)
+    return add_calendar_days(created, trial.length, tz)
 
 
-def conversion_deadline(created: datetime, policy: VendorPolicy) -> datetime:
+def conversion_deadline(created: datetime, policy: VendorPolicy) -> datetime | None:
     """The last instant a conversion to paid is accepted (TRIAL-3).
 
-    Without a grace period (``conversion_grace_days=None``) it is the trial end itself.
+    Without a grace period (``conversion_grace_days=None``) it is the trial end itself. With
+    no trial at all (``policy.trial is None``) there is no deadline: ``None``, buy any time.
     """
     end = trial_end(created, policy)
+    if policy.trial is None:
+        return None
     grace = policy.trial.conversion_grace_days
     if grace is None:
         return end
@@ -58,11 +70,13 @@ def conversion_deadline(created: datetime, policy: VendorPolicy) -> datetime:
 
 
 def purge_at(created: datetime, policy: VendorPolicy) -> datetime | None:
-    """When an unconverted trial's data is purged (TRIAL-4); ``None`` when never (chmiuro)."""
-    if policy.trial.on_expiry is TrialExpiry.FREE_PLAN or policy.trial.purge_after_days is None:
+    """When an unconverted trial's data is purged (TRIAL-4); ``None`` when never (chmiuro,
+    and a vendor without a trial)."""
+    trial = policy.trial
+    if trial is None or trial.on_expiry is TrialExpiry.FREE_PLAN or trial.purge_after_days is None:
         return None
     end = trial_end(created, policy)
-    return add_calendar_days(end, policy.trial.purge_after_days, zone(policy.timezone))
+    return add_calendar_days(end, trial.purge_after_days, zone(policy.timezone))
 
 
 def normalise_identity(identity: str) -> str:
@@ -90,6 +104,8 @@ def check_trial_allowed(identity: str, earlier_trials: Iterable[str], policy: Ve
     ...
     crmcore.errors.TrialError: identity: 'acme.cz' has used 1 trial(s) of 1 allowed (TRIAL-6)
     """
+    if policy.trial is None:  # no trial: nothing to abuse
+        return
     key = normalise_identity(identity)
     used = sum(1 for other in earlier_trials if normalise_identity(other) == key)
     allowance = policy.trial.abuse_allowance
