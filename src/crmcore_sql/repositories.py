@@ -139,36 +139,30 @@ class SqlTenantRepository(_SqlRepository):
         new_version = expected_version + len(events)
         with translate_errors("appending events"):
             # Checked before any write, after the event it follows (a refused append leaves
-            # the transaction as it was: the unit of work stays usable).
-            previous = self._event(tenant_id, expected_version)
-            checked: Sequence[Event] | None = None
-            if previous is not None or expected_version == 0:
-                checked = checked_history(tenant_id, events, after=previous)
+            # the transaction as it was: the unit of work stays usable). That event is
+            # committed and never changes; a writer appending in between fails the update.
+            current = self.version(tenant_id)
+            if current != expected_version:
+                raise self._stale(tenant_id, current, expected_version)
+            checked = checked_history(
+                tenant_id, events, after=self._event(tenant_id, expected_version)
+            )
             result = self.connection.execute(
                 update(tenants)
                 .where(tenants.c.tenant_id == tenant_id, tenants.c.version == expected_version)
                 .values(version=new_version)
             )
             if result.rowcount != 1:
-                current = self.version(tenant_id)
-                raise ConcurrencyError(
-                    f"tenant {tenant_id!r} is at version {current}, expected {expected_version}",
-                    field="expected_version",
-                )
-            if checked is None:  # that event was committed between the read and the update
-                try:
-                    checked = checked_history(
-                        tenant_id, events, after=self._event(tenant_id, expected_version)
-                    )
-                except CrmError:
-                    self.connection.execute(
-                        update(tenants)
-                        .where(tenants.c.tenant_id == tenant_id)
-                        .values(version=expected_version)
-                    )
-                    raise
+                raise self._stale(tenant_id, self.version(tenant_id), expected_version)
             self._insert_events(tenant_id, expected_version, checked)
         return new_version
+
+    @staticmethod
+    def _stale(tenant_id: str, current: int, expected_version: int) -> ConcurrencyError:
+        return ConcurrencyError(
+            f"tenant {tenant_id!r} is at version {current}, expected {expected_version}",
+            field="expected_version",
+        )
 
     def _event(self, tenant_id: str, version: int) -> Event | None:
         """The tenant's event number ``version`` (1 = the first), ``None`` if not stored."""
