@@ -33,6 +33,7 @@ from crmcore.dates import (
 )
 from crmcore.errors import CrmError, MultipleValidationErrors, OutOfOrderError, ValidationError
 from crmcore.events import (
+    MAX_PREPAID_MONTHS,
     Activated,
     Cancelled,
     Event,
@@ -49,6 +50,9 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
     TenantCreated,
+)
+from crmcore.events import (
+    MAX_SEATS as _EVENT_MAX_SEATS,
 )
 from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL, record_count, record_kind
 from crmcore.money import Money, minor_units
@@ -86,8 +90,8 @@ FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2999, 12, 31)
 #: ``until`` is at most this many years after the tenant's creation.
 MAX_YEARS = 200
-MAX_SEATS = 100_000  # seats of one event (SEAT-1)
-MAX_MONTHS = 120  # months of one prepaid term (TERM-1)
+MAX_SEATS = _EVENT_MAX_SEATS  # seats of one event (SEAT-1), the core's one maximum
+MAX_MONTHS = MAX_PREPAID_MONTHS  # months of one prepaid term (TERM-1)
 MAX_RECORDS = MAX_RECORDS_PER_CALL  # records of one event (REC-3); a plan's limit: MAX_RECORD_LIMIT
 MAX_RANK = 1_000_000  # |rank| of a plan (PLAN-1)
 MAX_PLANS = 1_000

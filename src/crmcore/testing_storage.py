@@ -228,6 +228,8 @@ class StorageContract:
                 uow.tenants.append(tenant, [TenantCreated(later, tenant)], expected_version=2)
             assert (again.value.field, again.value.rule) == ("events[0]", "TEN-1")
             assert uow.tenants.version(tenant) == 2
+            with pytest.raises(ConcurrencyError):  # stale first: the writer must re-read
+                uow.tenants.append(tenant, [SeatsAdded(at, 1)], expected_version=1)
             assert uow.tenants.append(tenant, [SeatsAdded(later, 2)], expected_version=2) == 3
             uow.commit()
         with self.unit_of_work() as uow:

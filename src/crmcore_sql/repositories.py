@@ -47,7 +47,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from crmcore.catalog import Catalog
 from crmcore.errors import (
     ConcurrencyError,
-    CrmError,
     DuplicateInvoice,
     NotFound,
     SeatError,
@@ -171,34 +170,31 @@ class SqlTenantRepository(_SqlRepository):
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         new_version = expected_version + len(events)
         with translate_errors("appending events"), self._atomic():
-            # The version first (a stale caller gets ConcurrencyError whatever it appends),
-            # then the events after the one they follow (TEN-1). The version row, updated
-            # first, is locked, so that event cannot change in between; a refused history
-            # puts the version back (also in autocommit mode, where no savepoint is taken).
+            # Checked before any write, after the event it follows (a refused append leaves
+            # the transaction as it was: the unit of work stays usable). That event is
+            # committed and never changes; a writer appending in between fails the update.
+            current = self.version(tenant_id)
+            if current != expected_version:
+                raise self._stale(tenant_id, current, expected_version)
+            checked = checked_history(
+                tenant_id, events, after=self._event(tenant_id, expected_version)
+            )
             result = self.connection.execute(
                 update(tenants)
                 .where(tenants.c.tenant_id == tenant_id, tenants.c.version == expected_version)
                 .values(version=new_version)
             )
             if result.rowcount != 1:
-                current = self.version(tenant_id)
-                raise ConcurrencyError(
-                    f"tenant {tenant_id!r} is at version {current}, expected {expected_version}",
-                    field="expected_version",
-                )
-            try:
-                checked = checked_history(
-                    tenant_id, events, after=self._event(tenant_id, expected_version)
-                )
-            except CrmError:
-                self.connection.execute(
-                    update(tenants)
-                    .where(tenants.c.tenant_id == tenant_id)
-                    .values(version=expected_version)
-                )
-                raise
+                raise self._stale(tenant_id, self.version(tenant_id), expected_version)
             self._insert_events(tenant_id, expected_version, checked)
         return new_version
+
+    @staticmethod
+    def _stale(tenant_id: str, current: int, expected_version: int) -> ConcurrencyError:
+        return ConcurrencyError(
+            f"tenant {tenant_id!r} is at version {current}, expected {expected_version}",
+            field="expected_version",
+        )
 
     def _event(self, tenant_id: str, version: int) -> Event | None:
         """The tenant's event number ``version`` (1 = the first), ``None`` if not stored."""
