@@ -339,14 +339,14 @@ SCENARIO_CASES: list[Case] = [
         ),
         ValidationError,
         "events[1].count",
-        "REC-1",
+        "REC-3",
     ),
     Case(
         "plan_records_negative",
         _run(_set("plans", 0, "records", value=-1)),
         ValidationError,
         "plans[0].records",
-        "PLAN-1",
+        "REC-3",
     ),
     Case(
         "plan_rank_text",

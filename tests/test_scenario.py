@@ -347,7 +347,7 @@ def test_amounts_are_plain_decimals_and_refused_at_once_BILL_7(amount: str) -> N
     assert caught.value.field == "fees.transfer" and caught.value.rule == "BILL-7"
 
 
-def test_counts_name_their_rule_and_maximum_SEAT_1_TERM_1_REC_1() -> None:
+def test_counts_name_their_rule_and_maximum_SEAT_1_TERM_1_REC_3() -> None:
     from crmcore.scenario_input import MAX_MONTHS, MAX_RECORDS, MAX_SEATS
 
     cases = [
@@ -358,7 +358,7 @@ def test_counts_name_their_rule_and_maximum_SEAT_1_TERM_1_REC_1() -> None:
             "months",
             "TERM-1",
         ),
-        ({"do": "create_records", "kind": "client", "count": MAX_RECORDS + 1}, "count", "REC-1"),
+        ({"do": "create_records", "kind": "client", "count": MAX_RECORDS + 1}, "count", "REC-3"),
     ]
     for event, field, rule in cases:
         document = copy.deepcopy(EXAMPLE)

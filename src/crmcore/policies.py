@@ -82,9 +82,14 @@ def _count(high: int, rule: str | None = None, low: int = 0) -> Any:
             raise ValidationError(
                 f"must be an integer, got {show_value(value)}", field=attribute.name, rule=rule
             )
-        if not low <= value <= high:
+        if value < low:
+            minimum = "> 0" if low == 1 else f">= {low}"
             raise ValidationError(
-                f"must be {low}..{high}, got {show_value(value)}", field=attribute.name, rule=rule
+                f"must be {minimum}, got {show_value(value)}", field=attribute.name, rule=rule
+            )
+        if value > high:
+            raise ValidationError(
+                f"must be at most {high}, got {show_value(value)}", field=attribute.name, rule=rule
             )
 
     return check
@@ -155,7 +160,7 @@ class TrialPolicy:
     def __attrs_post_init__(self) -> None:
         if self.unit == TrialUnit.MONTHS and self.length > MAX_POLICY_MONTHS:
             raise ValidationError(
-                f"must be 1..{MAX_POLICY_MONTHS} months, got {self.length}",
+                f"must be at most {MAX_POLICY_MONTHS} months, got {self.length}",
                 field="length",
                 rule="TRIAL-1",
             )

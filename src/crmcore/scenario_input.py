@@ -65,6 +65,7 @@ __all__ = [
     "MAX_PLANS",
     "MAX_RANK",
     "MAX_RECORDS",
+    "MAX_RECORD_LIMIT",
     "MAX_SEATS",
     "MAX_VAT_DECIMALS",
     "MAX_YEARS",
@@ -87,7 +88,9 @@ LAST_DAY = date(2999, 12, 31)
 MAX_YEARS = 200
 MAX_SEATS = 100_000  # seats of one event (SEAT-1)
 MAX_MONTHS = 120  # months of one prepaid term (TERM-1)
-MAX_RECORDS = 1_000_000_000  # records of one event, and a plan's record limit (REC-1, PLAN-1)
+# REC-3: the same bounds as the record counters of every storage engine (below 2**31 - 1).
+MAX_RECORDS = 1_000_000  # records created or deleted by one event
+MAX_RECORD_LIMIT = 2_000_000_000  # a plan's record limit
 MAX_RANK = 1_000_000  # |rank| of a plan (PLAN-1)
 MAX_PLANS = 1_000
 MAX_EVENTS = 10_000
@@ -408,9 +411,9 @@ def _catalog(value: object, currency: str) -> Catalog:
             records = _bounded_int(
                 records,
                 f"{path}.records",
-                "PLAN-1",
+                "REC-3",
                 0,
-                MAX_RECORDS,
+                MAX_RECORD_LIMIT,
                 "a non-negative integer or null",
             )
         features = item.get("features", [])
@@ -523,7 +526,7 @@ def _make(
         event = OutageRecorded(at, until, kind, announced)
     else:
         kind = _string(item["kind"], f"{path}.kind")
-        records = count("count", "REC-1", MAX_RECORDS)
+        records = count("count", "REC-3", MAX_RECORDS)
         if verb == "create_records":
             event = RecordsCreated(at, kind, records)
         else:
