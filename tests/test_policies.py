@@ -260,7 +260,7 @@ def test_a_trial_in_months_is_bounded_in_months_TRIAL_1() -> None:
 
 def test_ratios_and_tiers_are_bounded_SLA_2_REC_2_TERM_1() -> None:
     with pytest.raises(ValidationError) as caught:
-        SlaTier(Decimal("99.5"), Decimal("1.5"))
+        SlaTier(Decimal("99.5"), Decimal("10.01"))
     assert (caught.value.field, caught.value.rule) == ("credit", "SLA-2")
     with pytest.raises(PolicyError, match=r"record_warning_ratio: must be in \(0, 1\]"):
         preset("raynet").with_overrides({"limits": {"record_warning_ratio": "0"}})
