@@ -31,7 +31,13 @@ import tomli_w
 from crmcore.dates import BusinessCalendar, zone
 from crmcore.errors import PolicyError, ValidationError, short_repr
 from crmcore.money import minor_units
-from crmcore.serialization import converter, parse_document, show_value, structure_strict
+from crmcore.serialization import (
+    converter,
+    parse_document,
+    read_document_file,
+    show_value,
+    structure_strict,
+)
 
 __all__ = [
     "MAX_POLICY_BYTES",
@@ -663,9 +669,8 @@ class VendorPolicy:
         The file holds only the parameters to change (``[dunning]\nblock_after_days = 5``);
         unknown names and bad values are refused with every path, as in :meth:`with_overrides`.
         """
-        file = Path(path)
-        text = file.read_text(encoding="utf-8")
-        if file.suffix.lower() == ".toml":
+        fmt, text = read_document_file(path, error=_policy_error)
+        if fmt == "toml":
             data = toml_document(text)
         else:
             data = parse_document(text, "json", error=_policy_error)
@@ -674,9 +679,8 @@ class VendorPolicy:
     @classmethod
     def load(cls, path: str | Path) -> VendorPolicy:
         """Load a whole policy from a ``.json`` or ``.toml`` file."""
-        file = Path(path)
-        text = file.read_text(encoding="utf-8")
-        if file.suffix.lower() == ".toml":
+        fmt, text = read_document_file(path, error=_policy_error)
+        if fmt == "toml":
             return cls.loads_toml(text)
         return cls.loads_json(text)
 
