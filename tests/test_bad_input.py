@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 import pytest
 
-from crmcore.errors import CrmError, PolicyError, ValidationError
+from crmcore.errors import CatalogError, CrmError, PolicyError, ValidationError
 
 
 @attrs.frozen
@@ -129,6 +129,18 @@ def _round(value: Decimal) -> Callable[[], object]:
         return round_half_up(value, 2)
 
     return call
+
+
+def _load(what: str, path: str) -> object:
+    from crmcore.catalog import Catalog
+    from crmcore.policies import VendorPolicy
+    from crmcore.presets import preset
+
+    if what == "Catalog":
+        return Catalog.load(path)
+    if what == "VendorPolicy":
+        return VendorPolicy.load(path)
+    return preset("raynet").with_overrides_from(path)
 
 
 def _set(*path: str | int, value: object) -> Callable[[dict[str, Any]], object]:
@@ -407,6 +419,27 @@ SCENARIO_CASES: list[Case] = [
     Case("json_nan", _read_json('{"a": NaN}'), ValidationError, "$", None),
     Case("json_5000_digit_integer", _read_json("1" * 5000), ValidationError, "$", None),
     Case("json_lone_surrogate", _read_json('{"id": "\\ud800"}'), ValidationError, "$.id", None),
+    Case(
+        "policy_file_not_utf8",
+        lambda: _load("VendorPolicy", _file("policy.json", '{"name": "\u0142"}'.encode("cp1250"))),
+        PolicyError,
+        "$: not valid UTF-8",
+        None,
+    ),
+    Case(
+        "policy_override_file_missing",
+        lambda: _load("with_overrides_from", str(_FILES / "missing.toml")),
+        PolicyError,
+        "$: cannot read",
+        None,
+    ),
+    Case(
+        "catalogue_file_is_a_directory",
+        lambda: _load("Catalog", str(_FILES)),
+        CatalogError,
+        "$: cannot read",
+        "PLAN-1",
+    ),
     Case(
         "policy_json_duplicate_key",
         _loads_policy('{"trial": {"length": 7, "length": 8}}'),

@@ -123,7 +123,7 @@ def test_overrides_with_bad_values_list_every_bad_path_PAY_6() -> None:
         "got 100 / 60 / 150 (PAY-6)",
     ]
     with pytest.raises(
-        PolicyError, match=r"\$.overrides.trial.length: must be 1..3660, got 0 \(TRIAL-1\)"
+        PolicyError, match=r"\$.overrides.trial.length: must be > 0, got 0 \(TRIAL-1\)"
     ):
         preset("raynet").with_overrides({"trial": {"length": 0}})
     with pytest.raises(
@@ -254,13 +254,13 @@ def test_policy_parameters_are_bounded_when_the_policy_is_built(
 
 def test_a_trial_in_months_is_bounded_in_months_TRIAL_1() -> None:
     assert TrialPolicy(length=MAX_POLICY_MONTHS, unit=TrialUnit.MONTHS).length == 120
-    with pytest.raises(ValidationError, match=r"^length: must be 1..120 months, got 121"):
+    with pytest.raises(ValidationError, match=r"^length: must be at most 120 months, got 121"):
         TrialPolicy(length=MAX_POLICY_MONTHS + 1, unit=TrialUnit.MONTHS)
 
 
 def test_ratios_and_tiers_are_bounded_SLA_2_REC_2_TERM_1() -> None:
     with pytest.raises(ValidationError) as caught:
-        SlaTier(Decimal("99.5"), Decimal("1.5"))
+        SlaTier(Decimal("99.5"), Decimal("10.01"))
     assert (caught.value.field, caught.value.rule) == ("credit", "SLA-2")
     with pytest.raises(PolicyError, match=r"record_warning_ratio: must be in \(0, 1\]"):
         preset("raynet").with_overrides({"limits": {"record_warning_ratio": "0"}})

@@ -373,6 +373,6 @@ def test_counts_name_their_rule_and_maximum_SEAT_1_TERM_1_REC_3() -> None:
 
 def test_overrides_errors_keep_the_overrides_prefix_and_the_rule() -> None:
     with pytest.raises(ValidationError) as caught:
-        run(with_change(["overrides"], {"sla": {"tiers": [{"below": "99.5", "credit": "2"}]}}))
+        run(with_change(["overrides"], {"sla": {"tiers": [{"below": "99.5", "credit": "11"}]}}))
     assert caught.value.field == "overrides.sla.tiers[0].credit"
     assert caught.value.rule == "SLA-2"

@@ -33,7 +33,12 @@ import tomli_w
 
 from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError, short_repr
 from crmcore.money import Money, _trusted, minor_units, parse_decimal
-from crmcore.serialization import converter, parse_document, structure_strict
+from crmcore.serialization import (
+    converter,
+    parse_document,
+    read_document_file,
+    structure_strict,
+)
 
 __all__ = ["Catalog", "Cycle", "Limits", "Plan", "Price"]
 
@@ -254,9 +259,8 @@ class Catalog:
     @classmethod
     def load(cls, path: str | Path) -> Catalog:
         """Load a ``.json`` or ``.toml`` catalogue file."""
-        file = Path(path)
-        text = file.read_text(encoding="utf-8")
-        if file.suffix.lower() == ".toml":
+        fmt, text = read_document_file(path, error=_catalog_error)
+        if fmt == "toml":
             return cls.loads_toml(text)
         return cls.loads_json(text)
 

@@ -70,6 +70,7 @@ __all__ = [
     "MAX_PLANS",
     "MAX_RANK",
     "MAX_RECORDS",
+    "MAX_RECORD_LIMIT",
     "MAX_SEATS",
     "MAX_VAT_DECIMALS",
     "MAX_YEARS",

@@ -59,6 +59,7 @@ __all__ = [
     "error_paths",
     "json_path",
     "parse_document",
+    "read_document_file",
     "read_json",
     "show_value",
     "structure_strict",
@@ -308,6 +309,28 @@ def parse_document(
     except ValidationError as exc:
         raise error([str(exc)]) from None
     return data
+
+
+def read_document_file(
+    path: Any, *, error: Callable[[list[str]], MultipleValidationErrors]
+) -> tuple[str, str]:
+    """The suffix format (``"json"`` or ``"toml"``) and UTF-8 text of a document file; a file
+    that cannot be read or is not UTF-8 becomes ``error`` at ``$`` (never an ``OSError`` or a
+    ``UnicodeDecodeError``)."""
+    from pathlib import Path
+
+    file = Path(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise error([f"$: cannot read {file} ({exc.strerror or exc})"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            [f"$: not valid UTF-8: byte {data[exc.start]:#04x} at offset {exc.start}"]
+        ) from None
+    return ("toml" if file.suffix.lower() == ".toml" else "json"), text
 
 
 # --- strict JSON ---------------------------------------------------------------------------------
