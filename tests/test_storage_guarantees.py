@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -45,12 +46,19 @@ def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+POOL_TIMEOUT = 300  # seconds: a worker that dies (e.g. at import) fails the test, never hangs it
+
+
+def _starmap(pool: Any, function: Callable[..., Any], arguments: list[Any]) -> list[Any]:
+    return list(pool.starmap_async(function, arguments).get(timeout=POOL_TIMEOUT))
+
+
 def test_rec6_eight_processes_never_exceed_the_limit(url: str, engine: Engine) -> None:
     """REC-6: 8 processes x 10 attempts x 3 records = 240 wanted, limit 100: at most 99
     (33 batches of 3) are created, and the counter equals the real row count."""
     tenant, limit = _unique("rec6"), 100
     with SPAWN.Pool(8) as pool:
-        created = pool.starmap(workers.create_records, [(url, tenant, 10, 3, limit)] * 8)
+        created = _starmap(pool, workers.create_records, [(url, tenant, 10, 3, limit)] * 8)
     with crmcore_sql.unit_of_work(engine) as uow:
         total = uow.records.total(tenant)
         rows = uow.connection.execute(
@@ -72,7 +80,7 @@ def test_rec6_create_in_eight_processes_never_exceeds_the_limit(
     equal the real row count."""
     tenant, limit = _unique("rec6-create"), 100
     with SPAWN.Pool(8) as pool:
-        created = pool.starmap(worker, [(url, tenant, 10, 3, limit)] * 8)
+        created = _starmap(pool, worker, [(url, tenant, 10, 3, limit)] * 8)
     with crmcore_sql.unit_of_work(engine) as uow:
         total = uow.records.total(tenant)
         by_kind = uow.records.by_kind(tenant)
@@ -91,7 +99,7 @@ def test_seat5_concurrent_assignments_never_exceed_seats(url: str, engine: Engin
         uow.commit()
     groups = [[f"p{worker}-{n}" for n in range(5)] for worker in range(4)]
     with SPAWN.Pool(4) as pool:
-        assigned = pool.starmap(workers.assign_people, [(url, tenant, g) for g in groups])
+        assigned = _starmap(pool, workers.assign_people, [(url, tenant, g) for g in groups])
     with crmcore_sql.unit_of_work(engine) as uow:
         assert sum(assigned) == len(uow.seats.assigned(tenant)) == 7
 
@@ -109,7 +117,8 @@ def test_bill6_concurrent_runs_never_duplicate_or_leave_gaps(url: str, engine: E
     prefix, series = _unique("bill6"), _unique("FV")
     tenants = [f"{prefix}-{n:02d}" for n in range(12)]
     with SPAWN.Pool(4) as pool:
-        results = pool.starmap(
+        results = _starmap(
+            pool,
             workers.issue_invoices,
             [
                 (url, tenants[offset:] + tenants[:offset], "2026-03", series)
