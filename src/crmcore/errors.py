@@ -125,6 +125,11 @@ class PolicyError(MultipleValidationErrors):
     """A policy file or override failed validation; ``errors`` lists every bad path."""
 
 
+class VendorError(MultipleValidationErrors):
+    """A vendor or its JSON document failed validation (PLAN-1, PLAN-2, PLAN-4); ``errors``
+    lists every bad path."""
+
+
 # --- tenancy, seats, trials (TEN, SEAT, TRIAL) ----------------------------------------------------
 
 
