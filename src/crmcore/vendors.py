@@ -182,7 +182,7 @@ class Vendor:
             root="",
         )
         if errors:
-            raise VendorError(errors, what="vendor")
+            raise _vendor_error(errors)
         # Normalised values (a fee given as "50.00" becomes Money) keep the value frozen.
         fees = {name: _fee(amount, "", self.currency) for name, amount in self.fees.items()}
         object.__setattr__(self, "fees", _frozen(fees))
@@ -222,7 +222,7 @@ class Vendor:
         """Validate a vendor document; ``VendorError`` lists every bad JSON path at once."""
         errors: list[str] = []
         if not isinstance(data, Mapping):
-            raise VendorError([f"$: must be an object, got {_show(data)}"], what="vendor")
+            raise _vendor_error([f"$: must be an object, got {_show(data)}"])
         unknown = sorted(set(data) - set(_DOCUMENT_FIELDS))
         if unknown:
             errors.append(f"$: unknown field(s) {unknown}")
@@ -239,7 +239,7 @@ class Vendor:
             except MultipleValidationErrors as exc:
                 errors.extend(_rooted(item, f"$.{key}") for item in exc.errors)
             except CrmError as exc:
-                errors.append(f"$.{key}: {exc}")
+                errors.append(f"$.{key}: {_text(exc)}")
             return None
 
         name = part("name", lambda value: check_vendor_name(value, "value"))
@@ -250,10 +250,10 @@ class Vendor:
         rates = part("vat_rates", lambda value: _object(value))
         fees = part("fees", lambda value: _object(value))
         if errors:
-            raise VendorError(errors, what="vendor")
+            raise _vendor_error(errors)
         errors = _check(name, policy, catalog, effective, currency, rates, fees, root="$.")
         if errors:
-            raise VendorError(errors, what="vendor")
+            raise _vendor_error(errors)
         return cls(name, policy, catalog, effective, rates, fees, currency)
 
     def dumps_json(self) -> str:
@@ -263,8 +263,23 @@ class Vendor:
     @classmethod
     def loads_json(cls, text: str) -> Vendor:
         return cls.from_document(
-            parse_document(text, "json", error=lambda errors: VendorError(errors, what="vendor"))
+            parse_document(text, "json", error=lambda errors: _vendor_error(errors))
         )
+
+
+_RULE = re.compile(r"\(([A-Z]+-[0-9]+)\)$")
+
+
+def _vendor_error(errors: list[str]) -> VendorError:
+    """One error listing every path; its ``rule`` is the rule they all cite, if they do."""
+    rules = {match.group(1) if (match := _RULE.search(e)) else None for e in errors}
+    rule = rules.pop() if len(rules) == 1 else None
+    return VendorError(errors, what="vendor", rule=rule)
+
+
+def _text(error: CrmError) -> str:
+    # The message without the error's own field (the caller gives the path) and with its rule.
+    return error.problem + (f" ({error.rule})" if error.rule else "")
 
 
 def _show(value: object) -> str:
@@ -325,9 +340,7 @@ def _check(
     errors: list[str] = []
 
     def problem(path: str, error: CrmError | str) -> None:
-        if isinstance(error, CrmError):
-            error = error.problem + (f" ({error.rule})" if error.rule else "")
-        errors.append(f"{root}{path}: {error}")
+        errors.append(f"{root}{path}: {_text(error) if isinstance(error, CrmError) else error}")
 
     try:
         check_vendor_name(name)
