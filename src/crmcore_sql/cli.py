@@ -16,6 +16,7 @@ from typing import Any
 
 from crmcore.errors import ConfigurationError, ValidationError
 from crmcore.periods import Period
+from crmcore_sql.cli_vendors import register_vendor
 from crmcore_sql.engine import create_engine, describe_url, require_migrated, translate_errors
 from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
 from crmcore_sql.migrate import migrate
@@ -46,6 +47,8 @@ def register(subparsers: Any) -> None:
     command = subparsers.add_parser("demo", help="a demo vendor with ~50 tenants and 6 months")
     command.add_argument("--db", default="sqlite:///crmcore-demo.sqlite", help="database URL")
     command.set_defaults(handler=_demo)
+
+    register_vendor(subparsers)  # crmcore vendor export|import|list (crmcore_sql.cli_vendors)
 
 
 def _not_yet(name: str, needs: str) -> Any:
