@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,6 @@ import pytest
 import crmcore_sql
 from crmcore.catalog import Catalog, Cycle, Plan, Price
 from crmcore.cli import main
-from crmcore.testing_storage import _unique
 from crmcore.vendors import Vendor, vendor_from_preset
 from crmcore_sql.testing import temporary_database
 
@@ -196,7 +196,7 @@ def test_import_and_export_on_every_engine(
         engine = crmcore_sql.create_engine(url)
         crmcore_sql.migrate(engine)
         engine.dispose()
-        name = _unique("vendor")
+        name = f"vendor-{uuid.uuid4().hex[:10]}"
         text = acme(name).dumps_json()
         assert run(capsys, "vendor", "import", write(tmp_path, text), "--db", str(url))[0] == 0
         assert run(capsys, "vendor", "export", name, "--db", str(url))[1] == text
