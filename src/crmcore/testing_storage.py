@@ -19,6 +19,7 @@ tests (and between parallel runs on one database). Needs pytest and hypothesis.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -685,6 +686,38 @@ class StorageContract:
             versions = uow.vendors.versions(name)
         assert [v.effective for v in versions] == [date(2026, 3, 1), date(2026, 4, 1)]
         assert [str(v.transfer_fee.amount) for v in versions] == ["50.00", "70.00"]
+
+    def test_concurrent_vendor_adds_keep_versions_in_order(self) -> None:
+        """While one writer adds a version taking effect on 10 March (not yet committed),
+        another adding 5 March waits, then is refused: it would take effect before a stored
+        version (NOTICE-2), and the order of the versions is the order they were added."""
+        name = _unique("vendor")
+        with self.unit_of_work() as uow:
+            uow.vendors.add(self._vendor(name, date(2026, 3, 1)))
+            uow.commit()
+        outcome: list[object] = []
+
+        def second_writer() -> None:
+            try:
+                with self.unit_of_work() as other:
+                    other.vendors.add(self._vendor(name, date(2026, 3, 5)))
+                    other.commit()
+                outcome.append("stored")
+            except Exception as exc:  # the assertion below names it
+                outcome.append(exc)
+
+        with self.unit_of_work() as uow:
+            uow.vendors.add(self._vendor(name, date(2026, 3, 10)))
+            writer = threading.Thread(target=second_writer)
+            writer.start()
+            writer.join(0.5)  # it waits for this transaction
+            uow.commit()
+        writer.join(30)
+        assert len(outcome) == 1 and isinstance(outcome[0], ValidationError), outcome
+        assert (outcome[0].field, outcome[0].rule) == ("effective", "NOTICE-2")
+        with self.unit_of_work() as uow:
+            days = [v.effective for v in uow.vendors.versions(name)]
+        assert days == [date(2026, 3, 1), date(2026, 3, 10)]
 
     def test_uncommitted_vendor_is_rolled_back(self) -> None:
         name = _unique("vendor")

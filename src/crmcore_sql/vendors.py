@@ -24,10 +24,16 @@ class SqlVendorRepository:
 
     def add(self, vendor: Vendor) -> None:
         """Refused before any write when not after the latest version (the transaction stays
-        usable); a concurrent writer adding the same day first gives ``ConcurrencyError``."""
+        usable). Adds of one stored vendor are serialised by locking its versions; two first
+        versions of a new vendor on the same day: the second gets ``ConcurrencyError``."""
+        same_name = vendors.c.name == vendor.name
         with translate_errors("reading the vendor"):
+            # Lock the vendor's versions first: a concurrent add of this vendor waits until
+            # the other transaction ends, and the next statement then sees its version (READ
+            # COMMITTED). SQLite serialises writers anyway (BEGIN IMMEDIATE).
+            self._connection.execute(select(vendors.c.effective).where(same_name).with_for_update())
             latest = self._connection.execute(
-                select(func.max(vendors.c.effective)).where(vendors.c.name == vendor.name)
+                select(func.max(vendors.c.effective)).where(same_name)
             ).scalar_one_or_none()
         check_vendor_version(vendor, latest)
         with translate_errors("storing the vendor"):
