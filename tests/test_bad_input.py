@@ -1000,7 +1000,195 @@ STORAGE_CASES: list[Case] = [
     ),
 ]
 
-CASES = [*SCENARIO_CASES, *CORE_CASES, *LIMITS_CASES, *STORAGE_CASES]
+# --- vendors as data (PLAN-1, PLAN-2, PLAN-4, BILL-4, BILL-5) ------------------------------------
+
+
+def _vendor_cases() -> list[Case]:
+    """A vendor document's bad paths (``crmcore vendor import``), the billing profile, the
+    repository's version order."""
+    from datetime import date
+
+    from crmcore.errors import NotFound, UnknownPreset, ValidationError, VendorError
+    from crmcore.memory import InMemoryStorage
+    from crmcore.vendors import TenantBillingProfile, Vendor, vendor_from_preset
+
+    acme = vendor_from_preset("raynet", name="acme", effective=date(2026, 1, 1))
+
+    def document(path: str, value: object) -> Callable[[], object]:
+        def call() -> object:
+            data = acme.to_document()
+            *parents, leaf = path.split(".")
+            target = data
+            for key in parents:
+                target = target[key]
+            target[leaf] = value
+            return Vendor.from_document(data)
+
+        return call
+
+    def twice(first: date, second: date) -> Callable[[], object]:
+        def call() -> object:
+            with InMemoryStorage().unit_of_work() as uow:
+                uow.vendors.add(attrs.evolve(acme, effective=first))
+                return uow.vendors.add(attrs.evolve(acme, effective=second))
+
+        return call
+
+    def missing() -> object:
+        with InMemoryStorage().unit_of_work() as uow:
+            return uow.vendors.get("acme")
+
+    profile = {"country": "CZ", "billing_email": "billing@acme.cz"}
+    return [
+        Case(
+            "vendor vat rate 1",
+            document("vat_rates.SK", "1"),
+            VendorError,
+            "$.vat_rates.SK",
+            "PLAN-2",
+        ),
+        Case(
+            "vendor vat rate float",
+            document("vat_rates.SK", 0.23),
+            VendorError,
+            "$.vat_rates.SK",
+            "BILL-7",
+        ),
+        Case(
+            "vendor vat country",
+            document("vat_rates.cz", "0.21"),
+            VendorError,
+            "$.vat_rates.cz",
+            "PLAN-2",
+        ),
+        Case(
+            "vendor fee negative",
+            document("fees.transfer", "-1"),
+            VendorError,
+            "$.fees.transfer",
+            "PLAN-4",
+        ),
+        Case(
+            "vendor fee sub-unit",
+            document("fees.transfer", "0.001"),
+            VendorError,
+            "$.fees.transfer",
+            "PLAN-4",
+        ),
+        Case(
+            "vendor fee name",
+            document("fees.Transfer Fee", "1"),
+            VendorError,
+            "$.fees.Transfer Fee",
+            "PLAN-4",
+        ),
+        Case("vendor name", document("name", "ACME"), VendorError, "$.name", None),
+        Case(
+            "vendor effective",
+            document("effective", "2026-13-01"),
+            VendorError,
+            "$.effective",
+            None,
+        ),
+        Case("vendor currency", document("currency", "XXX1"), VendorError, "$.currency", "BILL-7"),
+        Case(
+            "vendor policy field",
+            document("policy.dunning.block_after_days", -1),
+            VendorError,
+            "$.policy.dunning.block_after_days",
+            "PAY-6",  # the payment-delay thresholds are parameters
+        ),
+        Case(
+            "vendor catalog",
+            document("catalog.plans", "none"),
+            VendorError,
+            "$.catalog.plans",
+            None,
+        ),
+        Case(
+            "vendor not an object",
+            lambda: Vendor.from_document([]),
+            VendorError,
+            "$: must be an object",
+            None,
+        ),
+        Case(
+            "vendor not JSON",
+            lambda: Vendor.loads_json("{"),
+            VendorError,
+            "$: not valid JSON",
+            None,
+        ),
+        Case(
+            "vendor same day twice",
+            twice(date(2026, 1, 1), date(2026, 1, 1)),
+            ValidationError,
+            "effective",
+            "NOTICE-2",
+        ),
+        Case(
+            "vendor earlier version",
+            twice(date(2026, 2, 1), date(2026, 1, 1)),
+            ValidationError,
+            "effective",
+            "NOTICE-2",
+        ),
+        Case("vendor not stored", missing, NotFound, "name", None),
+        Case(
+            "vendor unknown preset",
+            lambda: vendor_from_preset("acme", effective=date(2026, 1, 1)),
+            UnknownPreset,
+            "preset",
+            None,
+        ),
+        Case(
+            "profile email",
+            lambda: TenantBillingProfile.from_document({**profile, "billing_email": "nobody"}),
+            ValidationError,
+            "$.billing_email",
+            "BILL-5",
+        ),
+        Case(
+            "profile country",
+            lambda: TenantBillingProfile.from_document({**profile, "country": "Czechia"}),
+            ValidationError,
+            "$.country",
+            "PLAN-2",
+        ),
+        Case(
+            "profile payment",
+            lambda: TenantBillingProfile.from_document({**profile, "payment": "cash"}),
+            ValidationError,
+            "$.payment",
+            "BILL-4",
+        ),
+        Case(
+            "profile tax id",
+            lambda: TenantBillingProfile.from_document({**profile, "tax_id": ""}),
+            ValidationError,
+            "$.tax_id",
+            None,
+        ),
+        Case(
+            "profile unknown field",
+            lambda: TenantBillingProfile.from_document({**profile, "vat": "x"}),
+            ValidationError,
+            "$",
+            None,
+        ),
+        Case(
+            "profile missing email",
+            lambda: TenantBillingProfile.from_document({"country": "CZ"}),
+            ValidationError,
+            "$.billing_email",
+            None,
+        ),
+    ]
+
+
+VENDOR_CASES: list[Case] = _vendor_cases()
+
+CASES = [*SCENARIO_CASES, *CORE_CASES, *LIMITS_CASES, *STORAGE_CASES, *VENDOR_CASES]
 
 # --- the command line ----------------------------------------------------------------------------
 

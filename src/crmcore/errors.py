@@ -146,6 +146,23 @@ class PolicyError(MultipleValidationErrors):
     """A policy file or override failed validation; ``errors`` lists every bad path."""
 
 
+class VendorError(MultipleValidationErrors):
+    """A vendor or its JSON document failed validation (PLAN-1, PLAN-2, PLAN-4); ``errors``
+    lists every bad path, each with its own rule; ``rule`` is the rule they all cite, if they
+    do (so the message does not repeat it)."""
+
+    def __init__(self, errors: Sequence[str], *, what: str = "vendor", rule: str | None = None):
+        super().__init__(errors, what=what)
+        self.rule = rule
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_vendor, (self.errors, self.what, self.rule))
+
+
+def _rebuild_vendor(errors: Sequence[str], what: str, rule: str | None) -> VendorError:
+    return VendorError(errors, what=what, rule=rule)
+
+
 # --- tenancy, seats, trials (TEN, SEAT, TRIAL) ----------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import date
 from types import TracebackType
 from typing import Any
 
@@ -34,6 +35,7 @@ from crmcore.ports import (
     checked_history,
     checked_record_rows,
 )
+from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
 
 __all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
 
@@ -49,6 +51,7 @@ _TABLES = (
     "bought",  # tenant_id -> seats
     "assigned",  # tenant_id -> frozenset[str]
     "users",  # (tenant_id, user_id) -> User
+    "vendors",  # name -> tuple[Vendor] ordered by effective day
 )
 
 
@@ -271,6 +274,26 @@ class InMemoryUserRepository(_Repository):
         )
 
 
+class InMemoryVendorRepository(_Repository):
+    def add(self, vendor: Vendor) -> None:
+        versions: tuple[Vendor, ...] = self.rows.get(vendor.name, ())
+        check_vendor_version(vendor, versions[-1].effective if versions else None)
+        self.rows[vendor.name] = (*versions, vendor)
+
+    def get(self, name: str, on: date | None = None) -> Vendor:
+        versions: tuple[Vendor, ...] = self.rows.get(name, ()) if is_vendor_name(name) else ()
+        in_force = [v for v in versions if on is None or v.effective <= on]
+        if not in_force:
+            raise vendor_not_found(name, on)
+        return in_force[-1]
+
+    def versions(self, name: str) -> list[Vendor]:
+        return list(self.rows.get(name, ()))
+
+    def names(self) -> list[str]:
+        return sorted(self.rows)
+
+
 class InMemoryUnitOfWork:
     """A serialised transaction over an :class:`InMemoryStorage`."""
 
@@ -285,6 +308,7 @@ class InMemoryUnitOfWork:
         self.records = InMemoryRecordCounterRepository(self, "records")
         self.seats = InMemorySeatRepository(self, "bought")
         self.users = InMemoryUserRepository(self, "users")
+        self.vendors = InMemoryVendorRepository(self, "vendors")
 
     def table(self, name: str) -> dict[Any, Any]:
         if self._working is None:

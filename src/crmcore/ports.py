@@ -18,12 +18,15 @@ The guarantees an adapter must keep (checked by :mod:`crmcore.testing_storage`):
   gapless per series when its transaction is rolled back (BILL-6);
 - ``RecordCounterRepository.try_create`` decides and counts in one atomic step, and
   ``RecordCounterRepository.create`` also stores the records' rows in that step (REC-6);
-- ``SeatRepository.assign`` never lets assignments exceed the seats bought (SEAT-5).
+- ``SeatRepository.assign`` never lets assignments exceed the seats bought (SEAT-5);
+- ``VendorRepository.add`` stores versions of a vendor in the order of their effective days,
+  so the terms in force on a day, once a later version exists, never change (NOTICE-2).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -34,6 +37,7 @@ from crmcore.errors import OutOfOrderError, UnknownPreset, ValidationError
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated
 from crmcore.invoices import Invoice, Payment
 from crmcore.presets import PRESETS
+from crmcore.vendors import Vendor
 
 __all__ = [
     "CatalogRepository",
@@ -48,6 +52,7 @@ __all__ = [
     "UnitOfWork",
     "User",
     "UserRepository",
+    "VendorRepository",
     "checked_history",
     "checked_record_rows",
 ]
@@ -211,6 +216,29 @@ class UserRepository(Protocol):
     def for_tenant(self, tenant_id: str) -> list[User]: ...
 
 
+class VendorRepository(Protocol):
+    """Vendors and their versions by the day each takes effect (PLAN-1..4, NOTICE-2/3).
+
+    Versions of one vendor are added in order: :meth:`add` refuses (``ValidationError`` on
+    ``effective``) a version that does not take effect after every stored version of that
+    name, so a day's terms are never rewritten once a later version exists. Announcing a
+    change in time (NOTICE-1..3) is checked by the use case that adds it, not here.
+    """
+
+    def add(self, vendor: Vendor) -> None:
+        """Store a new version; refused unless it takes effect after the latest stored one."""
+
+    def get(self, name: str, on: date | None = None) -> Vendor:
+        """The version in force on ``on`` (the latest one taking effect on or before it), or
+        the latest version when ``on`` is ``None``. NotFound when there is none."""
+
+    def versions(self, name: str) -> list[Vendor]:
+        """Every version of ``name``, oldest first (empty for an unknown name)."""
+
+    def names(self) -> list[str]:
+        """The names of the stored vendors, sorted."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: ``with uow: ...; uow.commit()``."""
 
@@ -237,6 +265,9 @@ class UnitOfWork(Protocol):
 
     @property
     def users(self) -> UserRepository: ...
+
+    @property
+    def vendors(self) -> VendorRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

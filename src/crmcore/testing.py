@@ -28,6 +28,7 @@ from crmcore.money import Money, minor_units
 from crmcore.periods import Period
 from crmcore.policies import DowngradeTiming, VendorPolicy
 from crmcore.presets import PRESETS
+from crmcore.vendors import PaymentMethod, TenantBillingProfile, Vendor
 
 __all__ = [
     "CURRENCIES",
@@ -322,3 +323,62 @@ def policies(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendo
         return attrs.evolve(policy, **changes)
 
     return build()
+
+
+# --- vendors as data (crmcore.vendors) ------------------------------------------------------
+
+__all__ += ["billing_profiles", "vendor_names", "vendors"]  # kept apart: merges stay clean
+
+#: Customer countries the vendor strategies draw from (the seed vendors' markets and a few).
+_COUNTRIES = ("CZ", "PL", "SK", "DE", "AT", "HU", "GB", "US", "JP")
+
+
+def vendor_names() -> st.SearchStrategy[str]:
+    """Valid vendor names (:data:`crmcore.vendors.VENDOR_NAME`)."""
+    return st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True)
+
+
+def vendors(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendor]:
+    """Vendors: a varied policy, a catalogue priced in the vendor's currency, VAT rates for
+    some countries including the vendor's own (PLAN-2) and sometimes a transfer fee (PLAN-4),
+    all with their currency's minor units; always valid."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Vendor:
+        name = draw(vendor_names())
+        currency = draw(currencies())
+        policy = attrs.evolve(draw(policies(presets)), name=name, currency=currency)
+        countries = draw(st.sets(st.sampled_from(_COUNTRIES), max_size=4)) | {policy.country}
+        rates = {
+            c: draw(decimals(0, Decimal("0.9999"), draw(st.integers(0, 4)))) for c in countries
+        }
+        fees = draw(
+            st.dictionaries(
+                st.sampled_from(("transfer", "backup_copy", "esign_monthly")),
+                decimals(0, 10_000, minor_units(currency)),
+                max_size=3,
+            )
+        )
+        return Vendor(
+            name=name,
+            policy=policy,
+            catalog=draw(catalogs(currency_codes=(currency,))),
+            effective=draw(dates()),
+            vat_rates=rates,
+            fees={fee: Money(amount, currency) for fee, amount in fees.items()},
+        )
+
+    return build()
+
+
+def billing_profiles() -> st.SearchStrategy[TenantBillingProfile]:
+    """Tenants' billing profiles (PLAN-2 country, BILL-5 e-mail, BILL-4 payment method)."""
+    return st.builds(
+        TenantBillingProfile,
+        country=st.sampled_from(_COUNTRIES),
+        billing_email=st.from_regex(
+            r"[a-z0-9._+-]{1,20}@[a-z0-9]{1,10}\.[a-z]{2,6}", fullmatch=True
+        ),
+        tax_id=st.none() | st.from_regex(r"[A-Z]{2}[0-9]{8,10}", fullmatch=True),
+        payment=st.sampled_from(PaymentMethod),
+    )

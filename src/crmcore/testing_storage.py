@@ -19,6 +19,7 @@ tests (and between parallel runs on one database). Needs pytest and hypothesis.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -59,6 +60,8 @@ from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL
 from crmcore.money import Money
 from crmcore.ports import RecordTable, UnitOfWork, User
+from crmcore.presets import preset
+from crmcore.vendors import Vendor
 
 __all__ = ["StorageContract", "sample_invoice"]
 
@@ -815,3 +818,166 @@ class StorageContract:
         with self.unit_of_work() as uow:
             assert uow.records.by_kind(tenant) == {"client": 2}
             assert uow.records.total(tenant) == 2
+
+    # --- vendors as data (PLAN-1..4, NOTICE-2/3: versions by effective day) ------------------
+    # A clearly separated block: the VendorRepository contract (crmcore.vendors).
+
+    def _vendor(
+        self,
+        name: str,
+        effective: date,
+        rates: dict[str, str] | None = None,
+        fees: dict[str, str] | None = None,
+    ) -> Vendor:
+        monthly = [Price("CZK", Cycle.MONTHLY, Decimal("500.00"))]
+        catalog = Catalog([Plan("standard", 1, monthly, Limits(10000))])  # type: ignore[arg-type]
+        # An evolved policy with a None parameter (livespace-like) must survive the trip too.
+        policy = attrs.evolve(preset("raynet"), name=name).with_overrides(
+            {"trial": {"conversion_grace_days": None}, "dunning": {"block_after_days": 5}}
+        )
+        return Vendor(
+            name=name,
+            policy=policy,
+            catalog=catalog,
+            effective=effective,
+            vat_rates={c: Decimal(r) for c, r in (rates or {"CZ": "0.21", "SK": "0.23"}).items()},
+            fees={n: Money.of(a, "CZK") for n, a in (fees or {"transfer": "50.00"}).items()},
+        )
+
+    def test_vendor_version_in_force_on_a_day(self) -> None:
+        """NOTICE-2: the version in force on a day is the latest taking effect on or before
+        it; before the first version there is none (NotFound)."""
+        name = _unique("vendor")
+        january = self._vendor(name, date(2026, 1, 1), fees={"transfer": "50.00"})
+        july = self._vendor(name, date(2026, 7, 1), fees={"transfer": "60.00"})
+        with self.unit_of_work() as uow:
+            uow.vendors.add(january)
+            uow.vendors.add(july)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            with pytest.raises(NotFound):
+                uow.vendors.get(name, on=date(2025, 12, 31))
+            assert uow.vendors.get(name, on=date(2026, 1, 1)) == january
+            assert uow.vendors.get(name, on=date(2026, 6, 30)) == january
+            assert uow.vendors.get(name, on=date(2026, 7, 1)) == july
+            assert uow.vendors.get(name, on=date(2030, 1, 1)) == july
+            assert uow.vendors.get(name) == july  # no day: the latest version
+            assert uow.vendors.versions(name) == [january, july]
+            assert name in uow.vendors.names()
+            assert uow.vendors.names() == sorted(uow.vendors.names())
+            assert uow.vendors.versions(_unique("vendor")) == []
+            with pytest.raises(NotFound):
+                uow.vendors.get(_unique("vendor"))
+
+    def test_vendor_names_compare_exactly(self) -> None:
+        """A vendor name matches only itself: not in another case, not with a trailing space
+        (MariaDB's default collations would match both)."""
+        name = _unique("vendor")
+        with self.unit_of_work() as uow:
+            uow.vendors.add(self._vendor(name, date(2026, 1, 1)))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            for other in (name.upper(), name + " ", name[:-1]):
+                with pytest.raises(NotFound):
+                    uow.vendors.get(other)
+                assert uow.vendors.versions(other) == []
+            assert uow.vendors.get(name).name == name
+
+    @settings(max_examples=8, deadline=None)
+    @given(
+        rate=st.decimals(min_value=0, max_value=Decimal("0.999999"), places=6),
+        fee=st.decimals(min_value=0, max_value=Decimal("9999999999.99"), places=2),
+        digits=st.integers(0, 4),
+    )
+    def test_vendor_rates_and_fees_round_trip_exactly(
+        self, rate: Decimal, fee: Decimal, digits: int
+    ) -> None:
+        """PLAN-2, PLAN-4: a VAT rate and a fee come back as the same Decimal, to the digit
+        (``0.2100`` stays ``0.2100``), in the same currency."""
+        name = _unique("vendor")
+        padded = rate.quantize(Decimal(1).scaleb(-6)).normalize() if digits else rate
+        rates = {"CZ": str(padded), "SK": "0.2300", "PL": str(Decimal("0.23"))}
+        vendor = self._vendor(name, date(2026, 1, 1), rates=rates, fees={"transfer": str(fee)})
+        with self.unit_of_work() as uow:
+            uow.vendors.add(vendor)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            found = uow.vendors.get(name, on=date(2026, 1, 1))
+        assert found == vendor
+        assert str(found.vat_rate("CZ")) == str(padded)
+        assert str(found.vat_rates["SK"]) == "0.2300"
+        assert found.vat_rate("DE") == found.vat_rate("CZ")  # the vendor's own country (CZ)
+        assert found.transfer_fee == Money(fee, "CZK")
+        assert str(found.transfer_fee.amount) == str(fee)
+
+    def test_refused_vendor_add_stores_nothing_and_leaves_the_unit_usable(self) -> None:
+        """A version on the day of a stored one, or before it, is refused (ValidationError on
+        ``effective``) before anything is written: the same unit of work goes on, and its
+        commit stores only what was accepted."""
+        name = _unique("vendor")
+        with self.unit_of_work() as uow:
+            uow.vendors.add(self._vendor(name, date(2026, 3, 1)))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            for day in (date(2026, 3, 1), date(2026, 2, 28)):
+                with pytest.raises(ValidationError) as caught:
+                    uow.vendors.add(self._vendor(name, day, fees={"transfer": "99.00"}))
+                assert (caught.value.field, caught.value.rule) == ("effective", "NOTICE-2")
+            later = self._vendor(name, date(2026, 4, 1), fees={"transfer": "70.00"})
+            uow.vendors.add(later)  # the unit of work is still usable
+            uow.commit()
+        with self.unit_of_work() as uow:
+            versions = uow.vendors.versions(name)
+        assert [v.effective for v in versions] == [date(2026, 3, 1), date(2026, 4, 1)]
+        assert [str(v.transfer_fee.amount) for v in versions] == ["50.00", "70.00"]
+
+    def test_concurrent_vendor_adds_keep_versions_in_order(self) -> None:
+        """While one writer adds a version taking effect on 10 March (not yet committed),
+        another adding 5 March waits, then is refused: it would take effect before a stored
+        version (NOTICE-2), and the order of the versions is the order they were added."""
+        name = _unique("vendor")
+        with self.unit_of_work() as uow:
+            uow.vendors.add(self._vendor(name, date(2026, 3, 1)))
+            uow.commit()
+        outcome: list[object] = []
+
+        def second_writer() -> None:
+            try:
+                with self.unit_of_work() as other:
+                    other.vendors.add(self._vendor(name, date(2026, 3, 5)))
+                    other.commit()
+                outcome.append("stored")
+            except Exception as exc:  # the assertion below names it
+                outcome.append(exc)
+
+        with self.unit_of_work() as uow:
+            uow.vendors.add(self._vendor(name, date(2026, 3, 10)))
+            writer = threading.Thread(target=second_writer)
+            writer.start()
+            writer.join(0.5)  # it waits for this transaction
+            uow.commit()
+        writer.join(30)
+        assert len(outcome) == 1 and isinstance(outcome[0], ValidationError), outcome
+        assert (outcome[0].field, outcome[0].rule) == ("effective", "NOTICE-2")
+        with self.unit_of_work() as uow:
+            days = [v.effective for v in uow.vendors.versions(name)]
+        assert days == [date(2026, 3, 1), date(2026, 3, 10)]
+
+    def test_uncommitted_vendor_is_rolled_back(self) -> None:
+        name = _unique("vendor")
+        with self.unit_of_work() as uow:
+            uow.vendors.add(self._vendor(name, date(2026, 1, 1)))
+        with self.unit_of_work() as uow:
+            assert uow.vendors.versions(name) == []
+            assert name not in uow.vendors.names()
+
+    def test_vendor_document_out_is_the_document_in(self) -> None:
+        """``crmcore vendor export`` prints what ``import`` stored: the JSON text read back
+        equals the text written, byte for byte."""
+        name = _unique("vendor")
+        text = self._vendor(name, date(2026, 1, 1), fees={"transfer": "50.00"}).dumps_json()
+        with self.unit_of_work() as uow:
+            uow.vendors.add(Vendor.loads_json(text))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.vendors.get(name).dumps_json() == text

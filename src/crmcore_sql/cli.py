@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from crmcore.errors import ConfigurationError, ValidationError
 from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
+from crmcore_sql.cli_vendors import register_vendor
 from crmcore_sql.engine import create_engine, describe_url, require_migrated, translate_errors
 from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
 from crmcore_sql.migrate import migrate
@@ -63,6 +64,8 @@ def register(subparsers: Any) -> None:
     command.add_argument("--db", default="sqlite:///crmcore-demo.sqlite", help="database URL")
     command.set_defaults(handler=_demo)
     _one_line_errors(command)
+
+    register_vendor(subparsers)  # crmcore vendor export|import|list (crmcore_sql.cli_vendors)
 
 
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:

@@ -24,6 +24,7 @@ from crmcore_sql.repositories import (
     SqlUserRepository,
     creates_in_one_statement,
 )
+from crmcore_sql.vendors import SqlVendorRepository
 
 __all__ = ["SqlUnitOfWork", "create_records"]
 
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     records: SqlRecordCounterRepository
     seats: SqlSeatRepository
     users: SqlUserRepository
+    vendors: SqlVendorRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -65,6 +67,7 @@ class SqlUnitOfWork:
         self.records = SqlRecordCounterRepository(connection)
         self.seats = SqlSeatRepository(connection)
         self.users = SqlUserRepository(connection)
+        self.vendors = SqlVendorRepository(connection)
         return self
 
     def __exit__(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import crmcore_sql.tables
+import crmcore_sql.tables_vendors
 import crmcore_sql.tables_visibility  # noqa: F401
 from crmcore_sql.metadata import metadata
 

@@ -1,0 +1,163 @@
+"""``crmcore vendor export|import|list``: a vendor as a JSON document (crmcore.vendors).
+
+Registered by :func:`crmcore_sql.cli.register`. Bad input (a bad document, an unknown name, a
+version not after the stored ones) is one line on stderr naming the JSON path or argument,
+exit 2, nothing stored; an unreachable or unmigrated database is exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from crmcore.dates import parse_date, zone
+from crmcore.errors import ConfigurationError, NotFound, ValidationError
+from crmcore.presets import PRESETS
+from crmcore.vendors import Vendor, is_vendor_name, vendor_from_preset
+from crmcore_sql.engine import create_engine, describe_url, require_migrated, table_names
+from crmcore_sql.unit_of_work import SqlUnitOfWork
+
+__all__ = ["DEFAULT_DB", "register_vendor"]
+
+#: The database the vendor commands use without ``--db``: a SQLite file in the current folder.
+DEFAULT_DB = "sqlite:///crmcore.sqlite"
+
+
+def register_vendor(subparsers: Any) -> None:
+    """Add ``crmcore vendor`` and its sub-commands to the ``crmcore`` parser."""
+    vendor = subparsers.add_parser(
+        "vendor", help="a vendor's terms as a JSON document: export, import, list"
+    )
+    commands = vendor.add_subparsers(dest="vendor_command", metavar="COMMAND")
+
+    command = commands.add_parser(
+        "export",
+        help="print a vendor's JSON document",
+        description="Print the stored vendor NAME as a JSON document (policy, catalogue, "
+        "currency, VAT rates, fees): the version in force on --on DAY, or the latest one. "
+        "If NAME is not stored but is a preset ("
+        + ", ".join(sorted(PRESETS))
+        + "), print that preset's starting point instead (empty catalogue, starting VAT "
+        "rates, no fees, taking effect on --on DAY or today), to edit and import.",
+    )
+    command.add_argument("name", metavar="NAME", help="the vendor's name")
+    command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    command.add_argument("--on", metavar="DAY", help="the version in force on DAY (YYYY-MM-DD)")
+    command.set_defaults(handler=_export)
+
+    command = commands.add_parser(
+        "import",
+        help="validate a vendor JSON document and store it as a new version",
+        description="Validate FILE (the format of 'crmcore vendor export') and store it as a "
+        "new version of its vendor, taking effect on its 'effective' day, which must be after "
+        "every stored version's. A bad document stores nothing.",
+    )
+    command.add_argument("file", metavar="FILE", help="path to the vendor JSON document")
+    command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    command.set_defaults(handler=_import)
+
+    command = commands.add_parser("list", help="the stored vendors and their versions")
+    command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    command.set_defaults(handler=_list)
+
+    vendor.set_defaults(handler=lambda _args: _usage(vendor))
+
+
+def _usage(_parser: argparse.ArgumentParser) -> int:
+    raise ValidationError("choose one of export, import, list", field="crmcore vendor")
+
+
+def _engine(url: str) -> Engine:
+    try:
+        return create_engine(url)
+    except ConfigurationError as exc:
+        raise ValidationError(str(exc).removeprefix("--db: "), field="--db") from exc
+
+
+def _no_database(engine: Engine) -> bool:
+    """Whether nothing can be stored there yet: a SQLite file that does not exist (so an
+    export of a preset creates no file) or a database without tables."""
+    url = engine.url
+    file = url.database if url.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
+        return True
+    return not table_names(engine)
+
+
+def _export(args: argparse.Namespace) -> int:
+    name: str = args.name
+    if not is_vendor_name(name):
+        raise ValidationError(f"not a vendor name: {name!r}", field="NAME")
+    day = parse_date(args.on, "--on") if args.on else None
+    engine = _engine(args.db)
+    try:
+        vendor = _stored(engine, name, day)
+    finally:
+        engine.dispose()
+    if vendor is None:
+        vendor = _starting_point(name, day)
+    print(vendor.dumps_json(), end="")
+    return 0
+
+
+def _stored(engine: Engine, name: str, day: date | None) -> Vendor | None:
+    if _no_database(engine) and name in PRESETS:
+        return None
+    require_migrated(engine)
+    try:
+        with SqlUnitOfWork(engine) as uow:
+            return uow.vendors.get(name, on=day)
+    except NotFound as exc:
+        if name in PRESETS:
+            return None
+        raise ValidationError(f"{exc.problem} and no preset of that name", field="NAME") from exc
+
+
+def _starting_point(name: str, day: date | None) -> Vendor:
+    policy = PRESETS[name]
+    effective = day or datetime.now(zone(policy.timezone)).date()  # the vendor's today
+    return vendor_from_preset(name, effective=effective)
+
+
+def _import(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError(f"cannot read: {exc.strerror or exc}", field=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"not UTF-8 text: {exc.reason}", field=str(path)) from exc
+    vendor = Vendor.loads_json(text)  # VendorError names every bad JSON path
+    engine = _engine(args.db)
+    try:
+        require_migrated(engine)
+        with SqlUnitOfWork(engine) as uow:
+            try:
+                uow.vendors.add(vendor)
+            except ValidationError as exc:  # a version not after the stored ones
+                raise ValidationError(exc.problem, field=f"$.{exc.field}", rule=exc.rule) from exc
+            uow.commit()
+    finally:
+        engine.dispose()
+    print(f"{vendor.name}: version taking effect on {vendor.effective} stored")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    engine = _engine(args.db)
+    try:
+        require_migrated(engine)
+        with SqlUnitOfWork(engine) as uow:
+            found = {name: uow.vendors.versions(name) for name in uow.vendors.names()}
+    finally:
+        engine.dispose()
+    for name, versions in found.items():
+        days = ", ".join(v.effective.isoformat() for v in versions)
+        print(f"{name} ({versions[-1].currency}): versions taking effect on {days}")
+    if not found:
+        print(f"no vendors stored in {describe_url(engine.url)}")
+    return 0

@@ -1,0 +1,86 @@
+"""``SqlVendorRepository``: vendors and their versions in the ``vendors`` table."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from crmcore.errors import ConcurrencyError
+from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
+from crmcore_sql.engine import translate_errors
+from crmcore_sql.tables_vendors import vendors
+
+__all__ = ["SqlVendorRepository"]
+
+
+class SqlVendorRepository:
+    """The SQL :class:`~crmcore.ports.VendorRepository`, on the unit of work's connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, vendor: Vendor) -> None:
+        """Refused before any write when not after the latest version (the transaction stays
+        usable). Adds of one stored vendor are serialised by locking its versions; two first
+        versions of a new vendor on the same day: the second gets ``ConcurrencyError``."""
+        same_name = vendors.c.name == vendor.name
+        with translate_errors("reading the vendor"):
+            # Lock the vendor's versions first: a concurrent add of this vendor waits until
+            # the other transaction ends, and the next statement then sees its version (READ
+            # COMMITTED). SQLite serialises writers anyway (BEGIN IMMEDIATE).
+            self._connection.execute(select(vendors.c.effective).where(same_name).with_for_update())
+            latest = self._connection.execute(
+                select(func.max(vendors.c.effective)).where(same_name)
+            ).scalar_one_or_none()
+        check_vendor_version(vendor, latest)
+        with translate_errors("storing the vendor"):
+            try:
+                self._connection.execute(
+                    insert(vendors).values(
+                        name=vendor.name,
+                        effective=vendor.effective,
+                        document=json.dumps(vendor.to_document(), sort_keys=True),
+                    )
+                )
+            except IntegrityError as exc:
+                raise ConcurrencyError(
+                    f"vendor {vendor.name!r}: another writer stored a version taking effect "
+                    f"on {vendor.effective} first, retry",
+                    field="effective",
+                ) from exc
+
+    def get(self, name: str, on: date | None = None) -> Vendor:
+        if not is_vendor_name(name):  # exact names on every collation (MariaDB pads spaces)
+            raise vendor_not_found(name, on)
+        query = select(vendors.c.document).where(vendors.c.name == name)
+        if on is not None:
+            query = query.where(vendors.c.effective <= on)
+        with translate_errors("reading the vendor"):
+            document = self._connection.execute(
+                query.order_by(vendors.c.effective.desc()).limit(1)
+            ).scalar_one_or_none()
+        if document is None:
+            raise vendor_not_found(name, on)
+        return Vendor.from_document(json.loads(document))
+
+    def versions(self, name: str) -> list[Vendor]:
+        if not is_vendor_name(name):
+            return []
+        with translate_errors("reading the vendor"):
+            documents = self._connection.execute(
+                select(vendors.c.document)
+                .where(vendors.c.name == name)
+                .order_by(vendors.c.effective)
+            ).scalars()
+            return [Vendor.from_document(json.loads(document)) for document in documents]
+
+    def names(self) -> list[str]:
+        with translate_errors("reading the vendors"):
+            return list(
+                self._connection.execute(
+                    select(vendors.c.name).distinct().order_by(vendors.c.name)
+                ).scalars()
+            )
