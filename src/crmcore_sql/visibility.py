@@ -246,14 +246,24 @@ def load_principal(connection: Connection, tenant_id: str, user_id: int) -> Prin
     ).one_or_none()
     if row is None:
         raise NotFound(f"no user {user_id} in tenant {tenant_id!r}", field="user_id", rule="VIS-1")
-    modules = connection.execute(
-        select(user_permissions.c.module).where(
-            user_permissions.c.tenant_id == tenant_id, user_permissions.c.user_id == user_id
+    modules = (
+        connection.execute(
+            select(user_permissions.c.module).where(
+                user_permissions.c.tenant_id == tenant_id, user_permissions.c.user_id == user_id
+            )
         )
-    ).scalars()
-    subordinates = connection.execute(
-        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.supervisor_id == user_id)
-    ).scalars()
+        .scalars()
+        .all()
+    )  # read whole: a refusal below must leave no cursor open (SQLite locks)
+    subordinates = (
+        connection.execute(
+            select(users.c.id).where(
+                users.c.tenant_id == tenant_id, users.c.supervisor_id == user_id
+            )
+        )
+        .scalars()
+        .all()
+    )
     return Principal(
         tenant_id,
         user_id,
