@@ -392,6 +392,9 @@ def test_keyset_pages_break_ties_on_created_at_by_id(engine: Engine) -> None:
                 pages.append([row.id for row in page.rows])
                 after = page.next
             assert pages == [[7, 6, 5], [4, 3, 2], [1]], viewer
+            # the public statement carries the same values as parameters
+            second = visible_page(DEFAULT_POLICY, viewer, TASK, limit=3, after=PageKey(MOMENT, 5))
+            assert list(connection.execute(second).scalars()) == [4, 3, 2]
             assert after is None
             assert page.rows[0].created_at.replace(tzinfo=UTC) == MOMENT
         # a key in another zone is the same instant: 13:00+01:00 is 12:00 UTC

@@ -221,6 +221,14 @@ def test_vis2_vis3_employee_cover_is_creator_assignees_supervisor_owner_has_none
     assert cover(Principal("acme", 9, Role.EMPLOYEE)) == frozenset()  # no module: Never
 
 
+def test_vis8_partial_evaluation_folds_a_test_and_its_negation() -> None:
+    """Two-valued logic (VIS-8): ``p or not p`` is Always, ``p and not p`` Never, so the SQL
+    of a branch carries no tautology (VIS-2's employer test beside VIS-3's negation of it)."""
+    employer = AttributeIsViewer("creator_id")
+    assert partially_evaluate(AnyOf([employer, Not(employer)]), anna) == Always()
+    assert partially_evaluate(AllOf([Not(employer), employer]), anna) == Never()
+
+
 def test_cover_and_of_bounded_parts_takes_the_smallest_or_needs_every_part() -> None:
     """AND: any bounded part bounds the whole (the smallest is kept); OR: every part must be."""
     from crmcore.visibility import relation_cover

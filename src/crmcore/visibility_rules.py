@@ -334,6 +334,10 @@ Condition = Union[  # noqa: UP007 - a forward-referencing alias needs Union
 ]
 
 
+def _has_complement(parts: list[Condition]) -> bool:
+    return any(isinstance(p, Not) and p.item in parts for p in parts)
+
+
 def _rewrite(condition: Condition, leaf: Callable[[Condition], Condition]) -> Condition:
     """The condition with every leaf replaced by ``leaf(it)`` and the Always/Never that result
     folded away (an empty AllOf is Always, an empty AnyOf Never)."""
@@ -343,12 +347,16 @@ def _rewrite(condition: Condition, leaf: Callable[[Condition], Condition]) -> Co
             if any(isinstance(p, Never) for p in parts):
                 return Never()
             kept: list[Condition] = [p for p in parts if not isinstance(p, Always)]
+            if _has_complement(kept):  # p and not p: the logic is two-valued
+                return Never()
             return kept[0] if len(kept) == 1 else (AllOf(kept) if kept else Always())
         case AnyOf(items):
             parts = [_rewrite(i, leaf) for i in items]
             if any(isinstance(p, Always) for p in parts):
                 return Always()
             kept_any: list[Condition] = [p for p in parts if not isinstance(p, Never)]
+            if _has_complement(kept_any):  # p or not p
+                return Always()
             if len(kept_any) == 1:
                 return kept_any[0]
             return AnyOf(kept_any) if kept_any else Never()

@@ -31,10 +31,13 @@ import attrs
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
     Row,
     Select,
+    String,
     Table,
     and_,
+    bindparam,
     exists,
     false,
     func,
@@ -165,6 +168,23 @@ def _relation_count(condition: Condition) -> int:
     return 0
 
 
+@attrs.frozen
+class _Binds:
+    """The viewer's values as named parameters, so that one page statement serves every
+    viewer of the same role and permission level (built once, executed with their values)."""
+
+    user_id: Any
+    tenant_id: Any
+    subordinates: Any
+
+
+_PARAMETERS = _Binds(
+    bindparam("crmcore_viewer_id", type_=Integer),
+    bindparam("crmcore_tenant_id", type_=String),
+    bindparam("crmcore_subordinates", type_=Integer, expanding=True),
+)
+
+
 def _cheap_first(items: tuple[Condition, ...]) -> tuple[Condition, ...]:
     # Column tests before EXISTS probes: the answer is the same (every term is two-valued or
     # in a positive position) but a row settled by a column never pays for a sub-query.
@@ -177,11 +197,15 @@ def compile_condition(
     mapping: KindMapping,
     *,
     negated: bool = False,
+    binds: _Binds | None = None,
 ) -> ColumnElement[bool]:
     """One record-only condition as SQL. Under a ``NOT`` (``negated``) a comparison with a
     nullable column gets an ``IS NOT NULL`` guard so that SQL's unknown never flips into true;
-    outside one, unknown already excludes the row like false does."""
+    outside one, unknown already excludes the row like false does. The viewer's values are
+    literals, or ``binds`` (named parameters of a cached page statement)."""
     table = mapping.table
+    user_id = viewer.user_id if binds is None else binds.user_id
+    subordinates = sorted(viewer.subordinates) if binds is None else binds.subordinates
 
     def column(name: str) -> ColumnElement[object]:
         if name not in mapping.attributes:
@@ -193,6 +217,12 @@ def compile_condition(
     def guarded(col: ColumnElement[object], test: ColumnElement[bool]) -> ColumnElement[bool]:
         nullable = getattr(col, "nullable", True)
         return and_(col.is_not(None), test) if negated and nullable else test
+
+    def each(items: tuple[Condition, ...]) -> list[ColumnElement[bool]]:
+        return [
+            compile_condition(i, viewer, mapping, negated=negated, binds=binds)
+            for i in _cheap_first(items)
+        ]
 
     match condition:
         case Always():
@@ -209,12 +239,12 @@ def compile_condition(
             return column(name).is_(None)
         case AttributeIsViewer(name):
             col = column(name)
-            return guarded(col, col == viewer.user_id)
+            return guarded(col, col == user_id)
         case ViewerSupervises(name):
             if not viewer.subordinates:
                 return false()
             col = column(name)
-            return guarded(col, col.in_(sorted(viewer.subordinates)))
+            return guarded(col, col.in_(subordinates))
         case ViewerIn(relation):
             if relation not in mapping.relations:
                 raise PolicyCompileError(
@@ -227,21 +257,29 @@ def compile_condition(
                 .select_from(association)
                 .where(
                     association.c[link.record_column] == table.c[mapping.id_column],
-                    association.c[link.member_column] == viewer.user_id,
+                    association.c[link.member_column] == user_id,
                 )
             )
         case AllOf(items):
             items = _cheap_first(items)
             return and_(
-                true(), *(compile_condition(i, viewer, mapping, negated=negated) for i in items)
+                true(),
+                *(
+                    compile_condition(i, viewer, mapping, negated=negated, binds=binds)
+                    for i in items
+                ),
             )
         case AnyOf(items):
             items = _cheap_first(items)
             return or_(
-                false(), *(compile_condition(i, viewer, mapping, negated=negated) for i in items)
+                false(),
+                *(
+                    compile_condition(i, viewer, mapping, negated=negated, binds=binds)
+                    for i in items
+                ),
             )
         case Not(item):
-            return not_(compile_condition(item, viewer, mapping, negated=True))
+            return not_(compile_condition(item, viewer, mapping, negated=True, binds=binds))
     raise PolicyCompileError(f"cannot compile {condition!r} (partially evaluate it first)")
 
 
@@ -254,9 +292,20 @@ def visibility_filter(
 ) -> ColumnElement[bool]:
     """The WHERE clause selecting exactly the rows of ``kind`` the viewer may act on: the
     viewer's tenant (VIS-1, always) and the policy, as :func:`crmcore.visibility.decide`."""
-    mapping = mappings[kind]
+    return _filter(policy, viewer, kind, action, mappings[kind], None)
+
+
+def _filter(
+    policy: VisibilityPolicy,
+    viewer: Principal,
+    kind: RecordKind,
+    action: Action,
+    mapping: KindMapping,
+    binds: _Binds | None,
+) -> ColumnElement[bool]:
     table = mapping.table
-    scope: list[ColumnElement[bool]] = [table.c[mapping.tenant_column] == viewer.tenant_id]
+    tenant_id = viewer.tenant_id if binds is None else binds.tenant_id
+    scope: list[ColumnElement[bool]] = [table.c[mapping.tenant_column] == tenant_id]
     if mapping.kind_column is not None:
         scope.append(table.c[mapping.kind_column] == kind.value)
     residual = partially_evaluate(policy.condition(kind, action), viewer)
@@ -264,7 +313,7 @@ def visibility_filter(
         return and_(*scope, false())
     if isinstance(residual, Always):
         return and_(*scope)
-    return and_(*scope, compile_condition(residual, viewer, mapping))
+    return and_(*scope, compile_condition(residual, viewer, mapping, binds=binds))
 
 
 # --- pages: two plans, one answer ----------------------------------------------------------------
@@ -351,39 +400,80 @@ def _page_mapping(kind: RecordKind, mappings: Mapping[RecordKind, KindMapping]) 
     return mapping
 
 
-def _after(mapping: KindMapping, table: Table, after: PageKey | None) -> list[ColumnElement[bool]]:
-    if after is None:
+_AFTER_AT = "crmcore_after_created"
+_AFTER_ID = "crmcore_after_id"
+
+
+def _after(mapping: KindMapping, after: bool) -> list[ColumnElement[bool]]:
+    if not after:
         return []
     assert mapping.created_column is not None
+    table = mapping.table
     created, row_id = table.c[mapping.created_column], table.c[mapping.id_column]
-    # stored in UTC (naive on SQLite and MariaDB): compare in UTC
-    at = after.created_at.astimezone(UTC)
+    at = bindparam(_AFTER_AT, type_=created.type)
     # the first term bounds the index range; the second breaks ties by id
-    return [created <= at, or_(created < at, row_id < after.id)]
+    return [created <= at, or_(created < at, row_id < bindparam(_AFTER_ID, type_=Integer))]
 
 
-def visible_page(
-    policy: VisibilityPolicy,
-    viewer: Principal,
-    kind: RecordKind,
-    action: Action = Action.VIEW,
-    *,
-    limit: int = 50,
-    after: PageKey | None = None,
-    plan: Plan | None = None,
-    mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
-) -> Select[Any]:
-    """The statement for one page of the records of ``kind`` the viewer may act on, newest
-    first (``created``, then id, descending), after ``after`` when given; every column of the
-    kind's table. ``plan`` defaults to :func:`choose_plan`; both plans select the same rows.
-
-    The index plan reads, per relation of the cover, at most ``limit`` rows through that
-    relation's index, each branch filtered by the policy with its own relation assumed true,
-    and keeps the newest ``limit`` of their UNION."""
+def _check_page_arguments(limit: object, after: object) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValidationError(f"must be a positive number of rows, got {limit!r}", field="limit")
     if after is not None and not isinstance(after, PageKey):
         raise ValidationError(f"must be a PageKey, got {after!r}", field="after")
+
+
+def _values(viewer: Principal, after: PageKey | None) -> dict[str, object]:
+    values: dict[str, object] = {
+        "crmcore_viewer_id": viewer.user_id,
+        "crmcore_tenant_id": viewer.tenant_id,
+    }
+    if viewer.subordinates:
+        values["crmcore_subordinates"] = sorted(viewer.subordinates)
+    if after is not None:
+        # stored in UTC (naive on SQLite and MariaDB): compared in UTC
+        values[_AFTER_AT] = after.created_at.astimezone(UTC)
+        values[_AFTER_ID] = after.id
+    return values
+
+
+_TEMPLATES: dict[tuple[object, ...], tuple[object, Select[Any]]] = {}
+
+
+def _template(
+    policy: VisibilityPolicy,
+    viewer: Principal,
+    kind: RecordKind,
+    action: Action,
+    plan: Plan | None,
+    limit: int,
+    after: bool,
+    mappings: Mapping[RecordKind, KindMapping],
+) -> Select[Any]:
+    """The page statement with the viewer's values as parameters, built once per policy and
+    viewer shape: what partial evaluation reads (role, permission level, whether they
+    supervise anyone). Building it costs more than an index plan's query runs."""
+    shape = (viewer.role, viewer.permissions, bool(viewer.subordinates))
+    key = (policy, kind, action, plan, limit, after, shape, id(mappings))
+    cached = _TEMPLATES.get(key)
+    if cached is not None and cached[0] is mappings:
+        return cached[1]
+    statement = _build(policy, viewer, kind, action, plan, limit, after, mappings)
+    if len(_TEMPLATES) >= 512:
+        _TEMPLATES.clear()
+    _TEMPLATES[key] = (mappings, statement)  # the mappings kept alive: their id stays theirs
+    return statement
+
+
+def _build(
+    policy: VisibilityPolicy,
+    viewer: Principal,
+    kind: RecordKind,
+    action: Action,
+    plan: Plan | None,
+    limit: int,
+    after: bool,
+    mappings: Mapping[RecordKind, KindMapping],
+) -> Select[Any]:
     mapping = _page_mapping(kind, mappings)
     table = mapping.table
     assert mapping.created_column is not None
@@ -402,8 +492,8 @@ def visible_page(
         return (
             select(table)
             .where(
-                visibility_filter(policy, viewer, kind, action, mappings),
-                *_after(mapping, table, after),
+                _filter(policy, viewer, kind, action, mapping, _PARAMETERS),
+                *_after(mapping, after),
             )
             .order_by(created.desc(), row_id.desc())
             .limit(limit)
@@ -411,9 +501,9 @@ def visible_page(
     branches = []
     for anchor in sorted(cover, key=repr):  # a stable statement for a stable plan cache
         condition = partially_evaluate(assume(residual, anchor), viewer)
-        if isinstance(condition, Never):
-            continue
-        branches.append(_branch(anchor, condition, viewer, kind, mapping, after, limit).subquery())
+        if not isinstance(condition, Never):
+            branch = _branch(anchor, condition, viewer, kind, mapping, after, limit)
+            branches.append(branch.subquery())
     if not branches:
         return select(table).where(false()).limit(limit)
     keys = (
@@ -435,7 +525,7 @@ def _branch(
     viewer: Principal,
     kind: RecordKind,
     mapping: KindMapping,
-    after: PageKey | None,
+    after: bool,
     limit: int,
 ) -> Select[Any]:
     """The newest ``limit`` rows tied to the viewer by ``anchor`` that pass ``condition``."""
@@ -453,20 +543,45 @@ def _branch(
         query = query.select_from(
             association.join(table, association.c[link.record_column] == row_id)
         )
-        where.append(association.c[link.member_column] == viewer.user_id)
+        where.append(association.c[link.member_column] == _PARAMETERS.user_id)
         # VIS-1 still, but as an expression no index serves: without statistics (SQLite
         # before ANALYZE) a planner would otherwise walk (tenant, created, id) to skip the
         # sort, row after row, instead of reading the viewer's few assignments
-        where.append(func.coalesce(tenant, tenant) == viewer.tenant_id)
+        where.append(func.coalesce(tenant, tenant) == _PARAMETERS.tenant_id)
     else:
-        where += [tenant == viewer.tenant_id, compile_condition(anchor, viewer, mapping)]
+        where.append(tenant == _PARAMETERS.tenant_id)
+        where.append(compile_condition(anchor, viewer, mapping, binds=_PARAMETERS))
     if not isinstance(condition, Always):
-        where.append(compile_condition(condition, viewer, mapping))
+        where.append(compile_condition(condition, viewer, mapping, binds=_PARAMETERS))
     return (
-        query.where(*where, *_after(mapping, table, after))
+        query.where(*where, *_after(mapping, after))
         .order_by(created.desc(), row_id.desc())
         .limit(limit)
     )
+
+
+def visible_page(
+    policy: VisibilityPolicy,
+    viewer: Principal,
+    kind: RecordKind,
+    action: Action = Action.VIEW,
+    *,
+    limit: int = 50,
+    after: PageKey | None = None,
+    plan: Plan | None = None,
+    mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
+) -> Select[Any]:
+    """The statement for one page of the records of ``kind`` the viewer may act on, newest
+    first (``created``, then id, descending), after ``after`` when given; every column of the
+    kind's table. ``plan`` defaults to :func:`choose_plan`; both plans select the same rows.
+
+    The index plan reads, per relation of the cover, at most ``limit`` rows through that
+    relation's index, each branch filtered by the policy with its own relation assumed true,
+    and keeps the newest ``limit`` of their UNION. The statement carries the viewer's values
+    as parameters named ``crmcore_*``."""
+    _check_page_arguments(limit, after)
+    template = _template(policy, viewer, kind, action, plan, limit, after is not None, mappings)
+    return template.params(_values(viewer, after))
 
 
 def page_key_of(row: Row[Any], mapping: KindMapping = _TASKS) -> PageKey:
@@ -493,10 +608,9 @@ def fetch_visible_page(
     mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
 ) -> VisiblePage:
     """Run :func:`visible_page`; the page's ``next`` key is ``None`` when it is not full."""
-    query = visible_page(
-        policy, viewer, kind, action, limit=limit, after=after, plan=plan, mappings=mappings
-    )
-    rows: Sequence[Row[Any]] = connection.execute(query).all()
+    _check_page_arguments(limit, after)
+    template = _template(policy, viewer, kind, action, plan, limit, after is not None, mappings)
+    rows: Sequence[Row[Any]] = connection.execute(template, _values(viewer, after)).all()
     full = len(rows) == limit
     return VisiblePage(tuple(rows), page_key_of(rows[-1], mappings[kind]) if full else None)
 
