@@ -31,9 +31,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, Row, bindparam, create_engine, insert, select, text
 
@@ -414,7 +414,9 @@ def run(url: str, arguments: argparse.Namespace) -> None:
     employees = [p for p in people if p.role is Role.EMPLOYEE]
     sparse = rng.sample(employees, min(arguments.viewers, len(employees)))
     dense = [people[0]] * arguments.dense_repeats  # the owner (one per tenant)
-    paged_interleaved(sparse[:10], engine, 1)  # warm caches so neither way pays for them
+    # warm the caches (pages, statements, plans) so that neither way pays for them
+    paged_interleaved(sparse[:10], engine, arguments.pages)
+    paged_interleaved(dense[:2], engine, arguments.pages)
     sparse_spent = paged_interleaved(sparse, engine, arguments.pages)
     dense_spent = paged_interleaved(dense, engine, arguments.pages)
     print(
