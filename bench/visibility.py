@@ -5,7 +5,7 @@
 
 Compares, in one run and on the same data, per kind of viewer and per page (the first, then
 the later ones by keyset after the previous page's last ``(created_at, id)``):
-  (a) crmcore: ``crmcore_sql.visibility.fetch_visible_page``, the plan chosen per viewer
+  (a) crmcore: ``crmcore_sql.visibility_pages.fetch_visible_page``, the plan chosen per viewer
       (the relations UNION for an employee, the scan of the newest tasks for the owner);
   (b) the best hand-written SQL for that kind of viewer: for a sparse viewer (employee) a
       UNION of the creator, supervisor and assignee indexes, each ordered and limited; for a
@@ -51,7 +51,7 @@ from crmcore.visibility import (
 from crmcore_sql.metadata import metadata
 from crmcore_sql.tables_visibility import task_assignees, tasks, user_permissions, users
 from crmcore_sql.testing import temporary_database
-from crmcore_sql.visibility import (
+from crmcore_sql.visibility_pages import (
     PageKey,
     choose_plan,
     fetch_visible_page,

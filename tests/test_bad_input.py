@@ -58,7 +58,7 @@ from datetime import UTC, datetime  # noqa: E402
 
 from crmcore.errors import NaiveDatetimeError, PolicyCompileError, ValidationError  # noqa: E402
 from crmcore.visibility import DEFAULT_POLICY, Module, Principal, RecordKind, Role  # noqa: E402
-from crmcore_sql.visibility import PageKey, Plan, visible_page  # noqa: E402
+from crmcore_sql.visibility_pages import PageKey, Plan, visible_page  # noqa: E402
 
 _OWNER = Principal("acme", 1, Role.OWNER, {Module.ACTIVITIES})
 _NAIVE = datetime(2026, 12, 1, 12, 0)

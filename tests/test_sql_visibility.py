@@ -37,14 +37,12 @@ from crmcore_sql.tables_visibility import (
     user_permissions,
     users,
 )
-from crmcore_sql.visibility import (
-    DEFAULT_MAPPINGS,
+from crmcore_sql.visibility import DEFAULT_MAPPINGS, load_principal, visibility_filter
+from crmcore_sql.visibility_pages import (
     PageKey,
     Plan,
     choose_plan,
     fetch_visible_page,
-    load_principal,
-    visibility_filter,
     visible_page,
 )
 
