@@ -156,8 +156,11 @@ def load(
                     for a in t.assignees
                 ],
             )
-    with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))  # fresh statistics for both planners
+    # fresh statistics for every planner; on PostgreSQL also the visibility map that index-only
+    # scans need, as autovacuum keeps it on a database in use
+    command = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(command))
 
 
 # --- (a) compiled: crmcore_sql.visibility.visible_page, the plan chosen per viewer ------------
@@ -191,10 +194,10 @@ ORDER BY t.created_at DESC, t.id DESC LIMIT 50
 
 # sparse (an employee): the newest 50 of each relation the employee is tied by (VIS-2: creator,
 # supervisor, assignee of an employer's task; VIS-3: creator of their own), each from its
-# index, then the newest 50 of their union
+# index, then the keys of the newest 50 of their union, then those 50 rows
 HAND_SPARSE = f"""
 SELECT t.id, t.tenant_id, t.title, t.creator_id, t.creator_role, t.supervisor_id, t.created_at
-FROM tasks t JOIN (
+FROM tasks t JOIN (SELECT id, created_at FROM (
   SELECT id, created_at FROM (
     SELECT t.id, t.created_at FROM tasks t
     WHERE t.tenant_id = :tenant AND t.creator_id = :viewer {{after}}
@@ -211,6 +214,7 @@ FROM tasks t JOIN (
     WHERE a.user_id = :viewer AND t.tenant_id = :tenant AND t.creator_role IN {EMPLOYER}
     {{after}}
     ORDER BY t.created_at DESC, t.id DESC LIMIT 50) assigned
+  ) u ORDER BY created_at DESC, id DESC LIMIT 50
 ) v ON t.id = v.id
 ORDER BY v.created_at DESC, v.id DESC LIMIT 50
 """

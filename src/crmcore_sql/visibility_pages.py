@@ -255,11 +255,17 @@ def _build(
             branches.append(branch.subquery())
     if not branches:
         return select(table).where(false()).limit(limit)
-    keys = (
-        branches[0]
-        if len(branches) == 1
-        else union(*(select(b.c.id, b.c.created) for b in branches)).subquery("visible")
-    )
+    if len(branches) == 1:
+        keys = branches[0]
+    else:
+        # the page's keys first, then its rows: only the rows shown are read by id
+        merged = union(*(select(b.c.id, b.c.created) for b in branches)).subquery("visible")
+        keys = (
+            select(merged.c.id, merged.c.created)
+            .order_by(merged.c.created.desc(), merged.c.id.desc())
+            .limit(limit)
+            .subquery("page")
+        )
     return (
         select(table)
         .join(keys, row_id == keys.c.id)
