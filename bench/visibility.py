@@ -346,13 +346,19 @@ def median_p99(samples: Sequence[float]) -> tuple[float, float]:
     return statistics.median(ordered), p99
 
 
-def paged_interleaved(
-    viewers: Sequence[Principal], engine: Engine, pages: int
-) -> dict[tuple[str, bool], list[float]]:
-    """Every viewer's first ``pages`` pages, compiled and hand-written alternately first, each
-    request timed alone; keyed by (way, first page?). The two ways must return the same rows."""
-    spent: dict[tuple[str, bool], list[float]] = {
-        (way, first): [] for way in ("compiled", "hand") for first in (True, False)
+Spent = dict[tuple[str, bool, bool], list[float]]
+
+
+def paged_interleaved(viewers: Sequence[Principal], engine: Engine, pages: int) -> Spent:
+    """Every viewer's first ``pages`` pages, compiled and hand-written one after the other
+    (alternately first), each request timed alone; keyed by (way, first page?, ran first?):
+    the way that runs second finds the pages the first one read in the cache, so each way is
+    compared with the other in the same position. The two ways must return the same rows."""
+    spent: Spent = {
+        (way, first, cold): []
+        for way in ("compiled", "hand")
+        for first in (True, False)
+        for cold in (True, False)
     }
     ways: tuple[tuple[str, PageFunction], ...] = (
         ("compiled", page_compiled),
@@ -362,10 +368,12 @@ def paged_interleaved(
         after: PageKey | None = None
         for page_number in range(pages):
             results = {}
-            for name, function in ways if (number + page_number) % 2 == 0 else ways[::-1]:
+            order = ways if (number + page_number) % 2 == 0 else ways[::-1]
+            for position, (name, function) in enumerate(order):
                 started = time.perf_counter()
                 results[name] = function(engine, viewer, after)
-                spent[(name, page_number == 0)].append(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                spent[(name, page_number == 0, position == 0)].append(elapsed)
             ids = [[row.id for row in rows] for rows in results.values()]
             assert ids[0] == ids[1], f"compiled and hand-written disagree for {viewer}"
             if len(results["compiled"]) < PAGE:
@@ -374,18 +382,21 @@ def paged_interleaved(
     return spent
 
 
-def report(label: str, spent: dict[tuple[str, bool], list[float]]) -> None:
+def report(label: str, spent: Spent) -> None:
     for first in (True, False):
-        compiled, hand = spent[("compiled", first)], spent[("hand", first)]
-        if not compiled:
-            continue
-        (cm, cp), (hm, hp) = median_p99(compiled), median_p99(hand)
-        which = "first page " if first else "later pages"
-        print(
-            f"  {label:7} {which} n={len(compiled):4}  compiled {cm * 1000:8.2f} ms median"
-            f" {cp * 1000:8.2f} ms p99 | hand-written {hm * 1000:8.2f} / {hp * 1000:8.2f} ms"
-            f" | ratio {cm / hm:.2f} / {cp / hp:.2f}"
-        )
+        for cold in (True, False):
+            compiled, hand = spent[("compiled", first, cold)], spent[("hand", first, cold)]
+            if not compiled or not hand:
+                continue
+            (cm, cp), (hm, hp) = median_p99(compiled), median_p99(hand)
+            which = ("first page " if first else "later pages") + (
+                " ran 1st" if cold else " ran 2nd"
+            )
+            print(
+                f"  {label:6} {which} n={len(compiled):3}  compiled {cm * 1000:7.2f} median"
+                f" {cp * 1000:7.2f} p99 | hand-written {hm * 1000:7.2f} / {hp * 1000:7.2f} ms"
+                f" | ratio {cm / hm:.2f} / {cp / hp:.2f}"
+            )
 
 
 def explain(engine: Engine, viewer: Principal) -> None:
