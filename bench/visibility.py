@@ -1,19 +1,25 @@
-"""Benchmark: the first page of the 50 newest visible tasks for random viewers (VIS-2, VIS-3).
+"""Benchmark: pages of the 50 newest visible tasks, sparse and dense viewers (VIS-2, VIS-3).
 
-    PYTHONPATH=src /work/venv/bin/python bench/visibility.py --tasks 1000000 --users 10000 \
-        --viewers 200 --databases sqlite,postgresql
+    PYTHONPATH=src python bench/visibility.py --tasks 1000000 --users 10000 \
+        --viewers 200 --pages 3 --explain --databases sqlite,postgresql
 
-Compares, in one run and on the same data:
-  (a) crmcore's compiled filter  ``select(...).where(visibility_filter(...))``
-  (b) a hand-written SQL query for the same rules (the floor)
+Compares, in one run and on the same data, per kind of viewer and per page (the first, then
+the later ones by keyset after the previous page's last ``(created_at, id)``):
+  (a) crmcore: ``crmcore_sql.visibility_pages.fetch_visible_page``, the plan chosen per viewer
+      (the relations UNION for an employee, the scan of the newest tasks for the owner);
+  (b) the best hand-written SQL for that kind of viewer: for a sparse viewer (employee) a
+      UNION of the creator, supervisor and assignee indexes, each ordered and limited; for a
+      dense viewer (the owner) the walk of ``(tenant_id, created_at, id)``.
+Each request is timed alone, (a) and (b) alternately first; the report gives the median and
+the 99th percentile. Both ways must return the same rows (the bench asserts it).
+
+With ``--slow-viewers N`` it also times, on N employees' first page:
   (c) loading the tenant's tasks (with assignees) and filtering them with ``crmcore.visibility``
   (d) a peer: casbin (sqlalchemy-oso needs the ``oso`` wheel, which does not install here)
       checking each of the tenant's rows with an ABAC model equivalent to VIS-2/VIS-3.
-(c) and (d) read the whole tenant per request; they are timed on ``--slow-viewers`` viewers and
-reported per viewer, like (a) and (b).
 
 PostgreSQL: ``--postgres-url`` (default: the CRMCORE_TEST_POSTGRES_URL server); a temporary
-database is created and dropped. Bench-only dependency: casbin.
+database is created and dropped. Bench-only dependency: casbin (for --slow-viewers).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, insert, select, text
+from sqlalchemy import Engine, Row, bindparam, create_engine, insert, select, text
 
 from crmcore.visibility import (
     DEFAULT_POLICY,
@@ -44,11 +51,18 @@ from crmcore.visibility import (
 from crmcore_sql.metadata import metadata
 from crmcore_sql.tables_visibility import task_assignees, tasks, user_permissions, users
 from crmcore_sql.testing import temporary_database
-from crmcore_sql.visibility import visibility_filter
+from crmcore_sql.visibility_pages import (
+    PageKey,
+    choose_plan,
+    fetch_visible_page,
+    page_key_of,
+    visible_page,
+)
 
 TENANT = "bench"
 NOISE_TENANT = "noise"  # a second tenant, so the tenant condition does real work
 PAGE = 50
+T = TypeVar("T")
 START = datetime(2020, 1, 1, tzinfo=UTC)
 
 
@@ -142,49 +156,82 @@ def load(
                     for a in t.assignees
                 ],
             )
-    with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))  # fresh statistics for both planners
+    # fresh statistics for every planner; on PostgreSQL also the visibility map that index-only
+    # scans need, as autovacuum keeps it on a database in use
+    command = "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(command))
 
 
-# --- (a) compiled filter ----------------------------------------------------------------------
+# --- (a) compiled: crmcore_sql.visibility.visible_page, the plan chosen per viewer ------------
 
 
-def page_compiled(engine: Engine, viewer: Principal) -> list[int]:
-    query = (
-        select(tasks.c.id, tasks.c.title, tasks.c.created_at)
-        .where(visibility_filter(DEFAULT_POLICY, viewer, RecordKind.TASK, Action.VIEW))
-        .order_by(tasks.c.created_at.desc())
-        .limit(PAGE)
-    )
+def page_compiled(engine: Engine, viewer: Principal, after: PageKey | None = None) -> list[Row]:
     with engine.connect() as connection:
-        return [row.id for row in connection.execute(query)]
+        page = fetch_visible_page(
+            connection, DEFAULT_POLICY, viewer, RecordKind.TASK, limit=PAGE, after=after
+        )
+        return list(page.rows)
 
 
-# --- (b) hand-written SQL: VIS-2 or VIS-3, VIS-7 checked on the viewer ------------------------
+# --- (b) the best hand-written SQL for each kind of viewer -------------------------------------
+# VIS-7 is checked on the viewer (every bench viewer holds the activities module).
 
-HAND_WRITTEN = """
-SELECT t.id, t.title, t.created_at FROM tasks t
+EMPLOYER = "('owner', 'administrator')"
+AFTER = "AND t.created_at <= :at AND (t.created_at < :at OR t.id < :id)"
+
+# dense (the owner): walk (tenant_id, created_at, id) newest first, test each row
+HAND_DENSE = f"""
+SELECT t.id, t.tenant_id, t.title, t.creator_id, t.creator_role, t.supervisor_id, t.created_at
+FROM tasks t
 WHERE t.tenant_id = :tenant AND (
-  (t.creator_role IN ('owner', 'administrator') AND (
+  (t.creator_role IN {EMPLOYER} AND (
      t.creator_id = :viewer OR t.supervisor_id = :viewer
      OR EXISTS (SELECT 1 FROM task_assignees a WHERE a.task_id = t.id AND a.user_id = :viewer)))
-  OR ((t.creator_role IS NULL OR t.creator_role NOT IN ('owner', 'administrator'))
-      AND {employee_clause}))
-ORDER BY t.created_at DESC LIMIT 50
+  OR t.creator_role IS NULL OR t.creator_role NOT IN {EMPLOYER}) {{after}}
+ORDER BY t.created_at DESC, t.id DESC LIMIT 50
 """
-HAND_OWNER = HAND_WRITTEN.format(employee_clause="1 = 1")
-HAND_OTHER = HAND_WRITTEN.format(employee_clause="t.creator_id = :viewer")
+
+# sparse (an employee): the newest 50 of each relation the employee is tied by (VIS-2: creator,
+# supervisor, assignee of an employer's task; VIS-3: creator of their own), each from its
+# index, then the keys of the newest 50 of their union, then those 50 rows
+HAND_SPARSE = f"""
+SELECT t.id, t.tenant_id, t.title, t.creator_id, t.creator_role, t.supervisor_id, t.created_at
+FROM tasks t JOIN (SELECT id, created_at FROM (
+  SELECT id, created_at FROM (
+    SELECT t.id, t.created_at FROM tasks t
+    WHERE t.tenant_id = :tenant AND t.creator_id = :viewer {{after}}
+    ORDER BY t.created_at DESC, t.id DESC LIMIT 50) created
+  UNION
+  SELECT id, created_at FROM (
+    SELECT t.id, t.created_at FROM tasks t
+    WHERE t.tenant_id = :tenant AND t.supervisor_id = :viewer AND t.creator_role IN {EMPLOYER}
+    {{after}}
+    ORDER BY t.created_at DESC, t.id DESC LIMIT 50) supervised
+  UNION
+  SELECT id, created_at FROM (
+    SELECT t.id, t.created_at FROM task_assignees a {{cross}} JOIN tasks t ON t.id = a.task_id
+    WHERE a.user_id = :viewer AND t.tenant_id = :tenant AND t.creator_role IN {EMPLOYER}
+    {{after}}
+    ORDER BY t.created_at DESC, t.id DESC LIMIT 50) assigned
+  ) u ORDER BY created_at DESC, id DESC LIMIT 50
+) v ON t.id = v.id
+ORDER BY v.created_at DESC, v.id DESC LIMIT 50
+"""
 
 
-def page_hand_written(engine: Engine, viewer: Principal) -> list[int]:
-    if viewer.role is not Role.OWNER and Module.ACTIVITIES not in viewer.permissions:
-        return []
-    sql = text(HAND_OWNER if viewer.role is Role.OWNER else HAND_OTHER).columns(
-        tasks.c.id, tasks.c.title, tasks.c.created_at
-    )  # the same typed result rows as (a)
+def page_hand_written(engine: Engine, viewer: Principal, after: PageKey | None = None) -> list[Row]:
+    template = HAND_DENSE if viewer.role is Role.OWNER else HAND_SPARSE
+    # SQLite: CROSS JOIN fixes the join order (assignments first), the best plan by hand
+    cross = "CROSS" if engine.dialect.name == "sqlite" else ""
+    sql = text(template.format(after=AFTER if after else "", cross=cross)).columns(*tasks.c)
+    if after is not None:  # bound as the column binds it (SQLite: the same text format)
+        sql = sql.bindparams(bindparam("at", type_=tasks.c.created_at.type))
+    parameters: dict[str, object] = {"tenant": viewer.tenant_id, "viewer": viewer.user_id}
+    if after is not None:
+        parameters |= {"at": after.created_at, "id": after.id}
     with engine.connect() as connection:
-        rows = connection.execute(sql, {"tenant": viewer.tenant_id, "viewer": viewer.user_id})
-        return [row.id for row in rows]
+        return list(connection.execute(sql, parameters))
 
 
 # --- (c) load the tenant's tasks and filter in Python -----------------------------------------
@@ -290,35 +337,81 @@ def casbin_page_function(engine: Engine) -> Callable[[Engine, Principal], list[i
 
 # --- the run ----------------------------------------------------------------------------------
 
-
-def timed(
-    function: Callable[[Engine, Principal], list[int]], engine: Engine, viewers: Sequence[Principal]
-) -> tuple[float, list[list[int]]]:
-    pages = []
-    start = time.perf_counter()
-    for viewer in viewers:
-        pages.append(function(engine, viewer))
-    return (time.perf_counter() - start) / len(viewers), pages
+PageFunction = Callable[[Engine, Principal, PageKey | None], list[Row]]
 
 
-def timed_interleaved(
-    first: Callable[[Engine, Principal], list[int]],
-    second: Callable[[Engine, Principal], list[int]],
-    engine: Engine,
-    viewers: Sequence[Principal],
-) -> tuple[float, float, list[list[int]], list[list[int]]]:
-    """Both functions per viewer, alternating which goes first, so neither inherits the
-    other's warm pages more often."""
-    spent = [0.0, 0.0]
-    pages: tuple[list[list[int]], list[list[int]]] = ([], [])
+def median_p99(samples: Sequence[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p99
+
+
+Spent = dict[tuple[str, bool, bool], list[float]]
+
+
+def paged_interleaved(viewers: Sequence[Principal], engine: Engine, pages: int) -> Spent:
+    """Every viewer's first ``pages`` pages, compiled and hand-written one after the other
+    (alternately first), each request timed alone; keyed by (way, first page?, ran first?):
+    the way that runs second finds the pages the first one read in the cache, so each way is
+    compared with the other in the same position. The two ways must return the same rows."""
+    spent: Spent = {
+        (way, first, cold): []
+        for way in ("compiled", "hand")
+        for first in (True, False)
+        for cold in (True, False)
+    }
+    ways: tuple[tuple[str, PageFunction], ...] = (
+        ("compiled", page_compiled),
+        ("hand", page_hand_written),
+    )
     for number, viewer in enumerate(viewers):
-        order = (0, 1) if number % 2 == 0 else (1, 0)
-        for which in order:
-            function = (first, second)[which]
-            start = time.perf_counter()
-            pages[which].append(function(engine, viewer))
-            spent[which] += time.perf_counter() - start
-    return spent[0] / len(viewers), spent[1] / len(viewers), pages[0], pages[1]
+        after: PageKey | None = None
+        for page_number in range(pages):
+            results = {}
+            order = ways if (number + page_number) % 2 == 0 else ways[::-1]
+            for position, (name, function) in enumerate(order):
+                started = time.perf_counter()
+                results[name] = function(engine, viewer, after)
+                elapsed = time.perf_counter() - started
+                spent[(name, page_number == 0, position == 0)].append(elapsed)
+            ids = [[row.id for row in rows] for rows in results.values()]
+            assert ids[0] == ids[1], f"compiled and hand-written disagree for {viewer}"
+            if len(results["compiled"]) < PAGE:
+                break
+            after = page_key_of(results["compiled"][-1])
+    return spent
+
+
+def report(label: str, spent: Spent) -> None:
+    for first in (True, False):
+        for cold in (True, False):
+            compiled, hand = spent[("compiled", first, cold)], spent[("hand", first, cold)]
+            if not compiled or not hand:
+                continue
+            (cm, cp), (hm, hp) = median_p99(compiled), median_p99(hand)
+            which = ("first page " if first else "later pages") + (
+                " ran 1st" if cold else " ran 2nd"
+            )
+            print(
+                f"  {label:6} {which} n={len(compiled):3}  compiled {cm * 1000:7.2f} median"
+                f" {cp * 1000:7.2f} p99 | hand-written {hm * 1000:7.2f} / {hp * 1000:7.2f} ms"
+                f" | ratio {cm / hm:.2f} / {cp / hp:.2f}"
+            )
+
+
+def explain(engine: Engine, viewer: Principal) -> None:
+    statement = visible_page(DEFAULT_POLICY, viewer, RecordKind.TASK, limit=PAGE)
+    compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
+    prefix = (
+        "EXPLAIN QUERY PLAN "
+        if engine.dialect.name == "sqlite"
+        else "EXPLAIN (ANALYZE, COSTS OFF) "
+    )
+    plan = choose_plan(DEFAULT_POLICY, viewer, RecordKind.TASK)
+    print(f"  EXPLAIN, {viewer.role} {viewer.user_id} ({plan} plan):")
+    with engine.connect() as connection:
+        for row in connection.exec_driver_sql(f"{prefix}{compiled}"):
+            print(f"    {row[-1]}")
 
 
 def run(url: str, arguments: argparse.Namespace) -> None:
@@ -333,31 +426,54 @@ def run(url: str, arguments: argparse.Namespace) -> None:
     started = time.perf_counter()
     load(engine, [*people, *noise_people], rows)
     print(f"  loaded {len(rows):,} tasks in {time.perf_counter() - started:.1f} s")
-    viewers = rng.sample(people, min(arguments.viewers, len(people)))
-    slow_viewers = viewers[: arguments.slow_viewers]
-    timed(page_hand_written, engine, viewers[:10])  # warm caches so (a) does not pay for them
-    a, b, pages_a, pages_b = timed_interleaved(page_compiled, page_hand_written, engine, viewers)
-    assert pages_a == pages_b, "compiled filter and hand-written SQL disagree"
-    c, pages_c = timed(page_in_python, engine, slow_viewers)
-    assert pages_c == pages_a[: len(slow_viewers)], "in-memory filter disagrees"
-    d, pages_d = timed(casbin_page_function(engine), engine, slow_viewers)
-    assert pages_d == pages_a[: len(slow_viewers)], "casbin disagrees"
-    shown = statistics.mean(len(p) for p in pages_a)
-    print(f"  viewers {len(viewers)} (slow paths: {len(slow_viewers)}), mean page {shown:.1f}")
-    print(f"  (a) compiled filter     {a * 1000:10.2f} ms/viewer")
-    print(f"  (b) hand-written SQL    {b * 1000:10.2f} ms/viewer")
-    print(f"  (c) Python filtering    {c * 1000:10.2f} ms/viewer")
-    print(f"  (d) casbin per row      {d * 1000:10.2f} ms/viewer")
-    print(f"  a/b = {a / b:.2f}   c/a = {c / a:.1f}   d/a = {d / a:.1f}")
+    employees = [p for p in people if p.role is Role.EMPLOYEE]
+    sparse = rng.sample(employees, min(arguments.viewers, len(employees)))
+    dense = [people[0]] * arguments.dense_repeats  # the owner (one per tenant)
+    # warm the caches (pages, statements, plans) so that neither way pays for them
+    paged_interleaved(sparse[:10], engine, arguments.pages)
+    paged_interleaved(dense[:2], engine, arguments.pages)
+    sparse_spent = paged_interleaved(sparse, engine, arguments.pages)
+    dense_spent = paged_interleaved(dense, engine, arguments.pages)
+    print(
+        f"  sparse: {len(sparse)} employees, dense: the owner x {len(dense)},"
+        f" up to {arguments.pages} pages of {PAGE} each"
+    )
+    report("sparse", sparse_spent)
+    report("dense", dense_spent)
+    if arguments.explain:
+        explain(engine, sparse[0])
+        explain(engine, people[0])
+    slow_viewers = sparse[: arguments.slow_viewers]
+    if slow_viewers:
+        a, pages_a = timed(page_compiled, engine, slow_viewers)
+        c, pages_c = timed(page_in_python, engine, slow_viewers)
+        assert pages_c == [[r.id for r in p] for p in pages_a], "in-memory filter disagrees"
+        d, pages_d = timed(casbin_page_function(engine), engine, slow_viewers)
+        assert pages_d == pages_c, "casbin disagrees"
+        print(f"  (c) Python filtering    {c * 1000:10.2f} ms/viewer   c/a = {c / a:.1f}")
+        print(f"  (d) casbin per row      {d * 1000:10.2f} ms/viewer   d/a = {d / a:.1f}")
     engine.dispose()
+
+
+def timed(
+    function: Callable[[Engine, Principal], list[T]], engine: Engine, viewers: Sequence[Principal]
+) -> tuple[float, list[list[T]]]:
+    pages = []
+    start = time.perf_counter()
+    for viewer in viewers:
+        pages.append(function(engine, viewer))
+    return (time.perf_counter() - start) / len(viewers), pages
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--viewers", type=int, default=200)
-    parser.add_argument("--slow-viewers", type=int, default=3)
+    parser.add_argument("--viewers", type=int, default=200, help="sparse viewers (employees)")
+    parser.add_argument("--dense-repeats", type=int, default=50, help="owner page loads")
+    parser.add_argument("--pages", type=int, default=3, help="pages per viewer (keyset)")
+    parser.add_argument("--explain", action="store_true", help="print the EXPLAIN plans")
+    parser.add_argument("--slow-viewers", type=int, default=0, help="(c) and (d) viewers")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument(
         "--postgres-url",

@@ -1188,7 +1188,65 @@ def _vendor_cases() -> list[Case]:
 
 VENDOR_CASES: list[Case] = _vendor_cases()
 
-CASES = [*SCENARIO_CASES, *CORE_CASES, *LIMITS_CASES, *STORAGE_CASES, *VENDOR_CASES]
+# --- visibility pages (VIS-8, issue 18) -----------------------------------------------------------
+
+from datetime import UTC, datetime  # noqa: E402
+
+from crmcore.errors import NaiveDatetimeError, PolicyCompileError, ValidationError  # noqa: E402
+from crmcore.visibility import DEFAULT_POLICY, Module, Principal, RecordKind, Role  # noqa: E402
+from crmcore_sql.visibility_pages import PageKey, Plan, visible_page  # noqa: E402
+
+_OWNER = Principal("acme", 1, Role.OWNER, {Module.ACTIVITIES})
+_NAIVE = datetime(2026, 12, 1, 12, 0)
+_AWARE = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+VISIBILITY_CASES: list[Case] = [
+    Case(
+        "page key naive",
+        lambda: PageKey(_NAIVE, 5),
+        NaiveDatetimeError,
+        "after.created_at",
+        "TIME-1",
+    ),
+    Case("page key id text", lambda: PageKey(_AWARE, "5"), ValidationError, "after.id", None),  # type: ignore[arg-type]
+    Case(
+        "page limit zero",
+        lambda: visible_page(DEFAULT_POLICY, _OWNER, RecordKind.TASK, limit=0),
+        ValidationError,
+        "limit",
+        None,
+    ),
+    Case(
+        "page after not a key",
+        lambda: visible_page(DEFAULT_POLICY, _OWNER, RecordKind.TASK, after=(_AWARE, 5)),  # type: ignore[arg-type]
+        ValidationError,
+        "after",
+        None,
+    ),
+    Case(
+        "page index plan for the owner",  # the owner is not bounded by relations (VIS-3)
+        lambda: visible_page(DEFAULT_POLICY, _OWNER, RecordKind.TASK, plan=Plan.RELATIONS),
+        PolicyCompileError,
+        "plan",
+        "VIS-8",
+    ),
+    Case(
+        "page of a kind without creation time",
+        lambda: visible_page(DEFAULT_POLICY, _OWNER, RecordKind.DOCUMENT),
+        PolicyCompileError,
+        "kind",
+        None,
+    ),
+]
+
+CASES = [
+    *SCENARIO_CASES,
+    *CORE_CASES,
+    *LIMITS_CASES,
+    *STORAGE_CASES,
+    *VENDOR_CASES,
+    *VISIBILITY_CASES,
+]
 
 # --- the command line ----------------------------------------------------------------------------
 

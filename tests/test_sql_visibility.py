@@ -5,7 +5,7 @@ empty permission levels); and VIS-1: no filter ever reveals another tenant's rec
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -19,9 +19,11 @@ from crmcore.visibility import (
     Always,
     Clause,
     Condition,
+    Module,
     Principal,
     RecordKind,
     Role,
+    Task,
     VisibilityPolicy,
     decide,
 )
@@ -36,8 +38,16 @@ from crmcore_sql.tables_visibility import (
     users,
 )
 from crmcore_sql.visibility import DEFAULT_MAPPINGS, load_principal, visibility_filter
+from crmcore_sql.visibility_pages import (
+    PageKey,
+    Plan,
+    choose_plan,
+    fetch_visible_page,
+    visible_page,
+)
 
 MOMENT = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+TASK = RecordKind.TASK
 KINDS = (RecordKind.TASK, RecordKind.DOCUMENT, RecordKind.NOTE, RecordKind.CLIENT, RecordKind.OFFER)
 
 
@@ -58,6 +68,11 @@ def engine(database_url: str) -> Iterator[Engine]:
     )
     yield engine
     engine.dispose()
+
+
+def created_at(task_id: int) -> datetime:
+    """Few distinct instants, so pages meet ties on created_at (broken by id)."""
+    return MOMENT + timedelta(minutes=task_id % 3)
 
 
 def store(engine: Engine, world: World) -> None:
@@ -113,7 +128,7 @@ def store(engine: Engine, world: World) -> None:
                         "creator_id": t.creator_id,
                         "creator_role": None if t.creator_role is None else t.creator_role.value,
                         "supervisor_id": t.supervisor_id,
-                        "created_at": MOMENT,
+                        "created_at": created_at(t.id),
                     }
                     for t in world.tasks
                 ],
@@ -274,3 +289,139 @@ def test_vendor_rule_compiles_to_sql(engine: Engine) -> None:
     store(engine, world)
     assert sql_visible(engine, DEFAULT_POLICY, boss, RecordKind.TASK, Action.VIEW) == set()
     assert sql_visible(engine, policy, boss, RecordKind.TASK, Action.VIEW) == {101}
+
+
+# --- pages: both plans, keyset pagination (issue 18) --------------------------------------------
+
+
+def paged_ids(
+    engine: Engine, policy: VisibilityPolicy, viewer: Principal, plan: Plan, limit: int
+) -> list[int]:
+    """Every page after the other, each starting after the previous page's key."""
+    shown: list[int] = []
+    after: PageKey | None = None
+    with engine.connect() as connection:
+        for _ in range(1_000):
+            page = fetch_visible_page(
+                connection, policy, viewer, RecordKind.TASK, limit=limit, after=after, plan=plan
+            )
+            assert len(page.rows) <= limit
+            shown += [row.id for row in page.rows]
+            if page.next is None:
+                return shown
+            after = page.next
+    raise AssertionError("pages never ended")
+
+
+def newest_first(world: World, policy: VisibilityPolicy, viewer: Principal) -> list[int]:
+    ids = memory_visible(world, policy, viewer, RecordKind.TASK, Action.VIEW)
+    return sorted(ids, key=lambda i: (created_at(i), i), reverse=True)
+
+
+def plans_for(policy: VisibilityPolicy, viewer: Principal) -> list[Plan]:
+    chosen = choose_plan(policy, viewer, RecordKind.TASK)
+    return [Plan.SCAN, Plan.RELATIONS] if chosen is Plan.RELATIONS else [Plan.SCAN]
+
+
+def check_pages(engine: Engine, world: World, policy: VisibilityPolicy, limit: int) -> None:
+    for viewer in viewers(world):
+        expected = newest_first(world, policy, viewer)
+        for plan in plans_for(policy, viewer):
+            assert paged_ids(engine, policy, viewer, plan, limit) == expected, (viewer, plan)
+
+
+@given(world=worlds(), limit=st.integers(1, 4))
+def test_vis8_pages_of_both_plans_equal_memory_newest_first(
+    engine: Engine, world: World, limit: int
+) -> None:
+    """VIS-8 / VIS-1 for pages: under the default policy, the scan plan and (where the viewer
+    is bounded by relations) the index plan both return, page after page, exactly the tasks
+    the in-memory evaluator allows, newest first, ties on created_at broken by id, no task
+    lost or repeated (hostile data: NULL creators and roles, no assignees, foreign ones)."""
+    store(engine, world)
+    check_pages(engine, world, DEFAULT_POLICY, limit)
+
+
+@given(world=worlds(), condition=conditions(RecordKind.TASK), limit=st.integers(1, 3))
+def test_vis8_pages_of_random_rules_equal_memory_in_both_plans(
+    engine: Engine, world: World, condition: Condition, limit: int
+) -> None:
+    """VIS-8 for any task rule of the language, in both plans (NOT over NULLs, empty AND/OR,
+    EXISTS, supervisor links), page after page."""
+    policy = VisibilityPolicy(
+        [Clause("ACME-1", "vendor rule", condition, {RecordKind.TASK}, {Action.VIEW})]
+    )
+    store(engine, world)
+    check_pages(engine, world, policy, limit)
+
+
+def test_vis2_both_plans_are_exercised_by_the_default_policy() -> None:
+    """The plan follows the viewer (VIS-2/VIS-3): the owner sees every employee's task (scan),
+    employees, supervisors and administrators are bounded by their relations (index plan)."""
+    kinds = {
+        role: choose_plan(DEFAULT_POLICY, Principal("acme", 1, role, {Module.ACTIVITIES}), TASK)
+        for role in Role
+    }
+    assert kinds == {
+        Role.OWNER: Plan.SCAN,
+        Role.ADMINISTRATOR: Plan.RELATIONS,
+        Role.SUPERVISOR: Plan.RELATIONS,
+        Role.EMPLOYEE: Plan.RELATIONS,
+        Role.EXTERNAL: Plan.RELATIONS,
+    }
+
+
+def test_keyset_pages_break_ties_on_created_at_by_id(engine: Engine) -> None:
+    """Seven tasks created at the same instant, pages of 3: ids 7,6,5 | 4,3,2 | 1 (newest
+    first, then by id descending); the last page is not full, so it has no next key."""
+    owner = Principal("acme", 1, Role.OWNER, {Module.ACTIVITIES})
+    anna = Principal("acme", 2, Role.EMPLOYEE, {Module.ACTIVITIES})
+    tasks_ = tuple(Task("acme", i, 1, Role.OWNER, {2}) for i in range(1, 8))
+    store(engine, World((owner, anna), tasks_, (), (), ()))
+    with engine.begin() as connection:
+        connection.execute(tasks.update().values(created_at=MOMENT))
+    with engine.connect() as connection:
+        for viewer in (owner, anna):
+            pages, after = [], None
+            for _ in range(3):
+                page = fetch_visible_page(
+                    connection, DEFAULT_POLICY, viewer, TASK, limit=3, after=after
+                )
+                pages.append([row.id for row in page.rows])
+                after = page.next
+            assert pages == [[7, 6, 5], [4, 3, 2], [1]], viewer
+            # the public statement carries the same values as parameters
+            second = visible_page(DEFAULT_POLICY, viewer, TASK, limit=3, after=PageKey(MOMENT, 5))
+            assert list(connection.execute(second).scalars()) == [4, 3, 2]
+            assert after is None
+            assert page.rows[0].created_at.replace(tzinfo=UTC) == MOMENT
+        # a key in another zone is the same instant: 13:00+01:00 is 12:00 UTC
+        from zoneinfo import ZoneInfo
+
+        key = PageKey(MOMENT.astimezone(ZoneInfo("Europe/Warsaw")), 5)
+        page = fetch_visible_page(connection, DEFAULT_POLICY, anna, TASK, limit=3, after=key)
+        assert [row.id for row in page.rows] == [4, 3, 2]
+
+
+def test_sparse_viewer_plan_starts_from_the_relation_indexes_sqlite() -> None:
+    """Issue 18: an employee's page reads the assignee, creator and supervisor indexes, never
+    the walk of the tenant's tasks by creation time; the owner's page walks it."""
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine, tables=[tasks, task_assignees])
+    anna = Principal("acme", 2, Role.EMPLOYEE, {Module.ACTIVITIES})
+    owner = Principal("acme", 1, Role.OWNER)
+
+    def plan_text(viewer: Principal) -> str:
+        statement = visible_page(DEFAULT_POLICY, viewer, TASK, after=PageKey(MOMENT, 10))
+        compiled = statement.compile(engine, compile_kwargs={"literal_binds": True})
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+        return "\n".join(str(row[-1]) for row in rows)
+
+    sparse = plan_text(anna)
+    assert "ix_task_assignees_user_id_task_id" in sparse
+    assert "ix_tasks_tenant_id_creator_id_created_at" in sparse
+    assert "ix_tasks_tenant_id_supervisor_id_created_at" in sparse
+    assert "ix_tasks_tenant_id_created_at_id" not in sparse
+    assert "ix_tasks_tenant_id_created_at_id" in plan_text(owner)
+    engine.dispose()

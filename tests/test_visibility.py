@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 
 from crmcore.errors import PolicyCompileError, VisibilityError
-from crmcore.testing_visibility import World, worlds
+from crmcore.testing_visibility import World, conditions, worlds
 from crmcore.visibility import (
     DEFAULT_POLICY,
     Action,
@@ -15,6 +15,7 @@ from crmcore.visibility import (
     AnyOf,
     AttributeIsViewer,
     Clause,
+    Condition,
     CrmRecord,
     Document,
     Module,
@@ -194,3 +195,70 @@ def test_supervisor_links_rule_uses_direct_subordinates() -> None:
         False,
     ]
     assert partially_evaluate(rule.condition, boss) == Never()  # boss has no reports listed
+
+
+# --- the relation cover the index plan starts from (issue 18, VIS-8) ----------------------------
+
+
+def test_vis2_vis3_employee_cover_is_creator_assignees_supervisor_owner_has_none() -> None:
+    """VIS-2/VIS-3 for an employee are bounded by three relations: the tasks Anna created
+    (VIS-2 and VIS-3), is assigned to or supervises (VIS-2). The owner sees every employee's
+    task (VIS-3): no relation bounds that, so no cover."""
+    from crmcore.visibility import relation_cover
+
+    def cover(viewer: Principal) -> object:
+        return relation_cover(
+            partially_evaluate(DEFAULT_POLICY.condition(RecordKind.TASK, Action.VIEW), viewer)
+        )
+
+    assert cover(anna) == {
+        AttributeIsViewer("creator_id"),
+        ViewerIn("assignees"),
+        AttributeIsViewer("supervisor_id"),
+    }
+    assert cover(admin) == cover(anna)  # the administrator is bounded the same way
+    assert cover(owner) is None  # owner without modules: VIS-7 never restricts the owner
+    assert cover(Principal("acme", 9, Role.EMPLOYEE)) == frozenset()  # no module: Never
+
+
+def test_vis8_partial_evaluation_folds_a_test_and_its_negation() -> None:
+    """Two-valued logic (VIS-8): ``p or not p`` is Always, ``p and not p`` Never, so the SQL
+    of a branch carries no tautology (VIS-2's employer test beside VIS-3's negation of it)."""
+    employer = AttributeIsViewer("creator_id")
+    assert partially_evaluate(AnyOf([employer, Not(employer)]), anna) == Always()
+    assert partially_evaluate(AllOf([Not(employer), employer]), anna) == Never()
+
+
+def test_cover_and_of_bounded_parts_takes_the_smallest_or_needs_every_part() -> None:
+    """AND: any bounded part bounds the whole (the smallest is kept); OR: every part must be."""
+    from crmcore.visibility import relation_cover
+
+    creator, assigned = AttributeIsViewer("creator_id"), ViewerIn("assignees")
+    either = AnyOf([creator, AttributeIsViewer("supervisor_id")])
+    assert relation_cover(AllOf([either, assigned])) == {assigned}
+    assert relation_cover(AnyOf([either, Not(assigned)])) is None
+    assert relation_cover(Not(Not(creator))) is None  # negation is never used as a bound
+    assert relation_cover(assigned, usable=lambda anchor: anchor != assigned) is None
+
+
+@given(world=worlds(), condition=conditions(RecordKind.TASK))
+def test_vis8_cover_bounds_and_assume_agrees_where_the_anchor_holds(
+    world: World, condition: Condition
+) -> None:
+    """VIS-8 for the index plan: every task the (partially evaluated) rule allows satisfies an
+    anchor of its cover, and on the tasks where an anchor holds ``assume(rule, anchor)`` gives
+    the rule's own answer, so the UNION of the branches is the rule's visible set."""
+    from crmcore.visibility import assume, relation_cover
+
+    for viewer in world.users:
+        residual = partially_evaluate(condition, viewer)
+        cover = relation_cover(residual)
+        if cover is None:
+            continue
+        for task in world.tasks:
+            allowed = evaluate(condition, viewer, task)
+            held = [a for a in cover if evaluate(a, viewer, task)]
+            assert not allowed or held, (condition, viewer, task)
+            for anchor in held:
+                assumed = partially_evaluate(assume(residual, anchor), viewer)
+                assert evaluate(assumed, viewer, task) == allowed, (condition, anchor, task)

@@ -30,6 +30,7 @@ from crmcore.visibility_rules import (
     Action,
     AllOf,
     Always,
+    Anchor,
     AnyOf,
     AttributeEquals,
     AttributeIn,
@@ -51,9 +52,11 @@ from crmcore.visibility_rules import (
     ViewerIn,
     ViewerRole,
     ViewerSupervises,
+    assume,
     evaluate,
     module_of,
     partially_evaluate,
+    relation_cover,
 )
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "Action",
     "AllOf",
     "Always",
+    "Anchor",
     "AnyOf",
     "AttributeEquals",
     "AttributeIn",
@@ -87,11 +91,13 @@ __all__ = [
     "ViewerRole",
     "ViewerSupervises",
     "VisibilityPolicy",
+    "assume",
     "decide",
     "enforce",
     "evaluate",
     "module_of",
     "partially_evaluate",
+    "relation_cover",
     "visible",
 ]
 

@@ -6,7 +6,7 @@ language, with its in-memory evaluation. Policies, decisions and the default pol
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Union
 
 import attrs
@@ -19,6 +19,7 @@ __all__ = [
     "Action",
     "AllOf",
     "Always",
+    "Anchor",
     "AnyOf",
     "AttributeEquals",
     "AttributeIn",
@@ -40,9 +41,11 @@ __all__ = [
     "ViewerIn",
     "ViewerRole",
     "ViewerSupervises",
+    "assume",
     "evaluate",
     "module_of",
     "partially_evaluate",
+    "relation_cover",
 ]
 
 
@@ -331,39 +334,114 @@ Condition = Union[  # noqa: UP007 - a forward-referencing alias needs Union
 ]
 
 
-def partially_evaluate(condition: Condition, viewer: Principal) -> Condition:
-    """The condition with every viewer-only test replaced by Always/Never and simplified, so
-    what is left is about the record only (what the SQL compiler translates)."""
+def _has_complement(parts: list[Condition]) -> bool:
+    return any(isinstance(p, Not) and p.item in parts for p in parts)
+
+
+def _rewrite(condition: Condition, leaf: Callable[[Condition], Condition]) -> Condition:
+    """The condition with every leaf replaced by ``leaf(it)`` and the Always/Never that result
+    folded away (an empty AllOf is Always, an empty AnyOf Never)."""
     match condition:
-        case ViewerRole(roles):
-            return Always() if viewer.role in roles else Never()
-        case ViewerHasModule(module):
-            return Always() if module in viewer.permissions else Never()
-        case ViewerSupervises() if not viewer.subordinates:
-            return Never()
         case AllOf(items):
-            parts = [partially_evaluate(i, viewer) for i in items]
+            parts = [_rewrite(i, leaf) for i in items]
             if any(isinstance(p, Never) for p in parts):
                 return Never()
             kept: list[Condition] = [p for p in parts if not isinstance(p, Always)]
+            if _has_complement(kept):  # p and not p: the logic is two-valued
+                return Never()
             return kept[0] if len(kept) == 1 else (AllOf(kept) if kept else Always())
         case AnyOf(items):
-            parts = [partially_evaluate(i, viewer) for i in items]
+            parts = [_rewrite(i, leaf) for i in items]
             if any(isinstance(p, Always) for p in parts):
                 return Always()
             kept_any: list[Condition] = [p for p in parts if not isinstance(p, Never)]
+            if _has_complement(kept_any):  # p or not p
+                return Always()
             if len(kept_any) == 1:
                 return kept_any[0]
             return AnyOf(kept_any) if kept_any else Never()
         case Not(item):
-            inner = partially_evaluate(item, viewer)
+            inner = _rewrite(item, leaf)
             if isinstance(inner, Always):
                 return Never()
             if isinstance(inner, Never):
                 return Always()
             return Not(inner)
-        case _:
-            return condition
+    return leaf(condition)
+
+
+def partially_evaluate(condition: Condition, viewer: Principal) -> Condition:
+    """The condition with every viewer-only test replaced by Always/Never and simplified, so
+    what is left is about the record only (what the SQL compiler translates)."""
+
+    def decide_viewer_only(leaf: Condition) -> Condition:
+        match leaf:
+            case ViewerRole(roles):
+                return Always() if viewer.role in roles else Never()
+            case ViewerHasModule(module):
+                return Always() if module in viewer.permissions else Never()
+            case ViewerSupervises() if not viewer.subordinates:
+                return Never()
+        return leaf
+
+    return _rewrite(condition, decide_viewer_only)
+
+
+#: The leaves that tie a record to the viewer through a relation (creator, assignee,
+#: supervisor...): the visible set of a viewer bounded by them is small and indexed.
+Anchor = Union[AttributeIsViewer, ViewerIn, ViewerSupervises]  # noqa: UP007 - like Condition
+
+
+def _always_usable(anchor: Anchor) -> bool:
+    return True
+
+
+def relation_cover(
+    condition: Condition, usable: Callable[[Anchor], bool] = _always_usable
+) -> frozenset[Anchor] | None:
+    """Relation leaves of which at least one holds on every record the condition allows (VIS-8
+    is preserved: ``condition`` implies the OR of the cover), or ``None`` when the condition
+    is not bounded by usable relations (``Always``, a negation, an attribute test alone).
+
+    An AND is bounded by its most selective bounded part, an OR by the union of its parts'
+    covers (only when every part is bounded); ``Never`` by the empty cover. The SQL compiler
+    turns a cover into a UNION of index lookups, one per anchor.
+
+    >>> relation_cover(AnyOf([AttributeIsViewer("creator_id"), ViewerIn("assignees")])) == {
+    ...     AttributeIsViewer("creator_id"), ViewerIn("assignees")}
+    True
+    >>> relation_cover(AnyOf([AttributeIsViewer("creator_id"), Always()])) is None
+    True
+    """
+    match condition:
+        case Never():
+            return frozenset()
+        case AttributeIsViewer() | ViewerIn() | ViewerSupervises():
+            return frozenset({condition}) if usable(condition) else None
+        case AllOf(items):
+            covers = [c for c in (relation_cover(i, usable) for i in items) if c is not None]
+            return min(covers, key=len) if covers else None
+        case AnyOf(items):
+            union: set[Anchor] = set()
+            for item in items:
+                cover = relation_cover(item, usable)
+                if cover is None:
+                    return None
+                union |= cover
+            return frozenset(union)
+    return None
+
+
+def assume(condition: Condition, known: Anchor) -> Condition:
+    """The condition on the records where ``known`` holds: every occurrence of ``known``
+    replaced by ``Always`` and simplified. ``assume(c, a)`` and ``c`` agree on every record
+    where ``a`` is true, which is all a branch of the index plan reads.
+
+    >>> assume(AnyOf([AttributeIsViewer("creator_id"), ViewerIn("assignees")]),
+    ...        ViewerIn("assignees"))
+    Always()
+    """
+    return _rewrite(condition, lambda leaf: Always() if leaf == known else leaf)
 
 
 def _attribute(record: Record, name: str) -> object:

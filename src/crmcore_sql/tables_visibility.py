@@ -1,11 +1,12 @@
 """The tables visibility needs (VIS-1..8): users and their permission levels, tasks and their
 assignees, documents, message notes and REC-1's CRM records.
 
-Every table carries ``tenant_id`` (VIS-1) and the indexes the compiled filters use: the newest
-page of a tenant's tasks walks ``(tenant_id, created_at)``, the "viewer is an assignee" EXISTS
-probes the primary key ``(task_id, user_id)``, and the reverse index ``(user_id, task_id)``
-lets a planner start from the viewer's assignments. The storage issue absorbs these tables
-into its migrations.
+Every table carries ``tenant_id`` (VIS-1) and the indexes the compiled filters use: the scan
+plan's newest page of a tenant's tasks walks ``(tenant_id, created_at, id)``, the "viewer is an
+assignee" EXISTS probes the primary key ``(task_id, user_id)``; the index plan starts from the
+reverse index ``(user_id, task_id)`` (the viewer's assignments) and from
+``(tenant_id, creator_id | supervisor_id, created_at, id)`` (the viewer's tasks, in page
+order). The storage issue absorbs these tables into its migrations.
 """
 
 from __future__ import annotations
@@ -66,9 +67,19 @@ tasks = Table(
     Column("creator_role", String(ROLE), nullable=True),  # the creator's role at creation
     Column("supervisor_id", Integer, nullable=True),  # the controlling supervisor (VIS-2)
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_tasks_tenant_id_created_at", "tenant_id", "created_at"),
-    Index("ix_tasks_tenant_id_creator_id", "tenant_id", "creator_id"),
-    Index("ix_tasks_tenant_id_supervisor_id", "tenant_id", "supervisor_id"),
+    # a page newest first, ties broken by id (both plans); the index plan's creator and
+    # supervisor branches read a viewer's tasks already in page order (migration 0005)
+    Index("ix_tasks_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
+    Index(
+        "ix_tasks_tenant_id_creator_id_created_at", "tenant_id", "creator_id", "created_at", "id"
+    ),
+    Index(
+        "ix_tasks_tenant_id_supervisor_id_created_at",
+        "tenant_id",
+        "supervisor_id",
+        "created_at",
+        "id",
+    ),
 )
 
 task_assignees = Table(

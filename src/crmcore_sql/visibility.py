@@ -12,20 +12,26 @@ kind and action into a boolean SQL expression over the kind's table:
 - the tenant condition (VIS-1) is always added, whatever the policy says.
 
     select(tasks.c.id).where(visibility_filter(DEFAULT_POLICY, viewer, RecordKind.TASK))
+
+Pages of visible records, newest first, with the plan chosen per viewer, are in
+:mod:`crmcore_sql.visibility_pages`.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Integer,
+    String,
     Table,
     and_,
+    bindparam,
     exists,
     false,
     not_,
@@ -87,12 +93,18 @@ class RelationMapping:
     table: Table
     record_column: str
     member_column: str
+    # an index leads with member_column, so "the viewer's rows" is a lookup (the index plan)
+    indexed_by_member: bool = False
 
 
 @attrs.frozen
 class KindMapping:
     """Where a record kind lives: its table, the rule attribute → column names, its relations,
-    and (for tables shared by several kinds) the column holding the kind."""
+    and (for tables shared by several kinds) the column holding the kind.
+
+    Pages (:func:`visible_page`) need ``created_column``, newest first, ties broken by the id,
+    with an index ``(tenant, created, id)``; ``indexed`` names the person attributes with an
+    index ``(tenant, attribute, created, id)``, which the index plan may start from."""
 
     table: Table
     attributes: Mapping[str, str]
@@ -100,12 +112,16 @@ class KindMapping:
     kind_column: str | None = None
     id_column: str = "id"
     tenant_column: str = "tenant_id"
+    created_column: str | None = None
+    indexed: frozenset[str] = frozenset()
 
 
 _TASKS = KindMapping(
     tasks,
     {a: a for a in ("id", "creator_id", "creator_role", "supervisor_id")},
-    {"assignees": RelationMapping(task_assignees, "task_id", "user_id")},
+    {"assignees": RelationMapping(task_assignees, "task_id", "user_id", indexed_by_member=True)},
+    created_column="created_at",
+    indexed=frozenset({"creator_id", "supervisor_id"}),
 )
 _DOCUMENTS = KindMapping(documents, {a: a for a in ("id", "uploader_id", "visible_to_all")})
 _NOTES = KindMapping(message_notes, {a: a for a in ("id", "author_id", "internal")})
@@ -135,6 +151,23 @@ def _relation_count(condition: Condition) -> int:
     return 0
 
 
+@attrs.frozen
+class _Binds:
+    """The viewer's values as named parameters, so that one page statement serves every
+    viewer of the same role and permission level (built once, executed with their values)."""
+
+    user_id: Any
+    tenant_id: Any
+    subordinates: Any
+
+
+_PARAMETERS = _Binds(
+    bindparam("crmcore_viewer_id", type_=Integer),
+    bindparam("crmcore_tenant_id", type_=String),
+    bindparam("crmcore_subordinates", type_=Integer, expanding=True),
+)
+
+
 def _cheap_first(items: tuple[Condition, ...]) -> tuple[Condition, ...]:
     # Column tests before EXISTS probes: the answer is the same (every term is two-valued or
     # in a positive position) but a row settled by a column never pays for a sub-query.
@@ -147,11 +180,15 @@ def compile_condition(
     mapping: KindMapping,
     *,
     negated: bool = False,
+    binds: _Binds | None = None,
 ) -> ColumnElement[bool]:
     """One record-only condition as SQL. Under a ``NOT`` (``negated``) a comparison with a
     nullable column gets an ``IS NOT NULL`` guard so that SQL's unknown never flips into true;
-    outside one, unknown already excludes the row like false does."""
+    outside one, unknown already excludes the row like false does. The viewer's values are
+    literals, or ``binds`` (named parameters of a cached page statement)."""
     table = mapping.table
+    user_id = viewer.user_id if binds is None else binds.user_id
+    subordinates = sorted(viewer.subordinates) if binds is None else binds.subordinates
 
     def column(name: str) -> ColumnElement[object]:
         if name not in mapping.attributes:
@@ -163,6 +200,12 @@ def compile_condition(
     def guarded(col: ColumnElement[object], test: ColumnElement[bool]) -> ColumnElement[bool]:
         nullable = getattr(col, "nullable", True)
         return and_(col.is_not(None), test) if negated and nullable else test
+
+    def each(items: tuple[Condition, ...]) -> list[ColumnElement[bool]]:
+        return [
+            compile_condition(i, viewer, mapping, negated=negated, binds=binds)
+            for i in _cheap_first(items)
+        ]
 
     match condition:
         case Always():
@@ -179,12 +222,12 @@ def compile_condition(
             return column(name).is_(None)
         case AttributeIsViewer(name):
             col = column(name)
-            return guarded(col, col == viewer.user_id)
+            return guarded(col, col == user_id)
         case ViewerSupervises(name):
             if not viewer.subordinates:
                 return false()
             col = column(name)
-            return guarded(col, col.in_(sorted(viewer.subordinates)))
+            return guarded(col, col.in_(subordinates))
         case ViewerIn(relation):
             if relation not in mapping.relations:
                 raise PolicyCompileError(
@@ -197,21 +240,29 @@ def compile_condition(
                 .select_from(association)
                 .where(
                     association.c[link.record_column] == table.c[mapping.id_column],
-                    association.c[link.member_column] == viewer.user_id,
+                    association.c[link.member_column] == user_id,
                 )
             )
         case AllOf(items):
             items = _cheap_first(items)
             return and_(
-                true(), *(compile_condition(i, viewer, mapping, negated=negated) for i in items)
+                true(),
+                *(
+                    compile_condition(i, viewer, mapping, negated=negated, binds=binds)
+                    for i in items
+                ),
             )
         case AnyOf(items):
             items = _cheap_first(items)
             return or_(
-                false(), *(compile_condition(i, viewer, mapping, negated=negated) for i in items)
+                false(),
+                *(
+                    compile_condition(i, viewer, mapping, negated=negated, binds=binds)
+                    for i in items
+                ),
             )
         case Not(item):
-            return not_(compile_condition(item, viewer, mapping, negated=True))
+            return not_(compile_condition(item, viewer, mapping, negated=True, binds=binds))
     raise PolicyCompileError(f"cannot compile {condition!r} (partially evaluate it first)")
 
 
@@ -224,9 +275,20 @@ def visibility_filter(
 ) -> ColumnElement[bool]:
     """The WHERE clause selecting exactly the rows of ``kind`` the viewer may act on: the
     viewer's tenant (VIS-1, always) and the policy, as :func:`crmcore.visibility.decide`."""
-    mapping = mappings[kind]
+    return _filter(policy, viewer, kind, action, mappings[kind], None)
+
+
+def _filter(
+    policy: VisibilityPolicy,
+    viewer: Principal,
+    kind: RecordKind,
+    action: Action,
+    mapping: KindMapping,
+    binds: _Binds | None,
+) -> ColumnElement[bool]:
     table = mapping.table
-    scope: list[ColumnElement[bool]] = [table.c[mapping.tenant_column] == viewer.tenant_id]
+    tenant_id = viewer.tenant_id if binds is None else binds.tenant_id
+    scope: list[ColumnElement[bool]] = [table.c[mapping.tenant_column] == tenant_id]
     if mapping.kind_column is not None:
         scope.append(table.c[mapping.kind_column] == kind.value)
     residual = partially_evaluate(policy.condition(kind, action), viewer)
@@ -234,7 +296,7 @@ def visibility_filter(
         return and_(*scope, false())
     if isinstance(residual, Always):
         return and_(*scope)
-    return and_(*scope, compile_condition(residual, viewer, mapping))
+    return and_(*scope, compile_condition(residual, viewer, mapping, binds=binds))
 
 
 def load_principal(connection: Connection, tenant_id: str, user_id: int) -> Principal:
