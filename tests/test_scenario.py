@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmcore.errors import ValidationError
+from crmcore.presets import preset
 from crmcore.scenario import ScenarioContext, dumps, run
 from crmcore.testing_billing import scenario_documents
 
@@ -254,6 +255,9 @@ def test_every_verb_sequence_replays_without_crashing(
     doc = copy.deepcopy(EXAMPLE)
     doc["preset"] = preset_name
     doc["plans"].insert(0, {"code": "free", "rank": 0, "price": {"monthly": "0.00"}})
+    if not preset(preset_name).limits.counted_record_kinds:  # REC-5: no record limit to state
+        for plan in doc["plans"]:
+            plan.pop("records", None)
     day = date(2026, 1, 6)
     doc["events"] = []
     for gap, event in steps:
@@ -295,7 +299,11 @@ def test_extensions_add_to_the_output_and_can_change_invoices() -> None:
 def test_every_preset_can_be_replayed(name: str) -> None:
     """All five presets are complete VendorPolicy values. smartmail and optimasales state no
     trial (TRIAL-1 is not theirs): a new tenant has no access until it buys."""
-    output = run({**copy.deepcopy(EXAMPLE), "preset": name})
+    doc = {**copy.deepcopy(EXAMPLE), "preset": name}
+    if not preset(name).limits.counted_record_kinds:  # REC-5: no record limit to state
+        for plan in doc["plans"]:
+            plan.pop("records", None)
+    output = run(doc)
     first = "trial" if name in ("raynet", "livespace", "chmiuro") else "trial_expired"
     assert output["statuses"][0] == {"on": "2026-01-05", "status": first}
 
@@ -378,3 +386,15 @@ def test_overrides_errors_keep_the_overrides_prefix_and_the_rule() -> None:
         run(with_change(["overrides"], {"sla": {"tiers": [{"below": "99.5", "credit": "11"}]}}))
     assert caught.value.field == "overrides.sla.tiers[0].credit"
     assert caught.value.rule == "SLA-2"
+
+
+@pytest.mark.parametrize("name", ["livespace", "chmiuro", "smartmail", "optimasales"])
+def test_rec1_a_plan_limit_the_vendor_never_counts_is_refused(name: str) -> None:
+    """REC-1/REC-5: these vendors count no record kinds, so a plan's ``records`` limit could
+    never apply (the core would allow 500 clients against a limit of 100 while storage
+    counters refused them); the scenario is refused naming the plan's limit."""
+    doc = {**copy.deepcopy(EXAMPLE), "preset": name}
+    doc["plans"][0]["records"] = 100
+    with pytest.raises(ValidationError) as caught:
+        run(doc)
+    assert (caught.value.field, caught.value.rule) == ("plans[0].records", "REC-1")

@@ -71,6 +71,7 @@ __all__ = [
     "api_call_decision",
     "api_transfer_decision",
     "check_record_deletion",
+    "check_record_limit_counted",
     "checked_record_call",
     "counted_records",
     "esign_archive_until",
@@ -328,6 +329,27 @@ def counted_records(counts: Mapping[str, int], policy: LimitsPolicy) -> int:
     return total
 
 
+def check_record_limit_counted(limit: int | None, policy: LimitsPolicy, field: str) -> None:
+    """Refuse a record limit that could never apply: a plan with ``limit`` records for a
+    vendor whose policy counts no record kinds (REC-1; REC-5: no limit is ``None``). Without
+    this, every creation would be allowed in the core while storage counters, which count
+    every REC-1 kind, refused it.
+
+    >>> from crmcore.presets import preset
+    >>> check_record_limit_counted(100, preset("chmiuro").limits, "plans[0].records")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.ValidationError: plans[0].records: a limit of 100 records can never apply: ...
+    """
+    if limit is not None and not policy.counted_record_kinds:
+        raise ValidationError(
+            f"a limit of {limit} records can never apply: the vendor counts no record kinds "
+            "(set limits.counted_record_kinds, or null for no record limit, REC-5)",
+            field=field,
+            rule="REC-1",
+        )
+
+
 def record_decision(
     counts: Mapping[str, int],
     kind: str,
@@ -345,6 +367,7 @@ def record_decision(
     kind = record_kind(kind, policy)
     record_count(requested, "count")
     limit = _record_limit(plan.limits.records, "limit")
+    check_record_limit_counted(limit, policy, "limit")
     held = counted_records(counts, policy)
     if kind not in policy.counted_record_kinds:
         return RecordDecision(Outcome.ALLOWED, "REC-1", kind, requested, held, limit)

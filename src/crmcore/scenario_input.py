@@ -54,7 +54,13 @@ from crmcore.events import (
 from crmcore.events import (
     MAX_SEATS as _EVENT_MAX_SEATS,
 )
-from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL, record_count, record_kind
+from crmcore.limits import (
+    MAX_RECORD_LIMIT,
+    MAX_RECORDS_PER_CALL,
+    check_record_limit_counted,
+    record_count,
+    record_kind,
+)
 from crmcore.money import Money, minor_units
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
@@ -313,6 +319,11 @@ def parse(document: object) -> ParsedScenario:
         transfer = Money(_amount(fees["transfer"], "fees.transfer", currency), currency)
     terms = _build("$", BillingTerms, currency, vat_rate, transfer)
     catalog = _catalog(doc["plans"], currency)
+    for index, plan in enumerate(doc["plans"]):  # REC-1: a limit the vendor never counts
+        if isinstance(plan, dict):
+            check_record_limit_counted(
+                plan.get("records"), policy.limits, f"plans[{index}].records"
+            )
     tz = zone(policy.timezone)
     tenant = _object(doc["tenant"], "tenant", {"id", "created"}, {"identity"})
     tenant_id = _identifier(tenant["id"], "tenant.id")

@@ -359,10 +359,17 @@ def vendors(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendor
                 max_size=3,
             )
         )
+        catalog = draw(catalogs(currency_codes=(currency,)))
+        if not policy.limits.counted_record_kinds:  # REC-1: no record limit it never counts
+            plans = [
+                attrs.evolve(plan, limits=attrs.evolve(plan.limits, records=None))
+                for plan in catalog.plans
+            ]
+            catalog = Catalog(plans)
         return Vendor(
             name=name,
             policy=policy,
-            catalog=draw(catalogs(currency_codes=(currency,))),
+            catalog=catalog,
             effective=draw(dates()),
             vat_rates=rates,
             fees={fee: Money(amount, currency) for fee, amount in fees.items()},

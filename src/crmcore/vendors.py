@@ -43,6 +43,7 @@ from crmcore.errors import (
     VendorError,
 )
 from crmcore.events import PaymentMethod  # re-exported: the billing profile's payment method
+from crmcore.limits import check_record_limit_counted
 from crmcore.money import Money, minor_units, parse_decimal
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
@@ -359,6 +360,10 @@ def _check(
     if currency != policy.currency:
         problem("currency", f"must be the policy's currency {policy.currency!r}, got {currency!r}")
     for index, plan in enumerate(catalog.plans):
+        try:  # REC-1: a record limit the vendor's policy never counts
+            check_record_limit_counted(plan.limits.records, policy.limits, "")
+        except ValidationError as exc:
+            problem(f"catalog.plans[{index}].limits.records", exc)
         if not plan.is_free and not any(price.currency == currency for price in plan.prices):
             problem(
                 f"catalog.plans[{index}].prices",
