@@ -1,7 +1,10 @@
 """Hypothesis strategies for crmcore's domain values (public: property-test your own code).
 
-This is the only crmcore module that imports ``hypothesis``; the rest of the core never does,
-so ``hypothesis`` is needed only where this module is imported (``pip install crmcore[test]``).
+This module and the family modules beside it (``crmcore.testing_billing``,
+``crmcore.testing_dunning``, ``crmcore.testing_services``, ``crmcore.testing_visibility``, and
+the storage contract ``crmcore.testing_storage``) are the only crmcore modules that import
+``hypothesis``; the rest of the core never does, so ``hypothesis`` is needed only where they
+are imported (``pip install crmcore[test]``).
 
 >>> from hypothesis import given
 >>> @given(money(currencies=["JPY"]))
@@ -9,7 +12,8 @@ so ``hypothesis`` is needed only where this module is imported (``pip install cr
 ...     assert amount.amount == amount.amount.to_integral_value()
 >>> test_yen_has_no_minor_units()
 
-Families add their own strategies to this module (one place to grow them, see STYLE.md).
+These are the strategies of the foundation (money, dates, periods, plans, catalogues,
+policies); each rule family keeps its own in its ``testing_<family>`` module.
 """
 
 from __future__ import annotations

@@ -74,17 +74,6 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
     parser.error = error  # type: ignore[method-assign]
 
 
-def _not_yet(name: str, needs: str) -> Any:
-    def handler(_args: argparse.Namespace) -> int:
-        print(
-            f"error: 'crmcore {name}' is not available in this build (needs {needs})",
-            file=sys.stderr,
-        )
-        return 1
-
-    return handler
-
-
 def _engine(url: str) -> Any:
     try:
         return create_engine(url)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -186,8 +186,3 @@ def missing_sqlite_file(url: str | URL) -> str | None:
     if database in (None, "", ":memory:") or parsed.query.get("uri") in ("true", "1"):
         return None
     return None if Path(database).exists() else database
-
-
-def table_names(engine: Engine) -> list[str]:
-    with translate_errors("inspecting"):
-        return inspect(engine).get_table_names()
