@@ -19,9 +19,9 @@ from typing import Any, NoReturn
 from crmcore.errors import ConfigurationError, ValidationError
 from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
-from crmcore_sql.engine import create_engine, describe_url, require_migrated, translate_errors
+from crmcore_sql.engine import create_engine, describe_url, translate_errors
 from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
-from crmcore_sql.migrate import migrate
+from crmcore_sql.migrate import migrate, require_migrated
 
 __all__ = ["FIRST_DAY", "LAST_DAY", "MAX_WORKERS", "register"]
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import (
 
 from crmcore.errors import ConcurrencyError, ConfigurationError, StorageError
 
-__all__ = ["create_engine", "describe_url", "require_migrated", "translate_errors"]
+__all__ = ["create_engine", "describe_url", "translate_errors"]
 
 DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}
 BUSY_TIMEOUT_MS = 30_000
@@ -150,29 +150,6 @@ def translate_errors(what: str = "storage") -> Iterator[None]:
         raise StorageError(f"{what}: {str(exc.orig).strip().splitlines()[0]}") from exc
     except SQLAlchemyError as exc:
         raise StorageError(f"{what}: {exc}") from exc
-
-
-def require_migrated(engine: Engine) -> None:
-    """ConfigurationError unless the database is at the migrations' head."""
-    from crmcore_sql.migrate import current_revision, head_revision
-
-    missing = missing_sqlite_file(engine.url)
-    if missing is not None:
-        # Connecting would create an empty file: refuse before that, leaving nothing behind.
-        raise ConfigurationError(
-            f"database {describe_url(engine.url)} is not migrated (no file {missing}); "
-            f"run: crmcore migrate --db URL",
-            field="--db",
-        )
-    with translate_errors("checking the schema"), engine.connect() as connection:
-        current = current_revision(connection)
-    if current != head_revision():
-        state = "empty" if current is None else f"at revision {current}"
-        raise ConfigurationError(
-            f"database {describe_url(engine.url)} is not migrated ({state}); "
-            f"run: crmcore migrate --db URL",
-            field="--db",
-        )
 
 
 def missing_sqlite_file(url: str | URL) -> str | None:
