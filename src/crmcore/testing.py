@@ -39,7 +39,6 @@ __all__ = [
     "annual_periods",
     "aware_datetimes",
     "calendar_months",
-    "catalogs",
     "currencies",
     "dates",
     "decimals",
@@ -47,6 +46,7 @@ __all__ = [
     "limits",
     "money",
     "periods",
+    "plan_catalogs",
     "plans",
     "policies",
     "prices",
@@ -266,7 +266,7 @@ def plans(
     )
 
 
-def catalogs(
+def plan_catalogs(
     min_plans: int = 0, max_plans: int = 5, currency_codes: Sequence[str] = CURRENCIES
 ) -> st.SearchStrategy[Catalog]:
     """Catalogues (PLAN-1) with unique plan codes and unique ranks."""

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 import crmcore_sql
 from crmcore.errors import ConcurrencyError, SeatError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
-from crmcore.issuing import issue
+from crmcore.issuing import issue_stored
 from crmcore.money import Money
 from crmcore.ports import RecordDecision
 from crmcore_sql.testing import record_rows
@@ -156,7 +156,9 @@ def issue_invoices(url: str, tenants: list[str], key: str, series: str) -> list[
     engine = crmcore_sql.create_engine(url)
     try:
         return [
-            issue(lambda: crmcore_sql.unit_of_work(engine), draft_invoice(t, key, series)).number
+            issue_stored(
+                lambda: crmcore_sql.unit_of_work(engine), draft_invoice(t, key, series)
+            ).number
             for t in tenants
         ]
     finally:
