@@ -36,8 +36,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 import crmcore_sql
-from crmcore_sql.testing import temporary_database
-from crmcore_sql.workers import record_rows, scratch
+from crmcore_sql.testing import record_rows, scratch, temporary_database
 
 WRITERS = 8
 LIMIT = 10**9

@@ -221,8 +221,8 @@ ALLOWED_MOVES = {
     (CANCELLED, ACTIVE, "PAY-3"),
 }
 
-invoices_strategy = testing_dunning.invoices(D0 - timedelta(days=14))
-payments_strategy = testing_dunning.payments(D0, "Europe/Prague")
+invoices_strategy = testing_dunning.issued_invoices(D0 - timedelta(days=14))
+payments_strategy = testing_dunning.received_payments(D0, "Europe/Prague")
 
 
 @given(invoices_strategy, payments_strategy)
@@ -359,8 +359,8 @@ def _plain_log(
 
 
 @given(
-    testing_dunning.invoices(D0 - timedelta(days=14), max_size=8),
-    testing_dunning.payments(D0, "Europe/Prague", days=300, max_size=6),
+    testing_dunning.issued_invoices(D0 - timedelta(days=14), max_size=8),
+    testing_dunning.received_payments(D0, "Europe/Prague", days=300, max_size=6),
     st.lists(st.integers(0, 300), max_size=2),
 )
 def test_pay1_the_linear_replay_gives_the_plain_day_by_day_log(

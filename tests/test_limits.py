@@ -126,7 +126,7 @@ def test_rec3_count_must_be_a_positive_integer(count: object) -> None:
         record_decision({}, "task", count, STANDARD, CATALOG, RAYNET)  # type: ignore[arg-type]
 
 
-@given(testing_dunning.record_counts(RAYNET.counted_record_kinds), st.integers(1, 3000))
+@given(testing_dunning.record_counts_by_kind(RAYNET.counted_record_kinds), st.integers(1, 3000))
 def test_rec3_never_above_the_limit_and_refusal_iff_over(
     counts: dict[str, int], requested: int
 ) -> None:

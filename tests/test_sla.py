@@ -195,7 +195,7 @@ def test_outage_validation() -> None:
 
 
 def outages(kinds: tuple[OutageKind, ...] = tuple(OutageKind)) -> st.SearchStrategy[Outage]:
-    return testing_dunning.outages(2026, 4, "Europe/Prague", kinds)
+    return testing_dunning.month_outages(2026, 4, "Europe/Prague", kinds)
 
 
 def _credit(items: list[Outage]) -> Money:

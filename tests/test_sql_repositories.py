@@ -18,7 +18,7 @@ from crmcore.ports import RecordDecision, RecordTable, UnitOfWork
 from crmcore.testing_storage import StorageContract
 from crmcore_sql import SqlUnitOfWork
 from crmcore_sql.repositories import ONE_STATEMENT_ROWS
-from crmcore_sql.workers import record_rows, scratch
+from crmcore_sql.testing import record_rows, scratch
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import crmcore_sql
 from crmcore.errors import SeatError
 from crmcore_sql import workers
 from crmcore_sql.tables import invoice_lines, invoices, seat_counts
-from crmcore_sql.workers import record_rows
+from crmcore_sql.testing import record_rows, scratch
 
 SPAWN = multiprocessing.get_context("spawn")
 
@@ -30,7 +30,7 @@ SPAWN = multiprocessing.get_context("spawn")
 def url(database_url: str) -> Iterator[str]:
     engine = crmcore_sql.create_engine(database_url)
     crmcore_sql.migrate(engine)
-    workers.scratch.create_all(engine)
+    scratch.create_all(engine)
     engine.dispose()
     yield database_url
 
@@ -58,11 +58,11 @@ def test_rec6_eight_processes_never_exceed_the_limit(url: str, engine: Engine) -
     (33 batches of 3) are created, and the counter equals the real row count."""
     tenant, limit = _unique("rec6"), 100
     with SPAWN.Pool(8) as pool:
-        created = _starmap(pool, workers.create_records, [(url, tenant, 10, 3, limit)] * 8)
+        created = _starmap(pool, workers.try_create_records, [(url, tenant, 10, 3, limit)] * 8)
     with crmcore_sql.unit_of_work(engine) as uow:
         total = uow.records.total(tenant)
         rows = uow.connection.execute(
-            select(func.count()).where(workers.record_rows.c.tenant_id == tenant)
+            select(func.count()).where(record_rows.c.tenant_id == tenant)
         ).scalar_one()
     assert sum(created) == total == rows
     assert total == 99  # 33 * 3 <= 100 < 34 * 3
@@ -85,7 +85,7 @@ def test_rec6_create_in_eight_processes_never_exceeds_the_limit(
         total = uow.records.total(tenant)
         by_kind = uow.records.by_kind(tenant)
         rows = uow.connection.execute(
-            select(func.count()).where(workers.record_rows.c.tenant_id == tenant)
+            select(func.count()).where(record_rows.c.tenant_id == tenant)
         ).scalar_one()
     assert sum(created) == total == rows == by_kind["client"]
     assert total == 99  # 33 * 3 <= 100 < 34 * 3

@@ -21,13 +21,13 @@ from crmcore.testing import (
     annual_periods,
     aware_datetimes,
     calendar_months,
-    catalogs,
     currencies,
     dates,
     decimals,
     dst_edge_datetimes,
     money,
     periods,
+    plan_catalogs,
     plans,
     policies,
 )
@@ -91,7 +91,7 @@ def test_plans_are_valid_PLAN_1(plan: Plan) -> None:
         assert price.amount >= 0
 
 
-@given(catalogs(min_plans=1))
+@given(plan_catalogs(min_plans=1))
 def test_catalogues_have_unique_codes_and_ranks_PLAN_1(catalog: Catalog) -> None:
     assert len({p.code for p in catalog}) == len(catalog)
     assert len({p.rank for p in catalog}) == len(catalog)

@@ -67,8 +67,8 @@ from crmcore.policies import DunningPolicy, VendorPolicy
 __all__ = [
     "DunningState",
     "DunningStatus",
+    "DunningTransition",
     "Reinstatement",
-    "Transition",
     "dunning_log",
     "next_transition",
     "status_at",
@@ -99,7 +99,7 @@ class Reinstatement:
 
 
 @attrs.frozen
-class Transition:
+class DunningTransition:
     """One status change: when it took effect, from what to what, and by which rule."""
 
     at: datetime
@@ -252,7 +252,7 @@ class _Replay:
     cancel_anchor: date | None = None  # effective due date that caused the cancellation
     contract_ended_on: date | None = None
     purged_on: date | None = None
-    log: list[Transition] = attrs.Factory(list)
+    log: list[DunningTransition] = attrs.Factory(list)
 
     def overdue(self, issued: list[Invoice], unpaid: dict[str, Money], day: date) -> list[Invoice]:
         """The invoices of ``issued`` unpaid and past their effective due date on ``day``."""
@@ -277,7 +277,7 @@ class _Replay:
         ]
 
     def move(self, at: datetime, day: date, status: DunningStatus, rule: str, days: int) -> None:
-        self.log.append(Transition(at, day, self.status, status, rule, days))
+        self.log.append(DunningTransition(at, day, self.status, status, rule, days))
         self.status = status
 
     def evaluate(self, at: datetime, day: date, ledger: _Ledger) -> None:
@@ -454,7 +454,7 @@ def dunning_log(
     policy: VendorPolicy,
     until: date | datetime,
     reinstatements: Sequence[Reinstatement] = (),
-) -> tuple[Transition, ...]:
+) -> tuple[DunningTransition, ...]:
     """Every status transition up to the end of vendor day ``until`` (a date, or the vendor
     day of an aware instant), in order (PAY-5)."""
     if isinstance(until, datetime):
@@ -532,7 +532,7 @@ def next_transition(
     policy: VendorPolicy,
     day: date,
     reinstatements: Sequence[Reinstatement] = (),
-) -> Transition | None:
+) -> DunningTransition | None:
     """The next transition after vendor day ``day`` if nothing more is paid (PAY-2..4).
 
     Considers the invoices issued and payments made by ``day``; ``None`` when nothing is

@@ -1,7 +1,7 @@
 """Issuing invoices through a unit of work, idempotently and gaplessly (BILL-6).
 
-:func:`issue` numbers a drafted invoice and stores it in one transaction: the numbering row is
-locked by :meth:`~crmcore.ports.InvoiceRepository.next_number` until the invoice insert
+:func:`issue_stored` numbers a drafted invoice and stores it in one transaction: the numbering
+row is locked by :meth:`~crmcore.ports.InvoiceRepository.next_number` until the invoice insert
 commits, so numbers have no gap and no duplicate; a second issue with the same
 ``(tenant_id, key)`` is refused by the store and returns the invoice issued first. A crash
 before the commit leaves nothing, so running the job again completes it.
@@ -13,9 +13,9 @@ before the commit leaves nothing, so running the job again completes it.
 >>> storage = InMemoryStorage()
 >>> draft = Invoice("t1", "", "FV/2026", date(2026, 3, 1), date(2026, 3, 15), "PLN",
 ...                 Decimal("0.23"), (), key="2026-03")
->>> issue(storage.unit_of_work, draft).number
+>>> issue_stored(storage.unit_of_work, draft).number
 '1'
->>> issue(storage.unit_of_work, draft).number  # the same key again: the first invoice
+>>> issue_stored(storage.unit_of_work, draft).number  # the same key again: the first invoice
 '1'
 """
 
@@ -29,12 +29,12 @@ from crmcore.errors import ConcurrencyError, DuplicateInvoice, StorageError
 from crmcore.invoices import Invoice
 from crmcore.ports import UnitOfWork
 
-__all__ = ["issue"]
+__all__ = ["issue_stored"]
 
 ATTEMPTS = 5
 
 
-def issue(unit_of_work: Callable[[], UnitOfWork], draft: Invoice) -> Invoice:
+def issue_stored(unit_of_work: Callable[[], UnitOfWork], draft: Invoice) -> Invoice:
     """Store ``draft`` numbered in its series, or return the invoice already issued for its
     ``(tenant_id, key)``. Retries a few times when a concurrent writer forced a rollback."""
     for attempt in range(ATTEMPTS):

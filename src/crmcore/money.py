@@ -298,10 +298,6 @@ class Money:
             self.currency,
         )
 
-    def times_exact(self, factor: Fraction) -> Fraction:
-        """The exact, unrounded product as a ``Fraction`` (for composing before one rounding)."""
-        return Fraction(self.amount) * factor
-
     def __str__(self) -> str:
         return f"{self.rounded().amount} {self.currency}"
 

@@ -25,7 +25,7 @@ The guarantees an adapter must keep (checked by :mod:`crmcore.testing_storage`):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from types import TracebackType
 from typing import Any, Protocol
@@ -391,14 +391,3 @@ def checked_record_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, An
             )
         checked.append(dict(row))
     return tuple(checked)
-
-
-def batched_ids(uow_tenants: TenantRepository, batch: int = 1000) -> Iterator[str]:
-    """Every tenant id, fetched ``batch`` at a time (keeps memory flat for big runs)."""
-    after = ""
-    while True:
-        ids = uow_tenants.ids(after=after, limit=batch)
-        if not ids:
-            return
-        yield from ids
-        after = ids[-1]

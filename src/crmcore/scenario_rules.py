@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
@@ -44,9 +44,40 @@ from crmcore.sla import (
 from crmcore.tenant_state import TenantStatus
 
 if TYPE_CHECKING:
-    from crmcore.scenario import ScenarioContext
+    from crmcore.catalog import Catalog
+    from crmcore.events import Event
+    from crmcore.invoices import Payment
+    from crmcore.policies import VendorPolicy
+    from crmcore.scenario_input import ParsedScenario
+    from crmcore.tenancy import Timeline
 
-__all__ = ["apply_rules"]
+__all__ = ["RulesContext", "apply_rules"]
+
+
+class RulesContext(Protocol):
+    """What :func:`apply_rules` reads and appends to: the part of
+    :class:`crmcore.scenario.ScenarioContext` it needs (a protocol, so this module does not
+    import the runner that imports it)."""
+
+    scenario: ParsedScenario
+    timeline: Timeline
+    invoices: list[Invoice]
+    payments: list[Payment]
+    statuses: list[dict[str, Any]]
+    refusals: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+
+    @property
+    def policy(self) -> VendorPolicy: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def history(self) -> Sequence[Event]: ...
+
+    def refresh_payments(self) -> None: ...
+
 
 _ROUNDS = 8  # dropping invoices can only shrink the set; a few rounds reach the fixed point
 _CLOSED = (DunningStatus.CANCELLED, DunningStatus.PURGED)
@@ -64,7 +95,7 @@ _ACCESS_RULE = {
 }
 
 
-def apply_rules(context: ScenarioContext) -> None:
+def apply_rules(context: RulesContext) -> None:
     """The PAY, SLA and REC behaviour of a scenario (see the module docstring)."""
     base = list(context.invoices)
     reinstatements = _valid_reinstatements(context, base)
@@ -92,7 +123,7 @@ def apply_rules(context: ScenarioContext) -> None:
 
 
 def _valid_reinstatements(
-    context: ScenarioContext, invoices: Sequence[Invoice]
+    context: RulesContext, invoices: Sequence[Invoice]
 ) -> list[Reinstatement]:
     """Each ``reinstate`` in order; one that PAY-3/PAY-4 refuse becomes a refusal instead."""
     accepted: list[Reinstatement] = []
@@ -134,7 +165,7 @@ def _closed_spans(log: Sequence[Any]) -> list[tuple[date, date]]:
     return spans
 
 
-def _add_statuses(context: ScenarioContext, log: Sequence[Any]) -> None:
+def _add_statuses(context: RulesContext, log: Sequence[Any]) -> None:
     merged = list(context.statuses)
     for transition in log:
         merged.append({"on": transition.on.isoformat(), "status": transition.status.value})
@@ -171,7 +202,7 @@ def _format_number(invoice: Invoice, number: int) -> str:
 # --- SLA: credits on the next invoice -------------------------------------------------------------
 
 
-def _with_sla_credits(context: ScenarioContext, invoices: Sequence[Invoice]) -> list[Invoice]:
+def _with_sla_credits(context: RulesContext, invoices: Sequence[Invoice]) -> list[Invoice]:
     outages = [
         Outage(e.at, e.until, OutageKind(e.kind), e.announced)
         for e in context.history
@@ -212,7 +243,7 @@ def _with_sla_credits(context: ScenarioContext, invoices: Sequence[Invoice]) -> 
 # --- REC: record limits ---------------------------------------------------------------------------
 
 
-def _records(context: ScenarioContext, reinstatements: Sequence[Reinstatement]) -> None:
+def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> None:
     counts: dict[str, int] = {}
     policy = context.policy
     for event in context.history:

@@ -59,10 +59,6 @@ class TenantState:
     def free_seats(self) -> int:
         return max(self.seats - self.used_seats, 0)
 
-    @property
-    def is_paid(self) -> bool:
-        return self.status is TenantStatus.ACTIVE
-
 
 _FIELDS = tuple(field.name for field in attrs.fields(TenantState))
 _POSITION = {name: position for position, name in enumerate(_FIELDS)}

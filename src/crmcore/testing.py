@@ -1,7 +1,10 @@
 """Hypothesis strategies for crmcore's domain values (public: property-test your own code).
 
-This is the only crmcore module that imports ``hypothesis``; the rest of the core never does,
-so ``hypothesis`` is needed only where this module is imported (``pip install crmcore[test]``).
+This module and the family modules beside it (``crmcore.testing_billing``,
+``crmcore.testing_dunning``, ``crmcore.testing_services``, ``crmcore.testing_visibility``, and
+the storage contract ``crmcore.testing_storage``) are the only crmcore modules that import
+``hypothesis``; the rest of the core never does, so ``hypothesis`` is needed only where they
+are imported (``pip install crmcore[test]``).
 
 >>> from hypothesis import given
 >>> @given(money(currencies=["JPY"]))
@@ -9,7 +12,8 @@ so ``hypothesis`` is needed only where this module is imported (``pip install cr
 ...     assert amount.amount == amount.amount.to_integral_value()
 >>> test_yen_has_no_minor_units()
 
-Families add their own strategies to this module (one place to grow them, see STYLE.md).
+These are the strategies of the foundation (money, dates, periods, plans, catalogues,
+policies); each rule family keeps its own in its ``testing_<family>`` module.
 """
 
 from __future__ import annotations
@@ -36,7 +40,6 @@ __all__ = [
     "annual_periods",
     "aware_datetimes",
     "calendar_months",
-    "catalogs",
     "currencies",
     "dates",
     "decimals",
@@ -44,6 +47,7 @@ __all__ = [
     "limits",
     "money",
     "periods",
+    "plan_catalogs",
     "plans",
     "policies",
     "prices",
@@ -263,7 +267,7 @@ def plans(
     )
 
 
-def catalogs(
+def plan_catalogs(
     min_plans: int = 0, max_plans: int = 5, currency_codes: Sequence[str] = CURRENCIES
 ) -> st.SearchStrategy[Catalog]:
     """Catalogues (PLAN-1) with unique plan codes and unique ranks."""
@@ -359,7 +363,7 @@ def vendors(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendor
                 max_size=3,
             )
         )
-        catalog = draw(catalogs(currency_codes=(currency,)))
+        catalog = draw(plan_catalogs(currency_codes=(currency,)))
         if not policy.limits.counted_record_kinds:  # REC-1: no record limit it never counts
             plans = [
                 attrs.evolve(plan, limits=attrs.evolve(plan.limits, records=None))

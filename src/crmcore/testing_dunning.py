@@ -4,7 +4,7 @@ Kept apart from ``crmcore.testing`` until the two are merged; users property-tes
 code with them.
 
 >>> from hypothesis import given
->>> @given(outages(2026, 4, "Europe/Prague"))
+>>> @given(month_outages(2026, 4, "Europe/Prague"))
 ... def check(outage):
 ...     assert outage.end > outage.start
 >>> check()
@@ -22,10 +22,10 @@ from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money
 from crmcore.sla import Outage, OutageKind, minutes_in_month
 
-__all__ = ["invoices", "outages", "payments", "record_counts"]
+__all__ = ["issued_invoices", "month_outages", "received_payments", "record_counts_by_kind"]
 
 
-def invoices(
+def issued_invoices(
     first_issue: date,
     currency: str = "CZK",
     tenant_id: str = "acme",
@@ -59,7 +59,7 @@ def invoices(
     return st.lists(item, min_size=1, max_size=max_size).map(build)
 
 
-def payments(
+def received_payments(
     first_day: date,
     timezone: str,
     currency: str = "CZK",
@@ -79,7 +79,7 @@ def payments(
 
 
 @st.composite
-def outages(
+def month_outages(
     draw: st.DrawFn,
     year: int,
     month: int,
@@ -96,7 +96,9 @@ def outages(
     return Outage(start, start + length, kind, announced if draw(st.booleans()) else None)
 
 
-def record_counts(kinds: frozenset[str], maximum: int = 20000) -> st.SearchStrategy[dict[str, int]]:
+def record_counts_by_kind(
+    kinds: frozenset[str], maximum: int = 20000
+) -> st.SearchStrategy[dict[str, int]]:
     """Record counts per kind (REC-1), counted kinds and one uncounted ``note`` kind."""
     return st.dictionaries(
         st.sampled_from(sorted(kinds | {"note"})), st.integers(0, maximum), max_size=5

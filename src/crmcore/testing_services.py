@@ -21,10 +21,10 @@ from crmcore.mailbox import EntryKind, MailItem, ThreadEntry
 
 __all__ = [
     "allowed_file_names",
-    "aware_datetimes",
     "contract_days",
     "elapsed",
     "incidents",
+    "instants",
     "mail_items",
     "thread_entries",
 ]
@@ -32,7 +32,7 @@ __all__ = [
 _ZONES = st.sampled_from([UTC, ZoneInfo("Europe/Warsaw"), ZoneInfo("Europe/Prague")])
 
 
-def aware_datetimes() -> st.SearchStrategy[datetime]:
+def instants() -> st.SearchStrategy[datetime]:
     """Aware instants 2000-2090 in UTC or a vendor zone, DST changes included (TIME-1)."""
     return st.datetimes(
         min_value=datetime(2000, 1, 1), max_value=datetime(2090, 12, 31), timezones=_ZONES
@@ -50,7 +50,7 @@ def mail_items() -> st.SearchStrategy[MailItem]:
         MailItem,
         message_id=st.uuids().map(str),
         size_bytes=st.integers(min_value=0, max_value=30 * 1024 * 1024),
-        received_at=aware_datetimes(),
+        received_at=instants(),
         spam=st.booleans(),
     )
 
@@ -61,7 +61,7 @@ def thread_entries() -> st.SearchStrategy[ThreadEntry]:
         ThreadEntry,
         kind=st.sampled_from(list(EntryKind)),
         author=st.sampled_from(["anna", "bob", "customer@example.com"]),
-        at=aware_datetimes(),
+        at=instants(),
         text=st.text(max_size=40),
     )
 
@@ -75,7 +75,7 @@ def incidents() -> st.SearchStrategy[Incident]:
         category=st.sampled_from(list(DataCategory)),
         people_affected=st.integers(min_value=0, max_value=10**6),
         consequences=st.sampled_from(["loss of confidentiality", "identity theft risk"]),
-        detected_at=aware_datetimes(),
+        detected_at=instants(),
         risk=st.sampled_from(list(Risk)),
     )
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-from crmcore_sql.engine import create_engine, require_migrated
-from crmcore_sql.migrate import migrate
+from crmcore_sql.engine import create_engine
+from crmcore_sql.migrate import migrate, require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork, create_records
 
 __all__ = [

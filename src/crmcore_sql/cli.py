@@ -20,9 +20,9 @@ from crmcore.errors import ConfigurationError, ValidationError
 from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
 from crmcore_sql.cli_vendors import register_vendor
-from crmcore_sql.engine import create_engine, describe_url, require_migrated, translate_errors
+from crmcore_sql.engine import create_engine, describe_url, translate_errors
 from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
-from crmcore_sql.migrate import migrate
+from crmcore_sql.migrate import migrate, require_migrated
 
 __all__ = ["FIRST_DAY", "LAST_DAY", "MAX_WORKERS", "register"]
 
@@ -75,17 +75,6 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
         parser.exit(2, f"{parser.prog}: {message}\n")
 
     parser.error = error  # type: ignore[method-assign]
-
-
-def _not_yet(name: str, needs: str) -> Any:
-    def handler(_args: argparse.Namespace) -> int:
-        print(
-            f"error: 'crmcore {name}' is not available in this build (needs {needs})",
-            file=sys.stderr,
-        )
-        return 1
-
-    return handler
 
 
 def _engine(url: str) -> Any:

@@ -12,13 +12,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from crmcore.dates import parse_date, zone
 from crmcore.errors import ConfigurationError, NotFound, ValidationError
 from crmcore.presets import PRESETS
 from crmcore.vendors import Vendor, is_vendor_name, vendor_from_preset
-from crmcore_sql.engine import create_engine, describe_url, require_migrated, table_names
+from crmcore_sql.engine import create_engine, describe_url, translate_errors
+from crmcore_sql.migrate import require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
 __all__ = ["DEFAULT_DB", "register_vendor"]
@@ -85,7 +87,8 @@ def _no_database(engine: Engine) -> bool:
     file = url.database if url.get_backend_name() == "sqlite" else None
     if file not in (None, "", ":memory:") and not Path(str(file)).exists():
         return True
-    return not table_names(engine)
+    with translate_errors("inspecting"):
+        return not inspect(engine).get_table_names()
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -20,7 +20,6 @@ from crmcore.errors import CrmError, ValidationError
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, event_from_dict, event_to_dict
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money, minor_units
-from crmcore.serialization import converter
 
 __all__ = [
     "event_from_columns",
@@ -428,7 +427,3 @@ def payment_from_row(row: Any) -> Payment:
         amount=money_from_minor_units(row.amount, row.currency),
         reference=row.reference,
     )
-
-
-def catalog_document(data: dict[str, Any]) -> str:
-    return json.dumps(converter.unstructure(data), sort_keys=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -27,7 +27,7 @@ from sqlalchemy.exc import (
 
 from crmcore.errors import ConcurrencyError, ConfigurationError, StorageError
 
-__all__ = ["create_engine", "describe_url", "require_migrated", "translate_errors"]
+__all__ = ["create_engine", "describe_url", "translate_errors"]
 
 DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}
 BUSY_TIMEOUT_MS = 30_000
@@ -152,29 +152,6 @@ def translate_errors(what: str = "storage") -> Iterator[None]:
         raise StorageError(f"{what}: {exc}") from exc
 
 
-def require_migrated(engine: Engine) -> None:
-    """ConfigurationError unless the database is at the migrations' head."""
-    from crmcore_sql.migrate import current_revision, head_revision
-
-    missing = missing_sqlite_file(engine.url)
-    if missing is not None:
-        # Connecting would create an empty file: refuse before that, leaving nothing behind.
-        raise ConfigurationError(
-            f"database {describe_url(engine.url)} is not migrated (no file {missing}); "
-            f"run: crmcore migrate --db URL",
-            field="--db",
-        )
-    with translate_errors("checking the schema"), engine.connect() as connection:
-        current = current_revision(connection)
-    if current != head_revision():
-        state = "empty" if current is None else f"at revision {current}"
-        raise ConfigurationError(
-            f"database {describe_url(engine.url)} is not migrated ({state}); "
-            f"run: crmcore migrate --db URL",
-            field="--db",
-        )
-
-
 def missing_sqlite_file(url: str | URL) -> str | None:
     """The path of the file a SQLite ``url`` names when that file does not exist (opening it
     would create it, empty); ``None`` for an existing file, an in-memory database, a URI
@@ -186,8 +163,3 @@ def missing_sqlite_file(url: str | URL) -> str | None:
     if database in (None, "", ":memory:") or parsed.query.get("uri") in ("true", "1"):
         return None
     return None if Path(database).exists() else database
-
-
-def table_names(engine: Engine) -> list[str]:
-    with translate_errors("inspecting"):
-        return inspect(engine).get_table_names()

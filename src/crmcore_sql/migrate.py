@@ -1,4 +1,5 @@
-"""Alembic migrations shipped in the package, run programmatically (no alembic.ini)."""
+"""Alembic migrations shipped in the package, run programmatically (no alembic.ini), and the
+check that a database is at their head (:func:`require_migrated`)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
-from crmcore_sql.engine import translate_errors
+from crmcore.errors import ConfigurationError
+from crmcore_sql.engine import describe_url, missing_sqlite_file, translate_errors
 
-__all__ = ["alembic_config", "current_revision", "head_revision", "migrate"]
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "head_revision",
+    "migrate",
+    "require_migrated",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,3 +56,24 @@ def new_revision(engine: Engine, message: str, revision_id: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True, rev_id=revision_id)
+
+
+def require_migrated(engine: Engine) -> None:
+    """ConfigurationError unless the database is at the migrations' head."""
+    missing = missing_sqlite_file(engine.url)
+    if missing is not None:
+        # Connecting would create an empty file: refuse before that, leaving nothing behind.
+        raise ConfigurationError(
+            f"database {describe_url(engine.url)} is not migrated (no file {missing}); "
+            f"run: crmcore migrate --db URL",
+            field="--db",
+        )
+    with translate_errors("checking the schema"), engine.connect() as connection:
+        current = current_revision(connection)
+    if current != head_revision():
+        state = "empty" if current is None else f"at revision {current}"
+        raise ConfigurationError(
+            f"database {describe_url(engine.url)} is not migrated ({state}); "
+            f"run: crmcore migrate --db URL",
+            field="--db",
+        )

@@ -442,15 +442,16 @@ class SqlOutageRepository(_SqlRepository):
         return [convert.outage_from_row(row) for row in rows]
 
 
+# BILL-6 ids for add_many on PostgreSQL: n values of the invoices' id sequence at once.
+_POSTGRESQL_INVOICE_IDS = text(
+    "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, :n)"
+)
+
 # REC-6 on PostgreSQL in one round trip: the conditional upsert of the tenant's counter row and,
 # only when it changed a row, the per-kind breakdown. Refused, the upsert still locks the row;
 # ``seen`` then reads it with FOR UPDATE, which in READ COMMITTED returns the row's latest
 # version (the one the upsert's WHERE saw, not the statement's older snapshot), so a refusal
 # reports the total it was decided on. Lock order: record_totals, then record_counts.
-_POSTGRESQL_INVOICE_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, :n)"
-)
-
 _POSTGRESQL_TRY_CREATE = text(
     """
     WITH total AS (
@@ -645,16 +646,18 @@ class SqlRecordCounterRepository(_SqlRepository):
             return self._decision(tenant_id, seen, count, limit)
 
     def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
-        """One statement: create the counter row or add to it if the limit allows; the new
-        total, or None when refused (REC-6)."""
-        module: Any = postgresql if self.dialect == "postgresql" else sqlite
-        statement = module.insert(record_totals).values(tenant_id=tenant_id, total=count)
+        """One statement on SQLite: create the counter row or add to it if the limit allows;
+        the new total, or None when refused (REC-6)."""
         condition = None if limit is None else record_totals.c.total + count <= limit
-        statement = statement.on_conflict_do_update(
-            index_elements=["tenant_id"],
-            set_={"total": record_totals.c.total + count},
-            where=condition,
-        ).returning(record_totals.c.total)
+        statement = (
+            (sqlite.insert(record_totals).values(tenant_id=tenant_id, total=count))
+            .on_conflict_do_update(
+                index_elements=["tenant_id"],
+                set_={"total": record_totals.c.total + count},
+                where=condition,
+            )
+            .returning(record_totals.c.total)
+        )
         total: int | None = self.connection.execute(statement).scalar()
         return total
 

@@ -3,6 +3,9 @@
 :func:`temporary_database` creates a uniquely named database on a PostgreSQL or MariaDB/MySQL
 server, yields its URL and drops it afterwards, so test runs (and parallel developers) never
 share tables. SQLite URLs get a file in a temporary directory.
+
+:data:`record_rows` (in the metadata :data:`scratch`) is a stand-in for an application's own
+record table, for tests and benchmarks of ``records.create`` (REC-6).
 """
 
 from __future__ import annotations
@@ -13,10 +16,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
-__all__ = ["temporary_database"]
+from crmcore_sql.metadata import EXACT
+
+__all__ = ["record_rows", "scratch", "temporary_database"]
+
+# The records themselves belong to the application (contacts, leads, ...); this stand-in
+# table lets the REC-6 tests compare the counter with the real number of rows.
+scratch = MetaData()
+record_rows = Table(
+    "demo_records",
+    scratch,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    info={EXACT: True},  # tenant ids compare exactly on MariaDB/MySQL too (VIS-1)
+)
 
 
 @contextmanager

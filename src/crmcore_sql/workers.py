@@ -1,4 +1,5 @@
-"""Worker functions the guarantee tests and benchmarks run in separate processes.
+"""Worker functions the guarantee tests and benchmarks run in separate processes (REC-6,
+SEAT-5, BILL-6); the stand-in record table they write is :data:`crmcore_sql.testing.record_rows`.
 
 Each opens its own engine from a URL (so it can run under ``multiprocessing`` with the
 ``spawn`` start method, or on another machine) and returns plain values.
@@ -11,41 +12,28 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 import crmcore_sql
 from crmcore.errors import ConcurrencyError, SeatError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
-from crmcore.issuing import issue
+from crmcore.issuing import issue_stored
 from crmcore.money import Money
 from crmcore.ports import RecordDecision
-from crmcore_sql.metadata import EXACT
+from crmcore_sql.testing import record_rows
 
 __all__ = [
     "assign_people",
-    "create_records",
     "create_records_alone",
     "create_records_in_one_step",
     "draft_invoice",
     "issue_invoices",
-    "record_rows",
+    "try_create_records",
 ]
 
-# The records themselves belong to the application (contacts, leads, ...); this stand-in
-# table lets the REC-6 test compare the counter with the real number of rows.
-scratch = MetaData()
-record_rows = Table(
-    "demo_records",
-    scratch,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("tenant_id", String(64), nullable=False),
-    Column("kind", String(64), nullable=False),
-    info={EXACT: True},  # tenant ids compare exactly on MariaDB/MySQL too (VIS-1)
-)
 
-
-def create_records(url: str, tenant_id: str, attempts: int, batch: int, limit: int) -> int:
+def try_create_records(url: str, tenant_id: str, attempts: int, batch: int, limit: int) -> int:
     """REC-6: try ``attempts`` times to create ``batch`` records; the number created."""
     engine = crmcore_sql.create_engine(url)
     created = 0
@@ -168,7 +156,9 @@ def issue_invoices(url: str, tenants: list[str], key: str, series: str) -> list[
     engine = crmcore_sql.create_engine(url)
     try:
         return [
-            issue(lambda: crmcore_sql.unit_of_work(engine), draft_invoice(t, key, series)).number
+            issue_stored(
+                lambda: crmcore_sql.unit_of_work(engine), draft_invoice(t, key, series)
+            ).number
             for t in tenants
         ]
     finally:
