@@ -1194,7 +1194,7 @@ from datetime import UTC, datetime  # noqa: E402
 
 from crmcore.errors import NaiveDatetimeError, PolicyCompileError, ValidationError  # noqa: E402
 from crmcore.visibility import DEFAULT_POLICY, Module, Principal, RecordKind, Role  # noqa: E402
-from crmcore_sql.visibility_pages import PageKey, Plan, visible_page  # noqa: E402
+from crmcore_sql.visibility_pages import PageKey, PagePlan, visible_page  # noqa: E402
 
 _OWNER = Principal("acme", 1, Role.OWNER, {Module.ACTIVITIES})
 _NAIVE = datetime(2026, 12, 1, 12, 0)
@@ -1225,7 +1225,7 @@ VISIBILITY_CASES: list[Case] = [
     ),
     Case(
         "page index plan for the owner",  # the owner is not bounded by relations (VIS-3)
-        lambda: visible_page(DEFAULT_POLICY, _OWNER, RecordKind.TASK, plan=Plan.RELATIONS),
+        lambda: visible_page(DEFAULT_POLICY, _OWNER, RecordKind.TASK, plan=PagePlan.RELATIONS),
         PolicyCompileError,
         "plan",
         "VIS-8",

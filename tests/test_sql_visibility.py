@@ -40,7 +40,7 @@ from crmcore_sql.tables_visibility import (
 from crmcore_sql.visibility import DEFAULT_MAPPINGS, load_principal, visibility_filter
 from crmcore_sql.visibility_pages import (
     PageKey,
-    Plan,
+    PagePlan,
     choose_plan,
     fetch_visible_page,
     visible_page,
@@ -295,7 +295,7 @@ def test_vendor_rule_compiles_to_sql(engine: Engine) -> None:
 
 
 def paged_ids(
-    engine: Engine, policy: VisibilityPolicy, viewer: Principal, plan: Plan, limit: int
+    engine: Engine, policy: VisibilityPolicy, viewer: Principal, plan: PagePlan, limit: int
 ) -> list[int]:
     """Every page after the other, each starting after the previous page's key."""
     shown: list[int] = []
@@ -318,9 +318,9 @@ def newest_first(world: World, policy: VisibilityPolicy, viewer: Principal) -> l
     return sorted(ids, key=lambda i: (created_at(i), i), reverse=True)
 
 
-def plans_for(policy: VisibilityPolicy, viewer: Principal) -> list[Plan]:
+def plans_for(policy: VisibilityPolicy, viewer: Principal) -> list[PagePlan]:
     chosen = choose_plan(policy, viewer, RecordKind.TASK)
-    return [Plan.SCAN, Plan.RELATIONS] if chosen is Plan.RELATIONS else [Plan.SCAN]
+    return [PagePlan.SCAN, PagePlan.RELATIONS] if chosen is PagePlan.RELATIONS else [PagePlan.SCAN]
 
 
 def check_pages(engine: Engine, world: World, policy: VisibilityPolicy, limit: int) -> None:
@@ -363,11 +363,11 @@ def test_vis2_both_plans_are_exercised_by_the_default_policy() -> None:
         for role in Role
     }
     assert kinds == {
-        Role.OWNER: Plan.SCAN,
-        Role.ADMINISTRATOR: Plan.RELATIONS,
-        Role.SUPERVISOR: Plan.RELATIONS,
-        Role.EMPLOYEE: Plan.RELATIONS,
-        Role.EXTERNAL: Plan.RELATIONS,
+        Role.OWNER: PagePlan.SCAN,
+        Role.ADMINISTRATOR: PagePlan.RELATIONS,
+        Role.SUPERVISOR: PagePlan.RELATIONS,
+        Role.EMPLOYEE: PagePlan.RELATIONS,
+        Role.EXTERNAL: PagePlan.RELATIONS,
     }
 
 

@@ -331,7 +331,7 @@ def policies(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendo
 
 # --- vendors as data (crmcore.vendors) ------------------------------------------------------
 
-__all__ += ["billing_profiles", "vendor_names", "vendors"]  # kept apart: merges stay clean
+__all__ += ["billing_profiles", "vendor_names", "vendor_versions"]  # kept apart: merges stay clean
 
 #: Customer countries the vendor strategies draw from (the seed vendors' markets and a few).
 _COUNTRIES = ("CZ", "PL", "SK", "DE", "AT", "HU", "GB", "US", "JP")
@@ -342,7 +342,7 @@ def vendor_names() -> st.SearchStrategy[str]:
     return st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True)
 
 
-def vendors(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendor]:
+def vendor_versions(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendor]:
     """Vendors: a varied policy, a catalogue priced in the vendor's currency, VAT rates for
     some countries including the vendor's own (PLAN-2) and sometimes a transfer fee (PLAN-4),
     all with their currency's minor units; always valid."""

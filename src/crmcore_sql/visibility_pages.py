@@ -59,7 +59,7 @@ from crmcore_sql.visibility import (
 
 __all__ = [
     "PageKey",
-    "Plan",
+    "PagePlan",
     "VisiblePage",
     "choose_plan",
     "fetch_visible_page",
@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 
-class Plan(enum.StrEnum):
+class PagePlan(enum.StrEnum):
     """How :func:`visible_page` reads a page (both give the same rows, VIS-8)."""
 
     #: walk ``(tenant, created, id)`` newest first and test each row: for a viewer who sees
@@ -130,13 +130,13 @@ def choose_plan(
     kind: RecordKind,
     action: Action = Action.VIEW,
     mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
-) -> Plan:
-    """:attr:`Plan.RELATIONS` when, for this viewer, the policy only shows records tied to the
+) -> PagePlan:
+    """:attr:`PagePlan.RELATIONS` when, for this viewer, the policy only shows records tied to the
     viewer by indexed relations (a non-empty :func:`crmcore.visibility.relation_cover`);
-    :attr:`Plan.SCAN` otherwise (the owner sees every employee's task: VIS-3)."""
+    :attr:`PagePlan.SCAN` otherwise (the owner sees every employee's task: VIS-3)."""
     residual = _residual(policy, viewer, kind, action)
     cover = _cover(residual, mappings[kind])
-    return Plan.RELATIONS if cover else Plan.SCAN
+    return PagePlan.RELATIONS if cover else PagePlan.SCAN
 
 
 def _page_mapping(kind: RecordKind, mappings: Mapping[RecordKind, KindMapping]) -> KindMapping:
@@ -193,7 +193,7 @@ def _template(
     viewer: Principal,
     kind: RecordKind,
     action: Action,
-    plan: Plan | None,
+    plan: PagePlan | None,
     limit: int,
     after: bool,
     mappings: Mapping[RecordKind, KindMapping],
@@ -218,7 +218,7 @@ def _build(
     viewer: Principal,
     kind: RecordKind,
     action: Action,
-    plan: Plan | None,
+    plan: PagePlan | None,
     limit: int,
     after: bool,
     mappings: Mapping[RecordKind, KindMapping],
@@ -229,15 +229,15 @@ def _build(
     created, row_id = table.c[mapping.created_column], table.c[mapping.id_column]
     residual = _residual(policy, viewer, kind, action)
     cover = _cover(residual, mapping)
-    chosen = plan if plan is not None else (Plan.RELATIONS if cover else Plan.SCAN)
-    if chosen is Plan.RELATIONS and cover is None:
+    chosen = plan if plan is not None else (PagePlan.RELATIONS if cover else PagePlan.SCAN)
+    if chosen is PagePlan.RELATIONS and cover is None:
         raise PolicyCompileError(
             f"{chosen!s}: the policy for {kind} {action} is not bounded by indexed "
             f"relations for user {viewer.user_id}; only the scan plan can read it",
             field="plan",
             rule="VIS-8",
         )
-    if chosen is Plan.SCAN or not cover:
+    if chosen is PagePlan.SCAN or not cover:
         return (
             select(table)
             .where(
@@ -323,7 +323,7 @@ def visible_page(
     *,
     limit: int = 50,
     after: PageKey | None = None,
-    plan: Plan | None = None,
+    plan: PagePlan | None = None,
     mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
 ) -> Select[Any]:
     """The statement for one page of the records of ``kind`` the viewer may act on, newest
@@ -359,7 +359,7 @@ def fetch_visible_page(
     *,
     limit: int = 50,
     after: PageKey | None = None,
-    plan: Plan | None = None,
+    plan: PagePlan | None = None,
     mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
 ) -> VisiblePage:
     """Run :func:`visible_page`; the page's ``next`` key is ``None`` when it is not full."""
