@@ -13,6 +13,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crmcore.scenario import run
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "docs" / "scenarios"
@@ -153,3 +155,52 @@ def test_rec_4_refusal_on_the_top_plan_names_no_plan() -> None:
     assert result("records_refusal_top_plan")["refusals"] == [
         {"on": "2026-03-03", "do": "create_records", "rule": "REC-3", "suggested_plan": None}
     ]
+
+
+def _after_pay_3(second: dict[str, Any]) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(
+        (SCENARIOS / "prepaid_terms_sla_credit_and_renewal.json").read_text(encoding="utf-8")
+    )
+    first = {
+        "on": "2026-02-01",
+        "do": "prepay",
+        "plan": "standard",
+        "months": 3,
+        "seats": 5,
+        "payment": "transfer",
+    }
+    document["events"] = [first, second]
+    document["until"] = "2026-08-01"
+    output: dict[str, Any] = run(document)
+    return output
+
+
+_OPEN = "issue 13: a new term after a PAY-3 cancellation is accepted uninvoiced (not fixed yet)"
+
+
+@pytest.mark.xfail(strict=True, reason=_OPEN)
+def test_pay_3_new_term_after_cancellation_needs_reinstatement() -> None:
+    """PAY-3/PAY-5 vs TERM-2: never paid, due 15 Feb, cancelled 15 Feb + 61 = 17 Apr; a
+    ``prepay`` on 1 Jun without ``reinstate`` is refused (PAY-3) and the tenant stays
+    cancelled; it is not accepted as an uninvoiced 'active' term."""
+    out = _after_pay_3(
+        {"on": "2026-06-01", "do": "prepay", "plan": "standard", "months": 3, "seats": 5}
+    )
+    assert [(r["on"], r["rule"]) for r in out["refusals"]] == [("2026-06-01", "PAY-3")]
+    assert ("2026-06-01", "active") not in [(s["on"], s["status"]) for s in out["statuses"]]
+
+
+@pytest.mark.xfail(strict=True, reason=_OPEN)
+def test_pay_3_activate_after_cancellation_needs_reinstatement() -> None:
+    """PAY-3/PAY-5: ``activate`` monthly on 1 Jun after the 17 Apr cancellation is refused."""
+    out = _after_pay_3(
+        {
+            "on": "2026-06-01",
+            "do": "activate",
+            "plan": "standard",
+            "cycle": "monthly",
+            "seats": 5,
+            "payment": "card",
+        }
+    )
+    assert [(r["on"], r["rule"]) for r in out["refusals"]] == [("2026-06-01", "PAY-3")]
