@@ -24,8 +24,15 @@ from types import TracebackType
 from typing import Any
 
 from crmcore.catalog import Catalog
-from crmcore.errors import ConcurrencyError, DuplicateInvoice, NotFound, SeatError, StorageError
-from crmcore.events import Event, OutageRecorded
+from crmcore.errors import (
+    ConcurrencyError,
+    DuplicateInvoice,
+    NotFound,
+    SeatError,
+    StorageError,
+    ValidationError,
+)
+from crmcore.events import MAX_SEATS, Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
 from crmcore.limits import check_record_deletion, checked_record_call
 from crmcore.ports import (
@@ -36,6 +43,18 @@ from crmcore.ports import (
     checked_record_rows,
 )
 from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
+
+
+def check_bought(seats: int) -> None:
+    """SEAT-1: a bought seat count is a whole number from 0 to ``MAX_SEATS``; every seat
+    repository refuses any other before it stores anything."""
+    if isinstance(seats, bool) or not isinstance(seats, int) or not 0 <= seats <= MAX_SEATS:
+        raise ValidationError(
+            f"seats must be a whole number from 0 to {MAX_SEATS}, got {seats!r}",
+            field="seats",
+            rule="SEAT-1",
+        )
+
 
 __all__ = ["InMemoryStorage", "InMemoryUnitOfWork"]
 
@@ -220,6 +239,7 @@ class InMemoryRecordCounterRepository(_Repository):
 
 class InMemorySeatRepository(_Repository):
     def set_bought(self, tenant_id: str, seats: int) -> None:
+        check_bought(seats)
         used = len(self.assigned(tenant_id))
         if seats < used:
             raise SeatError(

@@ -523,6 +523,37 @@ class StorageContract:
             assert uow.seats.assigned(tenant) == {"anna", "ewa"}
             assert uow.seats.bought(tenant) == 2
 
+    def test_seat_1_bought_count_outside_0_to_max_seats_is_refused(self) -> None:
+        """SEAT-1: ``set_bought`` takes 0..``MAX_SEATS``; -1 and ``MAX_SEATS + 1`` are refused
+        with a ValidationError naming ``seats``, nothing is stored and the unit of work goes on."""
+        tenant = _unique()
+        with self.unit_of_work() as uow:
+            uow.seats.set_bought(tenant, 3)
+            for bad in (-1, MAX_SEATS + 1):
+                with pytest.raises(ValidationError) as info:
+                    uow.seats.set_bought(tenant, bad)
+                assert info.value.field == "seats"
+                assert info.value.rule == "SEAT-1"
+            uow.seats.set_bought(tenant, MAX_SEATS)
+            uow.seats.set_bought(tenant, 0)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.seats.bought(tenant) == 0
+
+    def test_seat_2_refused_unassign_leaves_the_unit_of_work_usable(self) -> None:
+        """SEAT-2: unassigning a person without an account is refused (NotFound) in a savepoint,
+        so the next call and the commit work (PostgreSQL: no "transaction is aborted")."""
+        tenant = _unique()
+        with self.unit_of_work() as uow:
+            uow.seats.set_bought(tenant, 2)
+            uow.seats.assign(tenant, "anna")
+            with pytest.raises(NotFound):
+                uow.seats.unassign(tenant, "nobody")
+            uow.seats.assign(tenant, "jan")
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.seats.assigned(tenant) == {"anna", "jan"}
+
     def test_refused_operations_leave_the_unit_of_work_as_it_was(self) -> None:
         """SEAT-2, SEAT-5, BILL-6: operations refused in the middle of a unit of work change
         nothing (the seat counter included) and the unit of work goes on: what it did before

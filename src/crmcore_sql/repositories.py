@@ -56,6 +56,7 @@ from crmcore.errors import (
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
 from crmcore.limits import check_record_deletion, checked_record_call
+from crmcore.memory import check_bought
 from crmcore.ports import (
     RecordDecision,
     RecordTable,
@@ -755,6 +756,7 @@ class SqlRecordCounterRepository(_SqlRepository):
 
 class SqlSeatRepository(_SqlRepository):
     def set_bought(self, tenant_id: str, seats: int) -> None:
+        check_bought(seats)  # SEAT-1, before any statement
         with translate_errors("changing seats"), self._atomic():
             self._insert_if_missing(seat_counts, {"tenant_id": tenant_id, "bought": 0, "used": 0})
             changed = self.connection.execute(
@@ -805,7 +807,9 @@ class SqlSeatRepository(_SqlRepository):
                 )
 
     def unassign(self, tenant_id: str, person: str) -> None:
-        with translate_errors("unassigning seat"):
+        """SEAT-2 in one step (a savepoint), so a refusal or a lost lock leaves the unit of
+        work as it was. Lock order as :meth:`assign`."""
+        with translate_errors("unassigning seat"), self._atomic():
             removed = self.connection.execute(
                 delete(seat_assignments).where(
                     seat_assignments.c.tenant_id == tenant_id, seat_assignments.c.person == person
