@@ -157,7 +157,9 @@ def test_rec_4_refusal_on_the_top_plan_names_no_plan() -> None:
     ]
 
 
-def _after_pay_3(second: dict[str, Any]) -> dict[str, Any]:
+def _after_pay_3(*later: dict[str, Any]) -> dict[str, Any]:
+    """A 3-month prepaid term from 1 Feb, never paid: due 15 Feb, cancelled on day 61, 17 Apr
+    (PAY-3); the term itself runs out on 30 Apr (TERM-2). Then the ``later`` events."""
     document: dict[str, Any] = json.loads(
         (SCENARIOS / "prepaid_terms_sla_credit_and_renewal.json").read_text(encoding="utf-8")
     )
@@ -169,16 +171,21 @@ def _after_pay_3(second: dict[str, Any]) -> dict[str, Any]:
         "seats": 5,
         "payment": "transfer",
     }
-    document["events"] = [first, second]
+    document["events"] = [first, *later]
     document["until"] = "2026-08-01"
     output: dict[str, Any] = run(document)
     return output
 
 
-_OPEN = "issue 13: a new term after a PAY-3 cancellation is accepted uninvoiced (not fixed yet)"
+def _with_events(name: str, *later: dict[str, Any], until: str | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((SCENARIOS / f"{name}.json").read_text("utf-8"))
+    document["events"] = [*document["events"], *later]
+    if until is not None:
+        document["until"] = until
+    output: dict[str, Any] = run(document)
+    return output
 
 
-@pytest.mark.xfail(strict=True, reason=_OPEN)
 def test_pay_3_new_term_after_cancellation_needs_reinstatement() -> None:
     """PAY-3/PAY-5 vs TERM-2: never paid, due 15 Feb, cancelled 15 Feb + 61 = 17 Apr; a
     ``prepay`` on 1 Jun without ``reinstate`` is refused (PAY-3) and the tenant stays
@@ -190,7 +197,6 @@ def test_pay_3_new_term_after_cancellation_needs_reinstatement() -> None:
     assert ("2026-06-01", "active") not in [(s["on"], s["status"]) for s in out["statuses"]]
 
 
-@pytest.mark.xfail(strict=True, reason=_OPEN)
 def test_pay_3_activate_after_cancellation_needs_reinstatement() -> None:
     """PAY-3/PAY-5: ``activate`` monthly on 1 Jun after the 17 Apr cancellation is refused."""
     out = _after_pay_3(
@@ -204,3 +210,66 @@ def test_pay_3_activate_after_cancellation_needs_reinstatement() -> None:
         }
     )
     assert [(r["on"], r["rule"]) for r in out["refusals"]] == [("2026-06-01", "PAY-3")]
+
+
+def test_pay_3_a_recorded_reinstatement_allows_a_new_term() -> None:
+    """PAY-3: paid on 20 May, reinstated on 25 May; the ``prepay`` of 1 Jun is then accepted
+    and invoiced at once (TERM-1): 3 months x 5 seats x 500.00 = 7500.00 net."""
+    out = _after_pay_3(
+        {"on": "2026-05-20", "do": "pay", "everything": True},
+        {"on": "2026-05-25", "do": "reinstate"},
+        {"on": "2026-06-01", "do": "prepay", "plan": "standard", "months": 3, "seats": 5},
+    )
+    assert out["refusals"] == []
+    june = [i for i in out["invoices"] if i["issued"] == "2026-06-01"]
+    assert [i["net"] for i in june] == [str(Decimal("500.00") * 5 * 3)]
+
+
+# The monthly tenant of dunning_cancelled_day_61_late_payment is cancelled on 17 Apr (PAY-3);
+# each of these needs a running contract and is refused with PAY-3, changing nothing else.
+_CONTRACT_CHANGES = [
+    {"on": "2026-04-22", "do": "add_seats", "count": 3},
+    {"on": "2026-04-22", "do": "remove_seats", "count": 1},
+    {"on": "2026-04-22", "do": "change_plan", "plan": "premium"},
+    {"on": "2026-04-22", "do": "assign", "person": "eva"},
+    {"on": "2026-04-22", "do": "cancel"},
+    {
+        "on": "2026-04-22",
+        "do": "activate",
+        "plan": "premium",
+        "cycle": "monthly",
+        "seats": 2,
+        "payment": "card",
+    },
+    {"on": "2026-04-22", "do": "prepay", "plan": "premium", "months": 6, "seats": 2},
+]
+
+
+@pytest.mark.parametrize("change", _CONTRACT_CHANGES, ids=lambda c: str(c["do"]))
+def test_pay_3_no_contract_change_after_cancellation(change: dict[str, Any]) -> None:
+    """PAY-3: the contract ended on 17 Apr; a change on 22 Apr is refused (PAY-3) and the
+    invoices and statuses are those of the scenario without it (differential)."""
+    base = _with_events("dunning_cancelled_day_61_late_payment", until="2026-07-31")
+    out = _with_events("dunning_cancelled_day_61_late_payment", change, until="2026-07-31")
+    assert [(r["on"], r["do"], r["rule"]) for r in out["refusals"]] == [
+        ("2026-04-22", change["do"], "PAY-3")
+    ]
+    assert out["invoices"] == base["invoices"]
+    assert out["statuses"] == base["statuses"]
+
+
+def test_pay_4_nothing_restarts_a_purged_instance() -> None:
+    """PAY-4/PAY-5: purged on 16 Jul (15 Feb + 151 days); an ``activate`` on 1 Aug is refused
+    with PAY-4, and nothing is invoiced after the purge."""
+    change = {
+        "on": "2026-08-01",
+        "do": "activate",
+        "plan": "standard",
+        "cycle": "monthly",
+        "seats": 2,
+        "payment": "card",
+    }
+    out = _with_events("dunning_purge_day_151", change, until="2026-09-30")
+    assert [(r["on"], r["rule"]) for r in out["refusals"]] == [("2026-08-01", "PAY-4")]
+    assert all(i["issued"] < "2026-07-16" for i in out["invoices"])
+    assert out["statuses"][-1] == {"on": "2026-07-16", "status": "purged"}

@@ -35,14 +35,15 @@ from crmcore.billing import (
     issue,
 )
 from crmcore.catalog import Catalog
-from crmcore.dates import local_midnight, zone
+from crmcore.dates import local_midnight, vendor_date, zone
+from crmcore.dunning import DunningTransition
 from crmcore.events import Event, PaymentMethod, PaymentReceived
 from crmcore.invoices import Invoice, InvoiceLine, Payment
 from crmcore.money import Money
 from crmcore.policies import VendorPolicy
 from crmcore.proration import fraction_text
 from crmcore.scenario_input import ParsedScenario, parse
-from crmcore.scenario_rules import apply_rules
+from crmcore.scenario_rules import CONTRACT_EVENTS, apply_rules, contract_closed_by
 from crmcore.tenancy import Timeline, replay
 
 __all__ = ["EXTENSIONS", "ScenarioContext", "dumps", "parse", "run"]
@@ -53,6 +54,7 @@ class ScenarioContext:
     """Everything one run knows; extensions read it and append to the mutable lists."""
 
     scenario: ParsedScenario
+    history: Sequence[Event]  # the events replayed (without those refused by PAY-3/PAY-4)
     timeline: Timeline
     card_keys: frozenset[str]  # invoices charged to a card at issue (BILL-4)
     invoices: list[Invoice]
@@ -60,6 +62,7 @@ class ScenarioContext:
     statuses: list[dict[str, Any]]
     refusals: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
+    dunning: Sequence[DunningTransition] = ()  # set by apply_rules
 
     @property
     def policy(self) -> VendorPolicy:
@@ -68,10 +71,6 @@ class ScenarioContext:
     @property
     def catalog(self) -> Catalog:
         return self.scenario.catalog
-
-    @property
-    def history(self) -> Sequence[Event]:
-        return self.scenario.history
 
     def refresh_payments(self) -> None:
         """Recompute ``payments`` after an extension changed ``invoices`` (e.g. an SLA-6
@@ -90,10 +89,44 @@ EXTENSIONS: tuple[Extension, ...] = (apply_rules,)
 def run(document: object, extensions: Sequence[Extension] | None = None) -> dict[str, Any]:
     """Validate and replay a scenario document; the result of SCENARIOS.md "Output"."""
     scenario = parse(document)
+    chosen = EXTENSIONS if extensions is None else extensions
+    history = list(scenario.history)
+    ended: list[dict[str, Any]] = []  # events refused because the contract had ended (PAY-3/4)
+    while True:
+        context = _replay_once(scenario, history, chosen)
+        refused = _first_after_contract_ended(context, history)
+        if refused is None:
+            break
+        event, rule = refused
+        del history[next(i for i, e in enumerate(history) if e is event)]
+        ended.append(
+            {
+                "on": vendor_date(event.at, scenario.policy.timezone).isoformat(),
+                "do": scenario.verbs[id(event)],
+                "rule": rule,
+                "message": "the contract ended for payment delay; only a recorded"
+                " reinstatement restores it",
+            }
+        )
+    if ended:
+        context.refusals = sorted([*context.refusals, *ended], key=lambda r: str(r["on"]))
+    paid = apply_payments(context.invoices, context.payments)
+    return {
+        "invoices": [_invoice_json(invoice, paid) for invoice in context.invoices],
+        "statuses": context.statuses,
+        "refusals": context.refusals,
+        "warnings": context.warnings,
+    }
+
+
+def _replay_once(
+    scenario: ParsedScenario, history: Sequence[Event], extensions: Sequence[Extension]
+) -> ScenarioContext:
+    """The core replay of ``history``, then every extension."""
     policy = scenario.policy
     tz = zone(policy.timezone)
     end = local_midnight(scenario.until + timedelta(days=1), tz) - timedelta(microseconds=1)
-    timeline = replay(scenario.history, scenario.catalog, policy, until=end)
+    timeline = replay(history, scenario.catalog, policy, until=end)
     drafts = drafts_from_timeline(
         timeline, scenario.catalog, policy, scenario.terms, scenario.until
     )
@@ -103,6 +136,7 @@ def run(document: object, extensions: Sequence[Extension] | None = None) -> dict
     card_keys = frozenset(d.key for d in drafts if d.payment is PaymentMethod.CARD)
     context = ScenarioContext(
         scenario=scenario,
+        history=tuple(history),
         timeline=timeline,
         card_keys=card_keys,
         invoices=invoices,
@@ -119,15 +153,26 @@ def run(document: object, extensions: Sequence[Extension] | None = None) -> dict
         ],
         warnings=[],
     )
-    for extension in EXTENSIONS if extensions is None else extensions:
+    for extension in extensions:
         extension(context)
-    paid = apply_payments(context.invoices, context.payments)
-    return {
-        "invoices": [_invoice_json(invoice, paid) for invoice in context.invoices],
-        "statuses": context.statuses,
-        "refusals": context.refusals,
-        "warnings": context.warnings,
-    }
+    return context
+
+
+def _first_after_contract_ended(
+    context: ScenarioContext, history: Sequence[Event]
+) -> tuple[Event, str] | None:
+    """The first event that needs a running contract while PAY-3/PAY-4 had ended it (not
+    reopened by a recorded reinstatement), with that rule; None when there is none. The
+    runner replays again without it: dropping it can only remove invoices, so the
+    cancellation stands and the loop ends after at most one pass per such event. An event
+    the lifecycle refused anyway is refused by PAY-3/PAY-4 too: that is the reason."""
+    for event in history:
+        if not isinstance(event, CONTRACT_EVENTS):
+            continue
+        rule = contract_closed_by(context.dunning, event.at)
+        if rule is not None:
+            return event, rule
+    return None
 
 
 def dumps(result: Mapping[str, Any]) -> str:

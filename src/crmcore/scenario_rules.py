@@ -20,15 +20,33 @@ core replay it:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
 from crmcore.dates import vendor_date
-from crmcore.dunning import DunningStatus, Reinstatement, dunning_log, status_at
+from crmcore.dunning import (
+    DunningStatus,
+    DunningTransition,
+    Reinstatement,
+    dunning_log,
+    status_at,
+)
 from crmcore.errors import DunningError
-from crmcore.events import OutageRecorded, RecordsCreated, RecordsDeleted, Reinstated
+from crmcore.events import (
+    Activated,
+    Cancelled,
+    OutageRecorded,
+    PersonAssigned,
+    PlanChanged,
+    Prepaid,
+    RecordsCreated,
+    RecordsDeleted,
+    Reinstated,
+    SeatsAdded,
+    SeatsRemoved,
+)
 from crmcore.invoices import Invoice, InvoiceLine
 from crmcore.limits import Outcome, record_decision
 from crmcore.money import Money
@@ -51,7 +69,7 @@ if TYPE_CHECKING:
     from crmcore.scenario_input import ParsedScenario
     from crmcore.tenancy import Timeline
 
-__all__ = ["RulesContext", "apply_rules"]
+__all__ = ["CONTRACT_EVENTS", "RulesContext", "apply_rules", "contract_closed_by"]
 
 
 class RulesContext(Protocol):
@@ -66,6 +84,7 @@ class RulesContext(Protocol):
     statuses: list[dict[str, Any]]
     refusals: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
+    dunning: Sequence[DunningTransition]
 
     @property
     def policy(self) -> VendorPolicy: ...
@@ -73,8 +92,7 @@ class RulesContext(Protocol):
     @property
     def catalog(self) -> Catalog: ...
 
-    @property
-    def history(self) -> Sequence[Event]: ...
+    history: Sequence[Event]
 
     def refresh_payments(self) -> None: ...
 
@@ -93,6 +111,31 @@ _ACCESS_RULE = {
     DunningStatus.CANCELLED: "PAY-3",
     DunningStatus.PURGED: "PAY-4",
 }
+
+
+#: Events that need a running contract: after a PAY-3 cancellation only the vendor's recorded
+#: reinstatement restores one (a new ``activate``/``prepay`` does not, nor does buying seats,
+#: changing the plan or cancelling again); after a PAY-4 purge nothing does (PAY-5).
+CONTRACT_EVENTS = (
+    Activated,
+    Prepaid,
+    SeatsAdded,
+    SeatsRemoved,
+    PlanChanged,
+    PersonAssigned,
+    Cancelled,
+)
+
+
+def contract_closed_by(log: Sequence[DunningTransition], at: datetime) -> str | None:
+    """``"PAY-3"``/``"PAY-4"`` when the contract has ended for payment delay at ``at`` (the
+    latest dunning transition at or before ``at`` is a cancellation or a purge), else None."""
+    current: DunningStatus | None = None
+    for transition in log:
+        if transition.at > at:
+            break
+        current = transition.status
+    return _ACCESS_RULE[current] if current in _CLOSED else None
 
 
 def apply_rules(context: RulesContext) -> None:
@@ -115,6 +158,7 @@ def apply_rules(context: RulesContext) -> None:
         if still == kept:
             break
         kept = still
+    context.dunning = log
     _add_statuses(context, log)
     _records(context, reinstatements)
 
