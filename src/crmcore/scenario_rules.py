@@ -62,14 +62,14 @@ from crmcore.sla import (
 from crmcore.tenant_state import TenantStatus
 
 if TYPE_CHECKING:
+    from crmcore.billing import BillingTerms
     from crmcore.catalog import Catalog
     from crmcore.events import Event
     from crmcore.invoices import Payment
     from crmcore.policies import VendorPolicy
-    from crmcore.scenario_input import ParsedScenario
     from crmcore.tenancy import Timeline
 
-__all__ = ["CONTRACT_EVENTS", "RulesContext", "apply_rules", "contract_closed_by"]
+__all__ = ["CONTRACT_EVENTS", "EVENT_KEY", "RulesContext", "apply_rules", "contract_closed_by"]
 
 
 class RulesContext(Protocol):
@@ -77,7 +77,7 @@ class RulesContext(Protocol):
     :class:`crmcore.scenario.ScenarioContext` it needs (a protocol, so this module does not
     import the runner that imports it)."""
 
-    scenario: ParsedScenario
+    until: date
     timeline: Timeline
     invoices: list[Invoice]
     payments: list[Payment]
@@ -85,6 +85,12 @@ class RulesContext(Protocol):
     refusals: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     dunning: Sequence[DunningTransition]
+
+    @property
+    def tenant_id(self) -> str: ...
+
+    @property
+    def terms(self) -> BillingTerms: ...
 
     @property
     def policy(self) -> VendorPolicy: ...
@@ -112,6 +118,10 @@ _ACCESS_RULE = {
     DunningStatus.PURGED: "PAY-4",
 }
 
+
+#: The key under which a refusal or warning of the context names its event (an ``Event``, not
+#: JSON: :func:`crmcore.app.evaluation.evaluate` takes it out of what it returns).
+EVENT_KEY = "_event"
 
 #: Events that need a running contract: after a PAY-3 cancellation only the vendor's recorded
 #: reinstatement restores one (a new ``activate``/``prepay`` does not, nor does buying seats,
@@ -150,7 +160,7 @@ def apply_rules(context: RulesContext) -> None:
             context.invoices,
             context.payments,
             context.policy,
-            context.scenario.until,
+            context.until,
             reinstatements,
         )
         closed = _closed_spans(log)
@@ -174,7 +184,7 @@ def _valid_reinstatements(
     for event in context.history:
         if not isinstance(event, Reinstated):
             continue
-        candidate = Reinstatement(context.scenario.tenant_id, event.at)
+        candidate = Reinstatement(context.tenant_id, event.at)
         try:
             dunning_log(
                 invoices, context.payments, context.policy, event.at, [*accepted, candidate]
@@ -186,6 +196,7 @@ def _valid_reinstatements(
                     "do": "reinstate",
                     "rule": refused.rule,
                     "message": refused.problem,
+                    EVENT_KEY: event,
                 }
             )
             continue
@@ -256,7 +267,7 @@ def _with_sla_credits(context: RulesContext, invoices: Sequence[Invoice]) -> lis
         return list(invoices)
     # SLA-2/SLA-5: every month an outage covers, those wholly inside it included
     months = outage_months(outages, context.policy.timezone)
-    currency = context.scenario.terms.currency
+    currency = context.terms.currency
     earned: list[tuple[date, Money]] = []  # (first day after the month, credit)
     for year, month in months:
         fee = fee_for_month(invoices, year, month)
@@ -303,6 +314,7 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                         "do": "delete_records",
                         "rule": "REC-3",
                         "message": f"{event.count} {event.kind} record(s) asked, {held} held",
+                        EVENT_KEY: event,
                     }
                 )
             else:
@@ -316,6 +328,7 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                     "do": "create_records",
                     "rule": _ACCESS_RULE[access],
                     "message": f"the instance is {access.value}",
+                    EVENT_KEY: event,
                 }
             )
             continue
@@ -327,6 +340,7 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                     "do": "create_records",
                     "rule": _NO_ACCESS[state.status],
                     "message": f"the instance is {state.status.value}",
+                    EVENT_KEY: event,
                 }
             )
             continue
@@ -341,6 +355,7 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                     "do": "create_records",
                     "rule": decision.rule,
                     "suggested_plan": decision.suggested_plan,
+                    EVENT_KEY: event,
                 }
             )
             continue
@@ -352,6 +367,7 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                     "rule": decision.rule,
                     "records": decision.records,
                     "limit": decision.limit,
+                    EVENT_KEY: event,
                 }
             )
     context.refusals.sort(key=lambda r: str(r["on"]))

@@ -1,0 +1,338 @@
+"""One tenant's life, evaluated: the one engine behind every door (scenario runner, commands,
+queries, billing).
+
+:func:`evaluate` replays a tenant's stored history with the vendor's terms up to a day and
+answers with everything the rules decide: the invoices (BILL, PRO, TERM; SLA-6 credit lines;
+none issued while the contract has ended, PAY-3/PAY-4; numbered gaplessly, BILL-6), the
+payments (``pay`` events and card charges at issue, BILL-4), the status changes (lifecycle and
+payment delay merged), the refusals and the warnings. It is pure: the same history and terms
+give the same evaluation, whichever door asked.
+
+Steps: the lifecycle replay (:func:`crmcore.tenancy.replay`) and its drafts; the extensions
+(by default :func:`crmcore.scenario_rules.apply_rules`: PAY, SLA, REC); then, while the
+contract had ended for payment delay when an event that needs a running contract took effect
+(:data:`crmcore.scenario_rules.CONTRACT_EVENTS`), that event is refused (PAY-3/PAY-4) and the
+history replayed without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+import attrs
+
+from crmcore.billing import (
+    BillingTerms,
+    InMemoryInvoiceNumbering,
+    apply_payments,
+    drafts_from_timeline,
+    issue,
+)
+from crmcore.catalog import Catalog
+from crmcore.dates import local_midnight, vendor_date, zone
+from crmcore.dunning import DunningTransition
+from crmcore.errors import ValidationError
+from crmcore.events import (
+    Activated,
+    Cancelled,
+    Event,
+    OutageRecorded,
+    PaymentMethod,
+    PaymentReceived,
+    PersonAssigned,
+    PersonUnassigned,
+    PlanChanged,
+    Prepaid,
+    RecordsCreated,
+    RecordsDeleted,
+    Reinstated,
+    SeatsAdded,
+    SeatsRemoved,
+    TenantCreated,
+)
+from crmcore.invoices import Invoice, Payment
+from crmcore.money import Money
+from crmcore.policies import VendorPolicy
+from crmcore.scenario_rules import CONTRACT_EVENTS, EVENT_KEY, apply_rules, contract_closed_by
+from crmcore.tenancy import Timeline, replay
+
+__all__ = [
+    "EXTENSIONS",
+    "Evaluation",
+    "EvaluationContext",
+    "Extension",
+    "TenantTerms",
+    "evaluate",
+    "verb_of",
+]
+
+#: The scenario verb (SCENARIOS.md ``do``) of each event type.
+VERBS: Mapping[type, str] = {
+    Activated: "activate",
+    Prepaid: "prepay",
+    SeatsAdded: "add_seats",
+    SeatsRemoved: "remove_seats",
+    PersonAssigned: "assign",
+    PersonUnassigned: "unassign",
+    PlanChanged: "change_plan",
+    PaymentReceived: "pay",
+    Reinstated: "reinstate",
+    Cancelled: "cancel",
+    OutageRecorded: "outage",
+    RecordsCreated: "create_records",
+    RecordsDeleted: "delete_records",
+}
+
+
+def verb_of(event: Event) -> str:
+    """The scenario verb of ``event`` (``TenantCreated`` has none: it is the ``tenant``)."""
+    return VERBS.get(type(event), "create_tenant")
+
+
+@attrs.frozen
+class TenantTerms:
+    """What evaluating one tenant needs besides its history: the vendor's policy and
+    catalogue and the tenant's invoicing terms (currency, VAT rate, transfer fee)."""
+
+    tenant_id: str
+    policy: VendorPolicy
+    catalog: Catalog
+    terms: BillingTerms
+
+
+@attrs.define
+class EvaluationContext:
+    """Everything one evaluation knows; extensions read it and append to the mutable lists.
+    A refusal or warning may name its event under :data:`~crmcore.scenario_rules.EVENT_KEY`."""
+
+    tenant: TenantTerms
+    until: date
+    history: Sequence[Event]  # the events replayed (without those refused by PAY-3/PAY-4)
+    timeline: Timeline
+    card_keys: frozenset[str]  # invoices charged to a card at issue (BILL-4)
+    invoices: list[Invoice]
+    payments: list[Payment]
+    statuses: list[dict[str, Any]]
+    refusals: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    dunning: Sequence[DunningTransition] = ()  # set by apply_rules
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id
+
+    @property
+    def policy(self) -> VendorPolicy:
+        return self.tenant.policy
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.tenant.catalog
+
+    @property
+    def terms(self) -> BillingTerms:
+        return self.tenant.terms
+
+    def refresh_payments(self) -> None:
+        """Recompute ``payments`` after an extension changed ``invoices`` (e.g. an SLA-6
+        credit line): ``pay everything`` pays what the invoices then ask for."""
+        self.payments = _payments(self.tenant, self.timeline, self.invoices, self.card_keys)
+
+
+Extension = Callable[[EvaluationContext], None]
+
+#: Behaviour of the other rule families (PAY-2..5 dunning statuses and ``reinstate``, SLA credits
+#: from ``outage``, REC limits for ``create_records``/``delete_records``). Each is called in
+#: order after the core replay; the default is :func:`crmcore.scenario_rules.apply_rules`.
+EXTENSIONS: tuple[Extension, ...] = (apply_rules,)
+
+
+@attrs.frozen
+class Evaluation:
+    """What the rules decide for one tenant up to ``until`` (see the module docstring).
+    ``refusals`` and ``warnings`` are in the scenario result's shape (SCENARIOS.md);
+    ``refused`` and ``warned`` give the event each one is about, where known."""
+
+    until: date
+    history: tuple[Event, ...]
+    timeline: Timeline
+    invoices: tuple[Invoice, ...]
+    payments: tuple[Payment, ...]
+    paid: Mapping[str, Money]
+    statuses: tuple[Mapping[str, Any], ...]
+    refusals: tuple[Mapping[str, Any], ...]
+    warnings: tuple[Mapping[str, Any], ...]
+    dunning: tuple[DunningTransition, ...]
+    refused: tuple[Event | None, ...]
+    warned: tuple[Event | None, ...]
+
+    def refusal_of(self, event: Event) -> Mapping[str, Any] | None:
+        """The refusal of ``event`` (this very object), or None when it was accepted."""
+        for refused, refusal in zip(self.refused, self.refusals, strict=True):
+            if refused is event:
+                return refusal
+        return None
+
+    def warnings_of(self, event: Event) -> list[Mapping[str, Any]]:
+        """The warnings ``event`` (this very object) caused (REC-2)."""
+        return [w for e, w in zip(self.warned, self.warnings, strict=True) if e is event]
+
+
+def evaluate(
+    tenant: TenantTerms,
+    history: Sequence[Event],
+    until: date,
+    extensions: Sequence[Extension] | None = None,
+) -> Evaluation:
+    """Evaluate ``history`` (starting with the tenant's ``TenantCreated``) up to the end of
+    vendor day ``until``."""
+    if not history or not isinstance(history[0], TenantCreated):
+        raise ValidationError(
+            "a history must start with TenantCreated", field="events[0]", rule="TEN-1"
+        )
+    chosen = EXTENSIONS if extensions is None else extensions
+    events = list(history)
+    ended: list[dict[str, Any]] = []  # events refused because the contract had ended (PAY-3/4)
+    while True:
+        context = _evaluate_once(tenant, events, until, chosen)
+        refused = _first_after_contract_ended(context, events)
+        if refused is None:
+            break
+        event, rule = refused
+        del events[next(i for i, e in enumerate(events) if e is event)]
+        ended.append(
+            {
+                "on": vendor_date(event.at, tenant.policy.timezone).isoformat(),
+                "do": verb_of(event),
+                "rule": rule,
+                "message": "the contract ended for payment delay; only a recorded"
+                " reinstatement restores it",
+                EVENT_KEY: event,
+            }
+        )
+    refusals = sorted([*context.refusals, *ended], key=lambda r: str(r["on"]))
+    return Evaluation(
+        until=until,
+        history=tuple(events),
+        timeline=context.timeline,
+        invoices=tuple(context.invoices),
+        payments=tuple(context.payments),
+        paid=apply_payments(context.invoices, context.payments),
+        statuses=tuple(context.statuses),
+        refusals=tuple(_public(r) for r in refusals),
+        warnings=tuple(_public(w) for w in context.warnings),
+        dunning=tuple(context.dunning),
+        refused=tuple(r.get(EVENT_KEY) for r in refusals),
+        warned=tuple(w.get(EVENT_KEY) for w in context.warnings),
+    )
+
+
+def _public(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in item.items() if key != EVENT_KEY}
+
+
+def _evaluate_once(
+    tenant: TenantTerms, history: Sequence[Event], until: date, extensions: Sequence[Extension]
+) -> EvaluationContext:
+    """The core replay of ``history``, then every extension."""
+    policy = tenant.policy
+    tz = zone(policy.timezone)
+    end = local_midnight(until + timedelta(days=1), tz) - timedelta(microseconds=1)
+    timeline = replay(history, tenant.catalog, policy, until=end)
+    drafts = drafts_from_timeline(timeline, tenant.catalog, policy, tenant.terms, until)
+    invoices = issue(drafts, InMemoryInvoiceNumbering(), tenant_id=tenant.tenant_id, policy=policy)
+    card_keys = frozenset(d.key for d in drafts if d.payment is PaymentMethod.CARD)
+    context = EvaluationContext(
+        tenant=tenant,
+        until=until,
+        history=tuple(history),
+        timeline=timeline,
+        card_keys=card_keys,
+        invoices=invoices,
+        payments=_payments(tenant, timeline, invoices, card_keys),
+        statuses=_statuses(history[0], policy, timeline),
+        refusals=[
+            {
+                "on": refusal.day.isoformat(),
+                "do": verb_of(refusal.event),
+                "rule": refusal.error.rule,
+                "message": refusal.error.problem,
+                EVENT_KEY: refusal.event,
+            }
+            for refusal in timeline.refusals
+        ],
+        warnings=[],
+    )
+    for extension in extensions:
+        extension(context)
+    return context
+
+
+def _first_after_contract_ended(
+    context: EvaluationContext, history: Sequence[Event]
+) -> tuple[Event, str] | None:
+    """The first event that needs a running contract while PAY-3/PAY-4 had ended it (not
+    reopened by a recorded reinstatement), with that rule; None when there is none. The
+    evaluation replays again without it: dropping it can only remove invoices, so the
+    cancellation stands and the loop ends after at most one pass per such event. An event
+    the lifecycle refused anyway is refused by PAY-3/PAY-4 too: that is the reason."""
+    for event in history:
+        if not isinstance(event, CONTRACT_EVENTS):
+            continue
+        rule = contract_closed_by(context.dunning, event.at)
+        if rule is not None:
+            return event, rule
+    return None
+
+
+def _statuses(created: Event, policy: VendorPolicy, timeline: Timeline) -> list[dict[str, Any]]:
+    """Every status change with the vendor day it took effect, starting with the trial."""
+    day = vendor_date(created.at, policy.timezone)
+    result = [{"on": day.isoformat(), "status": timeline.initial.status.value}]
+    for step in timeline.steps:
+        if step.after.status is not step.before.status:
+            result.append({"on": step.day.isoformat(), "status": step.after.status.value})
+    return result
+
+
+def _payments(
+    tenant: TenantTerms,
+    timeline: Timeline,
+    invoices: Sequence[Invoice],
+    card_keys: frozenset[str],
+) -> list[Payment]:
+    """Card charges at issue (BILL-4) and ``pay`` events; ``everything`` pays what is unpaid on
+    the invoices issued by that day."""
+    currency = tenant.terms.currency
+    tz = zone(tenant.policy.timezone)
+    charges = [
+        (
+            local_midnight(i.issued, tz),
+            Payment(tenant.tenant_id, local_midnight(i.issued, tz), i.gross, f"card {i.number}"),
+        )
+        for i in invoices
+        if i.key in card_keys and i.gross.amount > 0
+    ]
+    result: list[Payment] = []
+    received = Money.zero(currency)
+    for step in timeline.steps:
+        event = step.cause
+        if not isinstance(event, PaymentReceived):
+            continue
+        while charges and charges[0][0] <= event.at:
+            received = received + charges[0][1].amount
+            result.append(charges.pop(0)[1])
+        if event.amount is None:
+            issued = [i.gross for i in invoices if i.issued <= step.day]
+            owed = sum(issued, Money.zero(currency)) - received
+            if owed.amount <= 0:
+                continue
+            amount = owed
+        else:
+            amount = Money(event.amount, currency)
+        result.append(Payment(tenant.tenant_id, event.at, amount))
+        received = received + amount
+    result.extend(payment for _, payment in charges)
+    return result
