@@ -391,7 +391,10 @@ def _replay(
             _reinstate(state, late, vendor_date(late.at, tz))
         return state
     state = _Replay(policy.dunning, currency)
-    if not ordered:
+    if not ordered:  # nothing was ever invoiced, so nothing was ever cancelled (PAY-3)
+        for late in reinstatements:
+            if vendor_date(late.at, tz) <= last_day:
+                _reinstate(state, late, vendor_date(late.at, tz))
         return state
     # Events of a day happen at their instant; invoices count from 00:00 of their issue day.
     happenings: dict[date, list[tuple[datetime, Payment | Reinstatement]]] = {}

@@ -13,6 +13,7 @@ section.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class CrmError(Exception):
@@ -180,6 +181,17 @@ class TrialError(RuleViolation, ValueError):
 
 class TenantStateError(RuleViolation, ValueError):
     """An operation not allowed in the tenant's current status."""
+
+
+class CommandRefused(RuleViolation, ValueError):
+    """A command of :mod:`crmcore.app.commands` the rules refuse; nothing was stored.
+
+    ``field`` is the command (its scenario verb, e.g. ``add_seats``), ``rule`` the rule that
+    refused it; ``suggested_plan`` is the cheapest plan that fits when REC-4 names one and
+    ``refusal`` the refusal as a scenario result shows it (SCENARIOS.md)."""
+
+    suggested_plan: str | None = None
+    refusal: Mapping[str, Any] | None = None
 
 
 # --- billing, proration, terms (BILL, PRO, TERM) --------------------------------------------------

@@ -97,7 +97,8 @@ class _Repository:
 
 class InMemoryTenantRepository(_Repository):
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
-        checked = checked_history(tenant_id, events, vendor=vendor)
+        stored = isinstance(vendor, str) and bool(self._uow.vendors.versions(vendor))
+        checked = checked_history(tenant_id, events, vendor=vendor, vendor_stored=stored)
         if tenant_id in self.rows:
             raise StorageError(f"tenant {tenant_id!r} already exists", field="tenant_id")
         self.rows[tenant_id] = (vendor, checked)

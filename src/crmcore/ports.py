@@ -292,12 +292,14 @@ def checked_history(
     events: Sequence[Event],
     *,
     vendor: str | None = None,
+    vendor_stored: bool = False,
     after: Event | None = None,
 ) -> tuple[Event, ...]:
     """``events`` as a tuple, if storing them keeps the tenant's history replayable (TEN-1).
 
     For a new tenant (``after`` is ``None``) the first event is the tenant's own
-    :class:`~crmcore.events.TenantCreated` and ``vendor`` a known preset; when appending,
+    :class:`~crmcore.events.TenantCreated` and ``vendor`` a stored vendor (``vendor_stored``,
+    which the repository looks up) or a known preset; when appending,
     ``after`` is the last event stored and no event may create the tenant again. Every event is
     at or after the one before it (:func:`crmcore.tenancy.replay` refuses an earlier one).
     Raises :class:`~crmcore.errors.ValidationError` (``OutOfOrderError`` for the order,
@@ -310,9 +312,10 @@ def checked_history(
     True
     """
     _check_tenant_id(tenant_id)
-    if vendor is not None and vendor not in PRESETS:
+    if vendor is not None and vendor not in PRESETS and not vendor_stored:
         raise UnknownPreset(
-            f"unknown vendor {vendor!r} (known: {', '.join(sorted(PRESETS))})",
+            f"unknown vendor {vendor!r}: neither stored nor a preset"
+            f" ({', '.join(sorted(PRESETS))})",
             field="vendor",
             rule="TEN-1",
         )

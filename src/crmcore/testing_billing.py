@@ -30,6 +30,7 @@ __all__ = [
     "PRAGUE",
     "TWO_PLANS",
     "TWO_PLAN_TERMS",
+    "life_scenario_documents",
     "scenario_documents",
     "tenant_histories",
 ]
@@ -139,3 +140,74 @@ def scenario_documents(draw: st.DrawFn) -> dict[str, Any]:
         "events": events,
         "until": until.isoformat(),
     }
+
+
+_PEOPLE = ("ada", "bo", "cy", "di")
+
+
+@st.composite
+def _life_event(draw: st.DrawFn) -> dict[str, Any]:
+    """One event of the rest of a tenant's life (its time is set by the caller)."""
+    verb = draw(
+        st.sampled_from(
+            [
+                "pay",
+                "pay",
+                "reinstate",
+                "cancel",
+                "outage",
+                "create_records",
+                "delete_records",
+                "assign",
+                "unassign",
+                "prepay",
+            ]
+        )
+    )
+    event: dict[str, Any] = {"do": verb}
+    if verb == "pay":
+        if draw(st.booleans()):
+            event["everything"] = True
+        else:
+            event["amount"] = f"{draw(st.integers(1, 3000))}.{draw(st.integers(0, 99)):02d}"
+    elif verb == "create_records" or verb == "delete_records":
+        event["kind"] = draw(st.sampled_from(["client", "lead"]))
+        event["count"] = draw(st.integers(1, 70 if verb == "create_records" else 20))
+    elif verb in ("assign", "unassign"):
+        event["person"] = draw(st.sampled_from(_PEOPLE))
+    elif verb == "prepay":
+        event |= {
+            "plan": draw(st.sampled_from(["standard", "premium"])),
+            "months": draw(st.integers(1, 12)),
+            "seats": draw(st.integers(1, 5)),
+            "payment": draw(st.sampled_from(["card", "transfer"])),
+        }
+    return event
+
+
+@st.composite
+def life_scenario_documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A :func:`scenario_documents` document with the rest of a life mixed in: payments (some
+    partial), reinstatements, cancellations, outages (SLA), records against plan limits
+    (standard 100, premium 1000; REC), persons assigned (SEAT) and prepaid terms (TERM), at
+    random times between creation and ``until``. Many are refused: that is part of the test."""
+    document = draw(scenario_documents())
+    document["plans"][0]["records"] = 100
+    document["plans"][1]["records"] = 1000
+    created = datetime.fromisoformat(document["tenant"]["created"])
+    until = date.fromisoformat(document["until"])
+    span = max((until - created.date()).days, 1)
+    events = list(document["events"])
+    for index in range(draw(st.integers(0, 10))):
+        day = created.date() + timedelta(days=draw(st.integers(1, span)))
+        at = datetime.combine(day, time(12, 0), tzinfo=PRAGUE) + timedelta(minutes=index)
+        event = draw(_life_event())
+        event["at"] = at.isoformat()
+        if event["do"] == "outage":
+            minutes = draw(st.integers(1, 2000))
+            event["until"] = (at + timedelta(minutes=minutes)).isoformat()
+            event["kind"] = draw(st.sampled_from(["unplanned", "maintenance"]))
+        events.append(event)
+    events.sort(key=lambda e: datetime.fromisoformat(e["at"]))
+    document["events"] = events
+    return document

@@ -64,6 +64,7 @@ from crmcore.ports import (
     checked_history,
     checked_record_rows,
 )
+from crmcore.vendors import is_vendor_name
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
@@ -81,6 +82,7 @@ from crmcore_sql.tables import (
     tenants,
     users,
 )
+from crmcore_sql.tables_vendors import vendors
 
 __all__ = [
     "ONE_STATEMENT_ROWS",
@@ -148,7 +150,8 @@ class _SqlRepository:
 
 class SqlTenantRepository(_SqlRepository):
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
-        events = checked_history(tenant_id, events, vendor=vendor)  # before any statement
+        stored = isinstance(vendor, str) and is_vendor_name(vendor) and self._vendor_stored(vendor)
+        events = checked_history(tenant_id, events, vendor=vendor, vendor_stored=stored)
         with translate_errors("adding tenant"), self._atomic():
             try:
                 self.connection.execute(
@@ -159,6 +162,13 @@ class SqlTenantRepository(_SqlRepository):
                     f"tenant {tenant_id!r} already exists", field="tenant_id"
                 ) from exc
             self._insert_events(tenant_id, 0, events)
+
+    def _vendor_stored(self, name: str) -> bool:
+        with translate_errors("reading the vendor"):
+            found = self.connection.execute(
+                select(vendors.c.name).where(vendors.c.name == name).limit(1)
+            ).first()
+        return found is not None
 
     def _insert_events(self, tenant_id: str, start: int, events: Sequence[Event]) -> None:
         if events:

@@ -193,7 +193,9 @@ def evaluate(
             "a history must start with TenantCreated", field="events[0]", rule="TEN-1"
         )
     chosen = EXTENSIONS if extensions is None else extensions
-    events = list(history)
+    tz = tenant.policy.timezone
+    # ``until`` is the last day replayed: an event after it is not evaluated (nor refused).
+    events = [history[0], *(e for e in history[1:] if vendor_date(e.at, tz) <= until)]
     ended: list[dict[str, Any]] = []  # events refused because the contract had ended (PAY-3/4)
     while True:
         context = _evaluate_once(tenant, events, until, chosen)
@@ -212,7 +214,14 @@ def evaluate(
                 EVENT_KEY: event,
             }
         )
-    refusals = sorted([*context.refusals, *ended], key=lambda r: str(r["on"]))
+    # by day, then in the order of the events (one order, whichever rule refused them)
+    order = {id(event): index for index, event in enumerate(history)}
+    refusals = _one_per_event(
+        sorted(
+            [*context.refusals, *ended],
+            key=lambda r: (str(r["on"]), order.get(id(r.get(EVENT_KEY)), len(order))),
+        )
+    )
     return Evaluation(
         until=until,
         history=tuple(events),
@@ -227,6 +236,21 @@ def evaluate(
         refused=tuple(r.get(EVENT_KEY) for r in refusals),
         warned=tuple(w.get(EVENT_KEY) for w in context.warnings),
     )
+
+
+def _one_per_event(refusals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each event refused once: by the first rule that refused it (the lifecycle's come first,
+    e.g. PAY-5 after a purge, then the PAY/REC families')."""
+    seen: set[int] = set()
+    kept = []
+    for refusal in refusals:
+        event = refusal.get(EVENT_KEY)
+        if event is not None:
+            if id(event) in seen:
+                continue
+            seen.add(id(event))
+        kept.append(refusal)
+    return kept
 
 
 def _public(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,178 @@
+"""Commands: one change to a tenant, validated against its state and the rules, then stored.
+
+Each command takes plain values and a unit of work (:class:`crmcore.ports.UnitOfWork`, in
+memory or SQL, the same code): it reads the tenant's history and its vendor's terms, evaluates
+the history with the new event (:func:`crmcore.app.evaluation.evaluate`, the engine of
+``crmcore simulate``), and either appends the event with optimistic concurrency (the version
+read; a concurrent writer makes the append raise :class:`~crmcore.errors.ConcurrencyError`,
+retry the command) and commits, or raises :class:`~crmcore.errors.CommandRefused` naming the
+rule, having stored nothing. The history is the one source of truth: seats bought and
+assigned, records created, payments, outages and reinstatements are its events.
+
+>>> from datetime import date, datetime
+>>> from zoneinfo import ZoneInfo
+>>> from crmcore.memory import InMemoryStorage
+>>> from crmcore.vendors import vendor_from_preset
+>>> from crmcore.catalog import Catalog, Cycle, Plan, Price
+>>> storage = InMemoryStorage()
+>>> plans = Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "500.00")])])
+>>> vendor = vendor_from_preset("raynet", name="acme", effective=date(2026, 1, 1),
+...                             catalog=plans, vat_rates={"CZ": "0.21"})
+>>> save_vendor(storage.unit_of_work(), vendor)
+>>> prague = ZoneInfo("Europe/Prague")
+>>> _ = register_tenant(storage.unit_of_work(), "t1", "acme", datetime(2026, 1, 5, 9, tzinfo=prague))
+>>> done = record(storage.unit_of_work(), "t1", Activated(datetime(2026, 1, 20, 9, tzinfo=prague),
+...               "standard", seats=2))
+>>> done.version, [str(line.net) for line in done.charges]  # 2 x 500 x 12/31, then February
+(2, ['387.10 CZK', '1000.00 CZK'])
+>>> record(storage.unit_of_work(), "t1", SeatsRemoved(datetime(2026, 1, 21, tzinfo=prague), 5))
+Traceback (most recent call last):
+crmcore.errors.CommandRefused: remove_seats: cannot release 5 of 2 seat(s): 0 used, 2 free (SEAT-5)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import attrs
+
+from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate, verb_of
+from crmcore.billing import BillingTerms
+from crmcore.dates import vendor_date
+from crmcore.errors import CommandRefused, ValidationError
+from crmcore.events import (
+    Activated,
+    Event,
+    PlanChanged,
+    Prepaid,
+    SeatsAdded,
+    SeatsRemoved,
+    TenantCreated,
+)
+from crmcore.invoices import InvoiceLine
+from crmcore.ports import UnitOfWork
+from crmcore.vendors import Vendor
+
+__all__ = [
+    "PRICED_EVENTS",
+    "Recorded",
+    "record",
+    "register_tenant",
+    "save_vendor",
+    "tenant_terms",
+]
+
+#: Events whose charge :func:`record` reports (the invoice lines they add).
+PRICED_EVENTS = (Activated, Prepaid, SeatsAdded, SeatsRemoved, PlanChanged)
+
+#: How far past the change's day its charge is looked for: the next monthly invoice is issued
+#: on the 1st after it (BILL-2), an immediate charge (PRO-3, PRO-4 annual, TERM-1/3) that day.
+CHARGE_HORIZON = timedelta(days=32)
+
+
+@attrs.frozen
+class Recorded:
+    """What a command did: the events stored, the tenant's version after them, the warnings
+    they caused (REC-2) and, for a priced change, the invoice lines it adds (its charge)."""
+
+    tenant_id: str
+    events: tuple[Event, ...]
+    version: int
+    warnings: tuple[Mapping[str, Any], ...] = ()
+    charges: tuple[InvoiceLine, ...] = ()
+
+
+def save_vendor(uow: UnitOfWork, vendor: Vendor) -> None:
+    """Store a new version of ``vendor`` (it must take effect after every stored version)."""
+    with uow:
+        uow.vendors.add(vendor)
+        uow.commit()
+
+
+def tenant_terms(uow: UnitOfWork, tenant_id: str, on: date) -> TenantTerms:
+    """The terms a tenant is evaluated with on ``on``: its vendor's version in force that day
+    (policy, catalogue, currency, VAT rate of the vendor's own country, PLAN-2, and the BILL-4
+    transfer fee of its price list, PLAN-4). ``NotFound`` when the vendor is not stored."""
+    vendor = uow.vendors.get(uow.tenants.vendor(tenant_id), on=on)
+    return terms_of(vendor, tenant_id)
+
+
+def terms_of(vendor: Vendor, tenant_id: str, country: str | None = None) -> TenantTerms:
+    """:func:`tenant_terms` for a vendor version already read."""
+    rate = vendor.vat_rate(country or vendor.policy.country)
+    terms = BillingTerms(vendor.currency, rate, vendor.fees.get("transfer"))
+    return TenantTerms(tenant_id, vendor.policy, vendor.catalog, terms)
+
+
+def register_tenant(
+    uow: UnitOfWork, tenant_id: str, vendor: str, created: datetime, identity: str | None = None
+) -> Recorded:
+    """TEN-1: a new tenant of the stored ``vendor``, its trial starting at ``created``."""
+    event = TenantCreated(created, tenant_id, identity)
+    with uow:
+        on = vendor_date(created, uow.vendors.get(vendor).policy.timezone)
+        uow.vendors.get(vendor, on=on)  # NotFound: no version of the vendor in force yet
+        uow.tenants.add(tenant_id, vendor, [event])
+        uow.commit()
+    return Recorded(tenant_id, (event,), 1)
+
+
+def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
+    """Validate ``event`` against the tenant's history and the rules, then append it.
+
+    Raises :class:`~crmcore.errors.CommandRefused` (the rule that refused it; nothing stored),
+    ``NotFound`` for an unknown tenant, ``OutOfOrderError`` for an event before the last one
+    stored, ``ConcurrencyError`` when another writer appended first."""
+    if isinstance(event, TenantCreated):
+        raise ValidationError(
+            "a tenant is created by register_tenant, not recorded", field="event", rule="TEN-1"
+        )
+    with uow:
+        version = uow.tenants.version(tenant_id)
+        history = uow.tenants.history(tenant_id)
+        day = _day(uow, tenant_id, event.at)
+        terms = tenant_terms(uow, tenant_id, day)
+        after = evaluate(terms, [*history, event], day + CHARGE_HORIZON)
+        refused = after.refusal_of(event)
+        if refused is not None:
+            error = CommandRefused(
+                str(refused.get("message") or _refusal_text(refused)),
+                field=verb_of(event),
+                rule=refused["rule"],
+            )
+            error.suggested_plan = refused.get("suggested_plan")
+            error.refusal = refused
+            raise error
+        charges: tuple[InvoiceLine, ...] = ()
+        if isinstance(event, PRICED_EVENTS):
+            before = evaluate(terms, history, day + CHARGE_HORIZON)
+            charges = _added_lines(before, after)
+        stored = uow.tenants.append(tenant_id, [event], expected_version=version)
+        uow.commit()
+    return Recorded(tenant_id, (event,), stored, tuple(after.warnings_of(event)), charges)
+
+
+def _day(uow: UnitOfWork, tenant_id: str, at: datetime) -> date:
+    vendor = uow.vendors.get(uow.tenants.vendor(tenant_id))
+    return vendor_date(at, vendor.policy.timezone)
+
+
+def _refusal_text(refusal: Mapping[str, Any]) -> str:
+    plan = refusal.get("suggested_plan")
+    return f"over the plan's record limit; {'plan ' + plan + ' fits' if plan else 'no plan fits'}"
+
+
+def _added_lines(before: Evaluation, after: Evaluation) -> tuple[InvoiceLine, ...]:
+    """The invoice lines of ``after`` that ``before`` does not have (as a multiset)."""
+    left = Counter(line for invoice in before.invoices for line in invoice.lines)
+    added: list[InvoiceLine] = []
+    for invoice in after.invoices:
+        for line in invoice.lines:
+            if left[line] > 0:
+                left[line] -= 1
+            else:
+                added.append(line)
+    return tuple(added)

@@ -1,0 +1,116 @@
+"""Queries: what a tenant is now, what happens next, what it was invoiced.
+
+Each answer is the evaluation of the stored history (:func:`crmcore.app.evaluation.evaluate`),
+so it says what billing and ``crmcore simulate`` say: the lifecycle (TEN, TRIAL, TERM, END)
+and the payment delay (PAY-2..4) merged into one status, with the access it gives.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import attrs
+
+from crmcore.app.commands import tenant_terms
+from crmcore.app.evaluation import Evaluation, evaluate
+from crmcore.invoices import Invoice
+from crmcore.ports import UnitOfWork
+from crmcore.tenancy import Transition
+from crmcore.tenant_state import TenantStatus
+
+__all__ = ["Access", "NextTransition", "TenantStatusView", "tenant_invoices", "tenant_status"]
+
+#: How far ahead :func:`tenant_status` looks for the next transitions.
+LOOKAHEAD = timedelta(days=400)
+#: How many next transitions it lists at most.
+NEXT_TRANSITIONS = 3
+
+
+class Access(enum.StrEnum):
+    """What a status lets the tenant's users do. No rule of RULES.md grants a read-only
+    access: TRIAL-5 (trial expired, not converted), PAY-2 (blocked), PAY-3/END (cancelled)
+    and TRIAL-4/PAY-4 (purged) all give none."""
+
+    FULL = "full"
+    NONE = "none"
+
+
+_FULL = frozenset({TenantStatus.TRIAL, TenantStatus.ACTIVE, TenantStatus.FREE})
+
+_RULES: Mapping[Transition, str] = {
+    Transition.TRIAL_ENDED: "TRIAL-5",
+    Transition.PURGED: "TRIAL-4",
+    Transition.TERM_ENDED: "TERM-2",
+    Transition.TERM_STARTED: "TERM-1",
+    Transition.DOWNGRADE_APPLIED: "PRO-6",
+}
+
+
+@attrs.frozen
+class NextTransition:
+    """A change that takes effect on ``on`` if nothing else happens (no event, no payment)."""
+
+    on: date
+    status: str
+    rule: str
+
+
+@attrs.frozen
+class TenantStatusView:
+    """A tenant on ``as_of``: every status change so far, the status and access now, the
+    next transitions."""
+
+    tenant_id: str
+    as_of: date
+    statuses: tuple[Mapping[str, Any], ...]
+    status: TenantStatus
+    access: Access
+    next: tuple[NextTransition, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``crmcore status --json`` document."""
+        return {
+            "tenant": self.tenant_id,
+            "as_of": self.as_of.isoformat(),
+            "statuses": [dict(s) for s in self.statuses],
+            "status": self.status.value,
+            "access": self.access.value,
+            "next": [
+                {"on": n.on.isoformat(), "status": n.status, "rule": n.rule} for n in self.next
+            ],
+        }
+
+
+def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusView:
+    """The tenant's status on vendor day ``as_of`` (the events recorded up to its end)."""
+    with uow:
+        history = uow.tenants.history(tenant_id)
+        terms = tenant_terms(uow, tenant_id, as_of)
+    now = evaluate(terms, history, as_of)
+    ahead = evaluate(terms, history, as_of + LOOKAHEAD)
+    statuses = tuple(s for s in now.statuses if s["on"] <= as_of.isoformat())
+    status = TenantStatus(statuses[-1]["status"])
+    access = Access.FULL if status in _FULL else Access.NONE
+    return TenantStatusView(tenant_id, as_of, statuses, status, access, _next(ahead, as_of))
+
+
+def _next(ahead: Evaluation, as_of: date) -> tuple[NextTransition, ...]:
+    found: list[NextTransition] = []
+    for step in ahead.timeline.steps:
+        if step.day > as_of and isinstance(step.cause, Transition):
+            found.append(NextTransition(step.day, step.after.status.value, _RULES[step.cause]))
+    for transition in ahead.dunning:
+        if transition.on > as_of:
+            found.append(NextTransition(transition.on, transition.status.value, transition.rule))
+    found.sort(key=lambda n: n.on)
+    return tuple(found[:NEXT_TRANSITIONS])
+
+
+def tenant_invoices(uow: UnitOfWork, tenant_id: str) -> list[Invoice]:
+    """The invoices stored for the tenant, oldest first."""
+    with uow:
+        stored = uow.invoices.for_tenant(tenant_id)
+    return sorted(stored, key=lambda i: (i.issued, i.number))

@@ -1,0 +1,99 @@
+"""A scenario (SCENARIOS.md) through the application layer, on any storage.
+
+:func:`simulate_stored` is ``crmcore simulate --db``: the scenario's vendor is saved, its
+tenant registered, each event sent as its command on its day (a refused command is a refusal
+of the result, nothing stored) and the billing use case run up to the day before each event
+and then up to ``until``, so invoices are issued day by day as a billing script would. The
+answer is built from what was stored, in the shape of :func:`crmcore.scenario.run`'s, and is
+equal to it: the same engine (:func:`crmcore.app.evaluation.evaluate`) decided both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from crmcore.app.billing import bill_tenant
+from crmcore.app.commands import record, register_tenant, save_vendor
+from crmcore.dates import vendor_date
+from crmcore.errors import CommandRefused, NotFound, StorageError
+from crmcore.events import TenantCreated
+from crmcore.ports import UnitOfWork
+from crmcore.scenario import result_json
+from crmcore.scenario_input import ParsedScenario, parse
+from crmcore.vendors import Vendor
+
+__all__ = ["scenario_vendor", "simulate_stored"]
+
+
+def scenario_vendor(scenario: ParsedScenario) -> Vendor:
+    """The scenario's vendor as data: its policy and plans, currency, the VAT rate as the rate
+    of the vendor's own country (PLAN-2) and the transfer fee (BILL-4, PLAN-4), in force from
+    the tenant's creation day."""
+    terms = scenario.terms
+    fees = {} if terms.transfer_fee is None else {"transfer": terms.transfer_fee}
+    return Vendor(
+        name=scenario.policy.name,
+        policy=scenario.policy,
+        catalog=scenario.catalog,
+        effective=scenario.created_day,
+        vat_rates={scenario.policy.country: terms.vat_rate},
+        fees=fees,
+        currency=terms.currency,
+    )
+
+
+def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) -> dict[str, Any]:
+    """Run the scenario ``document`` through the commands and billing on ``unit_of_work``'s
+    storage; refused (``StorageError``) when the storage already holds its tenant."""
+    scenario = parse(document)
+    tenant_id = scenario.tenant_id
+    with unit_of_work() as uow:
+        try:
+            uow.tenants.version(tenant_id)
+        except NotFound:
+            pass
+        else:
+            raise StorageError(
+                f"the database already holds tenant {tenant_id!r}", field="tenant.id"
+            )
+    vendor = scenario_vendor(scenario)
+    _save_unless_stored(unit_of_work, vendor)
+    created = scenario.history[0]
+    assert isinstance(created, TenantCreated)  # parse() starts every history with it
+    register_tenant(unit_of_work(), tenant_id, vendor.name, created.at, created.identity)
+    refusals: list[dict[str, Any]] = []
+    tz = scenario.policy.timezone
+    for event in scenario.history[1:]:
+        if vendor_date(event.at, tz) > scenario.until:
+            break  # the scenario's answer ends with ``until``: later events are not replayed
+        day_before = vendor_date(event.at, tz) - timedelta(days=1)
+        if day_before >= scenario.created_day:
+            bill_tenant(unit_of_work(), tenant_id, day_before)
+        try:
+            record(unit_of_work(), tenant_id, event)
+        except CommandRefused as refused:
+            refusals.append(_refusal(refused, vendor_date(event.at, tz).isoformat()))
+    billed = bill_tenant(unit_of_work(), tenant_id, scenario.until)
+    with unit_of_work() as uow:
+        stored = sorted(uow.invoices.for_tenant(tenant_id), key=lambda i: (i.issued, i.number))
+    result = result_json(billed.evaluation, stored)
+    # stored events are accepted ones: every refusal is a command's, already in event order
+    result["refusals"] = [*result["refusals"], *refusals]
+    return result
+
+
+def _save_unless_stored(unit_of_work: Callable[[], UnitOfWork], vendor: Vendor) -> None:
+    with unit_of_work() as uow:
+        versions = uow.vendors.versions(vendor.name)
+    if vendor in versions:
+        return
+    save_vendor(unit_of_work(), vendor)
+
+
+def _refusal(refused: CommandRefused, on: str) -> dict[str, Any]:
+    """The refusal as the scenario result shows it."""
+    if refused.refusal is not None:
+        return dict(refused.refusal)
+    return {"on": on, "do": refused.field, "rule": refused.rule, "message": refused.problem}
