@@ -20,7 +20,8 @@ assigned, records created, payments, outages and reinstatements are its events.
 ...                             catalog=plans, vat_rates={"CZ": "0.21"})
 >>> save_vendor(storage.unit_of_work(), vendor)
 >>> prague = ZoneInfo("Europe/Prague")
->>> _ = register_tenant(storage.unit_of_work(), "t1", "acme", datetime(2026, 1, 5, 9, tzinfo=prague))
+>>> created = datetime(2026, 1, 5, 9, tzinfo=prague)
+>>> _ = register_tenant(storage.unit_of_work(), "t1", "acme", created)
 >>> done = record(storage.unit_of_work(), "t1", Activated(datetime(2026, 1, 20, 9, tzinfo=prague),
 ...               "standard", seats=2))
 >>> done.version, [str(line.net) for line in done.charges]  # 2 x 500 x 12/31, then February
