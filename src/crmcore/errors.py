@@ -170,6 +170,23 @@ class RuleViolation(CrmError):
     """An operation the commercial rules refuse (the rule ID says which)."""
 
 
+class TermNotStated(RuleViolation, LookupError):
+    """The vendor's terms state no value for a rule's parameter (the policy field is ``None``),
+    so crmcore has nothing to apply rather than borrow another vendor's value; ``field`` names
+    the parameter and ``rule`` the rule, e.g.::
+
+        limits.support_minutes_per_user_month: livespace states no SUP-1 term ... (SUP-1)
+    """
+
+    def __init__(self, field: str, rule: str, what: str, *, vendor: str | None = None):
+        who = vendor if vendor is not None else "the vendor's policy"
+        super().__init__(
+            f"{who} states no {rule} {what} (None); set the parameter to use this",
+            field=field,
+            rule=rule,
+        )
+
+
 class SeatError(RuleViolation, ValueError):
     """A seat operation the seat rules refuse (SEAT-1..5)."""
 
