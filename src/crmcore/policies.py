@@ -53,6 +53,7 @@ from crmcore.serialization import (
 
 __all__ = [
     "DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH",
+    "DEFAULT_CARD_DUE_DAYS",
     "DEFAULT_TRANSFER_DUE_DAYS",
     "MAX_POLICY_BYTES",
     "MAX_POLICY_COUNT",
@@ -140,6 +141,10 @@ class DowngradeTiming(enum.StrEnum):
 #: default so an invoice paid by transfer always has a due date (PAY-1 counts from it).
 DEFAULT_TRANSFER_DUE_DAYS = 14
 
+#: Decision (BILL-4): a card payment is charged at issue (due 0 days after it) for every vendor
+#: whose terms state no card terms; "charged automatically at issue" is raynet's (BILL-4).
+DEFAULT_CARD_DUE_DAYS = 0
+
 #: Decision (PRO-3, PRO-4): seats bought and upgrades during an annual period are invoiced at
 #: once except in the 12th month (then on the next invoice), for every vendor whose terms state
 #: no such exception. The 12th month is raynet's (PRO-3); crmcore uses it as its own default.
@@ -154,7 +159,7 @@ class BillingPolicy:
         default=DEFAULT_TRANSFER_DUE_DAYS, validator=_count(MAX_POLICY_DAYS, "BILL-4")
     )
     card_due_days: int = attrs.field(  # charged at issue
-        default=0, validator=_count(MAX_POLICY_DAYS, "BILL-4")
+        default=DEFAULT_CARD_DUE_DAYS, validator=_count(MAX_POLICY_DAYS, "BILL-4")
     )
     downgrade_takes_effect: DowngradeTiming = DowngradeTiming.IMMEDIATELY  # PRO-6
     invoice_series: str = attrs.field(  # BILL-6: per vendor and year

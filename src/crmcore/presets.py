@@ -13,9 +13,10 @@ limit) where the seed states no record limit. A single parameter one vendor stat
 support hour and SIGN-1's signing numbers are raynet's only, whether linked files count
 toward storage (STOR-1) livespace's only, and BACKUP-1's hour and BACKUP-2..4 raynet's only.
 A value RULES.md marks "Decision" is crmcore's own and is stated as such; so are
-:data:`~crmcore.policies.DEFAULT_TRANSFER_DUE_DAYS` (BILL-4) and
-:data:`~crmcore.policies.DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH` (PRO-3), which the presets
-whose terms state neither use.
+:data:`~crmcore.policies.DEFAULT_TRANSFER_DUE_DAYS` and
+:data:`~crmcore.policies.DEFAULT_CARD_DUE_DAYS` (BILL-4) and
+:data:`~crmcore.policies.DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH` (PRO-3), raynet's values
+that crmcore uses for the presets whose terms do not state them.
 
 >>> sorted(PRESETS)
 ['chmiuro', 'livespace', 'optimasales', 'raynet', 'smartmail']
@@ -35,6 +36,7 @@ from decimal import Decimal
 from crmcore.errors import UnknownPreset
 from crmcore.policies import (
     DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,
+    DEFAULT_CARD_DUE_DAYS,
     DEFAULT_TRANSFER_DUE_DAYS,
     RAYNET_RECORD_KINDS,
     BackupPolicy,
@@ -147,7 +149,7 @@ LIVESPACE = VendorPolicy(
     ),
     billing=BillingPolicy(
         transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
-        card_due_days=0,
+        card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
         annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
@@ -208,7 +210,7 @@ CHMIURO = VendorPolicy(
     ),
     billing=BillingPolicy(
         transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
-        card_due_days=0,
+        card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
         annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
@@ -242,7 +244,7 @@ SMARTMAIL = VendorPolicy(
     trial=None,  # no trial stated
     billing=BillingPolicy(
         transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
-        card_due_days=0,
+        card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
         annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
@@ -301,7 +303,7 @@ OPTIMASALES = VendorPolicy(
     trial=None,  # a free demo is offered, but no trial terms are stated
     billing=BillingPolicy(
         transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
-        card_due_days=0,
+        card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
         annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
