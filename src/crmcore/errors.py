@@ -173,9 +173,12 @@ class RuleViolation(CrmError):
 class TermNotStated(RuleViolation, LookupError):
     """The vendor's terms state no value for a rule's parameter (the policy field is ``None``),
     so crmcore has nothing to apply rather than borrow another vendor's value; ``field`` names
-    the parameter and ``rule`` the rule, e.g.::
+    the parameter and ``rule`` the rule, and ``vendor`` (when the caller knows it) who, e.g.::
 
-        limits.support_minutes_per_user_month: livespace states no SUP-1 term ... (SUP-1)
+        backup.first_backup_at: livespace states no BACKUP-1 hour at which its backup
+        schedule starts (None); set the parameter to use this (BACKUP-1)
+
+    The limits functions see only a ``LimitsPolicy`` and say "the vendor's policy".
     """
 
     def __init__(self, field: str, rule: str, what: str, *, vendor: str | None = None):
