@@ -449,6 +449,34 @@ def test_every_preset_has_the_values_of_rules_md_and_its_seed() -> None:
     assert livespace.backup.retention_days is None  # no period: any chosen day and hour
     assert (smartmail.backup.local_interval_hours, smartmail.backup.retention_days) == (24, 1)
     assert chmiuro.backup is None and optimasales.backup is None
+    # BACKUP-1's 02:00 and BACKUP-2..4 are raynet's: livespace and smartmail state none
+    for backup in (livespace.backup, smartmail.backup):
+        assert (backup.first_backup_at, backup.free_copies_per_half_year) == (None, None)
+        assert (backup.last_copy_window_days, backup.authorised_requesters) == (None, None)
+    assert (raynet.backup.first_backup_at, raynet.backup.last_copy_window_days) == (time(2), 80)
+    # API-2, SUP-1, SIGN-1 raynet's; STOR-1's linked files livespace's; nobody else states them
+    limits = {
+        n: (
+            p.limits.api_monthly_transfer_gb,
+            p.limits.api_remedy_business_days,
+            p.limits.support_minutes_per_user_month,
+            p.limits.esign_free_documents_per_month,
+            p.limits.esign_signing_window_days,
+            p.limits.esign_archive_years,
+            p.limits.linked_files_count_toward_storage,
+        )
+        for n, p in PRESETS.items()
+    }
+    assert limits == {
+        "raynet": (100, 5, 60, 4, 7, 3, None),
+        "livespace": (None, None, None, None, None, None, False),
+        **{n: (None,) * 7 for n in ("chmiuro", "smartmail", "optimasales")},
+    }
+    # BILL-4, PRO-3: raynet's 14 days, card at issue, 12th month (the other presets take
+    # crmcore's Decisions: test_bill_4_and_pro_3_defaults_are_named_decisions)
+    billing = raynet.billing
+    assert (billing.transfer_due_days, billing.card_due_days) == (14, 0)
+    assert billing.annual_immediate_except_month == 12
 
 
 def test_overriding_a_family_a_preset_leaves_out_needs_every_parameter() -> None:
