@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,7 +21,7 @@ from crmcore.backups import (
     last_copy_charge,
     restore_points,
 )
-from crmcore.errors import BackupRefused, RequestNotAuthorised
+from crmcore.errors import BackupRefused, RequestNotAuthorised, TermNotStated
 from crmcore.money import Money
 from crmcore.policies import CopyRequester, VerificationMethod
 from crmcore.presets import preset
@@ -42,13 +43,33 @@ def test_backup_1_raynet_daily_at_two_prague_time() -> None:
 
 
 def test_backup_1_livespace_12h_local_24h_offsite() -> None:
-    """BACKUP-1: livespace local every 12 hours, off-site every 24 hours."""
-    runs = backup_times(date(2026, 1, 15), LIVESPACE)
+    """BACKUP-1: livespace local every 12 hours, off-site every 24 hours, from the hour the
+    vendor sets (its seed states none; 03:00 here, not raynet's 02:00)."""
+    livespace = LIVESPACE.with_overrides({"backup": {"first_backup_at": "03:00"}})
+    runs = backup_times(date(2026, 1, 15), livespace)
     assert [(at.astimezone(UTC).hour, kind) for at, kind in runs] == [
-        (1, BackupKind.LOCAL),  # 02:00 CET
-        (1, BackupKind.OFFSITE),
-        (13, BackupKind.LOCAL),  # 14:00 CET
+        (2, BackupKind.LOCAL),  # 03:00 CET
+        (2, BackupKind.OFFSITE),
+        (14, BackupKind.LOCAL),  # 15:00 CET
     ]
+
+
+@pytest.mark.parametrize("name", ["livespace", "smartmail"])
+def test_backup_1_a_vendor_stating_no_backup_hour_is_refused_not_given_raynets(name: str) -> None:
+    """BACKUP-1: livespace (every 12 h) and smartmail (daily) state no hour; raynet's 02:00
+    is not borrowed: listing the backups or the restore points names the parameter."""
+    day, now = date(2026, 1, 15), datetime(2026, 1, 16, tzinfo=UTC)
+    for ask in (
+        lambda: backup_times(day, preset(name)),
+        lambda: restore_points(day, now, preset(name)),
+    ):
+        with pytest.raises(TermNotStated) as caught:
+            ask()
+        assert (caught.value.field, caught.value.rule) == ("backup.first_backup_at", "BACKUP-1")
+        assert str(caught.value) == (
+            f"backup.first_backup_at: {name} states no BACKUP-1 hour at which its backup "
+            "schedule starts (None); set the parameter to use this (BACKUP-1)"
+        )
 
 
 def test_backup_1_restore_points_kept_90_days() -> None:
@@ -228,3 +249,38 @@ def test_backup_1_interval_must_fit_a_day(hours: int) -> None:
         ValidationError, match=rf"local_interval_hours: must be 1\.\.24 hours, got {hours}"
     ):
         attrs.evolve(RAYNET.backup, local_interval_hours=hours)
+
+
+@pytest.mark.parametrize("name", ["livespace", "smartmail"])
+def test_backup_2_to_4_a_vendor_stating_none_is_refused_not_given_raynets(name: str) -> None:
+    """BACKUP-2..4 are raynet's (1 free copy per half-year, the last copy free within 80 days,
+    the lists of who may ask and how): livespace and smartmail state none, so pricing a copy,
+    the last copy and authorising a request raise TermNotStated naming the parameter."""
+    policy = preset(name).backup
+    assert policy is not None
+    cases = [
+        (
+            lambda: copy_charge(date(2026, 2, 10), [], PRICE, policy),
+            "free_copies_per_half_year",
+            "BACKUP-2",
+        ),
+        (
+            lambda: last_copy_charge(date(2026, 1, 31), date(2026, 2, 1), PRICE, policy),
+            "last_copy_window_days",
+            "BACKUP-3",
+        ),
+        (
+            lambda: authorise_request(CopyRequester.CUSTOMER, VerificationMethod.DATA_BOX, policy),
+            "authorised_requesters",
+            "BACKUP-4",
+        ),
+    ]
+    for ask, field, rule in cases:
+        with pytest.raises(TermNotStated) as caught:
+            ask()
+        assert (caught.value.field, caught.value.rule) == (f"backup.{field}", rule)
+        assert f"states no {rule} " in str(caught.value)
+    people = attrs.evolve(policy, authorised_requesters=frozenset(CopyRequester))
+    with pytest.raises(TermNotStated) as caught:
+        authorise_request(CopyRequester.CUSTOMER, VerificationMethod.DATA_BOX, people)
+    assert (caught.value.field, caught.value.rule) == ("backup.accepted_methods", "BACKUP-4")

@@ -200,3 +200,67 @@ def test_import_and_export_on_every_engine(
         text = acme(name).dumps_json()
         assert run(capsys, "vendor", "import", write(tmp_path, text), "--db", str(url))[0] == 0
         assert run(capsys, "vendor", "export", name, "--db", str(url))[1] == text
+
+
+#: The parameters one vendor states (API-2, SUP-1, SIGN-1 raynet's, STOR-1 livespace's,
+#: BACKUP-1's hour and BACKUP-2..4 raynet's) that a vendor may leave out: null in its document.
+NOT_STATED = {
+    "limits": (
+        "api_monthly_transfer_gb",
+        "api_remedy_business_days",
+        "support_minutes_per_user_month",
+        "esign_free_documents_per_month",
+        "esign_signing_window_days",
+        "esign_archive_years",
+        "linked_files_count_toward_storage",
+    ),
+    "backup": (
+        "first_backup_at",
+        "free_copies_per_half_year",
+        "last_copy_window_days",
+        "backs_up_inactive_tenants",
+        "authorised_requesters",
+        "accepted_methods",
+    ),
+}
+
+
+def test_terms_a_vendor_leaves_out_stay_null_through_import_and_export_API_2_SUP_1_BACKUP_4(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A raynet-based vendor document with null for every API-2, SUP-1, SIGN-1, STOR-1 and
+    BACKUP-1..4 parameter is imported and exported byte for byte; the stored policy has
+    ``None`` for each (not the class defaults, raynet's values)."""
+    document = acme("nulls").to_document()
+    for family, fields in NOT_STATED.items():
+        for field in fields:
+            document["policy"][family][field] = None
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    assert Vendor.loads_json(text).dumps_json() == text  # the canonical form
+    code, _, err = run(capsys, "vendor", "import", write(tmp_path, text), "--db", db)
+    assert (code, err) == (0, ""), err
+    code, out, err = run(capsys, "vendor", "export", "nulls", "--db", db)
+    assert (code, out, err) == (0, text, "")
+    policy = Vendor.loads_json(out).policy
+    assert policy.backup is not None
+    for family, fields in NOT_STATED.items():
+        for field in fields:
+            assert getattr(getattr(policy, family), field) is None, field
+    exported = json.loads(out)["policy"]
+    assert exported["limits"]["api_monthly_transfer_gb"] is None
+
+
+def test_the_livespace_preset_exports_and_imports_its_terms_not_stated_as_null(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The livespace preset's export has null for SUP-1 and BACKUP-4 (its seed states
+    neither) and false for STOR-1's linked files (it does); importing it keeps them."""
+    code, out, err = run(capsys, "vendor", "export", "livespace", "--db", db, "--on", "2026-01-01")
+    assert (code, err) == (0, "")
+    policy = json.loads(out)["policy"]
+    assert policy["limits"]["support_minutes_per_user_month"] is None
+    assert policy["limits"]["linked_files_count_toward_storage"] is False
+    assert policy["backup"]["authorised_requesters"] is None
+    code, _, err = run(capsys, "vendor", "import", write(tmp_path, out), "--db", db)
+    assert (code, err) == (0, ""), err
+    assert run(capsys, "vendor", "export", "livespace", "--db", db)[1] == out

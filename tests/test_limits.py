@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from crmcore import testing_dunning
 from crmcore.catalog import Catalog, Limits, Plan
 from crmcore.dates import BusinessCalendar, zone
-from crmcore.errors import LimitError, PolicyError, ValidationError
+from crmcore.errors import LimitError, PolicyError, TermNotStated, ValidationError
 from crmcore.limits import (
     MAX_RECORD_LIMIT,
     MAX_RECORDS_PER_CALL,
@@ -477,3 +477,89 @@ def test_sign1_signing_window_and_archive() -> None:
     )
     assert esign_archive_until(date(2026, 5, 4), RAYNET) == date(2029, 5, 4)
     assert esign_archive_until(date(2028, 2, 29), LimitsPolicy()) == date(2031, 2, 28)
+
+
+# --- terms a vendor does not state (None): never raynet's (API-2, STOR-1, SUP-1, SIGN-1) ------
+
+NOT_RAYNET = ("livespace", "chmiuro", "smartmail", "optimasales")
+
+
+def _not_stated(caught: pytest.ExceptionInfo[TermNotStated], field: str, rule: str) -> None:
+    error = caught.value
+    assert (error.field, error.rule) == (f"limits.{field}", rule)
+    assert str(error).startswith(f"limits.{field}: the vendor's policy states no {rule} ")
+    assert str(error).endswith(f"(None); set the parameter to use this ({rule})")
+    assert isinstance(error, LookupError)
+
+
+@pytest.mark.parametrize("name", NOT_RAYNET)
+def test_api2_a_vendor_stating_no_transfer_limit_never_gets_a_notice(name: str) -> None:
+    """API-2 is raynet's (100 GB): with no limit stated (None) no notice is ever due, at any
+    volume, and there is no remedy deadline; raynet's limit would give a notice above 100 GB."""
+    policy = preset(name)
+    decision = api_transfer_decision(
+        Decimal(10**6), date(2026, 4, 3), policy.limits, policy.business_calendar()
+    )
+    assert (decision.notice, decision.limit_gb, decision.remedy_by) == (False, None, None)
+    assert decision.used_gb == Decimal(10**6)
+
+
+def test_api2_a_notice_without_a_stated_remedy_period_is_refused() -> None:
+    """API-2: a limit stated without the remedy period: at the limit no notice (no period
+    needed); above it crmcore cannot say by when, so TermNotStated names the parameter."""
+    limits = attrs.evolve(RAYNET, api_remedy_business_days=None)
+    calendar = BusinessCalendar("CZ")
+    assert not api_transfer_decision(100, date(2026, 4, 3), limits, calendar).notice
+    with pytest.raises(TermNotStated) as caught:
+        api_transfer_decision(Decimal("100.01"), date(2026, 4, 3), limits, calendar)
+    _not_stated(caught, "api_remedy_business_days", "API-2")
+
+
+@pytest.mark.parametrize("name", NOT_RAYNET)
+def test_sup1_a_vendor_stating_no_support_allowance_is_refused(name: str) -> None:
+    """SUP-1 is raynet's hour per user: a vendor stating none gets TermNotStated, not 5 × 60
+    minutes; a plan's own ``support_minutes_per_user`` still applies (5 × 30 = 150)."""
+    limits = preset(name).limits
+    with pytest.raises(TermNotStated) as caught:
+        support_decision(5, 0, limits)
+    _not_stated(caught, "support_minutes_per_user_month", "SUP-1")
+    planned = support_decision(5, 100, limits, Limits(support_minutes_per_user=30))
+    assert (planned.limit_minutes, planned.remaining_minutes) == (5 * 30, 5 * 30 - 100)
+
+
+@pytest.mark.parametrize("name", NOT_RAYNET)
+def test_sign1_a_vendor_stating_no_online_signing_terms_is_refused(name: str) -> None:
+    """SIGN-1 is raynet's (4 free a month, 7-day window, 3-year archive): a vendor stating
+    none gets TermNotStated for each, naming the parameter."""
+    limits = preset(name).limits
+    at = datetime(2026, 3, 10, 12, tzinfo=PRAGUE)
+    with pytest.raises(TermNotStated) as caught:
+        esign_decision(0, at, "Europe/Warsaw", limits, True, False)
+    _not_stated(caught, "esign_free_documents_per_month", "SIGN-1")
+    with pytest.raises(TermNotStated) as caught:
+        esign_signing_deadline(at, "Europe/Warsaw", limits)
+    _not_stated(caught, "esign_signing_window_days", "SIGN-1")
+    with pytest.raises(TermNotStated) as caught:
+        esign_archive_until(date(2026, 3, 10), limits)
+    _not_stated(caught, "esign_archive_years", "SIGN-1")
+
+
+@pytest.mark.parametrize("name", ["raynet", "chmiuro", "smartmail", "optimasales"])
+def test_stor1_linked_files_with_no_stated_rule_are_refused(name: str) -> None:
+    """STOR-1 (linked files do not count) is livespace's: where it is not stated (None), a
+    decision without linked files is made as usual (55 + 5 ≤ 20 × 3) and one with linked
+    files is refused rather than guessed."""
+    limits = preset(name).limits
+    crm = Limits(storage_per_seat_gb=Decimal(3))
+    plain = storage_decision(Decimal(55), Decimal(5), 20, crm, limits)
+    assert (plain.outcome, plain.used_gb, plain.limit_gb) == (
+        Outcome.ALLOWED,
+        Decimal(60),
+        Decimal(20 * 3),
+    )
+    with pytest.raises(TermNotStated) as caught:
+        storage_decision(Decimal(55), Decimal(5), 20, crm, limits, linked_gb=Decimal("0.5"))
+    _not_stated(caught, "linked_files_count_toward_storage", "STOR-1")
+    counted = attrs.evolve(limits, linked_files_count_toward_storage=True)
+    refused = storage_decision(Decimal(55), Decimal(5), 20, crm, counted, linked_gb=Decimal(1))
+    assert (refused.outcome, refused.used_gb) == (Outcome.REFUSED, Decimal(61))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pickle
-from datetime import date
+import tomllib
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,15 +15,22 @@ from hypothesis import strategies as st
 
 from crmcore.errors import PolicyError, UnknownPreset, ValidationError
 from crmcore.policies import (
+    DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,
+    DEFAULT_CARD_DUE_DAYS,
+    DEFAULT_TRANSFER_DUE_DAYS,
     MAX_POLICY_DAYS,
     MAX_POLICY_MONTHS,
+    BackupPolicy,
     BillingPolicy,
+    CopyRequester,
     DowngradeTiming,
+    LimitsPolicy,
     SlaTier,
     TrialExpiry,
     TrialPolicy,
     TrialUnit,
     VendorPolicy,
+    VerificationMethod,
     check_invoice_series,
     toml_document,
 )
@@ -238,6 +246,9 @@ def test_override_files_in_toml_and_json(tmp_path: Path) -> None:
         ("notice", "vendor_notice_months", MAX_POLICY_MONTHS + 1, "END-2"),
         ("incident", "authority_deadline_hours", 10**9, "GDPR-2"),
         ("limits", "esign_signing_window_days", 10**9, "SIGN-1"),
+        ("limits", "api_monthly_transfer_gb", 2**51, "API-2"),
+        ("limits", "support_minutes_per_user_month", 10**12, "SUP-1"),
+        ("backup", "last_copy_window_days", 10**9, "BACKUP-3"),
     ],
 )
 def test_policy_parameters_are_bounded_when_the_policy_is_built(
@@ -438,6 +449,34 @@ def test_every_preset_has_the_values_of_rules_md_and_its_seed() -> None:
     assert livespace.backup.retention_days is None  # no period: any chosen day and hour
     assert (smartmail.backup.local_interval_hours, smartmail.backup.retention_days) == (24, 1)
     assert chmiuro.backup is None and optimasales.backup is None
+    # BACKUP-1's 02:00 and BACKUP-2..4 are raynet's: livespace and smartmail state none
+    for backup in (livespace.backup, smartmail.backup):
+        assert (backup.first_backup_at, backup.free_copies_per_half_year) == (None, None)
+        assert (backup.last_copy_window_days, backup.authorised_requesters) == (None, None)
+    assert (raynet.backup.first_backup_at, raynet.backup.last_copy_window_days) == (time(2), 80)
+    # API-2, SUP-1, SIGN-1 raynet's; STOR-1's linked files livespace's; nobody else states them
+    limits = {
+        n: (
+            p.limits.api_monthly_transfer_gb,
+            p.limits.api_remedy_business_days,
+            p.limits.support_minutes_per_user_month,
+            p.limits.esign_free_documents_per_month,
+            p.limits.esign_signing_window_days,
+            p.limits.esign_archive_years,
+            p.limits.linked_files_count_toward_storage,
+        )
+        for n, p in PRESETS.items()
+    }
+    assert limits == {
+        "raynet": (100, 5, 60, 4, 7, 3, None),
+        "livespace": (None, None, None, None, None, None, False),
+        **{n: (None,) * 7 for n in ("chmiuro", "smartmail", "optimasales")},
+    }
+    # BILL-4, PRO-3: raynet's 14 days, card at issue, 12th month (the other presets take
+    # crmcore's Decisions: test_bill_4_and_pro_3_defaults_are_named_decisions)
+    billing = raynet.billing
+    assert (billing.transfer_due_days, billing.card_due_days) == (14, 0)
+    assert billing.annual_immediate_except_month == 12
 
 
 def test_overriding_a_family_a_preset_leaves_out_needs_every_parameter() -> None:
@@ -461,7 +500,8 @@ def test_overriding_a_family_a_preset_leaves_out_needs_every_parameter() -> None
 
 def test_backups_of_presets_that_state_none_or_no_retention_BACKUP_1() -> None:
     """BACKUP-1: chmiuro and optimasales state no backups: none listed; livespace states no
-    retention period, so a backup of 15 Jan 2026 can still be restored a year later; raynet's
+    retention period, so a backup of 15 Jan 2026 can still be restored a year later (once
+    the vendor sets the hour its schedule starts, which the seed does not state); raynet's
     is gone after 90 days."""
     from datetime import UTC, datetime, timedelta
 
@@ -472,7 +512,196 @@ def test_backups_of_presets_that_state_none_or_no_retention_BACKUP_1() -> None:
     for name in ("chmiuro", "optimasales"):
         assert backup_times(day, preset(name)) == ()
         assert restore_points(day, later, preset(name)) == ()
-    assert len(restore_points(day, later, preset("livespace"))) == 3  # 02:00 x2, 14:00
+    livespace = preset("livespace").with_overrides({"backup": {"first_backup_at": "03:00"}})
+    assert len(restore_points(day, later, livespace)) == 3  # 03:00 x2, 15:00
     assert restore_points(day, later, preset("raynet")) == ()
     taken = backup_times(day, preset("raynet"))[0][0]
     assert restore_points(day, taken + timedelta(days=89), preset("raynet")) != ()
+
+
+#: Parameters only one vendor's terms state (RULES.md and the seeds): the presets of the others
+#: have ``None`` (not stated), never the stating vendor's value.
+ONE_VENDOR_TERMS: dict[tuple[str, str], tuple[str, object]] = {
+    ("limits", "api_monthly_transfer_gb"): ("raynet", 100),  # API-2
+    ("limits", "api_remedy_business_days"): ("raynet", 5),  # API-2
+    ("limits", "support_minutes_per_user_month"): ("raynet", 60),  # SUP-1
+    ("limits", "esign_free_documents_per_month"): ("raynet", 4),  # SIGN-1
+    ("limits", "esign_signing_window_days"): ("raynet", 7),  # SIGN-1
+    ("limits", "esign_archive_years"): ("raynet", 3),  # SIGN-1
+    ("limits", "linked_files_count_toward_storage"): ("livespace", False),  # STOR-1
+    ("backup", "first_backup_at"): ("raynet", time(2, 0)),  # BACKUP-1: from 02:00
+    ("backup", "backs_up_inactive_tenants"): ("raynet", True),  # BACKUP-1
+    ("backup", "free_copies_per_half_year"): ("raynet", 1),  # BACKUP-2
+    ("backup", "last_copy_window_days"): ("raynet", 80),  # BACKUP-3
+    ("backup", "authorised_requesters"): ("raynet", frozenset(CopyRequester)),  # BACKUP-4
+    ("backup", "accepted_methods"): ("raynet", frozenset(VerificationMethod)),  # BACKUP-4
+}
+
+
+@pytest.mark.parametrize(("family", "field"), sorted(ONE_VENDOR_TERMS))
+def test_a_term_one_vendor_states_is_none_in_every_other_preset_API_2_SUP_1_SIGN_1_BACKUP_2(
+    family: str, field: str
+) -> None:
+    """API-2, SUP-1, SIGN-1, BACKUP-1..4 are raynet's, STOR-1's linked files livespace's: a
+    preset whose seed does not state one has ``None``, not the other vendor's value."""
+    stating, value = ONE_VENDOR_TERMS[(family, field)]
+    found = {
+        name: getattr(part, field)
+        for name, p in PRESETS.items()
+        if (part := getattr(p, family)) is not None
+    }
+    assert found == {name: value if name == stating else None for name in found}
+
+
+#: Where a preset of another vendor may hold the value raynet's preset holds: a RULES.md
+#: Decision (crmcore's own, the same for every vendor), an empty list, or the vendor's own seed.
+SHARED_WITH_RAYNET = {
+    "billing.transfer_due_days": "BILL-4 Decision DEFAULT_TRANSFER_DUE_DAYS",
+    "billing.card_due_days": "BILL-4 Decision DEFAULT_CARD_DUE_DAYS",
+    "billing.annual_immediate_except_month": "PRO-3 Decision DEFAULT_ANNUAL_IMMEDIATE_...",
+    "billing.downgrade_takes_effect": "PRO-6 Decision",
+    "billing.invoice_series": "BILL-6 Decision",
+    "billing.term_discounts": "empty: no discount table",
+    "limits.record_warning_ratio": "REC-2 Decision",
+    "limits.uncounted_record_kinds": "empty: no kinds declared",
+    "trial.abuse_allowance": "TRIAL-6 Decision",
+    "sla.business_hours_start": "SLA-4 Decision",
+    "sla.business_hours_end": "SLA-4 Decision",
+    "sla.maintenance_lead_hours": "SLA-4 Decision",
+}
+OWN_SEED = {
+    "livespace": {"trial.unit", "trial.top_plan_during_trial"},  # TRIAL-1: 14 days
+    "smartmail": {
+        "backup.local_interval_hours",  # "raz dziennie": once a day
+        "backup.free_advanced_exports",  # EXPORT-1 is livespace's: none free
+    },
+}
+
+
+def _leaves(value: object, prefix: str = "") -> dict[str, object]:
+    if not isinstance(value, dict):
+        return {prefix[:-1]: value}
+    leaves: dict[str, object] = {}
+    for key, item in value.items():
+        leaves.update(_leaves(item, f"{prefix}{key}."))
+    return leaves
+
+
+def test_no_preset_holds_a_raynet_value_that_is_not_a_decision_or_its_own() -> None:
+    """A value another preset shares with raynet is a RULES.md Decision or stated by that
+    vendor's own seed; a value copied from raynet's terms (API-2's 100 GB, SUP-1's hour,
+    BACKUP-3's 80 days, ...) fails here."""
+    raynet = _leaves(preset("raynet").to_dict())
+    for name, policy in PRESETS.items():
+        if name == "raynet":
+            continue
+        own = _leaves(policy.to_dict())
+        shared = {
+            path
+            for path, value in own.items()
+            if value is not None and path.count(".") == 1 and raynet.get(path) == value
+        }
+        assert shared - set(SHARED_WITH_RAYNET) - OWN_SEED.get(name, set()) == set(), name
+
+
+def test_a_borrowed_value_is_caught_API_2() -> None:
+    """The check above fails on a preset given raynet's API-2 100 GB (it cannot pass on any
+    policy): the same comparison on a livespace that borrowed it names the path."""
+    raynet = _leaves(preset("raynet").to_dict())
+    borrowed = attrs.evolve(
+        preset("livespace"),
+        limits=attrs.evolve(preset("livespace").limits, api_monthly_transfer_gb=100),
+    )
+    shared = {
+        path
+        for path, value in _leaves(borrowed.to_dict()).items()
+        if value is not None and path.count(".") == 1 and raynet.get(path) == value
+    }
+    assert shared - set(SHARED_WITH_RAYNET) - OWN_SEED["livespace"] == {
+        "limits.api_monthly_transfer_gb"
+    }
+
+
+def test_bill_4_and_pro_3_defaults_are_named_decisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BILL-4's 14 days and card at issue and PRO-3's 12th month are raynet's; the other
+    presets take crmcore's named Decisions, not a literal copy: changing a constant and
+    rebuilding the presets moves them and leaves raynet's own values alone."""
+    import importlib
+
+    import crmcore.policies as policies_module
+    import crmcore.presets as presets_module
+
+    assert (DEFAULT_TRANSFER_DUE_DAYS, DEFAULT_CARD_DUE_DAYS) == (14, 0)
+    assert DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH == 12
+    assert BillingPolicy() == BillingPolicy(
+        transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,
+        card_due_days=DEFAULT_CARD_DUE_DAYS,
+        annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,
+    )
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(policies_module, "DEFAULT_TRANSFER_DUE_DAYS", 21)
+            patch.setattr(policies_module, "DEFAULT_CARD_DUE_DAYS", 2)
+            patch.setattr(policies_module, "DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH", 11)
+            rebuilt = importlib.reload(presets_module).PRESETS
+    finally:
+        importlib.reload(presets_module)
+    billing = {
+        n: (b.transfer_due_days, b.card_due_days, b.annual_immediate_except_month)
+        for n, p in rebuilt.items()
+        if (b := p.billing)
+    }
+    assert billing == {
+        "raynet": (14, 0, 12),  # BILL-4, PRO-3: raynet's own
+        **{n: (21, 2, 11) for n in ("livespace", "chmiuro", "smartmail", "optimasales")},
+    }
+
+
+def test_terms_not_stated_round_trip_as_null_in_json_and_toml(tmp_path: Path) -> None:
+    """API-2, SUP-1, SIGN-1, STOR-1, BACKUP-1..4 left out (``None``) come back as ``None``
+    from JSON (``null``) and TOML (the ``null`` list), not as the class defaults (raynet's)."""
+    for name in ("livespace", "smartmail"):
+        policy = preset(name)
+        data = policy.to_dict()
+        assert data["limits"]["api_monthly_transfer_gb"] is None
+        assert data["backup"]["authorised_requesters"] is None
+        assert '"support_minutes_per_user_month": null' in policy.dumps_json()
+        for suffix in ("json", "toml"):
+            path = tmp_path / f"{name}.{suffix}"
+            policy.dump(path)
+            assert VendorPolicy.load(path) == policy
+        nulls = tomllib.loads(policy.dumps_toml())["null"]
+        assert {
+            "limits.api_monthly_transfer_gb",
+            "limits.support_minutes_per_user_month",
+            "limits.esign_archive_years",
+            "backup.first_backup_at",
+            "backup.free_copies_per_half_year",
+            "backup.accepted_methods",
+        } <= set(nulls)
+        # STOR-1: livespace states that linked files do not count; smartmail states nothing
+        linked = "limits.linked_files_count_toward_storage" in nulls
+        assert linked is (name == "smartmail")
+
+
+def test_a_term_left_out_may_be_set_and_unset_by_override_API_2_BACKUP_4() -> None:
+    """Overrides set a term a preset leaves out (livespace's own API-2 limit) and leave one
+    out again (``None``); the bounds still refuse a bad value, naming the rule."""
+    livespace = preset("livespace").with_overrides(
+        {"limits": {"api_monthly_transfer_gb": 50}, "backup": {"accepted_methods": ["data_box"]}}
+    )
+    assert livespace.limits.api_monthly_transfer_gb == 50
+    assert livespace.backup is not None
+    assert livespace.backup.accepted_methods == frozenset({VerificationMethod.DATA_BOX})
+    raynet = preset("raynet").with_overrides(
+        {"limits": {"support_minutes_per_user_month": None}, "backup": {"first_backup_at": None}}
+    )
+    assert raynet.limits.support_minutes_per_user_month is None
+    assert raynet.backup is not None and raynet.backup.first_backup_at is None
+    assert LimitsPolicy(api_monthly_transfer_gb=None).api_monthly_transfer_gb is None
+    assert BackupPolicy(authorised_requesters=None).authorised_requesters is None
+    with pytest.raises(PolicyError) as caught:
+        preset("livespace").with_overrides({"limits": {"api_remedy_business_days": -1}})
+    assert caught.value.errors == (
+        "$.overrides.limits.api_remedy_business_days: must be >= 0, got -1 (API-2)",
+    )

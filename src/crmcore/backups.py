@@ -1,9 +1,21 @@
 """Backups, backup copies and the advanced export (BACKUP-1..4, EXPORT-1).
 
+BACKUP-1's hour and BACKUP-2..4 are raynet's terms. A parameter a vendor's policy leaves out
+(``None``: livespace and smartmail state neither the hour of their backups nor BACKUP-2..4) is
+never replaced by raynet's: the function that needs it raises
+:class:`~crmcore.errors.TermNotStated` naming the parameter and the rule. A copy's price, the
+last copy's window and who may ask are commercial terms; guessing them would charge or refuse
+a customer on terms the vendor never gave. Set the parameter (``with_overrides``) to use them.
+
 >>> from datetime import date
 >>> from crmcore.presets import preset
->>> [t.strftime("%H:%M") for t, _ in backup_times(date(2026, 3, 2), preset("livespace"))]
+>>> livespace = preset("livespace").with_overrides({"backup": {"first_backup_at": "02:00"}})
+>>> [t.strftime("%H:%M") for t, _ in backup_times(date(2026, 3, 2), livespace)]
 ['02:00', '02:00', '14:00']
+>>> backup_times(date(2026, 3, 2), preset("livespace"))
+Traceback (most recent call last):
+...
+crmcore.errors.TermNotStated: backup.first_backup_at: livespace states no BACKUP-1 hour ...
 >>> half_year_of(date(2026, 7, 1))
 Period(first_day=datetime.date(2026, 7, 1), last_day=datetime.date(2026, 12, 31))
 """
@@ -13,15 +25,18 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 
 import attrs
 
 from crmcore.dates import add_calendar_days, require_aware, zone
-from crmcore.errors import BackupRefused, RequestNotAuthorised, ValidationError
+from crmcore.errors import BackupRefused, RequestNotAuthorised, TermNotStated, ValidationError
 from crmcore.i18n import N_
 from crmcore.money import Money
 from crmcore.periods import Period
 from crmcore.policies import BackupPolicy, CopyRequester, VendorPolicy, VerificationMethod
+
+_T = TypeVar("_T")
 
 __all__ = [
     "BackupKind",
@@ -64,14 +79,23 @@ def _runs(
 def backup_times(day: date, vendor: VendorPolicy) -> tuple[tuple[datetime, BackupKind], ...]:
     """The backups taken on ``day`` (vendor time), in time order (BACKUP-1).
 
-    raynet: one at 02:00 Prague time; livespace: local at 02:00 and 14:00, off-site at 02:00.
-    Inactive tenants (blocked, cancelled, awaiting purge) are backed up alike. A vendor that
-    states no backups (``vendor.backup is None``) has none to list.
+    raynet: one at 02:00 Prague time; livespace (with ``first_backup_at`` set to 02:00): local
+    at 02:00 and 14:00, off-site at 02:00. Inactive tenants (blocked, cancelled, awaiting
+    purge) are backed up alike. A vendor that states no backups (``vendor.backup is None``)
+    has none to list; one that states backups but not their hour (``first_backup_at=None``)
+    raises :class:`~crmcore.errors.TermNotStated`: the times would be a guess.
     """
     policy = vendor.backup
     if policy is None:
         return ()
     first = policy.first_backup_at
+    if first is None:
+        raise TermNotStated(
+            "backup.first_backup_at",
+            "BACKUP-1",
+            "hour at which its backup schedule starts",
+            vendor=vendor.name,
+        )
     runs = _runs(day, vendor, first, policy.local_interval_hours, BackupKind.LOCAL)
     if policy.offsite_interval_hours is not None:
         runs += _runs(day, vendor, first, policy.offsite_interval_hours, BackupKind.OFFSITE)
@@ -85,7 +109,8 @@ def restore_points(
 
     Each backup is kept ``retention_days`` (raynet 90; ``None`` when the vendor states no
     period, livespace) after it was taken (BACKUP-1): the 02:00 backup
-    of 1 Jan is gone at 02:00 on 1 Apr (90 days later, wall clock in vendor time).
+    of 1 Jan is gone at 02:00 on 1 Apr (90 days later, wall clock in vendor time). Like
+    :func:`backup_times`, refuses a vendor that states no backup hour.
     """
     require_aware(now, "now")
     if vendor.backup is None:  # no backups stated
@@ -138,11 +163,17 @@ def copy_charge(
     """The price of a backup copy requested on ``requested_on`` (BACKUP-2).
 
     ``free_copies_per_half_year`` (1) copies per calendar half-year are free; each further
-    copy costs ``extra_copy_price`` from the vendor's price list (PLAN-4).
+    copy costs ``extra_copy_price`` from the vendor's price list (PLAN-4). ``None`` (the
+    vendor states no free copies) raises :class:`~crmcore.errors.TermNotStated`.
     """
+    allowance = _stated(
+        policy.free_copies_per_half_year,
+        "free_copies_per_half_year",
+        "BACKUP-2",
+        "allowance of free backup copies",
+    )
     window = half_year_of(requested_on)
     used = sum(1 for copy in earlier if copy.free and window.contains(copy.requested_on))
-    allowance = policy.free_copies_per_half_year
     if used < allowance:
         return CopyCharge(
             Money.zero(extra_copy_price.currency), True, window, used, allowance, "BACKUP-2"
@@ -157,8 +188,15 @@ def last_copy_charge(
 
     Free when requested within ``last_copy_window_days`` (80) of the end: ended 31 Jan 2026 →
     free up to and including 21 Apr 2026. Later, no copy is made (the window has closed).
+    ``None`` (the vendor states no such window) raises :class:`~crmcore.errors.TermNotStated`.
     """
-    last_day = contract_ended_on + timedelta(days=policy.last_copy_window_days)
+    days = _stated(
+        policy.last_copy_window_days,
+        "last_copy_window_days",
+        "BACKUP-3",
+        "window for the last backup copy after the contract's end",
+    )
+    last_day = contract_ended_on + timedelta(days=days)
     if requested_on < contract_ended_on:
         raise ValidationError(
             f"requested {requested_on} before the contract ended {contract_ended_on}",
@@ -172,7 +210,7 @@ def last_copy_charge(
                 "end on {ended}, that is by {last_day}; it was requested on {requested}."
             ),
             {
-                "days": policy.last_copy_window_days,
+                "days": days,
                 "ended": contract_ended_on,
                 "last_day": last_day,
                 "requested": requested_on,
@@ -208,12 +246,24 @@ def authorise_request(
     method not accepted (BACKUP-4). The customer may only narrow the vendor's lists.
 
     A board member speaks for a legal person only; "customer" in person for a natural person.
+    A vendor list that is ``None`` (the vendor states no BACKUP-4 terms) raises
+    :class:`~crmcore.errors.TermNotStated`: the customer can only narrow a list that exists.
     """
     narrowing = narrowing or CustomerNarrowing()
-    people = policy.authorised_requesters
+    people = _stated(
+        policy.authorised_requesters,
+        "authorised_requesters",
+        "BACKUP-4",
+        "list of people authorised to make a sensitive request",
+    )
+    methods = _stated(
+        policy.accepted_methods,
+        "accepted_methods",
+        "BACKUP-4",
+        "list of accepted verification methods",
+    )
     if narrowing.requesters is not None:  # an empty set narrows to nobody
         people = people & narrowing.requesters
-    methods = policy.accepted_methods
     if narrowing.methods is not None:
         methods = methods & narrowing.methods
     if requester is CopyRequester.BOARD_MEMBER and not customer_is_legal_person:
@@ -234,6 +284,13 @@ def authorise_request(
             field="method",
             rule="BACKUP-4",
         )
+
+
+def _stated(value: _T | None, field: str, rule: str, what: str) -> _T:
+    """``value``, or :class:`~crmcore.errors.TermNotStated` when the vendor states none."""
+    if value is None:
+        raise TermNotStated(f"backup.{field}", rule, what)
+    return value
 
 
 # --- EXPORT-1 -------------------------------------------------------------------------------------

@@ -171,6 +171,26 @@ class RuleViolation(CrmError):
     """An operation the commercial rules refuse (the rule ID says which)."""
 
 
+class TermNotStated(RuleViolation, LookupError):
+    """The vendor's terms state no value for a rule's parameter (the policy field is ``None``),
+    so crmcore has nothing to apply rather than borrow another vendor's value; ``field`` names
+    the parameter and ``rule`` the rule, and ``vendor`` (when the caller knows it) who, e.g.::
+
+        backup.first_backup_at: livespace states no BACKUP-1 hour at which its backup
+        schedule starts (None); set the parameter to use this (BACKUP-1)
+
+    The limits functions see only a ``LimitsPolicy`` and say "the vendor's policy".
+    """
+
+    def __init__(self, field: str, rule: str, what: str, *, vendor: str | None = None):
+        who = vendor if vendor is not None else "the vendor's policy"
+        super().__init__(
+            f"{who} states no {rule} {what} (None); set the parameter to use this",
+            field=field,
+            rule=rule,
+        )
+
+
 class SeatError(RuleViolation, ValueError):
     """A seat operation the seat rules refuse (SEAT-1..5)."""
 

@@ -21,6 +21,11 @@ decision an application can show to a person: the outcome, the rule ID and the n
 - REC-4: a refusal names the cheapest higher plan whose limit fits, or says to contact the
   vendor on the top plan.
 - REC-5: an unlimited plan (``records=None``) never refuses.
+- API-2, STOR-1, SUP-1, SIGN-1 are one vendor's terms; a parameter the vendor's policy leaves
+  out (``None``, crmcore.presets) is never replaced by another vendor's value. No API-2
+  transfer limit means no notice is ever due; the others raise
+  :class:`~crmcore.errors.TermNotStated` (naming the parameter and the rule) when the answer
+  depends on them.
 
 >>> from crmcore.catalog import Catalog, Limits, Plan
 >>> from crmcore.presets import preset
@@ -50,7 +55,7 @@ from dateutil.relativedelta import relativedelta
 
 from crmcore.catalog import Catalog, Limits, Plan
 from crmcore.dates import BusinessCalendar, add_calendar_days, local_midnight, vendor_date
-from crmcore.errors import LimitError, ValidationError
+from crmcore.errors import LimitError, TermNotStated, ValidationError
 
 if TYPE_CHECKING:  # policies imports the vocabulary from here
     from crmcore.policies import LimitsPolicy
@@ -442,14 +447,15 @@ class ApiTransferDecision:
     """Data pulled through the API in one calendar month (API-2).
 
     Above ``limit_gb`` a notice is due; ``remedy_by`` is the last day to remedy (5 business
-    days after the notice day, TIME-3) before the integration may be disabled.
+    days after the notice day, TIME-3) before the integration may be disabled. ``limit_gb``
+    is ``None`` when the vendor states no transfer limit: no notice is due.
     """
 
     notice: bool
     rule: str
     month: date
     used_gb: Decimal
-    limit_gb: Decimal
+    limit_gb: Decimal | None
     remedy_by: date | None = None
 
 
@@ -461,20 +467,50 @@ def api_transfer_decision(
 ) -> ApiTransferDecision:
     """Whether this month's API transfer calls for a notice, and its remedy deadline (API-2).
 
+    API-2 is raynet's term. ``api_monthly_transfer_gb=None`` (the vendor states no transfer
+    limit) is no limit: the rule's only consequence is a notice above the limit, so with no
+    limit no notice is ever due. A notice that is due while ``api_remedy_business_days`` is
+    ``None`` raises :class:`~crmcore.errors.TermNotStated`: crmcore cannot say by when the
+    vendor may disable the integration.
+
     >>> from crmcore.dates import BusinessCalendar
     >>> from crmcore.policies import LimitsPolicy
     >>> d = api_transfer_decision(Decimal("100.5"), date(2026, 4, 30), LimitsPolicy(),
     ...                           BusinessCalendar("CZ"))
     >>> d.notice, d.remedy_by   # Thu 30 Apr; 1 May and 8 May are CZ holidays
     (True, datetime.date(2026, 5, 11))
+    >>> none = LimitsPolicy(api_monthly_transfer_gb=None, api_remedy_business_days=None)
+    >>> api_transfer_decision(10**6, date(2026, 4, 30), none, BusinessCalendar("PL")).notice
+    False
     """
     used = _amount(transferred_gb, "transferred_gb", "API-2")
-    limit = Decimal(policy.api_monthly_transfer_gb)
     month = checked_on.replace(day=1)
+    if policy.api_monthly_transfer_gb is None:  # no transfer limit stated: never a notice
+        return ApiTransferDecision(False, "API-2", month, used, None)
+    limit = Decimal(policy.api_monthly_transfer_gb)
     if used > limit:
-        deadline = calendar.add_business_days(checked_on, policy.api_remedy_business_days)
+        days = _stated(policy.api_remedy_business_days, "api_remedy_business_days", "API-2")
+        deadline = calendar.add_business_days(checked_on, days)
         return ApiTransferDecision(True, "API-2", month, used, limit, deadline)
     return ApiTransferDecision(False, "API-2", month, used, limit)
+
+
+def _stated(value: int | None, field: str, rule: str) -> int:
+    """``value``, or :class:`~crmcore.errors.TermNotStated` when the vendor states none."""
+    if value is None:
+        raise TermNotStated(f"limits.{field}", rule, _TERMS[field])
+    return value
+
+
+#: What each parameter of LimitsPolicy that may be left out is, for TermNotStated's message.
+_TERMS = {
+    "api_remedy_business_days": "remedy period for an API transfer notice",
+    "support_minutes_per_user_month": "support allowance per user account",
+    "esign_free_documents_per_month": "online-signing allowance (free documents per month)",
+    "esign_signing_window_days": "signing window",
+    "esign_archive_years": "archive period for signed documents",
+    "linked_files_count_toward_storage": "rule on whether linked files count toward storage",
+}
 
 
 # --- storage (STOR-1) -----------------------------------------------------------------------------
@@ -507,10 +543,15 @@ def storage_decision(
     """Whether ``adding_gb`` more fits the tenant's pooled storage (STOR-1).
 
     Linked files (mail attachments, Dropbox links) do not count unless the policy says so.
+    Only livespace states it (they do not count); with ``linked_files_count_toward_storage``
+    ``None`` (not stated) any ``linked_gb`` above 0 raises
+    :class:`~crmcore.errors.TermNotStated`, since counting them or not would be a guess;
+    ``linked_gb=0`` needs no answer and is decided as usual.
 
     >>> from crmcore.policies import LimitsPolicy
     >>> d = storage_decision(Decimal("59"), Decimal("1"), 20,
-    ...                      Limits(storage_per_seat_gb=Decimal(3)), LimitsPolicy(),
+    ...                      Limits(storage_per_seat_gb=Decimal(3)),
+    ...                      LimitsPolicy(linked_files_count_toward_storage=False),
     ...                      linked_gb=Decimal(40))
     >>> d.outcome.value, d.used_gb, d.limit_gb
     ('allowed', Decimal('60'), Decimal('60'))
@@ -519,7 +560,14 @@ def storage_decision(
     adding = _amount(adding_gb, "adding_gb", "STOR-1")
     linked = _amount(linked_gb, "linked_gb", "STOR-1")
     _count(seats, "seats", "STOR-1")
-    used = stored + adding + (linked if policy.linked_files_count_toward_storage else 0)
+    counts_linked = policy.linked_files_count_toward_storage
+    if counts_linked is None and linked > 0:
+        raise TermNotStated(
+            "limits.linked_files_count_toward_storage",
+            "STOR-1",
+            _TERMS["linked_files_count_toward_storage"],
+        )
+    used = stored + adding + (linked if counts_linked else 0)
     per_seat = limits.storage_per_seat_gb
     if per_seat is None:
         return StorageDecision(Outcome.ALLOWED, "STOR-1", used, None, seats, None)
@@ -551,7 +599,10 @@ def support_decision(
 ) -> SupportDecision:
     """Whether a tenant with ``users`` accounts has support time left this month (SUP-1).
 
-    The plan's ``support_minutes_per_user`` applies when set, else the policy's 60.
+    The plan's ``support_minutes_per_user`` applies when set, else the policy's (raynet: 60).
+    SUP-1 is raynet's term: when neither states an allowance (the policy's is ``None``) this
+    raises :class:`~crmcore.errors.TermNotStated`; an allowance is an entitlement, so crmcore
+    assumes neither unlimited support nor none.
 
     >>> from crmcore.policies import LimitsPolicy
     >>> d = support_decision(5, 240, LimitsPolicy())
@@ -560,9 +611,12 @@ def support_decision(
     """
     _count(users, "users", "SUP-1")
     _count(used_minutes, "used_minutes", "SUP-1")
-    per_user = policy.support_minutes_per_user_month
     if limits is not None and limits.support_minutes_per_user is not None:
         per_user = limits.support_minutes_per_user
+    else:
+        per_user = _stated(
+            policy.support_minutes_per_user_month, "support_minutes_per_user_month", "SUP-1"
+        )
     limit = per_user * users
     outcome = Outcome.ALLOWED if used_minutes < limit else Outcome.REFUSED
     return SupportDecision(outcome, "SUP-1", used_minutes, limit, max(limit - used_minutes, 0))
@@ -604,6 +658,9 @@ def esign_decision(
     """Whether a document may be sent for signing at ``at`` (SIGN-1).
 
     ``signed_this_month`` counts documents already sent in the vendor-local calendar month.
+    SIGN-1 is raynet's term: ``esign_free_documents_per_month=None`` (the vendor states no
+    online-signing terms) raises :class:`~crmcore.errors.TermNotStated` rather than guess
+    which documents are free.
 
     >>> from datetime import datetime, timezone
     >>> at = datetime(2026, 3, 10, 12, tzinfo=timezone.utc)
@@ -613,7 +670,9 @@ def esign_decision(
     """
     _count(signed_this_month, "signed_this_month", "SIGN-1")
     month = vendor_date(at, timezone).replace(day=1)
-    free = policy.esign_free_documents_per_month
+    free = _stated(
+        policy.esign_free_documents_per_month, "esign_free_documents_per_month", "SIGN-1"
+    )
     if not paid_mode:
         outcome = EsignOutcome.NOT_IN_TRIAL
     elif signed_this_month < free:
@@ -626,16 +685,24 @@ def esign_decision(
 
 
 def esign_signing_deadline(sent_at: datetime, timezone: str, policy: LimitsPolicy) -> datetime:
-    """The end of the signing window: the same wall-clock time 7 days later (SIGN-1)."""
-    return add_calendar_days(sent_at, policy.esign_signing_window_days, timezone)
+    """The end of the signing window: the same wall-clock time 7 days later (SIGN-1).
+
+    ``esign_signing_window_days=None`` (not stated) raises
+    :class:`~crmcore.errors.TermNotStated`: a window with no end would be a guess.
+    """
+    days = _stated(policy.esign_signing_window_days, "esign_signing_window_days", "SIGN-1")
+    return add_calendar_days(sent_at, days, timezone)
 
 
 def esign_archive_until(signed_on: date, policy: LimitsPolicy) -> date:
     """The last day a signed document stays archived: 3 years after signing (SIGN-1).
 
+    ``esign_archive_years=None`` (not stated) raises :class:`~crmcore.errors.TermNotStated`.
+
     >>> from crmcore.policies import LimitsPolicy
     >>> esign_archive_until(date(2028, 2, 29), LimitsPolicy())   # clamped (TIME-4)
     datetime.date(2031, 2, 28)
     """
-    result: date = signed_on + relativedelta(years=policy.esign_archive_years)
+    years = _stated(policy.esign_archive_years, "esign_archive_years", "SIGN-1")
+    result: date = signed_on + relativedelta(years=years)
     return result

@@ -52,6 +52,9 @@ from crmcore.serialization import (
 )
 
 __all__ = [
+    "DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH",
+    "DEFAULT_CARD_DUE_DAYS",
+    "DEFAULT_TRANSFER_DUE_DAYS",
     "MAX_POLICY_BYTES",
     "MAX_POLICY_COUNT",
     "MAX_POLICY_DAYS",
@@ -133,20 +136,37 @@ class DowngradeTiming(enum.StrEnum):
     NEXT_PERIOD = "next_period"
 
 
+#: Decision (BILL-4): a transfer is due 14 days after the issue date for every vendor whose
+#: terms state no due period. The 14 days are raynet's (BILL-4); crmcore uses them as its own
+#: default so an invoice paid by transfer always has a due date (PAY-1 counts from it).
+DEFAULT_TRANSFER_DUE_DAYS = 14
+
+#: Decision (BILL-4): a card payment is charged at issue (due 0 days after it) for every vendor
+#: whose terms state no card terms; "charged automatically at issue" is raynet's (BILL-4).
+DEFAULT_CARD_DUE_DAYS = 0
+
+#: Decision (PRO-3, PRO-4): seats bought and upgrades during an annual period are invoiced at
+#: once except in the 12th month (then on the next invoice), for every vendor whose terms state
+#: no such exception. The 12th month is raynet's (PRO-3); crmcore uses it as its own default.
+DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH = 12
+
+
 @attrs.frozen
 class BillingPolicy:
     """BILL-1..7, PRO-1..7, TERM-1..3."""
 
-    transfer_due_days: int = attrs.field(default=14, validator=_count(MAX_POLICY_DAYS, "BILL-4"))
+    transfer_due_days: int = attrs.field(  # BILL-4
+        default=DEFAULT_TRANSFER_DUE_DAYS, validator=_count(MAX_POLICY_DAYS, "BILL-4")
+    )
     card_due_days: int = attrs.field(  # charged at issue
-        default=0, validator=_count(MAX_POLICY_DAYS, "BILL-4")
+        default=DEFAULT_CARD_DUE_DAYS, validator=_count(MAX_POLICY_DAYS, "BILL-4")
     )
     downgrade_takes_effect: DowngradeTiming = DowngradeTiming.IMMEDIATELY  # PRO-6
     invoice_series: str = attrs.field(  # BILL-6: per vendor and year
         default="{year}/{number:04d}", validator=lambda _i, _a, value: check_invoice_series(value)
     )
     annual_immediate_except_month: int = attrs.field(  # PRO-3 / PRO-4: the 12th-month exception
-        default=12, validator=_count(12, "PRO-3", 1)
+        default=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH, validator=_count(12, "PRO-3", 1)
     )
     term_discounts: tuple[tuple[int, Decimal], ...] = attrs.field(  # TERM-1: (min months, ratio)
         default=(), validator=lambda _i, _a, value: check_term_discounts(value)
@@ -251,7 +271,15 @@ def _counted_kinds(kinds: Iterable[object]) -> frozenset[str]:
 
 @attrs.frozen
 class LimitsPolicy:
-    """REC-1..6, API-1..2, STOR-1, SUP-1, SIGN-1."""
+    """REC-1..6, API-1..2, STOR-1, SUP-1, SIGN-1.
+
+    The API-2, SUP-1, SIGN-1 and STOR-1 parameters are one vendor's terms (raynet's, and
+    livespace's for linked files); ``None`` means the vendor states no such term, never
+    another vendor's value. What each ``None`` does is documented where it is used
+    (``crmcore.limits``): ``api_monthly_transfer_gb=None`` is no transfer limit (no API-2
+    notice is ever due); the others refuse with :class:`~crmcore.errors.TermNotStated` when
+    the answer depends on them.
+    """
 
     record_warning_ratio: Decimal = attrs.field(  # REC-2 decision
         default=Decimal("0.9"),
@@ -264,25 +292,27 @@ class LimitsPolicy:
     uncounted_record_kinds: frozenset[str] = attrs.field(
         default=frozenset(), converter=uncounted_kinds
     )
-    api_monthly_transfer_gb: int = attrs.field(  # API-2
+    api_monthly_transfer_gb: int | None = attrs.field(  # API-2 (raynet); None: no limit
         default=100, validator=_count(MAX_POLICY_BYTES, "API-2")
     )
-    api_remedy_business_days: int = attrs.field(  # API-2
+    api_remedy_business_days: int | None = attrs.field(  # API-2 (raynet)
         default=5, validator=_count(MAX_POLICY_DAYS, "API-2")
     )
-    support_minutes_per_user_month: int = attrs.field(  # SUP-1
+    support_minutes_per_user_month: int | None = attrs.field(  # SUP-1 (raynet)
         default=60, validator=_count(MAX_POLICY_MINUTES, "SUP-1")
     )
-    esign_free_documents_per_month: int = attrs.field(  # SIGN-1
+    esign_free_documents_per_month: int | None = attrs.field(  # SIGN-1 (raynet)
         default=4, validator=_count(MAX_POLICY_COUNT, "SIGN-1")
     )
-    esign_signing_window_days: int = attrs.field(  # SIGN-1
+    esign_signing_window_days: int | None = attrs.field(  # SIGN-1 (raynet)
         default=7, validator=_count(MAX_POLICY_DAYS, "SIGN-1")
     )
-    esign_archive_years: int = attrs.field(  # SIGN-1
+    esign_archive_years: int | None = attrs.field(  # SIGN-1 (raynet)
         default=3, validator=_count(MAX_POLICY_MONTHS // 12, "SIGN-1")
     )
-    linked_files_count_toward_storage: bool = False  # STOR-1
+    # STOR-1 (livespace: False, linked files do not count); None: not stated (raynet's default,
+    # as raynet's terms do not say either).
+    linked_files_count_toward_storage: bool | None = None
 
 
 # --- services (MAIL, BACKUP, EXPORT, NOTICE, END, GDPR) -------------------------------------------
@@ -352,46 +382,59 @@ def _hours_in_a_day(_i: object, attribute: attrs.Attribute[Any], value: Any) -> 
         )
 
 
-def _requesters(values: Iterable[str]) -> frozenset[CopyRequester]:
+def _requesters(values: Iterable[str] | None) -> frozenset[CopyRequester] | None:
     # The shared converter structures a StrEnum as a plain str; coerce (and validate) here.
+    if values is None:  # BACKUP-4 not stated
+        return None
     return frozenset(CopyRequester(value) for value in values)
 
 
-def _methods(values: Iterable[str]) -> frozenset[VerificationMethod]:
+def _methods(values: Iterable[str] | None) -> frozenset[VerificationMethod] | None:
+    if values is None:  # BACKUP-4 not stated
+        return None
     return frozenset(VerificationMethod(value) for value in values)
 
 
 @attrs.frozen
 class BackupPolicy:
-    """BACKUP-1..4, EXPORT-1."""
+    """BACKUP-1..4, EXPORT-1.
+
+    ``first_backup_at``, ``free_copies_per_half_year``, ``last_copy_window_days``,
+    ``backs_up_inactive_tenants``, ``authorised_requesters`` and ``accepted_methods`` are
+    raynet's terms (BACKUP-1..4); ``None`` means the vendor states no such term, and the
+    function that needs it (``crmcore.backups``) refuses with
+    :class:`~crmcore.errors.TermNotStated` rather than apply raynet's.
+    """
 
     # BACKUP-1: runs at first_backup_at and every interval after it within the day (1..24 h)
     local_interval_hours: int = attrs.field(default=24, validator=_hours_in_a_day)  # raynet
     offsite_interval_hours: int | None = attrs.field(  # livespace: 24
         default=None, validator=_hours_in_a_day
     )
-    first_backup_at: time = time(2, 0)  # raynet: from 02:00 vendor time
+    first_backup_at: time | None = time(2, 0)  # raynet: from 02:00 vendor time
     # None: no retention period stated (livespace: any chosen day and hour)
     retention_days: int | None = attrs.field(
         default=90,
         validator=_count(MAX_POLICY_DAYS, "BACKUP-1"),  # None allowed
     )
     # BACKUP-2 decision: per calendar half-year
-    free_copies_per_half_year: int = attrs.field(
+    free_copies_per_half_year: int | None = attrs.field(
         default=1, validator=_count(MAX_POLICY_COUNT, "BACKUP-2")
     )
-    last_copy_window_days: int = attrs.field(  # BACKUP-3
+    last_copy_window_days: int | None = attrs.field(  # BACKUP-3
         default=80, validator=_count(MAX_POLICY_DAYS, "BACKUP-3")
     )
     free_advanced_exports: int = attrs.field(  # EXPORT-1
         default=0, validator=_count(MAX_POLICY_COUNT, "EXPORT-1")
     )
-    backs_up_inactive_tenants: bool = True  # BACKUP-1: blocked, cancelled, awaiting purge
+    # BACKUP-1 (raynet): blocked, cancelled, awaiting-purge instances are backed up too;
+    # None: not stated (informational: no crmcore function reads a tenant's status for it).
+    backs_up_inactive_tenants: bool | None = True
     # BACKUP-4: the vendor's lists; a customer may narrow them (crmcore.backups).
-    authorised_requesters: frozenset[CopyRequester] = attrs.field(
+    authorised_requesters: frozenset[CopyRequester] | None = attrs.field(
         default=frozenset(CopyRequester), converter=_requesters
     )
-    accepted_methods: frozenset[VerificationMethod] = attrs.field(
+    accepted_methods: frozenset[VerificationMethod] | None = attrs.field(
         default=frozenset(VerificationMethod), converter=_methods
     )
 

@@ -8,9 +8,15 @@ are raynet's and RULES.md's decisions). Where a vendor's terms say nothing about
 family, the preset says so with ``None`` (not applicable): no trial for smartmail and
 optimasales, no payment-delay (PAY) terms, service level, mailbox, backups, notices or
 incident procedure for the vendors that state none, and no counted record kinds (no record
-limit) where the seed states no record limit. A value RULES.md marks "Decision" is crmcore's
-own and is stated as such. The few parameters a policy cannot yet leave out are marked
-``# not stated by the seed`` with the value crmcore uses.
+limit) where the seed states no record limit. A single parameter one vendor states is
+``None`` in the presets of the others: API-2's transfer limit and remedy period, SUP-1's
+support hour and SIGN-1's signing numbers are raynet's only, whether linked files count
+toward storage (STOR-1) livespace's only, and BACKUP-1's hour and BACKUP-2..4 raynet's only.
+A value RULES.md marks "Decision" is crmcore's own and is stated as such; so are
+:data:`~crmcore.policies.DEFAULT_TRANSFER_DUE_DAYS` and
+:data:`~crmcore.policies.DEFAULT_CARD_DUE_DAYS` (BILL-4) and
+:data:`~crmcore.policies.DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH` (PRO-3), raynet's values
+that crmcore uses for the presets whose terms do not state them.
 
 >>> sorted(PRESETS)
 ['chmiuro', 'livespace', 'optimasales', 'raynet', 'smartmail']
@@ -18,6 +24,8 @@ own and is stated as such. The few parameters a policy cannot yet leave out are 
 (14, 'months')
 >>> preset("smartmail").trial is None, preset("chmiuro").limits.counted_record_kinds
 (True, frozenset())
+>>> preset("livespace").limits.support_minutes_per_user_month is None   # SUP-1 is raynet's
+True
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ from decimal import Decimal
 
 from crmcore.errors import UnknownPreset
 from crmcore.policies import (
+    DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,
+    DEFAULT_CARD_DUE_DAYS,
+    DEFAULT_TRANSFER_DUE_DAYS,
     RAYNET_RECORD_KINDS,
     BackupPolicy,
     BillingPolicy,
@@ -96,7 +107,7 @@ RAYNET = VendorPolicy(
         esign_free_documents_per_month=4,  # SIGN-1
         esign_signing_window_days=7,  # SIGN-1
         esign_archive_years=3,  # SIGN-1
-        linked_files_count_toward_storage=False,  # not stated by the seed (STOR-1 is livespace's)
+        linked_files_count_toward_storage=None,  # not stated (STOR-1 is livespace's)
     ),
     mail=None,  # no mailbox service
     # BACKUP-1: daily from 02:00 Prague time, kept 90 days; BACKUP-2/3: 1 free copy per
@@ -137,11 +148,11 @@ LIVESPACE = VendorPolicy(
         abuse_allowance=_ONE_TRIAL,
     ),
     billing=BillingPolicy(
-        transfer_due_days=14,  # not stated by the seed: BILL-4's 14 days
-        card_due_days=0,
+        transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
+        card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
-        annual_immediate_except_month=12,  # not stated by the seed: PRO-3's 12th month
+        annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
         term_discounts=(),  # TERM-1: the discount table is vendor data, not in the seed
     ),
     dunning=None,  # no payment-delay terms stated
@@ -157,12 +168,12 @@ LIVESPACE = VendorPolicy(
         record_warning_ratio=_WARNING,
         counted_record_kinds=frozenset(),  # REC-5: no record limit
         uncounted_record_kinds=frozenset(),  # REC-1: no kinds declared as not counted
-        api_monthly_transfer_gb=100,  # not stated by the seed: API-2's 100 GB
-        api_remedy_business_days=5,  # not stated by the seed: API-2's 5 business days
-        support_minutes_per_user_month=60,  # not stated by the seed: SUP-1's hour
-        esign_free_documents_per_month=4,  # not stated by the seed: SIGN-1
-        esign_signing_window_days=7,  # not stated by the seed: SIGN-1
-        esign_archive_years=3,  # not stated by the seed: SIGN-1
+        api_monthly_transfer_gb=None,  # API-2 not stated: no transfer limit
+        api_remedy_business_days=None,  # API-2 not stated
+        support_minutes_per_user_month=None,  # SUP-1 not stated
+        esign_free_documents_per_month=None,  # SIGN-1 not stated
+        esign_signing_window_days=None,  # SIGN-1 not stated
+        esign_archive_years=None,  # SIGN-1 not stated
         linked_files_count_toward_storage=False,  # STOR-1: mail attachments, Dropbox links
     ),
     mail=None,  # no mailbox service
@@ -170,14 +181,14 @@ LIVESPACE = VendorPolicy(
     backup=BackupPolicy(
         local_interval_hours=12,
         offsite_interval_hours=24,
-        first_backup_at=time(2, 0),  # not stated by the seed: the hour the schedule starts
+        first_backup_at=None,  # BACKUP-1: the hour the schedule starts is not stated
         retention_days=None,  # no period stated: restore to any chosen day and hour
-        free_copies_per_half_year=1,  # not stated by the seed: BACKUP-2
-        last_copy_window_days=80,  # not stated by the seed: BACKUP-3
+        free_copies_per_half_year=None,  # BACKUP-2 not stated
+        last_copy_window_days=None,  # BACKUP-3 not stated
         free_advanced_exports=1,
-        backs_up_inactive_tenants=True,  # not stated by the seed
-        authorised_requesters=frozenset(CopyRequester),  # not stated by the seed: BACKUP-4
-        accepted_methods=frozenset(VerificationMethod),  # not stated by the seed: BACKUP-4
+        backs_up_inactive_tenants=None,  # BACKUP-1: not stated
+        authorised_requesters=None,  # BACKUP-4 not stated
+        accepted_methods=None,  # BACKUP-4 not stated
     ),
     notice=None,  # no notice periods stated
     incident=None,  # no personal-data incident procedure stated
@@ -198,11 +209,11 @@ CHMIURO = VendorPolicy(
         abuse_allowance=_ONE_TRIAL,
     ),
     billing=BillingPolicy(
-        transfer_due_days=14,  # not stated by the seed: BILL-4's 14 days
-        card_due_days=0,
+        transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
+        card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
-        annual_immediate_except_month=12,  # not stated by the seed: PRO-3's 12th month
+        annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
         term_discounts=(),  # TERM-1/TERM-3: terms at the plan price, no discount stated
     ),
     dunning=None,  # no payment-delay terms stated
@@ -211,13 +222,13 @@ CHMIURO = VendorPolicy(
         record_warning_ratio=_WARNING,
         counted_record_kinds=frozenset(),  # no record limit stated (REC-1 is raynet's)
         uncounted_record_kinds=frozenset(),  # REC-1: no kinds declared as not counted
-        api_monthly_transfer_gb=100,  # not stated by the seed: API-2's 100 GB
-        api_remedy_business_days=5,  # not stated by the seed: API-2's 5 business days
-        support_minutes_per_user_month=60,  # not stated by the seed: SUP-1's hour
-        esign_free_documents_per_month=4,  # not stated by the seed: SIGN-1
-        esign_signing_window_days=7,  # not stated by the seed: SIGN-1
-        esign_archive_years=3,  # not stated by the seed: SIGN-1
-        linked_files_count_toward_storage=False,  # not stated by the seed (STOR-1)
+        api_monthly_transfer_gb=None,  # API-2 not stated: no transfer limit
+        api_remedy_business_days=None,  # API-2 not stated
+        support_minutes_per_user_month=None,  # SUP-1 not stated
+        esign_free_documents_per_month=None,  # SIGN-1 not stated
+        esign_signing_window_days=None,  # SIGN-1 not stated
+        esign_archive_years=None,  # SIGN-1 not stated
+        linked_files_count_toward_storage=None,  # not stated (STOR-1 is livespace's)
     ),
     mail=None,  # no mailbox service
     backup=None,  # no backup terms stated
@@ -232,11 +243,11 @@ SMARTMAIL = VendorPolicy(
     currency="PLN",
     trial=None,  # no trial stated
     billing=BillingPolicy(
-        transfer_due_days=14,  # not stated by the seed: BILL-4's 14 days
-        card_due_days=0,
+        transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
+        card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
-        annual_immediate_except_month=12,  # not stated by the seed: PRO-3's 12th month
+        annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
         term_discounts=(),  # no prepaid terms stated
     ),
     dunning=None,  # no payment-delay terms stated
@@ -245,13 +256,13 @@ SMARTMAIL = VendorPolicy(
         record_warning_ratio=_WARNING,
         counted_record_kinds=frozenset(),  # no record limit stated (REC-1 is raynet's)
         uncounted_record_kinds=frozenset(),  # REC-1: no kinds declared as not counted
-        api_monthly_transfer_gb=100,  # not stated by the seed: API-2's 100 GB
-        api_remedy_business_days=5,  # not stated by the seed: API-2's 5 business days
-        support_minutes_per_user_month=60,  # not stated by the seed: SUP-1's hour
-        esign_free_documents_per_month=4,  # not stated by the seed: SIGN-1
-        esign_signing_window_days=7,  # not stated by the seed: SIGN-1
-        esign_archive_years=3,  # not stated by the seed: SIGN-1
-        linked_files_count_toward_storage=False,  # not stated by the seed (STOR-1)
+        api_monthly_transfer_gb=None,  # API-2 not stated: no transfer limit
+        api_remedy_business_days=None,  # API-2 not stated
+        support_minutes_per_user_month=None,  # SUP-1 not stated
+        esign_free_documents_per_month=None,  # SIGN-1 not stated
+        esign_signing_window_days=None,  # SIGN-1 not stated
+        esign_archive_years=None,  # SIGN-1 not stated
+        linked_files_count_toward_storage=None,  # not stated (STOR-1 is livespace's)
     ),
     mail=MailPolicy(  # MAIL-1..3, MAIL-7
         capacity_tiers=(
@@ -271,14 +282,14 @@ SMARTMAIL = VendorPolicy(
     backup=BackupPolicy(
         local_interval_hours=24,
         offsite_interval_hours=None,
-        first_backup_at=time(2, 0),  # not stated by the seed: the hour of the daily backup
+        first_backup_at=None,  # BACKUP-1: the hour of the daily backup is not stated
         retention_days=1,  # the previous day's backup
-        free_copies_per_half_year=1,  # not stated by the seed: BACKUP-2
-        last_copy_window_days=80,  # not stated by the seed: BACKUP-3
-        free_advanced_exports=0,
-        backs_up_inactive_tenants=True,  # not stated by the seed
-        authorised_requesters=frozenset(CopyRequester),  # not stated by the seed: BACKUP-4
-        accepted_methods=frozenset(VerificationMethod),  # not stated by the seed: BACKUP-4
+        free_copies_per_half_year=None,  # BACKUP-2 not stated
+        last_copy_window_days=None,  # BACKUP-3 not stated
+        free_advanced_exports=0,  # EXPORT-1 is livespace's: no free advanced export
+        backs_up_inactive_tenants=None,  # BACKUP-1: not stated
+        authorised_requesters=None,  # BACKUP-4 not stated
+        accepted_methods=None,  # BACKUP-4 not stated
     ),
     notice=None,  # no notice periods stated
     incident=None,  # no personal-data incident procedure stated
@@ -291,11 +302,11 @@ OPTIMASALES = VendorPolicy(
     currency="PLN",
     trial=None,  # a free demo is offered, but no trial terms are stated
     billing=BillingPolicy(
-        transfer_due_days=14,  # not stated by the seed: BILL-4's 14 days
-        card_due_days=0,
+        transfer_due_days=DEFAULT_TRANSFER_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
+        card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
-        annual_immediate_except_month=12,  # not stated by the seed: PRO-3's 12th month
+        annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
         term_discounts=(),  # no prepaid terms stated
     ),
     dunning=None,  # no payment-delay terms stated
@@ -304,13 +315,13 @@ OPTIMASALES = VendorPolicy(
         record_warning_ratio=_WARNING,
         counted_record_kinds=frozenset(),  # no record limit stated (REC-1 is raynet's)
         uncounted_record_kinds=frozenset(),  # REC-1: no kinds declared as not counted
-        api_monthly_transfer_gb=100,  # not stated by the seed: API-2's 100 GB
-        api_remedy_business_days=5,  # not stated by the seed: API-2's 5 business days
-        support_minutes_per_user_month=60,  # not stated by the seed: SUP-1's hour
-        esign_free_documents_per_month=4,  # not stated by the seed: SIGN-1
-        esign_signing_window_days=7,  # not stated by the seed: SIGN-1
-        esign_archive_years=3,  # not stated by the seed: SIGN-1
-        linked_files_count_toward_storage=False,  # not stated by the seed (STOR-1)
+        api_monthly_transfer_gb=None,  # API-2 not stated: no transfer limit
+        api_remedy_business_days=None,  # API-2 not stated
+        support_minutes_per_user_month=None,  # SUP-1 not stated
+        esign_free_documents_per_month=None,  # SIGN-1 not stated
+        esign_signing_window_days=None,  # SIGN-1 not stated
+        esign_archive_years=None,  # SIGN-1 not stated
+        linked_files_count_toward_storage=None,  # not stated (STOR-1 is livespace's)
     ),
     mail=None,  # no mailbox service
     backup=None,  # no backup terms stated (a restore is one remedy of an incident)

@@ -290,7 +290,8 @@ def plan_catalogs(
 
 def policies(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[VendorPolicy]:
     """Vendor policies: a preset with varied parameters (trial length, grace, dunning
-    thresholds, downgrade timing, record warning ratio), always valid."""
+    thresholds, downgrade timing, record warning ratio, API-2/SUP-1/STOR-1 terms stated or
+    left out), always valid."""
 
     @st.composite
     def build(draw: st.DrawFn) -> VendorPolicy:
@@ -304,8 +305,13 @@ def policies(presets: Sequence[str] = tuple(PRESETS)) -> st.SearchStrategy[Vendo
                 transfer_due_days=draw(st.integers(0, 60)),
                 downgrade_takes_effect=draw(st.sampled_from(DowngradeTiming)),
             ),
+            # API-2, SUP-1, STOR-1: a vendor may state them or leave them out (None)
             "limits": attrs.evolve(
-                policy.limits, record_warning_ratio=draw(decimals(Decimal("0.5"), 1, 2))
+                policy.limits,
+                record_warning_ratio=draw(decimals(Decimal("0.5"), 1, 2)),
+                api_monthly_transfer_gb=draw(st.none() | st.integers(0, 500)),
+                support_minutes_per_user_month=draw(st.none() | st.integers(0, 240)),
+                linked_files_count_toward_storage=draw(st.none() | st.booleans()),
             ),
         }
         # A family the preset leaves out (None: its vendor states no such terms) stays out.
