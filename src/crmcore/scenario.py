@@ -31,20 +31,28 @@ from crmcore.app.evaluation import (
     EvaluationContext,
     Extension,
     TenantTerms,
-    evaluate,
+    evaluate_tenant,
 )
 from crmcore.invoices import Invoice, InvoiceLine
 from crmcore.money import Money
 from crmcore.proration import fraction_text
 from crmcore.scenario_input import ParsedScenario, parse
 
-__all__ = ["EXTENSIONS", "ScenarioContext", "dumps", "parse", "result_json", "run", "tenant_terms"]
+__all__ = [
+    "EXTENSIONS",
+    "ScenarioContext",
+    "dumps",
+    "parse",
+    "result_json",
+    "run",
+    "scenario_terms",
+]
 
 #: What an extension is called with (the evaluation's context; the name the runner gave it).
 ScenarioContext = EvaluationContext
 
 
-def tenant_terms(scenario: ParsedScenario) -> TenantTerms:
+def scenario_terms(scenario: ParsedScenario) -> TenantTerms:
     """The scenario's vendor terms for its tenant."""
     return TenantTerms(scenario.tenant_id, scenario.policy, scenario.catalog, scenario.terms)
 
@@ -53,7 +61,7 @@ def run(document: object, extensions: Sequence[Extension] | None = None) -> dict
     """Validate and replay a scenario document; the result of SCENARIOS.md "Output"."""
     scenario = parse(document)
     chosen = EXTENSIONS if extensions is None else extensions
-    evaluation = evaluate(tenant_terms(scenario), scenario.history, scenario.until, chosen)
+    evaluation = evaluate_tenant(scenario_terms(scenario), scenario.history, scenario.until, chosen)
     return result_json(evaluation)
 
 

@@ -2,7 +2,7 @@
 
 Each command takes plain values and a unit of work (:class:`crmcore.ports.UnitOfWork`, in
 memory or SQL, the same code): it reads the tenant's history and its vendor's terms, evaluates
-the history with the new event (:func:`crmcore.app.evaluation.evaluate`, the engine of
+the history with the new event (:func:`crmcore.app.evaluation.evaluate_tenant`, the engine of
 ``crmcore simulate``), and either appends the event with optimistic concurrency (the version
 read; a concurrent writer makes the append raise :class:`~crmcore.errors.ConcurrencyError`,
 retry the command) and commits, or raises :class:`~crmcore.errors.CommandRefused` naming the
@@ -40,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate, verb_of
+from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
 from crmcore.billing import BillingTerms
 from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, ValidationError
@@ -136,7 +136,7 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
         history = uow.tenants.history(tenant_id)
         day = _day(uow, tenant_id, event.at)
         terms = tenant_terms(uow, tenant_id, day)
-        after = evaluate(terms, [*history, event], day + CHARGE_HORIZON)
+        after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
         refused = after.refusal_of(event)
         if refused is not None:
             error = CommandRefused(
@@ -149,7 +149,7 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
             raise error
         charges: tuple[InvoiceLine, ...] = ()
         if isinstance(event, PRICED_EVENTS):
-            before = evaluate(terms, history, day + CHARGE_HORIZON)
+            before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
             charges = _added_lines(before, after)
         stored = uow.tenants.append(tenant_id, [event], expected_version=version)
         uow.commit()

@@ -1,7 +1,7 @@
 """One tenant's life, evaluated: the one engine behind every door (scenario runner, commands,
 queries, billing).
 
-:func:`evaluate` replays a tenant's stored history with the vendor's terms up to a day and
+:func:`evaluate_tenant` replays a tenant's stored history with the vendor's terms up to a day and
 answers with everything the rules decide: the invoices (BILL, PRO, TERM; SLA-6 credit lines;
 none issued while the contract has ended, PAY-3/PAY-4; numbered gaplessly, BILL-6), the
 payments (``pay`` events and card charges at issue, BILL-4), the status changes (lifecycle and
@@ -64,7 +64,7 @@ __all__ = [
     "EvaluationContext",
     "Extension",
     "TenantTerms",
-    "evaluate",
+    "evaluate_tenant",
     "verb_of",
 ]
 
@@ -180,7 +180,7 @@ class Evaluation:
         return [w for e, w in zip(self.warned, self.warnings, strict=True) if e is event]
 
 
-def evaluate(
+def evaluate_tenant(
     tenant: TenantTerms,
     history: Sequence[Event],
     until: date,

@@ -1,6 +1,6 @@
 """Queries: what a tenant is now, what happens next, what it was invoiced.
 
-Each answer is the evaluation of the stored history (:func:`crmcore.app.evaluation.evaluate`),
+Each answer is the evaluation of the stored history (:func:`crmcore.app.evaluation.evaluate_tenant`),
 so it says what billing and ``crmcore simulate`` say: the lifecycle (TEN, TRIAL, TERM, END)
 and the payment delay (PAY-2..4) merged into one status, with the access it gives.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from crmcore.app.commands import tenant_terms
-from crmcore.app.evaluation import Evaluation, evaluate
+from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.invoices import Invoice
 from crmcore.ports import UnitOfWork
 from crmcore.tenancy import Transition
@@ -89,8 +89,8 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
     with uow:
         history = uow.tenants.history(tenant_id)
         terms = tenant_terms(uow, tenant_id, as_of)
-    now = evaluate(terms, history, as_of)
-    ahead = evaluate(terms, history, as_of + LOOKAHEAD)
+    now = evaluate_tenant(terms, history, as_of)
+    ahead = evaluate_tenant(terms, history, as_of + LOOKAHEAD)
     statuses = tuple(s for s in now.statuses if s["on"] <= as_of.isoformat())
     status = TenantStatus(statuses[-1]["status"])
     access = Access.FULL if status in _FULL else Access.NONE

@@ -5,7 +5,7 @@ tenant registered, each event sent as its command on its day (a refused command 
 of the result, nothing stored) and the billing use case run up to the day before each event
 and then up to ``until``, so invoices are issued day by day as a billing script would. The
 answer is built from what was stored, in the shape of :func:`crmcore.scenario.run`'s, and is
-equal to it: the same engine (:func:`crmcore.app.evaluation.evaluate`) decided both.
+equal to it: the same engine (:func:`crmcore.app.evaluation.evaluate_tenant`) decided both.
 """
 
 from __future__ import annotations
