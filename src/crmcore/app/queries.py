@@ -1,8 +1,9 @@
 """Queries: what a tenant is now, what happens next, what it was invoiced.
 
-Each answer is the evaluation of the stored history (:func:`crmcore.app.evaluation.evaluate_tenant`),
-so it says what billing and ``crmcore simulate`` say: the lifecycle (TEN, TRIAL, TERM, END)
-and the payment delay (PAY-2..4) merged into one status, with the access it gives.
+Each answer is the evaluation of the stored history
+(:func:`crmcore.app.evaluation.evaluate_tenant`), so it says what billing and
+``crmcore simulate`` say: the lifecycle (TEN, TRIAL, TERM, END) and the payment delay
+(PAY-2..4) merged into one status, with the access it gives.
 """
 
 from __future__ import annotations
