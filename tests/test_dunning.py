@@ -434,3 +434,13 @@ def test_pay2_the_last_days_of_the_calendar_do_not_overflow() -> None:
     state = status_on([last], [], RAYNET, date.max)
     assert (state.status, state.days_overdue) == (BLOCKED, 16)  # 31 − 15
     assert next_transition([last], [], RAYNET, date(9999, 12, 20)) is None
+
+
+def test_pay_3_reinstating_a_tenant_never_invoiced_is_refused() -> None:
+    """PAY-3: only a cancelled instance can be reinstated; with nothing ever invoiced nothing
+    was ever cancelled (before the fix, no invoices meant the reinstatement went unchecked)."""
+    decision = Reinstatement("acme", datetime(2026, 3, 2, 9, tzinfo=zone("Europe/Prague")))
+    with pytest.raises(DunningError) as refused:
+        dunning_log([], [], RAYNET, date(2026, 3, 31), [decision])
+    assert refused.value.rule == "PAY-3"
+    assert dunning_log([], [], RAYNET, date(2026, 3, 1), [decision]) == ()  # not yet replayed

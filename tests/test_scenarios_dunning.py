@@ -273,3 +273,34 @@ def test_pay_4_nothing_restarts_a_purged_instance() -> None:
     assert [(r["on"], r["rule"]) for r in out["refusals"]] == [("2026-08-01", "PAY-4")]
     assert all(i["issued"] < "2026-07-16" for i in out["invoices"])
     assert out["statuses"][-1] == {"on": "2026-07-16", "status": "purged"}
+
+
+def test_pay_5_an_event_is_refused_once() -> None:
+    """A trial cancelled on 2 Jan (TRIAL-2) is purged 90 days after the trial's end (TRIAL-4);
+    a ``reinstate`` after that is refused once, by the lifecycle (PAY-5: a purge is final),
+    not a second time by the dunning rules (PAY-3)."""
+    document: dict[str, Any] = json.loads(
+        (SCENARIOS / "dunning_reinstatement.json").read_text(encoding="utf-8")
+    )
+    document["events"] = [
+        {"on": "2026-01-06", "do": "cancel"},
+        {"on": "2026-06-01", "do": "reinstate"},
+    ]
+    document["until"] = "2026-06-30"
+    refusals = run(document)["refusals"]
+    assert [(r["on"], r["do"], r["rule"]) for r in refusals] == [
+        ("2026-06-01", "reinstate", "PAY-5")
+    ]
+
+
+def test_events_after_until_are_not_evaluated() -> None:
+    """SCENARIOS.md: ``until`` is the last day replayed; an event after it is neither applied
+    nor refused (a ``reinstate`` of this active tenant after ``until`` was refused, PAY-3)."""
+    document: dict[str, Any] = json.loads(
+        (SCENARIOS / "mid_month_activation.json").read_text(encoding="utf-8")
+    )
+    day_after = date.fromisoformat(document["until"]) + timedelta(days=1)
+    document["events"].append({"on": day_after.isoformat(), "do": "reinstate"})
+    assert run(document)["refusals"] == []
+    document["until"] = day_after.isoformat()
+    assert [r["rule"] for r in run(document)["refusals"]] == ["PAY-3"]  # now it is replayed

@@ -20,28 +20,33 @@ from typing import Any
 
 from crmcore.errors import CrmError, ValidationError
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main", "read_scenario_file"]
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def read_scenario_file(name: str) -> object:
+    """The JSON document of a scenario file, read strictly
+    (:func:`crmcore.serialization.read_json`); an unreadable file, bytes that are not UTF-8 or
+    malformed or hostile JSON are a :class:`~crmcore.errors.ValidationError` naming the file."""
+    serialization: Any = import_module("crmcore.serialization")
+    path = Path(name)
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ValidationError("is a directory, not a scenario file", field=str(path)) from None
+    except OSError as exc:
+        raise ValidationError(f"cannot read ({exc.strerror or exc})", field=str(path)) from None
+    document: object = serialization.read_json(data, root="")
+    return document
 
 
 def _simulate(args: argparse.Namespace) -> int:
     """``crmcore simulate FILE``: every bad input (an unreadable file, bytes that are not UTF-8,
     malformed or hostile JSON, a bad value) is one line on stderr and exit status 2."""
     scenario: Any = import_module("crmcore.scenario")
-    serialization: Any = import_module("crmcore.serialization")
-    path = Path(args.file)
     try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        print(f"{path}: is a directory, not a scenario file", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"{path}: cannot read ({exc.strerror or exc})", file=sys.stderr)
-        return 2
-    try:
-        document = serialization.read_json(data, root="")
-        result = scenario.run(document)
+        result = scenario.run(read_scenario_file(args.file))
     except CrmError as exc:  # no database here: every refusal is about the input
         print(str(exc), file=sys.stderr)
         return 2

@@ -78,7 +78,7 @@ def result_json(
         by_key = {i.key: evaluation.paid.get(i.number) for i in evaluation.invoices}
         paid = {i.number: amount for i in shown if (amount := by_key.get(i.key)) is not None}
     return {
-        "invoices": [_invoice_json(invoice, paid) for invoice in shown],
+        "invoices": [invoice_json(invoice, paid) for invoice in shown],
         "statuses": [dict(s) for s in evaluation.statuses],
         "refusals": [dict(r) for r in evaluation.refusals],
         "warnings": [dict(w) for w in evaluation.warnings],
@@ -112,7 +112,7 @@ def _line_json(line: InvoiceLine) -> dict[str, Any]:
     return data
 
 
-def _invoice_json(invoice: Invoice, paid: Mapping[str, Money]) -> dict[str, Any]:
+def invoice_json(invoice: Invoice, paid: Mapping[str, Money]) -> dict[str, Any]:
     return {
         "number": invoice.number,
         "key": invoice.key,

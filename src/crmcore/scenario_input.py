@@ -85,6 +85,7 @@ __all__ = [
     "VERBS",
     "ParsedScenario",
     "parse",
+    "parse_event",
 ]
 
 #: Every vendor preset can be replayed: each is a complete :class:`VendorPolicy`.
@@ -369,6 +370,19 @@ def parse(document: object) -> ParsedScenario:
     return ParsedScenario(
         policy, catalog, terms, tenant_id, created_day, tuple(history), verbs, until
     )
+
+
+def parse_event(
+    raw: object, catalog: Catalog, currency: str, policy: VendorPolicy, path: str = "event"
+) -> Event:
+    """One event in the scenario format (SCENARIOS.md, an item of ``events``), checked as
+    :func:`parse` checks it against the vendor's plans, currency and policy; errors name
+    ``path`` (e.g. ``event.count``). For ``crmcore record --event JSON``."""
+    check_depth(raw, path, MAX_JSON_DEPTH)
+    event, _verb, _time_path = _event(raw, path, catalog, currency, zone(policy.timezone))
+    _check_prices(event, path, catalog, currency, set())
+    checked: Event = _checked_records(event, path, policy)
+    return checked
 
 
 def _check_prices(

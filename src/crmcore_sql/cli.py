@@ -16,9 +16,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NoReturn
 
+from sqlalchemy.engine import Engine
+
 from crmcore.errors import ConfigurationError, ValidationError
 from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
+from crmcore_sql.cli_app import register_app
 from crmcore_sql.cli_vendors import register_vendor
 from crmcore_sql.engine import create_engine, describe_url, translate_errors
 from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
@@ -66,6 +69,7 @@ def register(subparsers: Any) -> None:
     _one_line_errors(command)
 
     register_vendor(subparsers)  # crmcore vendor export|import|list (crmcore_sql.cli_vendors)
+    register_app(subparsers, _one_line_errors)  # simulate --db, record, status, invoices
 
 
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +79,17 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
         parser.exit(2, f"{parser.prog}: {message}\n")
 
     parser.error = error  # type: ignore[method-assign]
+
+
+def engine_for(url: str) -> Engine:
+    """The engine of a ``--db`` URL; a malformed one is a ValidationError naming ``--db``."""
+    engine: Engine = _engine(url)
+    return engine
+
+
+def parse_day(text: str, option: str) -> date:
+    """A day option (``YYYY-MM-DD`` from FIRST_DAY to LAST_DAY)."""
+    return _day(text, option)
 
 
 def _engine(url: str) -> Any:

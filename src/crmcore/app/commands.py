@@ -77,13 +77,17 @@ CHARGE_HORIZON = timedelta(days=32)
 @attrs.frozen
 class Recorded:
     """What a command did: the events stored, the tenant's version after them, the warnings
-    they caused (REC-2) and, for a priced change, the invoice lines it adds (its charge)."""
+    they caused (REC-2) and, for a priced change, its charge: the invoice lines it adds up to
+    :data:`CHARGE_HORIZON` after its day (``charges``, e.g. the PRO-2 prorated seats and the
+    next period's line at the new count) and the lines those replace (``replaced``, e.g. the
+    next period's line at the old count)."""
 
     tenant_id: str
     events: tuple[Event, ...]
     version: int
     warnings: tuple[Mapping[str, Any], ...] = ()
     charges: tuple[InvoiceLine, ...] = ()
+    replaced: tuple[InvoiceLine, ...] = ()
 
 
 def save_vendor(uow: UnitOfWork, vendor: Vendor) -> None:
@@ -148,12 +152,14 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
             error.refusal = refused
             raise error
         charges: tuple[InvoiceLine, ...] = ()
+        replaced: tuple[InvoiceLine, ...] = ()
         if isinstance(event, PRICED_EVENTS):
             before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
-            charges = _added_lines(before, after)
+            charges, replaced = _added_lines(before, after), _added_lines(after, before)
         stored = uow.tenants.append(tenant_id, [event], expected_version=version)
         uow.commit()
-    return Recorded(tenant_id, (event,), stored, tuple(after.warnings_of(event)), charges)
+    warned = tuple(after.warnings_of(event))
+    return Recorded(tenant_id, (event,), stored, warned, charges, replaced)
 
 
 def _day(uow: UnitOfWork, tenant_id: str, at: datetime) -> date:

@@ -17,7 +17,7 @@ from typing import Any
 from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, NotFound, StorageError
+from crmcore.errors import CommandRefused, NotFound, ValidationError
 from crmcore.events import TenantCreated
 from crmcore.ports import UnitOfWork
 from crmcore.scenario import result_json
@@ -46,7 +46,7 @@ def scenario_vendor(scenario: ParsedScenario) -> Vendor:
 
 def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) -> dict[str, Any]:
     """Run the scenario ``document`` through the commands and billing on ``unit_of_work``'s
-    storage; refused (``StorageError``) when the storage already holds its tenant."""
+    storage; refused when the storage already holds its tenant."""
     scenario = parse(document)
     tenant_id = scenario.tenant_id
     with unit_of_work() as uow:
@@ -55,7 +55,7 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
         except NotFound:
             pass
         else:
-            raise StorageError(
+            raise ValidationError(
                 f"the database already holds tenant {tenant_id!r}", field="tenant.id"
             )
     vendor = scenario_vendor(scenario)

@@ -1,0 +1,217 @@
+"""The application layer's commands, queries and billing (crmcore.app; issue 14), in memory
+and on SQLite, PostgreSQL and MariaDB (the servers when their URL variable is set).
+
+The vendor ``acme`` (raynet terms: CZ, Europe/Prague, transfer due in 14 days, BILL-4;
+dunning 3 / 60 / 150 days, PAY-6) sells ``standard`` at 500.00 CZK per seat and month and
+``premium`` at 800.00; ``standard`` holds 100 records (REC-3); VAT 21 % (PLAN-2).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy.engine import Engine
+
+import crmcore_sql
+from crmcore.app.billing import bill_tenant
+from crmcore.app.commands import record, register_tenant, save_vendor
+from crmcore.app.queries import Access, tenant_invoices, tenant_status
+from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
+from crmcore.errors import CommandRefused, ConcurrencyError, NotFound, UnknownPreset
+from crmcore.events import (
+    Activated,
+    PaymentMethod,
+    PaymentReceived,
+    PersonAssigned,
+    Prepaid,
+    RecordsCreated,
+    Reinstated,
+    SeatsAdded,
+)
+from crmcore.memory import InMemoryStorage
+from crmcore.ports import UnitOfWork
+from crmcore.vendors import Vendor, vendor_from_preset
+from crmcore_sql.testing import empty_tables, temporary_database
+
+PRAGUE = ZoneInfo("Europe/Prague")
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def at(day: str, hour: int = 9) -> datetime:
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), PRAGUE).replace(hour=hour)
+
+
+def acme() -> Vendor:
+    catalog = Catalog(
+        [
+            Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "500.00")], Limits(records=100)),
+            Plan("premium", 2, [Price("CZK", Cycle.MONTHLY, "800.00")], Limits(records=1000)),
+        ]
+    )
+    return vendor_from_preset(
+        "raynet", name="acme", effective=date(2026, 1, 1), catalog=catalog, vat_rates={"CZ": "0.21"}
+    )
+
+
+SERVERS = {"postgresql": "CRMCORE_TEST_POSTGRES_URL", "mysql": "CRMCORE_TEST_MYSQL_URL"}
+
+
+@pytest.fixture(scope="module")
+def engines() -> Iterator[dict[str, Engine]]:
+    """One migrated temporary database per engine, made when a test first asks for it."""
+    with contextlib.ExitStack() as stack:
+        yield _Engines(stack)
+
+
+class _Engines(dict[str, Engine]):
+    def __init__(self, stack: contextlib.ExitStack) -> None:
+        super().__init__()
+        self.stack = stack
+
+    def __missing__(self, kind: str) -> Engine:
+        server = "sqlite://" if kind == "sqlite" else os.environ.get(SERVERS[kind], "")
+        if not server:
+            pytest.skip(f"{SERVERS[kind]} is unset: no {kind} server to test against")
+        url = self.stack.enter_context(temporary_database(server))
+        engine = crmcore_sql.create_engine(url.render_as_string(hide_password=False))
+        self.stack.callback(engine.dispose)
+        crmcore_sql.migrate(engine)
+        self[kind] = engine
+        return engine
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
+def store(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> UnitOfWorkFactory:
+    """A fresh store holding vendor acme and tenant t1, created 5 Jan 2026 09:00 (trial)."""
+    if request.param == "memory":
+        factory: UnitOfWorkFactory = InMemoryStorage().unit_of_work
+    else:
+        engine = engines[request.param]
+        empty_tables(engine)
+        factory = lambda: crmcore_sql.unit_of_work(engine)  # noqa: E731
+    save_vendor(factory(), acme())
+    register_tenant(factory(), "t1", "acme", at("2026-01-05"))
+    return factory
+
+
+def version(store: UnitOfWorkFactory, tenant: str = "t1") -> int:
+    with store() as uow:
+        return uow.tenants.version(tenant)
+
+
+def test_ten_1_a_tenant_needs_a_stored_vendor(store: UnitOfWorkFactory) -> None:
+    with pytest.raises((NotFound, UnknownPreset)):
+        register_tenant(store(), "t2", "nobody", at("2026-01-05"))
+    with pytest.raises(NotFound):  # no version of acme in force in 2025
+        register_tenant(store(), "t3", "acme", at("2025-12-31"))
+    with store() as uow:
+        assert uow.tenants.ids() == ["t1"]
+
+
+def test_pro_1_activation_reports_its_charge(store: UnitOfWorkFactory) -> None:
+    """PRO-1: 2 seats from 20 Jan: 2 x 500.00 x 12/31 = 387.10 (387.096...), then February's
+    full month 2 x 500.00 = 1000.00 on the 1 Feb invoice (BILL-2)."""
+    done = record(store(), "t1", Activated(at("2026-01-20"), "standard", seats=2))
+    assert done.version == 2 == version(store)
+    assert [line.net.rounded().amount for line in done.charges] == [
+        (Decimal(2 * 500 * 12) / 31).quantize(Decimal("0.01")),
+        Decimal("1000.00"),
+    ]
+    assert done.replaced == ()
+
+
+def test_seat_5_a_refused_command_stores_nothing(store: UnitOfWorkFactory) -> None:
+    record(store(), "t1", Activated(at("2026-01-20"), "standard", seats=1))
+    record(store(), "t1", PersonAssigned(at("2026-01-21"), "ada"))
+    with pytest.raises(CommandRefused) as refused:
+        record(store(), "t1", PersonAssigned(at("2026-01-22"), "bo"))
+    assert (refused.value.field, refused.value.rule) == ("assign", "SEAT-5")
+    assert version(store) == 3  # created, activated, ada: bo was not stored
+
+
+def test_concurrent_commands_one_wins(store: UnitOfWorkFactory) -> None:
+    """Optimistic concurrency: the append of a command that read an older version fails."""
+    record(store(), "t1", Activated(at("2026-01-20"), "standard", seats=1))
+    with store() as uow:
+        stale = uow.tenants.version("t1")
+    record(store(), "t1", SeatsAdded(at("2026-01-21"), 1))
+    with store() as uow, pytest.raises(ConcurrencyError):
+        uow.tenants.append("t1", [SeatsAdded(at("2026-01-22"), 1)], expected_version=stale)
+    assert version(store) == 3
+
+
+def test_rec_3_records_over_the_limit_are_refused_with_the_plan_that_fits(
+    store: UnitOfWorkFactory,
+) -> None:
+    """REC-3/REC-4: 95 of 100 clients, then 10 more: 105 > 100, premium (1000) fits;
+    REC-2: 95 >= 90 % of 100 is a warning."""
+    record(store(), "t1", Activated(at("2026-01-20"), "standard", seats=1))
+    done = record(store(), "t1", RecordsCreated(at("2026-01-21"), "client", 95))
+    assert [dict(w) for w in done.warnings] == [
+        {"on": "2026-01-21", "rule": "REC-2", "records": 95, "limit": 100}
+    ]
+    with pytest.raises(CommandRefused) as refused:
+        record(store(), "t1", RecordsCreated(at("2026-01-22"), "client", 10))
+    assert (refused.value.rule, refused.value.suggested_plan) == ("REC-3", "premium")
+    assert version(store) == 3
+
+
+def never_paid(store: UnitOfWorkFactory) -> None:
+    """Activated 1 Feb by transfer, never paid: the 1 Feb invoice is due 15 Feb (BILL-4)."""
+    record(
+        store(),
+        "t1",
+        Activated(at("2026-02-01"), "standard", seats=2, payment=PaymentMethod.TRANSFER),
+    )
+
+
+def test_pay_2_to_4_status_access_and_next_transitions(store: UnitOfWorkFactory) -> None:
+    """Due 15 Feb: blocked when more than 3 days overdue (19 Feb, PAY-2), cancelled after 60
+    (15 Feb + 61 = 17 Apr, PAY-3), purged after 150 (15 Feb + 151 = 16 Jul, PAY-4)."""
+    never_paid(store)
+    due = date(2026, 2, 15)
+    view = tenant_status(store(), "t1", date(2026, 2, 18))
+    assert (view.status.value, view.access) == ("active", Access.FULL)
+    assert [(n.on, n.status, n.rule) for n in view.next] == [
+        (due + timedelta(days=4), "blocked", "PAY-2"),
+        (due + timedelta(days=61), "cancelled", "PAY-3"),
+        (due + timedelta(days=151), "purged", "PAY-4"),
+    ]
+    blocked = tenant_status(store(), "t1", due + timedelta(days=4))
+    assert (blocked.status.value, blocked.access) == ("blocked", Access.NONE)
+    assert blocked.to_json()["statuses"][-1] == {"on": "2026-02-19", "status": "blocked"}
+
+
+def test_pay_3_a_new_term_after_cancellation_is_refused_until_reinstated(
+    store: UnitOfWorkFactory,
+) -> None:
+    never_paid(store)
+    with pytest.raises(CommandRefused) as refused:
+        record(store(), "t1", Prepaid(at("2026-05-01"), "standard", 3, 2))
+    assert refused.value.rule == "PAY-3"
+    record(store(), "t1", PaymentReceived(at("2026-05-02")))
+    record(store(), "t1", Reinstated(at("2026-05-03")))
+    assert tenant_status(store(), "t1", date(2026, 5, 3)).status.value == "active"
+
+
+def test_bill_6_billing_stores_each_invoice_once_numbered_in_the_vendor_series(
+    store: UnitOfWorkFactory,
+) -> None:
+    """BILL-2: 1 Feb (2 x 500.00), 1 Mar, 1 Apr; after the 17 Apr cancellation (PAY-3) no
+    invoice is issued on 1 May or later; numbers 2026/0001.. gapless; a second run stores
+    nothing. 1000.00 net + 21 % VAT = 1210.00 gross."""
+    never_paid(store)
+    first = bill_tenant(store(), "t1", date(2026, 3, 31))
+    assert [i.number for i in first.issued] == ["2026/0001", "2026/0002"]
+    later = bill_tenant(store(), "t1", date(2026, 8, 31))
+    assert [i.number for i in later.issued] == ["2026/0003"]  # 1 Apr; none from 1 May on
+    assert bill_tenant(store(), "t1", date(2026, 8, 31)).issued == ()
+    stored = tenant_invoices(store(), "t1")
+    assert [i.issued for i in stored] == [date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)]
+    assert {i.gross.amount for i in stored} == {Decimal("1000.00") * Decimal("1.21")}
