@@ -49,13 +49,13 @@ def register_app(
         "--db", default=None, help="run it through the application layer on this database"
     )
     plain = simulate.get_default("handler")
-    simulate.set_defaults(handler=lambda args: _simulate(args, plain))
+    simulate.set_defaults(handler=_bad_input_exits_2(lambda args: _simulate(args, plain)))
 
     command = subparsers.add_parser("record", help="record one change of a tenant (a command)")
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
     command.add_argument("--tenant", required=True, help="the tenant id")
     command.add_argument("--event", required=True, help="the event as scenario JSON")
-    command.set_defaults(handler=_record)
+    command.set_defaults(handler=_bad_input_exits_2(_record))
     one_line_errors(command)
 
     command = subparsers.add_parser("status", help="a tenant's status, access and what is next")
@@ -63,15 +63,29 @@ def register_app(
     command.add_argument("--tenant", required=True, help="the tenant id")
     command.add_argument("--as-of", default=None, help="the vendor day, YYYY-MM-DD (default today)")
     command.add_argument("--json", action="store_true", help="print JSON")
-    command.set_defaults(handler=_status)
+    command.set_defaults(handler=_bad_input_exits_2(_status))
     one_line_errors(command)
 
     command = subparsers.add_parser("invoices", help="the invoices stored, as in a scenario result")
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
     command.add_argument("--tenant", default=None, help="only this tenant")
     command.add_argument("--json", action="store_true", help="print JSON")
-    command.set_defaults(handler=_invoices)
+    command.set_defaults(handler=_bad_input_exits_2(_invoices))
     one_line_errors(command)
+
+
+def _bad_input_exits_2(handler: Callable[[argparse.Namespace], int]) -> Any:
+    """An unknown tenant or vendor (``NotFound``) or a refused command is bad input: one line
+    on stderr, exit 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (NotFound, CommandRefused) as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+
+    return run
 
 
 def _engine(url: str) -> Engine:
@@ -107,11 +121,7 @@ def _record(args: argparse.Namespace) -> int:
         with SqlUnitOfWork(engine) as uow:
             vendor = uow.vendors.get(uow.tenants.vendor(args.tenant))
         event = parse_event(raw, vendor.catalog, vendor.currency, vendor.policy, "--event")
-        try:
-            done = record(SqlUnitOfWork(engine), args.tenant, event)
-        except CommandRefused as refused:
-            print(str(refused), file=sys.stderr)
-            return 2
+        done = record(SqlUnitOfWork(engine), args.tenant, event)
     finally:
         engine.dispose()
     day = vendor_date(event.at, vendor.policy.timezone)

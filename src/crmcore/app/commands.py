@@ -43,7 +43,7 @@ import attrs
 from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
 from crmcore.billing import BillingTerms
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, ValidationError
+from crmcore.errors import CommandRefused, OutOfOrderError, ValidationError
 from crmcore.events import (
     Activated,
     Event,
@@ -138,6 +138,12 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     with uow:
         version = uow.tenants.version(tenant_id)
         history = uow.tenants.history(tenant_id)
+        if event.at < history[-1].at:  # late entries are corrections (BILL-6), not appends
+            raise OutOfOrderError(
+                f"{event.at.isoformat()} is before the last event recorded, at"
+                f" {history[-1].at.isoformat()}",
+                field="event.at",
+            )
         day = _day(uow, tenant_id, event.at)
         terms = tenant_terms(uow, tenant_id, day)
         after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
