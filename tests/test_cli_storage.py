@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -117,13 +117,16 @@ def test_demo_runs_with_no_arguments(tmp_path: Path) -> None:
 
 
 def test_dunning_prints_transitions_of_the_day(tmp_path: Path) -> None:
-    """PAY-2: demo-23 stops paying in June; its June invoice (card, due on issue) is more
-    than 3 days overdue on June 5, so it is blocked that day."""
-    pytest.importorskip("crmcore.billing")
-    pytest.importorskip("crmcore.dunning")
+    """PAY-2: demo-23 pays by transfer and stops paying in June; its June invoice, issued
+    1 Jun and due 14 days later, 15 Jun (BILL-4), is more than 3 days overdue on 19 Jun, so
+    it is blocked that day, not the day before."""
     assert crmcore("demo", cwd=tmp_path).returncode == 0
     url = f"sqlite:///{tmp_path / 'crmcore-demo.sqlite'}"
-    result = crmcore("dunning", "--db", url, "--as-of", "2026-06-05")
+    due = date(2026, 6, 1) + timedelta(days=14)
+    before = crmcore("dunning", "--db", url, "--as-of", str(due + timedelta(days=3)))
+    assert before.returncode == 0, before.stderr
+    assert "demo-23" not in before.stdout
+    result = crmcore("dunning", "--db", url, "--as-of", str(due + timedelta(days=4)))
     assert result.returncode == 0, result.stderr
     assert "demo-23: active -> blocked (PAY-2" in result.stdout
 

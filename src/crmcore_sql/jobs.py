@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from importlib import import_module
@@ -28,13 +28,16 @@ from sqlalchemy.engine import Connection, Engine
 
 import crmcore
 from crmcore import billing as billing_engine
+from crmcore.app.commands import terms_of
+from crmcore.app.evaluation import evaluate_tenant
 from crmcore.billing import CHECKPOINT_FORMAT, BillingTerms
 from crmcore.catalog import Catalog
-from crmcore.errors import ConcurrencyError, ConfigurationError, ValidationError
+from crmcore.errors import ConcurrencyError, ConfigurationError, NotFound, ValidationError
 from crmcore.invoices import Invoice, check_vat_rate
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
+from crmcore.vendors import Vendor
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
@@ -337,21 +340,33 @@ def bill_period(
 ) -> BillingReport:
     """Issue every invoice due up to the period's last day for every tenant (idempotent).
 
-    Each tenant's :class:`~crmcore.billing.BillingCheckpoint` is stored with its invoices, so
-    the next period's run replays only the events recorded since."""
+    A tenant of a vendor stored as data (``crmcore vendor import``, :mod:`crmcore.vendors`) is
+    billed with :func:`crmcore.app.evaluation.evaluate_tenant`, the engine of
+    ``crmcore simulate``: the vendor's version in force on the period's last day, its VAT rate
+    (PLAN-2) and transfer fee (BILL-4), SLA-6 credits, nothing issued while the contract has
+    ended for payment delay (PAY-3/PAY-4). ``vat_rate`` then plays no part.
+
+    A tenant stored under a preset's name with a catalogue of that name (the earlier way) is
+    billed by the lifecycle and charges alone (:func:`crmcore.billing.billing_run`) at
+    ``vat_rate``, from a stored :class:`~crmcore.billing.BillingCheckpoint` so that the next
+    period's run replays only the events recorded since."""
     check_vat_rate(vat_rate)  # PLAN-2, even when no tenant is billed
     billing = _billing()
     known: dict[str, _Vendor] = {}
     report = BillingReport()
     mark = f"{period.first_day:%Y-%m}"
     up_to = period.last_day
+    stored_vendors: dict[str, Vendor | None] = {}
     for uow, vendors in _batches(engine, batch, mark):
-        claimed = list(vendors)
-        for name in set(vendors.values()) - known.keys():
+        for name in set(vendors.values()) - stored_vendors.keys():
+            stored_vendors[name] = _stored_vendor(uow, name, up_to)
+        evaluated = [t for t, v in vendors.items() if stored_vendors[v] is not None]
+        claimed = [t for t in vendors if stored_vendors[vendors[t]] is None]
+        for name in {vendors[t] for t in claimed} - known.keys():
             known[name] = _vendor(uow, billing, name, vat_rate)
-        bases = sorted({known[name].basis for name in vendors.values()})
+        bases = sorted({known[vendors[t]].basis for t in claimed})
         events, checkpoints, keys = _load_batch(
-            uow, claimed, bases, up_to, {t: known[v].policy for t, v in vendors.items()}
+            uow, claimed, bases, up_to, {t: known[vendors[t]].policy for t in claimed}
         )
         drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
         saved: list[tuple[str, str, Any]] = []
@@ -375,15 +390,52 @@ def bill_period(
                 saved.append((tenant_id, vendor.basis, checkpoint))
             if due:
                 drafts.append((tenant_id, vendor.policy, due))
+        ready = _evaluated_invoices(uow, {t: stored_vendors[vendors[t]] for t in evaluated}, up_to)
         # Marks and checkpoints before the numbering lock: it is held until commit.
-        _mark(uow, mark, claimed)
+        _mark(uow, mark, list(vendors))
         _save_checkpoints(uow, billing, saved)
-        issued = _issue(uow, billing, drafts)
+        issued = _issue(uow, billing, drafts, ready)
         uow.commit()
-        report = report + BillingReport(len(claimed), issued)
+        report = report + BillingReport(len(vendors), issued)
         if progress is not None:
             progress(report)
     return report
+
+
+def _stored_vendor(uow: SqlUnitOfWork, name: str, on: date) -> Vendor | None:
+    """The version of vendor ``name`` in force on ``on``; None when the vendor is not stored
+    (a tenant of a preset) or has no version in force yet."""
+    try:
+        return uow.vendors.get(name, on=on)
+    except NotFound:
+        return None
+
+
+def _evaluated_invoices(
+    uow: SqlUnitOfWork, tenants: Mapping[str, Vendor | None], up_to: date
+) -> list[tuple[Invoice, VendorPolicy]]:
+    """The invoices the evaluation of each tenant's whole history issues up to ``up_to`` and
+    that are not stored yet (their numbers are provisional), oldest first per tenant."""
+    if not tenants:
+        return []
+    histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in tenants}
+    with translate_errors("reading tenants"):
+        _decode_into(histories, read_events(uow.connection, dict.fromkeys(tenants, 0)))
+        keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in tenants}
+        for tenant_id, key in uow.connection.execute(
+            select(invoices.c.tenant_id, invoices.c.key).where(
+                invoices.c.tenant_id.in_(list(tenants))
+            )
+        ):
+            keys[tenant_id].add(key)
+    ready: list[tuple[Invoice, VendorPolicy]] = []
+    for tenant_id, vendor in tenants.items():
+        assert vendor is not None  # the caller passes tenants of stored vendors only
+        evaluation = evaluate_tenant(terms_of(vendor, tenant_id), histories[tenant_id], up_to)
+        for invoice in evaluation.invoices:
+            if invoice.key not in keys[tenant_id]:
+                ready.append((invoice, vendor.policy))
+    return ready
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
@@ -504,9 +556,13 @@ class _ProvisionalNumbering:
 
 
 def _issue(
-    uow: SqlUnitOfWork, billing: Any, drafts: list[tuple[str, VendorPolicy, list[Any]]]
+    uow: SqlUnitOfWork,
+    billing: Any,
+    drafts: list[tuple[str, VendorPolicy, list[Any]]],
+    ready: Sequence[tuple[Invoice, VendorPolicy]] = (),
 ) -> int:
-    """Number and store the batch's drafts (BILL-6); the number of invoices stored.
+    """Number and store the batch's drafts and ``ready`` invoices (BILL-6); the number of
+    invoices stored.
 
     Everything but the numbers is done before any series row is locked: the invoices are
     issued under a provisional numbering (1, 2, ... in each series, in the order of the final
@@ -519,6 +575,9 @@ def _issue(
     for tenant_id, policy, due in drafts:
         for invoice in billing.issue(due, provisional, tenant_id=tenant_id, policy=policy):
             built.append((invoice, policy))
+    for invoice, policy in ready:
+        provisional.next_number(invoice.series)
+        built.append((invoice, policy))
     if not built:
         return 0
     with translate_errors("adding invoices"):
@@ -590,7 +649,12 @@ def dunning_as_of(
             if not claimed:
                 break
             for tenant_id in claimed:
-                policy = preset(uow.tenants.vendor(tenant_id))
+                name = uow.tenants.vendor(tenant_id)
+                stored = _stored_vendor(uow, name, day)
+                if stored is not None:  # the engine of crmcore simulate (see bill_period)
+                    _evaluated_dunning(uow, stored, tenant_id, day, changes, statuses)
+                    continue
+                policy = preset(name)
                 invoices = uow.invoices.for_tenant(tenant_id)
                 payments = uow.payments.for_tenant(tenant_id)
                 for transition in dunning.dunning_log(invoices, payments, policy, day):
@@ -608,3 +672,32 @@ def dunning_as_of(
                 statuses[str(state.status)] = statuses.get(str(state.status), 0) + 1
         after = claimed[-1]
     return changes, statuses
+
+
+def _evaluated_dunning(
+    uow: SqlUnitOfWork,
+    vendor: Vendor,
+    tenant_id: str,
+    day: date,
+    changes: list[DunningChange],
+    statuses: dict[str, int],
+) -> None:
+    """The PAY transitions of ``day`` and the status on ``day`` of a tenant of a stored
+    vendor, from the evaluation of its history (its ``pay`` events, card charges at issue,
+    reinstatements and the invoices it is issued: PAY-1..6)."""
+    evaluation = evaluate_tenant(terms_of(vendor, tenant_id), uow.tenants.history(tenant_id), day)
+    status = "active"
+    for transition in evaluation.dunning:
+        if transition.on <= day:
+            status = str(transition.status)
+        if transition.on == day:
+            changes.append(
+                DunningChange(
+                    tenant_id,
+                    str(transition.previous),
+                    str(transition.status),
+                    transition.rule,
+                    transition.days_overdue,
+                )
+            )
+    statuses[status] = statuses.get(status, 0) + 1
