@@ -16,23 +16,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from sqlalchemy.engine import Engine
-
-from crmcore.errors import ConfigurationError, ValidationError
+from crmcore.errors import ValidationError
 from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
 from crmcore_sql.cli_app import register_app
+from crmcore_sql.cli_options import FIRST_DAY, LAST_DAY, engine_for, parse_day
 from crmcore_sql.cli_vendors import register_vendor
-from crmcore_sql.engine import create_engine, describe_url, translate_errors
+from crmcore_sql.engine import describe_url, translate_errors
 from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
 from crmcore_sql.migrate import migrate, require_migrated
 
 __all__ = ["FIRST_DAY", "LAST_DAY", "MAX_WORKERS", "register"]
 
-# The days a job may be run for: wide enough for any real billing, narrow enough that every
-# period, due date and dunning threshold (150 days on) after them is still a valid date.
-FIRST_DAY = date(1900, 1, 1)
-LAST_DAY = date(9998, 12, 31)
 MAX_WORKERS = 64  # worker processes of one `bill` (more only adds contention)
 
 
@@ -81,26 +76,8 @@ def _one_line_errors(parser: argparse.ArgumentParser) -> None:
     parser.error = error  # type: ignore[method-assign]
 
 
-def engine_for(url: str) -> Engine:
-    """The engine of a ``--db`` URL; a malformed one is a ValidationError naming ``--db``."""
-    engine: Engine = _engine(url)
-    return engine
-
-
-def parse_day(text: str, option: str) -> date:
-    """A day option (``YYYY-MM-DD`` from FIRST_DAY to LAST_DAY)."""
-    return _day(text, option)
-
-
-def _engine(url: str) -> Any:
-    try:
-        return create_engine(url)
-    except ConfigurationError as exc:
-        raise ValidationError(str(exc).removeprefix("--db: "), field="--db") from exc
-
-
 def _migrate(args: argparse.Namespace) -> int:
-    engine = _engine(args.db)
+    engine = engine_for(args.db)
     try:
         migrate(engine)
     finally:
@@ -112,7 +89,7 @@ def _migrate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from crmcore_sql.demo import run_demo
 
-    engine = _engine(args.db)
+    engine = engine_for(args.db)
     try:
         run_demo(engine, sys.stdout)
     finally:
@@ -122,8 +99,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _dunning(args: argparse.Namespace) -> int:
-    day = _day(args.as_of, "--as-of")
-    engine = _engine(args.db)
+    day = parse_day(args.as_of, "--as-of")
+    engine = engine_for(args.db)
     try:
         require_migrated(engine)
         changes, statuses = dunning_as_of(engine, day)
@@ -137,19 +114,6 @@ def _dunning(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{count} {status}" for status, count in sorted(statuses.items()))
     print(f"{day}: {len(changes)} transitions; tenants: {summary or 'none'}")
     return 0
-
-
-def _day(text: str, option: str) -> date:
-    from crmcore.dates import parse_date
-
-    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) is None:
-        raise ValidationError(f"must be a day YYYY-MM-DD, got {text!r}", field=option)
-    day = parse_date(text, option)
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise ValidationError(
-            f"must be a day from {FIRST_DAY} to {LAST_DAY}, got {text!r}", field=option
-        )
-    return day
 
 
 def _period(text: str) -> Period:
@@ -185,7 +149,7 @@ def _bill(args: argparse.Namespace) -> int:
     period = _period(args.period)
     vat_rate = _vat_rate(args.vat_rate)
     requested = _workers(args.workers)
-    engine = _engine(args.db)
+    engine = engine_for(args.db)
     try:
         require_migrated(engine)
         total_tenants = _count_tenants(engine)

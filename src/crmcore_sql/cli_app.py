@@ -28,6 +28,7 @@ from crmcore.invoices import Invoice
 from crmcore.scenario import dumps, invoice_json
 from crmcore.scenario_input import parse_event
 from crmcore.serialization import read_json
+from crmcore_sql.cli_options import engine_for, parse_day
 from crmcore_sql.migrate import current_revision, migrate, require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
@@ -88,18 +89,12 @@ def _bad_input_exits_2(handler: Callable[[argparse.Namespace], int]) -> Any:
     return run
 
 
-def _engine(url: str) -> Engine:
-    from crmcore_sql.cli import engine_for  # the one --db check of every command
-
-    return engine_for(url)
-
-
 def _simulate(args: argparse.Namespace, plain: Callable[[argparse.Namespace], int]) -> int:
     """``crmcore simulate --db URL FILE``: migrated if empty; the same JSON, byte for byte."""
     if args.db is None:
         return plain(args)
     document = read_scenario_file(args.file)
-    engine = _engine(args.db)
+    engine = engine_for(args.db)
     try:
         with engine.connect() as connection:
             empty = current_revision(connection) is None
@@ -115,7 +110,7 @@ def _simulate(args: argparse.Namespace, plain: Callable[[argparse.Namespace], in
 
 def _record(args: argparse.Namespace) -> int:
     raw = read_json(args.event.encode("utf-8"), root="--event")
-    engine = _engine(args.db)
+    engine = engine_for(args.db)
     try:
         require_migrated(engine)
         with SqlUnitOfWork(engine) as uow:
@@ -136,8 +131,6 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _as_of(text: str | None, engine: Engine, tenant: str) -> date:
-    from crmcore_sql.cli import parse_day
-
     if text is not None:
         return parse_day(text, "--as-of")
     with SqlUnitOfWork(engine) as uow:
@@ -146,7 +139,7 @@ def _as_of(text: str | None, engine: Engine, tenant: str) -> date:
 
 
 def _status(args: argparse.Namespace) -> int:
-    engine = _engine(args.db)
+    engine = engine_for(args.db)
     try:
         require_migrated(engine)
         day = _as_of(args.as_of, engine, args.tenant)
@@ -165,7 +158,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _invoices(args: argparse.Namespace) -> int:
-    engine = _engine(args.db)
+    engine = engine_for(args.db)
     try:
         require_migrated(engine)
         documents = _invoice_documents(engine, args.tenant)
