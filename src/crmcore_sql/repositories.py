@@ -28,6 +28,7 @@ from sqlalchemy import (
     CompoundSelect,
     Connection,
     Integer,
+    NestedTransaction,
     Table,
     bindparam,
     delete,
@@ -83,6 +84,7 @@ from crmcore_sql.tables import (
     users,
 )
 from crmcore_sql.tables_vendors import vendors
+from crmcore_sql.transactions import TransactionState, server_ended_transaction
 
 __all__ = [
     "ONE_STATEMENT_ROWS",
@@ -99,12 +101,38 @@ __all__ = [
 
 
 class _SqlRepository:
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
+    """A repository on a unit of work's connection. ``state`` is the unit of work's (shared by
+    all its repositories): once the server ended the transaction, every statement raises."""
+
+    def __init__(self, connection: Connection, state: TransactionState | None = None) -> None:
+        self._connection = connection
+        self._state = TransactionState() if state is None else state
+
+    @property
+    def connection(self) -> Connection:
+        """The connection, refused (``ConcurrencyError``) once the server ended the
+        transaction: a statement now would run in a new transaction (issue 13)."""
+        self._state.check()
+        return self._connection
 
     @property
     def dialect(self) -> str:
         return self.connection.dialect.name
+
+    @contextlib.contextmanager
+    def _translating(self, what: str) -> Iterator[None]:
+        """:func:`translate_errors`, and when the failed statement ended the transaction on
+        the server (outside a savepoint: a MariaDB deadlock, a PostgreSQL error, a lost
+        connection), the unit of work refuses to go on (:class:`TransactionState`)."""
+        try:
+            with translate_errors(what):
+                yield
+        except Exception as exc:
+            if self._state.reason is None:
+                reason = server_ended_transaction(self._connection, exc)
+                if reason is not None:
+                    raise self._state.lose(reason) from exc
+            raise
 
     @contextlib.contextmanager
     def _atomic(self, statements: int = 2) -> Iterator[None]:
@@ -113,24 +141,44 @@ class _SqlRepository:
         as it was (counters included) and usable on every engine (PostgreSQL aborts the whole
         transaction on any error in it). An operation of one statement needs no savepoint
         where a failed statement undoes only itself (SQLite, MariaDB/MySQL), nor does a
-        connection in autocommit mode (each statement its own transaction)."""
-        autocommit = self.connection.get_execution_options().get("isolation_level")
+        connection in autocommit mode (each statement its own transaction).
+
+        When the savepoint cannot be rolled back to, the server already ended the whole
+        transaction (a MariaDB/MySQL deadlock rolls it all back, savepoints included; a lost
+        connection): the operation raises ``ConcurrencyError`` and so does everything after
+        it in the unit of work, never a commit of only its later work (issue 13)."""
+        connection = self.connection
+        autocommit = connection.get_execution_options().get("isolation_level")
         if autocommit == "AUTOCOMMIT" or (statements == 1 and self.dialect != "postgresql"):
             yield
             return
         with translate_errors("taking a savepoint"):
-            savepoint = self.connection.begin_nested()
+            savepoint = connection.begin_nested()
         try:
             yield
-        except BaseException:
-            if savepoint.is_active:
-                # If the server already ended the transaction (a MariaDB deadlock rolls it all
-                # back), the savepoint is gone with it: the original error is what matters.
-                with contextlib.suppress(SQLAlchemyError):
-                    savepoint.rollback()
+        except BaseException as exc:
+            reason = self._undo(savepoint, exc)
+            if reason is not None:
+                raise self._state.lose(reason) from exc
             raise
         with translate_errors("releasing a savepoint"):
             savepoint.commit()
+
+    def _undo(self, savepoint: NestedTransaction, error: BaseException) -> str | None:
+        """Roll back to ``savepoint`` after ``error``: ``None`` when that worked (the
+        transaction goes on), else why the transaction is gone."""
+        if not savepoint.is_active:
+            return server_ended_transaction(self._connection, error) or (
+                "the savepoint of the failed operation is gone"
+            )
+        try:
+            savepoint.rollback()
+        except SQLAlchemyError as failure:
+            # e.g. MariaDB's "SAVEPOINT ... does not exist" after its deadlock rollback
+            return server_ended_transaction(self._connection, error) or (
+                f"rolling back to the savepoint failed: {str(failure).splitlines()[0]}"
+            )
+        return None
 
     def _insert_if_missing(self, table: Table, values: dict[str, Any]) -> None:
         """Create a counter row unless it exists, without failing the transaction."""
@@ -152,7 +200,7 @@ class SqlTenantRepository(_SqlRepository):
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
         stored = isinstance(vendor, str) and is_vendor_name(vendor) and self._vendor_stored(vendor)
         events = checked_history(tenant_id, events, vendor=vendor, vendor_stored=stored)
-        with translate_errors("adding tenant"), self._atomic():
+        with self._translating("adding tenant"), self._atomic():
             try:
                 self.connection.execute(
                     insert(tenants).values(tenant_id=tenant_id, vendor=vendor, version=len(events))
@@ -164,7 +212,7 @@ class SqlTenantRepository(_SqlRepository):
             self._insert_events(tenant_id, 0, events)
 
     def _vendor_stored(self, name: str) -> bool:
-        with translate_errors("reading the vendor"):
+        with self._translating("reading the vendor"):
             found = self.connection.execute(
                 select(vendors.c.name).where(vendors.c.name == name).limit(1)
             ).first()
@@ -180,7 +228,7 @@ class SqlTenantRepository(_SqlRepository):
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         new_version = expected_version + len(events)
-        with translate_errors("appending events"), self._atomic():
+        with self._translating("appending events"), self._atomic():
             # Checked before any write, after the event it follows (a refused append leaves
             # the transaction as it was: the unit of work stays usable). That event is
             # committed and never changes; a writer appending in between fails the update.
@@ -220,7 +268,7 @@ class SqlTenantRepository(_SqlRepository):
 
     def history(self, tenant_id: str) -> tuple[Event, ...]:
         self.version(tenant_id)
-        with translate_errors("reading history"):
+        with self._translating("reading history"):
             rows = self.connection.execute(
                 select(tenant_events)
                 .where(tenant_events.c.tenant_id == tenant_id)
@@ -229,7 +277,7 @@ class SqlTenantRepository(_SqlRepository):
         return tuple(convert.event_from_row(row) for row in rows)
 
     def _row(self, tenant_id: str) -> Any:
-        with translate_errors("reading tenant"):
+        with self._translating("reading tenant"):
             row = self.connection.execute(
                 select(tenants).where(tenants.c.tenant_id == tenant_id)
             ).first()
@@ -253,19 +301,19 @@ class SqlTenantRepository(_SqlRepository):
         )
         if limit is not None:
             statement = statement.limit(limit)
-        with translate_errors("listing tenants"):
+        with self._translating("listing tenants"):
             return list(self.connection.execute(statement).scalars())
 
 
 class SqlCatalogRepository(_SqlRepository):
     def save(self, name: str, catalog: Catalog) -> None:
         document = json.dumps(catalog.to_dict(), sort_keys=True)
-        with translate_errors("saving catalogue"), self._atomic():
+        with self._translating("saving catalogue"), self._atomic():
             self.connection.execute(delete(catalogs).where(catalogs.c.name == name))
             self.connection.execute(insert(catalogs).values(name=name, document=document))
 
     def get(self, name: str) -> Catalog:
-        with translate_errors("reading catalogue"):
+        with self._translating("reading catalogue"):
             document = self.connection.execute(
                 select(catalogs.c.document).where(catalogs.c.name == name)
             ).scalar()
@@ -277,7 +325,7 @@ class SqlCatalogRepository(_SqlRepository):
 class SqlInvoiceRepository(_SqlRepository):
     def add(self, invoice: Invoice) -> None:
         head, lines = convert.invoice_to_rows(invoice)
-        with translate_errors("adding invoice"), self._atomic():
+        with self._translating("adding invoice"), self._atomic():
             try:
                 result = self.connection.execute(insert(invoices).values(head))
             except IntegrityError as exc:
@@ -312,7 +360,7 @@ class SqlInvoiceRepository(_SqlRepository):
         return [convert.invoice_from_rows(head, by_invoice.get(head.id, [])) for head in heads]
 
     def get(self, tenant_id: str, key: str) -> Invoice | None:
-        with translate_errors("reading invoice"):
+        with self._translating("reading invoice"):
             heads = self.connection.execute(
                 select(invoices).where(invoices.c.tenant_id == tenant_id, invoices.c.key == key)
             ).all()
@@ -320,7 +368,7 @@ class SqlInvoiceRepository(_SqlRepository):
         return found[0] if found else None
 
     def for_tenant(self, tenant_id: str) -> list[Invoice]:
-        with translate_errors("reading invoices"):
+        with self._translating("reading invoices"):
             heads = self.connection.execute(
                 select(invoices)
                 .where(invoices.c.tenant_id == tenant_id)
@@ -337,7 +385,7 @@ class SqlInvoiceRepository(_SqlRepository):
         multi-row inserts, without ``RETURNING``; on MariaDB one insert per invoice."""
         if not invoices_to_add:
             return
-        with translate_errors("adding invoices"):
+        with self._translating("adding invoices"):
             taken = list(ids) if ids is not None else self.new_ids(len(invoices_to_add))
         if taken is None:
             self.add_rows([convert.invoice_to_rows(invoice) for invoice in invoices_to_add])
@@ -364,7 +412,7 @@ class SqlInvoiceRepository(_SqlRepository):
                 f"{with_ids} of {len(rows)} invoice rows carry an id; all or none must",
                 field="rows",
             )
-        with translate_errors("adding invoices"), self._atomic():
+        with self._translating("adding invoices"), self._atomic():
             if with_ids:
                 self.connection.execute(insert(invoices), [head for head, _ in rows])
                 lines = [line for _, head_lines in rows for line in head_lines]
@@ -395,10 +443,11 @@ class SqlInvoiceRepository(_SqlRepository):
 
     def reserve_numbers(self, series: str, count: int) -> int:
         """Reserve ``count`` consecutive numbers of ``series``; the first. Locked like
-        :meth:`next_number` until the transaction ends (BILL-6)."""
+        :meth:`next_number` until the transaction ends (BILL-6). One change (a savepoint on
+        PostgreSQL, where a failed statement would abort the whole transaction)."""
         values = {"series": series, "last_number": count}
         increment = {"last_number": invoice_series.c.last_number + count}
-        with translate_errors("numbering"):
+        with self._translating("numbering"), self._atomic(statements=1):
             if self.dialect in ("postgresql", "sqlite"):
                 module: Any = postgresql if self.dialect == "postgresql" else sqlite
                 statement = (
@@ -423,11 +472,11 @@ class SqlInvoiceRepository(_SqlRepository):
 
 class SqlPaymentRepository(_SqlRepository):
     def add(self, payment: Payment) -> None:
-        with translate_errors("adding payment"), self._atomic(statements=1):
+        with self._translating("adding payment"), self._atomic(statements=1):
             self.connection.execute(insert(payments).values(convert.payment_to_row(payment)))
 
     def for_tenant(self, tenant_id: str) -> list[Payment]:
-        with translate_errors("reading payments"):
+        with self._translating("reading payments"):
             rows = self.connection.execute(
                 select(payments)
                 .where(payments.c.tenant_id == tenant_id)
@@ -438,13 +487,13 @@ class SqlPaymentRepository(_SqlRepository):
 
 class SqlOutageRepository(_SqlRepository):
     def add(self, tenant_id: str, outage: OutageRecorded) -> None:
-        with translate_errors("adding outage"), self._atomic(statements=1):
+        with self._translating("adding outage"), self._atomic(statements=1):
             self.connection.execute(
                 insert(outages).values(convert.outage_to_row(tenant_id, outage))
             )
 
     def for_tenant(self, tenant_id: str) -> list[OutageRecorded]:
-        with translate_errors("reading outages"):
+        with self._translating("reading outages"):
             rows = self.connection.execute(
                 select(outages)
                 .where(outages.c.tenant_id == tenant_id)
@@ -577,7 +626,7 @@ class SqlRecordCounterRepository(_SqlRepository):
         kind = checked_record_call(kind, count, limit)  # REC-1, REC-3: before any statement
         if limit is not None and count > limit:
             return RecordDecision(False, self.total(tenant_id), count, limit)
-        with translate_errors("counting records"), self._atomic():
+        with self._translating("counting records"), self._atomic():
             return self._try_create(tenant_id, kind, count, limit)
 
     def _try_create(
@@ -634,7 +683,7 @@ class SqlRecordCounterRepository(_SqlRepository):
             limit is not None and count > limit
         ):
             # the guard and the insert in one savepoint: a failed insert undoes its count
-            with translate_errors(f"creating records in {target.name}"), self._atomic():
+            with self._translating(f"creating records in {target.name}"), self._atomic():
                 if limit is not None and count > limit:
                     return RecordDecision(False, self.total(tenant_id), count, limit)
                 decision = self._try_create(tenant_id, kind, count, limit)
@@ -652,7 +701,7 @@ class SqlRecordCounterRepository(_SqlRepository):
             for position, name in enumerate(columns):
                 parameters[f"r{index}_{position}"] = row[name]
         statement = _postgresql_create(target, columns, count, limit is not None)
-        with translate_errors(f"creating records in {target.name}"), self._atomic(statements=1):
+        with self._translating(f"creating records in {target.name}"), self._atomic(statements=1):
             seen = self.connection.execute(statement, parameters).first()
             return self._decision(tenant_id, seen, count, limit)
 
@@ -716,7 +765,7 @@ class SqlRecordCounterRepository(_SqlRepository):
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None:
         kind = checked_record_call(kind, count)  # REC-1, REC-3: before any statement
-        with translate_errors("counting records"), self._atomic():
+        with self._translating("counting records"), self._atomic():
             self._delete(tenant_id, kind, count)
 
     def _delete(self, tenant_id: str, kind: str, count: int) -> None:
@@ -748,14 +797,14 @@ class SqlRecordCounterRepository(_SqlRepository):
         )
 
     def total(self, tenant_id: str) -> int:
-        with translate_errors("counting records"):
+        with self._translating("counting records"):
             total = self.connection.execute(
                 select(record_totals.c.total).where(record_totals.c.tenant_id == tenant_id)
             ).scalar()
         return int(total or 0)
 
     def by_kind(self, tenant_id: str) -> dict[str, int]:
-        with translate_errors("counting records"):
+        with self._translating("counting records"):
             rows = self.connection.execute(
                 select(record_counts.c.kind, record_counts.c.count.label("n")).where(
                     record_counts.c.tenant_id == tenant_id, record_counts.c.count > 0
@@ -767,7 +816,7 @@ class SqlRecordCounterRepository(_SqlRepository):
 class SqlSeatRepository(_SqlRepository):
     def set_bought(self, tenant_id: str, seats: int) -> None:
         check_bought(seats)  # SEAT-1, before any statement
-        with translate_errors("changing seats"), self._atomic():
+        with self._translating("changing seats"), self._atomic():
             self._insert_if_missing(seat_counts, {"tenant_id": tenant_id, "bought": 0, "used": 0})
             changed = self.connection.execute(
                 update(seat_counts)
@@ -781,7 +830,7 @@ class SqlSeatRepository(_SqlRepository):
                 )
 
     def bought(self, tenant_id: str) -> int:
-        with translate_errors("reading seats"):
+        with self._translating("reading seats"):
             seats = self.connection.execute(
                 select(seat_counts.c.bought).where(seat_counts.c.tenant_id == tenant_id)
             ).scalar()
@@ -792,7 +841,7 @@ class SqlSeatRepository(_SqlRepository):
         decides a race for the same person: the second writer waits for the first and is
         refused), then the counter, by a conditional UPDATE. Either refusal rolls both back.
         Lock order: ``seat_assignments``, then ``seat_counts`` (as :meth:`unassign`)."""
-        with translate_errors("assigning seat"), self._atomic():
+        with self._translating("assigning seat"), self._atomic():
             try:
                 self.connection.execute(
                     insert(seat_assignments).values(tenant_id=tenant_id, person=person)
@@ -819,7 +868,7 @@ class SqlSeatRepository(_SqlRepository):
     def unassign(self, tenant_id: str, person: str) -> None:
         """SEAT-2 in one step (a savepoint), so a refusal or a lost lock leaves the unit of
         work as it was. Lock order as :meth:`assign`."""
-        with translate_errors("unassigning seat"), self._atomic():
+        with self._translating("unassigning seat"), self._atomic():
             removed = self.connection.execute(
                 delete(seat_assignments).where(
                     seat_assignments.c.tenant_id == tenant_id, seat_assignments.c.person == person
@@ -834,7 +883,7 @@ class SqlSeatRepository(_SqlRepository):
             )
 
     def assigned(self, tenant_id: str) -> frozenset[str]:
-        with translate_errors("reading seats"):
+        with self._translating("reading seats"):
             people = self.connection.execute(
                 select(seat_assignments.c.person).where(seat_assignments.c.tenant_id == tenant_id)
             ).scalars()
@@ -843,7 +892,7 @@ class SqlSeatRepository(_SqlRepository):
 
 class SqlUserRepository(_SqlRepository):
     def add(self, user: User) -> None:
-        with translate_errors("adding user"), self._atomic(statements=1):
+        with self._translating("adding user"), self._atomic(statements=1):
             try:
                 self.connection.execute(
                     insert(users).values(
@@ -859,7 +908,7 @@ class SqlUserRepository(_SqlRepository):
                 ) from exc
 
     def get(self, tenant_id: str, user_id: str) -> User:
-        with translate_errors("reading user"):
+        with self._translating("reading user"):
             row = self.connection.execute(
                 select(users).where(users.c.tenant_id == tenant_id, users.c.user_id == user_id)
             ).first()
@@ -868,7 +917,7 @@ class SqlUserRepository(_SqlRepository):
         return User(row.tenant_id, row.user_id, row.role, row.supervisor)
 
     def for_tenant(self, tenant_id: str) -> list[User]:
-        with translate_errors("reading users"):
+        with self._translating("reading users"):
             rows = self.connection.execute(
                 select(users).where(users.c.tenant_id == tenant_id).order_by(users.c.user_id)
             ).all()

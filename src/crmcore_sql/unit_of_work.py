@@ -24,6 +24,7 @@ from crmcore_sql.repositories import (
     SqlUserRepository,
     creates_in_one_statement,
 )
+from crmcore_sql.transactions import TransactionState, postgresql_aborted
 from crmcore_sql.vendors import SqlVendorRepository
 
 __all__ = ["SqlUnitOfWork", "create_records"]
@@ -31,7 +32,14 @@ __all__ = ["SqlUnitOfWork", "create_records"]
 
 class SqlUnitOfWork:
     """``with uow:`` opens a connection; the transaction starts at the first statement (on
-    SQLite with ``BEGIN IMMEDIATE``) and is rolled back on exit unless committed."""
+    SQLite with ``BEGIN IMMEDIATE``) and is rolled back on exit unless committed.
+
+    When the server ends the transaction itself (a MariaDB/MySQL deadlock rolls back the whole
+    transaction; a lost connection; a PostgreSQL transaction aborted by a statement that failed
+    outside a savepoint), the failed call and every later repository call, ``connection`` and
+    ``commit()`` raise ``ConcurrencyError`` (``field == "uow"``): retry the whole unit of
+    work. ``rollback()`` and leaving ``with`` still work; after ``rollback()`` the unit of work
+    starts afresh (issue 13)."""
 
     tenants: SqlTenantRepository
     catalogs: SqlCatalogRepository
@@ -46,28 +54,36 @@ class SqlUnitOfWork:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._connection: Connection | None = None
+        self._state = TransactionState()
+
+    def _open(self) -> Connection:
+        if self._connection is None:
+            raise StorageError("use the unit of work inside 'with uow:'", field="uow")
+        return self._connection
 
     @property
     def connection(self) -> Connection:
         """The transaction's connection, for the caller's own statements in the same
-        transaction (e.g. inserting the records a REC-6 decision allowed)."""
-        if self._connection is None:
-            raise StorageError("use the unit of work inside 'with uow:'", field="uow")
-        return self._connection
+        transaction (e.g. inserting the records a REC-6 decision allowed). Refused with
+        ``ConcurrencyError`` once the server ended the transaction."""
+        connection = self._open()
+        self._state.check()
+        return connection
 
     def __enter__(self) -> SqlUnitOfWork:
         with translate_errors("connecting"):
             connection = self.engine.connect()
         self._connection = connection
-        self.tenants = SqlTenantRepository(connection)
-        self.catalogs = SqlCatalogRepository(connection)
-        self.invoices = SqlInvoiceRepository(connection)
-        self.payments = SqlPaymentRepository(connection)
-        self.outages = SqlOutageRepository(connection)
-        self.records = SqlRecordCounterRepository(connection)
-        self.seats = SqlSeatRepository(connection)
-        self.users = SqlUserRepository(connection)
-        self.vendors = SqlVendorRepository(connection)
+        self._state = state = TransactionState()
+        self.tenants = SqlTenantRepository(connection, state)
+        self.catalogs = SqlCatalogRepository(connection, state)
+        self.invoices = SqlInvoiceRepository(connection, state)
+        self.payments = SqlPaymentRepository(connection, state)
+        self.outages = SqlOutageRepository(connection, state)
+        self.records = SqlRecordCounterRepository(connection, state)
+        self.seats = SqlSeatRepository(connection, state)
+        self.users = SqlUserRepository(connection, state)
+        self.vendors = SqlVendorRepository(connection, state)
         return self
 
     def __exit__(
@@ -86,12 +102,24 @@ class SqlUnitOfWork:
             connection.close()
 
     def commit(self) -> None:
-        with translate_errors("committing"):
-            self.connection.commit()
+        """Commit, unless the server already ended the transaction: then ``ConcurrencyError``
+        and nothing is committed (a ``COMMIT`` now would store only the work done since)."""
+        connection = self.connection
+        if postgresql_aborted(connection):  # COMMIT would answer ROLLBACK, silently
+            raise self._state.lose("PostgreSQL aborted it after a failed statement")
+        try:
+            with translate_errors("committing"):
+                connection.commit()
+        except Exception as exc:
+            # the transaction is over whatever the outcome: nothing more may go into it
+            self._state.lose(f"COMMIT failed: {str(exc).splitlines()[0]}")
+            raise
 
     def rollback(self) -> None:
+        """Roll back; also after the server ended the transaction, which starts afresh."""
         with translate_errors("rolling back"):
-            self.connection.rollback()
+            self._open().rollback()
+        self._state.reset()
 
 
 def create_records(

@@ -5,40 +5,37 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from crmcore.errors import ConcurrencyError
 from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
-from crmcore_sql.engine import translate_errors
+from crmcore_sql.repositories import _SqlRepository
 from crmcore_sql.tables_vendors import vendors
 
 __all__ = ["SqlVendorRepository"]
 
 
-class SqlVendorRepository:
+class SqlVendorRepository(_SqlRepository):
     """The SQL :class:`~crmcore.ports.VendorRepository`, on the unit of work's connection."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
 
     def add(self, vendor: Vendor) -> None:
         """Refused before any write when not after the latest version (the transaction stays
         usable). Adds of one stored vendor are serialised by locking its versions; two first
-        versions of a new vendor on the same day: the second gets ``ConcurrencyError``."""
+        versions of a new vendor on the same day: the second gets ``ConcurrencyError``. One
+        step (a savepoint): a refusal or a lost race leaves the unit of work as it was."""
         same_name = vendors.c.name == vendor.name
-        with translate_errors("reading the vendor"):
+        with self._translating("storing the vendor"), self._atomic():
             # Lock the vendor's versions first: a concurrent add of this vendor waits until
             # the other transaction ends, and the next statement then sees its version (READ
             # COMMITTED). SQLite serialises writers anyway (BEGIN IMMEDIATE).
-            self._connection.execute(select(vendors.c.effective).where(same_name).with_for_update())
-            latest = self._connection.execute(
+            self.connection.execute(select(vendors.c.effective).where(same_name).with_for_update())
+            latest = self.connection.execute(
                 select(func.max(vendors.c.effective)).where(same_name)
             ).scalar_one_or_none()
-        check_vendor_version(vendor, latest)
-        with translate_errors("storing the vendor"):
+            check_vendor_version(vendor, latest)
             try:
-                self._connection.execute(
+                self.connection.execute(
                     insert(vendors).values(
                         name=vendor.name,
                         effective=vendor.effective,
@@ -58,8 +55,8 @@ class SqlVendorRepository:
         query = select(vendors.c.document).where(vendors.c.name == name)
         if on is not None:
             query = query.where(vendors.c.effective <= on)
-        with translate_errors("reading the vendor"):
-            document = self._connection.execute(
+        with self._translating("reading the vendor"):
+            document = self.connection.execute(
                 query.order_by(vendors.c.effective.desc()).limit(1)
             ).scalar_one_or_none()
         if document is None:
@@ -69,8 +66,8 @@ class SqlVendorRepository:
     def versions(self, name: str) -> list[Vendor]:
         if not is_vendor_name(name):
             return []
-        with translate_errors("reading the vendor"):
-            documents = self._connection.execute(
+        with self._translating("reading the vendor"):
+            documents = self.connection.execute(
                 select(vendors.c.document)
                 .where(vendors.c.name == name)
                 .order_by(vendors.c.effective)
@@ -78,9 +75,9 @@ class SqlVendorRepository:
             return [Vendor.from_document(json.loads(document)) for document in documents]
 
     def names(self) -> list[str]:
-        with translate_errors("reading the vendors"):
+        with self._translating("reading the vendors"):
             return list(
-                self._connection.execute(
+                self.connection.execute(
                     select(vendors.c.name).distinct().order_by(vendors.c.name)
                 ).scalars()
             )
