@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 import crmcore_sql
 from crmcore.errors import ConcurrencyError
-from crmcore_sql.tables import seat_counts
+from crmcore_sql.tables import invoice_series, seat_counts
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
 WAIT = 30.0  # seconds: a step that does not happen fails the test, never hangs it
@@ -101,11 +101,65 @@ def _seats(engine: Engine, tenant: str) -> tuple[frozenset[str], int, int]:
         return uow.seats.assigned(tenant), int(used), uow.records.total(tenant)
 
 
-def _go_on_after(outcome: dict[str, Any], uow: SqlUnitOfWork, tenant: str, person: str) -> None:
-    """What a caller that takes a ConcurrencyError as "retry" does: it goes on in the same
-    unit of work (assigns ``person``) and commits; every outcome is recorded."""
+Step = Callable[[SqlUnitOfWork], object]
+
+
+def _crossed_deadlock(
+    engine: Engine, first_a: Step, first_b: Step, second: dict[str, Step], go_on: dict[str, Step]
+) -> tuple[str, dict[str, dict[str, Any]]]:
+    """Two units of work in threads: A runs ``first_a``, then B ``first_b`` and ``second["B"]``
+    (which waits for a lock A holds); once the server reports B waiting, A runs ``second["A"]``
+    (which needs a lock B holds): a deadlock, one of them loses. Like a caller that takes the
+    ``ConcurrencyError`` for "retry", the loser goes on in the same unit of work
+    (``go_on[name]``) and commits; the winner commits. The loser's name, and every outcome."""
+    a_first_done, a_may_go_on = threading.Event(), threading.Event()
+    sessions: dict[str, int] = {}
+    outcomes: dict[str, dict[str, Any]] = {"A": {}, "B": {}}
+    failures: list[BaseException] = []
+
+    def unit(name: str, first: Step) -> None:
+        outcome = outcomes[name]
+        with crmcore_sql.unit_of_work(engine) as uow:
+            first(uow)
+            if name == "A":
+                a_first_done.set()
+                assert a_may_go_on.wait(WAIT)
+            else:
+                sessions["B"] = _session_id(uow)
+            try:
+                second[name](uow)
+            except ConcurrencyError as exc:
+                outcome["lost"] = exc
+                _go_on_after(outcome, uow, go_on[name])
+                return
+            uow.commit()
+            outcome["commit"] = "ok"
+
+    threads = [_run(lambda: unit("A", first_a), failures)]
+    assert a_first_done.wait(WAIT)
+    threads.append(_run(lambda: unit("B", first_b), failures))
+    deadline = time.monotonic() + WAIT
+    while "B" not in sessions and time.monotonic() < deadline and not failures:
+        time.sleep(0.01)
+    assert failures == []
+    _wait_until_waiting_for_a_lock(engine, sessions["B"])
+    a_may_go_on.set()  # A now asks for what B holds: a deadlock
+    for thread in threads:
+        thread.join(timeout=WAIT * 2)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    losers = [name for name, outcome in outcomes.items() if "lost" in outcome]
+    assert len(losers) == 1, outcomes
+    winner = "B" if losers[0] == "A" else "A"
+    assert outcomes[winner]["commit"] == "ok", outcomes
+    return losers[0], outcomes
+
+
+def _go_on_after(outcome: dict[str, Any], uow: SqlUnitOfWork, later: Step) -> None:
+    """What a caller that takes a ConcurrencyError for "retry" does: it goes on in the same
+    unit of work (``later``) and commits; every outcome is recorded."""
     try:
-        uow.seats.assign(tenant, person)
+        later(uow)
         outcome["later call"] = "ok"
     except ConcurrencyError as exc:
         outcome["later call"] = exc
@@ -116,6 +170,17 @@ def _go_on_after(outcome: dict[str, Any], uow: SqlUnitOfWork, tenant: str, perso
         outcome["commit"] = exc
         uow.rollback()  # still works
         outcome["rolled back"] = True
+
+
+def _assert_refused_to_go_on(outcome: dict[str, Any]) -> None:
+    """The server rolled the whole transaction back: the failed call, the later call and the
+    commit raised ``ConcurrencyError`` for the unit of work, and the rollback worked."""
+    for step in ("lost", "later call", "commit"):
+        error = outcome[step]
+        assert isinstance(error, ConcurrencyError), (step, outcome)
+        assert error.field == "uow", error
+        assert "retry the whole unit of work" in str(error), error
+    assert outcome["rolled back"] is True
 
 
 def test_seat2_a_deadlock_inside_a_unit_of_work_never_commits_half_of_it(engine: Engine) -> None:
@@ -134,73 +199,76 @@ def test_seat2_a_deadlock_inside_a_unit_of_work_never_commits_half_of_it(engine:
         uow.seats.set_bought(tenant, 5)
         uow.seats.assign(tenant, "b")
         uow.commit()
-    a_assigned, b_waits = threading.Event(), threading.Event()
-    sessions: dict[str, int] = {}
-    outcomes: dict[str, dict[str, Any]] = {"A": {}, "B": {}}
-    failures: list[BaseException] = []
-
-    def unit_a() -> None:
-        outcome = outcomes["A"]
-        with crmcore_sql.unit_of_work(engine) as uow:
-            uow.seats.assign(tenant, "a")
-            a_assigned.set()
-            assert b_waits.wait(WAIT)
-            try:
-                uow.seats.unassign(tenant, "b")
-            except ConcurrencyError as exc:
-                outcome["lost"] = exc
-                _go_on_after(outcome, uow, tenant, "c-a")
-                return
-            uow.commit()
-            outcome["commit"] = "ok"
-
-    def unit_b() -> None:
-        outcome = outcomes["B"]
-        with crmcore_sql.unit_of_work(engine) as uow:
-            assert uow.records.try_create(tenant, "client", 1, limit=None).allowed
-            sessions["B"] = _session_id(uow)
-            assert a_assigned.wait(WAIT)
-            try:
-                uow.seats.unassign(tenant, "b")
-            except ConcurrencyError as exc:
-                outcome["lost"] = exc
-                _go_on_after(outcome, uow, tenant, "c-b")
-                return
-            uow.commit()
-            outcome["commit"] = "ok"
-
-    threads = [_run(unit_a, failures)]
-    assert a_assigned.wait(WAIT)
-    threads.append(_run(unit_b, failures))
-    deadline = time.monotonic() + WAIT
-    while "B" not in sessions and time.monotonic() < deadline:
-        time.sleep(0.01)
-    _wait_until_waiting_for_a_lock(engine, sessions["B"])  # B holds "b", waits for the counter
-    b_waits.set()  # A now asks for "b": a deadlock
-    for thread in threads:
-        thread.join(timeout=WAIT * 2)
-    assert not any(thread.is_alive() for thread in threads)
-    assert failures == []
-    losers = [name for name, outcome in outcomes.items() if "lost" in outcome]
-    assert len(losers) == 1, outcomes
-    loser, winner = losers[0], "B" if losers[0] == "A" else "A"
-    assert outcomes[winner]["commit"] == "ok"
+    loser, outcomes = _crossed_deadlock(
+        engine,
+        first_a=lambda uow: uow.seats.assign(tenant, "a"),
+        first_b=lambda uow: uow.records.try_create(tenant, "client", 1, limit=None),
+        second={
+            "A": lambda uow: uow.seats.unassign(tenant, "b"),
+            "B": lambda uow: uow.seats.unassign(tenant, "b"),
+        },
+        go_on={
+            "A": lambda uow: uow.seats.assign(tenant, "c-a"),
+            "B": lambda uow: uow.seats.assign(tenant, "c-b"),
+        },
+    )
     assigned, used, records = _seats(engine, tenant)
     assert used == len(assigned)  # SEAT-5: the counter is the assignments
     earlier_work_stored = "a" in assigned if loser == "A" else records == 1
     later = "c-a" if loser == "A" else "c-b"
     outcome = outcomes[loser]
     if engine.dialect.name == "mysql":
-        for step in ("lost", "later call", "commit"):
-            error = outcome[step]
-            assert isinstance(error, ConcurrencyError), (step, outcome)
-            assert error.field == "uow", error
-            assert "retry the whole unit of work" in str(error), error
-        assert outcome["rolled back"] is True
+        _assert_refused_to_go_on(outcome)
         assert not earlier_work_stored and later not in assigned, (assigned, records)
     else:
         assert outcome["later call"] == outcome["commit"] == "ok", outcome
         assert earlier_work_stored and later in assigned, (assigned, records)
     # whatever the engine: the winner's work is stored, and "b" is unassigned
-    assert ("a" in assigned) if winner == "A" else records == 1, (assigned, records)
+    assert ("a" in assigned) if loser == "B" else records == 1, (assigned, records)
     assert "b" not in assigned
+
+
+def _last_numbers(engine: Engine, *series: str) -> dict[str, int]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(invoice_series.c.series, invoice_series.c.last_number).where(
+                invoice_series.c.series.in_(series)
+            )
+        ).all()
+    return {row.series: int(row.last_number) for row in rows}
+
+
+def test_bill6_a_deadlock_between_numbering_series_never_commits_half_of_it(
+    engine: Engine,
+) -> None:
+    """BILL-6: A numbers in series S1, B in S2; then B in S1 (waits for A) and A in S2: a
+    deadlock. The loser goes on (numbers in its own series) and commits. On MariaDB/MySQL the
+    loser is refused from the deadlock on and nothing of it is stored: each series gave out
+    exactly the winner's number 1, no gap. On PostgreSQL (numbering is a savepoint step now)
+    the loser keeps its earlier number and goes on (before, its transaction was aborted and
+    its commit silently rolled back)."""
+    prefix = _unique("FV")
+    s1, s2, own = f"{prefix}-1", f"{prefix}-2", f"{prefix}-own"
+    loser, outcomes = _crossed_deadlock(
+        engine,
+        first_a=lambda uow: uow.invoices.next_number(s1),
+        first_b=lambda uow: uow.invoices.next_number(s2),
+        second={
+            "A": lambda uow: uow.invoices.next_number(s2),
+            "B": lambda uow: uow.invoices.next_number(s1),
+        },
+        go_on={
+            "A": lambda uow: uow.invoices.next_number(own),
+            "B": lambda uow: uow.invoices.next_number(own),
+        },
+    )
+    numbers = _last_numbers(engine, s1, s2, own)
+    if engine.dialect.name == "mysql":
+        _assert_refused_to_go_on(outcomes[loser])
+        assert numbers == {s1: 1, s2: 1}
+    else:
+        assert outcomes[loser]["later call"] == outcomes[loser]["commit"] == "ok"
+        earlier, refused = (s1, s2) if loser == "A" else (s2, s1)
+        # the loser's earlier number 1 stands, the winner took 2 after it; the refused
+        # numbering gave out nothing, so the winner's is 1 there
+        assert numbers == {earlier: 2, refused: 1, own: 1}
