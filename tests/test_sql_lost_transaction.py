@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 import crmcore_sql
 from crmcore.errors import ConcurrencyError
@@ -272,3 +273,121 @@ def test_bill6_a_deadlock_between_numbering_series_never_commits_half_of_it(
         # the loser's earlier number 1 stands, the winner took 2 after it; the refused
         # numbering gave out nothing, so the winner's is 1 there
         assert numbers == {earlier: 2, refused: 1, own: 1}
+
+
+@pytest.fixture
+def any_engine(url: str) -> Iterator[Engine]:
+    engine = crmcore_sql.create_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def _bought(engine: Engine, tenant: str, seats: int, *people: str) -> None:
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.seats.set_bought(tenant, seats)
+        for person in people:
+            uow.seats.assign(tenant, person)
+        uow.commit()
+
+
+def test_seat5_a_lock_wait_timeout_undoes_only_the_operation(engine: Engine) -> None:
+    """SEAT-5: A holds the counter row (assigned "a"); B counted a record (REC-6), then its
+    assignment waits for the counter until the lock wait times out (MariaDB error 1205,
+    PostgreSQL ``lock_timeout``). Only the operation is undone: B's ``ConcurrencyError``
+    means "retry the operation" (no ``uow`` field), B goes on, counts again and commits its
+    two records; "x" is not assigned. (On a MariaDB server started with
+    ``innodb_rollback_on_timeout`` the whole transaction is rolled back: then B is refused
+    to go on, like after a deadlock.)"""
+    tenant = _unique("timeout")
+    _bought(engine, tenant, 5)
+    with crmcore_sql.unit_of_work(engine) as a, crmcore_sql.unit_of_work(engine) as b:
+        a.seats.assign(tenant, "a")
+        assert b.records.try_create(tenant, "client", 1, limit=None).allowed
+        if engine.dialect.name == "postgresql":
+            b.connection.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            whole = False
+        else:
+            b.connection.execute(text("SET SESSION innodb_lock_wait_timeout = 1"))
+            whole = bool(b.connection.execute(text("SELECT @@innodb_rollback_on_timeout")).scalar())
+        with pytest.raises(ConcurrencyError) as timed_out:
+            b.seats.assign(tenant, "x")
+        if whole:
+            assert timed_out.value.field == "uow"
+            with pytest.raises(ConcurrencyError):
+                b.commit()
+            return
+        assert timed_out.value.field is None, timed_out.value
+        assert b.records.try_create(tenant, "client", 1, limit=None).allowed
+        b.commit()
+        a.commit()
+    assigned, used, records = _seats(engine, tenant)
+    assert (assigned, used, records) == ({"a"}, 1, 2)
+
+
+def _kill(engine: Engine, session: int) -> None:
+    with engine.connect() as monitor:
+        if engine.dialect.name == "postgresql":
+            monitor.execute(text("SELECT pg_terminate_backend(:id)"), {"id": session})
+        else:
+            monitor.execute(text(f"KILL {int(session)}"))
+        monitor.commit()
+
+
+def test_seat2_a_lost_connection_refuses_the_unit_of_work_until_rolled_back(
+    engine: Engine,
+) -> None:
+    """SEAT-2: the unit of work assigned "a", then its connection is killed on the server.
+    The next call, every later call (a read too), ``connection`` and ``commit()`` raise
+    ``ConcurrencyError`` for the unit of work; ``rollback()`` works and starts afresh: the
+    unit of work then assigns "c" and commits, and only "c" is stored."""
+    tenant = _unique("killed")
+    _bought(engine, tenant, 5)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.seats.assign(tenant, "a")
+        _kill(engine, _session_id(uow))
+        calls: list[Callable[[], object]] = [
+            lambda: uow.seats.assign(tenant, "b"),
+            lambda: uow.seats.assigned(tenant),
+            lambda: uow.connection,
+            uow.commit,
+        ]
+        for call in calls:
+            with pytest.raises(ConcurrencyError) as refused:
+                call()
+            assert refused.value.field == "uow", refused.value
+            assert "connection lost" in str(refused.value), refused.value
+        uow.rollback()
+        uow.seats.assign(tenant, "c")
+        uow.commit()
+    assigned, used, _ = _seats(engine, tenant)
+    assert (assigned, used) == ({"c"}, 1)
+
+
+def test_seat2_a_failed_statement_of_the_caller_on_postgresql_refuses_the_commit(
+    any_engine: Engine,
+) -> None:
+    """SEAT-2: the unit of work assigned "a", then the caller's own statement on
+    ``uow.connection`` fails (no such table). PostgreSQL aborted the transaction: the next
+    repository call and ``commit()`` raise ``ConcurrencyError`` for the unit of work and
+    nothing is stored (before, that ``COMMIT`` silently rolled back and reported success).
+    SQLite and MariaDB/MySQL undo only the failed statement: the unit of work goes on, "b"
+    is assigned, and both assignments are committed, as before."""
+    engine = any_engine
+    tenant = _unique("aborted")
+    _bought(engine, tenant, 5)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.seats.assign(tenant, "a")
+        with pytest.raises(DBAPIError):
+            uow.connection.execute(text("SELECT * FROM no_such_table_at_all"))
+        if engine.dialect.name == "postgresql":
+            for call in (lambda: uow.seats.assign(tenant, "b"), uow.commit):
+                with pytest.raises(ConcurrencyError) as refused:
+                    call()
+                assert refused.value.field == "uow", refused.value
+            expected: set[str] = set()
+        else:
+            uow.seats.assign(tenant, "b")
+            uow.commit()
+            expected = {"a", "b"}
+    assigned, used, _ = _seats(engine, tenant)
+    assert (assigned, used) == (expected, len(expected))
