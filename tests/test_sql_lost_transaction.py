@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -27,7 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 import crmcore_sql
-from crmcore.errors import ConcurrencyError
+from crmcore.errors import ConcurrencyError, ValidationError
+from crmcore.vendors import vendor_from_preset
 from crmcore_sql.tables import invoice_series, seat_counts
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
@@ -392,3 +394,46 @@ def test_seat2_a_failed_statement_of_the_caller_on_postgresql_refuses_the_commit
             expected = {"a", "b"}
     assigned, used, _ = _seats(engine, tenant)
     assert (assigned, used) == (expected, len(expected))
+
+
+def test_notice2_a_vendor_version_lost_to_another_writer_leaves_the_unit_of_work_usable(
+    engine: Engine,
+) -> None:
+    """NOTICE-2: A stores the first version of a new vendor (not committed yet); B, after work
+    of its own (SEAT-1 seats bought), stores a version of the same vendor on the same day: it
+    waits for A, and once A commits it is refused: ``ConcurrencyError`` (``effective``) on
+    PostgreSQL, whose insert lost the race, NOTICE-2 on MariaDB, whose locking read waited and
+    then saw A's version.
+    ``vendors.add`` is one step (a savepoint), so B goes on and commits its own work on every
+    engine (before, on PostgreSQL the refused insert aborted B's transaction: its next call
+    failed and its commit silently rolled back)."""
+    name, tenant = _unique("vendor"), _unique("vendors")
+    first = vendor_from_preset("raynet", name=name, effective=date(2026, 1, 1))
+    outcome: dict[str, Any] = {}
+    failures: list[BaseException] = []
+    with crmcore_sql.unit_of_work(engine) as a:
+        a.vendors.add(first)
+        with crmcore_sql.unit_of_work(engine) as b:
+            b.seats.set_bought(tenant, 3)
+            session = _session_id(b)
+
+            def add_same_day() -> None:
+                try:
+                    b.vendors.add(first)
+                except (ConcurrencyError, ValidationError) as exc:
+                    outcome["refused"] = exc
+
+            thread = _run(add_same_day, failures)
+            _wait_until_waiting_for_a_lock(engine, session)
+            a.commit()
+            thread.join(timeout=WAIT)
+            assert not thread.is_alive() and failures == [], failures
+            refused = outcome["refused"]
+            assert refused.field == "effective", outcome
+            assert isinstance(refused, ConcurrencyError) or refused.rule == "NOTICE-2", outcome
+            b.seats.assign(tenant, "anna")
+            b.commit()
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert uow.vendors.versions(name) == [first]
+        assert uow.seats.bought(tenant) == 3
+        assert uow.seats.assigned(tenant) == {"anna"}
