@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 import crmcore_sql
-from crmcore.errors import ConcurrencyError, ValidationError
+from crmcore.errors import ConcurrencyError, StorageError, ValidationError
 from crmcore.vendors import vendor_from_preset
 from crmcore_sql.tables import invoice_series, seat_counts
 from crmcore_sql.unit_of_work import SqlUnitOfWork
@@ -437,3 +437,26 @@ def test_notice2_a_vendor_version_lost_to_another_writer_leaves_the_unit_of_work
         assert uow.vendors.versions(name) == [first]
         assert uow.seats.bought(tenant) == 3
         assert uow.seats.assigned(tenant) == {"anna"}
+
+
+def test_seat2_after_a_failed_commit_the_unit_of_work_refuses_to_go_on(engine: Engine) -> None:
+    """SEAT-2: the unit of work assigned "a", then its connection is killed and ``commit()``
+    fails (``StorageError``: whether the server committed is unknown). The transaction is over
+    either way, so the next call raises ``ConcurrencyError`` for the unit of work instead of
+    starting a new transaction unnoticed; after ``rollback()`` it starts afresh."""
+    tenant = _unique("commit")
+    _bought(engine, tenant, 5)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.seats.assign(tenant, "a")
+        _kill(engine, _session_id(uow))
+        with pytest.raises(StorageError):
+            uow.commit()
+        with pytest.raises(ConcurrencyError) as refused:
+            uow.seats.assign(tenant, "b")
+        assert refused.value.field == "uow", refused.value
+        assert "COMMIT failed" in str(refused.value), refused.value
+        uow.rollback()
+        uow.seats.assign(tenant, "c")
+        uow.commit()
+    assigned, used, _ = _seats(engine, tenant)
+    assert (assigned, used) == ({"c"}, 1)

@@ -112,7 +112,8 @@ class SqlUnitOfWork:
                 connection.commit()
         except Exception as exc:
             # the transaction is over whatever the outcome: nothing more may go into it
-            self._state.lose(f"COMMIT failed: {str(exc).splitlines()[0]}")
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            self._state.lose(f"COMMIT failed: {first_line}")
             raise
 
     def rollback(self) -> None:
