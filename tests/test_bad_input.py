@@ -1395,7 +1395,39 @@ JOB_CLI_CASES: list[CliCase] = [  # crmcore bill / dunning / migrate / demo
     CliCase("bill-bad-url", ("bill", "--db", "nope://x", "--period", "2026-03"), "--db"),
 ]
 
-CLI_CASES = [*SIMULATE_CLI_CASES, *JOB_CLI_CASES]
+DB_CLI_CASES: list[CliCase] = [  # --db itself, on every storage command
+    *(
+        CliCase(
+            f"migrate-db-path-{name}",
+            ("migrate", "--db", f"sqlite:///{_FILES}/a{character}b.sqlite"),
+            "--db: the SQLite path must not contain control characters",
+        )
+        for name, character in (
+            ("newline", "\n"),
+            ("nul", "\x00"),
+            ("escape", "\x1b"),
+            ("tab", "\t"),
+            ("line-separator", "\u2028"),
+        )
+    ),
+    CliCase(
+        "bill-db-path-newline",
+        ("bill", "--db", f"sqlite:///{_FILES}/a\nb.sqlite", "--period", "2026-03"),
+        "--db: the SQLite path must not contain control characters",
+    ),
+    CliCase(
+        "migrate-db-uri-path-newline",
+        ("migrate", "--db", f"sqlite:///file:{_FILES}/a%0Ab.sqlite?uri=true"),
+        "--db: the SQLite path must not contain control characters",
+    ),
+    CliCase(
+        "migrate-db-unknown-sqlite-argument",
+        ("migrate", "--db", f"sqlite:///{_FILES}/x.sqlite?mdoe=ro"),
+        "--db: unknown SQLite URL argument(s) mdoe",
+    ),
+]
+
+CLI_CASES = [*SIMULATE_CLI_CASES, *JOB_CLI_CASES, *DB_CLI_CASES]
 
 
 def _check(case: Case, error: CrmError) -> None:
@@ -1425,3 +1457,92 @@ def test_bad_input_on_the_command_line_exits_2_with_one_line(
     assert len(lines) == 1, (case.name, captured.err)
     assert case.path in lines[0], (case.name, lines[0])
     assert "Traceback" not in captured.err
+
+
+def test_a_refused_db_path_leaves_no_file_behind(capsys: pytest.CaptureFixture[str]) -> None:
+    """The control-character paths of DB_CLI_CASES were refused before anything was opened:
+    no file ``a?b.sqlite`` (nor its WAL) exists."""
+    from crmcore.cli import main
+
+    for case in DB_CLI_CASES:
+        main(list(case.argv))
+    capsys.readouterr()
+    assert not [path.name for path in _FILES.iterdir() if path.name.startswith("a")]
+
+
+# --- a database that does not exist: refused, and no file left behind ----------------------------
+
+_URL_FORMS = {  # how a user may name the SQLite file {file} (all of them SQLite opens as {file})
+    "path": "sqlite:///{file}",
+    "uri": "sqlite:///file:{file}?uri=true",
+    "uri-mode-rwc": "sqlite:///file:{file}?mode=rwc&uri=true",
+    "uri-mode-rw": "sqlite:///file:{file}?mode=rw&uri=true",
+    "uri-mode-ro": "sqlite:///file:{file}?mode=ro&uri=true",
+    "uri-localhost": "sqlite:///file://localhost{file}?uri=true",
+    "uri-without-file": "sqlite:///{file}?uri=true",  # SQLAlchemy would name it "{file}?..."
+    "mode-rw-without-uri": "sqlite:///{file}?mode=rw",  # SQLAlchemy would ignore mode, warning
+    "mode-ro-without-uri": "sqlite:///{file}?mode=ro",
+    "cache-without-uri": "sqlite:///{file}?cache=shared",
+}
+_MUST_NOT_CREATE = {  # every storage command but migrate and demo
+    "bill": ("bill", "--db", "{db}", "--period", "2026-03"),
+    "dunning": ("dunning", "--db", "{db}", "--as-of", "2026-03-20"),
+    "vendor-list": ("vendor", "list", "--db", "{db}"),
+    "vendor-export-stored": ("vendor", "export", "acme", "--db", "{db}"),
+    "vendor-import": ("vendor", "import", "{vendor}", "--db", "{db}"),
+}
+MISSING_DB_CASES = [
+    (f"{command}-{form}", url, argv)
+    for form, url in _URL_FORMS.items()
+    for command, argv in _MUST_NOT_CREATE.items()
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "argv"), [case[1:] for case in MISSING_DB_CASES], ids=[c[0] for c in MISSING_DB_CASES]
+)
+def test_a_missing_sqlite_database_is_refused_and_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, argv: tuple[str, ...]
+) -> None:
+    """A command that needs a migrated database, given a SQLite file that does not exist in
+    any spelling of the URL (a path, a ``file:`` URI in any ``mode``, SQLite arguments
+    without ``uri=true``), exits 1 with one line (not migrated, no file FILE, run migrate) and
+    leaves no file behind: no database, no WAL, no ``FILE?mode=...``."""
+    from datetime import date
+
+    from crmcore.cli import main
+    from crmcore.vendors import vendor_from_preset
+
+    vendor = tmp_path / "vendor.json"
+    acme = vendor_from_preset("raynet", name="acme", effective=date(2026, 1, 1))
+    vendor.write_text(acme.dumps_json(), encoding="utf-8")
+    store = tmp_path / "store"
+    store.mkdir()
+    file = store / "crm.sqlite"
+    db = url.format(file=file)
+    code = main([part.format(db=db, vendor=vendor) for part in argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1, err
+    assert len(err) == 1, err
+    assert f"not migrated (no file {file})" in err[0] and "crmcore migrate" in err[0], err
+    assert list(store.iterdir()) == []
+
+
+@pytest.mark.parametrize("form", ["mode-rw-without-uri", "mode-ro-without-uri", "uri-mode-ro"])
+def test_sqlite_arguments_print_only_the_one_line(tmp_path: Path, form: str) -> None:
+    """SQLite's URL arguments take effect (``mode=ro`` opens read-only) and print no driver
+    warning: ``crmcore bill`` with ``?mode=rw`` on a missing file prints exactly its one line
+    on stderr, run as a user runs it (default warning filters, a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    db = _URL_FORMS[form].format(file=tmp_path / "crm.sqlite")
+    result = subprocess.run(
+        [sys.executable, "-m", "crmcore.cli", "bill", "--db", db, "--period", "2026-03"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1 and "not migrated" in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []
