@@ -779,8 +779,10 @@ def _limits_cases() -> list[Case]:
         record_decision,
     )
     from crmcore.memory import InMemoryStorage
+    from crmcore.policies import LimitsPolicy
     from crmcore.presets import preset
     from crmcore.scenario import run
+    from crmcore.visibility import RecordKind
 
     raynet = preset("raynet")
     plan = Plan("standard", 1, [], Limits(records=100))
@@ -940,6 +942,58 @@ def _limits_cases() -> list[Case]:
             ValidationError,
             "plans[0].records",
             "REC-3",
+        ),
+        # REC-1 messages show a kind as written: bare like the canonical kinds elsewhere, a
+        # RecordKind as its value (never <RecordKind.DOCUMENT: 'document'>), quoted only when
+        # the bare text would be unclear
+        Case(
+            "rec1-message-kind-as-written",
+            lambda: decide("contact"),
+            ValidationError,
+            "singular or plural), got contact (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-record-kind-enum",
+            lambda: decide(RecordKind.DOCUMENT),
+            ValidationError,
+            "singular or plural), got document (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-try-create-record-kind-enum",
+            lambda: counter("try_create", RecordKind.NOTE, 1, 10),
+            ValidationError,
+            "singular or plural), got note (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-empty-kind-quoted",
+            lambda: decide(""),
+            ValidationError,
+            "singular or plural), got '' (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-scenario-kind",
+            lambda: scenario({"kind": "contact"}),
+            ValidationError,
+            "singular or plural), got contact (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-uncounted-kind-is-rec1",
+            lambda: raynet.with_overrides({"limits": {"uncounted_record_kinds": ["leads"]}}),
+            PolicyError,
+            "limits.uncounted_record_kinds: leads is a REC-1 kind",
+            None,
+        ),
+        Case(
+            "rec1-message-uncounted-record-kind-enum",
+            lambda: LimitsPolicy(uncounted_record_kinds=[RecordKind.CLIENT]),
+            ValidationError,
+            "uncounted_record_kinds: client is a REC-1 kind",
+            "REC-1",
         ),
         Case(
             "rec1-policy-counted-kind-unknown",
