@@ -784,6 +784,10 @@ def _limits_cases() -> list[Case]:
     from crmcore.scenario import run
     from crmcore.visibility import RecordKind
 
+    @attrs.frozen
+    class _Table:
+        name: str
+
     raynet = preset("raynet")
     plan = Plan("standard", 1, [], Limits(records=100))
     huge = Plan("huge", 2, [], Limits(records=MAX_RECORD_LIMIT + 1))
@@ -825,6 +829,13 @@ def _limits_cases() -> list[Case]:
                 "until": "2026-03-05",
             }
         )
+
+    def beyond_the_maximum(call: str, *arguments: object) -> object:
+        """REC-3: a tenant at MAX_RECORD_LIMIT records (2000 x 1_000_000, no plan limit)."""
+        with InMemoryStorage().unit_of_work() as uow:
+            for _ in range(MAX_RECORD_LIMIT // MAX_RECORDS_PER_CALL):
+                uow.records.try_create("t1", "client", MAX_RECORDS_PER_CALL, limit=None)
+            return getattr(uow.records, call)("t1", *arguments)
 
     big = MAX_RECORDS_PER_CALL + 1
     return [
@@ -884,6 +895,22 @@ def _limits_cases() -> list[Case]:
             "rec3-try-create-count-big",
             lambda: counter("try_create", "lead", big, None),
             ValidationError,
+            "count",
+            "REC-3",
+        ),
+        Case(
+            "rec3-try-create-unlimited-beyond-the-maximum",
+            lambda: beyond_the_maximum("try_create", "lead", 1, None),
+            LimitError,
+            "count",
+            "REC-3",
+        ),
+        Case(
+            "rec3-create-unlimited-beyond-the-maximum",
+            lambda: beyond_the_maximum(
+                "create", "lead", None, _Table("records"), [{"tenant_id": "t1", "kind": "lead"}]
+            ),
+            LimitError,
             "count",
             "REC-3",
         ),

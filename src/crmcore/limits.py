@@ -77,6 +77,7 @@ __all__ = [
     "api_transfer_decision",
     "check_record_deletion",
     "check_record_limit_counted",
+    "check_record_total",
     "checked_record_call",
     "counted_records",
     "esign_archive_until",
@@ -316,6 +317,27 @@ def check_record_deletion(kind: str, count: int, held: int) -> None:
     if count > held:
         raise LimitError(
             f"cannot delete {count} {kind} record(s), {held} held", field="count", rule="REC-3"
+        )
+
+
+def check_record_total(held: int, count: int) -> None:
+    """Refuse ``count`` more records when the tenant's total would pass
+    :data:`MAX_RECORD_LIMIT` (REC-3), also on a plan without a limit (REC-5): the record
+    counters of every storage engine stop there, below the 32-bit INTEGER of PostgreSQL and
+    MariaDB. A ``LimitError``, nothing created: not a REC-3 refusal a plan change could lift.
+
+    >>> check_record_total(MAX_RECORD_LIMIT - 1, 2)
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.LimitError: count: 2 more record(s) would bring the tenant's total from ...
+    """
+    if held + count > MAX_RECORD_LIMIT:
+        raise LimitError(
+            f"{count} more record(s) would bring the tenant's total from {held} to "
+            f"{held + count}, above the {MAX_RECORD_LIMIT} records a tenant can hold on any plan, "
+            "also without a record limit",
+            field="count",
+            rule="REC-3",
         )
 
 

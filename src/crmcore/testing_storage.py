@@ -435,6 +435,38 @@ class StorageContract:
             assert uow.records.total(tenant) == 2
             assert uow.records.try_create(tenant, "task", 10**6, limit=None).allowed
 
+    def test_rec3_total_without_a_limit_stops_at_the_maximum(self) -> None:
+        """REC-3, REC-5: without a plan limit a tenant still holds at most MAX_RECORD_LIMIT
+        records, on every engine (the counters are 32-bit INTEGER on PostgreSQL and MariaDB):
+        2_000_000_000 / 1_000_000 = 2000 creations of MAX_RECORDS_PER_CALL reach it exactly;
+        one more record is a LimitError naming ``count``, the totals and REC-3, and nothing is
+        counted or stored; deleting one makes room for one."""
+        tenant, table = _unique(), self.record_table()
+        calls = MAX_RECORD_LIMIT // MAX_RECORDS_PER_CALL
+        assert calls * MAX_RECORDS_PER_CALL == MAX_RECORD_LIMIT == 2000 * 1_000_000
+        with self.unit_of_work() as uow:
+            for _ in range(calls):
+                uow.records.try_create(tenant, "client", MAX_RECORDS_PER_CALL, limit=None)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.total(tenant) == MAX_RECORD_LIMIT
+            with pytest.raises(LimitError) as caught:
+                uow.records.try_create(tenant, "lead", 1, limit=None)
+            assert (caught.value.field, caught.value.rule) == ("count", "REC-3")
+            assert f"from {MAX_RECORD_LIMIT} to {MAX_RECORD_LIMIT + 1}" in str(caught.value)
+            with pytest.raises(LimitError):
+                uow.records.create(tenant, "lead", None, table, self._contact_rows(tenant, 1))
+            refused = uow.records.try_create(tenant, "lead", 1, limit=MAX_RECORD_LIMIT)
+            assert (refused.allowed, refused.total) == (False, MAX_RECORD_LIMIT)
+            assert uow.records.by_kind(tenant) == {"client": MAX_RECORD_LIMIT}
+            assert self.stored_records(uow, tenant) == []
+            uow.records.delete(tenant, "client", 1)
+            last = uow.records.try_create(tenant, "lead", 1, limit=None)
+            assert (last.allowed, last.total, last.limit) == (True, MAX_RECORD_LIMIT, None)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"client": MAX_RECORD_LIMIT - 1, "lead": 1}
+
     def test_rec3_create_stores_and_counts_rows_within_the_limit(self) -> None:
         """REC-3, REC-6: ``create`` stores 3 rows (limit 4); 3 + 2 > 4 is refused and stores
         and counts nothing; 3 + 1 = 4 is allowed."""
