@@ -1057,7 +1057,42 @@ def _payment_row(amount: str, currency: str = "PLN") -> object:
     return payment_to_row(Payment("t", at, Money(Decimal(amount), currency)))
 
 
+def _invoice_row(vat_rate: str) -> object:
+    import attrs
+
+    from crmcore.testing_storage import sample_invoice
+    from crmcore_sql.convert import invoice_to_rows
+
+    return invoice_to_rows(attrs.evolve(sample_invoice("t", "k"), vat_rate=Decimal(vat_rate)))
+
+
+def _bill_period(vat_rate: str) -> object:
+    import crmcore_sql
+    from crmcore.periods import Period
+    from crmcore_sql.jobs import bill_period
+
+    engine = crmcore_sql.create_engine("sqlite://")
+    try:
+        return bill_period(engine, Period.calendar_month(2026, 3), Decimal(vat_rate))
+    finally:
+        engine.dispose()
+
+
 STORAGE_CASES: list[Case] = [
+    Case(  # NUMERIC(7, 4) stored it rounded to 0.2346
+        "stored vat rate with 5 decimals",
+        lambda: _invoice_row("0.23456"),
+        _ValidationError,
+        "vat_rate",
+        "PLAN-2",
+    ),
+    Case(
+        "billing job vat rate with 5 decimals",
+        lambda: _bill_period("0.23456"),
+        _ValidationError,
+        "vat_rate",
+        "PLAN-2",
+    ),
     Case(
         "stored amount finer than the minor unit",
         lambda: _payment_row("1.234"),
@@ -1452,7 +1487,10 @@ JOB_CLI_CASES: list[CliCase] = [  # crmcore bill / dunning / migrate / demo
             ("bill", "--db", _NO_DB, "--period", "2026-03", "--vat-rate", rate),
             "--vat-rate",
         )
-        for rate in ("abc", "0,23", "NaN", "1.5", "1", "-0.1", "2.3e-1", "Infinity", "", "٠.٢")
+        for rate in (
+            *("abc", "0,23", "NaN", "1.5", "1", "-0.1", "2.3e-1", "Infinity", "", "٠.٢"),
+            *("0.23456", "0.123456"),  # PLAN-2: an invoice stores at most 4 decimals
+        )
     ),
     *(
         CliCase(f"bill-period-{period}", ("bill", "--db", _NO_DB, "--period", period), "--period")

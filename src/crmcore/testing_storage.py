@@ -417,6 +417,22 @@ class StorageContract:
             assert uow.outages.for_tenant(tenant) == [outage]
             assert uow.payments.for_tenant(_unique()) == []
 
+    def test_plan2_vat_rate_round_trips_exactly(self) -> None:
+        """PLAN-2: an invoice's VAT rate reads back as the very Decimal stored, digits and
+        exponent, on every engine: 0.2300 (not 0.23), 0.0512 (not a float's 0.05119999...),
+        0.23, 0.9999, 0 and 0.0000."""
+        tenant = _unique()
+        rates = ["0.2300", "0.0512", "0.23", "0.9999", "0", "0.0000"]
+        with self.unit_of_work() as uow:
+            for index, rate in enumerate(rates):
+                invoice = sample_invoice(tenant, f"k{index}", number=str(index))
+                uow.invoices.add(attrs.evolve(invoice, vat_rate=Decimal(rate)))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            loaded = sorted(uow.invoices.for_tenant(tenant), key=lambda invoice: invoice.key)
+        assert [type(invoice.vat_rate) for invoice in loaded] == [Decimal] * len(rates)
+        assert [str(invoice.vat_rate) for invoice in loaded] == rates
+
     # --- records (REC-3, REC-6) --------------------------------------------------------------
 
     def test_record_limit_refuses_what_would_exceed_it(self) -> None:

@@ -296,6 +296,34 @@ def money_from_columns(amount: Decimal | str | float, currency: str) -> Money:
     return Money(Decimal(str(amount)).quantize(quantum), currency)
 
 
+#: The decimals a stored VAT rate may have (PLAN-2), as a scenario's ``vat_rate``.
+VAT_RATE_DECIMALS = 4
+
+
+def vat_rate_to_column(rate: Decimal, field: str = "vat_rate") -> str:
+    """``rate`` as it is stored: its exact decimal text (``Decimal('0.2300')``: ``'0.2300'``),
+    which reads back (:func:`vat_rate_from_column`) as the very Decimal, digits and exponent,
+    on every engine, as the in-memory storage keeps it. A ValidationError (PLAN-2) for a rate
+    of more than :data:`VAT_RATE_DECIMALS` decimals, instead of storing it rounded.
+
+    >>> vat_rate_to_column(Decimal("0.2300")), vat_rate_to_column(Decimal("0.0512"))
+    ('0.2300', '0.0512')
+    """
+    exponent = rate.as_tuple().exponent
+    if not isinstance(exponent, int) or not -VAT_RATE_DECIMALS <= exponent <= 0:
+        raise ValidationError(
+            f"must have at most {VAT_RATE_DECIMALS} decimals to be stored, got {rate}",
+            field=field,
+            rule="PLAN-2",
+        )
+    return str(rate)  # a ratio in [0, 1) with exponent -4..0: plain notation, 8 characters
+
+
+def vat_rate_from_column(text: str) -> Decimal:
+    """The VAT rate stored by :func:`vat_rate_to_column`."""
+    return Decimal(text)
+
+
 def invoice_to_rows(
     invoice: Invoice, invoice_id: int | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -310,7 +338,7 @@ def invoice_to_rows(
         "issued": invoice.issued,
         "due": invoice.due,
         "currency": invoice.currency,
-        "vat_rate": invoice.vat_rate,
+        "vat_rate": vat_rate_to_column(invoice.vat_rate),
         "billing_email": invoice.billing_email,
         "period_first_day": invoice.period_first_day,
         "period_last_day": invoice.period_last_day,
@@ -399,7 +427,7 @@ def invoice_from_rows(head: Any, lines: list[Any]) -> Invoice:
         issued=head.issued,
         due=head.due,
         currency=head.currency,
-        vat_rate=Decimal(str(head.vat_rate)).normalize(),
+        vat_rate=vat_rate_from_column(head.vat_rate),
         lines=tuple(_line_from_row(line) for line in lines),  # type: ignore[misc]
         billing_email=head.billing_email,
         period_first_day=head.period_first_day,
