@@ -135,11 +135,15 @@ def create_engine(url: str | URL, **options: Any) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    query = engine.url.query
+    read_only = query.get("mode") == "ro" or query.get("immutable") in ("1", "true")
+    wal = sqlite_file(engine.url) is not None and not read_only
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        if engine.url.database not in (None, "", ":memory:"):
+        if wal:  # a file opened read-write (a read-only one cannot switch its journal)
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
