@@ -420,9 +420,10 @@ class StorageContract:
     def test_plan2_vat_rate_round_trips_exactly(self) -> None:
         """PLAN-2: an invoice's VAT rate reads back as the very Decimal stored, digits and
         exponent, on every engine: 0.2300 (not 0.23), 0.0512 (not a float's 0.05119999...),
-        0.23, 0.9999, 0 and 0.0000."""
+        0.123456 (not rounded to 0.1235), 20 decimals, 0.23, 0.9999, 0 and 0.0000."""
         tenant = _unique()
-        rates = ["0.2300", "0.0512", "0.23", "0.9999", "0", "0.0000"]
+        rates = ["0.2300", "0.0512", "0.123456", "0." + "1" * 20, "0.23", "0.9999", "0"]
+        rates.append("0.0000")
         with self.unit_of_work() as uow:
             for index, rate in enumerate(rates):
                 invoice = sample_invoice(tenant, f"k{index}", number=str(index))

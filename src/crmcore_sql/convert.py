@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from crmcore.errors import CrmError, ValidationError
+from crmcore.errors import CrmError, ValidationError, short_repr
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, event_from_dict, event_to_dict
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money, minor_units
+from crmcore_sql.tables import VAT_RATE_LENGTH
 
 __all__ = [
     "event_from_columns",
@@ -296,27 +297,25 @@ def money_from_columns(amount: Decimal | str | float, currency: str) -> Money:
     return Money(Decimal(str(amount)).quantize(quantum), currency)
 
 
-#: The decimals a stored VAT rate may have (PLAN-2), as a scenario's ``vat_rate``.
-VAT_RATE_DECIMALS = 4
-
-
 def vat_rate_to_column(rate: Decimal, field: str = "vat_rate") -> str:
     """``rate`` as it is stored: its exact decimal text (``Decimal('0.2300')``: ``'0.2300'``),
     which reads back (:func:`vat_rate_from_column`) as the very Decimal, digits and exponent,
-    on every engine, as the in-memory storage keeps it. A ValidationError (PLAN-2) for a rate
-    of more than :data:`VAT_RATE_DECIMALS` decimals, instead of storing it rounded.
+    on every engine, as the in-memory storage keeps it (PLAN-2). A rate whose text is longer
+    than :data:`VAT_RATE_LENGTH` characters (about 20 decimals) is a ValidationError (PLAN-2),
+    never stored rounded.
 
     >>> vat_rate_to_column(Decimal("0.2300")), vat_rate_to_column(Decimal("0.0512"))
     ('0.2300', '0.0512')
     """
-    exponent = rate.as_tuple().exponent
-    if not isinstance(exponent, int) or not -VAT_RATE_DECIMALS <= exponent <= 0:
+    text = str(rate)  # exact: Decimal(str(rate)) has the same sign, digits and exponent
+    if len(text) > VAT_RATE_LENGTH:
         raise ValidationError(
-            f"must have at most {VAT_RATE_DECIMALS} decimals to be stored, got {rate}",
+            f"has too many digits to be stored exactly (at most {VAT_RATE_LENGTH} characters), "
+            f"got {short_repr(rate)}",
             field=field,
             rule="PLAN-2",
         )
-    return str(rate)  # a ratio in [0, 1) with exponent -4..0: plain notation, 8 characters
+    return text
 
 
 def vat_rate_from_column(text: str) -> Decimal:

@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 AMOUNT = BigInteger  # integer minor units of the row's currency (crmcore_sql.convert)
-VAT_RATE_LENGTH = 8  # "-0.0000": a rate in [0, 1) with at most 4 decimals (PLAN-2)
+VAT_RATE_LENGTH = 24  # a VAT rate's exact decimal text: "0.2300", about 20 decimals at most
 ID = 64
 
 tenants = Table(

@@ -5,12 +5,13 @@ Revises: 0007
 Create Date: 2026-12-02 00:00:00.000000
 
 ``invoices.vat_rate`` was ``NUMERIC(7, 4)``, which SQLite stores as a binary float (``0.0512``
-is 0.05119999999999999...) and which PostgreSQL and MariaDB give back at scale 4 (``0.23`` as
-``0.2300``), so a rate never read back as the Decimal written. It becomes ``VARCHAR(8)``, the
-rate's exact decimal text (``0.2300``, ``0.0512``), read back digit for digit on every engine
-(crmcore_sql.convert.vat_rate_to_column). Existing rates are converted to what the adapter read
-before (the stored value at 4 decimals, without trailing zeros: ``0.23``), so every invoice
-reads back as before; the downgrade stores them as NUMERIC again.
+is 0.05119999999999999...), which PostgreSQL and MariaDB give back at scale 4 (``0.23`` as
+``0.2300``) and which rounds a fifth decimal away, so a rate did not read back as the Decimal
+written. It becomes ``VARCHAR(24)``, the rate's exact decimal text (``0.2300``, ``0.0512``,
+``0.123456``), read back digit for digit on every engine
+(``crmcore_sql.convert.vat_rate_to_column``). Existing rates are converted to what the adapter
+read before (the stored value at 4 decimals, without trailing zeros: ``0.23``), so every
+invoice reads back as before; the downgrade stores them as NUMERIC again (rounded to 4).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ depends_on = None
 
 BATCH = 5_000
 NUMERIC = sa.Numeric(7, 4)
-TEXT = sa.String(8)
+TEXT = sa.String(24)  # crmcore_sql.tables.VAT_RATE_LENGTH when written
 
 
 def rate_text(value: Any) -> str:
