@@ -1645,6 +1645,7 @@ def test_a_missing_sqlite_database_is_refused_and_not_created(
     assert code == 1, err
     assert len(err) == 1, err
     assert f"not migrated (no file {file})" in err[0] and "crmcore migrate" in err[0], err
+    assert "%3A" not in err[0], err  # the URL as written, not SQLAlchemy's escaped rendering
     assert list(store.iterdir()) == []
 
 

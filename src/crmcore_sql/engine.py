@@ -109,10 +109,17 @@ def _sqlite_url(url: URL) -> URL:
 
 
 def describe_url(url: str | URL) -> str:
+    """``url`` for a message, without its password; a SQLite path as written (SQLAlchemy
+    renders the ``:`` of ``file:/tmp/x.db`` as ``file%3A/tmp/x.db``)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return str(url)
+    rendered = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        query = rendered.partition("?")[2]
+        rendered = f"{parsed.drivername}:///{parsed.database}" + (f"?{query}" if query else "")
+    return rendered
 
 
 def create_engine(url: str | URL, **options: Any) -> Engine:
