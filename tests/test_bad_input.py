@@ -779,8 +779,14 @@ def _limits_cases() -> list[Case]:
         record_decision,
     )
     from crmcore.memory import InMemoryStorage
+    from crmcore.policies import LimitsPolicy
     from crmcore.presets import preset
     from crmcore.scenario import run
+    from crmcore.visibility import RecordKind
+
+    @attrs.frozen
+    class _Table:
+        name: str
 
     raynet = preset("raynet")
     plan = Plan("standard", 1, [], Limits(records=100))
@@ -823,6 +829,13 @@ def _limits_cases() -> list[Case]:
                 "until": "2026-03-05",
             }
         )
+
+    def beyond_the_maximum(call: str, *arguments: object) -> object:
+        """REC-3: a tenant at MAX_RECORD_LIMIT records (2000 x 1_000_000, no plan limit)."""
+        with InMemoryStorage().unit_of_work() as uow:
+            for _ in range(MAX_RECORD_LIMIT // MAX_RECORDS_PER_CALL):
+                uow.records.try_create("t1", "client", MAX_RECORDS_PER_CALL, limit=None)
+            return getattr(uow.records, call)("t1", *arguments)
 
     big = MAX_RECORDS_PER_CALL + 1
     return [
@@ -886,6 +899,22 @@ def _limits_cases() -> list[Case]:
             "REC-3",
         ),
         Case(
+            "rec3-try-create-unlimited-beyond-the-maximum",
+            lambda: beyond_the_maximum("try_create", "lead", 1, None),
+            LimitError,
+            "count",
+            "REC-3",
+        ),
+        Case(
+            "rec3-create-unlimited-beyond-the-maximum",
+            lambda: beyond_the_maximum(
+                "create", "lead", None, _Table("records"), [{"tenant_id": "t1", "kind": "lead"}]
+            ),
+            LimitError,
+            "count",
+            "REC-3",
+        ),
+        Case(
             "rec1-try-create-kind-empty",
             lambda: counter("try_create", "", 1, 10),
             ValidationError,
@@ -941,6 +970,58 @@ def _limits_cases() -> list[Case]:
             "plans[0].records",
             "REC-3",
         ),
+        # REC-1 messages show a kind as written: bare like the canonical kinds elsewhere, a
+        # RecordKind as its value (never <RecordKind.DOCUMENT: 'document'>), quoted only when
+        # the bare text would be unclear
+        Case(
+            "rec1-message-kind-as-written",
+            lambda: decide("contact"),
+            ValidationError,
+            "singular or plural), got contact (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-record-kind-enum",
+            lambda: decide(RecordKind.DOCUMENT),
+            ValidationError,
+            "singular or plural), got document (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-try-create-record-kind-enum",
+            lambda: counter("try_create", RecordKind.NOTE, 1, 10),
+            ValidationError,
+            "singular or plural), got note (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-empty-kind-quoted",
+            lambda: decide(""),
+            ValidationError,
+            "singular or plural), got '' (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-scenario-kind",
+            lambda: scenario({"kind": "contact"}),
+            ValidationError,
+            "singular or plural), got contact (REC-1)",
+            "REC-1",
+        ),
+        Case(
+            "rec1-message-uncounted-kind-is-rec1",
+            lambda: raynet.with_overrides({"limits": {"uncounted_record_kinds": ["leads"]}}),
+            PolicyError,
+            "limits.uncounted_record_kinds: leads is a REC-1 kind",
+            None,
+        ),
+        Case(
+            "rec1-message-uncounted-record-kind-enum",
+            lambda: LimitsPolicy(uncounted_record_kinds=[RecordKind.CLIENT]),
+            ValidationError,
+            "uncounted_record_kinds: client is a REC-1 kind",
+            "REC-1",
+        ),
         Case(
             "rec1-policy-counted-kind-unknown",
             lambda: raynet.with_overrides({"limits": {"counted_record_kinds": ["contact"]}}),
@@ -976,7 +1057,42 @@ def _payment_row(amount: str, currency: str = "PLN") -> object:
     return payment_to_row(Payment("t", at, Money(Decimal(amount), currency)))
 
 
+def _invoice_row(vat_rate: str) -> object:
+    import attrs
+
+    from crmcore.testing_storage import sample_invoice
+    from crmcore_sql.convert import invoice_to_rows
+
+    return invoice_to_rows(attrs.evolve(sample_invoice("t", "k"), vat_rate=Decimal(vat_rate)))
+
+
+def _bill_period(vat_rate: str) -> object:
+    import crmcore_sql
+    from crmcore.periods import Period
+    from crmcore_sql.jobs import bill_period
+
+    engine = crmcore_sql.create_engine("sqlite://")
+    try:
+        return bill_period(engine, Period.calendar_month(2026, 3), Decimal(vat_rate))
+    finally:
+        engine.dispose()
+
+
 STORAGE_CASES: list[Case] = [
+    Case(  # 30 decimals: NUMERIC(7, 4) stored it rounded to 0.1111, memory kept it
+        "stored vat rate of 30 decimals",
+        lambda: _invoice_row("0." + "1" * 30),
+        _ValidationError,
+        "vat_rate",
+        "PLAN-2",
+    ),
+    Case(
+        "billing job vat rate of 30 decimals",  # refused before any tenant is billed
+        lambda: _bill_period("0." + "1" * 30),
+        _ValidationError,
+        "vat_rate",
+        "PLAN-2",
+    ),
     Case(
         "stored amount finer than the minor unit",
         lambda: _payment_row("1.234"),
@@ -1395,7 +1511,39 @@ JOB_CLI_CASES: list[CliCase] = [  # crmcore bill / dunning / migrate / demo
     CliCase("bill-bad-url", ("bill", "--db", "nope://x", "--period", "2026-03"), "--db"),
 ]
 
-CLI_CASES = [*SIMULATE_CLI_CASES, *JOB_CLI_CASES]
+DB_CLI_CASES: list[CliCase] = [  # --db itself, on every storage command
+    *(
+        CliCase(
+            f"migrate-db-path-{name}",
+            ("migrate", "--db", f"sqlite:///{_FILES}/a{character}b.sqlite"),
+            "--db: the SQLite path must not contain control characters",
+        )
+        for name, character in (
+            ("newline", "\n"),
+            ("nul", "\x00"),
+            ("escape", "\x1b"),
+            ("tab", "\t"),
+            ("line-separator", "\u2028"),
+        )
+    ),
+    CliCase(
+        "bill-db-path-newline",
+        ("bill", "--db", f"sqlite:///{_FILES}/a\nb.sqlite", "--period", "2026-03"),
+        "--db: the SQLite path must not contain control characters",
+    ),
+    CliCase(
+        "migrate-db-uri-path-newline",
+        ("migrate", "--db", f"sqlite:///file:{_FILES}/a%0Ab.sqlite?uri=true"),
+        "--db: the SQLite path must not contain control characters",
+    ),
+    CliCase(
+        "migrate-db-unknown-sqlite-argument",
+        ("migrate", "--db", f"sqlite:///{_FILES}/x.sqlite?mdoe=ro"),
+        "--db: unknown SQLite URL argument(s) mdoe",
+    ),
+]
+
+CLI_CASES = [*SIMULATE_CLI_CASES, *JOB_CLI_CASES, *DB_CLI_CASES]
 
 
 def _check(case: Case, error: CrmError) -> None:
@@ -1425,3 +1573,97 @@ def test_bad_input_on_the_command_line_exits_2_with_one_line(
     assert len(lines) == 1, (case.name, captured.err)
     assert case.path in lines[0], (case.name, lines[0])
     assert "Traceback" not in captured.err
+
+
+def test_a_refused_db_path_leaves_no_file_behind(capsys: pytest.CaptureFixture[str]) -> None:
+    """The control-character paths of DB_CLI_CASES were refused before anything was opened:
+    no file ``a?b.sqlite`` (nor its WAL) exists."""
+    from crmcore.cli import main
+
+    for case in DB_CLI_CASES:
+        main(list(case.argv))
+    capsys.readouterr()
+    assert not [path.name for path in _FILES.iterdir() if path.name.startswith("a")]
+
+
+# --- a database that does not exist: refused, and no file left behind ----------------------------
+
+_URL_FORMS = {  # how a user may name the SQLite file {file} (all of them SQLite opens as {file})
+    "path": "sqlite:///{file}",
+    "uri": "sqlite:///file:{file}?uri=true",
+    "uri-mode-rwc": "sqlite:///file:{file}?mode=rwc&uri=true",
+    "uri-mode-rw": "sqlite:///file:{file}?mode=rw&uri=true",
+    "uri-mode-ro": "sqlite:///file:{file}?mode=ro&uri=true",
+    "uri-localhost": "sqlite:///file://localhost{file}?uri=true",
+    "uri-without-file": "sqlite:///{file}?uri=true",  # SQLAlchemy would name it "{file}?..."
+    "mode-rw-without-uri": "sqlite:///{file}?mode=rw",  # SQLAlchemy would ignore mode, warning
+    "mode-ro-without-uri": "sqlite:///{file}?mode=ro",
+    "cache-without-uri": "sqlite:///{file}?cache=shared",
+}
+_MUST_NOT_CREATE = {  # every storage command but migrate, demo and simulate --db
+    "bill": ("bill", "--db", "{db}", "--period", "2026-03"),
+    "dunning": ("dunning", "--db", "{db}", "--as-of", "2026-03-20"),
+    "vendor-list": ("vendor", "list", "--db", "{db}"),
+    "vendor-export-stored": ("vendor", "export", "acme", "--db", "{db}"),
+    "vendor-import": ("vendor", "import", "{vendor}", "--db", "{db}"),
+    "record": ("record", "--db", "{db}", "--tenant", "acme", "--event", "{event}"),
+    "status": ("status", "--db", "{db}", "--tenant", "acme", "--as-of", "2026-03-20"),
+    "invoices": ("invoices", "--db", "{db}"),
+}
+MISSING_DB_CASES = [
+    (f"{command}-{form}", url, argv)
+    for form, url in _URL_FORMS.items()
+    for command, argv in _MUST_NOT_CREATE.items()
+]
+
+
+@pytest.mark.parametrize(
+    ("url", "argv"), [case[1:] for case in MISSING_DB_CASES], ids=[c[0] for c in MISSING_DB_CASES]
+)
+def test_a_missing_sqlite_database_is_refused_and_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], url: str, argv: tuple[str, ...]
+) -> None:
+    """A command that needs a migrated database, given a SQLite file that does not exist in
+    any spelling of the URL (a path, a ``file:`` URI in any ``mode``, SQLite arguments
+    without ``uri=true``), exits 1 with one line (not migrated, no file FILE, run migrate) and
+    leaves no file behind: no database, no WAL, no ``FILE?mode=...``."""
+    from datetime import date
+
+    from crmcore.cli import main
+    from crmcore.vendors import vendor_from_preset
+
+    vendor = tmp_path / "vendor.json"
+    acme = vendor_from_preset("raynet", name="acme", effective=date(2026, 1, 1))
+    vendor.write_text(acme.dumps_json(), encoding="utf-8")
+    store = tmp_path / "store"
+    store.mkdir()
+    file = store / "crm.sqlite"
+    db = url.format(file=file)
+    event = '{"on": "2026-03-01", "do": "pay", "amount": "10.00"}'
+    code = main([part.format(db=db, vendor=vendor, event=event) for part in argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1, err
+    assert len(err) == 1, err
+    assert f"not migrated (no file {file})" in err[0] and "crmcore migrate" in err[0], err
+    assert "%3A" not in err[0], err  # the URL as written, not SQLAlchemy's escaped rendering
+    assert list(store.iterdir()) == []
+
+
+@pytest.mark.parametrize("form", ["mode-rw-without-uri", "mode-ro-without-uri", "uri-mode-ro"])
+def test_sqlite_arguments_print_only_the_one_line(tmp_path: Path, form: str) -> None:
+    """SQLite's URL arguments take effect (``mode=ro`` opens read-only) and print no driver
+    warning: ``crmcore bill`` with ``?mode=rw`` on a missing file prints exactly its one line
+    on stderr, run as a user runs it (default warning filters, a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    db = _URL_FORMS[form].format(file=tmp_path / "crm.sqlite")
+    result = subprocess.run(
+        [sys.executable, "-m", "crmcore.cli", "bill", "--db", db, "--period", "2026-03"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("\n") == 1 and "not migrated" in result.stderr, result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -188,6 +188,30 @@ def test_a_stored_vendor_is_preferred_to_the_preset_of_its_name(
     assert run(capsys, "vendor", "export", "raynet", "--db", db)[1] == raynet.dumps_json()
 
 
+@pytest.mark.parametrize("query", ["?uri=true", "?mode=ro&uri=true", "?mode=rw&uri=true"])
+def test_a_stored_vendor_is_found_through_a_sqlite_uri(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    """The stored raynet, not the preset, through ``sqlite:///file:PATH?...&uri=true`` (the
+    check for a missing file read ``file:PATH`` as a path, found none, and gave the preset);
+    an export of a preset through a URI of a missing file creates nothing."""
+    raynet = attrs.evolve(acme("raynet"), vat_rates={"CZ": Decimal("0.21")})
+    assert run(capsys, "vendor", "import", write(tmp_path, raynet), "--db", db)[0] == 0
+    uri = db.replace("sqlite:///", "sqlite:///file:") + query
+    assert run(capsys, "vendor", "export", "raynet", "--db", uri)[:3] == (
+        0,
+        raynet.dumps_json(),
+        "",
+    )
+    missing = f"sqlite:///file:{tmp_path / 'none.sqlite'}{query}"
+    code, out, err = run(
+        capsys, "vendor", "export", "raynet", "--db", missing, "--on", "2026-01-01"
+    )
+    assert (code, err) == (0, "")
+    assert Vendor.loads_json(out) == vendor_from_preset("raynet", effective=date(2026, 1, 1))
+    assert not (tmp_path / "none.sqlite").exists()
+
+
 def test_import_and_export_on_every_engine(
     database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -203,6 +203,62 @@ def test_bill7_upgrade_to_0005_converts_stored_amounts_exactly(database_url: str
             engine.dispose()
 
 
+def test_plan2_upgrade_to_0008_keeps_every_stored_vat_rate(database_url: str) -> None:
+    """PLAN-2: rates stored by 0007 as NUMERIC(7, 4) (on SQLite a binary float) become their
+    exact decimal text, as the adapter read them before (4 decimals, no trailing zeros):
+    0.23 -> "0.23", 0.0512 -> "0.0512", 0.2300 -> "0.23", 0.9999 -> "0.9999", 0 -> "0"; the
+    invoices read back with those rates, and a downgrade to 0007 gives the NUMERIC back."""
+    from alembic import command
+
+    from crmcore_sql.migrate import alembic_config
+
+    rates = [("0.23", "0.23"), ("0.0512", "0.0512"), ("0.2300", "0.23"), ("0.9999", "0.9999")]
+    rates.append(("0", "0"))
+    old_invoices = table(
+        "invoices",
+        *(column(n) for n in ("id", "tenant_id", "key", "series", "number", "issued", "due")),
+        column("currency"),
+        column("vat_rate", Numeric(7, 4)),
+        column("net"),
+    )
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url)
+        try:
+            crmcore_sql.migrate(engine, "0007")
+            with engine.begin() as connection:
+                for index, (rate, _) in enumerate(rates, start=1):
+                    connection.execute(
+                        insert(old_invoices).values(
+                            id=index,
+                            tenant_id="t",
+                            key=f"k{index}",
+                            series="S",
+                            number=str(index),
+                            issued=date(2026, 3, 1),
+                            due=date(2026, 3, 15),
+                            currency="PLN",
+                            vat_rate=Decimal(rate),
+                            net=0,
+                        )
+                    )
+            crmcore_sql.migrate(engine)
+            with engine.connect() as connection:
+                stored = connection.execute(select(invoices.c.vat_rate).order_by(invoices.c.id))
+                assert list(stored.scalars()) == [text for _, text in rates]
+            with crmcore_sql.unit_of_work(engine) as uow:
+                loaded = sorted(uow.invoices.for_tenant("t"), key=lambda invoice: invoice.key)
+                assert [str(invoice.vat_rate) for invoice in loaded] == [t for _, t in rates]
+            config = alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, "0007")
+            with engine.connect() as connection:
+                back = connection.execute(select(old_invoices.c.vat_rate).order_by("id"))
+                assert list(back.scalars()) == [Decimal(t) for _, t in rates]
+        finally:
+            engine.dispose()
+
+
 def test_downgrade_to_0003_and_upgrade_again_keeps_the_invoices(database_url: str) -> None:
     """0005 and 0004 can be undone: an invoice stored at head survives a downgrade to 0003
     (amounts back to NUMERIC, default collations) and the upgrade again, digit for digit."""

@@ -55,7 +55,7 @@ from dateutil.relativedelta import relativedelta
 
 from crmcore.catalog import Catalog, Limits, Plan
 from crmcore.dates import BusinessCalendar, add_calendar_days, local_midnight, vendor_date
-from crmcore.errors import LimitError, TermNotStated, ValidationError
+from crmcore.errors import LimitError, TermNotStated, ValidationError, short_repr
 
 if TYPE_CHECKING:  # policies imports the vocabulary from here
     from crmcore.policies import LimitsPolicy
@@ -77,6 +77,7 @@ __all__ = [
     "api_transfer_decision",
     "check_record_deletion",
     "check_record_limit_counted",
+    "check_record_total",
     "checked_record_call",
     "counted_records",
     "esign_archive_until",
@@ -172,6 +173,24 @@ def _kinds_text(kinds: Iterable[str]) -> str:
     return ", ".join(sorted(kinds))
 
 
+def _shown_kind(kind: object) -> str:
+    """A record kind in an error message as the user wrote it (REC-1): the text of a string,
+    bare like the canonical kinds the other messages name (``contact``; a ``RecordKind`` as
+    its value, ``document``, never ``<RecordKind.DOCUMENT: 'document'>``); quoted only where
+    the bare text would be unclear (empty, surrounding spaces, control characters); any other
+    value as its short repr.
+
+    >>> _shown_kind("contact"), _shown_kind(""), _shown_kind(" lead"), _shown_kind(None)
+    ('contact', "''", "' lead'", 'None')
+    """
+    if not isinstance(kind, str):
+        return short_repr(kind)
+    text = str.__str__(kind)  # the characters, whatever str subclass (enum) holds them
+    if text and text == text.strip() and text.isprintable():
+        return text
+    return short_repr(text)
+
+
 def uncounted_kinds(
     kinds: Iterable[object], field: str = "uncounted_record_kinds"
 ) -> frozenset[str]:
@@ -188,11 +207,14 @@ def uncounted_kinds(
     for kind in kinds:
         if not isinstance(kind, str) or not kind.strip() or not kind.isprintable():
             raise ValidationError(
-                f"must be a non-empty printable name, got {kind!r}", field=field, rule="REC-1"
+                f"must be a non-empty printable name, got {_shown_kind(kind)}",
+                field=field,
+                rule="REC-1",
             )
         if kind in RECORD_KIND_SPELLINGS:
             raise ValidationError(
-                f"{kind!r} is a REC-1 kind: to not count it, leave it out of counted_record_kinds",
+                f"{_shown_kind(kind)} is a REC-1 kind: to not count it, leave it out of "
+                "counted_record_kinds",
                 field=field,
                 rule="REC-1",
             )
@@ -211,7 +233,7 @@ def record_kind(kind: object, policy: LimitsPolicy | None = None, field: str = "
     >>> record_kind("contact")
     Traceback (most recent call last):
     ...
-    crmcore.errors.ValidationError: kind: must be a record kind (client, ...), got 'contact' (REC-1)
+    crmcore.errors.ValidationError: kind: must be a record kind (client, ...), got contact (REC-1)
     """
     if isinstance(kind, str):
         canonical = RECORD_KIND_SPELLINGS.get(kind)
@@ -223,7 +245,7 @@ def record_kind(kind: object, policy: LimitsPolicy | None = None, field: str = "
     if policy is not None and policy.uncounted_record_kinds:
         accepted += f"; not counted: {_kinds_text(policy.uncounted_record_kinds)}"
     raise ValidationError(
-        f"must be a record kind ({accepted}), got {kind!r}", field=field, rule="REC-1"
+        f"must be a record kind ({accepted}), got {_shown_kind(kind)}", field=field, rule="REC-1"
     )
 
 
@@ -295,6 +317,27 @@ def check_record_deletion(kind: str, count: int, held: int) -> None:
     if count > held:
         raise LimitError(
             f"cannot delete {count} {kind} record(s), {held} held", field="count", rule="REC-3"
+        )
+
+
+def check_record_total(held: int, count: int) -> None:
+    """Refuse ``count`` more records when the tenant's total would pass
+    :data:`MAX_RECORD_LIMIT` (REC-3), also on a plan without a limit (REC-5): the record
+    counters of every storage engine stop there, below the 32-bit INTEGER of PostgreSQL and
+    MariaDB. A ``LimitError``, nothing created: not a REC-3 refusal a plan change could lift.
+
+    >>> check_record_total(MAX_RECORD_LIMIT - 1, 2)
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.LimitError: count: 2 more record(s) would bring the tenant's total from ...
+    """
+    if held + count > MAX_RECORD_LIMIT:
+        raise LimitError(
+            f"{count} more record(s) would bring the tenant's total from {held} to "
+            f"{held + count}, above the {MAX_RECORD_LIMIT} records a tenant can hold on any plan, "
+            "also without a record limit",
+            field="count",
+            rule="REC-3",
         )
 
 

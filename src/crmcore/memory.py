@@ -34,7 +34,7 @@ from crmcore.errors import (
 )
 from crmcore.events import MAX_SEATS, Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
-from crmcore.limits import check_record_deletion, checked_record_call
+from crmcore.limits import check_record_deletion, check_record_total, checked_record_call
 from crmcore.ports import (
     RecordDecision,
     RecordTable,
@@ -196,6 +196,7 @@ class InMemoryRecordCounterRepository(_Repository):
         total = self.total(tenant_id)
         if limit is not None and total + count > limit:
             return RecordDecision(allowed=False, total=total, requested=count, limit=limit)
+        check_record_total(total, count)  # REC-3: no plan limit still stops at MAX_RECORD_LIMIT
         self.rows[(tenant_id, kind)] = self.rows.get((tenant_id, kind), 0) + count
         return RecordDecision(allowed=True, total=total + count, requested=count, limit=limit)
 

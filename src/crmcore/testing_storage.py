@@ -417,6 +417,23 @@ class StorageContract:
             assert uow.outages.for_tenant(tenant) == [outage]
             assert uow.payments.for_tenant(_unique()) == []
 
+    def test_plan2_vat_rate_round_trips_exactly(self) -> None:
+        """PLAN-2: an invoice's VAT rate reads back as the very Decimal stored, digits and
+        exponent, on every engine: 0.2300 (not 0.23), 0.0512 (not a float's 0.05119999...),
+        0.123456 (not rounded to 0.1235), 20 decimals, 0.23, 0.9999, 0 and 0.0000."""
+        tenant = _unique()
+        rates = ["0.2300", "0.0512", "0.123456", "0." + "1" * 20, "0.23", "0.9999", "0"]
+        rates.append("0.0000")
+        with self.unit_of_work() as uow:
+            for index, rate in enumerate(rates):
+                invoice = sample_invoice(tenant, f"k{index}", number=str(index))
+                uow.invoices.add(attrs.evolve(invoice, vat_rate=Decimal(rate)))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            loaded = sorted(uow.invoices.for_tenant(tenant), key=lambda invoice: invoice.key)
+        assert [type(invoice.vat_rate) for invoice in loaded] == [Decimal] * len(rates)
+        assert [str(invoice.vat_rate) for invoice in loaded] == rates
+
     # --- records (REC-3, REC-6) --------------------------------------------------------------
 
     def test_record_limit_refuses_what_would_exceed_it(self) -> None:
@@ -434,6 +451,38 @@ class StorageContract:
             uow.records.delete(tenant, "client", 2)
             assert uow.records.total(tenant) == 2
             assert uow.records.try_create(tenant, "task", 10**6, limit=None).allowed
+
+    def test_rec3_total_without_a_limit_stops_at_the_maximum(self) -> None:
+        """REC-3, REC-5: without a plan limit a tenant still holds at most MAX_RECORD_LIMIT
+        records, on every engine (the counters are 32-bit INTEGER on PostgreSQL and MariaDB):
+        2_000_000_000 / 1_000_000 = 2000 creations of MAX_RECORDS_PER_CALL reach it exactly;
+        one more record is a LimitError naming ``count``, the totals and REC-3, and nothing is
+        counted or stored; deleting one makes room for one."""
+        tenant, table = _unique(), self.record_table()
+        calls = MAX_RECORD_LIMIT // MAX_RECORDS_PER_CALL
+        assert calls * MAX_RECORDS_PER_CALL == MAX_RECORD_LIMIT == 2000 * 1_000_000
+        with self.unit_of_work() as uow:
+            for _ in range(calls):
+                uow.records.try_create(tenant, "client", MAX_RECORDS_PER_CALL, limit=None)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.total(tenant) == MAX_RECORD_LIMIT
+            with pytest.raises(LimitError) as caught:
+                uow.records.try_create(tenant, "lead", 1, limit=None)
+            assert (caught.value.field, caught.value.rule) == ("count", "REC-3")
+            assert f"from {MAX_RECORD_LIMIT} to {MAX_RECORD_LIMIT + 1}" in str(caught.value)
+            with pytest.raises(LimitError):
+                uow.records.create(tenant, "lead", None, table, self._contact_rows(tenant, 1))
+            refused = uow.records.try_create(tenant, "lead", 1, limit=MAX_RECORD_LIMIT)
+            assert (refused.allowed, refused.total) == (False, MAX_RECORD_LIMIT)
+            assert uow.records.by_kind(tenant) == {"client": MAX_RECORD_LIMIT}
+            assert self.stored_records(uow, tenant) == []
+            uow.records.delete(tenant, "client", 1)
+            last = uow.records.try_create(tenant, "lead", 1, limit=None)
+            assert (last.allowed, last.total, last.limit) == (True, MAX_RECORD_LIMIT, None)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.records.by_kind(tenant) == {"client": MAX_RECORD_LIMIT - 1, "lead": 1}
 
     def test_rec3_create_stores_and_counts_rows_within_the_limit(self) -> None:
         """REC-3, REC-6: ``create`` stores 3 rows (limit 4); 3 + 2 > 4 is refused and stores

@@ -19,7 +19,7 @@ from crmcore.dates import parse_date, zone
 from crmcore.errors import ConfigurationError, NotFound, ValidationError
 from crmcore.presets import PRESETS
 from crmcore.vendors import Vendor, is_vendor_name, vendor_from_preset
-from crmcore_sql.engine import create_engine, describe_url, translate_errors
+from crmcore_sql.engine import create_engine, describe_url, missing_sqlite_file, translate_errors
 from crmcore_sql.migrate import require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
@@ -83,9 +83,7 @@ def _engine(url: str) -> Engine:
 def _no_database(engine: Engine) -> bool:
     """Whether nothing can be stored there yet: a SQLite file that does not exist (so an
     export of a preset creates no file) or a database without tables."""
-    url = engine.url
-    file = url.database if url.get_backend_name() == "sqlite" else None
-    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
+    if missing_sqlite_file(engine.url) is not None:  # a plain path or a file: URI
         return True
     with translate_errors("inspecting"):
         return not inspect(engine).get_table_names()

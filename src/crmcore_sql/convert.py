@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from crmcore.errors import CrmError, ValidationError
+from crmcore.errors import CrmError, ValidationError, short_repr
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, event_from_dict, event_to_dict
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money, minor_units
+from crmcore_sql.tables import VAT_RATE_LENGTH
 
 __all__ = [
     "event_from_columns",
@@ -296,6 +297,32 @@ def money_from_columns(amount: Decimal | str | float, currency: str) -> Money:
     return Money(Decimal(str(amount)).quantize(quantum), currency)
 
 
+def vat_rate_to_column(rate: Decimal, field: str = "vat_rate") -> str:
+    """``rate`` as it is stored: its exact decimal text (``Decimal('0.2300')``: ``'0.2300'``),
+    which reads back (:func:`vat_rate_from_column`) as the very Decimal, digits and exponent,
+    on every engine, as the in-memory storage keeps it (PLAN-2). A rate whose text is longer
+    than :data:`VAT_RATE_LENGTH` characters (about 20 decimals) is a ValidationError (PLAN-2),
+    never stored rounded.
+
+    >>> vat_rate_to_column(Decimal("0.2300")), vat_rate_to_column(Decimal("0.0512"))
+    ('0.2300', '0.0512')
+    """
+    text = str(rate)  # exact: Decimal(str(rate)) has the same sign, digits and exponent
+    if len(text) > VAT_RATE_LENGTH:
+        raise ValidationError(
+            f"has too many digits to be stored exactly (at most {VAT_RATE_LENGTH} characters), "
+            f"got {short_repr(rate)}",
+            field=field,
+            rule="PLAN-2",
+        )
+    return text
+
+
+def vat_rate_from_column(text: str) -> Decimal:
+    """The VAT rate stored by :func:`vat_rate_to_column`."""
+    return Decimal(text)
+
+
 def invoice_to_rows(
     invoice: Invoice, invoice_id: int | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -310,7 +337,7 @@ def invoice_to_rows(
         "issued": invoice.issued,
         "due": invoice.due,
         "currency": invoice.currency,
-        "vat_rate": invoice.vat_rate,
+        "vat_rate": vat_rate_to_column(invoice.vat_rate),
         "billing_email": invoice.billing_email,
         "period_first_day": invoice.period_first_day,
         "period_last_day": invoice.period_last_day,
@@ -399,7 +426,7 @@ def invoice_from_rows(head: Any, lines: list[Any]) -> Invoice:
         issued=head.issued,
         due=head.due,
         currency=head.currency,
-        vat_rate=Decimal(str(head.vat_rate)).normalize(),
+        vat_rate=vat_rate_from_column(head.vat_rate),
         lines=tuple(_line_from_row(line) for line in lines),  # type: ignore[misc]
         billing_email=head.billing_email,
         period_first_day=head.period_first_day,

@@ -9,10 +9,12 @@ decide the races.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import sqlalchemy
 from sqlalchemy import event
@@ -25,12 +27,28 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-from crmcore.errors import ConcurrencyError, ConfigurationError, StorageError
+from crmcore.errors import ConcurrencyError, ConfigurationError, StorageError, short_repr
 
-__all__ = ["create_engine", "describe_url", "translate_errors"]
+__all__ = [
+    "create_engine",
+    "describe_url",
+    "missing_sqlite_file",
+    "sqlite_file",
+    "translate_errors",
+]
 
 DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}
 BUSY_TIMEOUT_MS = 30_000
+
+#: The query arguments SQLite reads from a URI filename (https://sqlite.org/uri.html).
+#: SQLAlchemy hands them to SQLite only with ``uri=true``; without it, it ignores them with a
+#: warning, so ``?mode=ro`` would silently open the file read-write: :func:`parse_url` makes
+#: such a URL a URI filename instead.
+SQLITE_URI_ARGUMENTS = frozenset({"cache", "immutable", "mode", "modeof", "nolock", "psow", "vfs"})
+#: The query arguments SQLAlchemy's pysqlite dialect passes to ``sqlite3.connect``.
+PYSQLITE_ARGUMENTS = frozenset(
+    {"uri", "timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements"}
+)
 
 
 def parse_url(url: str | URL) -> URL:
@@ -50,14 +68,58 @@ def parse_url(url: str | URL) -> URL:
         )
     if "+" not in parsed.drivername:
         parsed = parsed.set(drivername=DRIVERS[backend])
-    return parsed
+    return _sqlite_url(parsed) if backend == "sqlite" else parsed
+
+
+def _is_uri(url: URL) -> bool:
+    """Whether SQLAlchemy opens ``url`` with ``uri=True`` (its ``asbool`` spellings)."""
+    value = url.query.get("uri", "")
+    return isinstance(value, str) and value.strip().lower() in ("true", "yes", "on", "y", "t", "1")
+
+
+def _sqlite_url(url: URL) -> URL:
+    """A SQLite URL checked: a path without control characters (they would end up in a file
+    name: ``a\nb.db``, or fail inside the driver: NUL) and only query arguments that take
+    effect. SQLite's own arguments (``?mode=ro``) without ``uri=true`` make the URL a URI
+    filename (``file:PATH?mode=ro&uri=true``), as they take effect only there; a plain path with
+    ``uri=true`` becomes ``file:PATH`` too, since SQLAlchemy would otherwise append the
+    arguments to the file's name (``x.db?mode=ro``)."""
+    database = url.database or ""
+    if any(unicodedata.category(character) in ("Cc", "Zl", "Zp") for character in database):
+        raise ConfigurationError(
+            f"the SQLite path must not contain control characters, got {short_repr(database)}",
+            field="--db",
+        )
+    unknown = sorted(set(url.query) - SQLITE_URI_ARGUMENTS - PYSQLITE_ARGUMENTS)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown SQLite URL argument(s) {', '.join(unknown)} in {describe_url(url)} "
+            f"(SQLite's: {', '.join(sorted(SQLITE_URI_ARGUMENTS))})",
+            field="--db",
+        )
+    if not (SQLITE_URI_ARGUMENTS & set(url.query) or _is_uri(url)):
+        return url
+    if database.startswith("file:"):
+        return url if _is_uri(url) else url.update_query_dict({"uri": "true"})
+    # SQLite decodes %XX in a URI filename and ends the path at ? or #: escape those.
+    path = database or ":memory:"
+    for character, escape in (("%", "%25"), ("?", "%3F"), ("#", "%23")):
+        path = path.replace(character, escape)
+    return url.set(database=f"file:{path}").update_query_dict({"uri": "true"})
 
 
 def describe_url(url: str | URL) -> str:
+    """``url`` for a message, without its password; a SQLite path as written (SQLAlchemy
+    renders the ``:`` of ``file:/tmp/x.db`` as ``file%3A/tmp/x.db``)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return str(url)
+    rendered = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        query = rendered.partition("?")[2]
+        rendered = f"{parsed.drivername}:///{parsed.database}" + (f"?{query}" if query else "")
+    return rendered
 
 
 def create_engine(url: str | URL, **options: Any) -> Engine:
@@ -80,11 +142,15 @@ def create_engine(url: str | URL, **options: Any) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    query = engine.url.query
+    read_only = query.get("mode") == "ro" or query.get("immutable") in ("1", "true")
+    wal = sqlite_file(engine.url) is not None and not read_only
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        if engine.url.database not in (None, "", ":memory:"):
+        if wal:  # a file opened read-write (a read-only one cannot switch its journal)
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -152,14 +218,30 @@ def translate_errors(what: str = "storage") -> Iterator[None]:
         raise StorageError(f"{what}: {exc}") from exc
 
 
-def missing_sqlite_file(url: str | URL) -> str | None:
-    """The path of the file a SQLite ``url`` names when that file does not exist (opening it
-    would create it, empty); ``None`` for an existing file, an in-memory database, a URI
-    filename (``?uri=true``, left to SQLite) or another engine."""
+def sqlite_file(url: str | URL) -> str | None:
+    """The path of the file a SQLite ``url`` opens, as SQLite reads it: a plain path, or the
+    path of a URI filename (``sqlite:///file:/tmp/x.db?mode=ro&uri=true``: ``/tmp/x.db``;
+    ``file://localhost/tmp/x.db``, ``%20`` decoded, ``#...`` dropped). ``None`` for an
+    in-memory or temporary database (``:memory:``, ``mode=memory``, ``vfs=memdb``, no path) and
+    for another engine."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
-    database = parsed.database
-    if database in (None, "", ":memory:") or parsed.query.get("uri") in ("true", "1"):
-        return None
-    return None if Path(database).exists() else database
+    database = parsed.database or ""
+    if _is_uri(parsed) and database.startswith("file:"):
+        if parsed.query.get("mode") == "memory" or parsed.query.get("vfs") == "memdb":
+            return None
+        path = database.removeprefix("file:").split("#", 1)[0]
+        if path.startswith("//"):  # file://HOST/PATH: SQLite accepts only "" or localhost
+            path = "/" + path[2:].partition("/")[2]
+        database = unquote(path)
+    return None if database in ("", ":memory:") else database
+
+
+def missing_sqlite_file(url: str | URL) -> str | None:
+    """The path of the file a SQLite ``url`` names (:func:`sqlite_file`) when that file does
+    not exist, whatever the ``mode``: opening it would create it, empty (``rwc``, the default)
+    or fail (``ro``, ``rw``); ``None`` for an existing file, an in-memory database or another
+    engine."""
+    path = sqlite_file(url)
+    return None if path is None or Path(path).exists() else path

@@ -351,6 +351,7 @@ def bill_period(
     ``vat_rate``, from a stored :class:`~crmcore.billing.BillingCheckpoint` so that the next
     period's run replays only the events recorded since."""
     check_vat_rate(vat_rate)  # PLAN-2, even when no tenant is billed
+    convert.vat_rate_to_column(vat_rate)  # PLAN-2: storable exactly, checked before any work
     billing = _billing()
     known: dict[str, _Vendor] = {}
     report = BillingReport()

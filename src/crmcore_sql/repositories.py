@@ -8,7 +8,8 @@ decided by the database, never by a read followed by a write in Python:
   request changes nothing. No COUNT over record tables. ``create`` inserts the application's
   rows in the same transaction (on PostgreSQL in the same statement). One lock order for
   every counter change: ``record_totals``, then ``record_counts`` (no deadlock between
-  creating and deleting).
+  creating and deleting). Without a plan limit (REC-5) the bound is ``MAX_RECORD_LIMIT``, a
+  ``LimitError`` past it (REC-3), so no total passes the 32-bit ``INTEGER`` column.
 - Every operation that writes is one step: a refusal or failure rolls back to a savepoint
   taken before it, so the unit of work is exactly as it was (:meth:`_SqlRepository._atomic`).
 - SEAT-5: ``UPDATE seat_counts SET used = used + 1 WHERE tenant_id = ? AND used < bought``.
@@ -56,7 +57,12 @@ from crmcore.errors import (
 )
 from crmcore.events import Event, OutageRecorded
 from crmcore.invoices import Invoice, Payment
-from crmcore.limits import check_record_deletion, checked_record_call
+from crmcore.limits import (
+    MAX_RECORD_LIMIT,
+    check_record_deletion,
+    check_record_total,
+    checked_record_call,
+)
 from crmcore.memory import check_bought
 from crmcore.ports import (
     RecordDecision,
@@ -517,8 +523,7 @@ _POSTGRESQL_TRY_CREATE = text(
     WITH total AS (
         INSERT INTO record_totals (tenant_id, total) VALUES (:tenant_id, :count)
         ON CONFLICT (tenant_id) DO UPDATE SET total = record_totals.total + :count
-        WHERE CAST(:limit AS INTEGER) IS NULL
-           OR record_totals.total + :count <= CAST(:limit AS INTEGER)
+        WHERE record_totals.total + :count <= CAST(:limit AS INTEGER)
         RETURNING total
     ), kind AS (
         INSERT INTO record_counts (tenant_id, kind, count)
@@ -549,13 +554,11 @@ def creates_in_one_statement(dialect: str, count: int) -> bool:
 
 
 @functools.lru_cache(maxsize=256)
-def _postgresql_create(
-    table: Table, columns: tuple[str, ...], count: int, limited: bool
-) -> CompoundSelect[Any]:
+def _postgresql_create(table: Table, columns: tuple[str, ...], count: int) -> CompoundSelect[Any]:
     """REC-6 and the application's insert in one statement: ``_POSTGRESQL_TRY_CREATE`` plus a
     third data-modifying CTE that inserts the rows only when the counter row was changed.
-    Built once per table, column set, row count and limit/no limit; the row values are the
-    binds ``r<row>_<column>``, typed by the table's columns."""
+    Built once per table, column set and row count; the limit (:func:`_bound`, never null) and
+    the row values are binds, ``r<row>_<column>`` typed by the table's columns."""
     tenant_id = bindparam("tenant_id", type_=record_totals.c.tenant_id.type)
     added = bindparam("count", type_=Integer())
     within = record_totals.c.total + added <= bindparam("limit", type_=Integer())
@@ -565,7 +568,7 @@ def _postgresql_create(
         .on_conflict_do_update(
             index_elements=[record_totals.c.tenant_id],
             set_={"total": record_totals.c.total + added},
-            where=within if limited else None,
+            where=within,
         )
         .returning(record_totals.c.total)
         .cte("total")
@@ -619,6 +622,25 @@ def _require_table(table: RecordTable, rows: Sequence[Mapping[str, Any]]) -> Tab
     return table
 
 
+def _bound(limit: int | None) -> int:
+    """The bound a counter statement applies: the plan's limit, or without one (REC-5) the
+    most a tenant can hold, :data:`MAX_RECORD_LIMIT` (REC-3), so that no total passes the
+    32-bit INTEGER of the ``total`` and ``count`` columns on PostgreSQL and MariaDB."""
+    return MAX_RECORD_LIMIT if limit is None else limit
+
+
+def _as_asked(decision: RecordDecision, limit: int | None) -> RecordDecision:
+    """The decision of a statement bounded by :func:`_bound` for the ``limit`` asked: without
+    a limit, passing :data:`MAX_RECORD_LIMIT` is a ``LimitError`` as on every engine
+    (:func:`crmcore.limits.check_record_total`), never a refusal."""
+    if limit is not None:
+        return decision
+    if not decision.allowed:
+        check_record_total(decision.total, decision.requested)
+        raise AssertionError("refused within the bound")  # pragma: no cover
+    return RecordDecision(True, decision.total, decision.requested, None)
+
+
 class SqlRecordCounterRepository(_SqlRepository):
     def try_create(
         self, tenant_id: str, kind: str, count: int, limit: int | None
@@ -627,14 +649,13 @@ class SqlRecordCounterRepository(_SqlRepository):
         if limit is not None and count > limit:
             return RecordDecision(False, self.total(tenant_id), count, limit)
         with self._translating("counting records"), self._atomic():
-            return self._try_create(tenant_id, kind, count, limit)
+            decision = self._try_create(tenant_id, kind, count, _bound(limit))
+        return _as_asked(decision, limit)
 
-    def _try_create(
-        self, tenant_id: str, kind: str, count: int, limit: int | None
-    ) -> RecordDecision:
+    def _try_create(self, tenant_id: str, kind: str, count: int, limit: int) -> RecordDecision:
         """REC-6 as one atomic step: the tenant's counter row is locked first (then the kind's
         count, the order of every counter change), and a refusal reports the total this step
-        decided on, never one read afterwards."""
+        decided on, never one read afterwards. ``limit`` is always a number (:func:`_bound`)."""
         if self.dialect == "postgresql":
             seen = self.connection.execute(
                 _POSTGRESQL_TRY_CREATE,
@@ -686,24 +707,25 @@ class SqlRecordCounterRepository(_SqlRepository):
             with self._translating(f"creating records in {target.name}"), self._atomic():
                 if limit is not None and count > limit:
                     return RecordDecision(False, self.total(tenant_id), count, limit)
-                decision = self._try_create(tenant_id, kind, count, limit)
+                decision = self._try_create(tenant_id, kind, count, _bound(limit))
                 if decision.allowed:
                     self.connection.execute(insert(target), list(new_rows))
-            return decision
+            return _as_asked(decision, limit)
         columns = tuple(new_rows[0])
         parameters: dict[str, Any] = {
             "tenant_id": tenant_id,
             "kind": kind,
             "count": count,
-            "limit": limit,
+            "limit": _bound(limit),
         }
         for index, row in enumerate(new_rows):
             for position, name in enumerate(columns):
                 parameters[f"r{index}_{position}"] = row[name]
-        statement = _postgresql_create(target, columns, count, limit is not None)
+        statement = _postgresql_create(target, columns, count)
         with self._translating(f"creating records in {target.name}"), self._atomic(statements=1):
             seen = self.connection.execute(statement, parameters).first()
-            return self._decision(tenant_id, seen, count, limit)
+            decision = self._decision(tenant_id, seen, count, _bound(limit))
+        return _as_asked(decision, limit)
 
     def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
         """One statement on SQLite: create the counter row or add to it if the limit allows;

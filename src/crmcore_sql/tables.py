@@ -1,7 +1,9 @@
 """The storage tables (SQLAlchemy 2.0 Core, no ORM classes).
 
 Money is an integer of the currency's minor units (``BIGINT``: ``12.34`` PLN is ``1234``) with
-a currency column, exact on every engine (SQLite's ``NUMERIC`` is a binary float) (BILL-7);
+a currency column, exact on every engine (SQLite's ``NUMERIC`` is a binary float) (BILL-7); a
+VAT rate is its exact decimal text (``0.2300``; ``crmcore_sql.convert.vat_rate_to_column``)
+(PLAN-2);
 instants are stored as UTC (``*_utc``, naive, always UTC) with the zone name kept beside them
 (``*_zone``), so nothing depends on a server's local time (TIME-1). Every tenant-owned table
 starts its primary key or unique key with ``tenant_id`` (VIS-1).
@@ -16,7 +18,6 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
-    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 AMOUNT = BigInteger  # integer minor units of the row's currency (crmcore_sql.convert)
+VAT_RATE_LENGTH = 24  # a VAT rate's exact decimal text: "0.2300", about 20 decimals at most
 ID = 64
 
 tenants = Table(
@@ -92,7 +94,7 @@ invoices = Table(
     Column("issued", Date, nullable=False),
     Column("due", Date, nullable=False),
     Column("currency", String(3), nullable=False),
-    Column("vat_rate", Numeric(7, 4), nullable=False),
+    Column("vat_rate", String(VAT_RATE_LENGTH), nullable=False),  # exact decimal text
     Column("billing_email", String(255)),
     Column("period_first_day", Date),
     Column("period_last_day", Date),
