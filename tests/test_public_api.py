@@ -19,8 +19,8 @@ import crmcore_sql
 # removed here, or when a new duplicate appears.
 KNOWN_DUPLICATES = {
     "PRESETS": {"crmcore.presets", "crmcore.scenario_input"},  # names vs policies
-    "FIRST_DAY": {"crmcore.scenario_input", "crmcore_sql.cli"},  # different bounds
-    "LAST_DAY": {"crmcore.scenario_input", "crmcore_sql.cli"},
+    "FIRST_DAY": {"crmcore.scenario_input", "crmcore_sql.cli_options"},  # different bounds
+    "LAST_DAY": {"crmcore.scenario_input", "crmcore_sql.cli_options"},
     "RecordDecision": {"crmcore.limits", "crmcore.ports"},  # REC rule vs repository answer
     "users": {"crmcore_sql.tables", "crmcore_sql.tables_visibility"},  # one users table
 }

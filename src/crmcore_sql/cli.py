@@ -26,7 +26,7 @@ from crmcore_sql.engine import describe_url, translate_errors
 from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
 from crmcore_sql.migrate import migrate, require_migrated
 
-__all__ = ["FIRST_DAY", "LAST_DAY", "MAX_WORKERS", "register"]
+__all__ = ["MAX_WORKERS", "register"]
 
 MAX_WORKERS = 64  # worker processes of one `bill` (more only adds contention)
 

@@ -28,13 +28,11 @@ from crmcore.invoices import Invoice
 from crmcore.scenario import dumps, invoice_json
 from crmcore.scenario_input import parse_event
 from crmcore.serialization import read_json
-from crmcore_sql.cli_options import engine_for, parse_day
+from crmcore_sql.cli_options import DEFAULT_DB, engine_for, parse_day
 from crmcore_sql.migrate import current_revision, migrate, require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
-__all__ = ["DEFAULT_DB", "register_app"]
-
-DEFAULT_DB = "sqlite:///crmcore.sqlite"
+__all__ = ["register_app"]
 
 
 def _now() -> datetime:

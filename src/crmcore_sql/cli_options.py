@@ -11,7 +11,10 @@ from sqlalchemy.engine import Engine
 from crmcore.errors import ConfigurationError, ValidationError
 from crmcore_sql.engine import create_engine
 
-__all__ = ["FIRST_DAY", "LAST_DAY", "engine_for", "parse_day"]
+__all__ = ["DEFAULT_DB", "FIRST_DAY", "LAST_DAY", "engine_for", "parse_day"]
+
+#: The database of the commands whose --db is optional (vendor, record, status, invoices).
+DEFAULT_DB = "sqlite:///crmcore.sqlite"
 
 # The days a job may be run for: wide enough for any real billing, narrow enough that every
 # period, due date and dunning threshold (150 days on) after them is still a valid date.

@@ -19,14 +19,14 @@ from crmcore.dates import parse_date, zone
 from crmcore.errors import ConfigurationError, NotFound, ValidationError
 from crmcore.presets import PRESETS
 from crmcore.vendors import Vendor, is_vendor_name, vendor_from_preset
+from crmcore_sql.cli_options import DEFAULT_DB
 from crmcore_sql.engine import create_engine, describe_url, missing_sqlite_file, translate_errors
 from crmcore_sql.migrate import require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
-__all__ = ["DEFAULT_DB", "register_vendor"]
+__all__ = ["register_vendor"]
 
 #: The database the vendor commands use without ``--db``: a SQLite file in the current folder.
-DEFAULT_DB = "sqlite:///crmcore.sqlite"
 
 
 def register_vendor(subparsers: Any) -> None:
