@@ -13,6 +13,12 @@ Each round starts from January's checkpoints. Before each timed phase the databa
 vacuumed and checkpointed (PostgreSQL) or its WAL checkpointed (SQLite). PostgreSQL: 2
 workers against 1 (the URL from $CRMCORE_TEST_POSTGRES_URL). ``--rss`` runs the billing of
 each size in a fresh process on SQLite and prints peak RSS.
+``--vendor-as-data``: the tenants belong to a vendor stored as data (``bench-cz``: the demo
+plans, VAT CZ 21 %, a transfer fee), so the job bills them with the whole pipeline
+(:func:`crmcore.app.evaluation.evaluate_tenant`: payments, outages, VAT and fees read and
+applied, no checkpoint); a tenant in ten pays by transfer and pays in January, one in twenty
+has an outage in January (an SLA-6 credit line in February). The floor then reads every
+tenant's whole history (no checkpoints) and the issued keys, and writes the same rows.
 Needs crmcore.billing (the billing engine).
 """
 
@@ -26,7 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,8 +40,18 @@ from sqlalchemy import delete, insert, select, update
 
 import crmcore_sql
 from crmcore.catalog import Cycle
-from crmcore.events import Activated, Event, PlanChanged, SeatsAdded, TenantCreated
+from crmcore.events import (
+    Activated,
+    Event,
+    OutageRecorded,
+    PaymentMethod,
+    PaymentReceived,
+    PlanChanged,
+    SeatsAdded,
+    TenantCreated,
+)
 from crmcore.periods import Period
+from crmcore.vendors import vendor_from_preset
 from crmcore_sql.demo import demo_catalog
 from crmcore_sql.jobs import (
     BATCH,
@@ -56,6 +72,7 @@ from crmcore_sql.testing import temporary_database
 
 PRAGUE = ZoneInfo("Europe/Prague")
 JANUARY = Period.calendar_month(2026, 1)
+SERIES = ["raynet/2026"]  # the numbering series February's invoices are in
 FEBRUARY = Period.calendar_month(2026, 2)
 
 
@@ -75,14 +92,47 @@ def history(index: int) -> list[Event]:
     return events
 
 
+VENDOR_AS_DATA = False  # --vendor-as-data
+BENCH_VENDOR = "bench-cz"
+
+
+def life(index: int) -> list[Event]:
+    """:func:`history` with the rest of the pipeline for a vendor stored as data."""
+    events = history(index)
+    if index % 10 == 3:  # pays by transfer (BILL-4 fee line), everything on 20 January
+        first = events[1]
+        assert isinstance(first, Activated)
+        events[1] = Activated(
+            first.at, first.plan, first.cycle, first.seats, PaymentMethod.TRANSFER
+        )
+        events.append(PaymentReceived(datetime(2026, 1, 20, 10, tzinfo=PRAGUE)))
+    if index % 20 == 7:  # 10 hours down in January: an SLA-6 credit on the February invoice
+        start = datetime(2026, 1, 14, 2, tzinfo=PRAGUE)
+        events.append(OutageRecorded(start, start + timedelta(hours=10), "unplanned"))
+    return sorted(events, key=lambda event: event.at)
+
+
 def seed(engine: Any, count: int) -> None:
     with crmcore_sql.unit_of_work(engine) as uow:
         uow.catalogs.save("raynet", demo_catalog())
+        if VENDOR_AS_DATA:
+            uow.vendors.add(
+                vendor_from_preset(
+                    "raynet",
+                    name=BENCH_VENDOR,
+                    effective=date(2025, 1, 1),
+                    catalog=demo_catalog(),
+                    vat_rates={"CZ": "0.21", "SK": "0.23"},
+                    fees={"transfer": "50.00"},
+                )
+            )
         uow.commit()
+    vendor = BENCH_VENDOR if VENDOR_AS_DATA else "raynet"
+    make = life if VENDOR_AS_DATA else history
     for start in range(0, count, 1000):
         with crmcore_sql.unit_of_work(engine) as uow:
             for index in range(start, min(start + 1000, count)):
-                uow.tenants.add(f"b{index:07d}", "raynet", history(index))
+                uow.tenants.add(f"b{index:07d}", vendor, make(index))
             uow.commit()
 
 
@@ -108,7 +158,7 @@ def take_february(engine: Any, january: list[Any]) -> tuple[list[Any], list[Any]
             )
             connection.execute(delete(invoices).where(invoices.c.id.in_(ids[chunk : chunk + 5000])))
         last = (
-            connection.execute(select(invoices.c.number).where(invoices.c.series == "raynet/2026"))
+            connection.execute(select(invoices.c.number).where(invoices.c.series == SERIES[0]))
             .scalars()
             .all()
         )
@@ -116,7 +166,7 @@ def take_february(engine: Any, january: list[Any]) -> tuple[list[Any], list[Any]
         connection.execute(delete(billing_marks).where(billing_marks.c.period == "2026-02"))
         connection.execute(
             update(invoice_series)
-            .where(invoice_series.c.series == "raynet/2026")
+            .where(invoice_series.c.series == SERIES[0])
             .values(last_number=numbers)
         )
         checkpoints = connection.execute(
@@ -163,10 +213,11 @@ def floor(engine: Any, heads: list[Any], lines: list[Any], checkpoints: list[Any
             if not ids:
                 break
             after = dict.fromkeys(ids, 0)
-            for tenant_id, consumed, _payload in connection.execute(
-                checkpoints_statement(ids, bases, FEBRUARY.last_day)
-            ):
-                after[tenant_id] = consumed
+            if not VENDOR_AS_DATA:  # the whole histories otherwise, as the job reads them
+                for tenant_id, consumed, _payload in connection.execute(
+                    checkpoints_statement(ids, bases, FEBRUARY.last_day)
+                ):
+                    after[tenant_id] = consumed
             list(read_events(connection, after))
             connection.execute(
                 select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(ids))
@@ -306,7 +357,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="billing/floor alternations")
     parser.add_argument("--rss", default="", help="sizes, e.g. 10000,100000")
     parser.add_argument("--rss-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--vendor-as-data", action="store_true", help="the whole pipeline")
     args = parser.parse_args()
+    global VENDOR_AS_DATA
+    VENDOR_AS_DATA = args.vendor_as_data
+    if VENDOR_AS_DATA:
+        SERIES[0] = f"{BENCH_VENDOR}/2026"
     if args.rss_child:
         peak_rss(args.rss_child)
         return
@@ -321,7 +377,8 @@ def main() -> None:
     results = []
     for size in sizes:
         output = subprocess.run(
-            [sys.executable, __file__, "--rss-child", str(size)],
+            [sys.executable, __file__, "--rss-child", str(size)]
+            + (["--vendor-as-data"] if VENDOR_AS_DATA else []),
             capture_output=True,
             text=True,
             check=True,

@@ -8,6 +8,7 @@ nets; VAT is computed on the net total per rate and rounded half-up (BILL-7).
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -171,18 +172,20 @@ class Invoice:
                 f"due {self.due} is before issue {self.issued}", field="due", rule="BILL-4"
             )
 
-    @property
+    # Totals are computed once per invoice (the value is frozen): the evaluation reads an
+    # invoice's gross many times (payments, dunning, SLA fees).
+    @functools.cached_property
     def net(self) -> Money:
         result = Money.zero(self.currency)
         for line in self.lines:
             result = result + line.net
         return result
 
-    @property
+    @functools.cached_property
     def vat(self) -> Money:
         return vat_for(self.net, self.vat_rate)
 
-    @property
+    @functools.cached_property
     def gross(self) -> Money:
         return self.net + self.vat
 
