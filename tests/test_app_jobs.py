@@ -125,9 +125,17 @@ def test_pay_3_pay_4_the_demo_invoices_nobody_after_the_contract_ended(demo: Eng
 
 
 def test_plan_2_the_demo_bills_its_czech_tenants_at_21_percent(demo: Engine) -> None:
+    """PLAN-2 by the customer's country: the Czech tenants at 21 %, the Slovak ones (every
+    tenth, demo-08, demo-18, ...) at 23 %; BILL-5: each invoice to the tenant's address."""
     with crmcore_sql.unit_of_work(demo) as uow:
-        rates = {i.vat_rate for t in uow.tenants.ids() for i in uow.invoices.for_tenant(t)}
-    assert rates == {Decimal("0.21")}
+        invoices = [i for t in uow.tenants.ids() for i in uow.invoices.for_tenant(t)]
+    slovak = {f"demo-{index:02d}" for index in range(8, 50, 10)}
+    assert {i.vat_rate for i in invoices if i.tenant_id not in slovak} == {Decimal("0.21")}
+    assert {i.vat_rate for i in invoices if i.tenant_id in slovak} == {Decimal("0.23")}
+    assert all(
+        i.billing_email == f"billing@{i.tenant_id}.{'sk' if i.tenant_id in slovak else 'cz'}"
+        for i in invoices
+    )
 
 
 def test_sla_6_the_demo_credit_is_a_line_of_a_later_invoice(demo: Engine) -> None:

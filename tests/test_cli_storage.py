@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -285,3 +286,25 @@ def test_a_missing_option_is_one_line_exit_2() -> None:
         assert result.returncode == 2, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "required" in result.stderr
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``crmcore invoices --json | head -c 100``: once the reader has gone, writing raises
+    BrokenPipeError; the command stops with exit 1 and no traceback, and stdout is pointed
+    at /dev/null so that the flush at exit cannot fail again."""
+    from crmcore.cli import main
+
+    assert crmcore("demo", cwd=tmp_path).returncode == 0
+    url = f"sqlite:///{tmp_path / 'crmcore-demo.sqlite'}"
+
+    class GoneReader(io.TextIOWrapper):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    with open(tmp_path / "stdout", "wb") as raw:
+        monkeypatch.setattr(sys, "stdout", GoneReader(raw))
+        assert main(["invoices", "--db", url, "--json"]) == 1
+        monkeypatch.undo()
+    assert "Traceback" not in capsys.readouterr().err

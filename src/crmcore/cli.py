@@ -12,6 +12,7 @@ failures.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module, metadata
@@ -95,6 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args)
+    except BrokenPipeError:
+        # The reader went away (``crmcore invoices | head``): no traceback; stdout is pointed
+        # at /dev/null so that flushing it at exit does not fail again (exit 1: not all of
+        # the output was written).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except ValidationError as exc:
         print(str(exc), file=sys.stderr)
         return 2

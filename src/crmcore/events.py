@@ -9,6 +9,7 @@ Events serialise through :data:`crmcore.serialization.converter` as a dict with 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_PREPAID_MONTHS",
     "MAX_SEATS",
     "Activated",
+    "BillingProfileChanged",
     "Cancelled",
     "Event",
     "OutageRecorded",
@@ -235,6 +237,47 @@ class Cancelled:
     at: datetime = attrs.field(validator=_aware)
 
 
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}")
+
+
+def _country(_i: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or _COUNTRY.fullmatch(value) is None:
+        raise ValidationError(
+            f"must be an ISO 3166 alpha-2 code such as CZ, got {value!r}",
+            field=attribute.name,
+            rule="PLAN-2",
+        )
+
+
+def _email(_i: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and (not isinstance(value, str) or _EMAIL.fullmatch(value) is None):
+        raise ValidationError(
+            f"must be an e-mail address, got {value!r}", field=attribute.name, rule="BILL-5"
+        )
+
+
+def _tax_id(_i: object, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and (
+        not isinstance(value, str) or not 1 <= len(value) <= 32 or not value.isprintable()
+    ):
+        raise ValidationError(
+            f"must be 1..32 printable characters or None, got {value!r}", field=attribute.name
+        )
+
+
+@attrs.frozen
+class BillingProfileChanged:
+    """The tenant's billing profile from ``at`` on: the customer's ``country`` (its VAT rate,
+    PLAN-2), the ``billing_email`` invoices go to (BILL-5) and an optional ``tax_id``. It
+    applies to the invoices issued from its vendor day on; an issued invoice never changes."""
+
+    at: datetime = attrs.field(validator=_aware)
+    country: str = attrs.field(validator=_country)
+    billing_email: str | None = attrs.field(default=None, validator=_email)
+    tax_id: str | None = attrs.field(default=None, validator=_tax_id)
+
+
 @attrs.frozen
 class OutageRecorded:
     """Unavailability from ``at`` to ``until`` (SLA-4, SLA-5)."""
@@ -293,6 +336,7 @@ Event = (
     | OutageRecorded
     | RecordsCreated
     | RecordsDeleted
+    | BillingProfileChanged
 )
 
 EVENT_TYPES: dict[str, type[Any]] = {
@@ -312,6 +356,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
         OutageRecorded,
         RecordsCreated,
         RecordsDeleted,
+        BillingProfileChanged,
     )
 }
 

@@ -31,7 +31,7 @@ from crmcore.events import (
 )
 from crmcore.invoices import Invoice, LineKind
 from crmcore.periods import Period
-from crmcore.vendors import Vendor, vendor_from_preset
+from crmcore.vendors import TenantBillingProfile, Vendor, vendor_from_preset
 from crmcore_sql.jobs import bill_period, dunning_as_of
 from crmcore_sql.migrate import migrate
 from crmcore_sql.unit_of_work import SqlUnitOfWork
@@ -101,6 +101,15 @@ def demo_vendor() -> Vendor:
     )
 
 
+def demo_profile(index: int) -> TenantBillingProfile:
+    """Every tenth tenant (8, 18, ...) is a Slovak company (VAT 23 %, PLAN-2); the others are
+    Czech (21 %). Invoices go to the tenant's billing address (BILL-5)."""
+    country = "SK" if index % 10 == 8 else "CZ"
+    return TenantBillingProfile(
+        country=country, billing_email=f"billing@demo-{index:02d}.{country.lower()}"
+    )
+
+
 def demo_life(index: int) -> list[Event]:
     """:func:`demo_history` with payments: the tenants of :data:`STOPS_PAYING` pay by bank
     transfer (on the 5th, everything due) until the month they stop; the others by card,
@@ -142,7 +151,12 @@ def _seed(engine: Engine) -> list[str]:
         created, *events = demo_life(index)
         assert isinstance(created, TenantCreated)
         register_tenant(
-            unit_of_work(), created.tenant_id, DEMO_VENDOR, created.at, created.identity
+            unit_of_work(),
+            created.tenant_id,
+            DEMO_VENDOR,
+            created.at,
+            created.identity,
+            demo_profile(index),
         )
         for event in events:
             try:
@@ -157,7 +171,8 @@ def run_demo(engine: Engine, out: TextIO) -> None:
     refused = _seed(engine)
     print(
         f"demo vendor: {DEMO_VENDOR} (raynet's terms), plans start/business/enterprise,"
-        " 50 tenants; VAT CZ 21 %, transfer fee 50.00 CZK",
+        " 50 tenants (45 Czech, 5 Slovak); VAT CZ 21 %, SK 23 % (PLAN-2), transfer fee"
+        " 50.00 CZK",
         file=out,
     )
     print("\ninvoices per month (issued, gross CZK):", file=out)
@@ -169,8 +184,10 @@ def run_demo(engine: Engine, out: TextIO) -> None:
         issued = [i for i in invoices if period.contains(i.issued)]
         gross = sum((i.gross.amount for i in issued), Decimal(0))
         print(f"  {period.first_day:%Y-%m}: {len(issued):3d} invoices, {gross:>12} CZK", file=out)
-    rates = sorted({f"{i.vat_rate * 100:.0f} %" for i in invoices})
-    print(f"  VAT on every invoice: {', '.join(rates)} (PLAN-2, the vendor's CZ rate)", file=out)
+    for country, rate in (("CZ", "21"), ("SK", "23")):
+        billed = [i for i in invoices if (i.billing_email or "").endswith(f".{country.lower()}")]
+        rates = sorted({f"{i.vat_rate * 100:.0f} %" for i in billed})
+        print(f"  {country} tenants: {len(billed)} invoices, VAT {', '.join(rates)}", file=out)
     _, statuses = dunning_as_of(engine, MONTHS[-1].last_day)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
     print(f"\nstatuses on {MONTHS[-1].last_day} (PAY-2..4): {summary}", file=out)

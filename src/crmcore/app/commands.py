@@ -46,6 +46,7 @@ from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, OutOfOrderError, ValidationError
 from crmcore.events import (
     Activated,
+    BillingProfileChanged,
     Event,
     PlanChanged,
     Prepaid,
@@ -55,7 +56,7 @@ from crmcore.events import (
 )
 from crmcore.invoices import InvoiceLine
 from crmcore.ports import UnitOfWork
-from crmcore.vendors import Vendor
+from crmcore.vendors import TenantBillingProfile, Vendor
 
 __all__ = [
     "PRICED_EVENTS",
@@ -63,6 +64,7 @@ __all__ = [
     "record",
     "register_tenant",
     "save_vendor",
+    "set_billing_profile",
     "tenant_terms",
 ]
 
@@ -105,24 +107,46 @@ def tenant_terms(uow: UnitOfWork, tenant_id: str, on: date) -> TenantTerms:
     return terms_of(vendor, tenant_id)
 
 
-def terms_of(vendor: Vendor, tenant_id: str, country: str | None = None) -> TenantTerms:
-    """:func:`tenant_terms` for a vendor version already read."""
-    rate = vendor.vat_rate(country or vendor.policy.country)
+def terms_of(vendor: Vendor, tenant_id: str) -> TenantTerms:
+    """:func:`tenant_terms` for a vendor version already read: the rate of the vendor's own
+    country by default, its rates by country for a tenant's billing profile (PLAN-2)."""
+    rate = vendor.vat_rate(vendor.policy.country)
     terms = BillingTerms(vendor.currency, rate, vendor.fees.get("transfer"))
-    return TenantTerms(tenant_id, vendor.policy, vendor.catalog, terms)
+    return TenantTerms(tenant_id, vendor.policy, vendor.catalog, terms, vendor.vat_rates)
 
 
 def register_tenant(
-    uow: UnitOfWork, tenant_id: str, vendor: str, created: datetime, identity: str | None = None
+    uow: UnitOfWork,
+    tenant_id: str,
+    vendor: str,
+    created: datetime,
+    identity: str | None = None,
+    profile: TenantBillingProfile | None = None,
 ) -> Recorded:
-    """TEN-1: a new tenant of the stored ``vendor``, its trial starting at ``created``."""
-    event = TenantCreated(created, tenant_id, identity)
+    """TEN-1: a new tenant of the stored ``vendor``, its trial starting at ``created``; with
+    its billing ``profile`` (country for PLAN-2, billing e-mail for BILL-5) from the start."""
+    events: list[Event] = [TenantCreated(created, tenant_id, identity)]
+    if profile is not None:
+        events.append(_profile_event(created, profile))
     with uow:
         on = vendor_date(created, uow.vendors.get(vendor).policy.timezone)
         uow.vendors.get(vendor, on=on)  # NotFound: no version of the vendor in force yet
-        uow.tenants.add(tenant_id, vendor, [event])
+        uow.tenants.add(tenant_id, vendor, events)
         uow.commit()
-    return Recorded(tenant_id, (event,), 1)
+    return Recorded(tenant_id, tuple(events), len(events))
+
+
+def set_billing_profile(
+    uow: UnitOfWork, tenant_id: str, at: datetime, profile: TenantBillingProfile
+) -> Recorded:
+    """The tenant's billing profile from ``at`` on: invoices issued from its vendor day take
+    the VAT rate of ``profile.country`` (PLAN-2) and go to ``profile.billing_email``
+    (BILL-5); those already issued never change."""
+    return record(uow, tenant_id, _profile_event(at, profile))
+
+
+def _profile_event(at: datetime, profile: TenantBillingProfile) -> BillingProfileChanged:
+    return BillingProfileChanged(at, profile.country, profile.billing_email, profile.tax_id)
 
 
 def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:

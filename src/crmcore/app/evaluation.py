@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -36,6 +37,7 @@ from crmcore.dunning import DunningTransition
 from crmcore.errors import ValidationError
 from crmcore.events import (
     Activated,
+    BillingProfileChanged,
     Cancelled,
     Event,
     OutageRecorded,
@@ -83,6 +85,7 @@ VERBS: Mapping[type, str] = {
     OutageRecorded: "outage",
     RecordsCreated: "create_records",
     RecordsDeleted: "delete_records",
+    BillingProfileChanged: "set_billing_profile",
 }
 
 
@@ -99,7 +102,11 @@ class TenantTerms:
     tenant_id: str
     policy: VendorPolicy
     catalog: Catalog
-    terms: BillingTerms
+    terms: BillingTerms  # its VAT rate: the vendor's own country's (PLAN-2)
+    #: The vendor's VAT rates by the customer's country (PLAN-2): an invoice issued under a
+    #: ``BillingProfileChanged`` takes the rate of that profile's country (``terms.vat_rate``
+    #: when the vendor has none for it).
+    vat_rates: Mapping[str, Decimal] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -267,6 +274,7 @@ def _evaluate_once(
     timeline = replay(history, tenant.catalog, policy, until=end)
     drafts = drafts_from_timeline(timeline, tenant.catalog, policy, tenant.terms, until)
     invoices = issue(drafts, InMemoryInvoiceNumbering(), tenant_id=tenant.tenant_id, policy=policy)
+    invoices = _with_profiles(invoices, history, tenant)
     card_keys = frozenset(d.key for d in drafts if d.payment is PaymentMethod.CARD)
     context = EvaluationContext(
         tenant=tenant,
@@ -292,6 +300,28 @@ def _evaluate_once(
     for extension in extensions:
         extension(context)
     return context
+
+
+def _with_profiles(
+    invoices: list[Invoice], history: Sequence[Event], tenant: TenantTerms
+) -> list[Invoice]:
+    """Each invoice with the billing profile in force on its issue day (the latest
+    ``BillingProfileChanged`` of a vendor day on or before it): the VAT rate of the
+    customer's country (PLAN-2) and the billing e-mail (BILL-5)."""
+    tz = tenant.policy.timezone
+    profiles = [(vendor_date(e.at, tz), e) for e in history if isinstance(e, BillingProfileChanged)]
+    if not profiles:
+        return invoices
+    result = []
+    for invoice in invoices:
+        in_force = [p for day, p in profiles if day <= invoice.issued]
+        if not in_force:
+            result.append(invoice)
+            continue
+        profile = in_force[-1]
+        rate = tenant.vat_rates.get(profile.country, tenant.terms.vat_rate)
+        result.append(attrs.evolve(invoice, vat_rate=rate, billing_email=profile.billing_email))
+    return result
 
 
 def _first_after_contract_ended(
