@@ -184,7 +184,7 @@ def run_demo(engine: Engine, out: TextIO) -> None:
         issued = [i for i in invoices if period.contains(i.issued)]
         gross = sum((i.gross.amount for i in issued), Decimal(0))
         print(f"  {period.first_day:%Y-%m}: {len(issued):3d} invoices, {gross:>12} CZK", file=out)
-    for country, rate in (("CZ", "21"), ("SK", "23")):
+    for country in ("CZ", "SK"):
         billed = [i for i in invoices if (i.billing_email or "").endswith(f".{country.lower()}")]
         rates = sorted({f"{i.vat_rate * 100:.0f} %" for i in billed})
         print(f"  {country} tenants: {len(billed)} invoices, VAT {', '.join(rates)}", file=out)
