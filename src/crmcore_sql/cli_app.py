@@ -1,6 +1,7 @@
 """The application-layer doors of ``crmcore``: ``simulate --db``, ``record``, ``status``,
-``invoices`` (issue 14). Each runs the use cases of :mod:`crmcore.app` on the database of
-``--db`` (SQLite by default: ``sqlite:///crmcore.sqlite``), the same code as in memory.
+``invoices`` (issue 14), ``preview`` and ``reprice`` (issue 17). Each runs the use cases of
+:mod:`crmcore.app` on the database of ``--db`` (SQLite by default:
+``sqlite:///crmcore.sqlite``), the same code as in memory.
 
 Exit status: 0 done; 2 bad input or a refused command (one line on stderr naming the field
 or JSON path, the value and the rule); 1 an unreachable or unmigrated database.
@@ -21,13 +22,15 @@ from crmcore.app.commands import record
 from crmcore.app.evaluation import evaluate_tenant, verb_of
 from crmcore.app.queries import tenant_status
 from crmcore.app.simulation import simulate_stored
+from crmcore.app.whatif import preview, reprice
 from crmcore.cli import read_scenario_file
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, NotFound
+from crmcore.errors import CommandRefused, NotFound, ValidationError
 from crmcore.invoices import Invoice
 from crmcore.scenario import dumps, invoice_json
 from crmcore.scenario_input import parse_event
 from crmcore.serialization import read_json
+from crmcore.vendors import Vendor
 from crmcore_sql.cli_options import DEFAULT_DB, engine_for, parse_day
 from crmcore_sql.migrate import current_revision, migrate, require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork
@@ -63,6 +66,25 @@ def register_app(
     command.add_argument("--as-of", default=None, help="the vendor day, YYYY-MM-DD (default today)")
     command.add_argument("--json", action="store_true", help="print JSON")
     command.set_defaults(handler=_bad_input_exits_2(_status))
+    one_line_errors(command)
+
+    command = subparsers.add_parser("preview", help="the invoices proposed changes would cause")
+    command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    command.add_argument("--tenant", required=True, help="the tenant id")
+    command.add_argument(
+        "--event", required=True, action="append", help="a proposed event (scenario JSON)"
+    )
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(handler=_bad_input_exits_2(_preview))
+    one_line_errors(command)
+
+    command = subparsers.add_parser("reprice", help="the book under another vendor document")
+    command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    command.add_argument("--vendor", required=True, help="a vendor document (vendor export)")
+    command.add_argument("--from", dest="first", required=True, help="first issue day")
+    command.add_argument("--to", dest="last", required=True, help="last issue day")
+    command.add_argument("--json", action="store_true", help="print JSON")
+    command.set_defaults(handler=_bad_input_exits_2(_reprice))
     one_line_errors(command)
 
     command = subparsers.add_parser("invoices", help="the invoices stored, as in a scenario result")
@@ -211,3 +233,109 @@ def _paid(uow: SqlUnitOfWork, tenant_id: str, stored: list[Invoice]) -> dict[str
     evaluation = evaluate_tenant(terms, uow.tenants.history(tenant_id), last)
     by_key = {i.key: evaluation.paid.get(i.number) for i in evaluation.invoices}
     return {i.number: amount for i in stored if (amount := by_key.get(i.key)) is not None}
+
+
+def _preview(args: argparse.Namespace) -> int:
+    """``crmcore preview``: the invoices and refusals the proposed events would cause."""
+    engine = engine_for(args.db)
+    try:
+        require_migrated(engine)
+        with SqlUnitOfWork(engine) as uow:
+            vendor = uow.vendors.get(uow.tenants.vendor(args.tenant))
+        events = [
+            parse_event(
+                read_json(text.encode("utf-8"), root=f"--event[{index}]"),
+                vendor.catalog,
+                vendor.currency,
+                vendor.policy,
+                f"--event[{index}]",
+            )
+            for index, text in enumerate(args.event)
+        ]
+        answer = preview(SqlUnitOfWork(engine), args.tenant, events)
+    finally:
+        engine.dispose()
+    paid = answer.evaluation.paid
+    invoices = [invoice_json(invoice, paid) for invoice in answer.invoices]
+    if args.json:
+        document = {
+            "tenant": answer.tenant_id,
+            "until": answer.until.isoformat(),
+            "invoices": invoices,
+            "refusals": [dict(r) for r in answer.refusals],
+        }
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        return 0
+    print(f"{answer.tenant_id}: what the change would invoice up to {answer.until}")
+    for refusal in answer.refusals:
+        print(f"  refused: {refusal['do']} on {refusal['on']} ({refusal['rule']})")
+    for document in invoices:
+        print(
+            f"  {document['issued']}: net {document['net']}, VAT {document['vat']},"
+            f" gross {document['gross']}"
+        )
+        lines: Any = document["lines"]
+        for line in lines:
+            print(f"    {line['kind']} {line['rule']} {line.get('fraction', '')} {line['net']}")
+    return 0
+
+
+def _reprice(args: argparse.Namespace) -> int:
+    """``crmcore reprice``: the vendor's tenants under FILE against what was invoiced."""
+    first, last = parse_day(args.first, "--from"), parse_day(args.last, "--to")
+    vendor = _vendor_document(args.vendor)
+    engine = engine_for(args.db)
+    try:
+        require_migrated(engine)
+        with SqlUnitOfWork(engine) as uow:
+            uow.vendors.get(vendor.name)  # NotFound: no such vendor stored
+        report = reprice(lambda: SqlUnitOfWork(engine), vendor, first, last, _reprice_progress())
+    finally:
+        engine.dispose()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
+        return 0
+    rows = sorted(
+        report.by_tenant.items(),
+        key=lambda item: (-abs((item[1][1] - item[1][0]).gross.amount), item[0]),
+    )
+    print(f"{'tenant':<20} {'before':>14} {'after':>14} {'difference':>14}  (gross)")
+    for tenant, (before, after) in rows:
+        change = after - before
+        print(
+            f"{tenant:<20} {before.to_json()['gross']:>14} {after.to_json()['gross']:>14}"
+            f" {change.to_json()['gross']:>14}"
+        )
+    total = report.difference.to_json()
+    print(
+        f"{report.tenants} tenants of {report.vendor}, {report.first_day}..{report.last_day}:"
+        f" before {report.before.to_json()['gross']}, after {report.after.to_json()['gross']},"
+        f" difference {total['gross']} {vendor.currency} gross"
+        f" ({total['net']} net, {total['vat']} VAT)"
+    )
+    return 0
+
+
+def _vendor_document(name: str) -> Vendor:
+    from pathlib import Path
+
+    path = Path(name)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read ({exc.strerror or exc})", field="--vendor") from None
+    return Vendor.from_document(read_json(data, root="--vendor"))
+
+
+def _reprice_progress() -> Callable[[int], None]:
+    tty = sys.stderr.isatty()
+
+    def show(done: int) -> None:
+        if tty:
+            print(f"\rrepriced {done} tenants", end="", file=sys.stderr, flush=True)
+        else:
+            print(f"repriced {done} tenants", file=sys.stderr)
+
+    return show
