@@ -109,7 +109,7 @@ def _numbers(engine: Engine, series: str) -> list[int]:
         found = connection.execute(
             select(invoices.c.number).where(invoices.c.series == series)
         ).scalars()
-        return sorted(int(number) for number in found)
+        return sorted(int(number.rsplit("/", 1)[-1]) for number in found)  # 2026/0007
 
 
 def test_bill6_concurrent_runs_never_duplicate_or_leave_gaps(url: str, engine: Engine) -> None:
@@ -161,7 +161,7 @@ def test_crash_during_billing_leaves_no_half_invoice(url: str, engine: Engine) -
     partial = len(heads)
     rerun = workers.issue_invoices(url, tenants, "2026-03", killed_series)
     clean = workers.issue_invoices(url, [t + "-c" for t in tenants], "2026-03", clean_series)
-    assert rerun == clean == [str(n) for n in range(1, 41)]
+    assert rerun == clean == [f"2026/{n:04d}" for n in range(1, 41)]  # BILL-6 template
     assert _numbers(engine, killed_series) == list(range(1, 41))
     assert 0 <= partial <= 40
 

@@ -13,10 +13,11 @@ before the commit leaves nothing, so running the job again completes it.
 >>> storage = InMemoryStorage()
 >>> draft = Invoice("t1", "", "FV/2026", date(2026, 3, 1), date(2026, 3, 15), "PLN",
 ...                 Decimal("0.23"), (), key="2026-03")
->>> issue_stored(storage.unit_of_work, draft).number
-'1'
->>> issue_stored(storage.unit_of_work, draft).number  # the same key again: the first invoice
-'1'
+>>> from crmcore.presets import preset
+>>> issue_stored(storage.unit_of_work, draft, preset("raynet")).number
+'2026/0001'
+>>> issue_stored(storage.unit_of_work, draft, preset("raynet")).number  # the same key again
+'2026/0001'
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from collections.abc import Callable
 
 import attrs
 
+from crmcore.billing import invoice_number
 from crmcore.errors import ConcurrencyError, DuplicateInvoice, StorageError
 from crmcore.invoices import Invoice
+from crmcore.policies import VendorPolicy
 from crmcore.ports import UnitOfWork
 
 __all__ = ["issue_stored"]
@@ -34,9 +37,13 @@ __all__ = ["issue_stored"]
 ATTEMPTS = 5
 
 
-def issue_stored(unit_of_work: Callable[[], UnitOfWork], draft: Invoice) -> Invoice:
-    """Store ``draft`` numbered in its series, or return the invoice already issued for its
-    ``(tenant_id, key)``. Retries a few times when a concurrent writer forced a rollback."""
+def issue_stored(
+    unit_of_work: Callable[[], UnitOfWork], draft: Invoice, policy: VendorPolicy
+) -> Invoice:
+    """Store ``draft`` numbered in its series, its number written by the vendor's template
+    (:func:`crmcore.billing.invoice_number`, BILL-6), or return the invoice already issued
+    for its ``(tenant_id, key)``. Retries a few times when a concurrent writer forced a
+    rollback."""
     for attempt in range(ATTEMPTS):
         try:
             with unit_of_work() as uow:
@@ -44,7 +51,8 @@ def issue_stored(unit_of_work: Callable[[], UnitOfWork], draft: Invoice) -> Invo
                 if existing is not None:
                     return existing
                 number = uow.invoices.next_number(draft.series)
-                invoice = attrs.evolve(draft, number=str(number))
+                text = invoice_number(policy, draft.issued.year, number)
+                invoice = attrs.evolve(draft, number=text)
                 uow.invoices.add(invoice)
                 uow.commit()
                 return invoice

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from crmcore.billing import invoice_number
 from crmcore.dates import vendor_date
 from crmcore.dunning import (
     DunningStatus,
@@ -154,7 +155,7 @@ def apply_rules(context: RulesContext) -> None:
     reinstatements = _valid_reinstatements(context, base)
     kept = base
     for _ in range(_ROUNDS):
-        context.invoices = _renumber(_with_sla_credits(context, kept), base)
+        context.invoices = _renumber(_with_sla_credits(context, kept), base, context.policy)
         context.refresh_payments()
         log = dunning_log(
             context.invoices,
@@ -236,25 +237,18 @@ def _add_statuses(context: RulesContext, log: Sequence[Any]) -> None:
 # --- BILL-6: gapless numbers after dropping invoices ----------------------------------------------
 
 
-def _renumber(invoices: list[Invoice], base: Sequence[Invoice]) -> list[Invoice]:
+def _renumber(
+    invoices: list[Invoice], base: Sequence[Invoice], policy: VendorPolicy
+) -> list[Invoice]:
     if [i.key for i in invoices] == [i.key for i in base]:
         return invoices
     counters: dict[str, int] = {}
     result = []
     for invoice in invoices:
         counters[invoice.series] = counters.get(invoice.series, 0) + 1
-        number = _format_number(invoice, counters[invoice.series])
+        number = invoice_number(policy, invoice.issued.year, counters[invoice.series])
         result.append(attrs.evolve(invoice, number=number))
     return result
-
-
-def _format_number(invoice: Invoice, number: int) -> str:
-    prefix = invoice.number.rsplit("/", 1)[0] if "/" in invoice.number else ""
-    width = len(invoice.number.rsplit("/", 1)[-1])
-    return f"{prefix}/{number:0{width}d}" if prefix else f"{number:0{width}d}"
-
-
-# --- SLA: credits on the next invoice -------------------------------------------------------------
 
 
 def _with_sla_credits(context: RulesContext, invoices: Sequence[Invoice]) -> list[Invoice]:

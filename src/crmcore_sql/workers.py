@@ -21,6 +21,7 @@ from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.issuing import issue_stored
 from crmcore.money import Money
 from crmcore.ports import RecordDecision
+from crmcore.presets import preset
 from crmcore_sql.testing import record_rows
 
 __all__ = [
@@ -157,7 +158,9 @@ def issue_invoices(url: str, tenants: list[str], key: str, series: str) -> list[
     try:
         return [
             issue_stored(
-                lambda: crmcore_sql.unit_of_work(engine), draft_invoice(t, key, series)
+                lambda: crmcore_sql.unit_of_work(engine),
+                draft_invoice(t, key, series),
+                preset("raynet"),
             ).number
             for t in tenants
         ]
