@@ -286,3 +286,50 @@ def test_downgrade_to_0003_and_upgrade_again_keeps_the_invoices(database_url: st
                 assert uow.invoices.for_tenant("t-down") == [invoice]
         finally:
             engine.dispose()
+
+
+def test_trial_6_upgrade_to_0009_counts_the_identities_of_stored_tenants(database_url: str) -> None:
+    """TRIAL-6: tenants stored before 0009 are counted by their creation's identity,
+    normalised, so ``trials_of`` counts them too (two ``acme.cz`` addresses, one tenant
+    without identity, one ``acme.cz`` at another vendor)."""
+    from alembic import command
+
+    from crmcore_sql.convert import event_to_row
+    from crmcore_sql.migrate import alembic_config
+    from crmcore_sql.tables import tenant_events
+
+    at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    created = [
+        TenantCreated(at, "t-ann", " Ann@ACME.cz"),
+        TenantCreated(at, "t-bob", "bob@acme.cz"),
+        TenantCreated(at, "t-none"),
+        TenantCreated(at, "t-other", "eve@acme.cz"),
+    ]
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url)
+        try:
+            config = alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "0008")
+            with engine.begin() as connection:
+                for event in created:
+                    connection.execute(
+                        insert(tenants).values(
+                            tenant_id=event.tenant_id,
+                            vendor="livespace" if event.tenant_id == "t-other" else "raynet",
+                            version=1,
+                        )
+                    )
+                    connection.execute(
+                        insert(tenant_events).values(event_to_row(event.tenant_id, 1, event))
+                    )
+            crmcore_sql.migrate(engine)
+            with crmcore_sql.unit_of_work(engine) as uow:
+                assert uow.tenants.trials_of("raynet", "carol@acme.cz") == 2
+                assert uow.tenants.trials_of("livespace", "acme.cz") == 1
+                assert uow.tenants.history("t-ann") == (created[0],)
+                uow.tenants.add("t-new", "raynet", [TenantCreated(at, "t-new", "dan@acme.cz")])
+                assert uow.tenants.trials_of("raynet", "acme.cz") == 3
+        finally:
+            engine.dispose()

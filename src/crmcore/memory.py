@@ -32,16 +32,23 @@ from crmcore.errors import (
     StorageError,
     ValidationError,
 )
-from crmcore.events import MAX_SEATS, Event, OutageRecorded
+from crmcore.events import MAX_SEATS, Event, OutageRecorded, TenantCreated
 from crmcore.invoices import Invoice, Payment
 from crmcore.limits import check_record_deletion, check_record_total, checked_record_call
 from crmcore.ports import (
+    MAX_API_LIMIT,
+    MAX_STORAGE_LIMIT,
+    ApiCallCount,
     RecordDecision,
     RecordTable,
+    StorageCount,
     User,
+    checked_file,
     checked_history,
+    checked_limit,
     checked_record_rows,
 )
+from crmcore.trials import normalise_identity
 from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
 
 
@@ -71,6 +78,10 @@ _TABLES = (
     "assigned",  # tenant_id -> frozenset[str]
     "users",  # (tenant_id, user_id) -> User
     "vendors",  # name -> tuple[Vendor] ordered by effective day
+    "identities",  # (vendor, normalised identity) -> tenants created with it (TRIAL-6)
+    "api_calls",  # (tenant_id, vendor day) -> calls counted (API-1)
+    "files",  # (tenant_id, name) -> size in bytes (STOR-1)
+    "file_usage",  # tenant_id -> stored bytes (STOR-1)
 )
 
 
@@ -102,6 +113,11 @@ class InMemoryTenantRepository(_Repository):
         if tenant_id in self.rows:
             raise StorageError(f"tenant {tenant_id!r} already exists", field="tenant_id")
         self.rows[tenant_id] = (vendor, checked)
+        created = checked[0]  # a TenantCreated: checked_history
+        if isinstance(created, TenantCreated) and created.identity is not None:
+            key = (vendor, normalise_identity(created.identity))
+            identities = self._uow.table("identities")
+            identities[key] = identities.get(key, 0) + 1
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         vendor, history = self._get(tenant_id)
@@ -133,6 +149,10 @@ class InMemoryTenantRepository(_Repository):
     def ids(self, after: str = "", limit: int | None = None) -> list[str]:
         found = sorted(tenant_id for tenant_id in self.rows if tenant_id > after)
         return found if limit is None else found[:limit]
+
+    def trials_of(self, vendor: str, identity: str) -> int:
+        used: int = self._uow.table("identities").get((vendor, normalise_identity(identity)), 0)
+        return used
 
 
 class InMemoryCatalogRepository(_Repository):
@@ -296,6 +316,52 @@ class InMemoryUserRepository(_Repository):
         )
 
 
+class InMemoryApiCallCounterRepository(_Repository):
+    """API-1: the transaction is serialised, so deciding then counting is atomic."""
+
+    def try_count(self, tenant_id: str, day: date, limit: int | None) -> ApiCallCount:
+        limit = checked_limit(limit, "API-1", MAX_API_LIMIT)
+        used = self.calls(tenant_id, day)
+        if limit is not None and used >= limit:
+            return ApiCallCount(allowed=False, used=used, limit=limit)
+        self.rows[(tenant_id, day)] = used + 1
+        return ApiCallCount(allowed=True, used=used, limit=limit)
+
+    def calls(self, tenant_id: str, day: date) -> int:
+        calls: int = self.rows.get((tenant_id, day), 0)
+        return calls
+
+
+class InMemoryFileRepository(_Repository):
+    """STOR-1: the transaction is serialised, so deciding then storing is atomic."""
+
+    def try_store(self, tenant_id: str, name: str, size: int, limit: int | None) -> StorageCount:
+        name, size = checked_file(name, size)
+        limit = checked_limit(limit, "STOR-1", MAX_STORAGE_LIMIT)
+        used = self.used(tenant_id)
+        if limit is not None and used + size > limit:
+            return StorageCount(allowed=False, used=used, requested=size, limit=limit)
+        if (tenant_id, name) in self.rows:
+            raise StorageError(f"file {name!r} is already stored", field="name")
+        self.rows[(tenant_id, name)] = size
+        self._uow.table("file_usage")[tenant_id] = used + size
+        return StorageCount(allowed=True, used=used, requested=size, limit=limit)
+
+    def remove(self, tenant_id: str, name: str) -> int:
+        size: int | None = self.rows.pop((tenant_id, name), None)
+        if size is None:
+            raise NotFound(f"no file {name!r}", field="name")
+        self._uow.table("file_usage")[tenant_id] = self.used(tenant_id) - size
+        return size
+
+    def used(self, tenant_id: str) -> int:
+        used: int = self._uow.table("file_usage").get(tenant_id, 0)
+        return used
+
+    def sizes(self, tenant_id: str) -> dict[str, int]:
+        return {name: size for (owner, name), size in self.rows.items() if owner == tenant_id}
+
+
 class InMemoryVendorRepository(_Repository):
     def add(self, vendor: Vendor) -> None:
         versions: tuple[Vendor, ...] = self.rows.get(vendor.name, ())
@@ -331,6 +397,8 @@ class InMemoryUnitOfWork:
         self.seats = InMemorySeatRepository(self, "bought")
         self.users = InMemoryUserRepository(self, "users")
         self.vendors = InMemoryVendorRepository(self, "vendors")
+        self.api_calls = InMemoryApiCallCounterRepository(self, "api_calls")
+        self.files = InMemoryFileRepository(self, "files")
 
     def table(self, name: str) -> dict[Any, Any]:
         if self._working is None:

@@ -19,6 +19,13 @@ The guarantees an adapter must keep (checked by :mod:`crmcore.testing_storage`):
 - ``RecordCounterRepository.try_create`` decides and counts in one atomic step, and
   ``RecordCounterRepository.create`` also stores the records' rows in that step (REC-6);
 - ``SeatRepository.assign`` never lets assignments exceed the seats bought (SEAT-5);
+- ``ApiCallCounterRepository.try_count`` and ``FileRepository.try_store`` decide and count in
+  one atomic step, so no interleaving of callers passes the day's API calls (API-1) or the
+  tenant's storage pool (STOR-1); a refusal counts and stores nothing;
+- ``TenantRepository.trials_of`` counts a vendor's tenants created with an identity from a
+  stored count, not by reading histories; ``add`` counts the new tenant at once and, on a
+  server database, keeps that count locked until the transaction ends, so a registration that
+  reads it after its ``add`` is decided after every earlier one (TRIAL-6);
 - ``VendorRepository.add`` stores versions of a vendor in the order of their effective days,
   so the terms in force on a day, once a later version exists, never change (NOTICE-2).
 """
@@ -37,10 +44,19 @@ from crmcore.errors import OutOfOrderError, UnknownPreset, ValidationError
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated
 from crmcore.invoices import Invoice, Payment
 from crmcore.presets import PRESETS
+from crmcore.trials import normalise_identity
 from crmcore.vendors import Vendor
 
 __all__ = [
+    "MAX_API_LIMIT",
+    "MAX_FILE_BYTES",
+    "MAX_FILE_NAME",
+    "MAX_IDENTITY",
+    "MAX_STORAGE_LIMIT",
+    "ApiCallCount",
+    "ApiCallCounterRepository",
     "CatalogRepository",
+    "FileRepository",
     "InvoiceRepository",
     "OutageRepository",
     "PaymentRepository",
@@ -48,12 +64,15 @@ __all__ = [
     "RecordDecision",
     "RecordTable",
     "SeatRepository",
+    "StorageCount",
     "TenantRepository",
     "UnitOfWork",
     "User",
     "UserRepository",
     "VendorRepository",
+    "checked_file",
     "checked_history",
+    "checked_limit",
     "checked_record_rows",
 ]
 
@@ -67,6 +86,27 @@ class RecordDecision:
 
     allowed: bool
     total: int
+    requested: int
+    limit: int | None
+
+
+@attrs.frozen
+class ApiCallCount:
+    """The answer of :meth:`ApiCallCounterRepository.try_count` (API-1): whether the call was
+    counted, and the day's calls it was decided on (``used`` before it), out of ``limit``."""
+
+    allowed: bool
+    used: int
+    limit: int | None
+
+
+@attrs.frozen
+class StorageCount:
+    """The answer of :meth:`FileRepository.try_store` (STOR-1): whether the file was stored,
+    and the tenant's stored bytes it was decided on (``used`` before it), out of ``limit``."""
+
+    allowed: bool
+    used: int
     requested: int
     limit: int | None
 
@@ -86,7 +126,8 @@ class TenantRepository(Protocol):
 
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
         """A new tenant with its first events (version = ``len(events)``), checked by
-        :func:`checked_history` (nothing stored when refused)."""
+        :func:`checked_history` (nothing stored when refused); its creation's identity, if
+        any, is counted for :meth:`trials_of` (TRIAL-6)."""
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         """Append after ``expected_version`` events; the new version. ConcurrencyError if stale;
@@ -103,6 +144,11 @@ class TenantRepository(Protocol):
 
     def ids(self, after: str = "", limit: int | None = None) -> list[str]:
         """Tenant ids in order, strictly after ``after`` (for streaming in batches)."""
+
+    def trials_of(self, vendor: str, identity: str) -> int:
+        """How many tenants of ``vendor`` were created with ``identity`` (TRIAL-6), both
+        compared normalised (:func:`crmcore.trials.normalise_identity`), including those this
+        transaction added; one stored count per vendor and identity, no history read."""
 
 
 class CatalogRepository(Protocol):
@@ -205,6 +251,37 @@ class SeatRepository(Protocol):
     def assigned(self, tenant_id: str) -> frozenset[str]: ...
 
 
+class ApiCallCounterRepository(Protocol):
+    """API calls per tenant and vendor day (API-1)."""
+
+    def try_count(self, tenant_id: str, day: date, limit: int | None) -> ApiCallCount:
+        """Count one call on ``day`` if fewer than ``limit`` were counted (``None`` =
+        unlimited), atomically with respect to concurrent callers; refused, nothing changes.
+        On a server database the day's counter row stays locked until the commit."""
+
+    def calls(self, tenant_id: str, day: date) -> int:
+        """The calls counted on ``day``."""
+
+
+class FileRepository(Protocol):
+    """Stored files and the tenant's pooled storage use in bytes (STOR-1)."""
+
+    def try_store(self, tenant_id: str, name: str, size: int, limit: int | None) -> StorageCount:
+        """Store file ``name`` of ``size`` bytes if the tenant's stored bytes stay within
+        ``limit`` (``None`` = unlimited), atomically with respect to concurrent callers;
+        refused, nothing stored. ``StorageError`` when the tenant already has a file of that
+        name (nothing stored either). Checked by :func:`checked_file` first."""
+
+    def remove(self, tenant_id: str, name: str) -> int:
+        """Remove file ``name``, freeing its bytes; its size. ``NotFound`` when not stored."""
+
+    def used(self, tenant_id: str) -> int:
+        """The tenant's stored bytes."""
+
+    def sizes(self, tenant_id: str) -> dict[str, int]:
+        """The tenant's files and their sizes in bytes."""
+
+
 class UserRepository(Protocol):
     """User accounts and their supervisor relation (VIS-2, VIS-7)."""
 
@@ -267,6 +344,12 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
 
     @property
+    def api_calls(self) -> ApiCallCounterRepository: ...
+
+    @property
+    def files(self) -> FileRepository: ...
+
+    @property
     def vendors(self) -> VendorRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
@@ -285,6 +368,12 @@ class UnitOfWork(Protocol):
 
 
 _MAX_ID = 64  # the id columns of every SQL engine (crmcore_sql.tables)
+#: The longest TRIAL-6 identity stored, normalised (a domain name has at most 253 characters).
+MAX_IDENTITY = 255
+#: The longest file name stored (STOR-1), and the largest file: 1 PiB, so a pool's sum of
+#: sizes stays far inside a signed 64-bit column.
+MAX_FILE_NAME = 255
+MAX_FILE_BYTES = 1024**5
 
 
 def checked_history(
@@ -327,6 +416,7 @@ def checked_history(
                 f"must be an event of crmcore.events, got {event!r}", field=f"events[{index}]"
             )
         if isinstance(event, TenantCreated):
+            _check_identity(event.identity, index)
             if index > 0 or after is not None:
                 raise ValidationError(
                     f"the tenant {tenant_id!r} is already created",
@@ -356,6 +446,75 @@ def checked_history(
             "a history must start with TenantCreated, got no events", field="events", rule="TEN-1"
         )
     return checked
+
+
+def _check_identity(identity: object, index: int) -> None:
+    """TRIAL-6: an identity is stored normalised (:func:`~crmcore.trials.normalise_identity`),
+    in 1..:data:`MAX_IDENTITY` printable characters."""
+    if identity is None:
+        return
+    key = normalise_identity(identity) if isinstance(identity, str) else ""
+    if not key or len(key) > MAX_IDENTITY or not key.isprintable():
+        raise ValidationError(
+            f"must be 1..{MAX_IDENTITY} printable characters once normalised, got {identity!r}",
+            field=f"events[{index}].identity",
+            rule="TRIAL-6",
+        )
+
+
+def checked_limit(limit: object, rule: str, most: int) -> int | None:
+    """A counter's ``limit`` for ``try_count``/``try_store``: ``None`` (unlimited) or a whole
+    number from 0 to ``most`` (what the engines' counter columns hold), else ``ValidationError``
+    naming ``rule``.
+
+    >>> checked_limit(1000, "API-1", 2**31 - 1), checked_limit(None, "API-1", 10)
+    (1000, None)
+    """
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= most:
+        raise ValidationError(
+            f"must be None or a whole number from 0 to {most}, got {limit!r}",
+            field="limit",
+            rule=rule,
+        )
+    return limit
+
+
+#: The largest API-1 limit a counter holds (a 32-bit INTEGER column) and STOR-1 pool in bytes
+#: (a signed 64-bit column, with room for one more :data:`MAX_FILE_BYTES` file).
+MAX_API_LIMIT = 2**31 - 1
+MAX_STORAGE_LIMIT = 2**62
+
+
+def checked_file(name: object, size: object) -> tuple[str, int]:
+    """A file's ``name`` and ``size`` for :meth:`FileRepository.try_store`, checked the same on
+    every engine (STOR-1): 1..:data:`MAX_FILE_NAME` printable characters, no surrounding
+    blanks, and a whole number of bytes from 0 to :data:`MAX_FILE_BYTES`.
+
+    >>> checked_file("offer.pdf", 1024)
+    ('offer.pdf', 1024)
+    """
+    if (
+        not isinstance(name, str)
+        or not name
+        or name != name.strip()
+        or len(name) > MAX_FILE_NAME
+        or not name.isprintable()
+    ):
+        raise ValidationError(
+            f"must be 1..{MAX_FILE_NAME} printable characters without surrounding blanks,"
+            f" got {name!r}",
+            field="name",
+            rule="STOR-1",
+        )
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_FILE_BYTES:
+        raise ValidationError(
+            f"must be a whole number of bytes from 0 to {MAX_FILE_BYTES}, got {size!r}",
+            field="size",
+            rule="STOR-1",
+        )
+    return name, size
 
 
 def _check_tenant_id(tenant_id: object) -> None:

@@ -61,6 +61,7 @@ from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL
 from crmcore.money import Money
 from crmcore.ports import RecordTable, UnitOfWork, User
 from crmcore.presets import preset
+from crmcore.testing_storage_usage import UsageContract
 from crmcore.vendors import Vendor
 
 __all__ = ["StorageContract", "sample_invoice"]
@@ -111,8 +112,10 @@ class _NamedTable:
     name: str
 
 
-class StorageContract:
-    """Abstract contract; subclasses provide :meth:`unit_of_work` and :meth:`stored_records`."""
+class StorageContract(UsageContract):
+    """Abstract contract; subclasses provide :meth:`unit_of_work` and :meth:`stored_records`.
+    The tests of trial identities, API call counters and stored files (TRIAL-6, API-1,
+    STOR-1) are inherited from :class:`crmcore.testing_storage_usage.UsageContract`."""
 
     __test__ = False
 

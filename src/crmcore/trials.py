@@ -32,6 +32,7 @@ from crmcore.policies import TrialExpiry, TrialUnit, VendorPolicy
 
 __all__ = [
     "check_trial_allowed",
+    "check_trials_used",
     "conversion_deadline",
     "normalise_identity",
     "purge_at",
@@ -104,14 +105,29 @@ def check_trial_allowed(identity: str, earlier_trials: Iterable[str], policy: Ve
     ...
     crmcore.errors.TrialError: identity: 'acme.cz' has used 1 trial(s) of 1 allowed (TRIAL-6)
     """
-    if policy.trial is None:  # no trial: nothing to abuse
-        return
     key = normalise_identity(identity)
     used = sum(1 for other in earlier_trials if normalise_identity(other) == key)
+    check_trials_used(identity, used, policy)
+
+
+def check_trials_used(identity: str, used: int, policy: VendorPolicy) -> None:
+    """:func:`check_trial_allowed` when the earlier trials of ``identity`` are already counted
+    (``used``, e.g. by ``TenantRepository.trials_of``): refused once ``used`` reaches
+    ``policy.trial.abuse_allowance`` (TRIAL-6); never for a vendor without a trial.
+
+    >>> from crmcore.presets import preset
+    >>> check_trials_used("Ann@ACME.cz", 0, preset("raynet"))
+    >>> check_trials_used("Ann@ACME.cz", 1, preset("raynet"))
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.TrialError: identity: 'acme.cz' has used 1 trial(s) of 1 allowed (TRIAL-6)
+    """
+    if policy.trial is None:  # no trial: nothing to abuse
+        return
     allowance = policy.trial.abuse_allowance
     if used >= allowance:
         raise TrialError(
-            f"{key!r} has used {used} trial(s) of {allowance} allowed",
+            f"{normalise_identity(identity)!r} has used {used} trial(s) of {allowance} allowed",
             field="identity",
             rule="TRIAL-6",
         )

@@ -13,6 +13,10 @@ decided by the database, never by a read followed by a write in Python:
 - Every operation that writes is one step: a refusal or failure rolls back to a savepoint
   taken before it, so the unit of work is exactly as it was (:meth:`_SqlRepository._atomic`).
 - SEAT-5: ``UPDATE seat_counts SET used = used + 1 WHERE tenant_id = ? AND used < bought``.
+- API-1: ``UPDATE api_call_counts SET calls = calls + 1 WHERE tenant_id = ? AND day = ? AND
+  calls < limit`` on the day's row (created at 0 first).
+- STOR-1: ``UPDATE file_usage SET used = used + size WHERE tenant_id = ? AND used + size <=
+  limit``, then the file's row; lock order ``file_usage``, then ``stored_files``.
 - BILL-6: the numbering row is incremented by an upsert that locks it until the invoice insert
   commits or rolls back (no gap, no duplicate); ``(tenant_id, key)`` is a unique key.
 """
@@ -23,6 +27,7 @@ import contextlib
 import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import (
@@ -65,17 +70,26 @@ from crmcore.limits import (
 )
 from crmcore.memory import check_bought
 from crmcore.ports import (
+    MAX_API_LIMIT,
+    MAX_STORAGE_LIMIT,
+    ApiCallCount,
     RecordDecision,
     RecordTable,
+    StorageCount,
     User,
+    checked_file,
     checked_history,
+    checked_limit,
     checked_record_rows,
 )
+from crmcore.trials import normalise_identity
 from crmcore.vendors import is_vendor_name
 from crmcore_sql import convert
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
+    api_call_counts,
     catalogs,
+    file_usage,
     invoice_lines,
     invoice_series,
     invoices,
@@ -85,8 +99,10 @@ from crmcore_sql.tables import (
     record_totals,
     seat_assignments,
     seat_counts,
+    stored_files,
     tenant_events,
     tenants,
+    trial_identities,
     users,
 )
 from crmcore_sql.tables_vendors import vendors
@@ -94,7 +110,9 @@ from crmcore_sql.transactions import TransactionState, server_ended_transaction
 
 __all__ = [
     "ONE_STATEMENT_ROWS",
+    "SqlApiCallCounterRepository",
     "SqlCatalogRepository",
+    "SqlFileRepository",
     "SqlInvoiceRepository",
     "SqlOutageRepository",
     "SqlPaymentRepository",
@@ -206,6 +224,8 @@ class SqlTenantRepository(_SqlRepository):
     def add(self, tenant_id: str, vendor: str, events: Sequence[Event]) -> None:
         stored = isinstance(vendor, str) and is_vendor_name(vendor) and self._vendor_stored(vendor)
         events = checked_history(tenant_id, events, vendor=vendor, vendor_stored=stored)
+        created = events[0]  # a TenantCreated: checked_history
+        identity = getattr(created, "identity", None)
         with self._translating("adding tenant"), self._atomic():
             try:
                 self.connection.execute(
@@ -215,7 +235,27 @@ class SqlTenantRepository(_SqlRepository):
                 raise StorageError(
                     f"tenant {tenant_id!r} already exists", field="tenant_id"
                 ) from exc
+            if identity is not None:
+                self._count_trial(vendor, normalise_identity(identity))
             self._insert_events(tenant_id, 0, events)
+
+    def _count_trial(self, vendor: str, identity: str) -> None:
+        """TRIAL-6: one more tenant of ``vendor`` created with ``identity``; the upsert locks
+        the identity's row until the transaction ends."""
+        values = {"vendor": vendor, "identity": identity, "trials": 1}
+        increment = {"trials": trial_identities.c.trials + 1}
+        if self.dialect in ("postgresql", "sqlite"):
+            module: Any = postgresql if self.dialect == "postgresql" else sqlite
+            statement = module.insert(trial_identities).values(values)
+            self.connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["vendor", "identity"], set_=increment
+                )
+            )
+        else:
+            self.connection.execute(
+                mysql.insert(trial_identities).values(values).on_duplicate_key_update(increment)
+            )
 
     def _vendor_stored(self, name: str) -> bool:
         with self._translating("reading the vendor"):
@@ -309,6 +349,17 @@ class SqlTenantRepository(_SqlRepository):
             statement = statement.limit(limit)
         with self._translating("listing tenants"):
             return list(self.connection.execute(statement).scalars())
+
+    def trials_of(self, vendor: str, identity: str) -> int:
+        """TRIAL-6: the identity's row of ``trial_identities`` (one row, no history)."""
+        with self._translating("counting trials"):
+            used = self.connection.execute(
+                select(trial_identities.c.trials).where(
+                    trial_identities.c.vendor == vendor,
+                    trial_identities.c.identity == normalise_identity(identity),
+                )
+            ).scalar()
+        return int(used or 0)
 
 
 class SqlCatalogRepository(_SqlRepository):
@@ -944,3 +995,113 @@ class SqlUserRepository(_SqlRepository):
                 select(users).where(users.c.tenant_id == tenant_id).order_by(users.c.user_id)
             ).all()
         return [User(row.tenant_id, row.user_id, row.role, row.supervisor) for row in rows]
+
+
+class SqlApiCallCounterRepository(_SqlRepository):
+    def try_count(self, tenant_id: str, day: date, limit: int | None) -> ApiCallCount:
+        """API-1 in one step (a savepoint): the day's row is created at 0 unless it exists,
+        then a conditional UPDATE counts the call only while ``calls < limit``; the database
+        decides a race (the second writer waits for the row and sees the first one's count).
+        The count reported is read with the row locked, so it is the one decided on."""
+        limit = checked_limit(limit, "API-1", MAX_API_LIMIT)  # before any statement
+        key = (api_call_counts.c.tenant_id == tenant_id, api_call_counts.c.day == day)
+        condition = key if limit is None else (*key, api_call_counts.c.calls < limit)
+        with self._translating("counting API calls"), self._atomic():
+            self._insert_if_missing(
+                api_call_counts, {"tenant_id": tenant_id, "day": day, "calls": 0}
+            )
+            changed = self.connection.execute(
+                update(api_call_counts).where(*condition).values(calls=api_call_counts.c.calls + 1)
+            ).rowcount
+            calls = int(
+                self.connection.execute(
+                    select(api_call_counts.c.calls).where(*key).with_for_update()
+                ).scalar_one()
+            )
+        if changed == 1:
+            return ApiCallCount(allowed=True, used=calls - 1, limit=limit)
+        return ApiCallCount(allowed=False, used=calls, limit=limit)
+
+    def calls(self, tenant_id: str, day: date) -> int:
+        with self._translating("reading API calls"):
+            calls = self.connection.execute(
+                select(api_call_counts.c.calls).where(
+                    api_call_counts.c.tenant_id == tenant_id, api_call_counts.c.day == day
+                )
+            ).scalar()
+        return int(calls or 0)
+
+
+class SqlFileRepository(_SqlRepository):
+    def try_store(self, tenant_id: str, name: str, size: int, limit: int | None) -> StorageCount:
+        """STOR-1 in one step (a savepoint): the tenant's usage row grows by a conditional
+        UPDATE (``used + size <= limit``), then the file's row is inserted; a name already
+        stored fails the insert and the savepoint undoes the usage with it."""
+        name, size = checked_file(name, size)  # before any statement
+        limit = checked_limit(limit, "STOR-1", MAX_STORAGE_LIMIT)
+        key = file_usage.c.tenant_id == tenant_id
+        within = file_usage.c.used + size <= limit if limit is not None else None
+        with self._translating("storing a file"), self._atomic():
+            self._insert_if_missing(file_usage, {"tenant_id": tenant_id, "used": 0})
+            changed = self.connection.execute(
+                update(file_usage)
+                .where(key if within is None else key & within)
+                .values(used=file_usage.c.used + size)
+            ).rowcount
+            used = int(
+                self.connection.execute(
+                    select(file_usage.c.used).where(key).with_for_update()
+                ).scalar_one()
+            )
+            if changed != 1:
+                return StorageCount(allowed=False, used=used, requested=size, limit=limit)
+            try:
+                self.connection.execute(
+                    insert(stored_files).values(tenant_id=tenant_id, name=name, size=size)
+                )
+            except IntegrityError as exc:
+                raise StorageError(f"file {name!r} is already stored", field="name") from exc
+        return StorageCount(allowed=True, used=used - size, requested=size, limit=limit)
+
+    def remove(self, tenant_id: str, name: str) -> int:
+        """In the lock order of :meth:`try_store`: the usage row, then the file's row."""
+        with self._translating("removing a file"), self._atomic():
+            self.connection.execute(
+                select(file_usage.c.used)
+                .where(file_usage.c.tenant_id == tenant_id)
+                .with_for_update()
+            ).first()
+            size = self.connection.execute(
+                select(stored_files.c.size)
+                .where(stored_files.c.tenant_id == tenant_id, stored_files.c.name == name)
+                .with_for_update()
+            ).scalar()
+            if size is None:
+                raise NotFound(f"no file {name!r}", field="name")
+            self.connection.execute(
+                delete(stored_files).where(
+                    stored_files.c.tenant_id == tenant_id, stored_files.c.name == name
+                )
+            )
+            self.connection.execute(
+                update(file_usage)
+                .where(file_usage.c.tenant_id == tenant_id)
+                .values(used=file_usage.c.used - size)
+            )
+        return int(size)
+
+    def used(self, tenant_id: str) -> int:
+        with self._translating("reading storage"):
+            used = self.connection.execute(
+                select(file_usage.c.used).where(file_usage.c.tenant_id == tenant_id)
+            ).scalar()
+        return int(used or 0)
+
+    def sizes(self, tenant_id: str) -> dict[str, int]:
+        with self._translating("reading files"):
+            rows = self.connection.execute(
+                select(stored_files.c.name, stored_files.c.size).where(
+                    stored_files.c.tenant_id == tenant_id
+                )
+            ).all()
+        return {row.name: int(row.size) for row in rows}

@@ -28,9 +28,11 @@ from sqlalchemy import (
 from crmcore_sql.metadata import metadata
 
 __all__ = [
+    "api_call_counts",
     "billing_checkpoints",
     "billing_marks",
     "catalogs",
+    "file_usage",
     "invoice_lines",
     "invoice_series",
     "invoices",
@@ -40,8 +42,10 @@ __all__ = [
     "record_totals",
     "seat_assignments",
     "seat_counts",
+    "stored_files",
     "tenant_events",
     "tenants",
+    "trial_identities",
     "users",
 ]
 
@@ -55,6 +59,19 @@ tenants = Table(
     Column("tenant_id", String(ID), primary_key=True),
     Column("vendor", String(ID), nullable=False),
     Column("version", Integer, nullable=False),
+)
+
+# TRIAL-6: the tenants of a vendor created with an identity (normalised,
+# crmcore.trials.normalise_identity), one row per vendor and identity, counted by the upsert of
+# ``tenants.add``: ``trials_of`` reads one row, no history, and the row stays locked until the
+# registration commits, so registrations of one identity are decided one after the other.
+trial_identities = Table(
+    "trial_identities",
+    metadata,
+    Column("vendor", String(ID), nullable=False),
+    Column("identity", String(255), nullable=False),
+    Column("trials", Integer, nullable=False),
+    PrimaryKeyConstraint("vendor", "identity"),
 )
 
 tenant_events = Table(
@@ -178,6 +195,36 @@ seat_assignments = Table(
     Column("tenant_id", String(ID), nullable=False),
     Column("person", String(255), nullable=False),
     PrimaryKeyConstraint("tenant_id", "person"),
+)
+
+# API-1: one counter row per tenant and vendor day, changed only by a conditional UPDATE
+# (``calls < limit``), so concurrent callers never pass the day's limit.
+api_call_counts = Table(
+    "api_call_counts",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("calls", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "day"),
+)
+
+# STOR-1: the tenant's stored bytes, changed only by a conditional UPDATE
+# (``used + size <= limit``), then the file's row, in the same step (lock order: file_usage,
+# then stored_files).
+file_usage = Table(
+    "file_usage",
+    metadata,
+    Column("tenant_id", String(ID), primary_key=True),
+    Column("used", BigInteger, nullable=False),
+)
+
+stored_files = Table(
+    "stored_files",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "name"),
 )
 
 # Named apart from the visibility tables' ``users`` (integer ids, permission levels); the two

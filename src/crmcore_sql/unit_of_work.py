@@ -14,7 +14,9 @@ from crmcore.errors import StorageError
 from crmcore.ports import RecordDecision, RecordTable, checked_record_rows
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.repositories import (
+    SqlApiCallCounterRepository,
     SqlCatalogRepository,
+    SqlFileRepository,
     SqlInvoiceRepository,
     SqlOutageRepository,
     SqlPaymentRepository,
@@ -50,6 +52,8 @@ class SqlUnitOfWork:
     seats: SqlSeatRepository
     users: SqlUserRepository
     vendors: SqlVendorRepository
+    api_calls: SqlApiCallCounterRepository
+    files: SqlFileRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -84,6 +88,8 @@ class SqlUnitOfWork:
         self.seats = SqlSeatRepository(connection, state)
         self.users = SqlUserRepository(connection, state)
         self.vendors = SqlVendorRepository(connection, state)
+        self.api_calls = SqlApiCallCounterRepository(connection, state)
+        self.files = SqlFileRepository(connection, state)
         return self
 
     def __exit__(

@@ -43,7 +43,7 @@ import attrs
 from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
 from crmcore.billing import BillingTerms
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, OutOfOrderError, ValidationError
+from crmcore.errors import CommandRefused, OutOfOrderError, TrialError, ValidationError
 from crmcore.events import (
     Activated,
     BillingProfileChanged,
@@ -56,6 +56,7 @@ from crmcore.events import (
 )
 from crmcore.invoices import InvoiceLine
 from crmcore.ports import UnitOfWork
+from crmcore.trials import check_trials_used
 from crmcore.vendors import TenantBillingProfile, Vendor
 
 __all__ = [
@@ -124,14 +125,32 @@ def register_tenant(
     profile: TenantBillingProfile | None = None,
 ) -> Recorded:
     """TEN-1: a new tenant of the stored ``vendor``, its trial starting at ``created``; with
-    its billing ``profile`` (country for PLAN-2, billing e-mail for BILL-5) from the start."""
-    events: list[Event] = [TenantCreated(created, tenant_id, identity)]
+    its billing ``profile`` (country for PLAN-2, billing e-mail for BILL-5) from the start.
+
+    TRIAL-6: with an ``identity`` (an e-mail address counts by its domain, a tax ID as it is:
+    :func:`crmcore.trials.normalise_identity`), refused (``CommandRefused``, nothing stored)
+    when the vendor's tenants already created with it have used the allowance of the terms in
+    force (``policy.trial.abuse_allowance``). The tenant is added first and the identity's
+    count read after (``uow.tenants.trials_of``, one stored count, no history): the adapter
+    keeps that count locked until the commit, so concurrent registrations of one identity are
+    decided one after the other and never pass the allowance. A vendor without a trial
+    refuses nothing."""
+    created_event = TenantCreated(created, tenant_id, identity)
+    events: list[Event] = [created_event]
     if profile is not None:
         events.append(_profile_event(created, profile))
     with uow:
         on = vendor_date(created, uow.vendors.get(vendor).policy.timezone)
-        uow.vendors.get(vendor, on=on)  # NotFound: no version of the vendor in force yet
+        terms = uow.vendors.get(vendor, on=on)  # NotFound: no version of the vendor in force yet
         uow.tenants.add(tenant_id, vendor, events)
+        if identity is not None:
+            earlier = uow.tenants.trials_of(vendor, identity) - 1  # this one is counted
+            try:
+                check_trials_used(identity, earlier, terms.policy)
+            except TrialError as refused:  # leaving ``with uow`` rolls the tenant back
+                raise CommandRefused(
+                    refused.problem, field=verb_of(created_event), rule="TRIAL-6"
+                ) from refused
         uow.commit()
     return Recorded(tenant_id, tuple(events), len(events))
 

@@ -1,0 +1,322 @@
+"""Commands on what a tenant uses: user accounts (SEAT-4), API calls (API-1), stored files
+(STOR-1, FILE-1).
+
+Like :mod:`crmcore.app.commands`, each takes plain values and a unit of work, validates
+against the tenant's state and the rules, refuses with :class:`~crmcore.errors.CommandRefused`
+naming the rule (``field`` is the command, nothing stored), stores through the unit of work's
+repositories and commits. The plan and seats in force are those of the tenant's evaluation
+(:func:`crmcore.app.evaluation.evaluate_tenant`) at the instant given: during a trial, the
+top plan (the trial is complete, TRIAL-1), as the record limits do. A tenant without access
+at that instant is refused first: trial expired (TRIAL-5), purged (TRIAL-4), cancelled
+(END-4), blocked, cancelled or purged for payment delay (PAY-2, PAY-3, PAY-4).
+
+Counters are kept in storage, atomic under concurrency: ``uow.api_calls.try_count`` and
+``uow.files.try_store`` decide and count in one step (on a server database a conditional
+``UPDATE`` of the tenant's counter row, locked until the commit), so no interleaving of
+callers passes a limit (the REC-6 pattern).
+
+>>> from datetime import date, datetime
+>>> from zoneinfo import ZoneInfo
+>>> from crmcore.app.commands import register_tenant, save_vendor
+>>> from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
+>>> from crmcore.memory import InMemoryStorage
+>>> from crmcore.vendors import vendor_from_preset
+>>> storage = InMemoryStorage()
+>>> crm = Plan("crm", 1, [Price("PLN", Cycle.MONTHLY, "49.00")],
+...            Limits(api_calls_per_day=2, storage_per_seat_gb=3))
+>>> save_vendor(storage.unit_of_work(), vendor_from_preset(
+...     "livespace", name="ls", effective=date(2026, 1, 1), catalog=Catalog([crm]),
+...     vat_rates={"PL": "0.23"}))
+>>> warsaw = ZoneInfo("Europe/Warsaw")
+>>> _ = register_tenant(storage.unit_of_work(), "t1", "ls", datetime(2026, 1, 5, 9, tzinfo=warsaw))
+>>> at = datetime(2026, 1, 6, 10, tzinfo=warsaw)
+>>> [count_api_call(storage.unit_of_work(), "t1", at).used for _ in range(2)]
+[0, 1]
+>>> count_api_call(storage.unit_of_work(), "t1", at)
+Traceback (most recent call last):
+crmcore.errors.CommandRefused: api_call: 2 of 2 API calls of 2026-01-06 used; \
+retry at 2026-01-07T00:00:00+01:00 (API-1)
+>>> store_file(storage.unit_of_work(), "t1", at, "offer.pdf", 2 * 1024**3).limit  # 3 GB x 1
+3221225472
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import attrs
+
+from crmcore.app.commands import tenant_terms
+from crmcore.app.evaluation import TenantTerms, evaluate_tenant
+from crmcore.catalog import Plan
+from crmcore.dates import require_aware, vendor_date
+from crmcore.dunning import DunningStatus
+from crmcore.errors import CommandRefused, CrmError, SeatError, UploadRefused, ValidationError
+from crmcore.files import allowed_extension
+from crmcore.limits import ApiCallDecision, api_call_decision, storage_decision
+from crmcore.ports import UnitOfWork, User
+from crmcore.seats import check_account_creation
+from crmcore.tenant_state import TenantState, TenantStatus
+
+__all__ = [
+    "BYTES_PER_GB",
+    "USER_ROLES",
+    "StorageUse",
+    "TenantInForce",
+    "count_api_call",
+    "create_user",
+    "in_force",
+    "remove_file",
+    "store_file",
+]
+
+#: STOR-1 decision: a storage allowance's gigabytes are binary (like MAIL-1, MAIL-3):
+#: 3 GB per seat is 3 x 1024**3 bytes.
+BYTES_PER_GB = 1024**3
+
+#: The roles of a user account (:class:`crmcore.ports.User`, VIS-2, VIS-7).
+USER_ROLES: frozenset[str] = frozenset({"owner", "administrator", "supervisor", "user", "external"})
+
+_MAX_ID = 64  # the id columns of every SQL engine (crmcore_sql.tables)
+
+# Lifecycle statuses without access and the rule that takes it away (as the record limits of
+# crmcore.scenario_rules): TRIAL-5, TRIAL-4 (livespace blocks at trial end), END-4.
+_NO_ACCESS: Mapping[TenantStatus, str] = {
+    TenantStatus.TRIAL_EXPIRED: "TRIAL-5",
+    TenantStatus.BLOCKED: "TRIAL-4",
+    TenantStatus.PURGED: "TRIAL-4",
+    TenantStatus.CANCELLED: "END-4",
+}
+# Payment delay (PAY-2..4): the latest dunning transition at or before the instant.
+_DUNNING_RULE: Mapping[DunningStatus, str] = {
+    DunningStatus.BLOCKED: "PAY-2",
+    DunningStatus.CANCELLED: "PAY-3",
+    DunningStatus.PURGED: "PAY-4",
+}
+
+
+@attrs.frozen
+class TenantInForce:
+    """What is in force for a tenant at ``at``: its terms, its state (``plan``, ``seats``),
+    the plan whose limits apply (the top plan during a trial, TRIAL-1) and the vendor day."""
+
+    terms: TenantTerms
+    state: TenantState
+    plan: Plan
+    day: date
+    at: datetime
+
+    @property
+    def storage_seats(self) -> int:
+        """STOR-1 decision: the seats a storage pool counts are the seats bought; where none
+        are bought (trial, free plan) the accounts in use, and at least the administrator's
+        one (SEAT-3)."""
+        return max(self.state.seats, self.state.used_seats, 1)
+
+
+@attrs.frozen
+class StorageUse:
+    """A tenant's pooled file storage (STOR-1) after a command: ``used`` bytes of ``limit``
+    (``None``: the plan states no allowance, unlimited) = ``per_seat_gb`` x ``seats`` x
+    :data:`BYTES_PER_GB`."""
+
+    tenant_id: str
+    used: int
+    limit: int | None
+    seats: int
+    per_seat_gb: Decimal | None
+
+
+def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> TenantInForce:
+    """The tenant's terms, state and plan at ``at``, read in ``uow`` (already entered);
+    ``CommandRefused`` naming ``command`` and the rule when the tenant has no access then."""
+    require_aware(at, "at")
+    vendor = uow.vendors.get(uow.tenants.vendor(tenant_id))
+    day = vendor_date(at, vendor.policy.timezone)
+    history = uow.tenants.history(tenant_id)
+    if at < history[0].at:
+        raise ValidationError(
+            f"{at.isoformat()} is before the tenant was created ({history[0].at.isoformat()})",
+            field="at",
+            rule="TEN-1",
+        )
+    terms = tenant_terms(uow, tenant_id, day)
+    evaluation = evaluate_tenant(terms, history, day)
+    state = evaluation.timeline.state_at(at)
+    if state.status in _NO_ACCESS:
+        raise CommandRefused(
+            f"the instance is {state.status.value}", field=command, rule=_NO_ACCESS[state.status]
+        )
+    dunning: DunningStatus | None = None
+    for transition in evaluation.dunning:
+        if transition.at > at:
+            break
+        dunning = transition.status
+    if dunning is not None and dunning in _DUNNING_RULE:
+        raise CommandRefused(
+            f"the instance is {dunning.value}", field=command, rule=_DUNNING_RULE[dunning]
+        )
+    plan = terms.catalog.get(state.plan) if state.plan else terms.catalog.top
+    return TenantInForce(terms, state, plan, day, at)
+
+
+def _refused(error: CrmError, command: str, refusal: Mapping[str, Any] | None = None) -> NoReturn:
+    refused = CommandRefused(error.problem, field=command, rule=error.rule)
+    refused.refusal = refusal
+    raise refused from error
+
+
+# --- SEAT-4 -------------------------------------------------------------------------------------
+
+
+def create_user(
+    uow: UnitOfWork, tenant_id: str, creator_role: str, user: User, at: datetime
+) -> User:
+    """Create ``user``'s account at ``at`` (SEAT-4): refused unless ``creator_role`` is an
+    administrator's (or the owner's, :data:`crmcore.seats.ACCOUNT_CREATORS`), and when the
+    tenant has no access. The user must belong to ``tenant_id`` (VIS-1), have a role of
+    :data:`USER_ROLES` and a supervisor, if any, among the tenant's users. ``StorageError``
+    when the user id is taken."""
+    _check_user(tenant_id, user)
+    with uow:
+        in_force(uow, tenant_id, at, "create_user")
+        try:
+            check_account_creation(creator_role)
+        except SeatError as error:
+            _refused(error, "create_user")
+        if user.supervisor is not None:
+            supervisors = {u.user_id for u in uow.users.for_tenant(tenant_id)}
+            if user.supervisor not in supervisors:
+                raise ValidationError(
+                    f"no user {user.supervisor!r} in tenant {tenant_id!r}",
+                    field="user.supervisor",
+                    rule="VIS-2",
+                )
+        uow.users.add(user)
+        uow.commit()
+    return user
+
+
+def _check_user(tenant_id: str, user: User) -> None:
+    if not isinstance(user, User):
+        raise ValidationError(f"must be a crmcore.ports.User, got {user!r}", field="user")
+    if user.tenant_id != tenant_id:
+        raise ValidationError(
+            f"belongs to tenant {user.tenant_id!r}, not {tenant_id!r}",
+            field="user.tenant_id",
+            rule="VIS-1",
+        )
+    for field, value in (("user.user_id", user.user_id), ("user.supervisor", user.supervisor)):
+        if value is None and field == "user.supervisor":
+            continue
+        if not isinstance(value, str) or not value.strip() or len(value) > _MAX_ID:
+            raise ValidationError(
+                f"must be 1..{_MAX_ID} characters, got {value!r}", field=field, rule="SEAT-2"
+            )
+    if user.role not in USER_ROLES:
+        raise ValidationError(
+            f"unknown role {user.role!r} (known: {', '.join(sorted(USER_ROLES))})",
+            field="user.role",
+            rule="VIS-7",
+        )
+
+
+# --- API-1 --------------------------------------------------------------------------------------
+
+
+def count_api_call(uow: UnitOfWork, tenant_id: str, at: datetime) -> ApiCallDecision:
+    """Count one API call at ``at`` against the plan's calls per vendor day (API-1).
+
+    Refused (``CommandRefused``, rule API-1, nothing counted) once the day's calls reached
+    ``Limits.api_calls_per_day`` of the plan in force; ``refusal`` then carries ``retry_at``,
+    00:00 of the next vendor day. A plan without a limit counts every call and refuses none.
+    The day's counter is locked from the count to the commit: concurrent callers of one
+    tenant queue for it, and none passes the limit."""
+    with uow:
+        tenant = in_force(uow, tenant_id, at, "api_call")
+        limits = tenant.plan.limits
+        counted = uow.api_calls.try_count(tenant_id, tenant.day, limits.api_calls_per_day)
+        decision = api_call_decision(counted.used, limits, at, tenant.terms.policy.timezone)
+        if not counted.allowed:
+            retry = decision.retry_at.isoformat() if decision.retry_at else None
+            error = CommandRefused(
+                f"{counted.used} of {counted.limit} API calls of {tenant.day.isoformat()} used;"
+                f" retry at {retry}",
+                field="api_call",
+                rule="API-1",
+            )
+            error.refusal = {
+                "on": tenant.day.isoformat(),
+                "do": "api_call",
+                "rule": "API-1",
+                "used": counted.used,
+                "limit": counted.limit,
+                "retry_at": retry,
+            }
+            raise error
+        uow.commit()
+    return decision
+
+
+# --- STOR-1, FILE-1 -----------------------------------------------------------------------------
+
+
+def _pool(tenant: TenantInForce) -> tuple[int | None, int, Decimal | None]:
+    """The tenant's pool in bytes (``None``: unlimited), its seats and per-seat allowance."""
+    seats = tenant.storage_seats
+    limits = tenant.plan.limits
+    pool = storage_decision(0, 0, seats, limits, tenant.terms.policy.limits)
+    if pool.limit_gb is None:
+        return None, seats, None
+    return int(pool.limit_gb * BYTES_PER_GB), seats, pool.per_seat_gb
+
+
+def store_file(uow: UnitOfWork, tenant_id: str, at: datetime, name: str, size: int) -> StorageUse:
+    """Store file ``name`` of ``size`` bytes at ``at`` in the tenant's pooled storage (STOR-1).
+
+    Refused (``CommandRefused``, nothing stored) when the name's extension is not allowed
+    (FILE-1, :func:`crmcore.files.allowed_extension`) or when the tenant's stored bytes would
+    pass the pool: the plan's ``storage_per_seat_gb`` x the seats
+    (:attr:`TenantInForce.storage_seats`) x :data:`BYTES_PER_GB`; exactly the pool is allowed.
+    ``StorageError`` when a file of that name is stored already."""
+    try:
+        allowed_extension(name)
+    except UploadRefused as upload:
+        _refused(upload, "store_file")
+    with uow:
+        tenant = in_force(uow, tenant_id, at, "store_file")
+        limit, seats, per_seat = _pool(tenant)
+        counted = uow.files.try_store(tenant_id, name, size, limit)
+        if not counted.allowed:
+            error = CommandRefused(
+                f"{counted.used} + {size} bytes would pass the pool of {limit} bytes"
+                f" ({per_seat} GB x {seats} seat(s))",
+                field="store_file",
+                rule="STOR-1",
+            )
+            error.refusal = {
+                "on": tenant.day.isoformat(),
+                "do": "store_file",
+                "rule": "STOR-1",
+                "used": counted.used,
+                "requested": size,
+                "limit": limit,
+            }
+            raise error
+        uow.commit()
+    return StorageUse(tenant_id, counted.used + size, limit, seats, per_seat)
+
+
+def remove_file(uow: UnitOfWork, tenant_id: str, at: datetime, name: str) -> StorageUse:
+    """Remove file ``name`` at ``at``, freeing its bytes in the pool (STOR-1); ``NotFound``
+    when not stored, ``CommandRefused`` when the tenant has no access."""
+    with uow:
+        tenant = in_force(uow, tenant_id, at, "remove_file")
+        limit, seats, per_seat = _pool(tenant)
+        uow.files.remove(tenant_id, name)
+        used = uow.files.used(tenant_id)
+        uow.commit()
+    return StorageUse(tenant_id, used, limit, seats, per_seat)
