@@ -21,11 +21,11 @@ Timing decisions (documented in docs/billing.md):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import attrs
 
@@ -160,6 +160,10 @@ def _end_of_day(day: date, timezone: str) -> datetime:
     return local_midnight(day + timedelta(days=1), zone(timezone)) - timedelta(microseconds=1)
 
 
+#: The price list in force for a billing period starting on a day (NOTICE-2).
+PriceLists: TypeAlias = Callable[[date], Catalog]
+
+
 def drafts_from_timeline(
     timeline: Timeline,
     catalog: Catalog,
@@ -167,11 +171,14 @@ def drafts_from_timeline(
     terms: BillingTerms,
     up_to: date,
     already_issued: Collection[str] = (),
+    price_lists: PriceLists | None = None,
 ) -> list[InvoiceDraft]:
     """The invoices a replayed :class:`~crmcore.tenancy.Timeline` produces up to ``up_to``,
     leaving out those whose key is in ``already_issued`` (their lines are not even computed:
-    a monthly run over a long history prices only the new invoices)."""
-    walk = _Walk(catalog, policy, terms, timeline.initial, already_issued)
+    a monthly run over a long history prices only the new invoices). With ``price_lists``,
+    each period is priced from the list in force on the day it starts (NOTICE-2; a prepaid
+    term from its first day's list until it ends); without, from ``catalog``."""
+    walk = _Walk(catalog, policy, terms, timeline.initial, already_issued, price_lists)
     for step in timeline.steps:
         if step.day > up_to:
             break
@@ -493,9 +500,11 @@ class _Walk:
         terms: BillingTerms,
         state: TenantState,
         skip: Collection[str] = (),
+        price_lists: PriceLists | None = None,
     ) -> None:
         self.skip = skip  # keys already issued: the walk goes on, the invoice is not built
         self.catalog = catalog
+        self.price_lists = price_lists
         self.policy = policy
         self.terms = terms
         self.state = state
@@ -509,24 +518,41 @@ class _Walk:
         self.now: datetime | None = None  # the instant of the step being billed
         self.queued_seats = 0  # seats the queued prepaid extension was invoiced for
         self.drafts: list[InvoiceDraft] = []
-        self.units: dict[tuple[str, Cycle | None, int | None], Money] = {}
+        self.units: dict[tuple[str, Cycle | None, int | None, int], Money] = {}
 
     # prices ------------------------------------------------------------------------------------
 
-    def unit(self, plan: str, state: TenantState) -> Money:
-        """Per-seat price for the whole current period: cycle price, or monthly × months."""
+    def unit(self, plan: str, state: TenantState, start: date | None = None) -> Money:
+        """Per-seat price for the whole current period: cycle price, or monthly × months, from
+        the price list in force on the day that period starts (NOTICE-2; ``start``, else the
+        current term's or period's first day)."""
         months = state.term_months if state.term is not None else None
-        known = self.units.get((plan, state.cycle, months))
+        day = start if start is not None else self._period_start(state)
+        catalog = self.prices(day)
+        known = self.units.get((plan, state.cycle, months, id(catalog)))
         if known is not None:
             return known
-        chosen = self.catalog.get(plan)
+        chosen = catalog.get(plan)
         if months is not None:
             price = chosen.price(Cycle.MONTHLY, self.terms.currency) * months
         else:
             assert state.cycle is not None
             price = chosen.price(state.cycle, self.terms.currency)
-        self.units[plan, state.cycle, months] = price
+        self.units[plan, state.cycle, months, id(catalog)] = price
         return price
+
+    def prices(self, day: date | None) -> Catalog:
+        """The price list in force for a period starting on ``day`` (NOTICE-2): the one
+        catalogue of the walk unless price lists by day were given."""
+        if self.price_lists is None or day is None:
+            return self.catalog
+        return self.price_lists(day)
+
+    def _period_start(self, state: TenantState) -> date | None:
+        """A prepaid term keeps the prices of its first day until it ends (NOTICE-2)."""
+        if state.term is not None:
+            return state.term.first_day
+        return None if self.cursor is None else self.cursor.first_day
 
     # invoices ----------------------------------------------------------------------------------
 
@@ -575,7 +601,7 @@ class _Walk:
                 plan = state.next_plan or state.plan
                 assert plan is not None
                 period = _period_from(state, start)
-                unit = self.unit(plan, state)
+                unit = self.unit(plan, state, period.first_day)
                 key = f"period:{start.isoformat()}"
                 if key not in self.skip:
                     charges = [
@@ -622,7 +648,7 @@ class _Walk:
         state, day = step.after, step.day
         assert state.plan is not None
         period = _period_from(state, day)
-        unit = self.unit(state.plan, state)
+        unit = self.unit(state.plan, state, day)  # the tenant's first period starts today
         self.cursor = period
         self.levels = [_Level(unit, state.seats)]
         key = f"period:{day.isoformat()}"
@@ -645,7 +671,8 @@ class _Walk:
         term = state.term if started else state.queued_term
         months = state.term_months if started else state.queued_term_months
         assert term is not None and months is not None
-        monthly = self.catalog.get(state.plan).price(Cycle.MONTHLY, self.terms.currency)
+        catalog = self.prices(term.first_day)  # NOTICE-2: a term keeps its first day's prices
+        monthly = catalog.get(state.plan).price(Cycle.MONTHLY, self.terms.currency)
         discount = self.policy.billing.term_discount(months)  # TERM-1
         unit = Money(monthly.amount * months * (1 - discount), monthly.currency)
         charge = full_period(LineKind.SUBSCRIPTION, "TERM-1", state.plan, state.seats, unit, term)

@@ -32,6 +32,7 @@ __all__ = [
     "limits_change_effective",
     "notice_delivered_on",
     "price_change_binding_from",
+    "price_change_effective",
     "refusal_cancels_on",
     "terms_change_effective",
     "vendor_notice_end",
@@ -82,6 +83,17 @@ def terms_change_effective(
     before that is refused; a later one is kept.
     """
     return _effective(announced, policy.terms_change_days, requested, "NOTICE-1", "effective")
+
+
+def price_change_effective(
+    announced: date, policy: NoticePolicy, requested: date | None = None
+) -> NoticeDate:
+    """When a price change announced on ``announced`` may take effect (NOTICE-2): at least
+    30 days later (announced 2 Mar 2026 → 1 Apr at the earliest); a ``requested`` day before
+    that is refused. It then binds from the first billing period starting on or after it
+    (:func:`price_change_binding_from`; crmcore's billing prices each period from the version
+    in force on its first day)."""
+    return _effective(announced, policy.price_change_days, requested, "NOTICE-2", "effective")
 
 
 def limits_change_effective(

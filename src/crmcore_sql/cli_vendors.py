@@ -12,14 +12,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
+from crmcore.app.commands import save_vendor
 from crmcore.dates import parse_date, zone
-from crmcore.errors import ConfigurationError, NotFound, ValidationError
+from crmcore.errors import ConfigurationError, NotFound, NoticeRefused, ValidationError
 from crmcore.presets import PRESETS
 from crmcore.vendors import Vendor, is_vendor_name, vendor_from_preset
-from crmcore_sql.cli_options import DEFAULT_DB
+from crmcore_sql.cli_options import DEFAULT_DB, parse_day
 from crmcore_sql.engine import create_engine, describe_url, missing_sqlite_file, translate_errors
 from crmcore_sql.migrate import require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork
@@ -56,10 +58,18 @@ def register_vendor(subparsers: Any) -> None:
         help="validate a vendor JSON document and store it as a new version",
         description="Validate FILE (the format of 'crmcore vendor export') and store it as a "
         "new version of its vendor, taking effect on its 'effective' day, which must be after "
-        "every stored version's. A bad document stores nothing.",
+        "every stored version's. A bad document stores nothing. A new version of a stored "
+        "vendor with --announced DAY is refused when announced too late: 30 days for a change "
+        "of prices or fees (NOTICE-2), 15 for any other change (NOTICE-1, NOTICE-3).",
     )
     command.add_argument("file", metavar="FILE", help="path to the vendor JSON document")
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    command.add_argument(
+        "--announced", metavar="DAY", help="the day the change was announced (NOTICE-1..3)"
+    )
+    command.add_argument(
+        "--effective", metavar="DAY", help="the day it takes effect (default: the document's)"
+    )
     command.set_defaults(handler=_import)
 
     command = commands.add_parser("list", help="the stored vendors and their versions")
@@ -133,15 +143,18 @@ def _import(args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         raise ValidationError(f"not UTF-8 text: {exc.reason}", field=str(path)) from exc
     vendor = Vendor.loads_json(text)  # VendorError names every bad JSON path
+    announced = None if args.announced is None else parse_day(args.announced, "--announced")
+    if args.effective is not None:
+        vendor = attrs.evolve(vendor, effective=parse_day(args.effective, "--effective"))
     engine = _engine(args.db)
     try:
         require_migrated(engine)
-        with SqlUnitOfWork(engine) as uow:
-            try:
-                uow.vendors.add(vendor)
-            except ValidationError as exc:  # a version not after the stored ones
-                raise ValidationError(exc.problem, field=f"$.{exc.field}", rule=exc.rule) from exc
-            uow.commit()
+        try:
+            save_vendor(SqlUnitOfWork(engine), vendor, announced)
+        except NoticeRefused as exc:  # announced too late: NOTICE-1..3
+            raise ValidationError(exc.problem, field="--effective", rule=exc.rule) from exc
+        except ValidationError as exc:  # a version not after the stored ones
+            raise ValidationError(exc.problem, field=f"$.{exc.field}", rule=exc.rule) from exc
     finally:
         engine.dispose()
     print(f"{vendor.name}: version taking effect on {vendor.effective} stored")

@@ -358,6 +358,7 @@ def bill_period(
     mark = f"{period.first_day:%Y-%m}"
     up_to = period.last_day
     stored_vendors: dict[str, Vendor | None] = {}
+    versions: dict[str, list[Vendor]] = {}
     for uow, vendors in _batches(engine, batch, mark):
         for name in set(vendors.values()) - stored_vendors.keys():
             stored_vendors[name] = _stored_vendor(uow, name, up_to)
@@ -391,7 +392,11 @@ def bill_period(
                 saved.append((tenant_id, vendor.basis, checkpoint))
             if due:
                 drafts.append((tenant_id, vendor.policy, due))
-        ready = _evaluated_invoices(uow, {t: stored_vendors[vendors[t]] for t in evaluated}, up_to)
+        for name in {vendors[t] for t in evaluated} - versions.keys():
+            versions[name] = uow.vendors.versions(name)  # NOTICE-2: prices by period
+        ready = _evaluated_invoices(
+            uow, {t: stored_vendors[vendors[t]] for t in evaluated}, up_to, versions, vendors
+        )
         # Marks and checkpoints before the numbering lock: it is held until commit.
         _mark(uow, mark, list(vendors))
         _save_checkpoints(uow, billing, saved)
@@ -413,7 +418,11 @@ def _stored_vendor(uow: SqlUnitOfWork, name: str, on: date) -> Vendor | None:
 
 
 def _evaluated_invoices(
-    uow: SqlUnitOfWork, tenants: Mapping[str, Vendor | None], up_to: date
+    uow: SqlUnitOfWork,
+    tenants: Mapping[str, Vendor | None],
+    up_to: date,
+    versions: Mapping[str, Sequence[Vendor]],
+    names: Mapping[str, str],
 ) -> list[tuple[Invoice, VendorPolicy]]:
     """The invoices the evaluation of each tenant's whole history issues up to ``up_to`` and
     that are not stored yet (their numbers are provisional), oldest first per tenant."""
@@ -432,7 +441,8 @@ def _evaluated_invoices(
     ready: list[tuple[Invoice, VendorPolicy]] = []
     for tenant_id, vendor in tenants.items():
         assert vendor is not None  # the caller passes tenants of stored vendors only
-        evaluation = evaluate_tenant(terms_of(vendor, tenant_id), histories[tenant_id], up_to)
+        terms = terms_of(vendor, tenant_id, versions[names[tenant_id]])
+        evaluation = evaluate_tenant(terms, histories[tenant_id], up_to)
         for invoice in evaluation.invoices:
             if invoice.key not in keys[tenant_id]:
                 ready.append((invoice, vendor.policy))
@@ -686,7 +696,8 @@ def _evaluated_dunning(
     """The PAY transitions of ``day`` and the status on ``day`` of a tenant of a stored
     vendor, from the evaluation of its history (its ``pay`` events, card charges at issue,
     reinstatements and the invoices it is issued: PAY-1..6)."""
-    evaluation = evaluate_tenant(terms_of(vendor, tenant_id), uow.tenants.history(tenant_id), day)
+    terms = terms_of(vendor, tenant_id, uow.vendors.versions(vendor.name))
+    evaluation = evaluate_tenant(terms, uow.tenants.history(tenant_id), day)
     status = "active"
     for transition in evaluation.dunning:
         if transition.on <= day:

@@ -33,15 +33,17 @@ crmcore.errors.CommandRefused: remove_seats: cannot release 5 of 2 seat(s): 0 us
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 
 from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
-from crmcore.billing import BillingTerms
+from crmcore.billing import BillingTerms, PriceLists
+from crmcore.catalog import Catalog
 from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, OutOfOrderError, TrialError, ValidationError
 from crmcore.events import (
@@ -55,6 +57,7 @@ from crmcore.events import (
     TenantCreated,
 )
 from crmcore.invoices import InvoiceLine
+from crmcore.notices import price_change_effective, terms_change_effective
 from crmcore.ports import UnitOfWork
 from crmcore.trials import check_trials_used
 from crmcore.vendors import TenantBillingProfile, Vendor
@@ -62,6 +65,7 @@ from crmcore.vendors import TenantBillingProfile, Vendor
 __all__ = [
     "PRICED_EVENTS",
     "Recorded",
+    "check_notice",
     "record",
     "register_tenant",
     "save_vendor",
@@ -93,27 +97,74 @@ class Recorded:
     replaced: tuple[InvoiceLine, ...] = ()
 
 
-def save_vendor(uow: UnitOfWork, vendor: Vendor) -> None:
-    """Store a new version of ``vendor`` (it must take effect after every stored version)."""
+def save_vendor(uow: UnitOfWork, vendor: Vendor, announced: date | None = None) -> None:
+    """Store a new version of ``vendor`` (it must take effect after every stored version).
+
+    A new version of a stored vendor was announced on ``announced`` (NOTICE-1..3): a change of
+    prices (the plans' prices or the price-list fees, PLAN-4) needs at least 30 days' notice
+    (NOTICE-2), any other change of terms or limits 15 (NOTICE-1, NOTICE-3); refused with
+    :class:`~crmcore.errors.NoticeRefused` naming ``effective`` and the rule, nothing stored.
+    Without ``announced`` no notice is checked (a vendor's first version; a version the
+    caller has checked)."""
     with uow:
+        versions = uow.vendors.versions(vendor.name)
+        if versions and announced is not None:
+            check_notice(versions[-1], vendor, announced)
         uow.vendors.add(vendor)
         uow.commit()
 
 
+def check_notice(latest: Vendor, new: Vendor, announced: date) -> None:
+    """NOTICE-1..3 for ``new`` replacing ``latest``, announced on ``announced``."""
+    policy = latest.policy.notice
+    if policy is None:  # the vendor states no notice terms
+        return
+    if _prices(latest) != _prices(new) or latest.fees != new.fees:
+        price_change_effective(announced, policy, new.effective)
+    elif latest.to_document() | {"effective": None} != new.to_document() | {"effective": None}:
+        terms_change_effective(announced, policy, new.effective)
+
+
+def _prices(vendor: Vendor) -> dict[str, object]:
+    return {plan.code: sorted(map(str, plan.prices)) for plan in vendor.catalog}
+
+
 def tenant_terms(uow: UnitOfWork, tenant_id: str, on: date) -> TenantTerms:
     """The terms a tenant is evaluated with on ``on``: its vendor's version in force that day
-    (policy, catalogue, currency, VAT rate of the vendor's own country, PLAN-2, and the BILL-4
-    transfer fee of its price list, PLAN-4). ``NotFound`` when the vendor is not stored."""
-    vendor = uow.vendors.get(uow.tenants.vendor(tenant_id), on=on)
-    return terms_of(vendor, tenant_id)
+    (policy, catalogue, currency, VAT rates by country with its own country's by default,
+    PLAN-2, and the BILL-4 transfer fee of its price list, PLAN-4), and the prices of every
+    version for the billing periods that start after it takes effect (NOTICE-2).
+    ``NotFound`` when the vendor is not stored."""
+    name = uow.tenants.vendor(tenant_id)
+    return terms_of(uow.vendors.get(name, on=on), tenant_id, uow.vendors.versions(name))
 
 
-def terms_of(vendor: Vendor, tenant_id: str) -> TenantTerms:
-    """:func:`tenant_terms` for a vendor version already read: the rate of the vendor's own
-    country by default, its rates by country for a tenant's billing profile (PLAN-2)."""
+def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) -> TenantTerms:
+    """:func:`tenant_terms` for a vendor version already read (and, for NOTICE-2, all of
+    its versions, oldest first; none: ``vendor``'s prices for every period)."""
     rate = vendor.vat_rate(vendor.policy.country)
     terms = BillingTerms(vendor.currency, rate, vendor.fees.get("transfer"))
-    return TenantTerms(tenant_id, vendor.policy, vendor.catalog, terms, vendor.vat_rates)
+    return TenantTerms(
+        tenant_id,
+        vendor.policy,
+        vendor.catalog,
+        terms,
+        vendor.vat_rates,
+        price_lists_of(versions) if len(versions) > 1 else None,
+    )
+
+
+def price_lists_of(versions: Sequence[Vendor]) -> PriceLists:
+    """NOTICE-2: the catalogue of the latest version taking effect on or before a billing
+    period's first day (the first version's before any took effect)."""
+    ordered = sorted(versions, key=lambda v: v.effective)
+    days = [v.effective for v in ordered]
+
+    def in_force(day: date) -> Catalog:
+        index = bisect.bisect_right(days, day) - 1
+        return ordered[max(index, 0)].catalog
+
+    return in_force
 
 
 def register_tenant(

@@ -27,6 +27,7 @@ import attrs
 from crmcore.billing import (
     BillingTerms,
     InMemoryInvoiceNumbering,
+    PriceLists,
     apply_payments,
     drafts_from_timeline,
     issue,
@@ -107,6 +108,9 @@ class TenantTerms:
     #: ``BillingProfileChanged`` takes the rate of that profile's country (``terms.vat_rate``
     #: when the vendor has none for it).
     vat_rates: Mapping[str, Decimal] = attrs.field(factory=dict)
+    #: The price list in force for a billing period starting on a day (NOTICE-2: the vendor's
+    #: versions); None: ``catalog`` for every period.
+    price_lists: PriceLists | None = None
 
 
 @attrs.define
@@ -272,7 +276,9 @@ def _evaluate_once(
     tz = zone(policy.timezone)
     end = local_midnight(until + timedelta(days=1), tz) - timedelta(microseconds=1)
     timeline = replay(history, tenant.catalog, policy, until=end)
-    drafts = drafts_from_timeline(timeline, tenant.catalog, policy, tenant.terms, until)
+    drafts = drafts_from_timeline(
+        timeline, tenant.catalog, policy, tenant.terms, until, price_lists=tenant.price_lists
+    )
     invoices = issue(drafts, InMemoryInvoiceNumbering(), tenant_id=tenant.tenant_id, policy=policy)
     invoices = _with_profiles(invoices, history, tenant)
     card_keys = frozenset(d.key for d in drafts if d.payment is PaymentMethod.CARD)
