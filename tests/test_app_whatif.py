@@ -203,3 +203,35 @@ def test_reprice_with_the_same_terms_is_exactly_zero(document: dict[str, Any]) -
     )
     assert report.before == report.after
     assert report.difference.to_json() == {"net": "0.00", "vat": "0.00", "gross": "0.00"}
+
+
+def test_reprice_the_demo_book_in_two_processes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's 50 tenants, January to June: under its own terms the difference is 0.00;
+    with every price 10 % higher, two processes give the same report as one."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["demo", "--db", url]) == 0
+    assert main(["vendor", "export", "demo-cz", "--db", url]) == 0
+    out = capsys.readouterr().out
+    document = json.loads(out[out.index("{") :])
+    own = tmp_path / "own.json"
+    own.write_text(json.dumps(document), encoding="utf-8")
+    window = ["--from", "2026-01-01", "--to", "2026-06-30", "--json"]
+    assert main(["reprice", "--db", url, "--vendor", str(own), *window]) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert same["tenants"] == 50
+    assert same["difference"] == {"net": "0.00", "vat": "0.00", "gross": "0.00"}
+    for plan in document["catalog"]["plans"]:
+        for price in plan["prices"]:
+            price["amount"] = str(
+                (Decimal(price["amount"]) * Decimal("1.1")).quantize(Decimal("0.01"))
+            )
+    dearer = tmp_path / "dearer.json"
+    dearer.write_text(json.dumps(document), encoding="utf-8")
+    assert main(["reprice", "--db", url, "--vendor", str(dearer), *window]) == 0
+    one = capsys.readouterr().out
+    assert main(["reprice", "--db", url, "--vendor", str(dearer), *window, "--workers", "2"]) == 0
+    two = capsys.readouterr().out
+    assert one == two
+    assert Decimal(json.loads(one)["difference"]["net"]) > 0

@@ -22,7 +22,7 @@ from crmcore.app.commands import record
 from crmcore.app.evaluation import evaluate_tenant, verb_of
 from crmcore.app.queries import tenant_status
 from crmcore.app.simulation import simulate_stored
-from crmcore.app.whatif import preview, reprice
+from crmcore.app.whatif import RepriceReport, combine, preview, reprice
 from crmcore.cli import read_scenario_file
 from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, NotFound, ValidationError
@@ -83,6 +83,7 @@ def register_app(
     command.add_argument("--vendor", required=True, help="a vendor document (vendor export)")
     command.add_argument("--from", dest="first", required=True, help="first issue day")
     command.add_argument("--to", dest="last", required=True, help="last issue day")
+    command.add_argument("--workers", default="1", help="processes sharing the work (1..64)")
     command.add_argument("--json", action="store_true", help="print JSON")
     command.set_defaults(handler=_bad_input_exits_2(_reprice))
     one_line_errors(command)
@@ -289,7 +290,13 @@ def _reprice(args: argparse.Namespace) -> int:
         require_migrated(engine)
         with SqlUnitOfWork(engine) as uow:
             uow.vendors.get(vendor.name)  # NotFound: no such vendor stored
-        report = reprice(lambda: SqlUnitOfWork(engine), vendor, first, last, _reprice_progress())
+        workers = _workers(args.workers)
+        if workers == 1:
+            report = reprice(
+                lambda: SqlUnitOfWork(engine), vendor, first, last, _reprice_progress()
+            )
+        else:
+            report = _reprice_in_processes(args.db, vendor, first, last, workers)
     finally:
         engine.dispose()
     if sys.stderr.isatty():
@@ -339,3 +346,34 @@ def _reprice_progress() -> Callable[[int], None]:
             print(f"repriced {done} tenants", file=sys.stderr)
 
     return show
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise ValidationError(f"must be 1..64, got {text!r}", field="--workers")
+    return int(text)
+
+
+def _reprice_in_processes(
+    url: str, vendor: Vendor, first: date, last: date, workers: int
+) -> RepriceReport:
+    """``--workers N``: N spawned processes, each repricing every N-th tenant."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    jobs = [(url, vendor.dumps_json(), first, last, k, workers) for k in range(workers)]
+    with context.Pool(workers) as pool:
+        parts = pool.starmap(reprice_worker, jobs)
+    return combine(parts)
+
+
+def reprice_worker(
+    url: str, document: str, first: date, last: date, index: int, parts: int
+) -> RepriceReport:
+    """One process of ``crmcore reprice --workers N`` (spawned)."""
+    engine = engine_for(url)
+    try:
+        vendor = Vendor.loads_json(document)
+        return reprice(lambda: SqlUnitOfWork(engine), vendor, first, last, None, (index, parts))
+    finally:
+        engine.dispose()

@@ -36,6 +36,7 @@ __all__ = [
     "Preview",
     "RepriceReport",
     "Totals",
+    "combine",
     "preview",
     "preview_horizon",
     "reprice",
@@ -179,11 +180,13 @@ def reprice(
     first_day: date,
     last_day: date,
     progress: Callable[[int], None] | None = None,
+    part: tuple[int, int] = (0, 1),
 ) -> RepriceReport:
     """Replay every stored tenant of ``vendor.name`` under ``vendor`` (its policy, plans,
     VAT rates and fees) and compare the invoices issued from ``first_day`` to ``last_day``
     with the stored ones of that window. Nothing is stored. ``progress`` is called with the
-    number of tenants done after each batch."""
+    number of tenants done after each batch. ``part=(k, n)``: only the tenants whose position
+    in id order is k modulo n (one of n processes sharing the work; :func:`combine`)."""
     if last_day < first_day:
         raise ValidationError(
             f"is before --from ({first_day}), got {last_day}", field="to", rule="BILL-1"
@@ -191,7 +194,12 @@ def reprice(
     currency = vendor.currency
     before_total, after_total = Totals.zero(currency), Totals.zero(currency)
     by_tenant: dict[str, tuple[Totals, Totals]] = {}
-    for tenant_id, history, stored in _tenants_of(unit_of_work, vendor.name):
+    index, parts = part
+    if not 0 <= index < parts:
+        raise ValidationError(f"must be 0 <= k < n, got {part}", field="part")
+    for position, (tenant_id, history, stored) in enumerate(_tenants_of(unit_of_work, vendor.name)):
+        if position % parts != index:
+            continue
         window = [i for i in stored if first_day <= i.issued <= last_day]
         evaluation = evaluate_tenant(terms_of(vendor, tenant_id), history, last_day)
         replayed = [i for i in evaluation.invoices if first_day <= i.issued <= last_day]
@@ -204,6 +212,19 @@ def reprice(
         progress(len(by_tenant))
     return RepriceReport(
         vendor.name, first_day, last_day, len(by_tenant), before_total, after_total, by_tenant
+    )
+
+
+def combine(reports: Sequence[RepriceReport]) -> RepriceReport:
+    """One report of the parts of a reprice run in several processes."""
+    first = reports[0]
+    by_tenant: dict[str, tuple[Totals, Totals]] = {}
+    before, after = Totals.zero(first.before.net.currency), Totals.zero(first.after.net.currency)
+    for report in reports:
+        by_tenant.update(report.by_tenant)
+        before, after = before + report.before, after + report.after
+    return RepriceReport(
+        first.vendor, first.first_day, first.last_day, len(by_tenant), before, after, by_tenant
     )
 
 
