@@ -129,6 +129,8 @@ class EvaluationContext:
     refusals: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
     dunning: Sequence[DunningTransition] = ()  # set by apply_rules
+    #: the invoices ``payments`` were computed for (see :meth:`refresh_payments`)
+    payments_for: tuple[Invoice, ...] = ()
 
     @property
     def tenant_id(self) -> str:
@@ -148,8 +150,16 @@ class EvaluationContext:
 
     def refresh_payments(self) -> None:
         """Recompute ``payments`` after an extension changed ``invoices`` (e.g. an SLA-6
-        credit line): ``pay everything`` pays what the invoices then ask for."""
+        credit line): ``pay everything`` pays what the invoices then ask for. Nothing to do
+        when ``invoices`` are the very invoices the payments were computed for (invoices are
+        frozen values: the same objects, the same payments)."""
+        known = self.payments_for
+        if len(known) == len(self.invoices) and all(
+            a is b for a, b in zip(known, self.invoices, strict=True)
+        ):
+            return
         self.payments = _payments(self.tenant, self.timeline, self.invoices, self.card_keys)
+        self.payments_for = tuple(self.invoices)
 
 
 Extension = Callable[[EvaluationContext], None]
@@ -290,6 +300,7 @@ def _evaluate_once(
         card_keys=card_keys,
         invoices=invoices,
         payments=_payments(tenant, timeline, invoices, card_keys),
+        payments_for=tuple(invoices),
         statuses=_statuses(history[0], policy, timeline),
         refusals=[
             {
@@ -368,12 +379,10 @@ def _payments(
     currency = tenant.terms.currency
     tz = zone(tenant.policy.timezone)
     charges = [
-        (
-            local_midnight(i.issued, tz),
-            Payment(tenant.tenant_id, local_midnight(i.issued, tz), i.gross, f"card {i.number}"),
-        )
+        (midnight, Payment(tenant.tenant_id, midnight, i.gross, f"card {i.number}"))
         for i in invoices
         if i.key in card_keys and i.gross.amount > 0
+        for midnight in (local_midnight(i.issued, tz),)
     ]
     result: list[Payment] = []
     received = Money.zero(currency)
