@@ -304,3 +304,35 @@ def test_events_after_until_are_not_evaluated() -> None:
     assert run(document)["refusals"] == []
     document["until"] = day_after.isoformat()
     assert [r["rule"] for r in run(document)["refusals"]] == ["PAY-3"]  # now it is replayed
+
+
+def test_pay_3_each_reinstatement_is_checked_against_the_invoices_kept() -> None:
+    """Found by the reprice property: a transfer tenant due 15 Jan is blocked on 19 Jan
+    (PAY-2), cancelled on 17 Mar (15 Jan + 61, PAY-3; paying that day restores nothing),
+    reinstated on 2 Apr; the 1 Apr invoice is dropped, the 1 May one is due 15 May, so the
+    tenant is blocked on 19 May and a ``reinstate`` on 15 Jun is refused (it is blocked, not
+    cancelled). Checked against every invoice (the dropped one included) that reinstatement
+    looked valid, and the run failed with a DunningError instead of refusing it."""
+    document: dict[str, Any] = json.loads(
+        (SCENARIOS / "dunning_reinstatement.json").read_text(encoding="utf-8")
+    )
+    document["fees"] = {"transfer": "50.00"}
+    document["tenant"]["created"] = "2026-01-01T08:00:00+01:00"
+    document["events"] = [
+        {"at": "2026-01-01T08:01:00+01:00", "do": "activate", "plan": "standard",
+         "cycle": "monthly", "seats": 1, "payment": "transfer"},
+        {"at": "2026-01-01T08:02:00+01:00", "do": "change_plan", "plan": "premium"},
+        {"at": "2026-03-17T12:02:00+01:00", "do": "pay", "everything": True},
+        {"at": "2026-04-02T12:06:00+02:00", "do": "reinstate"},
+        {"at": "2026-06-15T12:00:00+02:00", "do": "reinstate"},
+    ]  # fmt: skip
+    document["until"] = "2026-06-15"
+    out = run(document)
+    assert [(s["on"], s["status"]) for s in out["statuses"]][2:] == [
+        ("2026-01-19", "blocked"),
+        ("2026-03-17", "cancelled"),
+        ("2026-04-02", "active"),
+        ("2026-05-19", "blocked"),
+    ]
+    assert [(r["on"], r["rule"]) for r in out["refusals"]] == [("2026-06-15", "PAY-3")]
+    assert "2026-04-01" not in [i["issued"] for i in out["invoices"]]

@@ -152,11 +152,14 @@ def contract_closed_by(log: Sequence[DunningTransition], at: datetime) -> str | 
 def apply_rules(context: RulesContext) -> None:
     """The PAY, SLA and REC behaviour of a scenario (see the module docstring)."""
     base = list(context.invoices)
-    reinstatements = _valid_reinstatements(context, base)
     kept = base
     for _ in range(_ROUNDS):
         context.invoices = _renumber(_with_sla_credits(context, kept), base, context.policy)
         context.refresh_payments()
+        # Checked against this round's invoices: one that was cancelled among all of them
+        # may not be once those issued while it was cancelled are dropped (PAY-3).
+        refused: list[dict[str, Any]] = []
+        reinstatements = _valid_reinstatements(context, context.invoices, refused)
         log = dunning_log(
             context.invoices,
             context.payments,
@@ -169,6 +172,8 @@ def apply_rules(context: RulesContext) -> None:
         if still == kept:
             break
         kept = still
+    context.refusals.extend(refused)
+    context.refusals.sort(key=lambda r: str(r["on"]))
     context.dunning = log
     _add_statuses(context, log)
     _records(context, reinstatements)
@@ -178,9 +183,10 @@ def apply_rules(context: RulesContext) -> None:
 
 
 def _valid_reinstatements(
-    context: RulesContext, invoices: Sequence[Invoice]
+    context: RulesContext, invoices: Sequence[Invoice], refusals: list[dict[str, Any]]
 ) -> list[Reinstatement]:
-    """Each ``reinstate`` in order; one that PAY-3/PAY-4 refuse becomes a refusal instead."""
+    """Each ``reinstate`` in order; one that PAY-3/PAY-4 refuse becomes a refusal (appended
+    to ``refusals``) instead."""
     accepted: list[Reinstatement] = []
     for event in context.history:
         if not isinstance(event, Reinstated):
@@ -191,7 +197,7 @@ def _valid_reinstatements(
                 invoices, context.payments, context.policy, event.at, [*accepted, candidate]
             )
         except DunningError as refused:
-            context.refusals.append(
+            refusals.append(
                 {
                     "on": vendor_date(event.at, context.policy.timezone).isoformat(),
                     "do": "reinstate",
@@ -202,7 +208,6 @@ def _valid_reinstatements(
             )
             continue
         accepted.append(candidate)
-    context.refusals.sort(key=lambda r: str(r["on"]))
     return accepted
 
 
