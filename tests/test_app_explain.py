@@ -19,6 +19,7 @@ import crmcore_sql
 from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.app.explain import explain_invoice
+from crmcore.app.simulation import simulate_stored
 from crmcore.catalog import Catalog, Cycle, Plan, Price
 from crmcore.cli import main
 from crmcore.errors import NotFound, ValidationError
@@ -30,9 +31,12 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
 )
+from crmcore.i18n import LOCALES
+from crmcore.invoices import LineKind
 from crmcore.memory import InMemoryStorage
 from crmcore.money import Money
 from crmcore.ports import UnitOfWork
+from crmcore.testing_storage import sample_invoice
 from crmcore.vendors import TenantBillingProfile, vendor_from_preset
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -285,6 +289,57 @@ def test_unknown_invoice_and_locale_refused(unit_of_work: UnitOfWorkFactory) -> 
         explain_invoice(unit_of_work(), "2026/9999")
     with pytest.raises(ValidationError, match="unsupported locale 'xx'"):
         explain_invoice(unit_of_work(), "2026/0001", locale="xx")
+
+
+def test_bill_6_a_number_in_two_series_needs_the_series() -> None:
+    """BILL-6: numbers are unique in a series only; two vendors' series may both have
+    2026/0001: refused naming both, until ``series`` chooses one. An invoice whose tenant is
+    not stored (e.g. stored by the legacy job) is explained as stored: rule and amount."""
+    storage = InMemoryStorage()
+    with storage.unit_of_work() as uow:
+        uow.invoices.add(sample_invoice("x1", "k", number="2026/0001", series="a/2026"))
+        uow.invoices.add(sample_invoice("x2", "k", number="2026/0001", series="b/2026"))
+        uow.commit()
+    with pytest.raises(ValidationError, match=r"several series \(a/2026, b/2026\).*\(BILL-6\)"):
+        explain_invoice(storage.unit_of_work(), "2026/0001")
+    explained = explain_invoice(storage.unit_of_work(), "2026/0001", "en", series="b/2026")
+    assert explained.invoice.tenant_id == "x2" and explained.vendor is None
+    # sample_invoice: 2 × 500.00 × 19/28 = 678.571... → 678.57, and a 15.00 fee
+    assert [plain(line.text) for line in explained.lines] == [
+        "PLN678.57 (PRO-1).",
+        "PLN15.00 (BILL-4, PLAN-4).",
+    ]
+
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "docs" / "scenarios"
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(p.name for p in SCENARIOS.glob("*.json") if not p.name.endswith(".expected.json")),
+)
+def test_every_line_of_every_scenario_is_explained(name: str) -> None:
+    """PLAN-3/PRO/TERM: on every invoice the scenarios store, each priced line's amount is
+    reproduced by the catalogue's unit price × seats × PRO-1 fraction and names the events
+    behind it; each SLA-6 line names its months and outages (SLA-2/SLA-3); in all eight
+    locales (I18N-1) every sentence cites the line's rule."""
+    storage = InMemoryStorage()
+    simulate_stored(json.loads((SCENARIOS / name).read_text()), storage.unit_of_work)
+    with storage.unit_of_work() as uow:
+        stored = [i for t in uow.tenants.ids() for i in uow.invoices.for_tenant(t)]
+    for invoice in stored:
+        explained = explain_invoice(storage.unit_of_work(), invoice.number, "en")
+        for line in explained.lines:
+            if line.line.kind is LineKind.SLA_CREDIT:
+                assert line.credits and all(c.outages for c in line.credits), line.text
+                assert sum((c.used for c in line.credits), czk("0")) == -line.line.net
+            else:
+                assert line.causes, line.text
+            if line.line.seats is not None:
+                assert line.unit is not None, line.text
+        for locale in LOCALES:
+            for line in explain_invoice(storage.unit_of_work(), invoice.number, locale).lines:
+                assert f"({line.line.rule}" in line.text
 
 
 def test_memory_and_sqlite_explain_alike(tmp_path: Path) -> None:

@@ -249,10 +249,9 @@ def explain_invoice(
         translations(locale)  # an unsupported locale is refused before anything is read
     with uow:
         invoice = _the_invoice(uow.invoices.by_number(number), number, series)
-        history = uow.tenants.history(invoice.tenant_id)
-        vendor = _vendor(uow, invoice)
+        history, vendor = _history_and_vendor(uow, invoice)
     chosen = locale or _locale_of(history, vendor, invoice.issued)
-    if vendor is None:  # e.g. a preset tenant billed by the legacy job: the lines as stored
+    if vendor is None:
         evaluation = None
     else:
         terms = terms_of(vendor, invoice.tenant_id)
@@ -292,12 +291,18 @@ def _the_invoice(found: Sequence[Invoice], number: str, series: str | None) -> I
     return found[0]
 
 
-def _vendor(uow: UnitOfWork, invoice: Invoice) -> Vendor | None:
-    """The vendor's version in force on the invoice's issue day, None when it is not stored."""
+def _history_and_vendor(
+    uow: UnitOfWork, invoice: Invoice
+) -> tuple[tuple[Event, ...], Vendor | None]:
+    """The tenant's history and its vendor's version in force on the invoice's issue day;
+    nothing when they are not stored (an invoice stored by the legacy ``bill`` job for a
+    preset's tenant: its lines are explained as stored)."""
     try:
-        return uow.vendors.get(uow.tenants.vendor(invoice.tenant_id), on=invoice.issued)
+        history = uow.tenants.history(invoice.tenant_id)
+        vendor = uow.vendors.get(uow.tenants.vendor(invoice.tenant_id), on=invoice.issued)
     except NotFound:
-        return None
+        return (), None
+    return history, vendor
 
 
 def _locale_of(history: Sequence[Event], vendor: Vendor | None, issued: date) -> str:
@@ -358,24 +363,26 @@ class _Explainer:
             return None
         if line.seats is None or line.first_day is None:
             return None
-        catalog = self.vendor.catalog
+        catalog, policy = self.vendor.catalog, self.vendor.policy
         state = self.evaluation.timeline.state_on(line.first_day)
-        cycle = state.cycle or Cycle.MONTHLY
         currency = self.invoice.currency
+        months = state.term_months if state.term is not None else None
+
+        def price(plan: str) -> Money:  # per seat for the whole period, as billing prices it
+            if months is not None:  # a prepaid term: monthly × months (TERM-1)
+                return catalog.get(plan).price(Cycle.MONTHLY, currency) * months
+            return catalog.get(plan).price(state.cycle or Cycle.MONTHLY, currency)
+
         try:
-            if line.kind is LineKind.UPGRADE:
+            if line.kind is LineKind.UPGRADE:  # PRO-4/TERM-3: the price difference
                 old, _, new = line.description.partition(" -> ")
-                unit = catalog.get(new).price(cycle, currency) - catalog.get(old).price(
-                    cycle, currency
-                )
-            elif line.rule == "TERM-1":
-                monthly = catalog.get(line.plan).price(Cycle.MONTHLY, currency)
-                months = state.term_months or 1
-                discount = self.vendor.policy.billing.term_discount(months)
-                per_month = Money(monthly.amount * (1 - discount), currency)
-                unit = per_month if line.kind is LineKind.SEATS else per_month * months
+                unit = price(new) - price(old)
+            elif line.rule == "TERM-1":  # with the term-discount table's discount
+                full = price(line.plan)
+                discount = policy.billing.term_discount(months or 1)
+                unit = Money(full.amount * (1 - discount), currency)
             else:
-                unit = catalog.get(line.plan).price(cycle, currency)
+                unit = price(line.plan)
         except (LookupError, ValueError):
             return None
         return unit if _charged(unit, line) == line.net else None
