@@ -37,7 +37,7 @@ from crmcore.memory import InMemoryStorage
 from crmcore.money import Money
 from crmcore.ports import UnitOfWork
 from crmcore.testing_storage import sample_invoice
-from crmcore.vendors import TenantBillingProfile, vendor_from_preset
+from crmcore.vendors import TenantBillingProfile, Vendor, vendor_from_preset
 
 PRAGUE = ZoneInfo("Europe/Prague")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -289,6 +289,31 @@ def test_unknown_invoice_and_locale_refused(unit_of_work: UnitOfWorkFactory) -> 
         explain_invoice(unit_of_work(), "2026/9999")
     with pytest.raises(ValidationError, match="unsupported locale 'xx'"):
         explain_invoice(unit_of_work(), "2026/0001", locale="xx")
+
+
+def test_notice_2_each_line_priced_from_the_version_in_force_when_its_period_starts() -> None:
+    """NOTICE-2: acme's standard goes from 500.00 to 600.00 on 1 Mar. The 1 Mar invoice
+    charges March at the new price, 3 × 600.00 = 1800.00 (BILL-2), and the seat bought on
+    3 Feb at February's, 1 × 500.00 × 26/28 = 464.29 (PRO-2): explain names both prices."""
+    storage = InMemoryStorage()
+    unit_of_work = storage.unit_of_work
+
+    def acme(price: str, effective: date) -> Vendor:
+        plans = Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, price)])])
+        return vendor_from_preset(
+            "raynet", name="acme", effective=effective, catalog=plans, vat_rates={"CZ": "0.21"}
+        )
+
+    save_vendor(unit_of_work(), acme("500.00", date(2026, 1, 1)))
+    save_vendor(unit_of_work(), acme("600.00", date(2026, 3, 1)))
+    register_tenant(unit_of_work(), "t1", "acme", at("2026-01-05", 9))
+    record(unit_of_work(), "t1", Activated(at("2026-01-20"), "standard", seats=2))
+    record(unit_of_work(), "t1", SeatsAdded(at("2026-02-03"), 1))
+    bill_tenant(unit_of_work(), "t1", date(2026, 3, 31))
+    period, seats = explain_invoice(unit_of_work(), "2026/0003", "en").lines
+    assert (period.unit, period.line.net) == (czk("600.00"), czk(Decimal("600.00") * 3))
+    assert (seats.unit, seats.line.net) == (czk("500.00"), czk(Decimal("500.00") * 26 / 28))
+    assert plain(period.text).startswith("3 seats × CZK600.00 = CZK1,800.00 (BILL-2)")
 
 
 def test_bill_6_a_number_in_two_series_needs_the_series() -> None:

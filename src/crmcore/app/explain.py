@@ -48,8 +48,8 @@ from babel.dates import format_date
 from babel.numbers import format_percent
 
 from crmcore.app.commands import terms_of
-from crmcore.app.evaluation import Evaluation, evaluate_tenant, verb_of
-from crmcore.catalog import Cycle
+from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
+from crmcore.catalog import Catalog, Cycle
 from crmcore.dates import vendor_date, zone
 from crmcore.errors import NotFound, ValidationError
 from crmcore.events import (
@@ -249,14 +249,11 @@ def explain_invoice(
         translations(locale)  # an unsupported locale is refused before anything is read
     with uow:
         invoice = _the_invoice(uow.invoices.by_number(number), number, series)
-        history, vendor = _history_and_vendor(uow, invoice)
+        history, vendor, versions = _history_and_vendor(uow, invoice)
     chosen = locale or _locale_of(history, vendor, invoice.issued)
-    if vendor is None:
-        evaluation = None
-    else:
-        terms = terms_of(vendor, invoice.tenant_id)
-        evaluation = evaluate_tenant(terms, history, invoice.issued)
-    explainer = _Explainer(invoice, vendor, evaluation, chosen)
+    terms = None if vendor is None else terms_of(vendor, invoice.tenant_id, versions)
+    evaluation = None if terms is None else evaluate_tenant(terms, history, invoice.issued)
+    explainer = _Explainer(invoice, vendor, terms, evaluation, chosen)
     lines = tuple(
         explainer.line(position, line) for position, line in enumerate(invoice.lines, start=1)
     )
@@ -293,16 +290,19 @@ def _the_invoice(found: Sequence[Invoice], number: str, series: str | None) -> I
 
 def _history_and_vendor(
     uow: UnitOfWork, invoice: Invoice
-) -> tuple[tuple[Event, ...], Vendor | None]:
-    """The tenant's history and its vendor's version in force on the invoice's issue day;
-    nothing when they are not stored (an invoice stored by the legacy ``bill`` job for a
-    preset's tenant: its lines are explained as stored)."""
+) -> tuple[tuple[Event, ...], Vendor | None, Sequence[Vendor]]:
+    """The tenant's history, its vendor's version in force on the invoice's issue day and all
+    the vendor's versions (NOTICE-2: each period priced from the version in force when it
+    starts); nothing when they are not stored (an invoice stored by the legacy ``bill`` job
+    for a preset's tenant: its lines are explained as stored)."""
     try:
         history = uow.tenants.history(invoice.tenant_id)
-        vendor = uow.vendors.get(uow.tenants.vendor(invoice.tenant_id), on=invoice.issued)
+        name = uow.tenants.vendor(invoice.tenant_id)
+        vendor = uow.vendors.get(name, on=invoice.issued)
+        versions = uow.vendors.versions(name)
     except NotFound:
-        return (), None
-    return history, vendor
+        return (), None, ()
+    return history, vendor, versions
 
 
 def _locale_of(history: Sequence[Event], vendor: Vendor | None, issued: date) -> str:
@@ -328,10 +328,16 @@ class _Explainer:
     """The explanation of each line of one invoice, from its tenant's evaluation."""
 
     def __init__(
-        self, invoice: Invoice, vendor: Vendor | None, evaluation: Evaluation | None, locale: str
+        self,
+        invoice: Invoice,
+        vendor: Vendor | None,
+        terms: TenantTerms | None,
+        evaluation: Evaluation | None,
+        locale: str,
     ) -> None:
         self.invoice = invoice
         self.vendor = vendor
+        self.terms = terms
         self.evaluation = evaluation
         self.locale = locale
         self.steps: tuple[Step, ...] = () if evaluation is None else evaluation.timeline.steps
@@ -344,7 +350,8 @@ class _Explainer:
                 position, line, rules, None, None, credits, (), self.credit_text(line, credits)
             )
         if line.kind is LineKind.TRANSFER_FEE:
-            fee = None if self.vendor is None else self.vendor.fees.get("transfer")
+            fee = None if self.terms is None else self.terms.terms.transfer_fee
+            fee = fee if fee is not None and fee.rounded() == line.net else None
             causes = self.payment_choice()
             clause = self.clause(_FEE, causes, {})
             text = f"{self.money(line.net)} ({', '.join(rules)}){clause}."
@@ -363,7 +370,8 @@ class _Explainer:
             return None
         if line.seats is None or line.first_day is None:
             return None
-        catalog, policy = self.vendor.catalog, self.vendor.policy
+        policy = self.vendor.policy
+        catalog = self.catalog(line)
         state = self.evaluation.timeline.state_on(line.first_day)
         currency = self.invoice.currency
         months = state.term_months if state.term is not None else None
@@ -386,6 +394,19 @@ class _Explainer:
         except (LookupError, ValueError):
             return None
         return unit if _charged(unit, line) == line.net else None
+
+    def catalog(self, line: InvoiceLine) -> Catalog:
+        """The price list billing priced the line from (NOTICE-2): the one in force on the day
+        its period starts; a BILL-1 first period starts on the activation day."""
+        assert self.vendor is not None and line.first_day is not None
+        if self.terms is None or self.terms.price_lists is None:
+            return self.vendor.catalog
+        day = line.first_day
+        if line.rule != "BILL-1" and line.fraction is not None and line.last_day is not None:
+            days = (line.last_day - line.first_day).days + 1
+            period_days = int(Fraction(days) / line.fraction)  # the period's, PRO-1
+            day = line.last_day - timedelta(days=period_days - 1)
+        return self.terms.price_lists(day)
 
     def arithmetic(self, line: InvoiceLine, unit: Money | None) -> str:
         if unit is None or line.seats is None:
