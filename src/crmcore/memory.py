@@ -185,6 +185,10 @@ class InMemoryInvoiceRepository(_Repository):
         found = [invoice for (owner, _), invoice in self.rows.items() if owner == tenant_id]
         return sorted(found, key=lambda invoice: (invoice.issued, invoice.series, invoice.number))
 
+    def by_number(self, number: str) -> list[Invoice]:
+        found = [invoice for invoice in self.rows.values() if invoice.number == number]
+        return sorted(found, key=lambda invoice: invoice.series)
+
     def next_number(self, series: str) -> int:
         numbers = self._uow.table("series")
         numbers[series] = numbers.get(series, 0) + 1

@@ -171,6 +171,10 @@ class InvoiceRepository(Protocol):
     def for_tenant(self, tenant_id: str) -> list[Invoice]:
         """The tenant's invoices in issue order."""
 
+    def by_number(self, number: str) -> list[Invoice]:
+        """The invoices numbered ``number``, of every tenant (one per series, BILL-6: two
+        vendors' series may give the same text), by series."""
+
     def next_number(self, series: str) -> int:
         """The next number of ``series`` (1, 2, ...), locked until the transaction ends."""
 

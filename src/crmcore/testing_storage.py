@@ -339,6 +339,25 @@ class StorageContract(UsageContract):
             assert uow.invoices.for_tenant(tenant) == [invoice]
             assert uow.invoices.get(tenant, "2026-03") is None
 
+    def test_invoices_found_by_number_in_every_series(self) -> None:
+        """BILL-6: a number is unique in its series only; ``by_number`` finds it in each
+        series that has it (of any tenant), by series, and nothing for an unknown number."""
+        first, second = _unique(), _unique()
+        number = _unique("n")
+        with self.unit_of_work() as uow:
+            uow.invoices.add(sample_invoice(first, "2026-02", number=number, series="b-vendor"))
+            uow.invoices.add(sample_invoice(second, "2026-02", number=number, series="a-vendor"))
+            uow.invoices.add(sample_invoice(second, "2026-03", number=_unique("n")))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            found = uow.invoices.by_number(number)
+            assert [(i.series, i.tenant_id) for i in found] == [
+                ("a-vendor", second),
+                ("b-vendor", first),
+            ]
+            assert found[1] == sample_invoice(first, "2026-02", number=number, series="b-vendor")
+            assert uow.invoices.by_number(_unique("n")) == []
+
     def test_second_invoice_with_same_key_is_refused(self) -> None:
         """BILL-6: one invoice per (tenant, key)."""
         tenant = _unique()

@@ -20,6 +20,7 @@ from crmcore.errors import ValidationError
 from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
 from crmcore_sql.cli_app import register_app
+from crmcore_sql.cli_explain import register_explain
 from crmcore_sql.cli_options import FIRST_DAY, LAST_DAY, engine_for, parse_day
 from crmcore_sql.cli_vendors import register_vendor
 from crmcore_sql.engine import describe_url, translate_errors
@@ -65,6 +66,7 @@ def register(subparsers: Any) -> None:
 
     register_vendor(subparsers)  # crmcore vendor export|import|list (crmcore_sql.cli_vendors)
     register_app(subparsers, _one_line_errors)  # simulate --db, record, status, invoices
+    register_explain(subparsers, _one_line_errors)  # explain (crmcore_sql.cli_explain)
 
 
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:

@@ -433,6 +433,15 @@ class SqlInvoiceRepository(_SqlRepository):
             ).all()
             return self._load(heads)
 
+    def by_number(self, number: str) -> list[Invoice]:
+        # uq_invoices_series_number leads with the series: a scan of the invoices by number
+        # (a support person's lookup, not a job's), no index of its own yet
+        with self._translating("reading invoices"):
+            heads = self.connection.execute(
+                select(invoices).where(invoices.c.number == number).order_by(invoices.c.series)
+            ).all()
+            return self._load(heads)
+
     def add_many(
         self, invoices_to_add: Sequence[Invoice], ids: Sequence[int] | None = None
     ) -> None:
