@@ -253,7 +253,7 @@ def _preview(args: argparse.Namespace) -> int:
             )
             for index, text in enumerate(args.event)
         ]
-        answer = preview(SqlUnitOfWork(engine), args.tenant, events)
+        answer = preview(SqlUnitOfWork(engine), args.tenant, events, "--event")
     finally:
         engine.dispose()
     paid = answer.evaluation.paid

@@ -67,13 +67,16 @@ def preview_horizon(day: date) -> date:
     return Period.calendar_month(following.year, following.month).last_day
 
 
-def preview(uow: UnitOfWork, tenant_id: str, proposed: Sequence[Event]) -> Preview:
+def preview(
+    uow: UnitOfWork, tenant_id: str, proposed: Sequence[Event], field: str = "events"
+) -> Preview:
     """The invoices the ``proposed`` events (in order, none before the last one stored)
-    would produce from their day through the end of the following month; nothing stored."""
+    would produce from their day through the end of the following month; nothing stored.
+    Errors name ``field[i]`` (``--event[i]`` on the command line)."""
     if not proposed:
-        raise ValidationError("give at least one event to preview", field="events")
+        raise ValidationError("give at least one event to preview", field=field)
     if any(isinstance(event, TenantCreated) for event in proposed):
-        raise ValidationError("a preview is of an existing tenant", field="events", rule="TEN-1")
+        raise ValidationError("a preview is of an existing tenant", field=field, rule="TEN-1")
     with uow:
         history = uow.tenants.history(tenant_id)
         previous = history[-1]
@@ -81,7 +84,7 @@ def preview(uow: UnitOfWork, tenant_id: str, proposed: Sequence[Event]) -> Previ
             if event.at < previous.at:
                 raise OutOfOrderError(
                     f"{event.at.isoformat()} is before {previous.at.isoformat()}",
-                    field=f"events[{index}].at",
+                    field=f"{field}[{index}].at",
                 )
             previous = event
         timezone = uow.vendors.get(uow.tenants.vendor(tenant_id)).policy.timezone
