@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy.engine import Engine
 
 import crmcore_sql
+from crmcore.app.queries import tenant_status
 from crmcore.app.simulation import simulate_stored
 from crmcore.errors import CrmError
 from crmcore.memory import InMemoryStorage
@@ -90,3 +92,20 @@ def test_the_example_lives_are_not_trivial() -> None:
     assert {"sla_credit", "subscription"} <= lines
     assert any(r["refusals"] for r in results) and any(r["warnings"] for r in results)
     assert any(s["status"] == "cancelled" for r in results for s in r["statuses"])
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(life_scenario_documents())
+def test_the_status_query_shows_the_statuses_of_the_runner(document: dict[str, Any]) -> None:
+    """``tenant_status`` on ``until`` lists every status change the runner lists (lifecycle
+    and payment delay merged), and its status is the last of them."""
+    try:
+        expected = run(document)
+    except CrmError:
+        return
+    storage = InMemoryStorage()
+    simulate_stored(document, storage.unit_of_work)
+    until = date.fromisoformat(document["until"])
+    view = tenant_status(storage.unit_of_work(), document["tenant"]["id"], until)
+    assert [dict(s) for s in view.statuses] == expected["statuses"]
+    assert view.status.value == expected["statuses"][-1]["status"]
