@@ -20,6 +20,7 @@ from crmcore.money import (
     minor_units,
     parse_decimal,
     round_half_up,
+    round_product,
     total,
 )
 from crmcore.testing import currencies, money
@@ -266,3 +267,18 @@ def test_decimal_bounds_are_exact_at_the_edge_BILL_7() -> None:
             Money.of(too_wide, "PLN")
     with pytest.raises(ValidationError, match=r"^amount: is too large"):
         Money(Decimal("1e999999999"), "PLN")
+
+
+@given(
+    st.decimals(min_value=-(10**15), max_value=10**15, places=2, allow_nan=False),
+    st.decimals(min_value=0, max_value=Decimal("0.999999"), places=6, allow_nan=False),
+    st.integers(0, 4),
+)
+def test_bill_7_round_product_is_the_exact_product_rounded_once(
+    left: Decimal, right: Decimal, digits: int
+) -> None:
+    """The integer-ratio VAT product equals the plain path: the exact Fraction product,
+    rounded half-up once (BILL-7)."""
+    assert round_product(left, right, digits) == round_half_up(
+        Fraction(left) * Fraction(right), digits
+    )

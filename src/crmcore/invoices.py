@@ -18,7 +18,7 @@ import attrs
 from crmcore.dates import require_aware
 from crmcore.errors import ValidationError
 from crmcore.events import MAX_SEATS
-from crmcore.money import Money, minor_units, round_half_up
+from crmcore.money import Money, minor_units, round_product
 
 __all__ = ["Invoice", "InvoiceLine", "LineKind", "Payment", "check_vat_rate", "vat_for"]
 
@@ -118,9 +118,7 @@ class InvoiceLine:
 
 def vat_for(net: Money, rate: Decimal) -> Money:
     """VAT on a net total, rounded half-up once (BILL-7)."""
-    return Money(
-        round_half_up(Fraction(net.amount) * Fraction(rate), net.minor_units), net.currency
-    )
+    return Money(round_product(net.amount, rate, net.minor_units), net.currency)
 
 
 @attrs.frozen

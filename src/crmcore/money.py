@@ -34,6 +34,7 @@ __all__ = [
     "minor_units",
     "parse_decimal",
     "round_half_up",
+    "round_product",
     "total",
 ]
 
@@ -141,6 +142,18 @@ def round_half_up(value: Decimal | Fraction | int, digits: int) -> Decimal:
         exact = value if isinstance(value, Fraction) else Fraction(value)
         numerator, denominator = exact.numerator, exact.denominator
     return _round_ratio(numerator, denominator, digits)
+
+
+def round_product(left: Decimal, right: Decimal, digits: int) -> Decimal:
+    """``left × right`` rounded half-up once to ``digits`` decimals, exactly (the integer
+    ratios of both, no Fraction normalisation): VAT on a net total (BILL-7).
+
+    >>> round_product(Decimal("387.10"), Decimal("0.21"), 2)
+    Decimal('81.29')
+    """
+    numerator, denominator = check_decimal_size(left, "value").as_integer_ratio()
+    times, over = check_decimal_size(right, "value").as_integer_ratio()
+    return _round_ratio(numerator * times, denominator * over, digits)
 
 
 def _round_ratio(numerator: int, denominator: int, digits: int) -> Decimal:
