@@ -333,3 +333,59 @@ def test_trial_6_upgrade_to_0009_counts_the_identities_of_stored_tenants(databas
                 assert uow.tenants.trials_of("raynet", "acme.cz") == 3
         finally:
             engine.dispose()
+
+
+def test_bill6_upgrade_to_0100_turns_month_marks_into_their_last_day(database_url: str) -> None:
+    """BILL-6: the job marks tenants per day now (``crmcore bill --up-to``); a tenant marked
+    for a month by 0008 (``2026-02``) is marked for its last day (``2026-02-28``), which is
+    what ``--period 2026-02`` stands for, so a re-run of that month claims nobody again. The
+    downgrade gives the month's mark back and drops a mid-month day's (a re-run then issues
+    nothing twice: the invoices are keyed)."""
+    from alembic import command
+
+    from crmcore_sql.migrate import alembic_config
+    from crmcore_sql.tables import billing_marks
+
+    marks = table("billing_marks", column("period"), column("tenant_id"))
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url)
+        try:
+            crmcore_sql.migrate(engine, "0008")
+            with engine.begin() as connection:
+                connection.execute(
+                    insert(marks),
+                    [
+                        {"period": "2026-02", "tenant_id": "a"},
+                        {"period": "2024-02", "tenant_id": "a"},
+                        {"period": "2026-03", "tenant_id": "b"},
+                    ],
+                )
+            crmcore_sql.migrate(engine)
+            with engine.begin() as connection:
+                stored = connection.execute(
+                    select(billing_marks.c.period, billing_marks.c.tenant_id).order_by(
+                        billing_marks.c.period
+                    )
+                ).all()
+                assert [tuple(row) for row in stored] == [
+                    ("2024-02-29", "a"),
+                    ("2026-02-28", "a"),
+                    ("2026-03-31", "b"),
+                ]
+                connection.execute(insert(billing_marks).values(period="2026-03-10", tenant_id="a"))
+            config = alembic_config()
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, "0008")
+            with engine.connect() as connection:
+                back = connection.execute(
+                    select(marks.c.period, marks.c.tenant_id).order_by("period")
+                )
+                assert [tuple(row) for row in back] == [
+                    ("2024-02", "a"),
+                    ("2026-02", "a"),
+                    ("2026-03", "b"),
+                ]
+                assert "billing_failures" not in inspect(connection).get_table_names()
+        finally:
+            engine.dispose()

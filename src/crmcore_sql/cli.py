@@ -2,7 +2,8 @@
 
 Registered through the ``crmcore.commands`` entry point. Errors are one line on stderr: exit 2
 for bad input (a malformed URL, period, day, VAT rate or worker count), 1 for the rest
-(unreachable server, database not migrated). Every option is checked before any work, so a
+(unreachable server, database not migrated, and ``bill`` when a tenant could not be billed:
+one line per such tenant, the others billed). Every option is checked before any work, so a
 refused command opens no database.
 """
 
@@ -24,7 +25,14 @@ from crmcore_sql.cli_explain import register_explain
 from crmcore_sql.cli_options import FIRST_DAY, LAST_DAY, engine_for, parse_day
 from crmcore_sql.cli_vendors import register_vendor
 from crmcore_sql.engine import describe_url, translate_errors
-from crmcore_sql.jobs import BillingReport, bill_period, bill_worker, dunning_as_of
+from crmcore_sql.jobs import (
+    BillingFailure,
+    BillingReport,
+    bill_up_to,
+    bill_worker,
+    dunning_as_of,
+    failures,
+)
 from crmcore_sql.migrate import migrate, require_migrated
 
 __all__ = ["MAX_WORKERS", "register"]
@@ -41,9 +49,13 @@ def register(subparsers: Any) -> None:
     command.set_defaults(handler=_migrate)
     _one_line_errors(command)
 
-    command = subparsers.add_parser("bill", help="issue every invoice due in a period")
+    command = subparsers.add_parser("bill", help="issue every invoice due up to a day")
     command.add_argument("--db", required=True, help="database URL")
-    command.add_argument("--period", required=True, help="the month, YYYY-MM")
+    command.add_argument("--up-to", help="the day, YYYY-MM-DD: everything due up to it")
+    command.add_argument("--period", help="the month, YYYY-MM: --up-to its last day")
+    command.add_argument(
+        "--failures", action="store_true", help="list the tenants the last runs could not bill"
+    )
     command.add_argument(
         "--workers", default="1", help=f"worker processes, 1..{MAX_WORKERS} (default 1)"
     )
@@ -147,8 +159,26 @@ def _workers(text: str) -> int:
     return int(text)
 
 
+def _up_to(args: argparse.Namespace) -> date:
+    """``--up-to DAY``, or ``--period YYYY-MM`` as the month's last day: exactly one."""
+    if args.up_to is not None and args.period is not None:
+        raise ValidationError("give --up-to or --period, not both", field="--up-to")
+    if args.up_to is not None:
+        return parse_day(args.up_to, "--up-to")
+    if args.period is not None:
+        return _period(args.period).last_day
+    raise ValidationError(
+        "required: the day (--up-to YYYY-MM-DD) or the month (--period YYYY-MM)",
+        field="--up-to",
+    )
+
+
 def _bill(args: argparse.Namespace) -> int:
-    period = _period(args.period)
+    if args.failures:
+        if args.up_to is not None or args.period is not None:
+            raise ValidationError("lists the failures of every run; no day", field="--failures")
+        return _list_failures(args)
+    up_to = _up_to(args)
     vat_rate = _vat_rate(args.vat_rate)
     requested = _workers(args.workers)
     engine = engine_for(args.db)
@@ -159,23 +189,50 @@ def _bill(args: argparse.Namespace) -> int:
         if workers != requested:
             print("note: SQLite has one writer at a time; billing with 1 worker", file=sys.stderr)
         if workers == 1:
-            report = bill_period(engine, period, vat_rate, progress=_progress(total_tenants))
+            report = bill_up_to(engine, up_to, vat_rate, progress=_progress(total_tenants))
         else:
-            report = _bill_in_processes(args, period, workers)
+            report = _bill_in_processes(args, up_to, workers)
     finally:
         engine.dispose()
     if sys.stderr.isatty():
         print(file=sys.stderr)
-    print(f"{args.period}: {report.invoices} invoices issued for {report.tenants} tenants")
+    # Each failed tenant once (with workers, each may have tried it), by tenant id.
+    failed = sorted({f.tenant_id: f for f in report.failed}.values(), key=lambda f: f.tenant_id)
+    for failure in failed:
+        print(f"crmcore bill: {failure.line()}", file=sys.stderr)
+    label = args.period if args.period is not None else up_to.isoformat()
+    summary = f"{label}: {report.invoices} invoices issued for {report.tenants} tenants"
+    if failed:
+        print(f"{summary}; {len(failed)} tenants failed (crmcore bill --failures)")
+        return 1
+    print(summary)
     return 0
 
 
-def _bill_in_processes(args: argparse.Namespace, period: Period, workers: int) -> BillingReport:
+def _list_failures(args: argparse.Namespace) -> int:
+    """``crmcore bill --failures``: one line per tenant the last runs could not bill."""
+    engine = engine_for(args.db)
+    try:
+        require_migrated(engine)
+        listed = failures(engine)
+    finally:
+        engine.dispose()
+    for failure in listed:
+        print(f"{failure.period} {failure.tenant_id} ({failure.rule or '-'}): {failure.error}")
+    print(f"{len(listed)} tenants failed")
+    return 0
+
+
+def _bill_in_processes(args: argparse.Namespace, up_to: date, workers: int) -> BillingReport:
     context = multiprocessing.get_context("spawn")
-    job = (args.db, period.first_day, period.last_day, args.vat_rate)
+    job = (args.db, up_to, args.vat_rate)
     with context.Pool(workers) as pool:
         results = pool.starmap(bill_worker, [job] * workers)
-    return BillingReport(sum(r[0] for r in results), sum(r[1] for r in results))
+    return BillingReport(
+        sum(r[0] for r in results),
+        sum(r[1] for r in results),
+        tuple(BillingFailure(*failure) for r in results for failure in r[2]),
+    )
 
 
 def _count_tenants(engine: Any) -> int:

@@ -1,7 +1,7 @@
-"""The billing job: issue every invoice due in a period, idempotently, shared by workers.
+"""The billing job: issue every invoice due up to a day, idempotently, shared by workers.
 
 Workers (processes, possibly on several machines) share the work through the database only:
-each claims the next batch of tenants not yet marked in ``billing_marks`` for the period with
+each claims the next batch of tenants not yet marked in ``billing_marks`` for the day with
 ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL, MariaDB/MySQL) and commits the marks with
 the invoices, so two workers never bill the same tenant, and even a tenant billed twice would
 be harmless because invoices are keyed by ``(tenant_id, key)`` (BILL-6). SQLite has one
@@ -9,6 +9,11 @@ writer at a time; there one worker does the job.
 
 Draft invoices are computed before the numbering row is locked; the lock (BILL-6) is only held
 for the numbering and the inserts at the end of each batch's transaction.
+
+One tenant whose stored history cannot be billed (an unknown plan, a catalogue without a plan
+in use, an unreadable or out-of-order event) never stops the run: it is evaluated on its own,
+its error is recorded in ``billing_failures`` in the batch's transaction instead of a mark, and
+the other tenants of its batch are billed. The next run tries it again.
 """
 
 from __future__ import annotations
@@ -16,13 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib import import_module
 from typing import Any
 
 import attrs
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 
@@ -32,25 +37,36 @@ from crmcore.app.commands import terms_of
 from crmcore.app.evaluation import evaluate_tenant
 from crmcore.billing import CHECKPOINT_FORMAT, BillingTerms
 from crmcore.catalog import Catalog
-from crmcore.errors import ConcurrencyError, ConfigurationError, NotFound, ValidationError
+from crmcore.dates import vendor_date
+from crmcore.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    CrmError,
+    NotFound,
+    StorageError,
+    ValidationError,
+)
 from crmcore.invoices import Invoice, check_vat_rate
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
 from crmcore.vendors import Vendor
 from crmcore_sql import convert
+from crmcore_sql.cli_options import LAST_DAY
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
     billing_checkpoints,
+    billing_failures,
     billing_marks,
     catalogs,
     invoices,
     tenant_events,
     tenants,
 )
+from crmcore_sql.tables_vendors import vendors as vendor_versions
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
-__all__ = ["BillingReport", "bill_period"]
+__all__ = ["BillingFailure", "BillingReport", "bill_period", "bill_up_to", "failures"]
 
 BATCH = 200
 
@@ -62,14 +78,61 @@ BATCH = 200
 CHECKPOINT_REFRESH_EVENTS = 8
 CHECKPOINT_REFRESH_DAYS = 92
 
+# A tenant of a vendor stored as data is evaluated this many days past the day billed, with
+# the events up to that day: the first invoice after it (or the next event, or the end of the
+# horizon) is the next day anything can be due, stored in its ``billing_checkpoints`` row.
+# Until that day a run skips the tenant (the "nothing due" check) while its history (the
+# tenant's version) and its vendor's versions are unchanged.
+DUE_HORIZON_DAYS = 31  # covers the next monthly invoice from any day
+DUE_FORMAT = 1
+
+
+@attrs.frozen
+class BillingFailure:
+    """A tenant the job could not bill: the day it billed up to, the error's one line and the
+    rule it names (None for an input error without one, such as an unreadable event)."""
+
+    tenant_id: str
+    period: str
+    error: str
+    rule: str | None = None
+
+    def line(self) -> str:
+        """The one line an operator reads: ``tenant ID: ERROR``."""
+        return f"tenant {self.tenant_id}: {self.error}"
+
 
 @attrs.frozen
 class BillingReport:
+    """Tenants billed, invoices issued and the tenants that failed (not marked, retried by
+    the next run)."""
+
     tenants: int = 0
     invoices: int = 0
+    failed: tuple[BillingFailure, ...] = ()
 
     def __add__(self, other: BillingReport) -> BillingReport:
-        return BillingReport(self.tenants + other.tenants, self.invoices + other.invoices)
+        return BillingReport(
+            self.tenants + other.tenants,
+            self.invoices + other.invoices,
+            self.failed + other.failed,
+        )
+
+
+# Errors of the database or its connection are not a tenant's: they stop the run, loudly.
+_NOT_THE_TENANTS = (StorageError, ConfigurationError)
+
+
+def _failure(tenant_id: str, mark: str, error: CrmError) -> BillingFailure:
+    return BillingFailure(tenant_id, mark, " ".join(str(error).split()), error.rule)
+
+
+def _unreadable(error: Exception) -> CrmError:
+    """An event row that does not decode, as a typed error (JSON or a zone name that does
+    not parse is not one of crmcore's own errors)."""
+    if isinstance(error, CrmError):
+        return error
+    return ValidationError(f"a stored event cannot be read: {error}", field="tenant_events")
 
 
 def _billing() -> Any:
@@ -141,11 +204,12 @@ def _marked(uow: SqlUnitOfWork, mark: str, ids: list[str]) -> set[str]:
 
 
 def _batches(
-    engine: Engine, batch: int, mark: str
+    engine: Engine, batch: int, mark: str, failed: Mapping[str, object]
 ) -> Iterator[tuple[SqlUnitOfWork, dict[str, str]]]:
     """Batches from the first tenant to the last; then, while some tenant is still not marked
     (another worker rolled back behind this one's cursor, or holds it right now), one more pass
-    from the first such tenant. A pass that finds nothing to bill ends the job."""
+    from the first such tenant. A pass that finds nothing to bill ends the job. The tenants
+    this run already ``failed`` (never marked) are not claimed again."""
     after, inclusive = "", False
     while True:
         found = False
@@ -154,6 +218,8 @@ def _batches(
             uow = SqlUnitOfWork(engine)
             with uow:
                 last, todo = _claim(uow, cursor, batch, mark, inclusive)
+                if failed:
+                    todo = {t: v for t, v in todo.items() if t not in failed}
                 if todo:
                     found = True
                     yield uow, todo
@@ -167,15 +233,18 @@ def _batches(
 
 
 def _first_unmarked(engine: Engine, mark: str) -> str | None:
-    """The smallest tenant id without a mark for ``mark``: one anti-join per pass (not per
-    batch), without locks."""
+    """The smallest tenant id without a mark for ``mark`` and not failed for it (a tenant a
+    run of the day could not bill has a failure row of the day instead of a mark): one
+    anti-join per pass (not per batch), without locks."""
     marked = select(billing_marks.c.tenant_id).where(
         billing_marks.c.period == mark, billing_marks.c.tenant_id == tenants.c.tenant_id
     )
+    failed = select(billing_failures.c.tenant_id).where(
+        billing_failures.c.tenant_id == tenants.c.tenant_id, billing_failures.c.period == mark
+    )
+    statement = select(func.min(tenants.c.tenant_id)).where(~marked.exists(), ~failed.exists())
     with translate_errors("claiming tenants"), engine.connect() as connection:
-        first: str | None = connection.execute(
-            select(func.min(tenants.c.tenant_id)).where(~marked.exists())
-        ).scalar()
+        first: str | None = connection.execute(statement).scalar()
     return first
 
 
@@ -276,11 +345,15 @@ def _load_batch(
     bases: list[str],
     up_to: date,
     policies: dict[str, VendorPolicy],
+    errors: dict[str, CrmError],
 ) -> tuple[dict[str, list[Any]], dict[str, Any], dict[str, set[str]]]:
     """Per tenant of the batch: the events to replay, the checkpoint to start from (none: the
     events are the whole history) and the issued keys, in three queries; a fourth reads the
     whole history of the rare tenant whose checkpoint is unreadable or overtaken by an event
-    recorded late with an earlier date."""
+    recorded late with an earlier date. A tenant with an event that cannot be read gets its
+    error in ``errors``."""
+    if not claimed:  # a batch of stored-vendor tenants only: no query
+        return {}, {}, {}
     billing = _billing()
     connection = uow.connection
     with translate_errors("reading tenants"):
@@ -297,7 +370,7 @@ def _load_batch(
                 checkpoints[tenant_id] = checkpoint
                 after[tenant_id] = consumed
         events: dict[str, list[Any]] = {tenant_id: [] for tenant_id in claimed}
-        _decode_into(events, read_events(connection, after))
+        _decode_into(events, read_events(connection, after), errors)
         keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in claimed}
         for tenant_id, key in connection.execute(
             select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(claimed))
@@ -314,21 +387,30 @@ def _load_batch(
             for tenant_id in late:
                 del checkpoints[tenant_id]
                 events[tenant_id] = []
-            _decode_into(events, read_events(connection, late))
+            _decode_into(events, read_events(connection, late), errors)
     return events, checkpoints, keys
 
 
-def _decode_into(events: dict[str, list[Any]], rows: Any) -> None:
+def _decode_into(events: dict[str, list[Any]], rows: Any, errors: dict[str, CrmError]) -> None:
     """Append the events of ``rows`` (tenant id, payload, zone, ...), grouped by tenant, to
-    each tenant's list."""
+    each tenant's list. A tenant with a row that cannot be read gets the error in ``errors``
+    and no more of its rows are decoded; the others are read on."""
     decode = convert.event_from_columns
     history: list[Any] = []
     current = None
+    broken = False
     for row in rows:
         if row[0] != current:  # rows come grouped by tenant
             current = row[0]
-            history = events[current]
-        history.append(decode(row[1], row[2]))
+            history = events[row[0]]
+            broken = row[0] in errors
+        if broken:
+            continue
+        try:
+            history.append(decode(row[1], row[2]))
+        except (CrmError, ValueError, LookupError) as exc:  # JSON, zone names: ValueError, KeyError
+            errors[row[0]] = _unreadable(exc)
+            broken = True
 
 
 def bill_period(
@@ -338,52 +420,108 @@ def bill_period(
     batch: int = BATCH,
     progress: Callable[[BillingReport], None] | None = None,
 ) -> BillingReport:
-    """Issue every invoice due up to the period's last day for every tenant (idempotent).
+    """:func:`bill_up_to` the period's last day (``crmcore bill --period YYYY-MM``)."""
+    return bill_up_to(engine, period.last_day, vat_rate, batch, progress)
+
+
+def bill_up_to(
+    engine: Engine,
+    up_to: date,
+    vat_rate: Decimal = Decimal("0.23"),
+    batch: int = BATCH,
+    progress: Callable[[BillingReport], None] | None = None,
+) -> BillingReport:
+    """Issue every invoice due up to ``up_to`` for every tenant (idempotent): run daily, an
+    invoice due at once (PRO-3/PRO-4 on an annual plan, TERM-3) goes out on its day.
 
     A tenant of a vendor stored as data (``crmcore vendor import``, :mod:`crmcore.vendors`) is
     billed with :func:`crmcore.app.evaluation.evaluate_tenant`, the engine of
-    ``crmcore simulate``: the vendor's version in force on the period's last day, its VAT rate
+    ``crmcore simulate``: the vendor's version in force on ``up_to``, its VAT rate
     (PLAN-2) and transfer fee (BILL-4), SLA-6 credits, nothing issued while the contract has
     ended for payment delay (PAY-3/PAY-4). ``vat_rate`` then plays no part.
 
     A tenant stored under a preset's name with a catalogue of that name (the earlier way) is
     billed by the lifecycle and charges alone (:func:`crmcore.billing.billing_run`) at
     ``vat_rate``, from a stored :class:`~crmcore.billing.BillingCheckpoint` so that the next
-    period's run replays only the events recorded since."""
+    run replays only the events recorded since.
+
+    Tenants are marked per day (``billing_marks.period`` is ``up_to``): a second run for the
+    same day claims nobody, the next day's run claims everybody again, and the invoice keys
+    (BILL-6) keep any tenant billed twice from being invoiced twice. A tenant whose history
+    cannot be billed (a :class:`~crmcore.errors.CrmError` of its own: an unknown plan, a
+    vendor or catalogue without a plan in use, an unreadable event) is left unmarked, its
+    failure is stored in ``billing_failures`` with the batch and returned in
+    :attr:`BillingReport.failed`; the rest of its batch is billed. A failure of the batch's
+    writes (a :class:`~crmcore.errors.StorageError`) still raises."""
     check_vat_rate(vat_rate)  # PLAN-2, even when no tenant is billed
     convert.vat_rate_to_column(vat_rate)  # PLAN-2: storable exactly, checked before any work
     billing = _billing()
-    known: dict[str, _Vendor] = {}
+    known: dict[str, _Vendor | CrmError] = {}
     report = BillingReport()
-    mark = f"{period.first_day:%Y-%m}"
-    up_to = period.last_day
-    stored_vendors: dict[str, Vendor | None] = {}
-    versions: dict[str, list[Vendor]] = {}
-    for uow, vendors in _batches(engine, batch, mark):
+    mark = up_to.isoformat()
+    stored_vendors: dict[str, Vendor | CrmError | None] = {}
+    due_bases: dict[str, str] = {}  # per stored vendor: what a "next due" day depends on
+    versions: dict[str, Sequence[Vendor]] = {}  # per stored vendor, NOTICE-2: prices by period
+    failed: dict[str, BillingFailure] = {}
+    stored_failures = {f.tenant_id for f in failures(engine)}  # to clear once billed
+    for uow, vendors in _batches(engine, batch, mark, failed):
+        errors: dict[str, CrmError] = {}
         for name in set(vendors.values()) - stored_vendors.keys():
-            stored_vendors[name] = _stored_vendor(uow, name, up_to)
-        evaluated = [t for t, v in vendors.items() if stored_vendors[v] is not None]
+            stored_vendors[name] = _isolated(_stored_vendor, uow, name, up_to)
+            in_force = stored_vendors[name]
+            if isinstance(in_force, Vendor):
+                every = _isolated(uow.vendors.versions, name)
+                if isinstance(every, CrmError):
+                    stored_vendors[name] = every
+                else:
+                    versions[name] = every
+                    due_bases[name] = _due_basis(uow, in_force)
+        for tenant_id, name in vendors.items():
+            unusable = stored_vendors[name]
+            if isinstance(unusable, CrmError):
+                errors[tenant_id] = unusable
+        evaluated: dict[str, Vendor] = {}
+        for tenant_id, name in vendors.items():
+            stored = stored_vendors[name]
+            if isinstance(stored, Vendor):
+                evaluated[tenant_id] = stored
         claimed = [t for t in vendors if stored_vendors[vendors[t]] is None]
         for name in {vendors[t] for t in claimed} - known.keys():
-            known[name] = _vendor(uow, billing, name, vat_rate)
-        bases = sorted({known[vendors[t]].basis for t in claimed})
+            known[name] = _isolated(_vendor, uow, billing, name, vat_rate)
+        usable: dict[str, _Vendor] = {}
+        for tenant_id in claimed:
+            found = known[vendors[tenant_id]]
+            if isinstance(found, CrmError):
+                errors[tenant_id] = found
+            else:
+                usable[tenant_id] = found
+        claimed = list(usable)
+        bases = sorted({vendor.basis for vendor in usable.values()})
         events, checkpoints, keys = _load_batch(
-            uow, claimed, bases, up_to, {t: known[vendors[t]].policy for t in claimed}
+            uow, claimed, bases, up_to, {t: usable[t].policy for t in claimed}, errors
         )
         drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
         saved: list[tuple[str, str, Any]] = []
         for tenant_id in claimed:
-            vendor = known[vendors[tenant_id]]
+            if tenant_id in errors:
+                continue
+            vendor = usable[tenant_id]
             previous = checkpoints.get(tenant_id)
-            due, checkpoint = billing.billing_run(
-                events[tenant_id],
-                vendor.catalog,
-                vendor.policy,
-                vendor.terms,
-                up_to,
-                already_issued=keys[tenant_id],
-                checkpoint=previous,
-            )
+            try:
+                due, checkpoint = billing.billing_run(
+                    events[tenant_id],
+                    vendor.catalog,
+                    vendor.policy,
+                    vendor.terms,
+                    up_to,
+                    already_issued=keys[tenant_id],
+                    checkpoint=previous,
+                )
+            except _NOT_THE_TENANTS:
+                raise
+            except CrmError as exc:  # this tenant's history: the others are billed
+                errors[tenant_id] = exc
+                continue
             if (
                 previous is None
                 or checkpoint.events - previous.events >= CHECKPOINT_REFRESH_EVENTS
@@ -392,20 +530,107 @@ def bill_period(
                 saved.append((tenant_id, vendor.basis, checkpoint))
             if due:
                 drafts.append((tenant_id, vendor.policy, due))
-        for name in {vendors[t] for t in evaluated} - versions.keys():
-            versions[name] = uow.vendors.versions(name)  # NOTICE-2: prices by period
-        ready = _evaluated_invoices(
-            uow, {t: stored_vendors[vendors[t]] for t in evaluated}, up_to, versions, vendors
+        ready, due = _evaluated_invoices(
+            uow, evaluated, {t: due_bases[vendors[t]] for t in evaluated}, versions, up_to, errors
         )
-        # Marks and checkpoints before the numbering lock: it is held until commit.
-        _mark(uow, mark, list(vendors))
+        saved_due = [row for row in due if row[0] not in errors]
+        billed = [t for t in vendors if t not in errors]
+        batch_failed = [_failure(t, mark, errors[t]) for t in vendors if t in errors]
+        # Marks, failures and checkpoints before the numbering lock: it is held until commit.
+        _mark(uow, mark, billed)
+        _record_failures(uow, [t for t in billed if t in stored_failures], batch_failed)
         _save_checkpoints(uow, billing, saved)
+        save_checkpoint_rows(uow.connection, saved_due)
         issued = _issue(uow, billing, drafts, ready)
         uow.commit()
-        report = report + BillingReport(len(vendors), issued)
+        failed.update((f.tenant_id, f) for f in batch_failed)
+        report = report + BillingReport(len(billed), issued, tuple(batch_failed))
         if progress is not None:
             progress(report)
     return report
+
+
+def _isolated(read: Callable[..., Any], *args: Any) -> Any:
+    """``read(*args)``, or the CrmError it raised that is not the database's (a vendor or
+    catalogue that cannot be used fails its tenants, not the run)."""
+    try:
+        return read(*args)
+    except _NOT_THE_TENANTS:
+        raise
+    except CrmError as exc:
+        return exc
+
+
+_SAVE_FAILURES = {
+    "postgresql": text(
+        "INSERT INTO billing_failures (tenant_id, period, error, rule)"
+        " SELECT * FROM unnest(CAST(:tenant_ids AS VARCHAR[]), CAST(:periods AS VARCHAR[]),"
+        " CAST(:errors AS TEXT[]), CAST(:rules AS VARCHAR[]))"
+        " ON CONFLICT (tenant_id) DO UPDATE SET period = excluded.period,"
+        " error = excluded.error, rule = excluded.rule"
+    ),
+    "sqlite": text(
+        "INSERT INTO billing_failures (tenant_id, period, error, rule)"
+        " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3"
+        " FROM json_each(:rows) WHERE true"
+        " ON CONFLICT (tenant_id) DO UPDATE SET period = excluded.period,"
+        " error = excluded.error, rule = excluded.rule"
+    ),
+}
+
+
+def _record_failures(uow: SqlUnitOfWork, cleared: list[str], failed: list[BillingFailure]) -> None:
+    """In the batch's transaction: the failures of the batch stored (one row per tenant, the
+    latest), the rows of the tenants it billed deleted (``cleared``: the billed tenants that
+    had a row when the run began, so a day without failures costs no statement)."""
+    connection = uow.connection
+    dialect = connection.dialect.name
+    with translate_errors("recording billing failures"):
+        if cleared:
+            connection.execute(
+                delete(billing_failures).where(billing_failures.c.tenant_id.in_(cleared))
+            )
+        if not failed:
+            return
+        rows = [(f.tenant_id, f.period, f.error, f.rule) for f in failed]
+        if dialect == "postgresql":
+            columns = list(zip(*rows, strict=True))
+            connection.execute(
+                _SAVE_FAILURES[dialect],
+                {
+                    "tenant_ids": list(columns[0]),
+                    "periods": list(columns[1]),
+                    "errors": list(columns[2]),
+                    "rules": list(columns[3]),
+                },
+            )
+        elif dialect == "sqlite":
+            connection.execute(_SAVE_FAILURES[dialect], {"rows": json.dumps(rows)})
+        else:
+            statement = mysql.insert(billing_failures)
+            connection.execute(
+                statement.on_duplicate_key_update(
+                    period=statement.inserted.period,
+                    error=statement.inserted.error,
+                    rule=statement.inserted.rule,
+                ),
+                [{"tenant_id": t, "period": p, "error": e, "rule": r} for t, p, e, r in rows],
+            )
+
+
+def failures(engine: Engine) -> list[BillingFailure]:
+    """The tenants the billing job could not bill, by tenant id (``crmcore bill --failures``):
+    each with the day of the run that failed, its error and rule."""
+    with translate_errors("reading billing failures"), engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                billing_failures.c.tenant_id,
+                billing_failures.c.period,
+                billing_failures.c.error,
+                billing_failures.c.rule,
+            ).order_by(billing_failures.c.tenant_id)
+        ).all()
+    return [BillingFailure(*row) for row in rows]
 
 
 def _stored_vendor(uow: SqlUnitOfWork, name: str, on: date) -> Vendor | None:
@@ -417,36 +642,129 @@ def _stored_vendor(uow: SqlUnitOfWork, name: str, on: date) -> Vendor | None:
         return None
 
 
+def _due_basis(uow: SqlUnitOfWork, in_force: Vendor) -> str:
+    """What a stored "next due" day of the vendor's tenants depends on besides the history:
+    the format, the engine's version, the version in force and every stored version."""
+    with translate_errors("reading the vendor"):
+        rows = uow.connection.execute(
+            select(vendor_versions.c.effective, vendor_versions.c.document)
+            .where(vendor_versions.c.name == in_force.name)
+            .order_by(vendor_versions.c.effective)
+        ).all()
+    parts = ["due", str(DUE_FORMAT), crmcore.__version__, in_force.name, str(in_force.effective)]
+    parts += [f"{effective}:{document}" for effective, document in rows]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def next_due_statement(ids: list[str]) -> Any:
+    """``(tenant_id, version, basis, events, day, payload)`` of the tenants of ``ids`` that
+    have a ``billing_checkpoints`` row: one query, a primary-key probe per tenant. (Public
+    for the daily benchmark's floor, which reads the same rows.)"""
+    return (
+        select(
+            tenants.c.tenant_id,
+            tenants.c.version,
+            billing_checkpoints.c.basis,
+            billing_checkpoints.c.events,
+            billing_checkpoints.c.day,
+            billing_checkpoints.c.payload,
+        )
+        .select_from(
+            tenants.join(
+                billing_checkpoints, billing_checkpoints.c.tenant_id == tenants.c.tenant_id
+            )
+        )
+        .where(tenants.c.tenant_id.in_(ids))
+    )
+
+
+def _nothing_due(uow: SqlUnitOfWork, bases: Mapping[str, str], up_to: date) -> set[str]:
+    """The tenants of ``bases`` with nothing due up to ``up_to``: a stored next due day after
+    it (the row's payload, ``YYYY-MM-DD``), computed for the same history (the tenant's
+    version) and vendor versions (the basis) by a run up to ``up_to`` or before. One query;
+    no history read."""
+    with translate_errors("reading tenants"):
+        rows = uow.connection.execute(next_due_statement(list(bases))).all()
+    skipped: set[str] = set()
+    parse = date.fromisoformat
+    for tenant_id, version, basis, events, day, payload in rows:
+        if basis != bases[tenant_id] or events != version or day > up_to:
+            continue
+        try:
+            next_due = parse(payload)
+        except (ValueError, TypeError):  # unreadable: it is a cache, evaluate
+            continue
+        if next_due > up_to:
+            skipped.add(tenant_id)
+    return skipped
+
+
 def _evaluated_invoices(
     uow: SqlUnitOfWork,
-    tenants: Mapping[str, Vendor | None],
-    up_to: date,
+    tenants_: Mapping[str, Vendor],
+    bases: Mapping[str, str],
     versions: Mapping[str, Sequence[Vendor]],
-    names: Mapping[str, str],
-) -> list[tuple[Invoice, VendorPolicy]]:
+    up_to: date,
+    errors: dict[str, CrmError],
+) -> tuple[list[tuple[Invoice, VendorPolicy]], list[tuple[str, str, int, date, str]]]:
     """The invoices the evaluation of each tenant's whole history issues up to ``up_to`` and
-    that are not stored yet (their numbers are provisional), oldest first per tenant."""
-    if not tenants:
-        return []
-    histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in tenants}
+    that are not stored yet (their numbers are provisional), oldest first per tenant, and the
+    tenants' next due days as checkpoint rows. A tenant with nothing due (:func:`_nothing_due`)
+    is not read nor evaluated. A tenant whose history cannot be read or evaluated gets its
+    error in ``errors`` and no invoice.
+
+    The evaluation runs :data:`DUE_HORIZON_DAYS` past ``up_to`` with the events up to
+    ``up_to`` (an evaluation up to a day is the prefix of one up to a later day with the same
+    events): what it issues up to ``up_to`` is what an evaluation up to ``up_to`` issues, and
+    the first invoice after it, the first event after it or the end of the horizon is the next
+    day anything can be due."""
+    if not tenants_:
+        return [], []
+    skipped = _nothing_due(uow, bases, up_to)
+    todo = [t for t in tenants_ if t not in skipped]
+    if not todo:
+        return [], []
+    histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in todo}
     with translate_errors("reading tenants"):
-        _decode_into(histories, read_events(uow.connection, dict.fromkeys(tenants, 0)))
-        keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in tenants}
+        _decode_into(histories, read_events(uow.connection, dict.fromkeys(todo, 0)), errors)
+        keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in todo}
         for tenant_id, key in uow.connection.execute(
-            select(invoices.c.tenant_id, invoices.c.key).where(
-                invoices.c.tenant_id.in_(list(tenants))
-            )
+            select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(todo))
         ):
             keys[tenant_id].add(key)
+    horizon = min(up_to + timedelta(days=DUE_HORIZON_DAYS), LAST_DAY)
     ready: list[tuple[Invoice, VendorPolicy]] = []
-    for tenant_id, vendor in tenants.items():
-        assert vendor is not None  # the caller passes tenants of stored vendors only
-        terms = terms_of(vendor, tenant_id, versions[names[tenant_id]])
-        evaluation = evaluate_tenant(terms, histories[tenant_id], up_to)
+    due: list[tuple[str, str, int, date, str]] = []
+    for tenant_id in todo:
+        if tenant_id in errors:
+            continue
+        vendor = tenants_[tenant_id]
+        history = histories[tenant_id]
+        tz = vendor.policy.timezone
+        cut = len(history)
+        for index in range(1, len(history)):  # the events after up_to (rows in history order)
+            if vendor_date(history[index].at, tz) > up_to:
+                cut = index
+                break
+        later = [vendor_date(history[cut].at, tz)] if cut < len(history) else []
+        try:
+            terms = terms_of(vendor, tenant_id, versions[vendor.name])
+            evaluation = evaluate_tenant(terms, history[:cut], horizon)
+        except _NOT_THE_TENANTS:
+            raise
+        except CrmError as exc:  # this tenant's history: the others are billed
+            errors[tenant_id] = exc
+            continue
+        after = [horizon + timedelta(days=1), *later]
         for invoice in evaluation.invoices:
-            if invoice.key not in keys[tenant_id]:
+            if invoice.key in keys[tenant_id]:
+                continue
+            if invoice.issued <= up_to:
                 ready.append((invoice, vendor.policy))
-    return ready
+            else:
+                after.append(invoice.issued)
+        due.append((tenant_id, bases[tenant_id], len(history), up_to, min(after).isoformat()))
+    return ready, due
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
@@ -539,7 +857,10 @@ _MARK = {
 
 def _mark(uow: SqlUnitOfWork, mark: str, claimed: list[str]) -> None:
     """Mark the batch billed for the period: one statement with the ids as one array (JSON on
-    SQLite) parameter, not one parameter set per tenant."""
+    SQLite) parameter, not one parameter set per tenant. Nothing when the batch's tenants
+    all failed (an empty parameter list would insert one row of defaults on MariaDB)."""
+    if not claimed:
+        return
     dialect = uow.connection.dialect.name
     with translate_errors("marking tenants"):
         if dialect == "postgresql":
@@ -611,16 +932,20 @@ def _issue(
     return len(rows)
 
 
-def bill_worker(url: str, first_day: date, last_day: date, vat_rate: str) -> tuple[int, int]:
-    """One worker process of ``crmcore bill --workers N`` (spawned; returns plain values)."""
+def bill_worker(
+    url: str, up_to: date, vat_rate: str
+) -> tuple[int, int, list[tuple[str, str, str, str | None]]]:
+    """One worker process of ``crmcore bill --workers N`` (spawned; returns plain values:
+    tenants billed, invoices issued, the failures as tuples)."""
     from crmcore_sql.engine import create_engine
 
     engine = create_engine(url)
     try:
         for _attempt in range(5):
             try:
-                report = bill_period(engine, Period(first_day, last_day), Decimal(vat_rate))
-                return report.tenants, report.invoices
+                report = bill_up_to(engine, up_to, Decimal(vat_rate))
+                failed = [(f.tenant_id, f.period, f.error, f.rule) for f in report.failed]
+                return report.tenants, report.invoices, failed
             except ConcurrencyError:
                 continue  # a deadlock victim: the batch rolled back; run again (idempotent)
         raise ConcurrencyError("billing worker kept losing to concurrent writers", field="bill")

@@ -30,6 +30,7 @@ from crmcore_sql.metadata import metadata
 __all__ = [
     "api_call_counts",
     "billing_checkpoints",
+    "billing_failures",
     "billing_marks",
     "catalogs",
     "file_usage",
@@ -242,10 +243,13 @@ users = Table(
 # The billing job's work-sharing marks: a tenant is billed for a period once its row is
 # committed here (together with its invoices); workers claim the unmarked ones with
 # FOR UPDATE SKIP LOCKED, so no tenant is billed by two workers.
+# The billing job's marks: a tenant billed by the run up to a day (``period`` is that day,
+# ``YYYY-MM-DD``; ``crmcore bill --period YYYY-MM`` runs up to the month's last day). A mark
+# only shares one run's work between workers; the invoice keys make billing idempotent.
 billing_marks = Table(
     "billing_marks",
     metadata,
-    Column("period", String(7), nullable=False),
+    Column("period", String(10), nullable=False),
     Column("tenant_id", String(ID), nullable=False),
     PrimaryKeyConstraint("period", "tenant_id"),
 )
@@ -262,4 +266,17 @@ billing_checkpoints = Table(
     Column("events", Integer, nullable=False),  # events of the history it has consumed
     Column("day", Date, nullable=False),  # the last day billed
     Column("payload", Text, nullable=False),  # crmcore.billing.checkpoint_to_data as JSON
+)
+
+# The tenants the billing job could not bill (a stored history that cannot be billed: an unknown
+# plan, a catalogue without a plan in use, an unreadable event): one row per tenant, its latest
+# failure. The tenant is not marked, so the next run tries it again; a run that bills it
+# deletes the row (``crmcore bill --failures`` lists them).
+billing_failures = Table(
+    "billing_failures",
+    metadata,
+    Column("tenant_id", String(ID), primary_key=True),
+    Column("period", String(10), nullable=False),  # the day the failed run billed up to
+    Column("error", Text, nullable=False),  # the error's one line, the tenant not repeated
+    Column("rule", String(16), nullable=True),  # the rule ID of the refusal, if any
 )
