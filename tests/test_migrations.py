@@ -335,7 +335,7 @@ def test_trial_6_upgrade_to_0009_counts_the_identities_of_stored_tenants(databas
             engine.dispose()
 
 
-def test_bill6_upgrade_to_0100_turns_month_marks_into_their_last_day(database_url: str) -> None:
+def test_bill6_upgrade_to_0010_turns_month_marks_into_their_last_day(database_url: str) -> None:
     """BILL-6: the job marks tenants per day now (``crmcore bill --up-to``); a tenant marked
     for a month by 0008 (``2026-02``) is marked for its last day (``2026-02-28``), which is
     what ``--period 2026-02`` stands for, so a re-run of that month claims nobody again. The

@@ -1,6 +1,6 @@
 """billing failures; billing marks per day
 
-Revision ID: 0100_billing_failures
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-02 01:00:00.000000
 
@@ -19,7 +19,7 @@ import calendar
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0100_billing_failures"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
