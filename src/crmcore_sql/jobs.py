@@ -38,6 +38,7 @@ from crmcore.app.evaluation import evaluate_tenant
 from crmcore.billing import CHECKPOINT_FORMAT, BillingTerms
 from crmcore.catalog import Catalog
 from crmcore.dates import vendor_date
+from crmcore.dunning import DunningTransition
 from crmcore.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -963,6 +964,16 @@ class DunningChange:
     rule: str
     days_overdue: int
 
+    @classmethod
+    def of(cls, tenant_id: str, transition: DunningTransition) -> DunningChange:
+        return cls(
+            tenant_id,
+            str(transition.previous),
+            str(transition.status),
+            transition.rule,
+            transition.days_overdue,
+        )
+
 
 def dunning_as_of(
     engine: Engine, day: date, batch: int = BATCH
@@ -995,15 +1006,7 @@ def dunning_as_of(
                 payments = uow.payments.for_tenant(tenant_id)
                 for transition in dunning.dunning_log(invoices, payments, policy, day):
                     if transition.on == day:
-                        changes.append(
-                            DunningChange(
-                                tenant_id,
-                                str(transition.previous),
-                                str(transition.status),
-                                transition.rule,
-                                transition.days_overdue,
-                            )
-                        )
+                        changes.append(DunningChange.of(tenant_id, transition))
                 state = dunning.status_on(invoices, payments, policy, day)
                 statuses[str(state.status)] = statuses.get(str(state.status), 0) + 1
         after = claimed[-1]
@@ -1028,13 +1031,5 @@ def _evaluated_dunning(
         if transition.on <= day:
             status = str(transition.status)
         if transition.on == day:
-            changes.append(
-                DunningChange(
-                    tenant_id,
-                    str(transition.previous),
-                    str(transition.status),
-                    transition.rule,
-                    transition.days_overdue,
-                )
-            )
+            changes.append(DunningChange.of(tenant_id, transition))
     statuses[status] = statuses.get(status, 0) + 1
