@@ -78,7 +78,10 @@ def test_random_lives_in_memory_equal_the_runner(document: dict[str, Any]) -> No
     _same(document, InMemoryStorage().unit_of_work)
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(  # a few dozen lives per engine; the memory property runs the full profile
+    max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(document=life_scenario_documents())
 def test_random_lives_on_sql_equal_the_runner(document: dict[str, Any], engine: Engine) -> None:
     _same(document, _sql(engine))

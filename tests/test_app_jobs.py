@@ -85,7 +85,12 @@ def _billed_by_the_job(document: dict[str, Any], engine: Engine) -> str | None:
     return dumps({"invoices": result_json(evaluation, stored)["invoices"]})
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+# Each example bills month by month through SQL on three engines: a few dozen lives per engine
+# keep the suite within its budget (the memory properties run the full profile).
+@settings(
+    max_examples=20,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(document=life_scenario_documents())
 def test_the_billing_job_issues_what_the_runner_issues(
     document: dict[str, Any], engine: Engine
