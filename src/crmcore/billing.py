@@ -69,11 +69,14 @@ __all__ = [
     "checkpoint_fits",
     "checkpoint_from_data",
     "checkpoint_to_data",
+    "correction_series_of",
+    "document_number",
     "drafts_from_timeline",
     "invoice_number",
     "invoices_due",
     "issue",
     "series_of",
+    "series_of_year",
 ]
 
 
@@ -792,12 +795,31 @@ def _period_from(state: TenantState, day: date) -> Period:
 
 def series_of(draft: InvoiceDraft, policy: VendorPolicy) -> str:
     """The numbering series ``<vendor>/<year of issue>`` a draft is numbered in (BILL-6)."""
-    return f"{policy.name}/{draft.issued.year}"
+    return series_of_year(policy, draft.issued.year)
+
+
+def series_of_year(policy: VendorPolicy, year: int) -> str:
+    """The vendor's invoice series of ``year`` (BILL-6)."""
+    return f"{policy.name}/{year}"
 
 
 def invoice_number(policy: VendorPolicy, year: int, number: int) -> str:
     """The text of number ``number`` of ``year`` in the vendor's series (BILL-6)."""
     return policy.billing.invoice_series.format(year=year, number=number)
+
+
+def correction_series_of(policy: VendorPolicy, year: int) -> str:
+    """The series ``<vendor>/corrections/<year>`` correction documents are numbered in
+    (BILL-6: gapless per vendor and year, apart from the invoices')."""
+    return f"{policy.name}/corrections/{year}"
+
+
+def document_number(policy: VendorPolicy, series: str, year: int, number: int) -> str:
+    """The text of number ``number`` of ``year`` in ``series``: an invoice's, or a
+    correction's (``policy.billing.correction_series``) when ``series`` is the corrections'."""
+    if series == correction_series_of(policy, year):
+        return policy.billing.correction_series.format(year=year, number=number)
+    return invoice_number(policy, year, number)
 
 
 def issue(
@@ -877,6 +899,9 @@ def apply_payments(invoices: Sequence[Invoice], payments: Iterable[Payment]) -> 
         pool = pool + payment.amount
     result: dict[str, Money] = {}
     for invoice in ordered:
+        if invoice.gross.amount <= 0:  # nothing to pay; a credit note is settled by itself
+            result[invoice.number] = invoice.gross
+            continue
         paid = min(invoice.gross, pool) if pool.amount > 0 else Money.zero(currency)
         result[invoice.number] = paid
         pool = pool - paid

@@ -1,7 +1,9 @@
 """The events of a tenant's history (TEN-1, SEAT, PLAN, TRIAL, TERM, PAY, SLA, REC).
 
-Every change to a tenant is one frozen event with an aware instant ``at`` (TIME-1). The state
-on any date is derived by replaying the events up to it; nothing is overwritten.
+Every change to a tenant is one frozen event with an aware instant ``at`` (TIME-1), the moment
+it takes effect, and optionally ``recorded``, the moment it was entered when that was later
+(a late entry, BILL-6: billed by correction documents). The state on any date is derived by
+replaying the events up to it; nothing is overwritten.
 Events serialise through :data:`crmcore.serialization.converter` as a dict with a ``type`` tag
 (see :func:`event_to_dict` and :func:`event_from_dict`), which is how storage adapters keep them.
 """
@@ -18,7 +20,7 @@ from typing import Any, TypeVar
 import attrs
 
 from crmcore.catalog import Cycle
-from crmcore.dates import require_aware
+from crmcore.dates import require_aware, vendor_date
 from crmcore.errors import MultipleValidationErrors, ValidationError
 from crmcore.limits import record_count
 from crmcore.serialization import converter, structure_strict
@@ -43,8 +45,11 @@ __all__ = [
     "SeatsAdded",
     "SeatsRemoved",
     "TenantCreated",
+    "entered",
+    "entry_order_problem",
     "event_from_dict",
     "event_to_dict",
+    "is_late",
 ]
 
 
@@ -81,6 +86,11 @@ _E = TypeVar("_E", bound=enum.Enum)
 
 def _aware(_i: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
     require_aware(value, attribute.name)
+
+
+def _recorded(_i: object, attribute: attrs.Attribute[datetime | None], value: object) -> None:
+    if value is not None:
+        require_aware(value, attribute.name)  # type: ignore[arg-type]
 
 
 def _count(maximum: int | None, rule: str | None) -> Callable[[object, Any, int], None]:
@@ -153,6 +163,7 @@ class TenantCreated:
     at: datetime = attrs.field(validator=_aware)
     tenant_id: str = attrs.field(validator=_non_empty)
     identity: str | None = None  # TRIAL-6 key supplied by the caller
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -164,6 +175,7 @@ class Activated:
     cycle: Cycle = attrs.field(default=Cycle.MONTHLY, converter=_cycle)
     seats: int = attrs.field(default=1, validator=_count(MAX_SEATS, "SEAT-1"))
     payment: PaymentMethod = attrs.field(default=PaymentMethod.CARD, converter=_payment_method)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -175,6 +187,7 @@ class Prepaid:
     months: int = attrs.field(validator=_count(MAX_PREPAID_MONTHS, "TERM-1"))
     seats: int = attrs.field(default=1, validator=_count(MAX_SEATS, "SEAT-1"))
     payment: PaymentMethod = attrs.field(default=PaymentMethod.CARD, converter=_payment_method)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -183,6 +196,7 @@ class SeatsAdded:
 
     at: datetime = attrs.field(validator=_aware)
     count: int = attrs.field(validator=_count(MAX_SEATS, "SEAT-1"))
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -191,6 +205,7 @@ class SeatsRemoved:
 
     at: datetime = attrs.field(validator=_aware)
     count: int = attrs.field(validator=_count(MAX_SEATS, "SEAT-1"))
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -199,12 +214,14 @@ class PersonAssigned:
 
     at: datetime = attrs.field(validator=_aware)
     person: str = attrs.field(validator=_non_empty)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
 class PersonUnassigned:
     at: datetime = attrs.field(validator=_aware)
     person: str = attrs.field(validator=_non_empty)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -213,6 +230,7 @@ class PlanChanged:
 
     at: datetime = attrs.field(validator=_aware)
     plan: str = attrs.field(validator=_non_empty)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -221,6 +239,7 @@ class PaymentReceived:
 
     at: datetime = attrs.field(validator=_aware)
     amount: Decimal | None = attrs.field(default=None, validator=_payment_amount)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -228,6 +247,7 @@ class Reinstated:
     """The vendor's recorded reinstatement decision (PAY-3)."""
 
     at: datetime = attrs.field(validator=_aware)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -235,6 +255,7 @@ class Cancelled:
     """The customer cancels the instance (END-4, TRIAL-2)."""
 
     at: datetime = attrs.field(validator=_aware)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 _COUNTRY = re.compile(r"[A-Z]{2}")
@@ -276,6 +297,7 @@ class BillingProfileChanged:
     country: str = attrs.field(validator=_country)
     billing_email: str | None = attrs.field(default=None, validator=_email)
     tax_id: str | None = attrs.field(default=None, validator=_tax_id)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -286,6 +308,7 @@ class OutageRecorded:
     until: datetime = attrs.field(validator=_aware)
     kind: str = attrs.field(default="unplanned", validator=_outage_kind)
     announced: datetime | None = attrs.field(default=None)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
     @announced.validator
     def _announced_aware(self, attribute: attrs.Attribute[datetime | None], value: object) -> None:
@@ -312,6 +335,7 @@ class RecordsCreated:
     at: datetime = attrs.field(validator=_aware)
     kind: str = attrs.field(validator=_non_empty)
     count: int = attrs.field(validator=_record_count)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
@@ -319,6 +343,7 @@ class RecordsDeleted:
     at: datetime = attrs.field(validator=_aware)
     kind: str = attrs.field(validator=_non_empty)
     count: int = attrs.field(validator=_record_count)
+    recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 Event = (
@@ -361,9 +386,47 @@ EVENT_TYPES: dict[str, type[Any]] = {
 }
 
 
+def entered(event: Event) -> datetime:
+    """The instant ``event`` was entered: its ``recorded`` instant, or ``at`` when it was
+    recorded as it happened (BILL-6: a later ``recorded`` makes it a late entry)."""
+    return event.at if event.recorded is None else event.recorded
+
+
+def is_late(event: Event, timezone: str) -> bool:
+    """Whether ``event`` was entered on a later vendor day than the one it takes effect on:
+    what was invoiced before then did not know it (BILL-6, corrections)."""
+    if event.recorded is None:
+        return False
+    return vendor_date(event.recorded, timezone) > vendor_date(event.at, timezone)
+
+
+def entry_order_problem(previous: Event, event: Event) -> tuple[str, str] | None:
+    """Why ``event`` may not follow ``previous`` in a history, as (field, message), or None.
+
+    Events are kept in the order they were entered (BILL-6): each is entered at or after the
+    one before it, and takes effect at or after it unless its ``recorded`` instant says it is
+    a late entry (recorded after it took effect)."""
+    late = event.recorded is not None and event.recorded > event.at
+    if event.at < previous.at and not late:
+        return (
+            "at",
+            f"{event.at.isoformat()} is before the previous event at {previous.at.isoformat()};"
+            " an earlier effective time needs 'recorded' saying it was entered late",
+        )
+    if entered(event) < entered(previous):
+        return (
+            "recorded",
+            f"entered {entered(event).isoformat()}, before the previous event"
+            f" ({entered(previous).isoformat()}); events are listed in recorded order",
+        )
+    return None
+
+
 def event_to_dict(event: Event) -> dict[str, Any]:
-    """A JSON-ready dict with a ``type`` tag."""
+    """A JSON-ready dict with a ``type`` tag (``recorded`` only when it was set)."""
     data: dict[str, Any] = converter.unstructure(event)
+    if data.get("recorded", "") is None:
+        del data["recorded"]
     data["type"] = type(event).__name__
     return data
 

@@ -20,7 +20,15 @@ from crmcore.errors import ValidationError
 from crmcore.events import MAX_SEATS
 from crmcore.money import Money, minor_units, round_product
 
-__all__ = ["Invoice", "InvoiceLine", "LineKind", "Payment", "check_vat_rate", "vat_for"]
+__all__ = [
+    "CORRECTION_RULE",
+    "Invoice",
+    "InvoiceLine",
+    "LineKind",
+    "Payment",
+    "check_vat_rate",
+    "vat_for",
+]
 
 
 def check_vat_rate(value: object, field: str = "vat_rate") -> Decimal:
@@ -61,6 +69,10 @@ def _is_day(value: object) -> bool:
 
 
 _MAX_COLUMN = 2**31 - 1  # the integer columns of every SQL engine
+
+#: The rule of a correction document's lines (BILL-6): the difference, per line kind, between
+#: what an issued invoice charged and what it should have charged.
+CORRECTION_RULE = "BILL-6"
 
 
 @attrs.frozen
@@ -110,9 +122,15 @@ class InvoiceLine:
                 field="net",
                 rule="BILL-7",
             )
-        if self.net.is_negative() and self.kind is not LineKind.SLA_CREDIT:
+        if (
+            self.net.is_negative()
+            and self.kind is not LineKind.SLA_CREDIT
+            and self.rule != CORRECTION_RULE
+        ):
             raise ValidationError(
-                f"only credits may be negative, got {self.net}", field="net", rule="BILL-3"
+                f"only credits and corrections may be negative, got {self.net}",
+                field="net",
+                rule="BILL-3",
             )
 
 
@@ -137,6 +155,12 @@ class Invoice:
     period_first_day: date | None = None  # the billing period the invoice belongs to
     period_last_day: date | None = None
     key: str = ""  # idempotency key: one invoice per (tenant, key)
+    #: A correction document (BILL-6) names the number of the invoice it corrects, and that
+    #: invoice's net before this correction (with the corrections issued before it): its VAT
+    #: is the difference of the VAT on the net after and before, so the corrected invoice's
+    #: VAT with its corrections is exactly the VAT on the corrected net (BILL-7).
+    corrects: str | None = None
+    corrected_net: Money | None = None
 
     def __attrs_post_init__(self) -> None:
         _require(
@@ -165,6 +189,18 @@ class Invoice:
                     field="lines",
                     rule="BILL-7",
                 )
+        if (self.corrects is None) != (self.corrected_net is None):
+            raise ValidationError(
+                "a correction names the invoice it corrects and that invoice's net",
+                field="corrected_net",
+                rule="BILL-6",
+            )
+        if self.corrected_net is not None and self.corrected_net.currency != self.currency:
+            raise ValidationError(
+                f"corrected net in {self.corrected_net.currency}, invoice in {self.currency}",
+                field="corrected_net",
+                rule="BILL-7",
+            )
         if self.due < self.issued:
             raise ValidationError(
                 f"due {self.due} is before issue {self.issued}", field="due", rule="BILL-4"
@@ -181,7 +217,15 @@ class Invoice:
 
     @functools.cached_property
     def vat(self) -> Money:
-        return vat_for(self.net, self.vat_rate)
+        before = self.corrected_net
+        if before is None:
+            return vat_for(self.net, self.vat_rate)
+        return vat_for(before + self.net, self.vat_rate) - vat_for(before, self.vat_rate)
+
+    @property
+    def type(self) -> str:
+        """``"invoice"``, or ``"correction"`` for a correction document (BILL-6)."""
+        return "invoice" if self.corrects is None else "correction"
 
     @functools.cached_property
     def gross(self) -> Money:

@@ -165,12 +165,25 @@ class BillingPolicy:
     invoice_series: str = attrs.field(  # BILL-6: per vendor and year
         default="{year}/{number:04d}", validator=lambda _i, _a, value: check_invoice_series(value)
     )
+    correction_series: str = attrs.field(  # BILL-6: corrections, their own series
+        default="KOR/{year}/{number:04d}",
+        validator=lambda _i, _a, value: check_invoice_series(value, "correction_series"),
+    )
     annual_immediate_except_month: int = attrs.field(  # PRO-3 / PRO-4: the 12th-month exception
         default=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH, validator=_count(12, "PRO-3", 1)
     )
     term_discounts: tuple[tuple[int, Decimal], ...] = attrs.field(  # TERM-1: (min months, ratio)
         default=(), validator=lambda _i, _a, value: check_term_discounts(value)
     )
+
+    def __attrs_post_init__(self) -> None:
+        if self.correction_series == self.invoice_series:
+            raise ValidationError(
+                f"must differ from invoice_series {self.invoice_series!r}: corrections are"
+                " numbered in their own series",
+                field="correction_series",
+                rule="BILL-6",
+            )
 
     def term_discount(self, months: int) -> Decimal:
         """The discount ratio for a prepaid term of ``months`` (TERM-1); 0 when none applies."""

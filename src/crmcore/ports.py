@@ -41,7 +41,7 @@ import attrs
 
 from crmcore.catalog import Catalog
 from crmcore.errors import OutOfOrderError, UnknownPreset, ValidationError
-from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated
+from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated, entry_order_problem
 from crmcore.invoices import Invoice, Payment
 from crmcore.presets import PRESETS
 from crmcore.trials import normalise_identity
@@ -439,17 +439,20 @@ def checked_history(
                 field="events[0]",
                 rule="TEN-1",
             )
-        if previous is not None and event.at < previous.at:
-            raise OutOfOrderError(
-                f"{event.at.isoformat()} is before the previous event at {previous.at.isoformat()}",
-                field=f"events[{index}].at",
-            )
+        if previous is not None:
+            _check_order(previous, event, index)
         previous = event
     if after is None and not checked:
         raise ValidationError(
             "a history must start with TenantCreated, got no events", field="events", rule="TEN-1"
         )
     return checked
+
+
+def _check_order(previous: Event, event: Event, index: int) -> None:
+    problem = entry_order_problem(previous, event)
+    if problem is not None:
+        raise OutOfOrderError(problem[1], field=f"events[{index}].{problem[0]}", rule="BILL-6")
 
 
 def _check_identity(identity: object, index: int) -> None:

@@ -74,7 +74,9 @@ def result_json(
         shown = list(evaluation.invoices)
         paid: Mapping[str, Money] = evaluation.paid
     else:
-        shown = list(invoices)
+        # in the evaluation's issue order (a day's corrections before its invoices)
+        position = {invoice.key: index for index, invoice in enumerate(evaluation.invoices)}
+        shown = sorted(invoices, key=lambda i: position.get(i.key, len(position)))
         by_key = {i.key: evaluation.paid.get(i.number) for i in evaluation.invoices}
         paid = {i.number: amount for i in shown if (amount := by_key.get(i.key)) is not None}
     return {
@@ -113,7 +115,10 @@ def _line_json(line: InvoiceLine) -> dict[str, Any]:
 
 
 def invoice_json(invoice: Invoice, paid: Mapping[str, Money]) -> dict[str, Any]:
-    return {
+    """A document of a scenario result: ``type`` ``invoice``, or ``correction`` with
+    ``corrects``, the number of the invoice it corrects (BILL-6)."""
+    data = {
+        "type": invoice.type,
         "number": invoice.number,
         "key": invoice.key,
         "issued": invoice.issued.isoformat(),
@@ -124,3 +129,6 @@ def invoice_json(invoice: Invoice, paid: Mapping[str, Money]) -> dict[str, Any]:
         "gross": _money(invoice.gross),
         "paid": _money(paid.get(invoice.number, Money.zero(invoice.currency))),
     }
+    if invoice.corrects is not None:
+        data["corrects"] = invoice.corrects
+    return data

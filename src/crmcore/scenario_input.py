@@ -50,6 +50,7 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
     TenantCreated,
+    entry_order_problem,
 )
 from crmcore.events import (
     MAX_SEATS as _EVENT_MAX_SEATS,
@@ -339,17 +340,28 @@ def parse(document: object) -> ParsedScenario:
         _fail("events", f"must be a list, got {_show(events)}")
     if len(events) > MAX_EVENTS:
         _fail("events", f"must hold at most {MAX_EVENTS} events, got {len(events)}")
-    previous = created
+    previous: Event = history[0]
     cycles_used: set[str] = set()
     for index, raw in enumerate(events):
         path = f"events[{index}]"
         event, verb, time_path = _event(raw, path, catalog, currency, tz)
-        if event.at < previous:
+        if event.at < created:
+            raise OutOfOrderError(
+                "is before tenant creation; events must be in time order", field=time_path
+            )
+        problem = entry_order_problem(previous, event)
+        if problem is not None and problem[0] == "at":
             what = "tenant creation" if index == 0 else f"events[{index - 1}]"
             raise OutOfOrderError(
-                f"is before {what}; events must be in time order", field=time_path
+                f"is before {what}; events must be in time order (a late entry gives"
+                " 'recorded', when it was entered)",
+                field=time_path,
             )
-        previous = event.at
+        if problem is not None:
+            raise OutOfOrderError(
+                f"{problem[1]} (events[{index - 1}])", field=f"{path}.recorded", rule="BILL-6"
+            )
+        previous = event
         _check_prices(event, path, catalog, currency, cycles_used)
         event = _checked_records(event, path, policy)
         history.append(event)
@@ -491,7 +503,7 @@ def _event(
         _fail(path, f"must be an object, got {_show(raw)}")
     verb = _choice(raw.get("do"), f"{path}.do", VERBS)
     required, optional = _FIELDS[verb]
-    item = _object(raw, path, required | {"do"}, optional | {"on", "at"})
+    item = _object(raw, path, required | {"do"}, optional | {"on", "at", "recorded"})
     if ("on" in item) == ("at" in item):
         _fail(path, "needs exactly one of 'on' (a date) or 'at' (an aware datetime)")
     if "on" in item:
@@ -517,7 +529,17 @@ def _event(
         return _instant(item[field], f"{path}.{field}")
 
     event: Event = _build(path, _make, verb, item, at, path, plan, count, payment, aware, currency)
+    if "recorded" in item:  # a late entry (BILL-6): a date (its vendor midnight) or an instant
+        event = attrs.evolve(event, recorded=_moment(item["recorded"], f"{path}.recorded", tz))
     return event, verb, time_path
+
+
+def _moment(value: object, path: str, tz: Any) -> datetime:
+    """A scenario moment: a date (``"2026-04-05"``, that vendor day's midnight) or an aware
+    datetime."""
+    if isinstance(value, str) and len(value) == 10:
+        return local_midnight(_day(value, path), tz)
+    return _instant(value, path)
 
 
 def _make(

@@ -103,6 +103,8 @@ class RulesContext(Protocol):
 
     def refresh_payments(self) -> None: ...
 
+    def documents(self, priced: list[Invoice]) -> list[Invoice] | None: ...
+
 
 _ROUNDS = 8  # dropping invoices can only shrink the set; a few rounds reach the fixed point
 _CLOSED = (DunningStatus.CANCELLED, DunningStatus.PURGED)
@@ -154,7 +156,9 @@ def apply_rules(context: RulesContext) -> None:
     base = list(context.invoices)
     kept = base
     for _ in range(_ROUNDS):
-        context.invoices = _renumber(_with_sla_credits(context, kept), base, context.policy)
+        priced = _with_sla_credits(context, kept)
+        issued = context.documents(priced)  # BILL-6: corrections of late entries
+        context.invoices = _renumber(priced, base, context.policy) if issued is None else issued
         context.refresh_payments()
         # Checked against this round's invoices: one that was cancelled among all of them
         # may not be once those issued while it was cancelled are dropped (PAY-3).

@@ -141,10 +141,11 @@ def event_from_columns(payload: Any, zone: str) -> Event:
         return event_from_dict(data)  # raises the usual error
     tz = _zone(zone)
     spec = _row_spec(cls)
-    if spec is not None and len(data) == len(spec) + 1:  # every field and "type"
+    # every field and "type"; ``recorded`` is left out when the event was not a late entry
+    if spec is not None and len(data) + ("recorded" not in data) == len(spec) + 1:
         values: list[Any] = []
         for field, accepted, instant, members in spec:
-            value = data.get(field, _MISSING)  # never of an accepted type
+            value = data.get(field, None if field == "recorded" else _MISSING)
             if type(value) is str:
                 if instant:
                     try:
@@ -342,6 +343,10 @@ def invoice_to_rows(
         "period_first_day": invoice.period_first_day,
         "period_last_day": invoice.period_last_day,
         "net": minor_units_of(net_amount(invoice), invoice.currency, "net"),
+        "corrects": invoice.corrects,
+        "corrected_net": None
+        if invoice.corrected_net is None
+        else minor_units_of(invoice.corrected_net.amount, invoice.currency, "corrected_net"),
     }
     lines = []
     for position, line in enumerate(invoice.lines):
@@ -432,6 +437,10 @@ def invoice_from_rows(head: Any, lines: list[Any]) -> Invoice:
         period_first_day=head.period_first_day,
         period_last_day=head.period_last_day,
         key=head.key,
+        corrects=head.corrects,
+        corrected_net=None
+        if head.corrected_net is None
+        else money_from_minor_units(head.corrected_net, head.currency),
     )
 
 

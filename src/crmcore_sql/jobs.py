@@ -33,9 +33,10 @@ from sqlalchemy.engine import Connection, Engine
 
 import crmcore
 from crmcore import billing as billing_engine
+from crmcore.app.billing import unstored
 from crmcore.app.commands import terms_of
 from crmcore.app.evaluation import evaluate_tenant
-from crmcore.billing import CHECKPOINT_FORMAT, BillingTerms
+from crmcore.billing import CHECKPOINT_FORMAT, BillingTerms, document_number
 from crmcore.catalog import Catalog
 from crmcore.dates import vendor_date
 from crmcore.dunning import DunningTransition
@@ -47,6 +48,7 @@ from crmcore.errors import (
     StorageError,
     ValidationError,
 )
+from crmcore.events import entered
 from crmcore.invoices import Invoice, check_vat_rate
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
@@ -728,11 +730,13 @@ def _evaluated_invoices(
     histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in todo}
     with translate_errors("reading tenants"):
         _decode_into(histories, read_events(uow.connection, dict.fromkeys(todo, 0)), errors)
-        keys: dict[str, set[str]] = {tenant_id: set() for tenant_id in todo}
-        for tenant_id, key in uow.connection.execute(
-            select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(todo))
+        keys: dict[str, dict[str, str]] = {tenant_id: {} for tenant_id in todo}
+        for tenant_id, key, number in uow.connection.execute(
+            select(invoices.c.tenant_id, invoices.c.key, invoices.c.number).where(
+                invoices.c.tenant_id.in_(todo)
+            )
         ):
-            keys[tenant_id].add(key)
+            keys[tenant_id][key] = number
     horizon = min(up_to + timedelta(days=DUE_HORIZON_DAYS), LAST_DAY)
     ready: list[tuple[Invoice, VendorPolicy]] = []
     due: list[tuple[str, str, int, date, str]] = []
@@ -742,28 +746,32 @@ def _evaluated_invoices(
         vendor = tenants_[tenant_id]
         history = histories[tenant_id]
         tz = vendor.policy.timezone
-        cut = len(history)
-        for index in range(1, len(history)):  # the events after up_to (rows in history order)
-            if vendor_date(history[index].at, tz) > up_to:
-                cut = index
-                break
-        later = [vendor_date(history[cut].at, tz)] if cut < len(history) else []
+        known = history[:1]
+        later: list[date] = []  # the first day an event not known yet changes anything
+        for event in history[1:]:  # known: entered and in effect by up_to (BILL-6)
+            day = max(vendor_date(event.at, tz), vendor_date(entered(event), tz))
+            if day > up_to:
+                later.append(day)
+            else:
+                known.append(event)
+        later = [min(later)] if later else []
         try:
             terms = terms_of(vendor, tenant_id, versions[vendor.name])
-            evaluation = evaluate_tenant(terms, history[:cut], horizon)
+            evaluation = evaluate_tenant(terms, known, horizon)
         except _NOT_THE_TENANTS:
             raise
         except CrmError as exc:  # this tenant's history: the others are billed
             errors[tenant_id] = exc
             continue
         after = [horizon + timedelta(days=1), *later]
-        for invoice in evaluation.invoices:
-            if invoice.key in keys[tenant_id]:
-                continue
-            if invoice.issued <= up_to:
-                ready.append((invoice, vendor.policy))
-            else:
+        numbers = keys[tenant_id]
+        for invoice in unstored(evaluation.invoices, numbers):
+            if invoice.issued > up_to:
                 after.append(invoice.issued)
+                continue
+            if invoice.corrects in numbers:  # it corrects a stored invoice: its number
+                invoice = attrs.evolve(invoice, corrects=numbers[invoice.corrects])
+            ready.append((invoice, vendor.policy))  # else one of this batch's (see _issue)
         due.append((tenant_id, bases[tenant_id], len(history), up_to, min(after).isoformat()))
     return ready, due
 
@@ -923,12 +931,17 @@ def _issue(
         series: uow.invoices.reserve_numbers(series, count) - 1
         for series, count in sorted(provisional.counts.items())  # one lock order for all
     }
+    numbers: dict[tuple[str, str], str] = {}  # (tenant, key) -> the number just given
     for (head, _), (invoice, policy), (series, offset) in zip(
         rows, built, provisional.issued, strict=True
     ):
-        head["number"] = billing.invoice_number(
-            policy, invoice.issued.year, before[series] + offset
+        head["number"] = document_number(
+            policy, series, invoice.issued.year, before[series] + offset
         )
+        numbers[invoice.tenant_id, invoice.key] = head["number"]
+        corrects = invoice.corrects
+        if corrects is not None and (invoice.tenant_id, corrects) in numbers:
+            head["corrects"] = numbers[invoice.tenant_id, corrects]  # corrects one just issued
     uow.invoices.add_rows(rows)
     return len(rows)
 

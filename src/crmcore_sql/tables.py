@@ -117,6 +117,8 @@ invoices = Table(
     Column("period_first_day", Date),
     Column("period_last_day", Date),
     Column("net", AMOUNT, nullable=False),
+    Column("corrects", String(ID)),  # a correction (BILL-6): the number it corrects
+    Column("corrected_net", AMOUNT),  # and that invoice's net before it, in minor units
     UniqueConstraint("tenant_id", "key", name="uq_invoices_tenant_key"),
     UniqueConstraint("series", "number", name="uq_invoices_series_number"),
 )

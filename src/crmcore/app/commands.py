@@ -55,6 +55,8 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
     TenantCreated,
+    entered,
+    entry_order_problem,
 )
 from crmcore.invoices import InvoiceLine
 from crmcore.notices import price_change_effective, terms_change_effective
@@ -232,13 +234,11 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     with uow:
         version = uow.tenants.version(tenant_id)
         history = uow.tenants.history(tenant_id)
-        if event.at < history[-1].at:  # late entries are corrections (BILL-6), not appends
-            raise OutOfOrderError(
-                f"{event.at.isoformat()} is before the last event recorded, at"
-                f" {history[-1].at.isoformat()}",
-                field="event.at",
-            )
-        day = _day(uow, tenant_id, event.at)
+        problem = entry_order_problem(history[-1], event)
+        if problem is not None:  # a late entry says when it was recorded (BILL-6)
+            raise OutOfOrderError(problem[1], field=f"event.{problem[0]}", rule="BILL-6")
+        day = max(_day(uow, tenant_id, event.at), _day(uow, tenant_id, entered(event)))
+        _check_not_silently_late(uow, tenant_id, event, _day(uow, tenant_id, event.at))
         terms = tenant_terms(uow, tenant_id, day)
         after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
         refused = after.refusal_of(event)
@@ -260,6 +260,23 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
         uow.commit()
     warned = tuple(after.warnings_of(event))
     return Recorded(tenant_id, (event,), stored, warned, charges, replaced)
+
+
+def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day: date) -> None:
+    """An event that takes effect before an invoice already issued must say when it was
+    entered (``recorded``): the invoice never changes, the difference goes on a correction
+    (BILL-6). Without it the event would rewrite what was invoiced."""
+    if event.recorded is not None:
+        return
+    issued = [i for i in uow.invoices.for_tenant(tenant_id) if i.issued > day]
+    if issued:
+        latest = max(issued, key=lambda i: i.issued)
+        raise ValidationError(
+            f"takes effect on {day}, before invoice {latest.number} issued on {latest.issued};"
+            " give 'recorded' (when it was entered) to bill it by a correction",
+            field="event.recorded",
+            rule="BILL-6",
+        )
 
 
 def _day(uow: UnitOfWork, tenant_id: str, at: datetime) -> date:

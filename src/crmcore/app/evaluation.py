@@ -33,6 +33,7 @@ from crmcore.billing import (
     issue,
 )
 from crmcore.catalog import Catalog
+from crmcore.corrections import CORRECTION_KEY, Epoch, documents
 from crmcore.dates import local_midnight, vendor_date, zone
 from crmcore.dunning import DunningTransition
 from crmcore.errors import ValidationError
@@ -54,6 +55,8 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
     TenantCreated,
+    entered,
+    is_late,
 )
 from crmcore.invoices import Invoice, Payment
 from crmcore.money import Money
@@ -131,6 +134,19 @@ class EvaluationContext:
     dunning: Sequence[DunningTransition] = ()  # set by apply_rules
     #: the invoices ``payments`` were computed for (see :meth:`refresh_payments`)
     payments_for: tuple[Invoice, ...] = ()
+    #: Late entries (BILL-6): turns the invoices priced with every event known into the
+    #: documents really issued, corrections included (:func:`crmcore.corrections.documents`);
+    #: None when no event was entered late. ``composed`` once ``invoices`` are those.
+    compose: Compose | None = None
+    composed: bool = False
+
+    def documents(self, priced: list[Invoice]) -> list[Invoice] | None:
+        """The documents issued for ``priced`` (:attr:`compose`), or None without late
+        entries (``priced`` are then the documents)."""
+        if self.compose is None:
+            return None
+        self.composed = True
+        return self.compose(priced)
 
     @property
     def tenant_id(self) -> str:
@@ -163,6 +179,7 @@ class EvaluationContext:
 
 
 Extension = Callable[[EvaluationContext], None]
+Compose = Callable[[list[Invoice]], list[Invoice]]
 
 #: Behaviour of the other rule families (PAY-2..5 dunning statuses and ``reinstate``, SLA credits
 #: from ``outage``, REC limits for ``create_records``/``delete_records``). Each is called in
@@ -215,11 +232,47 @@ def evaluate_tenant(
         )
     chosen = EXTENSIONS if extensions is None else extensions
     tz = tenant.policy.timezone
-    # ``until`` is the last day replayed: an event after it is not evaluated (nor refused).
-    events = [history[0], *(e for e in history[1:] if vendor_date(e.at, tz) <= until)]
+    # ``until`` is the last day replayed: an event after it, or entered after it, is not
+    # evaluated (nor refused). Late entries (BILL-6) are replayed in effective-time order.
+    events: list[Event] = [history[0]]
+    late_days: set[date] = set()
+    for event in history[1:]:
+        if vendor_date(event.at, tz) > until or vendor_date(entered(event), tz) > until:
+            continue
+        events.append(event)
+        if is_late(event, tz):
+            late_days.add(vendor_date(entered(event), tz))
+    if not late_days:
+        return _evaluate_known(tenant, history, events, until, chosen, None)
+    events[1:] = sorted(events[1:], key=lambda e: e.at)  # stable: entry order within an instant
+    days = sorted(late_days)
+    epochs = []
+    for index, day in enumerate(days):
+        start = None if index == 0 else days[index - 1]
+        known = [e for e in events if not (is_late(e, tz) and vendor_date(entered(e), tz) >= day)]
+        before = _evaluate_known(tenant, history, known, until, chosen, None)
+        epochs.append(Epoch(start, before.invoices))
+
+    def compose(priced: list[Invoice]) -> list[Invoice]:
+        return documents([*epochs, Epoch(days[-1], priced)], tenant.policy)
+
+    return _evaluate_known(tenant, history, events, until, chosen, compose)
+
+
+def _evaluate_known(
+    tenant: TenantTerms,
+    history: Sequence[Event],
+    events: list[Event],
+    until: date,
+    chosen: Sequence[Extension],
+    compose: Compose | None,
+) -> Evaluation:
+    """The evaluation of ``events`` (in effective-time order, as if each was known when it
+    took effect); ``compose`` turns the invoices so priced into the documents really issued
+    (BILL-6 corrections of late entries)."""
     ended: list[dict[str, Any]] = []  # events refused because the contract had ended (PAY-3/4)
     while True:
-        context = _evaluate_once(tenant, events, until, chosen)
+        context = _evaluate_once(tenant, events, until, chosen, compose)
         refused = _first_after_contract_ended(context, events)
         if refused is None:
             break
@@ -279,7 +332,11 @@ def _public(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _evaluate_once(
-    tenant: TenantTerms, history: Sequence[Event], until: date, extensions: Sequence[Extension]
+    tenant: TenantTerms,
+    history: Sequence[Event],
+    until: date,
+    extensions: Sequence[Extension],
+    compose: Compose | None = None,
 ) -> EvaluationContext:
     """The core replay of ``history``, then every extension."""
     policy = tenant.policy
@@ -313,9 +370,14 @@ def _evaluate_once(
             for refusal in timeline.refusals
         ],
         warnings=[],
+        compose=compose,
     )
     for extension in extensions:
         extension(context)
+    if compose is not None and not context.composed:  # no extension issued the documents
+        context.invoices = compose(context.invoices)
+        context.composed = True
+        context.refresh_payments()
     return context
 
 
@@ -378,10 +440,14 @@ def _payments(
     the invoices issued by that day."""
     currency = tenant.terms.currency
     tz = zone(tenant.policy.timezone)
+    # a card is charged at issue (a correction of a card invoice too); a credit note (a
+    # correction with a negative total, BILL-6) counts as money received on its day
     charges = [
         (midnight, Payment(tenant.tenant_id, midnight, i.gross, f"card {i.number}"))
+        if i.gross.amount > 0
+        else (midnight, Payment(tenant.tenant_id, midnight, -i.gross, f"credit {i.number}"))
         for i in invoices
-        if i.key in card_keys and i.gross.amount > 0
+        if (i.gross.amount > 0 and _corrected_key(i) in card_keys) or i.gross.amount < 0
         for midnight in (local_midnight(i.issued, tz),)
     ]
     result: list[Payment] = []
@@ -394,7 +460,7 @@ def _payments(
             received = received + charges[0][1].amount
             result.append(charges.pop(0)[1])
         if event.amount is None:
-            issued = [i.gross for i in invoices if i.issued <= step.day]
+            issued = [i.gross for i in invoices if i.issued <= step.day and i.gross.amount > 0]
             owed = sum(issued, Money.zero(currency)) - received
             if owed.amount <= 0:
                 continue
@@ -405,3 +471,8 @@ def _payments(
         received = received + amount
     result.extend(payment for _, payment in charges)
     return result
+
+
+def _corrected_key(invoice: Invoice) -> str:
+    """The key of the invoice ``invoice`` is (or corrects): a correction is paid as it was."""
+    return invoice.key.split(CORRECTION_KEY, 1)[0]

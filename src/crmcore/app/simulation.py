@@ -1,11 +1,12 @@
 """A scenario (SCENARIOS.md) through the application layer, on any storage.
 
 :func:`simulate_stored` is ``crmcore simulate --db``: the scenario's vendor is saved, its
-tenant registered, each event sent as its command on its day (a refused command is a refusal
-of the result, nothing stored) and the billing use case run up to the day before each event
-and then up to ``until``, so invoices are issued day by day as a billing script would. The
-answer is built from what was stored, in the shape of :func:`crmcore.scenario.run`'s, and is
-equal to it: the same engine (:func:`crmcore.app.evaluation.evaluate_tenant`) decided both.
+tenant registered, each event sent as its command on the day it was entered (its
+``recorded`` day for a late entry; a refused command is a refusal of the result, nothing
+stored) and the billing use case run up to the day before each event is entered and then up
+to ``until``, so invoices are issued day by day as a billing script would. The answer is
+built from what was stored, in the shape of :func:`crmcore.scenario.run`'s, and is equal to
+it: the same engine (:func:`crmcore.app.evaluation.evaluate_tenant`) decided both.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, NotFound, ValidationError
-from crmcore.events import TenantCreated
+from crmcore.events import TenantCreated, entered
 from crmcore.ports import UnitOfWork
 from crmcore.scenario import result_json
 from crmcore.scenario_input import ParsedScenario, parse
@@ -66,9 +67,10 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
     refusals: list[dict[str, Any]] = []
     tz = scenario.policy.timezone
     for event in scenario.history[1:]:
-        if vendor_date(event.at, tz) > scenario.until:
-            break  # the scenario's answer ends with ``until``: later events are not replayed
-        day_before = vendor_date(event.at, tz) - timedelta(days=1)
+        day = vendor_date(entered(event), tz)  # the day it was entered (BILL-6: late entries)
+        if vendor_date(event.at, tz) > scenario.until or day > scenario.until:
+            continue  # the scenario's answer ends with ``until``: later events are not replayed
+        day_before = day - timedelta(days=1)
         if day_before >= scenario.created_day:
             bill_tenant(unit_of_work(), tenant_id, day_before)
         try:
