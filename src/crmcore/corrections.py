@@ -30,7 +30,7 @@ the start invoices for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 import attrs
@@ -40,7 +40,7 @@ from crmcore.invoices import CORRECTION_RULE, Invoice, InvoiceLine, LineKind
 from crmcore.money import Money
 from crmcore.policies import VendorPolicy
 
-__all__ = ["CORRECTION_KEY", "Epoch", "documents", "per_kind"]
+__all__ = ["CORRECTION_KEY", "Epoch", "Issued", "documents", "per_kind"]
 
 #: A correction's key: the corrected invoice's key, this, the day it was issued.
 CORRECTION_KEY = "@correction:"
@@ -53,6 +53,16 @@ class Epoch:
 
     start: date | None
     invoices: Sequence[Invoice]
+    card_keys: frozenset[str] = frozenset()  # its invoices charged to a card at issue (BILL-4)
+
+
+@attrs.frozen
+class Issued:
+    """The documents really issued (in issue order, numbered) and the keys of those charged
+    to a card at issue (BILL-4: an invoice paid by card, and its corrections)."""
+
+    documents: list[Invoice]
+    card_keys: frozenset[str]
 
 
 def per_kind(invoices: Iterable[Invoice], currency: str) -> dict[LineKind, Money]:
@@ -64,33 +74,47 @@ def per_kind(invoices: Iterable[Invoice], currency: str) -> dict[LineKind, Money
     return totals
 
 
-def documents(epochs: Sequence[Epoch], policy: VendorPolicy) -> list[Invoice]:
+def documents(
+    epochs: Sequence[Epoch],
+    policy: VendorPolicy,
+    closed: Callable[[date], bool] = lambda _day: False,
+) -> Issued:
     """The invoices and corrections really issued, in issue order, numbered gaplessly in
-    their series (BILL-6); see the module docstring."""
+    their series (BILL-6); see the module docstring. Nothing that asks for money is issued on
+    a day ``closed`` says the contract had ended (PAY-3/PAY-4): no invoice, no correction
+    with a positive total; a credit still is."""
     issued: list[Invoice] = []
+    card: set[str] = set()
     chains: dict[str, list[Invoice]] = {}  # key -> the invoice, then its corrections
+
+    def add(document: Invoice, chain: list[Invoice], by_card: bool) -> None:
+        if closed(document.issued) and (document.corrects is None or document.gross.amount > 0):
+            return
+        if not chain:
+            chains[document.key] = chain
+        chain.append(document)
+        issued.append(document)
+        if by_card:
+            card.add(document.key)
+
     for index, epoch in enumerate(epochs):
         start = epoch.start
         end = epochs[index + 1].start if index + 1 < len(epochs) else None
         if start is not None:
             should = {invoice.key: invoice for invoice in epoch.invoices}
-            for key, chain in chains.items():
+            for key, chain in list(chains.items()):
                 correction = _correction(chain, should.get(key), start, policy)
                 if correction is not None:
-                    chain.append(correction)
-                    issued.append(correction)
+                    add(correction, chain, chain[0].key in card)
             for invoice in epoch.invoices:
                 if invoice.issued < start and invoice.key not in chains:
-                    late = _issued_on(invoice, start, policy)
-                    chains[invoice.key] = [late]
-                    issued.append(late)
+                    add(_issued_on(invoice, start, policy), [], invoice.key in epoch.card_keys)
         for invoice in epoch.invoices:
             if invoice.key in chains:
                 continue
             if (start is None or invoice.issued >= start) and (end is None or invoice.issued < end):
-                chains[invoice.key] = [invoice]
-                issued.append(invoice)
-    return _numbered(issued, policy)
+                add(invoice, [], invoice.key in epoch.card_keys)
+    return Issued(_numbered(issued, policy), frozenset(card))
 
 
 def _issued_on(invoice: Invoice, day: date, policy: VendorPolicy) -> Invoice:

@@ -19,7 +19,8 @@ core replay it:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,7 +71,14 @@ if TYPE_CHECKING:
     from crmcore.policies import VendorPolicy
     from crmcore.tenancy import Timeline
 
-__all__ = ["CONTRACT_EVENTS", "EVENT_KEY", "RulesContext", "apply_rules", "contract_closed_by"]
+__all__ = [
+    "CONTRACT_EVENTS",
+    "EVENT_KEY",
+    "RulesContext",
+    "apply_rules",
+    "contract_closed_by",
+    "price_rules",
+]
 
 
 class RulesContext(Protocol):
@@ -103,7 +111,9 @@ class RulesContext(Protocol):
 
     def refresh_payments(self) -> None: ...
 
-    def documents(self, priced: list[Invoice]) -> list[Invoice] | None: ...
+    def documents(
+        self, priced: list[Invoice], closed: Callable[[date], bool] = ...
+    ) -> list[Invoice] | None: ...
 
 
 _ROUNDS = 8  # dropping invoices can only shrink the set; a few rounds reach the fixed point
@@ -151,13 +161,26 @@ def contract_closed_by(log: Sequence[DunningTransition], at: datetime) -> str | 
     return _ACCESS_RULE[current] if current in _CLOSED else None
 
 
+def price_rules(context: RulesContext) -> None:
+    """What :func:`apply_rules` does to the invoices' prices alone: the SLA-6 credit lines
+    (no payment delay, so nothing dropped). The invoices a replay with part of the events
+    known prices, before the documents really issued are composed from them (BILL-6: late
+    entries; PAY-3/PAY-4 then apply to those documents)."""
+    context.invoices = _renumber(
+        _with_sla_credits(context, context.invoices), context.invoices, context.policy
+    )
+    context.refresh_payments()
+
+
 def apply_rules(context: RulesContext) -> None:
     """The PAY, SLA and REC behaviour of a scenario (see the module docstring)."""
     base = list(context.invoices)
     kept = base
+    closed: list[tuple[date, date]] = []
     for _ in range(_ROUNDS):
         priced = _with_sla_credits(context, kept)
-        issued = context.documents(priced)  # BILL-6: corrections of late entries
+        # BILL-6: corrections of late entries (none asking for money while the contract ended)
+        issued = context.documents(priced, functools.partial(_within, spans=tuple(closed)))
         context.invoices = _renumber(priced, base, context.policy) if issued is None else issued
         context.refresh_payments()
         # Checked against this round's invoices: one that was cancelled among all of them
@@ -171,9 +194,9 @@ def apply_rules(context: RulesContext) -> None:
             context.until,
             reinstatements,
         )
-        closed = _closed_spans(log)
-        still = [i for i in base if not any(a <= i.issued < b for a, b in closed)]
-        if still == kept:
+        previous, closed = closed, _closed_spans(log)
+        still = [i for i in base if not _within(i.issued, closed)]
+        if still == kept and (issued is None or closed == previous):
             break
         kept = still
     context.refusals.extend(refused)
@@ -213,6 +236,10 @@ def _valid_reinstatements(
             continue
         accepted.append(candidate)
     return accepted
+
+
+def _within(day: date, spans: Sequence[tuple[date, date]]) -> bool:
+    return any(first <= day < end for first, end in spans)
 
 
 def _closed_spans(log: Sequence[Any]) -> list[tuple[date, date]]:

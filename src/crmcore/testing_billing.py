@@ -30,6 +30,7 @@ __all__ = [
     "PRAGUE",
     "TWO_PLANS",
     "TWO_PLAN_TERMS",
+    "late_entry_documents",
     "life_scenario_documents",
     "scenario_documents",
     "tenant_histories",
@@ -211,3 +212,29 @@ def life_scenario_documents(draw: st.DrawFn) -> dict[str, Any]:
     events.sort(key=lambda e: datetime.fromisoformat(e["at"]))
     document["events"] = events
     return document
+
+
+@st.composite
+def late_entry_documents(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A :func:`life_scenario_documents` document, and the same life with some of its events
+    entered late (BILL-6): each such event gets ``recorded``, 1 to 60 days after it took
+    effect (at most ``until``), and the events are listed in recorded order. The first knows
+    every event when it happens; the second issues what was known on each day, then
+    corrections."""
+    document = draw(life_scenario_documents())
+    until = date.fromisoformat(document["until"])
+    last = datetime.combine(until, time(18, 0), tzinfo=PRAGUE)
+    entries: list[tuple[datetime, int, dict[str, Any]]] = []
+    for index, event in enumerate(document["events"]):
+        at = datetime.fromisoformat(event["at"])
+        item = dict(event)
+        if draw(st.integers(0, 3)) == 0 and at < last:
+            delay = timedelta(days=draw(st.integers(1, 60)), hours=draw(st.integers(0, 5)))
+            entered = min(at + delay, last)
+            if entered > at:
+                item["recorded"] = entered.isoformat()
+                at = entered
+        entries.append((at, index, item))
+    entries.sort(key=lambda entry: (entry[0], entry[1]))
+    late = dict(document, events=[item for _at, _index, item in entries])
+    return document, late

@@ -36,12 +36,18 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import attrs
 
-from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
+from crmcore.app.evaluation import (
+    CHARGE_HORIZON,
+    Evaluation,
+    TenantTerms,
+    evaluate_tenant,
+    verb_of,
+)
 from crmcore.billing import BillingTerms, PriceLists
 from crmcore.catalog import Catalog
 from crmcore.dates import vendor_date
@@ -77,10 +83,6 @@ __all__ = [
 
 #: Events whose charge :func:`record` reports (the invoice lines they add).
 PRICED_EVENTS = (Activated, Prepaid, SeatsAdded, SeatsRemoved, PlanChanged)
-
-#: How far past the change's day its charge is looked for: the next monthly invoice is issued
-#: on the 1st after it (BILL-2), an immediate charge (PRO-3, PRO-4 annual, TERM-1/3) that day.
-CHARGE_HORIZON = timedelta(days=32)
 
 
 @attrs.frozen

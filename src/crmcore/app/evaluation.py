@@ -18,7 +18,7 @@ history replayed without it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,7 @@ from crmcore.billing import (
     issue,
 )
 from crmcore.catalog import Catalog
-from crmcore.corrections import CORRECTION_KEY, Epoch, documents
+from crmcore.corrections import Epoch, Issued, documents
 from crmcore.dates import local_midnight, vendor_date, zone
 from crmcore.dunning import DunningTransition
 from crmcore.errors import ValidationError
@@ -61,10 +61,17 @@ from crmcore.events import (
 from crmcore.invoices import Invoice, Payment
 from crmcore.money import Money
 from crmcore.policies import VendorPolicy
-from crmcore.scenario_rules import CONTRACT_EVENTS, EVENT_KEY, apply_rules, contract_closed_by
+from crmcore.scenario_rules import (
+    CONTRACT_EVENTS,
+    EVENT_KEY,
+    apply_rules,
+    contract_closed_by,
+    price_rules,
+)
 from crmcore.tenancy import Timeline, replay
 
 __all__ = [
+    "CHARGE_HORIZON",
     "EXTENSIONS",
     "Evaluation",
     "EvaluationContext",
@@ -139,14 +146,21 @@ class EvaluationContext:
     #: None when no event was entered late. ``composed`` once ``invoices`` are those.
     compose: Compose | None = None
     composed: bool = False
+    #: the keys of the priced invoices charged to a card (``card_keys`` before composing)
+    priced_card_keys: frozenset[str] = frozenset()
 
-    def documents(self, priced: list[Invoice]) -> list[Invoice] | None:
-        """The documents issued for ``priced`` (:attr:`compose`), or None without late
-        entries (``priced`` are then the documents)."""
+    def documents(
+        self, priced: list[Invoice], closed: Callable[[date], bool] = lambda _day: False
+    ) -> list[Invoice] | None:
+        """The documents issued for ``priced`` (:attr:`compose`; none that asks for money on
+        a ``closed`` day), or None without late entries (``priced`` are then the documents).
+        ``card_keys`` become the documents'."""
         if self.compose is None:
             return None
+        issued = self.compose(Epoch(None, priced, self.priced_card_keys), closed)
         self.composed = True
-        return self.compose(priced)
+        self.card_keys = issued.card_keys
+        return issued.documents
 
     @property
     def tenant_id(self) -> str:
@@ -179,7 +193,15 @@ class EvaluationContext:
 
 
 Extension = Callable[[EvaluationContext], None]
-Compose = Callable[[list[Invoice]], list[Invoice]]
+
+#: How far past the change's day a command evaluates the tenant (its charge: the next monthly
+#: invoice is issued on the 1st after it, BILL-2; an immediate charge, PRO-3, PRO-4 annual,
+#: TERM-1/3, that day).
+CHARGE_HORIZON = timedelta(days=32)
+#: Late entries (BILL-6): the documents issued for the invoices priced with every event known
+#: (an :class:`~crmcore.corrections.Epoch`), none that asks for money on a day the contract had
+#: ended (the predicate, PAY-3/PAY-4).
+Compose = Callable[[Epoch, Callable[[date], bool]], Issued]
 
 #: Behaviour of the other rule families (PAY-2..5 dunning statuses and ``reinstate``, SLA credits
 #: from ``outage``, REC limits for ``create_records``/``delete_records``). Each is called in
@@ -205,6 +227,8 @@ class Evaluation:
     dunning: tuple[DunningTransition, ...]
     refused: tuple[Event | None, ...]
     warned: tuple[Event | None, ...]
+    #: the keys of the documents charged to a card at issue (BILL-4)
+    card_keys: frozenset[str] = frozenset()
 
     def refusal_of(self, event: Event) -> Mapping[str, Any] | None:
         """The refusal of ``event`` (this very object), or None when it was accepted."""
@@ -235,28 +259,63 @@ def evaluate_tenant(
     # ``until`` is the last day replayed: an event after it, or entered after it, is not
     # evaluated (nor refused). Late entries (BILL-6) are replayed in effective-time order.
     events: list[Event] = [history[0]]
-    late_days: set[date] = set()
     for event in history[1:]:
         if vendor_date(event.at, tz) > until or vendor_date(entered(event), tz) > until:
             continue
         events.append(event)
-        if is_late(event, tz):
-            late_days.add(vendor_date(entered(event), tz))
-    if not late_days:
-        return _evaluate_known(tenant, history, events, until, chosen, None)
+    if all(event.recorded is None or event.recorded <= event.at for event in events):
+        return _evaluate_known(tenant, history, events, until, chosen, None, [])
+    events, refused = _accepted_at_entry(tenant, events, chosen)
+    late_days = {vendor_date(entered(e), tz) for e in events if is_late(e, tz)}
     events[1:] = sorted(events[1:], key=lambda e: e.at)  # stable: entry order within an instant
+    if not late_days:
+        return _evaluate_known(tenant, history, events, until, chosen, None, refused)
     days = sorted(late_days)
+    # what each epoch's knowledge prices (payment delay applies to the documents issued)
+    pricing = [price_rules if extension is apply_rules else extension for extension in chosen]
     epochs = []
     for index, day in enumerate(days):
         start = None if index == 0 else days[index - 1]
         known = [e for e in events if not (is_late(e, tz) and vendor_date(entered(e), tz) >= day)]
-        before = _evaluate_known(tenant, history, known, until, chosen, None)
-        epochs.append(Epoch(start, before.invoices))
+        before = _evaluate_known(tenant, history, known, until, pricing, None, [])
+        epochs.append(Epoch(start, before.invoices, before.card_keys))
 
-    def compose(priced: list[Invoice]) -> list[Invoice]:
-        return documents([*epochs, Epoch(days[-1], priced)], tenant.policy)
+    def compose(priced: Epoch, closed: Callable[[date], bool]) -> Issued:
+        return documents([*epochs, attrs.evolve(priced, start=days[-1])], tenant.policy, closed)
 
-    return _evaluate_known(tenant, history, events, until, chosen, compose)
+    return _evaluate_known(tenant, history, events, until, chosen, compose, refused)
+
+
+def _accepted_at_entry(
+    tenant: TenantTerms, events: list[Event], chosen: Sequence[Extension]
+) -> tuple[list[Event], list[dict[str, Any]]]:
+    """The events (in entry order) accepted when they were entered, and the refusals of the
+    others. A command is validated against what is known when it is entered (the stored
+    path: :func:`crmcore.app.commands.record`): an event that a later-entered event taking
+    effect before it might change is checked against the events entered before it alone,
+    evaluated as the command evaluates it (:data:`CHARGE_HORIZON` ahead); one refused then was
+    never stored, whatever a late entry showed afterwards."""
+    tz = tenant.policy.timezone
+    earliest_after: list[datetime | None] = [None] * len(events)
+    running: datetime | None = None
+    for index in range(len(events) - 1, 0, -1):
+        earliest_after[index] = running
+        at = events[index].at
+        running = at if running is None or at < running else running
+    accepted: list[Event] = [events[0]]
+    refused: list[dict[str, Any]] = []
+    for index in range(1, len(events)):
+        event = events[index]
+        later = earliest_after[index]
+        if later is not None and later < event.at:
+            day = max(vendor_date(event.at, tz), vendor_date(entered(event), tz))
+            trial = evaluate_tenant(tenant, [*accepted, event], day + CHARGE_HORIZON, chosen)
+            refusal = trial.refusal_of(event)
+            if refusal is not None:
+                refused.append({**refusal, EVENT_KEY: event})
+                continue
+        accepted.append(event)
+    return accepted, refused
 
 
 def _evaluate_known(
@@ -266,6 +325,7 @@ def _evaluate_known(
     until: date,
     chosen: Sequence[Extension],
     compose: Compose | None,
+    refused_at_entry: list[dict[str, Any]],
 ) -> Evaluation:
     """The evaluation of ``events`` (in effective-time order, as if each was known when it
     took effect); ``compose`` turns the invoices so priced into the documents really issued
@@ -292,7 +352,7 @@ def _evaluate_known(
     order = {id(event): index for index, event in enumerate(history)}
     refusals = _one_per_event(
         sorted(
-            [*context.refusals, *ended],
+            [*context.refusals, *ended, *refused_at_entry],
             key=lambda r: (str(r["on"]), order.get(id(r.get(EVENT_KEY)), len(order))),
         )
     )
@@ -309,6 +369,7 @@ def _evaluate_known(
         dunning=tuple(context.dunning),
         refused=tuple(r.get(EVENT_KEY) for r in refusals),
         warned=tuple(w.get(EVENT_KEY) for w in context.warnings),
+        card_keys=context.card_keys,
     )
 
 
@@ -371,12 +432,12 @@ def _evaluate_once(
         ],
         warnings=[],
         compose=compose,
+        priced_card_keys=card_keys,
     )
     for extension in extensions:
         extension(context)
     if compose is not None and not context.composed:  # no extension issued the documents
-        context.invoices = compose(context.invoices)
-        context.composed = True
+        context.invoices = context.documents(context.invoices) or []
         context.refresh_payments()
     return context
 
@@ -447,7 +508,7 @@ def _payments(
         if i.gross.amount > 0
         else (midnight, Payment(tenant.tenant_id, midnight, -i.gross, f"credit {i.number}"))
         for i in invoices
-        if (i.gross.amount > 0 and _corrected_key(i) in card_keys) or i.gross.amount < 0
+        if (i.gross.amount > 0 and i.key in card_keys) or i.gross.amount < 0
         for midnight in (local_midnight(i.issued, tz),)
     ]
     result: list[Payment] = []
@@ -471,8 +532,3 @@ def _payments(
         received = received + amount
     result.extend(payment for _, payment in charges)
     return result
-
-
-def _corrected_key(invoice: Invoice) -> str:
-    """The key of the invoice ``invoice`` is (or corrects): a correction is paid as it was."""
-    return invoice.key.split(CORRECTION_KEY, 1)[0]

@@ -61,10 +61,12 @@ from crmcore.events import (
     Prepaid,
     SeatsAdded,
     SeatsRemoved,
+    entered,
     event_to_dict,
+    is_late,
 )
 from crmcore.i18n import LOCALES, N_, format_value, translate, translations
-from crmcore.invoices import Invoice, InvoiceLine, LineKind
+from crmcore.invoices import CORRECTION_RULE, Invoice, InvoiceLine, LineKind
 from crmcore.money import Money
 from crmcore.ports import UnitOfWork
 from crmcore.proration import fraction_text
@@ -104,12 +106,18 @@ _CARRIED = N_("of which {amount} on this invoice, the rest carried forward")
 _EARLIER = N_("of which {amount} on this invoice, the rest on earlier invoices")
 _TIMES = N_("effective {effective}, recorded {recorded}")
 _HEADER = N_("Invoice {number} of {tenant}, issued {issued}: net {net}, VAT {vat}, total {gross}")
+_CORRECTION_HEADER = N_(
+    "Correction {number} of invoice {corrects} of {tenant}, issued {issued}:"
+    " net {net}, VAT {vat}, total {gross}"
+)
+_CORRECTED = N_("the difference on invoice {corrects}")
+_LATE = N_("from what took effect on {day} and was entered late")
 
 
 @attrs.frozen
 class Cause:
-    """An event that caused a line, with its effective time and its recorded time (the same
-    until issue 15 stores when an event was recorded)."""
+    """An event that caused a line, with its effective time and its recorded time (later
+    than the effective time for a late entry, BILL-6)."""
 
     event: Event
     effective: datetime
@@ -117,9 +125,10 @@ class Cause:
 
     @classmethod
     def of(cls, event: Event, timezone: str) -> Cause:
-        """``event``'s times in the vendor's zone (TIME-2), whichever zone a store returns."""
-        at = event.at.astimezone(zone(timezone))
-        return cls(event, at, at)
+        """``event``'s times in the vendor's zone (TIME-2), whichever zone a store returns:
+        when it took effect and when it was entered (BILL-6: later for a late entry)."""
+        tz = zone(timezone)
+        return cls(event, event.at.astimezone(tz), entered(event).astimezone(tz))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -258,10 +267,11 @@ def explain_invoice(
         explainer.line(position, line) for position, line in enumerate(invoice.lines, start=1)
     )
     header = translate(
-        _HEADER,
+        _HEADER if invoice.corrects is None else _CORRECTION_HEADER,
         chosen,
         {
             "number": invoice.number,
+            "corrects": invoice.corrects,
             "tenant": invoice.tenant_id,
             "issued": invoice.issued,
             "net": invoice.net,
@@ -344,6 +354,16 @@ class _Explainer:
 
     def line(self, position: int, line: InvoiceLine) -> LineExplanation:
         rules = _rules(line)
+        if line.rule == CORRECTION_RULE:
+            causes = self.entered_late()
+            corrected = translate(
+                _CORRECTED,
+                self.locale,
+                {"kind": line.kind.value, "corrects": self.invoice.corrects},
+            )
+            clause = self.clause(_LATE, causes, {})
+            text = f"{self.money(line.net)} ({', '.join(rules)}), {corrected}{clause}."
+            return LineExplanation(position, line, rules, None, None, (), causes, text)
         if line.kind is LineKind.SLA_CREDIT:
             credits = self.credits(line)
             return LineExplanation(
@@ -445,6 +465,19 @@ class _Explainer:
             if first and s.day < first and isinstance(s.cause, SUBSCRIPTION_EVENTS)
         ]
         return self.of(changes[-1:]), _PERIOD, {"first": first, "last": last}
+
+    def entered_late(self) -> tuple[Cause, ...]:
+        """BILL-6: the late entries a correction issued on its day makes good: the events
+        entered that day that took effect on an earlier day."""
+        if self.evaluation is None:
+            return ()
+        timezone = self.timezone
+        return tuple(
+            Cause.of(event, timezone)
+            for event in self.evaluation.history
+            if is_late(event, timezone)
+            and vendor_date(entered(event), timezone) == self.invoice.issued
+        )
 
     def payment_choice(self) -> tuple[Cause, ...]:
         """BILL-4: the activation or prepayment whose payment method is in force at issue."""

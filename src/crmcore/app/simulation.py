@@ -11,7 +11,7 @@ it: the same engine (:func:`crmcore.app.evaluation.evaluate_tenant`) decided bot
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -64,9 +64,11 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
     created = scenario.history[0]
     assert isinstance(created, TenantCreated)  # parse() starts every history with it
     register_tenant(unit_of_work(), tenant_id, vendor.name, created.at, created.identity)
-    refusals: list[dict[str, Any]] = []
+    refusals: list[tuple[int, dict[str, Any]]] = []  # (the event's place, its refusal)
     tz = scenario.policy.timezone
-    for event in scenario.history[1:]:
+    for place, event in enumerate(scenario.history):
+        if place == 0:
+            continue
         day = vendor_date(entered(event), tz)  # the day it was entered (BILL-6: late entries)
         if vendor_date(event.at, tz) > scenario.until or day > scenario.until:
             continue  # the scenario's answer ends with ``until``: later events are not replayed
@@ -76,14 +78,32 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
         try:
             record(unit_of_work(), tenant_id, event)
         except CommandRefused as refused:
-            refusals.append(_refusal(refused, vendor_date(event.at, tz).isoformat()))
+            refusals.append((place, _refusal(refused, vendor_date(event.at, tz).isoformat())))
     billed = bill_tenant(unit_of_work(), tenant_id, scenario.until)
     with unit_of_work() as uow:
         stored = sorted(uow.invoices.for_tenant(tenant_id), key=lambda i: (i.issued, i.number))
     result = result_json(billed.evaluation, stored)
-    # stored events are accepted ones: every refusal is a command's, already in event order
-    result["refusals"] = [*result["refusals"], *refusals]
+    # by day, then in the order of the events, as the runner lists them: the rules' refusals
+    # of stored events and the commands' refusals merged
+    places = {id(e): i for i, e in enumerate(scenario.history)}
+    ruled = [
+        (_place(event, scenario.history, places), refusal)
+        for event, refusal in zip(billed.evaluation.refused, result["refusals"], strict=True)
+    ]
+    merged = sorted([*ruled, *refusals], key=lambda item: (str(item[1]["on"]), item[0]))
+    result["refusals"] = [refusal for _place_, refusal in merged]
     return result
+
+
+def _place(event: object, history: Sequence[object], places: Mapping[int, int]) -> int:
+    """Where the stored ``event`` (read back: equal, not the same object) is in the
+    scenario's history; after every event when unknown."""
+    if id(event) in places:
+        return places[id(event)]
+    for index, candidate in enumerate(history):
+        if candidate == event:
+            return index
+    return len(history)
 
 
 def _save_unless_stored(unit_of_work: Callable[[], UnitOfWork], vendor: Vendor) -> None:

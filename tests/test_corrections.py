@@ -1,0 +1,423 @@
+"""BILL-6: late entries become correction documents (issue 15, section 1).
+
+An event entered after the day it takes effect (``recorded`` later than ``at``) never changes an
+invoice already issued: what the invoice lacked, or charged too much, goes on a correction
+document issued on the day the late entry was recorded, in its own gapless series, naming the
+invoice it corrects, with the difference per line kind and its VAT (BILL-7).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from sqlalchemy.engine import Engine
+
+import crmcore_sql
+from crmcore.app.billing import bill_tenant
+from crmcore.app.commands import record, register_tenant, save_vendor
+from crmcore.app.simulation import scenario_vendor, simulate_stored
+from crmcore.dates import zone
+from crmcore.errors import CrmError, OutOfOrderError, ValidationError
+from crmcore.events import SeatsAdded, TenantCreated, event_from_dict, event_to_dict
+from crmcore.memory import InMemoryStorage
+from crmcore.ports import UnitOfWork
+from crmcore.scenario import dumps, parse, run
+from crmcore.testing_billing import late_entry_documents
+from crmcore_sql.testing import empty_tables
+
+ROOT = Path(__file__).resolve().parents[1]
+LATE_SEATS = json.loads((ROOT / "docs/scenarios/late_seat_addition.json").read_text())
+PRAGUE_TZ = zone("Europe/Prague")
+
+
+def _kinds(result: dict[str, Any]) -> dict[str, Decimal]:
+    """The net of every document's lines per line kind (kinds summing to zero left out)."""
+    totals: dict[str, Decimal] = {}
+    for document in result["invoices"]:
+        for line in document["lines"]:
+            totals[line["kind"]] = totals.get(line["kind"], Decimal(0)) + Decimal(line["net"])
+    return {kind: total for kind, total in totals.items() if total}
+
+
+def _on_time(document: dict[str, Any]) -> dict[str, Any]:
+    """The same life with every event known when it happened: no ``recorded``, events in
+    effective order (the replay that knew every event from the start)."""
+    known = copy.deepcopy(document)
+    for event in known["events"]:
+        event.pop("recorded", None)
+    known["events"].sort(key=lambda e: e.get("on") or e["at"][:10])
+    return known
+
+
+# --- hand-computed examples -----------------------------------------------------------------------
+
+
+def test_bill_6_seats_bought_on_10_march_entered_on_5_april_are_a_correction() -> None:
+    """2 seats of standard (500.00 CZK a seat a month, VAT 21 %, transfer fee 50.00); 1 seat
+    bought on 10 March, entered on 5 April, after the April invoice went out:
+    - the April invoice (1 April) stays: 2 x 500.00 + 50.00 = 1050.00 net, VAT 220.50;
+    - the full replay's April invoice: 3 x 500.00 = 1500.00 prepaid, plus the seat in arrears
+      for 10..31 March, PRO-2: 500.00 x 22/31 = 354.838... -> 354.84, plus the fee 50.00;
+    - so the correction of 5 April: subscription +500.00, seats +354.84 = 854.84 net;
+      VAT = VAT(1050.00 + 854.84) - VAT(1050.00) = 400.02 - 220.50 = 179.52
+      (1904.84 x 0.21 = 400.0164 -> 400.02); gross 1034.36, due 14 days later (BILL-4)."""
+    result = run(LATE_SEATS)
+    april, correction = result["invoices"][3], result["invoices"][4]
+    assert (april["type"], april["number"], april["net"], april["vat"]) == (
+        "invoice",
+        "2026/0004",
+        "1050.00",
+        "220.50",
+    )
+    assert correction["type"] == "correction"
+    assert correction["corrects"] == "2026/0004"
+    assert correction["number"] == "KOR/2026/0001"  # its own series (BILL-6)
+    assert (correction["issued"], correction["due"]) == ("2026-04-05", "2026-04-19")
+    assert [(line["kind"], line["net"], line["rule"]) for line in correction["lines"]] == [
+        ("subscription", "500.00", "BILL-6"),
+        ("seats", "354.84", "BILL-6"),
+    ]
+    assert (correction["net"], correction["vat"], correction["gross"]) == (
+        "854.84",
+        "179.52",
+        "1034.36",
+    )
+    # the May invoice knows the seat: 3 x 500.00 + 50.00
+    assert result["invoices"][5]["net"] == "1550.00"
+    # what the replay that knew the seat from the start invoices, per kind, exactly
+    assert _kinds(result) == _kinds(run(_on_time(LATE_SEATS)))
+    full = run(_on_time(LATE_SEATS))["invoices"][3]
+    assert [line["net"] for line in full["lines"]] == ["1500.00", "354.84", "50.00"]
+
+
+def test_bill_6_a_cancellation_entered_late_credits_what_was_invoiced_after_it() -> None:
+    """Cancelled on 16 March (END-4), entered on 5 April: the April invoice (1000.00 + 50.00,
+    VAT 220.50) should not have been issued (BILL-3 refunds nothing of March, but April was
+    never owed): a credit of -1000.00 and -50.00, VAT 0.00 - 220.50 = -220.50, gross -1270.50;
+    no May invoice."""
+    document = copy.deepcopy(LATE_SEATS)
+    document["events"] = [
+        *LATE_SEATS["events"][:4],
+        {"on": "2026-03-16", "do": "cancel", "recorded": "2026-04-05"},
+    ]
+    result = run(document)
+    credit = result["invoices"][-1]
+    assert credit["type"] == "correction" and credit["corrects"] == "2026/0004"
+    assert [(line["kind"], line["net"]) for line in credit["lines"]] == [
+        ("subscription", "-1000.00"),
+        ("transfer_fee", "-50.00"),
+    ]
+    assert (credit["net"], credit["vat"], credit["gross"]) == ("-1050.00", "-220.50", "-1270.50")
+    assert [i["issued"] for i in result["invoices"] if i["type"] == "invoice"][-1] == "2026-04-01"
+    assert _kinds(result) == _kinds(run(_on_time(document)))
+
+
+def test_bill_6_sla_6_an_outage_reported_late_credits_the_invoice_it_should_have_been_on() -> None:
+    """A 2-day unplanned outage in March (SLA-2 credit on the March fee, SLA-6: on the first
+    invoice after March, the April one), reported on 10 April: a correction of the April
+    invoice with the same ``sla_credit`` the full replay puts on it, negative."""
+    document = copy.deepcopy(LATE_SEATS)
+    document["events"] = [
+        *LATE_SEATS["events"][:5],
+        {
+            "at": "2026-03-03T08:00:00+01:00",
+            "do": "outage",
+            "until": "2026-03-05T08:00:00+01:00",
+            "kind": "unplanned",
+            "recorded": "2026-04-10",
+        },
+    ]
+    document["until"] = "2026-04-30"
+    result = run(document)
+    full = run(_on_time(document))
+    credit = [line for i in full["invoices"] for line in i["lines"] if line["kind"] == "sla_credit"]
+    assert len(credit) == 1 and Decimal(credit[0]["net"]) < 0
+    correction = result["invoices"][-1]
+    assert correction["type"] == "correction" and correction["issued"] == "2026-04-10"
+    assert correction["corrects"] == "2026/0004"
+    assert [(line["kind"], line["net"]) for line in correction["lines"]] == [
+        ("sla_credit", credit[0]["net"])
+    ]
+    assert _kinds(result) == _kinds(full)
+
+
+def test_bill_6_an_activation_entered_late_is_invoiced_on_the_day_it_is_entered() -> None:
+    """Activated on 20 January, entered on 3 February: nothing was invoiced before; the
+    prorated January invoice (BILL-1: 2 x 500.00 x 12/31 = 387.10) and the February one are
+    issued on 3 February, due 14 days later (a late invoice is not a correction)."""
+    document = copy.deepcopy(LATE_SEATS)
+    document["events"] = [
+        {**LATE_SEATS["events"][0], "recorded": "2026-02-03"},
+        {"on": "2026-02-04", "do": "pay", "everything": True},
+    ]
+    document["until"] = "2026-02-28"
+    invoices = run(document)["invoices"]
+    assert [(i["type"], i["number"], i["issued"], i["due"]) for i in invoices] == [
+        ("invoice", "2026/0001", "2026-02-03", "2026-02-17"),
+        ("invoice", "2026/0002", "2026-02-03", "2026-02-17"),
+    ]
+    assert invoices[0]["lines"][0]["net"] == "387.10"
+    assert all(i["paid"] == i["gross"] for i in invoices)
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(late_entry_documents())
+def test_bill_6_invoices_and_corrections_sum_per_kind_to_the_replay_that_knew_everything(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """For random lives with random late entries: per line kind, the invoices and corrections
+    sum to what the replay that knew every event from the start invoices. Compared where the
+    statuses and refusals agree: when a document goes out later, payment delay (PAY-2..4)
+    counts from its own due day, so a life may be blocked or cancelled on other days, which
+    changes what is owed; and a command is checked against what was known when it was
+    entered, so one refused then was never recorded."""
+    on_time, late = pair
+    try:
+        expected = run(on_time)
+    except CrmError:
+        return  # a document the runner refuses is no life to compare
+    result = run(late)
+    if (result["statuses"], result["refusals"]) != (expected["statuses"], expected["refusals"]):
+        return
+    if any(s["status"] in ("cancelled", "purged") for s in result["statuses"]):
+        return  # once the contract ended nothing more is asked (PAY-3/PAY-4): a late charge lapses
+    assert _kinds(result) == _kinds(expected)
+    if not any("recorded" in event for event in late["events"]):
+        assert result == expected  # no late entry: nothing to correct
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(late_entry_documents())
+def test_bill_6_corrections_are_gapless_name_an_earlier_invoice_and_never_over_credit(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """Every correction names an invoice issued before it (or the same day); corrections are
+    numbered 1, 2, ... per year in their own series, apart from the invoices'; per kind, an
+    invoice with its corrections never goes below zero (a credit never exceeds the charge),
+    SLA-6 credits aside; an invoice's VAT with its corrections is the VAT on its corrected net
+    (BILL-7)."""
+    try:
+        result = run(pair[1])
+    except CrmError:
+        return
+    by_number = {i["number"]: i for i in result["invoices"]}
+    counters: dict[tuple[str, str], int] = {}
+    totals: dict[str, dict[str, Decimal]] = {}
+    vat: dict[str, Decimal] = {}
+    net: dict[str, Decimal] = {}
+    for document in result["invoices"]:
+        kind = document["type"]
+        series = (kind, document["issued"][:4])
+        counters[series] = counters.get(series, 0) + 1
+        if kind == "correction":
+            assert document["number"] == f"KOR/{series[1]}/{counters[series]:04d}"
+            original = by_number[document["corrects"]]
+            assert original["type"] == "invoice" and original["issued"] <= document["issued"]
+            target = document["corrects"]
+        else:
+            assert document["number"] == f"{series[1]}/{counters[series]:04d}"
+            assert "corrects" not in document
+            target = document["number"]
+        kinds = totals.setdefault(target, {})
+        for line in document["lines"]:
+            kinds[line["kind"]] = kinds.get(line["kind"], Decimal(0)) + Decimal(line["net"])
+        vat[target] = vat.get(target, Decimal(0)) + Decimal(document["vat"])
+        net[target] = net.get(target, Decimal(0)) + Decimal(document["net"])
+    rate = Decimal(pair[1]["vat_rate"])
+    for number, kinds in totals.items():
+        assert all(total >= 0 for kind, total in kinds.items() if kind != "sla_credit"), number
+        corrected = (net[number] * rate).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
+        assert vat[number] == corrected, number
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(late_entry_documents())
+def test_bill_6_the_stored_path_issues_the_runners_corrections_in_memory(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """``crmcore simulate --db``: each event sent as its command on the day it was entered,
+    billing run day by day: the stored invoices and corrections are the runner's, byte for
+    byte (in memory; the SQL engines below)."""
+    _same(pair[1], InMemoryStorage().unit_of_work)
+
+
+@pytest.fixture(scope="module")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = crmcore_sql.create_engine(database_url)
+    crmcore_sql.migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+def _sql(engine: Engine) -> Callable[[], UnitOfWork]:
+    empty_tables(engine)
+    return lambda: crmcore_sql.unit_of_work(engine)
+
+
+def _same(document: dict[str, Any], unit_of_work: Callable[[], UnitOfWork]) -> None:
+    try:
+        expected = dumps(run(document))
+    except CrmError:
+        return
+    assert dumps(simulate_stored(document, unit_of_work)) == expected
+
+
+def test_bill_6_the_late_seats_through_sql_equal_the_runner(engine: Engine) -> None:
+    _same(LATE_SEATS, _sql(engine))
+
+
+@settings(
+    max_examples=15,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(pair=late_entry_documents())
+def test_bill_6_random_late_entries_through_sql_equal_the_runner(
+    pair: tuple[dict[str, Any], dict[str, Any]], engine: Engine
+) -> None:
+    _same(pair[1], _sql(engine))
+
+
+def test_bill_6_a_stored_correction_keeps_its_number_reference_and_exact_vat(
+    engine: Engine,
+) -> None:
+    """The correction read back from SQL is the one stored: ``corrects``, the corrected net
+    and so its VAT (179.52, not VAT(854.84) computed alone: here the same, 179.5164 -> 179.52,
+    so check the stored corrected net itself)."""
+    simulate_stored(LATE_SEATS, _sql(engine))
+    with crmcore_sql.unit_of_work(engine) as uow:
+        stored = [i for i in uow.invoices.for_tenant("acme") if i.corrects is not None]
+    assert len(stored) == 1
+    (correction,) = stored
+    assert correction.corrects == "2026/0004"
+    assert correction.corrected_net is not None
+    assert str(correction.corrected_net.amount) == "1050.00"
+    assert str(correction.vat.amount) == "179.52"
+    assert correction.type == "correction"
+
+
+# --- the command and the job ----------------------------------------------------------------------
+
+
+def _stored_tenant(storage: InMemoryStorage) -> None:
+    scenario = parse(LATE_SEATS)
+    vendor = scenario_vendor(scenario)
+    save_vendor(storage.unit_of_work(), vendor)
+    created = scenario.history[0]
+    assert isinstance(created, TenantCreated)
+    register_tenant(storage.unit_of_work(), "acme", vendor.name, created.at)
+    for event in scenario.history[1:5]:  # activation and payments up to 5 March
+        record(storage.unit_of_work(), "acme", event)
+    bill_tenant(storage.unit_of_work(), "acme", date(2026, 4, 4))
+
+
+def test_bill_6_an_event_before_an_issued_invoice_must_say_when_it_was_recorded() -> None:
+    """Without ``recorded`` the seat of 10 March would rewrite the April invoice already
+    issued: refused, naming the field and the rule, nothing stored; with it, accepted, and the
+    next billing run issues the correction."""
+    storage = InMemoryStorage()
+    _stored_tenant(storage)
+    at = datetime(2026, 3, 10, tzinfo=PRAGUE_TZ)
+    with pytest.raises(ValidationError, match=r"^event\.recorded: .*2026/0004.*\(BILL-6\)$"):
+        record(storage.unit_of_work(), "acme", SeatsAdded(at, 1))
+    with storage.unit_of_work() as uow:
+        assert len(uow.tenants.history("acme")) == 5  # nothing stored
+    late = SeatsAdded(at, 1, recorded=datetime(2026, 4, 5, 10, tzinfo=PRAGUE_TZ))
+    record(storage.unit_of_work(), "acme", late)
+    billed = bill_tenant(storage.unit_of_work(), "acme", date(2026, 4, 5))
+    assert [(i.type, i.number, i.corrects, str(i.net.amount)) for i in billed.issued] == [
+        ("correction", "KOR/2026/0001", "2026/0004", "854.84")
+    ]
+    again = bill_tenant(storage.unit_of_work(), "acme", date(2026, 4, 30))
+    assert again.issued == ()  # idempotent: a correction is issued once
+
+
+def test_bill_6_the_billing_job_issues_corrections_with_the_stored_numbers(engine: Engine) -> None:
+    """``crmcore bill --up-to``: the job evaluates the stored history (late entry included)
+    and stores the correction in the corrections series, naming the stored number of the
+    invoice it corrects."""
+    from crmcore_sql.jobs import bill_up_to
+
+    uow = _sql(engine)
+    scenario = parse(LATE_SEATS)
+    vendor = scenario_vendor(scenario)
+    save_vendor(uow(), vendor)
+    created = scenario.history[0]
+    assert isinstance(created, TenantCreated)
+    register_tenant(uow(), "acme", vendor.name, created.at)
+    for event in scenario.history[1:6]:  # activation and payments up to 2 April
+        record(uow(), "acme", event)
+    bill_up_to(engine, date(2026, 4, 4))
+    record(uow(), "acme", scenario.history[6])  # the late seat, recorded 5 April
+    day = date(2026, 4, 5)
+    while day <= date(2026, 5, 10):
+        bill_up_to(engine, day)
+        day += timedelta(days=1)
+    with uow() as unit:
+        stored = sorted(unit.invoices.for_tenant("acme"), key=lambda i: (i.issued, i.number))
+    assert [(i.type, i.number, i.corrects, str(i.gross.amount)) for i in stored][-2:] == [
+        ("correction", "KOR/2026/0001", "2026/0004", "1034.36"),
+        ("invoice", "2026/0005", None, "1875.50"),
+    ]
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+def test_bill_6_events_are_listed_in_recorded_order() -> None:
+    document = copy.deepcopy(LATE_SEATS)
+    document["events"].append({"on": "2026-03-20", "do": "add_seats", "count": 1})
+    with pytest.raises(OutOfOrderError, match=r"^events\[8\]\.on: is before events\[7\]"):
+        run(document)
+    document["events"][-1]["recorded"] = "2026-04-01"  # late, but entered before events[7]
+    with pytest.raises(OutOfOrderError, match=r"^events\[8\]\.recorded: .*\(BILL-6\)$"):
+        run(document)
+    document["events"][-1]["recorded"] = "2026-05-06"
+    assert run(document)["invoices"][-1]["type"] == "correction"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("2026-04-05T10:00:00", r"events\[5\]\.recorded"),
+        ("yesterday", r"events\[5\]\.recorded"),
+        (20260405, r"events\[5\]\.recorded"),
+        ("2026-13-01", r"events\[5\]\.recorded"),
+    ],
+)
+def test_bill_6_a_malformed_recorded_is_refused_with_its_path(value: object, message: str) -> None:
+    document = copy.deepcopy(LATE_SEATS)
+    document["events"][5]["recorded"] = value
+    with pytest.raises(ValidationError, match=message):
+        run(document)
+
+
+def test_bill_6_recorded_round_trips_through_the_event_codec() -> None:
+    event = SeatsAdded(
+        datetime(2026, 3, 10, tzinfo=PRAGUE_TZ),
+        2,
+        recorded=datetime(2026, 4, 5, 10, tzinfo=PRAGUE_TZ),
+    )
+    assert event_from_dict(event_to_dict(event)) == event
+    assert "recorded" not in event_to_dict(SeatsAdded(event.at, 2))  # on time: as before
+    with pytest.raises(ValidationError, match="recorded"):
+        SeatsAdded(event.at, 2, recorded=datetime(2026, 4, 5))  # naive
+
+
+def test_the_correction_series_must_differ_from_the_invoice_series() -> None:
+    from crmcore.policies import BillingPolicy
+
+    with pytest.raises(ValidationError, match=r"^correction_series: .*\(BILL-6\)$"):
+        BillingPolicy(invoice_series="{year}/{number}", correction_series="{year}/{number}")
+    assert re.fullmatch(r"KOR/\{year\}/\{number:04d\}", BillingPolicy().correction_series)
