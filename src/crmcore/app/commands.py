@@ -41,7 +41,13 @@ from typing import Any
 
 import attrs
 
-from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
+from crmcore.app.evaluation import (
+    Evaluation,
+    LimitsInForce,
+    TenantTerms,
+    evaluate_tenant,
+    verb_of,
+)
 from crmcore.billing import BillingTerms, PriceLists
 from crmcore.catalog import Catalog
 from crmcore.dates import vendor_date
@@ -59,7 +65,12 @@ from crmcore.events import (
     entry_order_problem,
 )
 from crmcore.invoices import InvoiceLine
-from crmcore.notices import price_change_effective, terms_change_effective
+from crmcore.notices import (
+    limits_change_effective,
+    price_change_effective,
+    terms_change_effective,
+)
+from crmcore.policies import LimitsPolicy
 from crmcore.ports import UnitOfWork
 from crmcore.trials import check_trials_used
 from crmcore.vendors import TenantBillingProfile, Vendor
@@ -68,6 +79,7 @@ __all__ = [
     "PRICED_EVENTS",
     "Recorded",
     "check_notice",
+    "limits_of",
     "record",
     "register_tenant",
     "save_vendor",
@@ -104,7 +116,8 @@ def save_vendor(uow: UnitOfWork, vendor: Vendor, announced: date | None = None) 
 
     A new version of a stored vendor was announced on ``announced`` (NOTICE-1..3): a change of
     prices (the plans' prices or the price-list fees, PLAN-4) needs at least 30 days' notice
-    (NOTICE-2), any other change of terms or limits 15 (NOTICE-1, NOTICE-3); refused with
+    (NOTICE-2), any other change of terms 15 (NOTICE-1), a change of record limits only (the
+    plans' limits, the policy's ``limits``) 15 too, named NOTICE-3; refused with
     :class:`~crmcore.errors.NoticeRefused` naming ``effective`` and the rule, nothing stored.
     Without ``announced`` no notice is checked (a vendor's first version; a version the
     caller has checked)."""
@@ -123,8 +136,23 @@ def check_notice(latest: Vendor, new: Vendor, announced: date) -> None:
         return
     if _prices(latest) != _prices(new) or latest.fees != new.fees:
         price_change_effective(announced, policy, new.effective)
-    elif latest.to_document() | {"effective": None} != new.to_document() | {"effective": None}:
+    elif _terms(latest, limits=False) != _terms(new, limits=False):
         terms_change_effective(announced, policy, new.effective)
+    elif _terms(latest) != _terms(new):  # only record limits changed
+        limits_change_effective(announced, policy, new.effective)
+
+
+def _terms(vendor: Vendor, *, limits: bool = True) -> dict[str, Any]:
+    """The vendor's document without its effective day (and, ``limits=False``, without the
+    plans' and the policy's limits: what NOTICE-3 changes)."""
+    document = vendor.to_document() | {"effective": None}
+    if limits:
+        return document
+    policy = {k: v for k, v in document["policy"].items() if k != "limits"}
+    plans = [
+        {k: v for k, v in plan.items() if k != "limits"} for plan in document["catalog"]["plans"]
+    ]
+    return document | {"policy": policy, "catalog": {"plans": plans}}
 
 
 def _prices(vendor: Vendor) -> dict[str, object]:
@@ -135,15 +163,17 @@ def tenant_terms(uow: UnitOfWork, tenant_id: str, on: date) -> TenantTerms:
     """The terms a tenant is evaluated with on ``on``: its vendor's version in force that day
     (policy, catalogue, currency, VAT rates by country with its own country's by default,
     PLAN-2, and the BILL-4 transfer fee of its price list, PLAN-4), and the prices of every
-    version for the billing periods that start after it takes effect (NOTICE-2).
+    version for the billing periods that start after it takes effect (NOTICE-2) and the
+    record limits of every version from its effective day (NOTICE-3).
     ``NotFound`` when the vendor is not stored."""
     name = uow.tenants.vendor(tenant_id)
     return terms_of(uow.vendors.get(name, on=on), tenant_id, uow.vendors.versions(name))
 
 
 def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) -> TenantTerms:
-    """:func:`tenant_terms` for a vendor version already read (and, for NOTICE-2, all of
-    its versions, oldest first; none: ``vendor``'s prices for every period)."""
+    """:func:`tenant_terms` for a vendor version already read (and, for NOTICE-2 and
+    NOTICE-3, all of its versions, oldest first; none: ``vendor``'s prices for every period
+    and its limits every day)."""
     rate = vendor.vat_rate(vendor.policy.country)
     terms = BillingTerms(vendor.currency, rate, vendor.fees.get("transfer"))
     return TenantTerms(
@@ -153,6 +183,7 @@ def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) ->
         terms,
         vendor.vat_rates,
         price_lists_of(versions) if len(versions) > 1 else None,
+        limits_of(versions) if len(versions) > 1 else None,
     )
 
 
@@ -165,6 +196,20 @@ def price_lists_of(versions: Sequence[Vendor]) -> PriceLists:
     def in_force(day: date) -> Catalog:
         index = bisect.bisect_right(days, day) - 1
         return ordered[max(index, 0)].catalog
+
+    return in_force
+
+
+def limits_of(versions: Sequence[Vendor]) -> LimitsInForce:
+    """NOTICE-3: the catalogue (its plans' limits) and the policy's limits of the latest
+    version taking effect on or before a day (the first version's before any took effect).
+    A limit change applies from its effective day, not from a billing period's start."""
+    ordered = sorted(versions, key=lambda v: v.effective)
+    days = [v.effective for v in ordered]
+
+    def in_force(day: date) -> tuple[Catalog, LimitsPolicy]:
+        version = ordered[max(bisect.bisect_right(days, day) - 1, 0)]
+        return version.catalog, version.policy.limits
 
     return in_force
 
@@ -232,32 +277,37 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
             "a tenant is created by register_tenant, not recorded", field="event", rule="TEN-1"
         )
     with uow:
-        version = uow.tenants.version(tenant_id)
-        history = uow.tenants.history(tenant_id)
-        problem = entry_order_problem(history[-1], event)
-        if problem is not None:  # a late entry says when it was recorded (BILL-6)
-            raise OutOfOrderError(problem[1], field=f"event.{problem[0]}", rule="BILL-6")
-        day = max(_day(uow, tenant_id, event.at), _day(uow, tenant_id, entered(event)))
-        _check_not_silently_late(uow, tenant_id, event, _day(uow, tenant_id, event.at))
-        terms = tenant_terms(uow, tenant_id, day)
-        after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
-        refused = after.refusal_of(event)
-        if refused is not None:
-            error = CommandRefused(
-                str(refused.get("message") or _refusal_text(refused)),
-                field=verb_of(event),
-                rule=refused["rule"],
-            )
-            error.suggested_plan = refused.get("suggested_plan")
-            error.refusal = refused
-            raise error
-        charges: tuple[InvoiceLine, ...] = ()
-        replaced: tuple[InvoiceLine, ...] = ()
-        if isinstance(event, PRICED_EVENTS):
-            before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
-            charges, replaced = _added_lines(before, after), _added_lines(after, before)
-        stored = uow.tenants.append(tenant_id, [event], expected_version=version)
-        uow.commit()
+        return _record(uow, tenant_id, event)
+
+
+def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
+    """:func:`record` in ``uow``, already entered; commits."""
+    version = uow.tenants.version(tenant_id)
+    history = uow.tenants.history(tenant_id)
+    problem = entry_order_problem(history[-1], event)
+    if problem is not None:  # a late entry says when it was recorded (BILL-6)
+        raise OutOfOrderError(problem[1], field=f"event.{problem[0]}", rule="BILL-6")
+    day = max(_day(uow, tenant_id, event.at), _day(uow, tenant_id, entered(event)))
+    _check_not_silently_late(uow, tenant_id, event, _day(uow, tenant_id, event.at))
+    terms = tenant_terms(uow, tenant_id, day)
+    after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
+    refused = after.refusal_of(event)
+    if refused is not None:
+        error = CommandRefused(
+            str(refused.get("message") or _refusal_text(refused)),
+            field=verb_of(event),
+            rule=refused["rule"],
+        )
+        error.suggested_plan = refused.get("suggested_plan")
+        error.refusal = refused
+        raise error
+    charges: tuple[InvoiceLine, ...] = ()
+    replaced: tuple[InvoiceLine, ...] = ()
+    if isinstance(event, PRICED_EVENTS):
+        before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
+        charges, replaced = _added_lines(before, after), _added_lines(after, before)
+    stored = uow.tenants.append(tenant_id, [event], expected_version=version)
+    uow.commit()
     warned = tuple(after.warnings_of(event))
     return Recorded(tenant_id, (event,), stored, warned, charges, replaced)
 
