@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,19 +28,25 @@ from sqlalchemy.engine import Engine
 
 import crmcore_sql
 from crmcore.app.billing import bill_tenant
-from crmcore.app.commands import record, register_tenant, save_vendor, terms_of
+from crmcore.app.commands import record, refuse_terms, register_tenant, save_vendor, terms_of
 from crmcore.app.evaluation import evaluate_tenant
+from crmcore.app.queries import tenant_status
+from crmcore.app.services import count_api_call
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
+from crmcore.cli import main
 from crmcore.errors import CommandRefused, NoticeRefused
 from crmcore.events import (
     Activated,
+    Cancelled,
     Event,
+    Prepaid,
     RecordsCreated,
     RecordsDeleted,
     TenantCreated,
 )
 from crmcore.memory import InMemoryStorage
 from crmcore.ports import UnitOfWork
+from crmcore.tenant_state import TenantStatus
 from crmcore.vendors import Vendor, vendor_from_preset
 from crmcore_sql.testing import empty_tables, temporary_database
 
@@ -294,3 +301,181 @@ def test_notice_3_property_from_its_day_the_new_limits_apply(
     alone = rec_outcomes(second, [second], events)[:2]
     assert rec_outcomes(first, [first, second], events)[:2] == alone
     assert rec_outcomes(second, [first, second], events)[:2] == alone
+
+
+# --- NOTICE-4: refusing a change cancels the instance effective that day ----------------------
+
+
+def invoices(store: UnitOfWorkFactory, until: date) -> list[tuple[date, Decimal]]:
+    bill_tenant(store(), "t1", until)
+    with store() as uow:
+        stored = sorted(uow.invoices.for_tenant("t1"), key=lambda i: i.issued)
+    return [(i.issued, sum((line.net.amount for line in i.lines), Decimal(0))) for i in stored]
+
+
+def test_notice_4_refusing_a_price_change_cancels_before_it_binds(
+    store: UnitOfWorkFactory,
+) -> None:
+    """500.00 -> 600.00 from 1 Apr (announced 1 Mar, 31 days >= 30, NOTICE-2). On 1 Apr at
+    08:00, before using the service (and before that day's billing), t1 refuses: the
+    instance is cancelled at 31 Mar 23:59:59.999999, the last moment before the version
+    takes effect. Billed to 30 Jun: 1 Feb 500.00 and 1 Mar 500.00 (1 seat x 500.00), no
+    April invoice at 600.00, nothing refunded of March (BILL-3); status cancelled (END-1)."""
+    save_vendor(store(), dearer(), announced=ANNOUNCED)
+    done = refuse_terms(store(), "t1", EFFECTIVE, at("2026-04-01", 8))
+    assert done.events == (
+        Cancelled(datetime(2026, 4, 1, tzinfo=PRAGUE) - timedelta(microseconds=1)),
+    )
+    assert invoices(store, date(2026, 6, 30)) == [
+        (date(2026, 2, 1), Decimal("500.00")),
+        (date(2026, 3, 1), Decimal("500.00")),
+    ]
+    with store() as uow:
+        assert tenant_status(uow, "t1", date(2026, 4, 1)).status is TenantStatus.CANCELLED
+
+
+def test_notice_4_refusing_a_mid_period_limit_change_keeps_the_paid_month(
+    store: UnitOfWorkFactory,
+) -> None:
+    """standard holds 50 records from 10 Apr (announced 20 Mar, 21 days >= 15, NOTICE-3).
+    t1 has not used the service since; it refuses on 12 Apr: cancelled at 9 Apr
+    23:59:59.999999. April's invoice (1 Apr, 500.00) stands, nothing refunded (BILL-3, END-4);
+    nothing after it. A creation on 12 Apr is refused: the instance is cancelled (END-4)."""
+    save_vendor(store(), acme(50, date(2026, 4, 10)), announced=date(2026, 3, 20))
+    refuse_terms(store(), "t1", date(2026, 4, 10), at("2026-04-12"))
+    assert history(store)[-1].at == datetime(2026, 4, 10, tzinfo=PRAGUE) - timedelta(microseconds=1)
+    assert invoices(store, date(2026, 6, 30)) == [
+        (date(2026, m, 1), Decimal("500.00")) for m in (2, 3, 4)
+    ]
+    assert refusal(store, RecordsCreated(at("2026-04-12", 10), "client", 1))[0] == "END-4"
+
+
+def test_notice_4_a_change_that_cannot_be_refused_stores_nothing(
+    store: UnitOfWorkFactory,
+) -> None:
+    """Refused with NOTICE-4, nothing stored: no version takes effect on 2 Apr; 1 Jan is the
+    vendor's first version (nothing changed); on 31 Mar the version is not in effect yet;
+    after a creation of records on 1 Apr 09:00, using the service accepted it."""
+    save_vendor(store(), dearer(), announced=ANNOUNCED)
+    cases = [
+        (date(2026, 4, 2), at("2026-04-02")),
+        (date(2026, 1, 1), at("2026-04-01")),
+        (EFFECTIVE, at("2026-03-31", 23)),
+    ]
+    for effective, moment in cases:
+        with pytest.raises(CommandRefused) as refused:
+            refuse_terms(store(), "t1", effective, moment)
+        assert (refused.value.field, refused.value.rule) == ("refuse_terms", "NOTICE-4")
+    record(store(), "t1", RecordsCreated(at("2026-04-01"), "client", 1))
+    stored = history(store)
+    with pytest.raises(CommandRefused) as refused:
+        refuse_terms(store(), "t1", EFFECTIVE, at("2026-04-01", 10))
+    assert refused.value.rule == "NOTICE-4"
+    assert "used on 2026-04-01 (create_records)" in refused.value.problem
+    assert history(store) == stored
+
+
+def test_notice_4_an_api_call_since_the_change_accepts_it(store: UnitOfWorkFactory) -> None:
+    """One API call counted on 2 Apr (API-1) is use of the service after the change took
+    effect on 1 Apr: the refusal on 3 Apr is refused (NOTICE-4)."""
+    save_vendor(store(), dearer(), announced=ANNOUNCED)
+    count_api_call(store(), "t1", at("2026-04-02"))
+    with pytest.raises(CommandRefused) as refused:
+        refuse_terms(store(), "t1", EFFECTIVE, at("2026-04-03"))
+    assert refused.value.rule == "NOTICE-4"
+    assert "2026-04-02 (API calls)" in refused.value.problem
+
+
+def test_notice_4_after_the_new_terms_were_invoiced_bill_6(store: UnitOfWorkFactory) -> None:
+    """Billing ran on 1 Apr: April's invoice at 600.00 is stored. Cancelling before 1 Apr
+    would void an issued invoice, which never changes (BILL-6): refused, nothing stored."""
+    save_vendor(store(), dearer(), announced=ANNOUNCED)
+    assert invoices(store, EFFECTIVE)[-1] == (EFFECTIVE, Decimal("600.00"))
+    stored = history(store)
+    with pytest.raises(CommandRefused) as refused:
+        refuse_terms(store(), "t1", EFFECTIVE, at("2026-04-01", 10))
+    assert refused.value.rule == "BILL-6"
+    assert history(store) == stored
+
+
+def test_notice_4_a_prepaid_term_runs_to_expiry(store: UnitOfWorkFactory) -> None:
+    """t2 prepaid 6 months on 1 Feb (TERM-1): the cancellation a refusal records is refused
+    like any cancellation of a prepaid term (TERM-2); its prices are kept anyway (NOTICE-2)."""
+    save_vendor(store(), stricter(), announced=ANNOUNCED)
+    register_tenant(store(), "t2", "acme", at("2026-01-05"))
+    record(store(), "t2", Prepaid(at("2026-02-01"), "standard", 6, 1))
+    with pytest.raises(CommandRefused) as refused:
+        refuse_terms(store(), "t2", EFFECTIVE, at("2026-04-01"))
+    assert (refused.value.field, refused.value.rule) == ("cancel", "TERM-2")
+
+
+# Effective days after the 1 Feb activation; the first of a month (a period start) often.
+effective_days = st.one_of(
+    st.sampled_from([date(2026, month, 1) for month in range(3, 8)]),
+    st.integers(1, 150).map(lambda n: date(2026, 2, 1) + timedelta(days=n)),
+)
+
+
+@given(effective=effective_days, late=st.integers(0, 20), seats=st.integers(1, 3))
+def test_notice_4_property_refusal_keeps_what_came_before_and_bills_nothing_after(
+    effective: date, late: int, seats: int
+) -> None:
+    """A price change taking effect on day E (after the 1 Feb activation), refused ``late``
+    days after E without using the service: the invoices issued before E are exactly those
+    without the refusal (nothing refunded, BILL-3), and none is issued from E on (NOTICE-4)."""
+    until = date(2026, 9, 30)
+
+    def bill(refused: bool) -> list[Any]:
+        storage = InMemoryStorage()
+        save_vendor(storage.unit_of_work(), acme())
+        save_vendor(storage.unit_of_work(), acme(100, effective, price="600.00"))
+        register_tenant(storage.unit_of_work(), "t1", "acme", at("2026-01-05"))
+        record(storage.unit_of_work(), "t1", Activated(at("2026-02-01"), "standard", seats=seats))
+        if refused:
+            moment = at(effective.isoformat()) + timedelta(days=late)
+            refuse_terms(storage.unit_of_work(), "t1", effective, moment)
+        return list(bill_tenant(storage.unit_of_work(), "t1", until).issued)
+
+    assert bill(True) == [i for i in bill(False) if i.issued < effective]
+
+
+def test_vendor_refuse_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``crmcore vendor refuse``: exit 0 and one line; bad input (no version that day, an
+    unknown tenant, a time without its offset) exit 2 and one line on stderr."""
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    engine = crmcore_sql.create_engine(url)
+    crmcore_sql.migrate(engine)
+    factory: UnitOfWorkFactory = lambda: crmcore_sql.unit_of_work(engine)  # noqa: E731
+    save_vendor(factory(), acme())
+    save_vendor(factory(), dearer(), announced=ANNOUNCED)
+    register_tenant(factory(), "t1", "acme", at("2026-01-05"))
+    engine.dispose()
+    refuse = ["vendor", "refuse", "--db", url, "--tenant"]
+    bad = [
+        (
+            [*refuse, "t1", "--effective", "2026-04-02", "--at", "2026-04-02T09:00+02:00"],
+            "--effective: ",
+            "(NOTICE-4)",
+        ),
+        (
+            [*refuse, "t9", "--effective", "2026-04-01", "--at", "2026-04-02T09:00+02:00"],
+            "--tenant: ",
+            "",
+        ),
+        ([*refuse, "t1", "--effective", "2026-04-01", "--at", "2026-04-02T09:00"], "--at: ", ""),
+        (
+            [*refuse, "t1", "--effective", "1 April", "--at", "2026-04-02T09:00+02:00"],
+            "--effective: ",
+            "",
+        ),
+    ]
+    for argv, start, end in bad:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(start) and err[0].endswith(end), err
+    ok = [*refuse, "t1", "--effective", "2026-04-01", "--at", "2026-04-01T08:00+02:00"]
+    assert main(ok) == 0
+    assert capsys.readouterr().out == (
+        "t1: refused the terms of acme taking effect on 2026-04-01; cancelled from that day"
+        " (NOTICE-4)\n"
+    )

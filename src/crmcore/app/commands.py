@@ -50,11 +50,12 @@ from crmcore.app.evaluation import (
 )
 from crmcore.billing import BillingTerms, PriceLists
 from crmcore.catalog import Catalog
-from crmcore.dates import vendor_date
+from crmcore.dates import local_midnight, require_aware, vendor_date, zone
 from crmcore.errors import CommandRefused, OutOfOrderError, TrialError, ValidationError
 from crmcore.events import (
     Activated,
     BillingProfileChanged,
+    Cancelled,
     Event,
     PlanChanged,
     Prepaid,
@@ -81,6 +82,7 @@ __all__ = [
     "check_notice",
     "limits_of",
     "record",
+    "refuse_terms",
     "register_tenant",
     "save_vendor",
     "set_billing_profile",
@@ -327,6 +329,85 @@ def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day:
             field="event.recorded",
             rule="BILL-6",
         )
+
+
+def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime) -> Recorded:
+    """NOTICE-4: at ``at`` the tenant refuses its vendor's version taking effect on vendor day
+    ``effective``. Refusing cancels the instance effective that day: a ``Cancelled`` event at
+    the last microsecond before 00:00 of ``effective`` (vendor time) is recorded, so the
+    contract has ended when the version takes effect and none of it binds the tenant: no
+    billing period is invoiced under it (NOTICE-2), none of its limits apply (NOTICE-3).
+    Nothing already invoiced is refunded (END-1, END-4, BILL-3). The history is append-only,
+    so a refusal is taken from the effective day on, never ahead of it (a cancellation dated
+    ahead would make every later change of the tenant out of order).
+
+    Refused with :class:`~crmcore.errors.CommandRefused` (field ``refuse_terms``), nothing
+    stored:
+
+    - rule NOTICE-4: no version of the tenant's vendor takes effect on ``effective``, or that
+      is the vendor's first version (it changes nothing); ``at`` is before ``effective``;
+      the tenant continued to use the service since the version took effect, which accepted
+      it: an event of its history at or after 00:00 of ``effective`` (any: records, seats,
+      payments, ...), or an API call counted (API-1) on ``effective`` or a later day up to
+      ``at``'s;
+    - rule BILL-6: an invoice of the tenant issued on or after ``effective`` is stored (the
+      cancellation would void it, and an issued invoice never changes; that needs a
+      correction document, not this command);
+    - the cancellation's own rules, as :func:`record` (END-4: already cancelled; TERM-2: a
+      prepaid term runs to expiry; PAY-3/PAY-4: the contract has already ended).
+
+    ``NotFound`` for an unknown tenant, ``NaiveDatetimeError`` for a naive ``at``."""
+    require_aware(at, "at")
+    with uow:
+        vendor = uow.vendors.get(uow.tenants.vendor(tenant_id))
+        timezone = vendor.policy.timezone
+        versions = uow.vendors.versions(vendor.name)
+        if effective not in [v.effective for v in versions[1:]]:
+            raise _not_refusable(f"no new version of vendor {vendor.name} takes effect", effective)
+        refused_on = vendor_date(at, timezone)
+        if refused_on < effective:
+            raise _not_refusable(
+                f"refused on {refused_on}, before the version takes effect; until then the"
+                " current terms apply",
+                effective,
+            )
+        start = local_midnight(effective, zone(timezone))
+        last = uow.tenants.history(tenant_id)[-1]
+        if last.at >= start:
+            used = vendor_date(last.at, timezone)
+            raise _not_refusable(
+                f"the service was used on {used} ({verb_of(last)}), which accepted the version",
+                effective,
+            )
+        day = effective
+        while day <= refused_on:
+            if uow.api_calls.calls(tenant_id, day) > 0:
+                raise _not_refusable(
+                    f"the service was used on {day} (API calls), which accepted the version",
+                    effective,
+                )
+            day += timedelta(days=1)
+        issued = sorted(
+            (i for i in uow.invoices.for_tenant(tenant_id) if i.issued >= effective),
+            key=lambda i: i.issued,
+        )
+        if issued:
+            raise CommandRefused(
+                f"invoice {issued[0].number} was issued on {issued[0].issued} under the version"
+                f" taking effect on {effective}; an issued invoice never changes (a correction"
+                " document is needed)",
+                field="refuse_terms",
+                rule="BILL-6",
+            )
+        return _record(uow, tenant_id, Cancelled(start - timedelta(microseconds=1)))
+
+
+def _not_refusable(problem: str, effective: date) -> CommandRefused:
+    return CommandRefused(
+        f"the terms taking effect on {effective} cannot be refused: {problem}",
+        field="refuse_terms",
+        rule="NOTICE-4",
+    )
 
 
 def _day(uow: UnitOfWork, tenant_id: str, at: datetime) -> date:
