@@ -319,13 +319,13 @@ def test_notice_4_refusing_a_price_change_cancels_before_it_binds(
     """500.00 -> 600.00 from 1 Apr (announced 1 Mar, 31 days >= 30, NOTICE-2). On 1 Apr at
     08:00, before using the service (and before that day's billing), t1 refuses: the
     instance is cancelled at 31 Mar 23:59:59.999999, the last moment before the version
-    takes effect. Billed to 30 Jun: 1 Feb 500.00 and 1 Mar 500.00 (1 seat x 500.00), no
-    April invoice at 600.00, nothing refunded of March (BILL-3); status cancelled (END-1)."""
+    takes effect (recorded at 08:00, a late entry). Billed to 30 Jun: 1 Feb 500.00 and
+    1 Mar 500.00 (1 seat x 500.00), no April invoice at 600.00, nothing refunded of March
+    (BILL-3); status cancelled (END-1)."""
     save_vendor(store(), dearer(), announced=ANNOUNCED)
     done = refuse_terms(store(), "t1", EFFECTIVE, at("2026-04-01", 8))
-    assert done.events == (
-        Cancelled(datetime(2026, 4, 1, tzinfo=PRAGUE) - timedelta(microseconds=1)),
-    )
+    last = datetime(2026, 4, 1, tzinfo=PRAGUE) - timedelta(microseconds=1)
+    assert done.events == (Cancelled(last, recorded=at("2026-04-01", 8)),)
     assert invoices(store, date(2026, 6, 30)) == [
         (date(2026, 2, 1), Decimal("500.00")),
         (date(2026, 3, 1), Decimal("500.00")),
@@ -386,9 +386,14 @@ def test_notice_4_an_api_call_since_the_change_accepts_it(store: UnitOfWorkFacto
     assert "2026-04-02 (API calls)" in refused.value.problem
 
 
-def test_notice_4_after_the_new_terms_were_invoiced_bill_6(store: UnitOfWorkFactory) -> None:
-    """Billing ran on 1 Apr: April's invoice at 600.00 is stored. Cancelling before 1 Apr
-    would void an issued invoice, which never changes (BILL-6): refused, nothing stored."""
+def test_notice_4_after_the_new_terms_were_invoiced_a_correction_credits_them(
+    store: UnitOfWorkFactory,
+) -> None:
+    """Billing ran on 1 Apr: April's invoice at 600.00 is stored. A refusal that same day is
+    refused (BILL-6): a late entry's corrections correct the invoices issued before its day,
+    and that one would stay. Refused on 2 Apr (not used since): cancelled at 31 Mar
+    23:59:59.999999, recorded 2 Apr; a correction issued 2 Apr credits April in full:
+    600.00 - 600.00 = 0.00 net, 126.00 - 126.00 = 0.00 VAT (21 %). February and March stand."""
     save_vendor(store(), dearer(), announced=ANNOUNCED)
     assert invoices(store, EFFECTIVE)[-1] == (EFFECTIVE, Decimal("600.00"))
     stored = history(store)
@@ -396,6 +401,17 @@ def test_notice_4_after_the_new_terms_were_invoiced_bill_6(store: UnitOfWorkFact
         refuse_terms(store(), "t1", EFFECTIVE, at("2026-04-01", 10))
     assert refused.value.rule == "BILL-6"
     assert history(store) == stored
+    refuse_terms(store(), "t1", EFFECTIVE, at("2026-04-02"))
+    bill_tenant(store(), "t1", date(2026, 6, 30))
+    with store() as uow:
+        documents = sorted(uow.invoices.for_tenant("t1"), key=lambda i: (i.issued, i.number))
+    april = documents[2]
+    assert [(d.issued, d.net.amount, d.vat.amount, d.corrects) for d in documents] == [
+        (date(2026, 2, 1), Decimal("500.00"), Decimal("105.00"), None),
+        (date(2026, 3, 1), Decimal("500.00"), Decimal("105.00"), None),
+        (EFFECTIVE, Decimal("600.00"), Decimal("126.00"), None),
+        (date(2026, 4, 2), Decimal("-600.00"), Decimal("-126.00"), april.number),
+    ]
 
 
 def test_notice_4_a_prepaid_term_runs_to_expiry(store: UnitOfWorkFactory) -> None:
@@ -417,13 +433,16 @@ effective_days = st.one_of(
 
 
 @given(effective=effective_days, late=st.integers(0, 20), seats=st.integers(1, 3))
-def test_notice_4_property_refusal_keeps_what_came_before_and_bills_nothing_after(
+def test_notice_4_property_refusal_keeps_what_came_before_and_nets_nothing_after(
     effective: date, late: int, seats: int
 ) -> None:
-    """A price change taking effect on day E (after the 1 Feb activation), refused ``late``
-    days after E without using the service: the invoices issued before E are exactly those
-    without the refusal (nothing refunded, BILL-3), and none is issued from E on (NOTICE-4)."""
+    """A price change taking effect on day E (after the 1 Feb activation), refused on day R,
+    ``late`` days after E, without using the service: the documents issued before E are
+    exactly those without the refusal (nothing refunded, BILL-3); from E on there are only
+    the invoices issued from E to the day before R and the corrections issued on R, and they
+    net to zero, VAT included (none of the new version is paid, NOTICE-4)."""
     until = date(2026, 9, 30)
+    refused_on = effective + timedelta(days=late)
 
     def bill(refused: bool) -> list[Any]:
         storage = InMemoryStorage()
@@ -432,11 +451,21 @@ def test_notice_4_property_refusal_keeps_what_came_before_and_bills_nothing_afte
         register_tenant(storage.unit_of_work(), "t1", "acme", at("2026-01-05"))
         record(storage.unit_of_work(), "t1", Activated(at("2026-02-01"), "standard", seats=seats))
         if refused:
-            moment = at(effective.isoformat()) + timedelta(days=late)
-            refuse_terms(storage.unit_of_work(), "t1", effective, moment)
+            refuse_terms(storage.unit_of_work(), "t1", effective, at(refused_on.isoformat()))
         return list(bill_tenant(storage.unit_of_work(), "t1", until).issued)
 
-    assert bill(True) == [i for i in bill(False) if i.issued < effective]
+    documents = bill(True)
+    assert [d for d in documents if d.issued < effective] == [
+        i for i in bill(False) if i.issued < effective
+    ]
+    after = [d for d in documents if d.issued >= effective]
+    assert all(
+        (d.corrects is None and d.issued < refused_on)
+        or (d.corrects is not None and d.issued == refused_on)
+        for d in after
+    )
+    assert sum(d.net.amount for d in after) == 0
+    assert sum(d.vat.amount for d in after) == 0
 
 
 def test_vendor_refuse_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

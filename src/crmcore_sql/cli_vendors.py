@@ -88,10 +88,11 @@ def register_vendor(subparsers: Any) -> None:
         help="a tenant refuses the vendor version taking effect on a day (NOTICE-4)",
         description="Record that tenant ID refuses its vendor's version taking effect on "
         "--effective DAY: the instance is cancelled effective that day (at the last moment "
-        "before it begins, so nothing of the new version binds it; nothing paid is refunded, "
-        "END-4, BILL-3). Refused (exit 2, one line) when no new version takes effect that day, "
-        "before that day, when the tenant has used the service since (NOTICE-4: use accepts "
-        "the change), or when an invoice issued from that day is stored (BILL-6).",
+        "before it begins, so nothing of the new version binds it: what was invoiced under it "
+        "is credited by a correction; nothing before it is refunded, END-4, BILL-3). Refused "
+        "(exit 2, one line) when no new version takes effect that day, before that day, when "
+        "the tenant has used the service since (NOTICE-4: use accepts the change), or when an "
+        "invoice was issued on the refusal's own day (BILL-6: refuse the next day).",
     )
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
     command.add_argument("--tenant", required=True, metavar="ID", help="the tenant id")

@@ -333,13 +333,16 @@ def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day:
 
 def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime) -> Recorded:
     """NOTICE-4: at ``at`` the tenant refuses its vendor's version taking effect on vendor day
-    ``effective``. Refusing cancels the instance effective that day: a ``Cancelled`` event at
-    the last microsecond before 00:00 of ``effective`` (vendor time) is recorded, so the
-    contract has ended when the version takes effect and none of it binds the tenant: no
-    billing period is invoiced under it (NOTICE-2), none of its limits apply (NOTICE-3).
-    Nothing already invoiced is refunded (END-1, END-4, BILL-3). The history is append-only,
-    so a refusal is taken from the effective day on, never ahead of it (a cancellation dated
-    ahead would make every later change of the tenant out of order).
+    ``effective``. Refusing cancels the instance effective that day: a ``Cancelled`` event
+    taking effect at the last microsecond before 00:00 of ``effective`` (vendor time) and
+    ``recorded`` at ``at`` (a late entry, BILL-6) is recorded, so the contract has ended when
+    the version takes effect and none of it binds the tenant: no billing period is invoiced
+    under it (NOTICE-2), none of its limits apply (NOTICE-3); an invoice already issued from
+    ``effective`` to the day before ``at``'s is credited in full by a correction document
+    issued on ``at``'s day (crmcore.corrections). What was invoiced before ``effective`` is
+    not refunded (END-1, END-4, BILL-3). The history is in entry order, so a refusal is taken
+    from the effective day on, never ahead of it (a cancellation dated ahead would make every
+    later change of the tenant before that day out of order).
 
     Refused with :class:`~crmcore.errors.CommandRefused` (field ``refuse_terms``), nothing
     stored:
@@ -347,14 +350,15 @@ def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime)
     - rule NOTICE-4: no version of the tenant's vendor takes effect on ``effective``, or that
       is the vendor's first version (it changes nothing); ``at`` is before ``effective``;
       the tenant continued to use the service since the version took effect, which accepted
-      it: an event of its history at or after 00:00 of ``effective`` (any: records, seats,
-      payments, ...), or an API call counted (API-1) on ``effective`` or a later day up to
-      ``at``'s;
-    - rule BILL-6: an invoice of the tenant issued on or after ``effective`` is stored (the
-      cancellation would void it, and an issued invoice never changes; that needs a
-      correction document, not this command);
+      it: an event of its history taking effect at or after 00:00 of ``effective`` (any:
+      records, seats, payments, ...), or an API call counted (API-1) on ``effective`` or a
+      later day up to ``at``'s (one read per day);
+    - rule BILL-6: an invoice issued on ``at``'s own day (and on or after ``effective``) is
+      stored: the corrections of a late entry correct the invoices issued before its day, so
+      that one would stay uncorrected; the refusal is taken from the next day;
     - the cancellation's own rules, as :func:`record` (END-4: already cancelled; TERM-2: a
-      prepaid term runs to expiry; PAY-3/PAY-4: the contract has already ended).
+      prepaid term runs to expiry; PAY-3/PAY-4: the contract has already ended; BILL-6: an
+      event entered after ``at``).
 
     ``NotFound`` for an unknown tenant, ``NaiveDatetimeError`` for a naive ``at``."""
     require_aware(at, "at")
@@ -372,11 +376,12 @@ def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime)
                 effective,
             )
         start = local_midnight(effective, zone(timezone))
-        last = uow.tenants.history(tenant_id)[-1]
-        if last.at >= start:
-            used = vendor_date(last.at, timezone)
+        since = [e for e in uow.tenants.history(tenant_id) if e.at >= start]
+        if since:
+            used = min(since, key=lambda e: e.at)
             raise _not_refusable(
-                f"the service was used on {used} ({verb_of(last)}), which accepted the version",
+                f"the service was used on {vendor_date(used.at, timezone)} ({verb_of(used)}),"
+                " which accepted the version",
                 effective,
             )
         day = effective
@@ -387,19 +392,20 @@ def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime)
                     effective,
                 )
             day += timedelta(days=1)
-        issued = sorted(
-            (i for i in uow.invoices.for_tenant(tenant_id) if i.issued >= effective),
-            key=lambda i: i.issued,
-        )
-        if issued:
+        today = [
+            i
+            for i in uow.invoices.for_tenant(tenant_id)
+            if i.issued == refused_on and i.issued >= effective
+        ]
+        if today:  # a late entry's corrections go on later days' documents only
             raise CommandRefused(
-                f"invoice {issued[0].number} was issued on {issued[0].issued} under the version"
-                f" taking effect on {effective}; an issued invoice never changes (a correction"
-                " document is needed)",
+                f"invoice {today[0].number} was issued on {refused_on}, the day of the refusal,"
+                " before it; corrections of a late entry correct invoices issued before its"
+                " day: refuse from the next day",
                 field="refuse_terms",
                 rule="BILL-6",
             )
-        return _record(uow, tenant_id, Cancelled(start - timedelta(microseconds=1)))
+        return _record(uow, tenant_id, Cancelled(start - timedelta(microseconds=1), recorded=at))
 
 
 def _not_refusable(problem: str, effective: date) -> CommandRefused:
