@@ -48,6 +48,7 @@ from crmcore.memory import InMemoryStorage
 from crmcore.ports import UnitOfWork
 from crmcore.tenant_state import TenantStatus
 from crmcore.vendors import Vendor, vendor_from_preset
+from crmcore_sql.jobs import bill_up_to
 from crmcore_sql.testing import empty_tables, temporary_database
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -508,3 +509,32 @@ def test_vendor_refuse_command_line(tmp_path: Path, capsys: pytest.CaptureFixtur
         "t1: refused the terms of acme taking effect on 2026-04-01; cancelled from that day"
         " (NOTICE-4)\n"
     )
+
+
+def test_notice_4_the_daily_job_credits_what_it_issued_under_the_refused_version(
+    tmp_path: Path,
+) -> None:
+    """``crmcore bill`` run daily (``bill_up_to``) on SQLite issued 1 Apr at 600.00 under the
+    new version; t1 refuses on 2 Apr; the runs of 2 Apr, 1 May and 1 Jun issue one
+    correction, on 2 Apr, of -600.00 naming April's invoice, and nothing more."""
+    engine = crmcore_sql.create_engine(f"sqlite:///{tmp_path / 'j.db'}")
+    crmcore_sql.migrate(engine)
+    factory: UnitOfWorkFactory = lambda: crmcore_sql.unit_of_work(engine)  # noqa: E731
+    save_vendor(factory(), acme())
+    register_tenant(factory(), "t1", "acme", at("2026-01-05"))
+    record(factory(), "t1", Activated(at("2026-02-01"), "standard", seats=1))
+    save_vendor(factory(), dearer(), announced=ANNOUNCED)
+    for day in (date(2026, 2, 1), date(2026, 3, 1), EFFECTIVE):
+        bill_up_to(engine, day)
+    refuse_terms(factory(), "t1", EFFECTIVE, at("2026-04-02"))
+    for day in (date(2026, 4, 2), date(2026, 5, 1), date(2026, 6, 1)):
+        assert bill_up_to(engine, day).failed == ()
+    with factory() as uow:
+        stored = sorted(uow.invoices.for_tenant("t1"), key=lambda i: (i.issued, i.number))
+    engine.dispose()
+    assert [(d.issued, d.net.amount, d.corrects) for d in stored] == [
+        (date(2026, 2, 1), Decimal("500.00"), None),
+        (date(2026, 3, 1), Decimal("500.00"), None),
+        (EFFECTIVE, Decimal("600.00"), None),
+        (date(2026, 4, 2), Decimal("-600.00"), stored[2].number),
+    ]
