@@ -14,7 +14,9 @@ core replay it:
    repeat until the invoices no longer change;
 4. replays ``create_records``/``delete_records`` against the plan in force (REC-1..5): a
    creation is refused while access is blocked, cancelled or purged (PAY-2..4), refused above
-   the limit with the cheapest fitting plan (REC-3, REC-4), and warned about at 90 % (REC-2).
+   the limit with the cheapest fitting plan (REC-3, REC-4), and warned about at 90 % (REC-2);
+   the limits are those in force on the creation's vendor day (``limits_on``: the vendor's
+   version in force that day, NOTICE-3).
 """
 
 from __future__ import annotations
@@ -65,10 +67,10 @@ from crmcore.tenant_state import TenantStatus
 
 if TYPE_CHECKING:
     from crmcore.billing import BillingTerms
-    from crmcore.catalog import Catalog
+    from crmcore.catalog import Catalog, Plan
     from crmcore.events import Event
     from crmcore.invoices import Payment
-    from crmcore.policies import VendorPolicy
+    from crmcore.policies import LimitsPolicy, VendorPolicy
     from crmcore.tenancy import Timeline
 
 __all__ = [
@@ -114,6 +116,9 @@ class RulesContext(Protocol):
     def documents(
         self, priced: list[Invoice], closed: Callable[[date], bool] = ...
     ) -> list[Invoice] | None: ...
+
+    def limits_on(self, day: date) -> tuple[Catalog, LimitsPolicy]:
+        """The catalogue and limits policy whose record limits apply on ``day`` (NOTICE-3)."""
 
 
 _ROUNDS = 8  # dropping invoices can only shrink the set; a few rounds reach the fixed point
@@ -374,10 +379,9 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                 }
             )
             continue
-        plan = context.catalog.get(state.plan) if state.plan else context.catalog.top
-        decision = record_decision(
-            counts, event.kind, event.count, plan, context.catalog, policy.limits
-        )
+        catalog, limits = context.limits_on(vendor_date(event.at, policy.timezone))
+        plan = _plan_in_force(catalog, context.catalog, state.plan)
+        decision = record_decision(counts, event.kind, event.count, plan, catalog, limits)
         if decision.outcome is Outcome.REFUSED:
             context.refusals.append(
                 {
@@ -401,3 +405,14 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                 }
             )
     context.refusals.sort(key=lambda r: str(r["on"]))
+
+
+def _plan_in_force(day_catalog: Catalog, catalog: Catalog, code: str | None) -> Plan:
+    """The tenant's plan with the limits of the catalogue in force that day (NOTICE-3); the
+    top plan in a trial; a plan that version does not list keeps ``catalog``'s limits."""
+    if code is None:
+        return day_catalog.top
+    for plan in day_catalog:
+        if plan.code == code:
+            return plan
+    return catalog.get(code)

@@ -1,4 +1,5 @@
-"""``crmcore vendor export|import|list``: a vendor as a JSON document (crmcore.vendors).
+"""``crmcore vendor export|import|list|refuse``: a vendor as a JSON document (crmcore.vendors);
+a tenant refusing a new version (NOTICE-4, :func:`crmcore.app.commands.refuse_terms`).
 
 Registered by :func:`crmcore_sql.cli.register`. Bad input (a bad document, an unknown name, a
 version not after the stored ones) is one line on stderr naming the JSON path or argument,
@@ -8,7 +9,7 @@ exit 2, nothing stored; an unreachable or unmigrated database is exit 1.
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,15 @@ import attrs
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-from crmcore.app.commands import save_vendor
-from crmcore.dates import parse_date, zone
-from crmcore.errors import ConfigurationError, NotFound, NoticeRefused, ValidationError
+from crmcore.app.commands import refuse_terms, save_vendor
+from crmcore.dates import parse_aware_datetime, parse_date, zone
+from crmcore.errors import (
+    CommandRefused,
+    ConfigurationError,
+    NotFound,
+    NoticeRefused,
+    ValidationError,
+)
 from crmcore.presets import PRESETS
 from crmcore.vendors import Vendor, is_vendor_name, vendor_from_preset
 from crmcore_sql.cli_options import DEFAULT_DB, parse_day
@@ -76,11 +83,32 @@ def register_vendor(subparsers: Any) -> None:
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
     command.set_defaults(handler=_list)
 
+    command = commands.add_parser(
+        "refuse",
+        help="a tenant refuses the vendor version taking effect on a day (NOTICE-4)",
+        description="Record that tenant ID refuses its vendor's version taking effect on "
+        "--effective DAY: the instance is cancelled effective that day (at the last moment "
+        "before it begins, so nothing of the new version binds it: what was invoiced under it "
+        "is credited by a correction; nothing before it is refunded, END-4, BILL-3). Refused "
+        "(exit 2, one line) when no new version takes effect that day, before that day, when "
+        "the tenant has used the service since (NOTICE-4: use accepts the change), or when an "
+        "invoice was issued on the refusal's own day (BILL-6: refuse the next day).",
+    )
+    command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    command.add_argument("--tenant", required=True, metavar="ID", help="the tenant id")
+    command.add_argument(
+        "--effective", required=True, metavar="DAY", help="the version's effective day"
+    )
+    command.add_argument(
+        "--at", metavar="TIME", help="when the tenant refused, ISO 8601 with offset (default now)"
+    )
+    command.set_defaults(handler=_refuse)
+
     vendor.set_defaults(handler=lambda _args: _usage(vendor))
 
 
 def _usage(_parser: argparse.ArgumentParser) -> int:
-    raise ValidationError("choose one of export, import, list", field="crmcore vendor")
+    raise ValidationError("choose one of export, import, list, refuse", field="crmcore vendor")
 
 
 def _engine(url: str) -> Engine:
@@ -174,4 +202,27 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{name} ({versions[-1].currency}): versions taking effect on {days}")
     if not found:
         print(f"no vendors stored in {describe_url(engine.url)}")
+    return 0
+
+
+def _refuse(args: argparse.Namespace) -> int:
+    effective = parse_day(args.effective, "--effective")
+    at = datetime.now(UTC) if args.at is None else parse_aware_datetime(args.at, "--at")
+    engine = _engine(args.db)
+    try:
+        require_migrated(engine)
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                name = uow.tenants.vendor(args.tenant)
+            refuse_terms(SqlUnitOfWork(engine), args.tenant, effective, at)
+        except NotFound as exc:
+            raise ValidationError(exc.problem, field="--tenant") from exc
+        except CommandRefused as exc:  # NOTICE-4, BILL-6, or the cancellation's own rules
+            raise ValidationError(exc.problem, field="--effective", rule=exc.rule) from exc
+    finally:
+        engine.dispose()
+    print(
+        f"{args.tenant}: refused the terms of {name} taking effect on {effective};"
+        " cancelled from that day (NOTICE-4)"
+    )
     return 0

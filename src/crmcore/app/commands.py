@@ -36,7 +36,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -44,17 +44,19 @@ import attrs
 from crmcore.app.evaluation import (
     CHARGE_HORIZON,
     Evaluation,
+    LimitsInForce,
     TenantTerms,
     evaluate_tenant,
     verb_of,
 )
 from crmcore.billing import BillingTerms, PriceLists
 from crmcore.catalog import Catalog
-from crmcore.dates import vendor_date
+from crmcore.dates import local_midnight, require_aware, vendor_date, zone
 from crmcore.errors import CommandRefused, OutOfOrderError, TrialError, ValidationError
 from crmcore.events import (
     Activated,
     BillingProfileChanged,
+    Cancelled,
     Event,
     PlanChanged,
     Prepaid,
@@ -65,7 +67,12 @@ from crmcore.events import (
     entry_order_problem,
 )
 from crmcore.invoices import InvoiceLine
-from crmcore.notices import price_change_effective, terms_change_effective
+from crmcore.notices import (
+    limits_change_effective,
+    price_change_effective,
+    terms_change_effective,
+)
+from crmcore.policies import LimitsPolicy
 from crmcore.ports import UnitOfWork
 from crmcore.trials import check_trials_used
 from crmcore.vendors import TenantBillingProfile, Vendor
@@ -74,7 +81,9 @@ __all__ = [
     "PRICED_EVENTS",
     "Recorded",
     "check_notice",
+    "limits_of",
     "record",
+    "refuse_terms",
     "register_tenant",
     "save_vendor",
     "set_billing_profile",
@@ -106,7 +115,8 @@ def save_vendor(uow: UnitOfWork, vendor: Vendor, announced: date | None = None) 
 
     A new version of a stored vendor was announced on ``announced`` (NOTICE-1..3): a change of
     prices (the plans' prices or the price-list fees, PLAN-4) needs at least 30 days' notice
-    (NOTICE-2), any other change of terms or limits 15 (NOTICE-1, NOTICE-3); refused with
+    (NOTICE-2), any other change of terms 15 (NOTICE-1), a change of record limits only (the
+    plans' limits, the policy's ``limits``) 15 too, named NOTICE-3; refused with
     :class:`~crmcore.errors.NoticeRefused` naming ``effective`` and the rule, nothing stored.
     Without ``announced`` no notice is checked (a vendor's first version; a version the
     caller has checked)."""
@@ -125,8 +135,23 @@ def check_notice(latest: Vendor, new: Vendor, announced: date) -> None:
         return
     if _prices(latest) != _prices(new) or latest.fees != new.fees:
         price_change_effective(announced, policy, new.effective)
-    elif latest.to_document() | {"effective": None} != new.to_document() | {"effective": None}:
+    elif _terms(latest, limits=False) != _terms(new, limits=False):
         terms_change_effective(announced, policy, new.effective)
+    elif _terms(latest) != _terms(new):  # only record limits changed
+        limits_change_effective(announced, policy, new.effective)
+
+
+def _terms(vendor: Vendor, *, limits: bool = True) -> dict[str, Any]:
+    """The vendor's document without its effective day (and, ``limits=False``, without the
+    plans' and the policy's limits: what NOTICE-3 changes)."""
+    document = vendor.to_document() | {"effective": None}
+    if limits:
+        return document
+    policy = {k: v for k, v in document["policy"].items() if k != "limits"}
+    plans = [
+        {k: v for k, v in plan.items() if k != "limits"} for plan in document["catalog"]["plans"]
+    ]
+    return document | {"policy": policy, "catalog": {"plans": plans}}
 
 
 def _prices(vendor: Vendor) -> dict[str, object]:
@@ -137,15 +162,17 @@ def tenant_terms(uow: UnitOfWork, tenant_id: str, on: date) -> TenantTerms:
     """The terms a tenant is evaluated with on ``on``: its vendor's version in force that day
     (policy, catalogue, currency, VAT rates by country with its own country's by default,
     PLAN-2, and the BILL-4 transfer fee of its price list, PLAN-4), and the prices of every
-    version for the billing periods that start after it takes effect (NOTICE-2).
+    version for the billing periods that start after it takes effect (NOTICE-2) and the
+    record limits of every version from its effective day (NOTICE-3).
     ``NotFound`` when the vendor is not stored."""
     name = uow.tenants.vendor(tenant_id)
     return terms_of(uow.vendors.get(name, on=on), tenant_id, uow.vendors.versions(name))
 
 
 def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) -> TenantTerms:
-    """:func:`tenant_terms` for a vendor version already read (and, for NOTICE-2, all of
-    its versions, oldest first; none: ``vendor``'s prices for every period)."""
+    """:func:`tenant_terms` for a vendor version already read (and, for NOTICE-2 and
+    NOTICE-3, all of its versions, oldest first; none: ``vendor``'s prices for every period
+    and its limits every day)."""
     rate = vendor.vat_rate(vendor.policy.country)
     terms = BillingTerms(vendor.currency, rate, vendor.fees.get("transfer"))
     return TenantTerms(
@@ -155,6 +182,7 @@ def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) ->
         terms,
         vendor.vat_rates,
         price_lists_of(versions) if len(versions) > 1 else None,
+        limits_of(versions) if len(versions) > 1 else None,
     )
 
 
@@ -167,6 +195,20 @@ def price_lists_of(versions: Sequence[Vendor]) -> PriceLists:
     def in_force(day: date) -> Catalog:
         index = bisect.bisect_right(days, day) - 1
         return ordered[max(index, 0)].catalog
+
+    return in_force
+
+
+def limits_of(versions: Sequence[Vendor]) -> LimitsInForce:
+    """NOTICE-3: the catalogue (its plans' limits) and the policy's limits of the latest
+    version taking effect on or before a day (the first version's before any took effect).
+    A limit change applies from its effective day, not from a billing period's start."""
+    ordered = sorted(versions, key=lambda v: v.effective)
+    days = [v.effective for v in ordered]
+
+    def in_force(day: date) -> tuple[Catalog, LimitsPolicy]:
+        version = ordered[max(bisect.bisect_right(days, day) - 1, 0)]
+        return version.catalog, version.policy.limits
 
     return in_force
 
@@ -234,32 +276,37 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
             "a tenant is created by register_tenant, not recorded", field="event", rule="TEN-1"
         )
     with uow:
-        version = uow.tenants.version(tenant_id)
-        history = uow.tenants.history(tenant_id)
-        problem = entry_order_problem(history[-1], event)
-        if problem is not None:  # a late entry says when it was recorded (BILL-6)
-            raise OutOfOrderError(problem[1], field=f"event.{problem[0]}", rule="BILL-6")
-        day = max(_day(uow, tenant_id, event.at), _day(uow, tenant_id, entered(event)))
-        _check_not_silently_late(uow, tenant_id, event, _day(uow, tenant_id, event.at))
-        terms = tenant_terms(uow, tenant_id, day)
-        after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
-        refused = after.refusal_of(event)
-        if refused is not None:
-            error = CommandRefused(
-                str(refused.get("message") or _refusal_text(refused)),
-                field=verb_of(event),
-                rule=refused["rule"],
-            )
-            error.suggested_plan = refused.get("suggested_plan")
-            error.refusal = refused
-            raise error
-        charges: tuple[InvoiceLine, ...] = ()
-        replaced: tuple[InvoiceLine, ...] = ()
-        if isinstance(event, PRICED_EVENTS):
-            before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
-            charges, replaced = _added_lines(before, after), _added_lines(after, before)
-        stored = uow.tenants.append(tenant_id, [event], expected_version=version)
-        uow.commit()
+        return _record(uow, tenant_id, event)
+
+
+def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
+    """:func:`record` in ``uow``, already entered; commits."""
+    version = uow.tenants.version(tenant_id)
+    history = uow.tenants.history(tenant_id)
+    problem = entry_order_problem(history[-1], event)
+    if problem is not None:  # a late entry says when it was recorded (BILL-6)
+        raise OutOfOrderError(problem[1], field=f"event.{problem[0]}", rule="BILL-6")
+    day = max(_day(uow, tenant_id, event.at), _day(uow, tenant_id, entered(event)))
+    _check_not_silently_late(uow, tenant_id, event, _day(uow, tenant_id, event.at))
+    terms = tenant_terms(uow, tenant_id, day)
+    after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
+    refused = after.refusal_of(event)
+    if refused is not None:
+        error = CommandRefused(
+            str(refused.get("message") or _refusal_text(refused)),
+            field=verb_of(event),
+            rule=refused["rule"],
+        )
+        error.suggested_plan = refused.get("suggested_plan")
+        error.refusal = refused
+        raise error
+    charges: tuple[InvoiceLine, ...] = ()
+    replaced: tuple[InvoiceLine, ...] = ()
+    if isinstance(event, PRICED_EVENTS):
+        before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
+        charges, replaced = _added_lines(before, after), _added_lines(after, before)
+    stored = uow.tenants.append(tenant_id, [event], expected_version=version)
+    uow.commit()
     warned = tuple(after.warnings_of(event))
     return Recorded(tenant_id, (event,), stored, warned, charges, replaced)
 
@@ -279,6 +326,91 @@ def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day:
             field="event.recorded",
             rule="BILL-6",
         )
+
+
+def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime) -> Recorded:
+    """NOTICE-4: at ``at`` the tenant refuses its vendor's version taking effect on vendor day
+    ``effective``. Refusing cancels the instance effective that day: a ``Cancelled`` event
+    taking effect at the last microsecond before 00:00 of ``effective`` (vendor time) and
+    ``recorded`` at ``at`` (a late entry, BILL-6) is recorded, so the contract has ended when
+    the version takes effect and none of it binds the tenant: no billing period is invoiced
+    under it (NOTICE-2), none of its limits apply (NOTICE-3); an invoice already issued from
+    ``effective`` to the day before ``at``'s is credited in full by a correction document
+    issued on ``at``'s day (crmcore.corrections). What was invoiced before ``effective`` is
+    not refunded (END-1, END-4, BILL-3). The history is in entry order, so a refusal is taken
+    from the effective day on, never ahead of it (a cancellation dated ahead would make every
+    later change of the tenant before that day out of order).
+
+    Refused with :class:`~crmcore.errors.CommandRefused` (field ``refuse_terms``), nothing
+    stored:
+
+    - rule NOTICE-4: no version of the tenant's vendor takes effect on ``effective``, or that
+      is the vendor's first version (it changes nothing); ``at`` is before ``effective``;
+      the tenant continued to use the service since the version took effect, which accepted
+      it: an event of its history taking effect at or after 00:00 of ``effective`` (any:
+      records, seats, payments, ...), or an API call counted (API-1) on ``effective`` or a
+      later day up to ``at``'s (one read per day);
+    - rule BILL-6: an invoice issued on ``at``'s own day (and on or after ``effective``) is
+      stored: the corrections of a late entry correct the invoices issued before its day, so
+      that one would stay uncorrected; the refusal is taken from the next day;
+    - the cancellation's own rules, as :func:`record` (END-4: already cancelled; TERM-2: a
+      prepaid term runs to expiry; PAY-3/PAY-4: the contract has already ended; BILL-6: an
+      event entered after ``at``).
+
+    ``NotFound`` for an unknown tenant, ``NaiveDatetimeError`` for a naive ``at``."""
+    require_aware(at, "at")
+    with uow:
+        vendor = uow.vendors.get(uow.tenants.vendor(tenant_id))
+        timezone = vendor.policy.timezone
+        versions = uow.vendors.versions(vendor.name)
+        if effective not in [v.effective for v in versions[1:]]:
+            raise _not_refusable(f"no new version of vendor {vendor.name} takes effect", effective)
+        refused_on = vendor_date(at, timezone)
+        if refused_on < effective:
+            raise _not_refusable(
+                f"refused on {refused_on}, before the version takes effect; until then the"
+                " current terms apply",
+                effective,
+            )
+        start = local_midnight(effective, zone(timezone))
+        since = [e for e in uow.tenants.history(tenant_id) if e.at >= start]
+        if since:
+            used = min(since, key=lambda e: e.at)
+            raise _not_refusable(
+                f"the service was used on {vendor_date(used.at, timezone)} ({verb_of(used)}),"
+                " which accepted the version",
+                effective,
+            )
+        day = effective
+        while day <= refused_on:
+            if uow.api_calls.calls(tenant_id, day) > 0:
+                raise _not_refusable(
+                    f"the service was used on {day} (API calls), which accepted the version",
+                    effective,
+                )
+            day += timedelta(days=1)
+        today = [
+            i
+            for i in uow.invoices.for_tenant(tenant_id)
+            if i.issued == refused_on and i.issued >= effective
+        ]
+        if today:  # a late entry's corrections go on later days' documents only
+            raise CommandRefused(
+                f"invoice {today[0].number} was issued on {refused_on}, the day of the refusal,"
+                " before it; corrections of a late entry correct invoices issued before its"
+                " day: refuse from the next day",
+                field="refuse_terms",
+                rule="BILL-6",
+            )
+        return _record(uow, tenant_id, Cancelled(start - timedelta(microseconds=1), recorded=at))
+
+
+def _not_refusable(problem: str, effective: date) -> CommandRefused:
+    return CommandRefused(
+        f"the terms taking effect on {effective} cannot be refused: {problem}",
+        field="refuse_terms",
+        rule="NOTICE-4",
+    )
 
 
 def _day(uow: UnitOfWork, tenant_id: str, at: datetime) -> date:

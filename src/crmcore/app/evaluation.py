@@ -60,7 +60,7 @@ from crmcore.events import (
 )
 from crmcore.invoices import Invoice, Payment
 from crmcore.money import Money
-from crmcore.policies import VendorPolicy
+from crmcore.policies import LimitsPolicy, VendorPolicy
 from crmcore.scenario_rules import (
     CONTRACT_EVENTS,
     EVENT_KEY,
@@ -76,6 +76,7 @@ __all__ = [
     "Evaluation",
     "EvaluationContext",
     "Extension",
+    "LimitsInForce",
     "TenantTerms",
     "evaluate_tenant",
     "verb_of",
@@ -105,6 +106,11 @@ def verb_of(event: Event) -> str:
     return VERBS.get(type(event), "create_tenant")
 
 
+#: The record limits in force on a vendor day (NOTICE-3): the catalogue whose plans' limits
+#: apply (REC-3/REC-4) and the policy's limits (REC-1 counted kinds, REC-2 warning ratio).
+LimitsInForce = Callable[[date], tuple[Catalog, LimitsPolicy]]
+
+
 @attrs.frozen
 class TenantTerms:
     """What evaluating one tenant needs besides its history: the vendor's policy and
@@ -121,6 +127,15 @@ class TenantTerms:
     #: The price list in force for a billing period starting on a day (NOTICE-2: the vendor's
     #: versions); None: ``catalog`` for every period.
     price_lists: PriceLists | None = None
+    #: The record limits in force on a day (NOTICE-3: the vendor's versions); None:
+    #: ``catalog`` and ``policy.limits`` every day.
+    limits_in_force: LimitsInForce | None = None
+
+    def limits_on(self, day: date) -> tuple[Catalog, LimitsPolicy]:
+        """The catalogue and limits policy whose record limits apply on vendor day ``day``."""
+        if self.limits_in_force is None:
+            return self.catalog, self.policy.limits
+        return self.limits_in_force(day)
 
 
 @attrs.define
@@ -177,6 +192,9 @@ class EvaluationContext:
     @property
     def terms(self) -> BillingTerms:
         return self.tenant.terms
+
+    def limits_on(self, day: date) -> tuple[Catalog, LimitsPolicy]:
+        return self.tenant.limits_on(day)
 
     def refresh_payments(self) -> None:
         """Recompute ``payments`` after an extension changed ``invoices`` (e.g. an SLA-6
