@@ -53,7 +53,7 @@ from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
 from crmcore.vendors import Vendor
 from crmcore_sql import convert
-from crmcore_sql.cli_options import LAST_DAY
+from crmcore_sql.cli_options import LAST_OPTION_DAY
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
     billing_checkpoints,
@@ -733,7 +733,7 @@ def _evaluated_invoices(
             select(invoices.c.tenant_id, invoices.c.key).where(invoices.c.tenant_id.in_(todo))
         ):
             keys[tenant_id].add(key)
-    horizon = min(up_to + timedelta(days=DUE_HORIZON_DAYS), LAST_DAY)
+    horizon = min(up_to + timedelta(days=DUE_HORIZON_DAYS), LAST_OPTION_DAY)
     ready: list[tuple[Invoice, VendorPolicy]] = []
     due: list[tuple[str, str, int, date, str]] = []
     for tenant_id in todo:
