@@ -150,11 +150,6 @@ def _show(value: object) -> str:
     return show_value(value)
 
 
-def json_repr(value: object) -> str:
-    """``value`` as JSON text for a message (cut to a few dozen characters)."""
-    return show_value(value)
-
-
 def _string(value: object, path: str) -> str:
     if not isinstance(value, str) or not value.strip():
         _fail(path, f"must be a non-empty string, got {_show(value)}")

@@ -785,30 +785,27 @@ class SqlRecordCounterRepository(_SqlRepository):
             decision = self._decision(tenant_id, seen, count, _bound(limit))
         return _as_asked(decision, limit)
 
-    def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
+    def _add_if_within(self, tenant_id: str, count: int, limit: int) -> int | None:
         """One statement on SQLite: create the counter row or add to it if the limit allows;
-        the new total, or None when refused (REC-6)."""
-        condition = None if limit is None else record_totals.c.total + count <= limit
+        the new total, or None when refused (REC-6). ``limit`` is a number (:func:`_bound`)."""
         statement = (
             (sqlite.insert(record_totals).values(tenant_id=tenant_id, total=count))
             .on_conflict_do_update(
                 index_elements=["tenant_id"],
                 set_={"total": record_totals.c.total + count},
-                where=condition,
+                where=record_totals.c.total + count <= limit,
             )
             .returning(record_totals.c.total)
         )
         total: int | None = self.connection.execute(statement).scalar()
         return total
 
-    def _add_if_within_mysql(
-        self, tenant_id: str, count: int, limit: int | None
-    ) -> tuple[bool, int]:
+    def _add_if_within_mysql(self, tenant_id: str, count: int, limit: int) -> tuple[bool, int]:
         """Lock the tenant's counter row (creating it at 0), read it, and add ``count`` if the
         limit allows: whether it did, and the total it decided on (the new total if so)."""
         self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
         total = int(self._locked_total(tenant_id) or 0)
-        if limit is not None and total + count > limit:
+        if total + count > limit:
             return False, total
         self.connection.execute(
             update(record_totals)
