@@ -19,7 +19,7 @@ from crmcore.billing import (
     invoices_due,
 )
 from crmcore.errors import ValidationError
-from crmcore.events import Cancelled, Event, Prepaid, SeatsAdded, TenantCreated
+from crmcore.events import Cancelled, Event, PaymentMethod, Prepaid, SeatsAdded, TenantCreated
 from crmcore.presets import preset
 from crmcore.testing_billing import PRAGUE, TWO_PLAN_TERMS, TWO_PLANS, tenant_histories
 
@@ -111,6 +111,20 @@ def test_a_checkpoint_counts_the_events_up_to_its_day_and_keeps_the_state_TERM_1
     assert (checkpoint.events, checkpoint.day) == (2, date(2026, 1, 31))
     assert (checkpoint.state.plan, checkpoint.state.seats) == ("standard", 3)
     assert checkpoint.state.term is not None and checkpoint.state.term_months == 12
+
+
+def test_a_checkpoint_keeps_the_payment_method_as_its_text_and_reads_back_the_enum_BILL_4() -> None:
+    """The state's payment method is a PaymentMethod; its JSON form is the plain text it
+    always was ("card"), and an unknown method is not a checkpoint."""
+    _, checkpoint = _checkpoint()
+    assert checkpoint.state.payment is PaymentMethod.CARD
+    data = checkpoint_to_data(checkpoint)
+    position = next(i for i, v in enumerate(data) if v == "card")
+    assert type(data[position]) is str
+    assert checkpoint_from_data(json.loads(json.dumps(data)), TERMS_POLICY) == checkpoint
+    data[position] = "cash"
+    with pytest.raises(ValidationError, match="not a billing checkpoint"):
+        checkpoint_from_data(data, TERMS_POLICY)
 
 
 def test_a_checkpoint_does_not_fit_backwards_or_before_a_late_event_BILL_6() -> None:

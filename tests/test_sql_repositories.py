@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 import crmcore_sql
 from crmcore.errors import StorageError, ValidationError
-from crmcore.ports import RecordDecision, RecordTable, UnitOfWork
+from crmcore.ports import RecordCount, RecordTable, UnitOfWork
 from crmcore.testing_storage import StorageContract
 from crmcore_sql import SqlUnitOfWork
 from crmcore_sql.repositories import ONE_STATEMENT_ROWS
@@ -123,7 +123,7 @@ def test_rec6_create_records_whose_insert_fails_counts_nothing(migrated_engine: 
 
 def _create_in_unit_of_work(
     engine: Engine, tenant_id: str, limit: int, rows: list[dict[str, Any]]
-) -> RecordDecision:
+) -> RecordCount:
     with crmcore_sql.unit_of_work(engine) as uow:
         decision = uow.records.create(tenant_id, "task", limit, record_rows, rows)
         uow.commit()
@@ -132,14 +132,14 @@ def _create_in_unit_of_work(
 
 def _create_alone(
     engine: Engine, tenant_id: str, limit: int, rows: list[dict[str, Any]]
-) -> RecordDecision:
+) -> RecordCount:
     return crmcore_sql.create_records(engine, tenant_id, "task", limit, record_rows, rows)
 
 
 @pytest.mark.parametrize("create", [_create_in_unit_of_work, _create_alone])
 def test_rec3_create_of_more_rows_than_one_statement_takes(
     migrated_engine: Engine,
-    create: Callable[[Engine, str, int, list[dict[str, Any]]], RecordDecision],
+    create: Callable[[Engine, str, int, list[dict[str, Any]]], RecordCount],
 ) -> None:
     """REC-3, REC-6: above ONE_STATEMENT_ROWS rows the guard and the insert are two statements
     in one transaction (also for ``create_records`` on PostgreSQL): 101 of limit 150 are

@@ -15,6 +15,7 @@ from crmcore.events import (
     Activated,
     Cancelled,
     Event,
+    PaymentMethod,
     PersonAssigned,
     PersonUnassigned,
     PlanChanged,
@@ -46,6 +47,21 @@ def active(*events: Event) -> list[Event]:
 
 def refused_rules(history: list[Event]) -> list[str | None]:
     return [r.error.rule for r in replay(history, TWO_PLANS, RAYNET).refusals]
+
+
+@pytest.mark.parametrize(
+    "contract",
+    [
+        Activated(at(date(2026, 3, 2)), "standard", payment=PaymentMethod.TRANSFER),
+        Prepaid(at(date(2026, 3, 2)), "standard", 12, payment=PaymentMethod.TRANSFER),
+    ],
+)
+def test_bill_4_the_state_holds_the_payment_method_chosen(contract: Event) -> None:
+    """The state's payment method is the PaymentMethod of the activation or prepayment (not
+    its text); none before a contract."""
+    history = [TenantCreated(at(date(2026, 3, 1)), "t"), contract]
+    assert replay(history[:1], TWO_PLANS, RAYNET).final.payment is None
+    assert replay(history, TWO_PLANS, RAYNET).final.payment is PaymentMethod.TRANSFER
 
 
 def test_seat_5_assignment_needs_a_free_account() -> None:

@@ -1,9 +1,18 @@
 """crmcore: the commercial terms of a CRM / SaaS vendor as exact, tested code.
 
 The core is pure Python: it imports no database code (storage adapters live in
-``crmcore_sql``). The names a user starts from are importable from here (``__all__``); each
-is the same object as in its home module and is imported on first use, so ``import crmcore``
-stays fast. docs/architecture.md says where each rule family lives.
+``crmcore_sql``). The names a user starts from are importable from here (``__all__``): a
+vendor (``preset``, ``vendor_from_preset``, ``VendorPolicy``, ``Catalog``, ``Vendor``), the
+application layer (``evaluate_tenant`` and ``TenantTerms``; the commands ``register_tenant``,
+``record``, ``save_vendor``; the queries ``tenant_status``, ``tenant_invoices``; ``bill_tenant``;
+``preview``, ``reprice``), the scenario runner ``run``, the events an application records,
+``Money``, the errors ``CrmError``, ``ValidationError``, ``CommandRefused``, and the in-memory
+storage ``InMemoryStorage`` (``InMemoryStorage().unit_of_work`` makes its units of work).
+
+Each is the same object as in its home module and is imported on first use (module
+``__getattr__``): importing them all eagerly would take ``import crmcore`` from a few
+milliseconds to about 0.7 s (``python -X importtime``). docs/architecture.md says where each
+rule family lives.
 
 >>> from crmcore import Money, preset
 >>> preset("raynet").timezone
@@ -19,83 +28,98 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-#: public name -> its home module (one home per name).
+#: public name -> its home module (one home per name), in the order a user meets them.
 _HOMES = {
-    "Money": "crmcore.money",
-    "Period": "crmcore.periods",
-    "Catalog": "crmcore.catalog",
-    "Plan": "crmcore.catalog",
-    "Cycle": "crmcore.catalog",
-    "VendorPolicy": "crmcore.policies",
+    # building a vendor
     "preset": "crmcore.presets",
-    "TenantCreated": "crmcore.events",
+    "vendor_from_preset": "crmcore.vendors",
+    "VendorPolicy": "crmcore.policies",
+    "Catalog": "crmcore.catalog",
+    "Vendor": "crmcore.vendors",
+    # the application layer: the engine, commands, queries, billing, what-if
+    "evaluate_tenant": "crmcore.app.evaluation",
+    "TenantTerms": "crmcore.app.evaluation",
+    "register_tenant": "crmcore.app.commands",
+    "record": "crmcore.app.commands",
+    "save_vendor": "crmcore.app.commands",
+    "tenant_status": "crmcore.app.queries",
+    "tenant_invoices": "crmcore.app.queries",
+    "bill_tenant": "crmcore.app.billing",
+    "preview": "crmcore.app.whatif",
+    "reprice": "crmcore.app.whatif",
+    # the scenario runner
+    "run": "crmcore.scenario",
+    # the events an application records
     "Activated": "crmcore.events",
     "SeatsAdded": "crmcore.events",
     "SeatsRemoved": "crmcore.events",
     "PlanChanged": "crmcore.events",
     "PaymentReceived": "crmcore.events",
     "Cancelled": "crmcore.events",
-    "replay": "crmcore.tenancy",
-    "Timeline": "crmcore.tenancy",
-    "invoices_due": "crmcore.billing",
-    "Invoice": "crmcore.invoices",
-    "Payment": "crmcore.invoices",
-    "status_on": "crmcore.dunning",
-    "DunningStatus": "crmcore.dunning",
+    "PaymentMethod": "crmcore.events",
+    # values, errors, storage
+    "Money": "crmcore.money",
     "CrmError": "crmcore.errors",
     "ValidationError": "crmcore.errors",
-    "run": "crmcore.scenario",
+    "CommandRefused": "crmcore.errors",
+    "InMemoryStorage": "crmcore.memory",
 }
 
 __all__ = [
     "Activated",
     "Cancelled",
     "Catalog",
+    "CommandRefused",
     "CrmError",
-    "Cycle",
-    "DunningStatus",
-    "Invoice",
+    "InMemoryStorage",
     "Money",
-    "Payment",
+    "PaymentMethod",
     "PaymentReceived",
-    "Period",
-    "Plan",
     "PlanChanged",
     "SeatsAdded",
     "SeatsRemoved",
-    "TenantCreated",
-    "Timeline",
+    "TenantTerms",
     "ValidationError",
+    "Vendor",
     "VendorPolicy",
     "__version__",
-    "invoices_due",
+    "bill_tenant",
+    "evaluate_tenant",
     "preset",
-    "replay",
+    "preview",
+    "record",
+    "register_tenant",
+    "reprice",
     "run",
-    "status_on",
+    "save_vendor",
+    "tenant_invoices",
+    "tenant_status",
+    "vendor_from_preset",
 ]
 
 if TYPE_CHECKING:
-    from crmcore.billing import invoices_due
-    from crmcore.catalog import Catalog, Cycle, Plan
-    from crmcore.dunning import DunningStatus, status_on
-    from crmcore.errors import CrmError, ValidationError
+    from crmcore.app.billing import bill_tenant
+    from crmcore.app.commands import record, register_tenant, save_vendor
+    from crmcore.app.evaluation import TenantTerms, evaluate_tenant
+    from crmcore.app.queries import tenant_invoices, tenant_status
+    from crmcore.app.whatif import preview, reprice
+    from crmcore.catalog import Catalog
+    from crmcore.errors import CommandRefused, CrmError, ValidationError
     from crmcore.events import (
         Activated,
         Cancelled,
+        PaymentMethod,
         PaymentReceived,
         PlanChanged,
         SeatsAdded,
         SeatsRemoved,
-        TenantCreated,
     )
-    from crmcore.invoices import Invoice, Payment
+    from crmcore.memory import InMemoryStorage
     from crmcore.money import Money
-    from crmcore.periods import Period
     from crmcore.policies import VendorPolicy
     from crmcore.presets import preset
     from crmcore.scenario import run
-    from crmcore.tenancy import Timeline, replay
+    from crmcore.vendors import Vendor, vendor_from_preset
 
 
 def __getattr__(name: str) -> Any:

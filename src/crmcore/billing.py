@@ -315,7 +315,7 @@ def checkpoint_to_data(checkpoint: BillingCheckpoint) -> list[Any]:
         state.next_plan,
         None if state.next_plan_from is None else state.next_plan_from.isoformat(),
         None if state.cycle is None else state.cycle.value,
-        state.payment,
+        None if state.payment is None else state.payment.value,
         state.seats,
         sorted(state.persons),
         None if state.activated is None else state.activated.isoformat(),
@@ -331,6 +331,7 @@ def checkpoint_to_data(checkpoint: BillingCheckpoint) -> list[Any]:
 
 _STATUSES = {status.value: status for status in TenantStatus}
 _CYCLES = {cycle.value: cycle for cycle in Cycle}
+_PAYMENTS = {method.value: method for method in PaymentMethod}
 _KINDS = {kind.value: kind for kind in LineKind}
 _OPTIONAL_TEXT = (str, type(None))
 _OPTIONAL_COUNT = (int, type(None))
@@ -411,7 +412,7 @@ def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
                 next_plan,
                 None if next_plan_from is None else date.fromisoformat(next_plan_from),
                 None if cycle is None else _CYCLES[cycle],
-                payment,
+                None if payment is None else _PAYMENTS[payment],
                 seats,
                 frozenset(map(_text, persons)) if persons else _NO_PERSONS,
                 None if activated is None else date.fromisoformat(activated),

@@ -40,7 +40,7 @@ from crmcore.invoices import CORRECTION_RULE, Invoice, InvoiceLine, LineKind
 from crmcore.money import Money
 from crmcore.policies import VendorPolicy
 
-__all__ = ["CORRECTION_KEY", "Epoch", "Issued", "documents", "per_kind"]
+__all__ = ["CORRECTION_KEY", "Epoch", "Issued", "documents_issued", "per_kind"]
 
 #: A correction's key: the corrected invoice's key, this, the day it was issued.
 CORRECTION_KEY = "@correction:"
@@ -74,7 +74,7 @@ def per_kind(invoices: Iterable[Invoice], currency: str) -> dict[LineKind, Money
     return totals
 
 
-def documents(
+def documents_issued(
     epochs: Sequence[Epoch],
     policy: VendorPolicy,
     closed: Callable[[date], bool] = lambda _day: False,

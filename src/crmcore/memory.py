@@ -39,7 +39,7 @@ from crmcore.ports import (
     MAX_API_LIMIT,
     MAX_STORAGE_LIMIT,
     ApiCallCount,
-    RecordDecision,
+    RecordCount,
     RecordTable,
     StorageCount,
     User,
@@ -213,16 +213,14 @@ class InMemoryOutageRepository(_Repository):
 
 
 class InMemoryRecordCounterRepository(_Repository):
-    def try_create(
-        self, tenant_id: str, kind: str, count: int, limit: int | None
-    ) -> RecordDecision:
+    def try_create(self, tenant_id: str, kind: str, count: int, limit: int | None) -> RecordCount:
         kind = checked_record_call(kind, count, limit)  # REC-1, REC-3: before anything is read
         total = self.total(tenant_id)
         if limit is not None and total + count > limit:
-            return RecordDecision(allowed=False, total=total, requested=count, limit=limit)
+            return RecordCount(allowed=False, total=total, requested=count, limit=limit)
         check_record_total(total, count)  # REC-3: no plan limit still stops at MAX_RECORD_LIMIT
         self.rows[(tenant_id, kind)] = self.rows.get((tenant_id, kind), 0) + count
-        return RecordDecision(allowed=True, total=total + count, requested=count, limit=limit)
+        return RecordCount(allowed=True, total=total + count, requested=count, limit=limit)
 
     def create(
         self,
@@ -231,7 +229,7 @@ class InMemoryRecordCounterRepository(_Repository):
         limit: int | None,
         table: RecordTable,
         rows: Sequence[Mapping[str, Any]],
-    ) -> RecordDecision:
+    ) -> RecordCount:
         """The rows are kept under ``table.name`` for the tenant (read them with
         :meth:`stored_rows`); the transaction is serialised, so deciding then storing is
         atomic (REC-6)."""

@@ -60,8 +60,8 @@ __all__ = [
     "InvoiceRepository",
     "OutageRepository",
     "PaymentRepository",
+    "RecordCount",
     "RecordCounterRepository",
-    "RecordDecision",
     "RecordTable",
     "SeatRepository",
     "StorageCount",
@@ -78,10 +78,12 @@ __all__ = [
 
 
 @attrs.frozen
-class RecordDecision:
+class RecordCount:
     """The answer of :meth:`RecordCounterRepository.try_create` and ``create`` (REC-3, REC-6).
 
-    ``total`` is the tenant's counted records after the call (unchanged when refused).
+    ``total`` is the tenant's counted records after the call (unchanged when refused). The
+    counter's answer, not the rule's: :class:`crmcore.limits.RecordDecision` is REC-1..5's
+    decision with its suggested plan.
     """
 
     allowed: bool
@@ -208,9 +210,7 @@ class RecordTable(Protocol):
 class RecordCounterRepository(Protocol):
     """Counted records per tenant and kind (REC-1, REC-3, REC-6)."""
 
-    def try_create(
-        self, tenant_id: str, kind: str, count: int, limit: int | None
-    ) -> RecordDecision:
+    def try_create(self, tenant_id: str, kind: str, count: int, limit: int | None) -> RecordCount:
         """Count ``count`` new records of ``kind`` if the tenant's total stays within ``limit``
         (``None`` = unlimited), atomically with respect to concurrent callers (REC-6)."""
 
@@ -221,7 +221,7 @@ class RecordCounterRepository(Protocol):
         limit: int | None,
         table: RecordTable,
         rows: Sequence[Mapping[str, Any]],
-    ) -> RecordDecision:
+    ) -> RecordCount:
         """Store ``rows`` (one per new record of ``kind``) in ``table`` and count them, only if
         the tenant's total stays within ``limit`` (REC-3), atomically with respect to
         concurrent callers (REC-6). Refused: nothing stored, nothing counted. A failed insert

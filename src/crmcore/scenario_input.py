@@ -64,7 +64,7 @@ from crmcore.limits import (
 )
 from crmcore.money import Money, minor_units
 from crmcore.policies import VendorPolicy
-from crmcore.presets import preset
+from crmcore.presets import PRESETS, preset
 from crmcore.serialization import MAX_JSON_DEPTH, check_depth, show_value
 
 __all__ = [
@@ -82,15 +82,12 @@ __all__ = [
     "MAX_VAT_DECIMALS",
     "MAX_YEARS",
     "OUTAGE_KINDS",
-    "PRESETS",
     "VERBS",
     "ParsedScenario",
     "parse",
     "parse_event",
 ]
 
-#: Every vendor preset can be replayed: each is a complete :class:`VendorPolicy`.
-PRESETS = ("raynet", "livespace", "chmiuro", "smartmail", "optimasales")
 OUTAGE_KINDS = ("unplanned", "maintenance", "force_majeure", "integration")
 
 # --- documented bounds of scenario input (docs/scenarios.md, "Bounds") -------------------------
@@ -151,11 +148,6 @@ def _join(path: str, key: str) -> str:
 
 
 def _show(value: object) -> str:
-    return show_value(value)
-
-
-def json_repr(value: object) -> str:
-    """``value`` as JSON text for a message (cut to a few dozen characters)."""
     return show_value(value)
 
 
@@ -298,7 +290,8 @@ def parse(document: object) -> ParsedScenario:
         {"preset", "currency", "vat_rate", "plans", "tenant", "events", "until"},
         {"overrides", "fees"},
     )
-    policy = preset(_choice(doc["preset"], "preset", PRESETS))
+    # every preset can be replayed: each is a complete VendorPolicy
+    policy = preset(_choice(doc["preset"], "preset", tuple(PRESETS)))
     if "overrides" in doc:
         overrides = doc["overrides"]
         if not isinstance(overrides, dict):

@@ -390,7 +390,7 @@ def _activate(
         status=TenantStatus.FREE if plan.is_free else TenantStatus.ACTIVE,
         plan=plan.code,
         cycle=event.cycle,
-        payment=event.payment.value,
+        payment=event.payment,
         seats=event.seats,
         activated=vendor_date(event.at, policy.timezone),
     )
@@ -422,7 +422,7 @@ def _prepay(
         status=TenantStatus.ACTIVE,
         plan=plan.code,
         cycle=None,
-        payment=event.payment.value,
+        payment=event.payment,
         seats=event.seats,
         activated=day,
         term=Period.months(day, event.months),

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from crmcore.catalog import Cycle
+from crmcore.events import PaymentMethod
 from crmcore.periods import Period
 
 __all__ = ["TenantState", "TenantStatus", "billing_period", "evolve_state"]
@@ -41,7 +42,7 @@ class TenantState:
     next_plan: str | None = None  # PRO-6 next_period: the lower plan waiting for the period end
     next_plan_from: date | None = None
     cycle: Cycle | None = None
-    payment: str | None = None  # PaymentMethod value
+    payment: PaymentMethod | None = None  # BILL-4: card or transfer, once activated
     seats: int = 0  # SEAT-1: used + free accounts
     persons: frozenset[str] = frozenset()
     activated: date | None = None  # anchor of annual periods (BILL-1)

@@ -22,7 +22,7 @@ from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
 from crmcore_sql.cli_app import register_app
 from crmcore_sql.cli_explain import register_explain
-from crmcore_sql.cli_options import FIRST_DAY, LAST_DAY, engine_for, parse_day
+from crmcore_sql.cli_options import FIRST_OPTION_DAY, LAST_OPTION_DAY, engine_for, parse_day
 from crmcore_sql.cli_vendors import register_vendor
 from crmcore_sql.engine import describe_url, translate_errors
 from crmcore_sql.jobs import (
@@ -135,9 +135,10 @@ def _period(text: str) -> Period:
     if match is None or not 1 <= int(match.group(2)) <= 12:
         raise ValidationError(f"must be YYYY-MM, got {text!r}", field="--period", rule="BILL-1")
     first = date(int(match.group(1)), int(match.group(2)), 1) if int(match.group(1)) else None
-    if first is None or not FIRST_DAY <= first <= LAST_DAY:
+    if first is None or not FIRST_OPTION_DAY <= first <= LAST_OPTION_DAY:
         raise ValidationError(
-            f"must be a month from {FIRST_DAY:%Y-%m} to {LAST_DAY:%Y-%m}, got {text!r}",
+            f"must be a month from {FIRST_OPTION_DAY:%Y-%m} to {LAST_OPTION_DAY:%Y-%m}, "
+            f"got {text!r}",
             field="--period",
             rule="BILL-1",
         )

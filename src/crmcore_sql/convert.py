@@ -292,12 +292,6 @@ def money_from_minor_units(units: int, currency: str) -> Money:
     return Money(Decimal(int(units)).scaleb(-places), currency)
 
 
-def money_from_columns(amount: Decimal | str | float, currency: str) -> Money:
-    """Exact amount quantised to the currency's minor unit (BILL-7)."""
-    quantum = Decimal(1).scaleb(-minor_units(currency))
-    return Money(Decimal(str(amount)).quantize(quantum), currency)
-
-
 def vat_rate_to_column(rate: Decimal, field: str = "vat_rate") -> str:
     """``rate`` as it is stored: its exact decimal text (``Decimal('0.2300')``: ``'0.2300'``),
     which reads back (:func:`vat_rate_from_column`) as the very Decimal, digits and exponent,

@@ -55,7 +55,7 @@ from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
 from crmcore.vendors import Vendor
 from crmcore_sql import convert
-from crmcore_sql.cli_options import LAST_DAY
+from crmcore_sql.cli_options import LAST_OPTION_DAY
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
     billing_checkpoints,
@@ -737,7 +737,7 @@ def _evaluated_invoices(
             )
         ):
             keys[tenant_id][key] = number
-    horizon = min(up_to + timedelta(days=DUE_HORIZON_DAYS), LAST_DAY)
+    horizon = min(up_to + timedelta(days=DUE_HORIZON_DAYS), LAST_OPTION_DAY)
     ready: list[tuple[Invoice, VendorPolicy]] = []
     due: list[tuple[str, str, int, date, str]] = []
     for tenant_id in todo:

@@ -73,7 +73,7 @@ from crmcore.ports import (
     MAX_API_LIMIT,
     MAX_STORAGE_LIMIT,
     ApiCallCount,
-    RecordDecision,
+    RecordCount,
     RecordTable,
     StorageCount,
     User,
@@ -101,9 +101,9 @@ from crmcore_sql.tables import (
     seat_counts,
     stored_files,
     tenant_events,
+    tenant_users,
     tenants,
     trial_identities,
-    users,
 )
 from crmcore_sql.tables_vendors import vendors
 from crmcore_sql.transactions import TransactionState, server_ended_transaction
@@ -689,7 +689,7 @@ def _bound(limit: int | None) -> int:
     return MAX_RECORD_LIMIT if limit is None else limit
 
 
-def _as_asked(decision: RecordDecision, limit: int | None) -> RecordDecision:
+def _as_asked(decision: RecordCount, limit: int | None) -> RecordCount:
     """The decision of a statement bounded by :func:`_bound` for the ``limit`` asked: without
     a limit, passing :data:`MAX_RECORD_LIMIT` is a ``LimitError`` as on every engine
     (:func:`crmcore.limits.check_record_total`), never a refusal."""
@@ -698,21 +698,19 @@ def _as_asked(decision: RecordDecision, limit: int | None) -> RecordDecision:
     if not decision.allowed:
         check_record_total(decision.total, decision.requested)
         raise AssertionError("refused within the bound")  # pragma: no cover
-    return RecordDecision(True, decision.total, decision.requested, None)
+    return RecordCount(True, decision.total, decision.requested, None)
 
 
 class SqlRecordCounterRepository(_SqlRepository):
-    def try_create(
-        self, tenant_id: str, kind: str, count: int, limit: int | None
-    ) -> RecordDecision:
+    def try_create(self, tenant_id: str, kind: str, count: int, limit: int | None) -> RecordCount:
         kind = checked_record_call(kind, count, limit)  # REC-1, REC-3: before any statement
         if limit is not None and count > limit:
-            return RecordDecision(False, self.total(tenant_id), count, limit)
+            return RecordCount(False, self.total(tenant_id), count, limit)
         with self._translating("counting records"), self._atomic():
             decision = self._try_create(tenant_id, kind, count, _bound(limit))
         return _as_asked(decision, limit)
 
-    def _try_create(self, tenant_id: str, kind: str, count: int, limit: int) -> RecordDecision:
+    def _try_create(self, tenant_id: str, kind: str, count: int, limit: int) -> RecordCount:
         """REC-6 as one atomic step: the tenant's counter row is locked first (then the kind's
         count, the order of every counter change), and a refusal reports the total this step
         decided on, never one read afterwards. ``limit`` is always a number (:func:`_bound`)."""
@@ -725,21 +723,21 @@ class SqlRecordCounterRepository(_SqlRepository):
         if self.dialect == "sqlite":
             total = self._add_if_within(tenant_id, count, limit)
             if total is None:  # BEGIN IMMEDIATE: no other writer since
-                return RecordDecision(False, self.total(tenant_id), count, limit)
+                return RecordCount(False, self.total(tenant_id), count, limit)
         else:
             allowed, total = self._add_if_within_mysql(tenant_id, count, limit)
             if not allowed:
-                return RecordDecision(False, total, count, limit)
+                return RecordCount(False, total, count, limit)
         self._add_to_kind(tenant_id, kind, count)
-        return RecordDecision(True, total, count, limit)
+        return RecordCount(True, total, count, limit)
 
-    def _decision(self, tenant_id: str, seen: Any, count: int, limit: int | None) -> RecordDecision:
+    def _decision(self, tenant_id: str, seen: Any, count: int, limit: int | None) -> RecordCount:
         """The decision of a PostgreSQL statement answering ``(total, allowed)``; no row only
         when a concurrent first creation of the tenant's counter row is newer than the
         statement's snapshot (then the row, locked by the statement, is read again)."""
         if seen is None:
-            return RecordDecision(False, self.total(tenant_id), count, limit)
-        return RecordDecision(bool(seen.allowed), int(seen.total), count, limit)
+            return RecordCount(False, self.total(tenant_id), count, limit)
+        return RecordCount(bool(seen.allowed), int(seen.total), count, limit)
 
     def create(
         self,
@@ -748,7 +746,7 @@ class SqlRecordCounterRepository(_SqlRepository):
         limit: int | None,
         table: RecordTable,
         rows: Sequence[Mapping[str, Any]],
-    ) -> RecordDecision:
+    ) -> RecordCount:
         """``table`` must be a SQLAlchemy ``Table``. On PostgreSQL one statement counts and
         inserts up to :data:`ONE_STATEMENT_ROWS` rows (one round trip, like the insert alone);
         on SQLite and MariaDB/MySQL, and for more rows, the guard of :meth:`try_create` and
@@ -766,7 +764,7 @@ class SqlRecordCounterRepository(_SqlRepository):
             # the guard and the insert in one savepoint: a failed insert undoes its count
             with self._translating(f"creating records in {target.name}"), self._atomic():
                 if limit is not None and count > limit:
-                    return RecordDecision(False, self.total(tenant_id), count, limit)
+                    return RecordCount(False, self.total(tenant_id), count, limit)
                 decision = self._try_create(tenant_id, kind, count, _bound(limit))
                 if decision.allowed:
                     self.connection.execute(insert(target), list(new_rows))
@@ -787,30 +785,27 @@ class SqlRecordCounterRepository(_SqlRepository):
             decision = self._decision(tenant_id, seen, count, _bound(limit))
         return _as_asked(decision, limit)
 
-    def _add_if_within(self, tenant_id: str, count: int, limit: int | None) -> int | None:
+    def _add_if_within(self, tenant_id: str, count: int, limit: int) -> int | None:
         """One statement on SQLite: create the counter row or add to it if the limit allows;
-        the new total, or None when refused (REC-6)."""
-        condition = None if limit is None else record_totals.c.total + count <= limit
+        the new total, or None when refused (REC-6). ``limit`` is a number (:func:`_bound`)."""
         statement = (
             (sqlite.insert(record_totals).values(tenant_id=tenant_id, total=count))
             .on_conflict_do_update(
                 index_elements=["tenant_id"],
                 set_={"total": record_totals.c.total + count},
-                where=condition,
+                where=record_totals.c.total + count <= limit,
             )
             .returning(record_totals.c.total)
         )
         total: int | None = self.connection.execute(statement).scalar()
         return total
 
-    def _add_if_within_mysql(
-        self, tenant_id: str, count: int, limit: int | None
-    ) -> tuple[bool, int]:
+    def _add_if_within_mysql(self, tenant_id: str, count: int, limit: int) -> tuple[bool, int]:
         """Lock the tenant's counter row (creating it at 0), read it, and add ``count`` if the
         limit allows: whether it did, and the total it decided on (the new total if so)."""
         self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
         total = int(self._locked_total(tenant_id) or 0)
-        if limit is not None and total + count > limit:
+        if total + count > limit:
             return False, total
         self.connection.execute(
             update(record_totals)
@@ -977,7 +972,7 @@ class SqlUserRepository(_SqlRepository):
         with self._translating("adding user"), self._atomic(statements=1):
             try:
                 self.connection.execute(
-                    insert(users).values(
+                    insert(tenant_users).values(
                         tenant_id=user.tenant_id,
                         user_id=user.user_id,
                         role=user.role,
@@ -992,7 +987,9 @@ class SqlUserRepository(_SqlRepository):
     def get(self, tenant_id: str, user_id: str) -> User:
         with self._translating("reading user"):
             row = self.connection.execute(
-                select(users).where(users.c.tenant_id == tenant_id, users.c.user_id == user_id)
+                select(tenant_users).where(
+                    tenant_users.c.tenant_id == tenant_id, tenant_users.c.user_id == user_id
+                )
             ).first()
         if row is None:
             raise NotFound(f"no user {user_id!r}", field="user_id")
@@ -1001,7 +998,9 @@ class SqlUserRepository(_SqlRepository):
     def for_tenant(self, tenant_id: str) -> list[User]:
         with self._translating("reading users"):
             rows = self.connection.execute(
-                select(users).where(users.c.tenant_id == tenant_id).order_by(users.c.user_id)
+                select(tenant_users)
+                .where(tenant_users.c.tenant_id == tenant_id)
+                .order_by(tenant_users.c.user_id)
             ).all()
         return [User(row.tenant_id, row.user_id, row.role, row.supervisor) for row in rows]
 

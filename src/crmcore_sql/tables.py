@@ -45,9 +45,9 @@ __all__ = [
     "seat_counts",
     "stored_files",
     "tenant_events",
+    "tenant_users",
     "tenants",
     "trial_identities",
-    "users",
 ]
 
 AMOUNT = BigInteger  # integer minor units of the row's currency (crmcore_sql.convert)
@@ -230,9 +230,10 @@ stored_files = Table(
     PrimaryKeyConstraint("tenant_id", "name"),
 )
 
-# Named apart from the visibility tables' ``users`` (integer ids, permission levels); the two
-# are to be unified once both are merged.
-users = Table(
+# The people of a tenant (SEAT-1 roles, crmcore.ports.User); apart from the visibility tables'
+# ``users`` (integer ids, permission levels), which the visibility filters read. Python name =
+# SQL name; unifying the two tables is left to the storage work (issue 16, "one users table").
+tenant_users = Table(
     "tenant_users",
     metadata,
     Column("tenant_id", String(ID), nullable=False),
@@ -242,9 +243,6 @@ users = Table(
     PrimaryKeyConstraint("tenant_id", "user_id"),
 )
 
-# The billing job's work-sharing marks: a tenant is billed for a period once its row is
-# committed here (together with its invoices); workers claim the unmarked ones with
-# FOR UPDATE SKIP LOCKED, so no tenant is billed by two workers.
 # The billing job's marks: a tenant billed by the run up to a day (``period`` is that day,
 # ``YYYY-MM-DD``; ``crmcore bill --period YYYY-MM`` runs up to the month's last day). A mark
 # only shares one run's work between workers; the invoice keys make billing idempotent.

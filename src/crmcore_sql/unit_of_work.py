@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from crmcore.errors import StorageError
-from crmcore.ports import RecordDecision, RecordTable, checked_record_rows
+from crmcore.ports import RecordCount, RecordTable, checked_record_rows
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.repositories import (
     SqlApiCallCounterRepository,
@@ -136,7 +136,7 @@ def create_records(
     limit: int | None,
     table: RecordTable,
     rows: Sequence[Mapping[str, Any]],
-) -> RecordDecision:
+) -> RecordCount:
     """``records.create`` as a transaction of its own, committed when allowed (REC-3, REC-6).
 
     For a creation that needs nothing else in its transaction. On PostgreSQL the one statement

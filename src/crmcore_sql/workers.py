@@ -20,7 +20,7 @@ from crmcore.errors import ConcurrencyError, SeatError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.issuing import issue_stored
 from crmcore.money import Money
-from crmcore.ports import RecordDecision
+from crmcore.ports import RecordCount
 from crmcore.presets import preset
 from crmcore_sql.testing import record_rows
 
@@ -65,7 +65,7 @@ def create_records_in_one_step(
     """REC-6 with ``uow.records.create``: ``attempts`` times, ``batch`` rows counted and
     inserted together (one statement on PostgreSQL), then commit; the number created."""
 
-    def create(engine: Engine, rows: list[dict[str, Any]]) -> RecordDecision:
+    def create(engine: Engine, rows: list[dict[str, Any]]) -> RecordCount:
         with crmcore_sql.unit_of_work(engine) as uow:
             decision = uow.records.create(tenant_id, "client", limit, record_rows, rows)
             uow.commit()
@@ -78,7 +78,7 @@ def create_records_alone(url: str, tenant_id: str, attempts: int, batch: int, li
     """REC-6 with ``crmcore_sql.create_records`` (each creation a transaction of its own,
     autocommit on PostgreSQL); the number created."""
 
-    def create(engine: Engine, rows: list[dict[str, Any]]) -> RecordDecision:
+    def create(engine: Engine, rows: list[dict[str, Any]]) -> RecordCount:
         return crmcore_sql.create_records(engine, tenant_id, "client", limit, record_rows, rows)
 
     return _create_repeatedly(url, tenant_id, attempts, batch, create)
@@ -89,7 +89,7 @@ def _create_repeatedly(
     tenant_id: str,
     attempts: int,
     batch: int,
-    create: Callable[[Engine, list[dict[str, Any]]], RecordDecision],
+    create: Callable[[Engine, list[dict[str, Any]]], RecordCount],
 ) -> int:
     engine = crmcore_sql.create_engine(url)
     rows = [{"tenant_id": tenant_id, "kind": "contact"}] * batch

@@ -33,7 +33,7 @@ from crmcore.billing import (
     issue,
 )
 from crmcore.catalog import Catalog
-from crmcore.corrections import Epoch, Issued, documents
+from crmcore.corrections import Epoch, Issued, documents_issued
 from crmcore.dates import local_midnight, vendor_date, zone
 from crmcore.dunning import DunningTransition
 from crmcore.errors import ValidationError
@@ -299,7 +299,9 @@ def evaluate_tenant(
         epochs.append(Epoch(start, before.invoices, before.card_keys))
 
     def compose(priced: Epoch, closed: Callable[[date], bool]) -> Issued:
-        return documents([*epochs, attrs.evolve(priced, start=days[-1])], tenant.policy, closed)
+        return documents_issued(
+            [*epochs, attrs.evolve(priced, start=days[-1])], tenant.policy, closed
+        )
 
     return _evaluate_known(tenant, history, events, until, chosen, compose, refused)
 
