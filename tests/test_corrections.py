@@ -343,6 +343,28 @@ def test_bill_6_an_event_before_an_issued_invoice_must_say_when_it_was_recorded(
     assert again.issued == ()  # idempotent: a correction is issued once
 
 
+def test_bill_6_a_late_entry_is_recorded_before_its_day_is_billed() -> None:
+    """Billing ran for 1 May (the May invoice is stored): a late entry recorded on 1 May would
+    leave that invoice uncorrected (the run did not know it), so it is refused naming BILL-6;
+    recorded on 2 May it is accepted and corrects both the April and the May invoice."""
+    storage = InMemoryStorage()
+    _stored_tenant(storage)
+    bill_tenant(storage.unit_of_work(), "acme", date(2026, 5, 1))
+    at = datetime(2026, 3, 10, tzinfo=PRAGUE_TZ)
+    on_may_1 = SeatsAdded(at, 1, recorded=datetime(2026, 5, 1, 10, tzinfo=PRAGUE_TZ))
+    with pytest.raises(
+        ValidationError, match=r"^event\.recorded: entered on 2026-05-01.*2026/0005"
+    ):
+        record(storage.unit_of_work(), "acme", on_may_1)
+    on_may_2 = SeatsAdded(at, 1, recorded=datetime(2026, 5, 2, 10, tzinfo=PRAGUE_TZ))
+    record(storage.unit_of_work(), "acme", on_may_2)
+    billed = bill_tenant(storage.unit_of_work(), "acme", date(2026, 5, 2))
+    assert [(i.type, i.corrects) for i in billed.issued] == [
+        ("correction", "2026/0004"),
+        ("correction", "2026/0005"),
+    ]
+
+
 def test_bill_6_the_billing_job_issues_corrections_with_the_stored_numbers(engine: Engine) -> None:
     """``crmcore bill --up-to``: the job evaluates the stored history (late entry included)
     and stores the correction in the corrections series, naming the stored number of the

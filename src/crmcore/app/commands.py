@@ -312,17 +312,26 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
 
 
 def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day: date) -> None:
-    """An event that takes effect before an invoice already issued must say when it was
-    entered (``recorded``): the invoice never changes, the difference goes on a correction
-    (BILL-6). Without it the event would rewrite what was invoiced."""
-    if event.recorded is not None:
+    """An issued invoice never changes (BILL-6): an event that takes effect before an invoice
+    already issued must say when it was entered (``recorded``), so that the difference goes on
+    a correction; and a late entry is recorded before the billing run of its own day went out
+    (a day is billed once it is over), or the invoice that run issued would not be corrected."""
+    stored = [i for i in uow.invoices.for_tenant(tenant_id) if i.issued > day]
+    if not stored:
         return
-    issued = [i for i in uow.invoices.for_tenant(tenant_id) if i.issued > day]
-    if issued:
-        latest = max(issued, key=lambda i: i.issued)
+    latest = max(stored, key=lambda i: i.issued)
+    if event.recorded is None:
         raise ValidationError(
             f"takes effect on {day}, before invoice {latest.number} issued on {latest.issued};"
             " give 'recorded' (when it was entered) to bill it by a correction",
+            field="event.recorded",
+            rule="BILL-6",
+        )
+    entered_on = _day(uow, tenant_id, entered(event))
+    if entered_on > day and latest.issued >= entered_on:
+        raise ValidationError(
+            f"entered on {entered_on}, but the billing run for that day already issued"
+            f" invoice {latest.number}: record a late entry before its day is billed",
             field="event.recorded",
             rule="BILL-6",
         )
