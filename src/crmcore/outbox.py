@@ -151,15 +151,16 @@ def checked_outbox_events(events: Sequence[OutboxEvent]) -> tuple[OutboxEvent, .
 
 
 def invoice_event_type(invoice: Invoice) -> str:
-    """The event type of an issued document: ``invoice_issued`` (a correction document,
-    BILL-6, will be ``correction_issued``: the one place to change)."""
-    return "invoice_issued"
+    """The event type of an issued document: ``invoice_issued``, or ``correction_issued`` for
+    a correction document (BILL-6, one that ``corrects`` an invoice)."""
+    return "invoice_issued" if invoice.corrects is None else "correction_issued"
 
 
 def invoice_events(invoice: Invoice, tz: str) -> list[OutboxEvent]:
     """The events of one issued (numbered) invoice: its ``invoice_issued`` (number, issue and
     due days, currency, net, VAT, gross; keyed by the invoice's key, BILL-6) and, when it
-    carries SLA-6 credit lines, one ``sla_credit`` with their sum (a negative amount)."""
+    carries SLA-6 credit lines, one ``sla_credit`` with their sum (a negative amount). A
+    correction document's is ``correction_issued`` with the number it ``corrects``."""
     at = local_midnight(invoice.issued, tz)
     data: dict[str, Any] = {
         "number": invoice.number,
@@ -171,6 +172,8 @@ def invoice_events(invoice: Invoice, tz: str) -> list[OutboxEvent]:
         "vat": str(invoice.vat.amount),
         "gross": str(invoice.gross.amount),
     }
+    if invoice.corrects is not None:
+        data["corrects"] = invoice.corrects  # the number of the invoice it corrects
     kind = invoice_event_type(invoice)
     found = [invoice_event(kind, invoice, at, data)]
     credits = [line for line in invoice.lines if line.kind is LineKind.SLA_CREDIT]

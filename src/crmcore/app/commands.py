@@ -6,8 +6,12 @@ the history with the new event (:func:`crmcore.app.evaluation.evaluate_tenant`, 
 ``crmcore simulate``), and either appends the event with optimistic concurrency (the version
 read; a concurrent writer makes the append raise :class:`~crmcore.errors.ConcurrencyError`,
 retry the command) and commits, or raises :class:`~crmcore.errors.CommandRefused` naming the
-rule, having stored nothing. The history is the one source of truth: seats bought and
-assigned, records created, payments, outages and reinstatements are its events.
+rule, having stored nothing of the command. Events out (:mod:`crmcore.outbox`): an accepted
+command writes, with its event, the status changes, REC-2 warnings and refusals its evaluation
+derives up to its day (keyed: none twice); a refused one writes a ``command_refused`` event in
+a transaction of its own, after its own was rolled back. The history is the one source of
+truth: seats bought and assigned, records created, payments, outages and reinstatements are its
+events.
 
 >>> from datetime import date, datetime
 >>> from zoneinfo import ZoneInfo
@@ -60,6 +64,7 @@ from crmcore.events import (
 )
 from crmcore.invoices import InvoiceLine
 from crmcore.notices import price_change_effective, terms_change_effective
+from crmcore.outbox import evaluation_events, refusal_event
 from crmcore.ports import UnitOfWork
 from crmcore.trials import check_trials_used
 from crmcore.vendors import TenantBillingProfile, Vendor
@@ -192,6 +197,7 @@ def register_tenant(
     events: list[Event] = [created_event]
     if profile is not None:
         events.append(_profile_event(created, profile))
+    refusal: CommandRefused | None = None
     with uow:
         on = vendor_date(created, uow.vendors.get(vendor).policy.timezone)
         terms = uow.vendors.get(vendor, on=on)  # NotFound: no version of the vendor in force yet
@@ -201,10 +207,15 @@ def register_tenant(
             try:
                 check_trials_used(identity, earlier, terms.policy)
             except TrialError as refused:  # leaving ``with uow`` rolls the tenant back
-                raise CommandRefused(
+                refusal = CommandRefused(
                     refused.problem, field=verb_of(created_event), rule="TRIAL-6"
-                ) from refused
-        uow.commit()
+                )
+                refusal.__cause__ = refused
+        if refusal is None:
+            uow.commit()
+    if refusal is not None:
+        _write_refusal(uow, tenant_id, created, on, refusal)
+        raise refusal
     return Recorded(tenant_id, tuple(events), len(events))
 
 
@@ -231,6 +242,7 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
         raise ValidationError(
             "a tenant is created by register_tenant, not recorded", field="event", rule="TEN-1"
         )
+    refusal: CommandRefused | None = None
     with uow:
         version = uow.tenants.version(tenant_id)
         history = uow.tenants.history(tenant_id)
@@ -243,21 +255,25 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
         after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
         refused = after.refusal_of(event)
         if refused is not None:
-            error = CommandRefused(
+            refusal = CommandRefused(
                 str(refused.get("message") or _refusal_text(refused)),
                 field=verb_of(event),
                 rule=refused["rule"],
             )
-            error.suggested_plan = refused.get("suggested_plan")
-            error.refusal = refused
-            raise error
-        charges: tuple[InvoiceLine, ...] = ()
-        replaced: tuple[InvoiceLine, ...] = ()
-        if isinstance(event, PRICED_EVENTS):
-            before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
-            charges, replaced = _added_lines(before, after), _added_lines(after, before)
-        stored = uow.tenants.append(tenant_id, [event], expected_version=version)
-        uow.commit()
+            refusal.suggested_plan = refused.get("suggested_plan")
+            refusal.refusal = refused
+        else:
+            charges: tuple[InvoiceLine, ...] = ()
+            replaced: tuple[InvoiceLine, ...] = ()
+            if isinstance(event, PRICED_EVENTS):
+                before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
+                charges, replaced = _added_lines(before, after), _added_lines(after, before)
+            stored = uow.tenants.append(tenant_id, [event], expected_version=version)
+            uow.outbox.append(evaluation_events(after, terms.policy.timezone, day))
+            uow.commit()
+    if refusal is not None:  # nothing of the command stored; its refusal is an event
+        _write_refusal(uow, tenant_id, event.at, day, refusal)
+        raise refusal
     warned = tuple(after.warnings_of(event))
     return Recorded(tenant_id, (event,), stored, warned, charges, replaced)
 
@@ -277,6 +293,24 @@ def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day:
             field="event.recorded",
             rule="BILL-6",
         )
+
+
+def _write_refusal(
+    uow: UnitOfWork, tenant_id: str, at: datetime, on: date, refused: CommandRefused
+) -> None:
+    """``command_refused`` in a transaction of its own (the command's was rolled back)."""
+    details = dict(getattr(refused, "refusal", None) or {})
+    details.update(
+        {
+            "on": on.isoformat(),
+            "do": refused.field,
+            "rule": refused.rule,
+            "message": refused.problem,
+        }
+    )
+    with uow:
+        uow.outbox.append([refusal_event(tenant_id, at, details)])
+        uow.commit()
 
 
 def _day(uow: UnitOfWork, tenant_id: str, at: datetime) -> date:
