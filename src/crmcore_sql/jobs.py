@@ -979,17 +979,18 @@ def _issue(
 
 
 def bill_worker(
-    url: str, up_to: date, vat_rate: str
+    url: str, up_to: date, vat_rate: str, batch: int = BATCH
 ) -> tuple[int, int, list[tuple[str, str, str, str | None]]]:
     """One worker process of ``crmcore bill --workers N`` (spawned; returns plain values:
-    tenants billed, invoices issued, the failures as tuples)."""
+    tenants billed, invoices issued, the failures as tuples). ``batch``: tenants per
+    transaction (small in tests, so that workers interleave)."""
     from crmcore_sql.engine import create_engine
 
     engine = create_engine(url)
     try:
         for _attempt in range(5):
             try:
-                report = bill_up_to(engine, up_to, Decimal(vat_rate))
+                report = bill_up_to(engine, up_to, Decimal(vat_rate), batch)
                 failed = [(f.tenant_id, f.period, f.error, f.rule) for f in report.failed]
                 return report.tenants, report.invoices, failed
             except ConcurrencyError:
