@@ -2,7 +2,9 @@
 
 Monotonic ids: :meth:`SqlOutboxRepository.append` first locks the one ``outbox_counter`` row
 (an upsert that changes nothing still takes the row lock; SQLite's unit of work holds the
-database's write lock from its start), then leaves out the events whose key is stored, takes
+database's write lock from its start), then leaves out the events whose key is stored (they
+are looked up once before the lock too: when every event is stored already, as on a re-run,
+no lock is taken), takes
 the next ids from the counter and inserts. The lock is held until the transaction ends, so a
 second writer gets its ids only after the first one committed (or rolled back, which also
 undoes its counter): ids are given in commit order and a reader that read up to id *n* never
@@ -38,7 +40,10 @@ class SqlOutboxRepository(_SqlRepository):
 
     def append(self, events: Sequence[OutboxEvent]) -> list[OutboxEvent]:
         checked = checked_outbox_events(events)
-        if not checked:
+        with self._translating("reading events"):  # committed rows stay: no lock needed
+            known = self._stored_keys(checked)
+        checked = tuple(e for e in checked if e.key is None or (e.tenant_id, e.key) not in known)
+        if not checked:  # nothing new (a re-run, a command changing no status): no lock
             return []
         with self._translating("adding events"), self._atomic():
             last = self._lock_counter()
