@@ -366,3 +366,37 @@ def test_kill_9_during_a_run_leaves_no_invoice_without_its_event(database_url: s
         bill_up_to(engine, up_to)
         _check_complete(engine, up_to)
         engine.dispose()
+
+
+def test_api_1_and_stor_1_refusals_are_events_without_flooding() -> None:
+    """API-1: the day's first refused call writes ``limit_reached`` (keyed by the day; the
+    later refusals of that day write nothing, the next day's first does). STOR-1: a refused
+    file writes ``command_refused``; nothing is counted or stored either way."""
+    from crmcore.app.services import count_api_call, store_file
+
+    storage = InMemoryStorage()
+    uow = storage.unit_of_work
+    price = [Price("CZK", Cycle.MONTHLY, "500.00")]
+    plans = Catalog([Plan("crm", 1, price, Limits(api_calls_per_day=1, storage_per_seat_gb=1))])
+    vendor = vendor_from_preset("raynet", name="acme", effective=date(2026, 1, 1), catalog=plans)
+    save_vendor(uow(), vendor)
+    register_tenant(uow(), "t1", "acme", _at(date(2026, 1, 5)))
+    record(uow(), "t1", Activated(_at(date(2026, 1, 6)), "crm", seats=1))
+    count_api_call(uow(), "t1", _at(date(2026, 1, 7), 10))
+    for hour in (11, 12, 13):
+        with pytest.raises(CommandRefused):
+            count_api_call(uow(), "t1", _at(date(2026, 1, 7), hour))
+    count_api_call(uow(), "t1", _at(date(2026, 1, 8), 10))  # a new day's allowance
+    with pytest.raises(CommandRefused):
+        count_api_call(uow(), "t1", _at(date(2026, 1, 8), 11))  # the day's first refusal
+    with pytest.raises(CommandRefused):
+        store_file(uow(), "t1", _at(date(2026, 1, 8), 12), "big.pdf", 2 * 1024**3)
+    events = [e for e in _all(uow()) if e.type != "activated"]
+    assert [(e.type, e.data["on"], e.data["rule"]) for e in events] == [
+        ("limit_reached", "2026-01-07", "API-1"),
+        ("limit_reached", "2026-01-08", "API-1"),
+        ("command_refused", "2026-01-08", "STOR-1"),
+    ]
+    with uow() as unit:
+        assert unit.api_calls.calls("t1", date(2026, 1, 7)) == 1
+        assert unit.files.used("t1") == 0

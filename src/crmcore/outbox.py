@@ -6,7 +6,8 @@ transaction as the change it reports: an invoice issued (``invoice_issued``, wit
 ``sla_credit`` when it carries an SLA-6 credit line), a status change (``trial_expired``,
 ``activated``, ``blocked``, ``unblocked``, ``cancelled``, ``purged``, ``reinstated``, ...), a
 limit warning (``limit_warning``, REC-2) and a refusal (``event_refused`` for a stored event
-the rules refuse, ``command_refused`` for a command that stored nothing).
+the rules refuse, ``command_refused`` for a command that stored nothing, ``limit_reached`` the
+first time a day's API calls are refused, API-1).
 
 Each event has a monotonic ``id`` (ids grow in commit order, so a reader that has seen id *n*
 never later finds a committed event below *n*) and, when it reports something the rules
@@ -46,6 +47,7 @@ __all__ = [
     "invoice_event",
     "invoice_event_type",
     "invoice_events",
+    "limit_reached_event",
     "next_change_after",
     "refusal_event",
     "status_event_type",
@@ -281,6 +283,14 @@ def refusal_event(tenant_id: str, at: datetime, refusal: Mapping[str, Any]) -> O
     """``command_refused``: a command the rules refused (nothing of it is stored; this event
     is written in a transaction of its own). Never deduplicated: each attempt is an event."""
     return OutboxEvent("command_refused", tenant_id, at, _plain(refusal))
+
+
+def limit_reached_event(tenant_id: str, at: datetime, refusal: Mapping[str, Any]) -> OutboxEvent:
+    """``limit_reached``: a counted limit refused a call (API-1), once per tenant, rule and
+    vendor day (keyed by them: every later refusal that day writes nothing, so a throttled
+    client cannot flood the outbox)."""
+    key = f"limit_reached:{refusal.get('rule')}:{refusal.get('on')}"[:MAX_EVENT_KEY]
+    return OutboxEvent("limit_reached", tenant_id, at, _plain(refusal), key)
 
 
 def _tenant_of(evaluation: Evaluation) -> str:
