@@ -1,7 +1,7 @@
 """events out: the transactional outbox
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 04:00:00.000000
 
 ``outbox_events`` holds the events crmcore reports (issue 15, ``crmcore events``), each written
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
