@@ -400,3 +400,26 @@ def test_api_1_and_stor_1_refusals_are_events_without_flooding() -> None:
     with uow() as unit:
         assert unit.api_calls.calls("t1", date(2026, 1, 7)) == 1
         assert unit.files.used("t1") == 0
+
+
+def test_bill_6_a_correction_document_is_a_correction_issued_event() -> None:
+    """BILL-6: seats bought on 25 January entered on 5 February, after the February invoice
+    went out: the run of 5 February issues a correction document, reported as
+    ``correction_issued`` naming the number it corrects, once."""
+    from crmcore.events import SeatsAdded
+
+    storage = InMemoryStorage()
+    uow = storage.unit_of_work
+    _vendor_with_limits(uow())
+    register_tenant(uow(), "t1", "acme", _at(date(2026, 1, 5)))
+    record(uow(), "t1", Activated(_at(date(2026, 1, 20)), "standard", seats=2))
+    bill_tenant(uow(), "t1", date(2026, 2, 1))
+    late = SeatsAdded(_at(date(2026, 1, 25)), 1, recorded=_at(date(2026, 2, 5)))
+    record(uow(), "t1", late)
+    billed = bill_tenant(uow(), "t1", date(2026, 2, 5))
+    bill_tenant(uow(), "t1", date(2026, 2, 5))
+    corrections = [e for e in _all(uow()) if e.type == "correction_issued"]
+    assert [e.data["number"] for e in corrections] == [
+        i.number for i in billed.issued if i.corrects is not None
+    ]
+    assert corrections and all(e.data["corrects"] for e in corrections)
