@@ -423,3 +423,26 @@ def test_bill_6_a_correction_document_is_a_correction_issued_event() -> None:
         i.number for i in billed.issued if i.corrects is not None
     ]
     assert corrections and all(e.data["corrects"] for e in corrections)
+
+
+def test_trial_6_a_refused_registration_is_an_event_and_no_tenant() -> None:
+    """TRIAL-6: a second trial of one identity is refused, no tenant is stored, and its
+    ``command_refused`` event (rule TRIAL-6, the refused tenant id) is."""
+    storage = InMemoryStorage()
+    uow = storage.unit_of_work
+    price = [Price("PLN", Cycle.MONTHLY, "49.00")]
+    vendor = vendor_from_preset(
+        "livespace", name="ls", effective=date(2026, 1, 1), catalog=Catalog([Plan("crm", 1, price)])
+    )
+    save_vendor(uow(), vendor)
+    register_tenant(uow(), "t1", "ls", _at(date(2026, 1, 5)), "ann@acme.cz")
+    with pytest.raises(CommandRefused):
+        register_tenant(uow(), "t2", "ls", _at(date(2026, 1, 6)), "bob@acme.cz")
+    refused = _all(uow())[-1]
+    assert (refused.type, refused.tenant_id, refused.data["rule"]) == (
+        "command_refused",
+        "t2",
+        "TRIAL-6",
+    )
+    with uow() as unit:
+        assert unit.tenants.ids() == ["t1"]
