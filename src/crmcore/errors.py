@@ -13,6 +13,7 @@ section.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 
@@ -207,11 +208,13 @@ class CommandRefused(RuleViolation, ValueError):
     """A command of :mod:`crmcore.app.commands` the rules refuse; nothing was stored.
 
     ``field`` is the command (its scenario verb, e.g. ``add_seats``), ``rule`` the rule that
-    refused it; ``suggested_plan`` is the cheapest plan that fits when REC-4 names one and
-    ``refusal`` the refusal as a scenario result shows it (SCENARIOS.md)."""
+    refused it; ``suggested_plan`` is the cheapest plan that fits when REC-4 names one,
+    ``refusal`` the refusal as a scenario result shows it (SCENARIOS.md) and ``on`` the vendor
+    day the command was evaluated for."""
 
     suggested_plan: str | None = None
     refusal: Mapping[str, Any] | None = None
+    on: date | None = None
 
 
 # --- billing, proration, terms (BILL, PRO, TERM) --------------------------------------------------

@@ -23,6 +23,8 @@ from datetime import date
 from types import TracebackType
 from typing import Any
 
+import attrs
+
 from crmcore.catalog import Catalog
 from crmcore.errors import (
     ConcurrencyError,
@@ -35,6 +37,7 @@ from crmcore.errors import (
 from crmcore.events import MAX_SEATS, Event, OutageRecorded, TenantCreated
 from crmcore.invoices import Invoice, Payment
 from crmcore.limits import check_record_deletion, check_record_total, checked_record_call
+from crmcore.outbox import OutboxEvent, checked_outbox_events
 from crmcore.ports import (
     MAX_API_LIMIT,
     MAX_STORAGE_LIMIT,
@@ -43,6 +46,7 @@ from crmcore.ports import (
     RecordTable,
     StorageCount,
     User,
+    checked_consumer,
     checked_file,
     checked_history,
     checked_limit,
@@ -82,6 +86,9 @@ _TABLES = (
     "api_calls",  # (tenant_id, vendor day) -> calls counted (API-1)
     "files",  # (tenant_id, name) -> size in bytes (STOR-1)
     "file_usage",  # tenant_id -> stored bytes (STOR-1)
+    "outbox",  # id -> OutboxEvent (ids 1, 2, ... in commit order)
+    "outbox_keys",  # (tenant_id, key) -> id
+    "outbox_consumers",  # consumer -> id acknowledged
 )
 
 
@@ -384,6 +391,54 @@ class InMemoryVendorRepository(_Repository):
         return sorted(self.rows)
 
 
+class InMemoryOutboxRepository(_Repository):
+    """Transactions are serialised, so ids taken from the highest stored one grow in commit
+    order."""
+
+    def append(self, events: Sequence[OutboxEvent]) -> list[OutboxEvent]:
+        checked = checked_outbox_events(events)
+        keys = self._uow.table("outbox_keys")
+        stored: list[OutboxEvent] = []
+        last = self.last_id()
+        for event in checked:
+            if event.key is not None and (event.tenant_id, event.key) in keys:
+                continue
+            last += 1
+            kept = attrs.evolve(event, id=last, data=dict(event.data))
+            self.rows[last] = kept
+            if event.key is not None:
+                keys[(event.tenant_id, event.key)] = last
+            stored.append(kept)
+        return stored
+
+    def read(
+        self, after: int = 0, limit: int | None = None, tenant_id: str | None = None
+    ) -> list[OutboxEvent]:
+        found = [
+            event
+            for number, event in sorted(self.rows.items())
+            if number > after and (tenant_id is None or event.tenant_id == tenant_id)
+        ]
+        return found if limit is None else found[: max(limit, 0)]
+
+    def last_id(self) -> int:
+        return max(self.rows, default=0)
+
+    def acknowledge(self, consumer: str, up_to: int) -> None:
+        name, position = checked_consumer(consumer, up_to)
+        if position > self.last_id():
+            raise ValidationError(
+                f"no event {position} is stored (the last is {self.last_id()})", field="up_to"
+            )
+        consumers = self._uow.table("outbox_consumers")
+        consumers[name] = max(consumers.get(name, 0), position)
+
+    def position(self, consumer: str) -> int:
+        name, _ = checked_consumer(consumer)
+        found: int = self._uow.table("outbox_consumers").get(name, 0)
+        return found
+
+
 class InMemoryUnitOfWork:
     """A serialised transaction over an :class:`InMemoryStorage`."""
 
@@ -401,6 +456,7 @@ class InMemoryUnitOfWork:
         self.vendors = InMemoryVendorRepository(self, "vendors")
         self.api_calls = InMemoryApiCallCounterRepository(self, "api_calls")
         self.files = InMemoryFileRepository(self, "files")
+        self.outbox = InMemoryOutboxRepository(self, "outbox")
 
     def table(self, name: str) -> dict[Any, Any]:
         if self._working is None:

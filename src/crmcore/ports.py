@@ -26,6 +26,9 @@ The guarantees an adapter must keep (checked by :mod:`crmcore.testing_storage`):
   stored count, not by reading histories; ``add`` counts the new tenant at once and, on a
   server database, keeps that count locked until the transaction ends, so a registration that
   reads it after its ``add`` is decided after every earlier one (TRIAL-6);
+- ``OutboxRepository.append`` stores events in the transaction of the change they report,
+  with ids that grow in commit order (a reader never finds a committed event below an id it
+  has read), and stores an event whose ``(tenant_id, key)`` is already stored not again;
 - ``VendorRepository.add`` stores versions of a vendor in the order of their effective days,
   so the terms in force on a day, once a later version exists, never change (NOTICE-2).
 """
@@ -43,6 +46,7 @@ from crmcore.catalog import Catalog
 from crmcore.errors import OutOfOrderError, UnknownPreset, ValidationError
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated, entry_order_problem
 from crmcore.invoices import Invoice, Payment
+from crmcore.outbox import OutboxEvent
 from crmcore.presets import PRESETS
 from crmcore.trials import normalise_identity
 from crmcore.vendors import Vendor
@@ -59,6 +63,7 @@ __all__ = [
     "FileRepository",
     "InvoiceRepository",
     "OutageRepository",
+    "OutboxRepository",
     "PaymentRepository",
     "RecordCount",
     "RecordCounterRepository",
@@ -70,6 +75,7 @@ __all__ = [
     "User",
     "UserRepository",
     "VendorRepository",
+    "checked_consumer",
     "checked_file",
     "checked_history",
     "checked_limit",
@@ -320,6 +326,36 @@ class VendorRepository(Protocol):
         """The names of the stored vendors, sorted."""
 
 
+class OutboxRepository(Protocol):
+    """Events out (issue 15): a transactional outbox with monotonic ids, read in order and
+    acknowledged per consumer. Reading is across tenants (the operator's feed, like
+    :meth:`TenantRepository.ids`); every event names its tenant."""
+
+    def append(self, events: Sequence[OutboxEvent]) -> list[OutboxEvent]:
+        """Store ``events`` (checked by :func:`crmcore.outbox.checked_outbox_events`) in this
+        transaction, in order, each with the next id; an event whose ``(tenant_id, key)`` is
+        stored already is left out. The events stored, with their ids. On a server database
+        the outbox's counter row stays locked until the transaction ends, so ids grow in
+        commit order: call it last before the commit."""
+
+    def read(
+        self, after: int = 0, limit: int | None = None, tenant_id: str | None = None
+    ) -> list[OutboxEvent]:
+        """The committed events with an id above ``after``, by id (at most ``limit``; only
+        ``tenant_id``'s when given)."""
+
+    def last_id(self) -> int:
+        """The highest id stored (0 when the outbox is empty)."""
+
+    def acknowledge(self, consumer: str, up_to: int) -> None:
+        """``consumer`` has handled every event up to id ``up_to``; a position never moves
+        back (an older acknowledgement changes nothing). ``ValidationError`` for an id above
+        :meth:`last_id` or a consumer name that :func:`checked_consumer` refuses."""
+
+    def position(self, consumer: str) -> int:
+        """The id ``consumer`` acknowledged last (0: none)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: ``with uow: ...; uow.commit()``."""
 
@@ -355,6 +391,9 @@ class UnitOfWork(Protocol):
 
     @property
     def vendors(self) -> VendorRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -467,6 +506,30 @@ def _check_identity(identity: object, index: int) -> None:
             field=f"events[{index}].identity",
             rule="TRIAL-6",
         )
+
+
+MAX_CONSUMER = 64
+
+
+def checked_consumer(consumer: object, up_to: object = 0) -> tuple[str, int]:
+    """An outbox consumer's name (1..64 printable characters) and an id it acknowledges (a
+    whole number from 0), else ``ValidationError``.
+
+    >>> checked_consumer("webhooks", 12)
+    ('webhooks', 12)
+    """
+    if (
+        not isinstance(consumer, str)
+        or not consumer.strip()
+        or len(consumer) > MAX_CONSUMER
+        or not consumer.isprintable()
+    ):
+        raise ValidationError(
+            f"must be 1..{MAX_CONSUMER} printable characters, got {consumer!r}", field="consumer"
+        )
+    if isinstance(up_to, bool) or not isinstance(up_to, int) or up_to < 0:
+        raise ValidationError(f"must be a whole number from 0, got {up_to!r}", field="up_to")
+    return consumer, up_to
 
 
 def checked_limit(limit: object, rule: str, most: int) -> int | None:

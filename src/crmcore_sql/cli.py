@@ -1,4 +1,5 @@
-"""The storage sub-commands of ``crmcore``: ``migrate``, ``bill``, ``dunning``, ``demo``.
+"""The storage sub-commands of ``crmcore``: ``migrate``, ``bill``, ``dunning``, ``demo``
+(and, from their own modules, ``vendor``, the application's doors, ``explain``, ``events``).
 
 Registered through the ``crmcore.commands`` entry point. Errors are one line on stderr: exit 2
 for bad input (a malformed URL, period, day, VAT rate or worker count), 1 for the rest
@@ -21,6 +22,7 @@ from crmcore.errors import ValidationError
 from crmcore.invoices import check_vat_rate
 from crmcore.periods import Period
 from crmcore_sql.cli_app import register_app
+from crmcore_sql.cli_events import register_events
 from crmcore_sql.cli_explain import register_explain
 from crmcore_sql.cli_options import FIRST_OPTION_DAY, LAST_OPTION_DAY, engine_for, parse_day
 from crmcore_sql.cli_vendors import register_vendor
@@ -79,6 +81,7 @@ def register(subparsers: Any) -> None:
     register_vendor(subparsers)  # crmcore vendor export|import|list (crmcore_sql.cli_vendors)
     register_app(subparsers, _one_line_errors)  # simulate --db, record, status, invoices
     register_explain(subparsers, _one_line_errors)  # explain (crmcore_sql.cli_explain)
+    register_events(subparsers, _one_line_errors)  # events (crmcore_sql.cli_events)
 
 
 def _one_line_errors(parser: argparse.ArgumentParser) -> None:

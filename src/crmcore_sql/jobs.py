@@ -14,6 +14,12 @@ One tenant whose stored history cannot be billed (an unknown plan, a catalogue w
 in use, an unreadable or out-of-order event) never stops the run: it is evaluated on its own,
 its error is recorded in ``billing_failures`` in the batch's transaction instead of a mark, and
 the other tenants of its batch are billed. The next run tries it again.
+
+Events out (:mod:`crmcore.outbox`) are written in the batch's transaction, after its invoices:
+an ``invoice_issued`` (and ``sla_credit``) per invoice stored, and, for tenants of a vendor
+stored as data, the status changes, limit warnings and refusals the evaluation derives up to
+the day (keyed, so a re-run or another worker writes none twice). The outbox's counter row is
+locked last, after the invoice series, until the commit: ids in commit order.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from crmcore.errors import (
 )
 from crmcore.events import entered
 from crmcore.invoices import Invoice, check_vat_rate
+from crmcore.outbox import OutboxEvent, evaluation_events, invoice_events, next_change_after
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
@@ -87,7 +94,7 @@ CHECKPOINT_REFRESH_DAYS = 92
 # Until that day a run skips the tenant (the "nothing due" check) while its history (the
 # tenant's version) and its vendor's versions are unchanged.
 DUE_HORIZON_DAYS = 31  # covers the next monthly invoice from any day
-DUE_FORMAT = 1
+DUE_FORMAT = 2  # 2: the next due day is also the next status change's (events out)
 
 
 @attrs.frozen
@@ -533,7 +540,7 @@ def bill_up_to(
                 saved.append((tenant_id, vendor.basis, checkpoint))
             if due:
                 drafts.append((tenant_id, vendor.policy, due))
-        ready, due = _evaluated_invoices(
+        ready, due, derived = _evaluated_invoices(
             uow, evaluated, {t: due_bases[vendors[t]] for t in evaluated}, versions, up_to, errors
         )
         saved_due = [row for row in due if row[0] not in errors]
@@ -544,7 +551,9 @@ def bill_up_to(
         _record_failures(uow, [t for t in billed if t in stored_failures], batch_failed)
         _save_checkpoints(uow, billing, saved)
         save_checkpoint_rows(uow.connection, saved_due)
-        issued = _issue(uow, billing, drafts, ready)
+        issued = _issue(
+            uow, billing, drafts, ready, [e for e in derived if e.tenant_id not in errors]
+        )
         uow.commit()
         failed.update((f.tenant_id, f) for f in batch_failed)
         report = report + BillingReport(len(billed), issued, tuple(batch_failed))
@@ -709,10 +718,14 @@ def _evaluated_invoices(
     versions: Mapping[str, Sequence[Vendor]],
     up_to: date,
     errors: dict[str, CrmError],
-) -> tuple[list[tuple[Invoice, VendorPolicy]], list[tuple[str, str, int, date, str]]]:
+) -> tuple[
+    list[tuple[Invoice, VendorPolicy]], list[tuple[str, str, int, date, str]], list[OutboxEvent]
+]:
     """The invoices the evaluation of each tenant's whole history issues up to ``up_to`` and
-    that are not stored yet (their numbers are provisional), oldest first per tenant, and the
-    tenants' next due days as checkpoint rows. A tenant with nothing due (:func:`_nothing_due`)
+    that are not stored yet (their numbers are provisional), oldest first per tenant, the
+    tenants' next due days as checkpoint rows, and the events out the evaluation derives up
+    to ``up_to`` (status changes, warnings, refusals; the outbox leaves out those stored).
+    A tenant with nothing due (:func:`_nothing_due`)
     is not read nor evaluated. A tenant whose history cannot be read or evaluated gets its
     error in ``errors`` and no invoice.
 
@@ -720,13 +733,14 @@ def _evaluated_invoices(
     ``up_to`` (an evaluation up to a day is the prefix of one up to a later day with the same
     events): what it issues up to ``up_to`` is what an evaluation up to ``up_to`` issues, and
     the first invoice after it, the first event after it or the end of the horizon is the next
-    day anything can be due."""
+    day anything can be due; so is the first status change after ``up_to`` (a trial expiring,
+    a block for payment delay), whose event the run of that day writes."""
     if not tenants_:
-        return [], []
+        return [], [], []
     skipped = _nothing_due(uow, bases, up_to)
     todo = [t for t in tenants_ if t not in skipped]
     if not todo:
-        return [], []
+        return [], [], []
     histories: dict[str, list[Any]] = {tenant_id: [] for tenant_id in todo}
     with translate_errors("reading tenants"):
         _decode_into(histories, read_events(uow.connection, dict.fromkeys(todo, 0)), errors)
@@ -740,6 +754,7 @@ def _evaluated_invoices(
     horizon = min(up_to + timedelta(days=DUE_HORIZON_DAYS), LAST_OPTION_DAY)
     ready: list[tuple[Invoice, VendorPolicy]] = []
     due: list[tuple[str, str, int, date, str]] = []
+    events: list[OutboxEvent] = []
     for tenant_id in todo:
         if tenant_id in errors:
             continue
@@ -764,6 +779,10 @@ def _evaluated_invoices(
             errors[tenant_id] = exc
             continue
         after = [horizon + timedelta(days=1), *later]
+        change = next_change_after(evaluation, up_to)
+        if change is not None:
+            after.append(change)
+        events += evaluation_events(evaluation, tz, up_to)
         numbers = keys[tenant_id]
         for invoice in unstored(evaluation.invoices, numbers):
             if invoice.issued > up_to:
@@ -773,7 +792,7 @@ def _evaluated_invoices(
                 invoice = attrs.evolve(invoice, corrects=numbers[invoice.corrects])
             ready.append((invoice, vendor.policy))  # else one of this batch's (see _issue)
         due.append((tenant_id, bases[tenant_id], len(history), up_to, min(after).isoformat()))
-    return ready, due
+    return ready, due, events
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
@@ -901,9 +920,11 @@ def _issue(
     billing: Any,
     drafts: list[tuple[str, VendorPolicy, list[Any]]],
     ready: Sequence[tuple[Invoice, VendorPolicy]] = (),
+    derived: Sequence[OutboxEvent] = (),
 ) -> int:
-    """Number and store the batch's drafts and ``ready`` invoices (BILL-6); the number of
-    invoices stored.
+    """Number and store the batch's drafts and ``ready`` invoices (BILL-6), then the events
+    out: the invoices' and the ``derived`` ones (the outbox's counter is locked last); the
+    number of invoices stored.
 
     Everything but the numbers is done before any series row is locked: the invoices are
     issued under a provisional numbering (1, 2, ... in each series, in the order of the final
@@ -920,6 +941,8 @@ def _issue(
         provisional.next_number(invoice.series)
         built.append((invoice, policy))
     if not built:
+        if derived:
+            uow.outbox.append(derived)
         return 0
     with translate_errors("adding invoices"):
         ids = uow.invoices.new_ids(len(built))
@@ -943,21 +966,31 @@ def _issue(
         if corrects is not None and (invoice.tenant_id, corrects) in numbers:
             head["corrects"] = numbers[invoice.tenant_id, corrects]  # corrects one just issued
     uow.invoices.add_rows(rows)
+    events = [
+        event
+        for (head, _), (invoice, policy) in zip(rows, built, strict=True)
+        for event in invoice_events(
+            attrs.evolve(invoice, number=head["number"], corrects=head.get("corrects")),
+            policy.timezone,
+        )
+    ]
+    uow.outbox.append([*events, *derived])
     return len(rows)
 
 
 def bill_worker(
-    url: str, up_to: date, vat_rate: str
+    url: str, up_to: date, vat_rate: str, batch: int = BATCH
 ) -> tuple[int, int, list[tuple[str, str, str, str | None]]]:
     """One worker process of ``crmcore bill --workers N`` (spawned; returns plain values:
-    tenants billed, invoices issued, the failures as tuples)."""
+    tenants billed, invoices issued, the failures as tuples). ``batch``: tenants per
+    transaction (small in tests, so that workers interleave)."""
     from crmcore_sql.engine import create_engine
 
     engine = create_engine(url)
     try:
         for _attempt in range(5):
             try:
-                report = bill_up_to(engine, up_to, Decimal(vat_rate))
+                report = bill_up_to(engine, up_to, Decimal(vat_rate), batch)
                 failed = [(f.tenant_id, f.period, f.error, f.rule) for f in report.failed]
                 return report.tenants, report.invoices, failed
             except ConcurrencyError:

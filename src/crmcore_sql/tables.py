@@ -38,6 +38,9 @@ __all__ = [
     "invoice_series",
     "invoices",
     "outages",
+    "outbox_consumers",
+    "outbox_counter",
+    "outbox_events",
     "payments",
     "record_counts",
     "record_totals",
@@ -279,4 +282,35 @@ billing_failures = Table(
     Column("period", String(10), nullable=False),  # the day the failed run billed up to
     Column("error", Text, nullable=False),  # the error's one line, the tenant not repeated
     Column("rule", String(16), nullable=True),  # the rule ID of the refusal, if any
+)
+
+# Events out (issue 15, crmcore.outbox): written in the transaction of the change each reports.
+# ``id`` is taken from ``outbox_counter`` (one row, locked until the writing transaction ends,
+# like ``invoice_series``), not from AUTO_INCREMENT or a sequence: ids then grow in commit
+# order, so a reader never finds a committed event below an id it has read. ``key`` is the
+# dedupe key within the tenant (NULL: never deduplicated; NULLs do not collide in a unique key).
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("tenant_id", String(ID), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("at", String(64), nullable=False),  # ISO 8601 with its offset (exact, any engine)
+    Column("data", Text, nullable=False),  # a JSON object
+    Column("key", String(128), nullable=True),
+    UniqueConstraint("tenant_id", "key", name="uq_outbox_events_tenant_id_key"),
+)
+
+outbox_counter = Table(
+    "outbox_counter",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
+)
+
+outbox_consumers = Table(
+    "outbox_consumers",
+    metadata,
+    Column("consumer", String(ID), primary_key=True),
+    Column("position", BigInteger, nullable=False),  # the id acknowledged last
 )

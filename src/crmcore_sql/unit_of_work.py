@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from crmcore.errors import StorageError
 from crmcore.ports import RecordCount, RecordTable, checked_record_rows
 from crmcore_sql.engine import translate_errors
+from crmcore_sql.outbox import SqlOutboxRepository
 from crmcore_sql.repositories import (
     SqlApiCallCounterRepository,
     SqlCatalogRepository,
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
     vendors: SqlVendorRepository
     api_calls: SqlApiCallCounterRepository
     files: SqlFileRepository
+    outbox: SqlOutboxRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.vendors = SqlVendorRepository(connection, state)
         self.api_calls = SqlApiCallCounterRepository(connection, state)
         self.files = SqlFileRepository(connection, state)
+        self.outbox = SqlOutboxRepository(connection, state)
         return self
 
     def __exit__(

@@ -8,6 +8,11 @@ and stores every invoice whose key is not stored yet, numbered in the vendor's s
 of a late entry in the series ``<vendor>/corrections/<year>``, naming the stored number of the
 invoice it corrects. An issued invoice never changes: running it again stores nothing
 (idempotent).
+
+In the same transaction it writes the events out (:mod:`crmcore.outbox`): an
+``invoice_issued`` (``correction_issued`` for a correction document; and ``sla_credit``) per
+document stored, and the status changes, limit warnings and refusals the evaluation derives
+up to ``up_to``; each is keyed, so a re-run writes none twice.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.billing import document_number
 from crmcore.invoices import Invoice
+from crmcore.outbox import evaluation_events, invoice_events
 from crmcore.ports import UnitOfWork
 
 __all__ = ["BilledTenant", "bill_tenant", "stamped", "unstored"]
@@ -53,6 +59,9 @@ def bill_tenant(uow: UnitOfWork, tenant_id: str, up_to: date) -> BilledTenant:
             uow.invoices.add(invoice)
             stored[invoice.key] = invoice.number
             issued.append(invoice)
+        tz = terms.policy.timezone
+        events = [event for invoice in issued for event in invoice_events(invoice, tz)]
+        uow.outbox.append([*events, *evaluation_events(evaluation, tz, up_to)])
         uow.commit()
     return BilledTenant(tenant_id, tuple(issued), evaluation)
 

@@ -6,8 +6,12 @@ the history with the new event (:func:`crmcore.app.evaluation.evaluate_tenant`, 
 ``crmcore simulate``), and either appends the event with optimistic concurrency (the version
 read; a concurrent writer makes the append raise :class:`~crmcore.errors.ConcurrencyError`,
 retry the command) and commits, or raises :class:`~crmcore.errors.CommandRefused` naming the
-rule, having stored nothing. The history is the one source of truth: seats bought and
-assigned, records created, payments, outages and reinstatements are its events.
+rule, having stored nothing of the command. Events out (:mod:`crmcore.outbox`): an accepted
+command writes, with its event, the status changes, REC-2 warnings and refusals its evaluation
+derives up to its day (keyed: none twice); a refused one writes a ``command_refused`` event in
+a transaction of its own, after its own was rolled back. The history is the one source of
+truth: seats bought and assigned, records created, payments, outages and reinstatements are its
+events.
 
 >>> from datetime import date, datetime
 >>> from zoneinfo import ZoneInfo
@@ -72,6 +76,7 @@ from crmcore.notices import (
     price_change_effective,
     terms_change_effective,
 )
+from crmcore.outbox import evaluation_events, refusal_event
 from crmcore.policies import LimitsPolicy
 from crmcore.ports import UnitOfWork
 from crmcore.trials import check_trials_used
@@ -236,6 +241,7 @@ def register_tenant(
     events: list[Event] = [created_event]
     if profile is not None:
         events.append(_profile_event(created, profile))
+    refusal: CommandRefused | None = None
     with uow:
         on = vendor_date(created, uow.vendors.get(vendor).policy.timezone)
         terms = uow.vendors.get(vendor, on=on)  # NotFound: no version of the vendor in force yet
@@ -245,10 +251,16 @@ def register_tenant(
             try:
                 check_trials_used(identity, earlier, terms.policy)
             except TrialError as refused:  # leaving ``with uow`` rolls the tenant back
-                raise CommandRefused(
+                refusal = CommandRefused(
                     refused.problem, field=verb_of(created_event), rule="TRIAL-6"
-                ) from refused
-        uow.commit()
+                )
+                refusal.__cause__ = refused
+        if refusal is None:
+            uow.commit()
+    if refusal is not None:
+        refusal.on = on
+        _write_refusal(uow, tenant_id, created, refusal)
+        raise refusal
     return Recorded(tenant_id, tuple(events), len(events))
 
 
@@ -266,21 +278,28 @@ def _profile_event(at: datetime, profile: TenantBillingProfile) -> BillingProfil
 
 
 def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
-    """Validate ``event`` against the tenant's history and the rules, then append it.
+    """Validate ``event`` against the tenant's history and the rules, then append it, with
+    the events out it causes (the outbox, in the same transaction).
 
-    Raises :class:`~crmcore.errors.CommandRefused` (the rule that refused it; nothing stored),
-    ``NotFound`` for an unknown tenant, ``OutOfOrderError`` for an event before the last one
-    stored, ``ConcurrencyError`` when another writer appended first."""
+    Raises :class:`~crmcore.errors.CommandRefused` (the rule that refused it; nothing stored
+    but its ``command_refused`` event, in a transaction of its own), ``NotFound`` for an
+    unknown tenant, ``OutOfOrderError`` for an event before the last one stored,
+    ``ConcurrencyError`` when another writer appended first."""
     if isinstance(event, TenantCreated):
         raise ValidationError(
             "a tenant is created by register_tenant, not recorded", field="event", rule="TEN-1"
         )
-    with uow:
-        return _record(uow, tenant_id, event)
+    try:
+        with uow:
+            return _record(uow, tenant_id, event)
+    except CommandRefused as refusal:  # nothing of the command stored; its refusal is an event
+        _write_refusal(uow, tenant_id, event.at, refusal)
+        raise
 
 
 def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
-    """:func:`record` in ``uow``, already entered; commits."""
+    """:func:`record` in ``uow``, already entered; commits (or raises ``CommandRefused``,
+    whose ``on`` is the day the command was evaluated for)."""
     version = uow.tenants.version(tenant_id)
     history = uow.tenants.history(tenant_id)
     problem = entry_order_problem(history[-1], event)
@@ -299,6 +318,7 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
         )
         error.suggested_plan = refused.get("suggested_plan")
         error.refusal = refused
+        error.on = day
         raise error
     charges: tuple[InvoiceLine, ...] = ()
     replaced: tuple[InvoiceLine, ...] = ()
@@ -306,9 +326,22 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
         before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
         charges, replaced = _added_lines(before, after), _added_lines(after, before)
     stored = uow.tenants.append(tenant_id, [event], expected_version=version)
+    uow.outbox.append(evaluation_events(after, terms.policy.timezone, day))
     uow.commit()
     warned = tuple(after.warnings_of(event))
     return Recorded(tenant_id, (event,), stored, warned, charges, replaced)
+
+
+def _write_refusal(uow: UnitOfWork, tenant_id: str, at: datetime, refused: CommandRefused) -> None:
+    """``command_refused`` in a transaction of its own (the command's was rolled back)."""
+    on = getattr(refused, "on", None)
+    details = dict(getattr(refused, "refusal", None) or {})
+    if on is not None:
+        details["on"] = on.isoformat()
+    details.update({"do": refused.field, "rule": refused.rule, "message": refused.problem})
+    with uow:
+        uow.outbox.append([refusal_event(tenant_id, at, details)])
+        uow.commit()
 
 
 def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day: date) -> None:

@@ -57,6 +57,7 @@ from crmcore.dunning import DunningStatus
 from crmcore.errors import CommandRefused, CrmError, SeatError, UploadRefused, ValidationError
 from crmcore.files import allowed_extension
 from crmcore.limits import ApiCallDecision, api_call_decision, storage_decision
+from crmcore.outbox import limit_reached_event, refusal_event
 from crmcore.ports import UnitOfWork, User
 from crmcore.seats import check_account_creation
 from crmcore.tenant_state import TenantState, TenantStatus
@@ -256,6 +257,9 @@ def count_api_call(uow: UnitOfWork, tenant_id: str, at: datetime) -> ApiCallDeci
                 "limit": counted.limit,
                 "retry_at": retry,
             }
+            # nothing was counted; the day's first refusal is an event (keyed by the day)
+            uow.outbox.append([limit_reached_event(tenant_id, at, error.refusal)])
+            uow.commit()
             raise error
         uow.commit()
     return decision
@@ -305,6 +309,8 @@ def store_file(uow: UnitOfWork, tenant_id: str, at: datetime, name: str, size: i
                 "requested": size,
                 "limit": limit,
             }
+            uow.outbox.append([refusal_event(tenant_id, at, error.refusal)])  # nothing stored
+            uow.commit()
             raise error
         uow.commit()
     return StorageUse(tenant_id, counted.used + size, limit, seats, per_seat)
