@@ -240,29 +240,47 @@ def bill_day_worker(url: str, day: str, batch: int) -> tuple[int, int]:
     ``crmcore bill --workers N``, with small batches so that they interleave): (tenants
     billed, invoices issued) by its last attempt."""
     engine = _ENGINES.get(url) or _ENGINES.setdefault(url, crmcore_sql.create_engine(url))
+    return bill_day(engine, date.fromisoformat(day), batch)
+
+
+def bill_day(engine: Engine, day: date, batch: int) -> tuple[int, int]:
+    """:func:`bill_up_to` the day, again after losing a deadlock (its batch rolled back; the
+    job is idempotent): (tenants billed, invoices issued) by the last attempt."""
     for _attempt in range(10):
         try:
-            report = bill_up_to(engine, date.fromisoformat(day), Decimal("0.23"), batch)
+            report = bill_up_to(engine, day, Decimal("0.23"), batch)
         except ConcurrencyError:
-            continue  # a deadlock victim: its batch rolled back; run again (idempotent)
+            continue
         if report.failed:
             raise AssertionError([f.line() for f in report.failed])
         return report.tenants, report.invoices
     raise AssertionError("kept losing to the other workers")
 
 
-def drive(url: str, kill: tuple[str, int] | None, ready: Any) -> None:
-    """The process a test kills: :func:`run_days` on its own engine; with ``kill`` =
-    ``(kind, n)`` it sends itself SIGKILL just before its nth database step of that kind
-    (:func:`count_steps`), so the kill lands between any two statements of a batch, or just
-    before its commit. ``ready`` (an event) is set once the engine is made."""
-    engine = crmcore_sql.create_engine(url)
-    if kill is not None:
+def _killing(engine: Engine, kill: tuple[str, int] | None) -> None:
+    """With ``kill`` = ``(kind, n)``: SIGKILL this process just before the engine's nth
+    database step of that kind (:func:`count_steps`)."""
+    if kill is None:
+        return
 
-        def at_step(kind: str, n: int) -> None:
-            if (kind, n) == kill:
-                os.kill(os.getpid(), signal.SIGKILL)
+    def at_step(kind: str, n: int) -> None:
+        if (kind, n) == kill:
+            os.kill(os.getpid(), signal.SIGKILL)
 
-        count_steps(engine, at_step)
+    count_steps(engine, at_step)
+
+
+def drive(engine: Engine, kill: tuple[str, int] | None, ready: Any) -> None:
+    """The process a test kills (forked, with the test's ``engine``, its connections closed):
+    :func:`run_days`; with ``kill`` = ``(kind, n)`` it sends itself SIGKILL just before its
+    nth database step of that kind (:func:`count_steps`), so the kill lands between any two
+    statements of a batch, or just before its commit. ``ready`` (an event) is set first."""
+    _killing(engine, kill)
     ready.set()
     run_days(engine)
+
+
+def bill_day_killed(engine: Engine, day: date, batch: int, kill: tuple[str, int] | None) -> None:
+    """A forked worker: :func:`bill_day`, killed at ``kill`` (as :func:`drive`)."""
+    _killing(engine, kill)
+    bill_day(engine, day, batch)
