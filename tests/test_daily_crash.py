@@ -24,6 +24,7 @@ day its events are recorded, then ``bill_up_to(day)`` runs (``crmcore bill --up-
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -49,6 +50,8 @@ from crmcore_sql.tables import (
     invoice_lines,
     invoice_series,
     invoices,
+    outbox_counter,
+    outbox_events,
     tenant_events,
 )
 from crmcore_sql.testing import empty_tables, temporary_database
@@ -74,6 +77,10 @@ class State:
     checkpoints: dict[str, dict[str, Any]]
     failures: list[dict[str, Any]]
     events: dict[str, list[dict[str, Any]]]
+    #: the events out (issue 15 section 4) without their ids, and whether the ids are
+    #: 1..n with the counter at n (monotonic, gapless: commit order)
+    outbox: tuple[tuple[Any, ...], ...] = ()
+    outbox_ids_gapless: bool = True
 
     def __repr__(self) -> str:  # hypothesis prints the fixtures of a failing example
         return f"State({len(self.invoices)} invoices, {len(self.marks)} marks)"
@@ -116,7 +123,20 @@ def _state(engine: Engine) -> State:
             checkpoints={r.pop("tenant_id"): r for r in _rows(connection, billing_checkpoints)},
             failures=_rows(connection, billing_failures),
             events=events,
+            outbox=tuple(
+                sorted(
+                    (r["tenant_id"], r["type"], r["key"] or "", r["at"], r["data"])
+                    for r in _rows(connection, outbox_events, "id")
+                )
+            ),
+            outbox_ids_gapless=_gapless(connection),
         )
+
+
+def _gapless(connection: Any) -> bool:
+    ids = sorted(row[0] for row in connection.execute(select(outbox_events.c.id)))
+    last = connection.execute(select(outbox_counter.c.last_id)).scalar()
+    return ids == list(range(1, len(ids) + 1)) and (last or 0) == len(ids)
 
 
 class Reference:
@@ -202,6 +222,12 @@ def _check_a_prefix_of(state: State, reference: State) -> None:
     assert {head["series"] for head, _ in state.invoices.values()} <= state.series.keys()
     assert state.failures == []
     assert state.marks <= reference.marks
+    # events out: written with what they report, so a prefix of the reference's, ids gapless
+    assert set(state.outbox) <= set(reference.outbox) and state.outbox_ids_gapless
+    invoiced = {(head["tenant_id"], head["number"]) for head, _ in state.invoices.values()}
+    for tenant, kind, _key, _at, data in state.outbox:
+        if kind in ("invoice_issued", "correction_issued"):
+            assert (tenant, json.loads(data)["number"]) in invoiced, "an event without its invoice"
     marked: dict[str, list[date]] = {}
     for mark, tenant in state.marks:
         marked.setdefault(tenant, []).append(date.fromisoformat(mark))

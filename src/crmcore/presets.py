@@ -61,6 +61,7 @@ __all__ = ["PRESETS", "preset"]
 
 # RULES.md decisions, crmcore's own for every vendor (not any vendor's terms):
 _SERIES = "{year}/{number:04d}"  # BILL-6: one gapless series per vendor and year
+_CORRECTIONS = "KOR/{year}/{number:04d}"  # BILL-6: correction documents, their own series
 _WARNING = Decimal("0.9")  # REC-2: warn at 90 % of the record limit
 _ONE_TRIAL = 1  # TRIAL-6: one trial per identity
 
@@ -83,6 +84,7 @@ RAYNET = VendorPolicy(
         card_due_days=0,  # BILL-4: charged at issue
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
+        correction_series=_CORRECTIONS,
         annual_immediate_except_month=12,  # PRO-3 / PRO-4
         term_discounts=(),  # raynet sells no prepaid terms with discounts
     ),
@@ -152,6 +154,7 @@ LIVESPACE = VendorPolicy(
         card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
+        correction_series=_CORRECTIONS,
         annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
         term_discounts=(),  # TERM-1: the discount table is vendor data, not in the seed
     ),
@@ -213,6 +216,7 @@ CHMIURO = VendorPolicy(
         card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
+        correction_series=_CORRECTIONS,
         annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
         term_discounts=(),  # TERM-1/TERM-3: terms at the plan price, no discount stated
     ),
@@ -247,6 +251,7 @@ SMARTMAIL = VendorPolicy(
         card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
+        correction_series=_CORRECTIONS,
         annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
         term_discounts=(),  # no prepaid terms stated
     ),
@@ -306,6 +311,7 @@ OPTIMASALES = VendorPolicy(
         card_due_days=DEFAULT_CARD_DUE_DAYS,  # BILL-4 not stated: crmcore's Decision
         downgrade_takes_effect=DowngradeTiming.IMMEDIATELY,  # PRO-6 decision
         invoice_series=_SERIES,
+        correction_series=_CORRECTIONS,
         annual_immediate_except_month=DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH,  # PRO-3 Decision
         term_discounts=(),  # no prepaid terms stated
     ),
