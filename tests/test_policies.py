@@ -561,6 +561,7 @@ SHARED_WITH_RAYNET = {
     "billing.annual_immediate_except_month": "PRO-3 Decision DEFAULT_ANNUAL_IMMEDIATE_...",
     "billing.downgrade_takes_effect": "PRO-6 Decision",
     "billing.invoice_series": "BILL-6 Decision",
+    "billing.correction_series": "BILL-6 Decision (crmcore's: KOR/{year}/{number:04d})",
     "billing.term_discounts": "empty: no discount table",
     "limits.record_warning_ratio": "REC-2 Decision",
     "limits.uncounted_record_kinds": "empty: no kinds declared",
