@@ -44,6 +44,7 @@ from crmcore.events import (
     PlanChanged,
     SeatsAdded,
     TenantCreated,
+    entered,
 )
 from crmcore.vendors import Vendor, vendor_from_preset
 from crmcore_sql.demo import demo_catalog
@@ -104,6 +105,13 @@ def history(index: int) -> list[Event]:
     if index % 9 == 4:  # END-4
         later.append(Cancelled(_at(date(2026, 1, 14), 15)))
     events += sorted((e for e in later if e.at > events[-1].at), key=lambda e: e.at)
+    if stored_vendor and index % 7 == 2 and activated < date(2025, 12, 28):
+        # BILL-6: a seat bought 3 days after the activation, entered on 6 January, after the
+        # January invoice went out: a correction document on 6 January
+        bought = _at(activated + timedelta(days=3), 10)
+        recorded = _at(date(2026, 1, 6), 7)
+        if bought > events[-1].at or events[-1].at < recorded:
+            events.append(SeatsAdded(bought, 1, recorded=recorded))
     return events
 
 
@@ -126,8 +134,9 @@ def set_up(engine: Engine) -> None:
 
 
 def due_by(tenant: str, day: date) -> list[Event]:
-    """The events of ``tenant`` in the book dated up to ``day`` (in Prague)."""
-    return [e for e in BOOK[tenant] if e.at.astimezone(PRAGUE).date() <= day]
+    """The events of ``tenant`` in the book entered up to ``day`` (in Prague; a late entry on
+    the day it was recorded)."""
+    return [e for e in BOOK[tenant] if entered(e).astimezone(PRAGUE).date() <= day]
 
 
 def record_day(engine: Engine, day: date) -> None:

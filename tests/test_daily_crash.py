@@ -4,7 +4,8 @@ crash safety), on SQLite (a file), PostgreSQL and MariaDB.
 The book and the daily driver are in ``daily_book.py``: 40 tenants (34 of a vendor stored as
 data, 6 of a preset), monthly and annual plans, mid-month seats, upgrades, cancellations; each
 day its events are recorded, then ``bill_up_to(day)`` runs (``crmcore bill --up-to DAY``), from
-20 December 2025 to 24 January 2026: 62 invoices on 30 different days, in four series.
+20 December 2025 to 24 January 2026: 62 invoices and 3 correction documents (BILL-6: seats
+entered late) on 31 different days, in five series.
 
 1. The driver runs in a child process killed with SIGKILL, one to three times in a row, at a
    point drawn by hypothesis: just before its nth database step of a kind (any statement or
@@ -166,11 +167,13 @@ def reference(book_url: str) -> Reference:
         state = _state(engine)
     finally:
         engine.dispose()
-    assert issued == len(state.invoices) == 62
-    assert len({head["issued"] for head, _ in state.invoices.values()}) == 30
+    assert issued == len(state.invoices) == 65  # 62 invoices and 3 corrections
+    assert len({head["issued"] for head, _ in state.invoices.values()}) == 31
     rules = {line["rule"] for _, lines in state.invoices.values() for line in lines}
-    assert {"PRO-2", "PRO-3", "PRO-4", "BILL-4"} <= rules  # in arrears, at once, the fee
-    assert len(state.series) == 4  # acme and raynet, 2025 and 2026
+    assert {"PRO-2", "PRO-3", "PRO-4", "BILL-4", "BILL-6"} <= rules  # ..., a correction's
+    corrections = [head for head, _ in state.invoices.values() if head["corrects"] is not None]
+    assert len(corrections) == 3 and {c["issued"] for c in corrections} == {date(2026, 1, 6)}
+    assert len(state.series) == 5  # acme and raynet, 2025 and 2026; acme's corrections
     return Reference(state, steps, seconds)
 
 
@@ -328,11 +331,15 @@ def test_four_concurrent_daily_runs_issue_what_one_run_issues_BILL_6(
 
     def without_numbers(found: State) -> dict[tuple[str, str], Any]:
         return {
-            key: ({k: v for k, v in head.items() if k != "number"}, lines)
+            key: ({k: v for k, v in head.items() if k not in ("number", "corrects")}, lines)
             for key, (head, lines) in found.invoices.items()
         }
 
     assert without_numbers(state) == without_numbers(expected)
+    for (tenant, key), (head, _) in state.invoices.items():  # a correction names its invoice
+        if head["corrects"] is not None:
+            corrected = state.invoices[tenant, key.split("@correction:")[0]][0]
+            assert head["corrects"] == corrected["number"], key
     assert state.orphan_lines == 0
     assert state.series == expected.series
     for series, last in state.series.items():
