@@ -29,6 +29,7 @@ settings.load_profile(os.environ.get("CRMCORE_HYPOTHESIS_PROFILE", "dev"))
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 SERVER_VARIABLES = {
     "postgresql": "CRMCORE_TEST_POSTGRES_URL",
@@ -55,3 +56,15 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     server = "sqlite://" if kind == "sqlite" else server_url_or_skip(kind)
     with temporary_database(server) as url:
         yield url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module")
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated engine on :func:`database_url` per test module (a module may define its own
+    ``engine``, which then takes precedence)."""
+    import crmcore_sql
+
+    engine = crmcore_sql.create_engine(database_url)
+    crmcore_sql.migrate(engine)
+    yield engine
+    engine.dispose()

@@ -13,7 +13,7 @@ memory and on SQLite, PostgreSQL and MariaDB (servers when their URL variable is
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,6 @@ EXAMPLES = {
     for path in sorted((ROOT / "docs" / "scenarios").glob("*.json"))
     if not path.name.endswith(".expected.json")
 }
-
-
-@pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = crmcore_sql.create_engine(database_url)
-    crmcore_sql.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _sql(engine: Engine) -> Callable[[], UnitOfWork]:

@@ -35,14 +35,6 @@ from crmcore_sql.jobs import bill_period, dunning_as_of
 from crmcore_sql.testing import empty_tables
 
 
-@pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = crmcore_sql.create_engine(database_url)
-    crmcore_sql.migrate(engine)
-    yield engine
-    engine.dispose()
-
-
 def _months(first: date, last: date) -> list[Period]:
     months, day = [], first.replace(day=1)
     while day <= last:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -251,14 +251,6 @@ def test_bill_6_the_stored_path_issues_the_runners_corrections_in_memory(
     billing run day by day: the stored invoices and corrections are the runner's, byte for
     byte (in memory; the SQL engines below)."""
     _same(pair[1], InMemoryStorage().unit_of_work)
-
-
-@pytest.fixture(scope="module")
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = crmcore_sql.create_engine(database_url)
-    crmcore_sql.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _sql(engine: Engine) -> Callable[[], UnitOfWork]:

@@ -200,7 +200,8 @@ def apply_rules(context: RulesContext) -> None:
             reinstatements,
         )
         previous, closed = closed, _closed_spans(log)
-        still = [i for i in base if not _within(i.issued, closed)]
+        # composed documents (late entries) are dropped by their own issue day, above
+        still = base if issued is not None else [i for i in base if not _within(i.issued, closed)]
         if still == kept and (issued is None or closed == previous):
             break
         kept = still
