@@ -242,7 +242,7 @@ def test_bill_6_corrections_are_gapless_name_an_earlier_invoice_and_never_over_c
         assert vat[number] == corrected, number
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])  # suite budget
 @given(late_entry_documents())
 def test_bill_6_the_stored_path_issues_the_runners_corrections_in_memory(
     pair: tuple[dict[str, Any], dict[str, Any]],

@@ -281,7 +281,7 @@ KILLS = st.lists(
 # Each example runs one to three child processes and a whole re-run: a few examples in the
 # dev profile (the whole test well under a minute per engine), more in ci.
 @settings(
-    max_examples=max(2, settings().max_examples // 12),
+    max_examples=max(2, settings().max_examples // 40),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(kills=KILLS)
