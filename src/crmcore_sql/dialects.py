@@ -65,7 +65,7 @@ __all__ = [
     "MYSQL_LOCK_WAIT_TIMEOUT",
     "ONE_STATEMENT_ROWS",
     "CheckpointRow",
-    "Decision",
+    "CounterOutcome",
     "FailureRow",
     "MariaDB",
     "PostgreSQL",
@@ -73,6 +73,8 @@ __all__ = [
     "SqlDialect",
     "dialect_for",
     "first_line",
+    "locked_total",
+    "seen_decision",
 ]
 
 #: A ``billing_checkpoints`` row: (tenant_id, basis, events, day, payload).
@@ -81,7 +83,7 @@ CheckpointRow = tuple[str, str, int, date, str]
 FailureRow = tuple[str, str, str, str | None]
 #: A REC-6 counter step's outcome: (allowed, the total decided on), the total ``None`` when
 #: the caller must read it (the statement saw no row it could report).
-Decision = tuple[bool, int | None]
+CounterOutcome = tuple[bool, int | None]
 
 MYSQL_DEADLOCK = 1213  # InnoDB rolls back the whole transaction
 MYSQL_LOCK_WAIT_TIMEOUT = 1205  # only the statement, unless innodb_rollback_on_timeout
@@ -171,7 +173,7 @@ class SqlDialect(Protocol):
 
     def add_records(
         self, connection: Connection, tenant_id: str, kind: str, count: int, limit: int
-    ) -> Decision:
+    ) -> CounterOutcome:
         """REC-6 as one atomic step: add ``count`` to the tenant's total if ``limit`` allows,
         then to the kind's count (the tenant's row locked first)."""
 
@@ -394,7 +396,7 @@ def _postgresql_create(table: Table, columns: tuple[str, ...], count: int) -> Co
     ).add_cte(by_kind, created)
 
 
-def seen_decision(seen: Row[Any] | None) -> Decision:
+def seen_decision(seen: Row[Any] | None) -> CounterOutcome:
     """The decision of a PostgreSQL statement answering ``(total, allowed)``; no row only
     when a concurrent first creation of the tenant's counter row is newer than the
     statement's snapshot (then the caller reads the row, locked by the statement, again)."""
@@ -473,7 +475,7 @@ class PostgreSQL(_OnConflict, _Server):
 
     def add_records(
         self, connection: Connection, tenant_id: str, kind: str, count: int, limit: int
-    ) -> Decision:
+    ) -> CounterOutcome:
         seen = connection.execute(
             _POSTGRESQL_TRY_CREATE,
             {"tenant_id": tenant_id, "kind": kind, "count": count, "limit": limit},
@@ -597,7 +599,7 @@ class SQLite(_OnConflict):
 
     def add_records(
         self, connection: Connection, tenant_id: str, kind: str, count: int, limit: int
-    ) -> Decision:
+    ) -> CounterOutcome:
         """One statement: create the counter row or add to it if the limit allows; refused,
         the caller reads the total (BEGIN IMMEDIATE: no other writer since)."""
         statement = (
@@ -732,7 +734,7 @@ class MariaDB(_Server):
 
     def add_records(
         self, connection: Connection, tenant_id: str, kind: str, count: int, limit: int
-    ) -> Decision:
+    ) -> CounterOutcome:
         """Lock the tenant's counter row (creating it at 0), read it, and add ``count`` if the
         limit allows: whether it did, and the total it decided on (the new total if so)."""
         self.insert_if_missing(connection, record_totals, {"tenant_id": tenant_id, "total": 0})

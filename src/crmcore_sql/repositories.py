@@ -76,7 +76,7 @@ from crmcore.vendors import is_vendor_name
 from crmcore_sql import convert
 from crmcore_sql.dialects import (
     ONE_STATEMENT_ROWS,
-    Decision,
+    CounterOutcome,
     SqlDialect,
     dialect_for,
     locked_total,
@@ -571,7 +571,9 @@ class SqlRecordCounterRepository(_SqlRepository):
         decision = self._sql.add_records(self.connection, tenant_id, kind, count, limit)
         return self._counted(tenant_id, decision, count, limit)
 
-    def _counted(self, tenant_id: str, decision: Decision, count: int, limit: int) -> RecordCount:
+    def _counted(
+        self, tenant_id: str, decision: CounterOutcome, count: int, limit: int
+    ) -> RecordCount:
         """The engine's decision as a count; a decision without a total (PostgreSQL: a
         concurrent first creation of the tenant's counter row is newer than the statement's
         snapshot; SQLite: refused) reads the row, locked by the statement, again."""
