@@ -208,6 +208,11 @@ class SqlDialect(Protocol):
         """Why the server ended the transaction after ``cause``, if it did."""
 
 
+def _greater(table: Table, column: str, new: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``new`` where it is greater than ``column`` of the row, else the row's value."""
+    return case((new > table.c[column], new), else_=table.c[column])
+
+
 # --- the shared statements --------------------------------------------------------------
 
 
@@ -261,10 +266,7 @@ class _OnConflict:
         column: str,
     ) -> None:
         statement = self._insert(table).values(values)
-        greater = case(
-            (statement.excluded[column] > table.c[column], statement.excluded[column]),
-            else_=table.c[column],
-        )
+        greater = _greater(table, column, statement.excluded[column])
         connection.execute(
             statement.on_conflict_do_update(index_elements=[key], set_={column: greater})
         )
@@ -714,10 +716,7 @@ class MariaDB(_Server):
         column: str,
     ) -> None:
         statement = mysql.insert(table).values(values)
-        greater = case(
-            (statement.inserted[column] > table.c[column], statement.inserted[column]),
-            else_=table.c[column],
-        )
+        greater = _greater(table, column, statement.inserted[column])
         connection.execute(statement.on_duplicate_key_update({column: greater}))
 
     def new_invoice_ids(self, connection: Connection, count: int) -> list[int] | None:
