@@ -26,6 +26,7 @@ from crmcore_sql.cli_events import register_events
 from crmcore_sql.cli_explain import register_explain
 from crmcore_sql.cli_options import FIRST_OPTION_DAY, LAST_OPTION_DAY, engine_for, parse_day
 from crmcore_sql.cli_vendors import register_vendor
+from crmcore_sql.dialects import dialect_for
 from crmcore_sql.engine import describe_url, translate_errors
 from crmcore_sql.jobs import (
     BillingFailure,
@@ -189,7 +190,7 @@ def _bill(args: argparse.Namespace) -> int:
     try:
         require_migrated(engine)
         total_tenants = _count_tenants(engine)
-        workers = 1 if engine.dialect.name == "sqlite" else requested
+        workers = 1 if dialect_for(engine).one_writer else requested
         if workers != requested:
             print("note: SQLite has one writer at a time; billing with 1 worker", file=sys.stderr)
         if workers == 1:

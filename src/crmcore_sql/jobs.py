@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from importlib import import_module
 from typing import Any
 
 import attrs
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.dialects import mysql
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
 import crmcore
@@ -63,6 +62,7 @@ from crmcore.presets import preset
 from crmcore.vendors import Vendor
 from crmcore_sql import convert
 from crmcore_sql.cli_options import LAST_OPTION_DAY
+from crmcore_sql.dialects import CheckpointRow, dialect_for
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
     billing_checkpoints,
@@ -70,7 +70,6 @@ from crmcore_sql.tables import (
     billing_marks,
     catalogs,
     invoices,
-    tenant_events,
     tenants,
 )
 from crmcore_sql.tables_vendors import vendors as vendor_versions
@@ -159,7 +158,8 @@ def _claim(
 
     The claim itself has no ``NOT EXISTS billing_marks``: PostgreSQL planned that anti-join as
     a sort of every mark of the period per batch (quadratic in the number of tenants); the
-    per-batch lookup (:func:`_marked`) is an index probe per claimed tenant."""
+    per-batch lookup (:meth:`~crmcore_sql.dialects.SqlDialect.claim`) is an index probe per
+    claimed tenant."""
     start = tenants.c.tenant_id >= after if inclusive else tenants.c.tenant_id > after
     statement = (
         select(tenants.c.tenant_id, tenants.c.vendor)
@@ -167,50 +167,8 @@ def _claim(
         .order_by(tenants.c.tenant_id)
         .limit(batch)
     )
-    if uow.connection.dialect.name == "sqlite":
-        # One writer at a time (the unit of work began IMMEDIATE) and SQLite always runs a
-        # correlated NOT EXISTS as a primary-key probe per row: the marks in the same query.
-        marked = select(billing_marks.c.tenant_id).where(
-            billing_marks.c.period == mark, billing_marks.c.tenant_id == tenants.c.tenant_id
-        )
-        with translate_errors("claiming tenants"):
-            rows = uow.connection.execute(statement.where(~marked.exists())).all()
-        if not rows:
-            return None, {}
-        return rows[-1][0], {tenant: vendor for tenant, vendor in rows}
-    statement = statement.with_for_update(skip_locked=True)
     with translate_errors("claiming tenants"):
-        claimed = {row[0]: row[1] for row in uow.connection.execute(statement)}
-        if not claimed:
-            return None, {}
-        done = _marked(uow, mark, list(claimed))
-    last = next(reversed(claimed))
-    return last, {tenant: vendor for tenant, vendor in claimed.items() if tenant not in done}
-
-
-# One primary-key probe per claimed tenant, whatever the statistics say: as a filter
-# (``period = ? AND tenant_id = ANY(?)``) PostgreSQL chose a sequential scan of every mark once
-# a period's marks were a large share of the table, so each batch read them all (quadratic).
-# A scalar subquery around the correlated EXISTS is never turned into a join: it stays a
-# probe per id, on both columns of the primary key.
-_POSTGRESQL_MARKED = text(
-    "SELECT t.id FROM unnest(CAST(:ids AS VARCHAR[])) AS t(id) WHERE (SELECT EXISTS ("
-    "SELECT 1 FROM billing_marks m WHERE m.period = :period AND m.tenant_id = t.id))"
-)
-
-
-def _marked(uow: SqlUnitOfWork, mark: str, ids: list[str]) -> set[str]:
-    """Which of ``ids`` have a committed mark for ``mark`` (a fresh statement: READ COMMITTED
-    shows the marks other workers committed up to now)."""
-    if uow.connection.dialect.name == "postgresql":
-        rows = uow.connection.execute(_POSTGRESQL_MARKED, {"ids": ids, "period": mark})
-    else:
-        rows = uow.connection.execute(
-            select(billing_marks.c.tenant_id).where(
-                billing_marks.c.period == mark, billing_marks.c.tenant_id.in_(ids)
-            )
-        )
-    return set(rows.scalars())
+        return dialect_for(uow.connection).claim(uow.connection, statement, mark)
 
 
 def _batches(
@@ -300,53 +258,12 @@ def checkpoints_statement(claimed: list[str], bases: list[str], up_to: date) -> 
     )
 
 
-# The events after each tenant's checkpoint: one index probe per tenant (PostgreSQL plans a
-# plain join of the events with the checkpoints as sequential scans of both; a LATERAL
-# subquery stays a probe per tenant; SQLite's CROSS JOIN keeps json_each as the outer loop).
-_EVENTS_AFTER = {
-    "postgresql": text(
-        "SELECT e.tenant_id, e.payload, e.at_zone FROM unnest(CAST(:ids AS VARCHAR[]),"
-        " CAST(:after AS INTEGER[])) WITH ORDINALITY AS t(id, after, n) CROSS JOIN LATERAL"
-        " (SELECT tenant_id, payload, at_zone, version FROM tenant_events"
-        " WHERE tenant_id = t.id AND version > t.after ORDER BY version) AS e"
-        " ORDER BY t.n, e.version"
-    ),
-    "sqlite": text(
-        "SELECT e.tenant_id, e.payload, e.at_zone FROM json_each(:rows) AS t"
-        " CROSS JOIN tenant_events AS e"
-        " WHERE e.tenant_id = t.value ->> 0 AND e.version > t.value ->> 1"
-        " ORDER BY t.key, e.version"
-    ),
-}
-
-
-def read_events(connection: Connection, after: dict[str, int]) -> Any:
-    """The events of the tenants of ``after`` with a version above theirs (0: the whole
-    history), by tenant in the order of ``after``, then by version. (Public for the
-    benchmark's floor, which reads the same rows.)"""
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        return connection.execute(
-            _EVENTS_AFTER[dialect], {"ids": list(after), "after": list(after.values())}
-        )
-    if dialect == "sqlite":
-        rows = json.dumps([[tenant_id, version] for tenant_id, version in after.items()])
-        return connection.execute(_EVENTS_AFTER[dialect], {"rows": rows})
-    # MariaDB/MySQL: the whole histories, the consumed events left out here.
-    return (
-        row
-        for row in connection.execute(
-            select(
-                tenant_events.c.tenant_id,
-                tenant_events.c.payload,
-                tenant_events.c.at_zone,
-                tenant_events.c.version,
-            )
-            .where(tenant_events.c.tenant_id.in_(list(after)))
-            .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
-        )
-        if row[3] > after[row[0]]
-    )
+def read_events(connection: Connection, after: dict[str, int]) -> Iterable[Sequence[Any]]:
+    """The events ``(tenant_id, payload, at_zone)`` of the tenants of ``after`` with a version
+    above theirs (0: the whole history), by tenant in the order of ``after``, then by version
+    (:meth:`~crmcore_sql.dialects.SqlDialect.read_events`). (Public for the benchmark's floor,
+    which reads the same rows.)"""
+    return dialect_for(connection).read_events(connection, after)
 
 
 def _load_batch(
@@ -401,7 +318,9 @@ def _load_batch(
     return events, checkpoints, keys
 
 
-def _decode_into(events: dict[str, list[Any]], rows: Any, errors: dict[str, CrmError]) -> None:
+def _decode_into(
+    events: dict[str, list[Any]], rows: Iterable[Sequence[Any]], errors: dict[str, CrmError]
+) -> None:
     """Append the events of ``rows`` (tenant id, payload, zone, ...), grouped by tenant, to
     each tenant's list. A tenant with a row that cannot be read gets the error in ``errors``
     and no more of its rows are decoded; the others are read on."""
@@ -573,30 +492,11 @@ def _isolated(read: Callable[..., Any], *args: Any) -> Any:
         return exc
 
 
-_SAVE_FAILURES = {
-    "postgresql": text(
-        "INSERT INTO billing_failures (tenant_id, period, error, rule)"
-        " SELECT * FROM unnest(CAST(:tenant_ids AS VARCHAR[]), CAST(:periods AS VARCHAR[]),"
-        " CAST(:errors AS TEXT[]), CAST(:rules AS VARCHAR[]))"
-        " ON CONFLICT (tenant_id) DO UPDATE SET period = excluded.period,"
-        " error = excluded.error, rule = excluded.rule"
-    ),
-    "sqlite": text(
-        "INSERT INTO billing_failures (tenant_id, period, error, rule)"
-        " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3"
-        " FROM json_each(:rows) WHERE true"
-        " ON CONFLICT (tenant_id) DO UPDATE SET period = excluded.period,"
-        " error = excluded.error, rule = excluded.rule"
-    ),
-}
-
-
 def _record_failures(uow: SqlUnitOfWork, cleared: list[str], failed: list[BillingFailure]) -> None:
     """In the batch's transaction: the failures of the batch stored (one row per tenant, the
     latest), the rows of the tenants it billed deleted (``cleared``: the billed tenants that
     had a row when the run began, so a day without failures costs no statement)."""
     connection = uow.connection
-    dialect = connection.dialect.name
     with translate_errors("recording billing failures"):
         if cleared:
             connection.execute(
@@ -605,29 +505,7 @@ def _record_failures(uow: SqlUnitOfWork, cleared: list[str], failed: list[Billin
         if not failed:
             return
         rows = [(f.tenant_id, f.period, f.error, f.rule) for f in failed]
-        if dialect == "postgresql":
-            columns = list(zip(*rows, strict=True))
-            connection.execute(
-                _SAVE_FAILURES[dialect],
-                {
-                    "tenant_ids": list(columns[0]),
-                    "periods": list(columns[1]),
-                    "errors": list(columns[2]),
-                    "rules": list(columns[3]),
-                },
-            )
-        elif dialect == "sqlite":
-            connection.execute(_SAVE_FAILURES[dialect], {"rows": json.dumps(rows)})
-        else:
-            statement = mysql.insert(billing_failures)
-            connection.execute(
-                statement.on_duplicate_key_update(
-                    period=statement.inserted.period,
-                    error=statement.inserted.error,
-                    rule=statement.inserted.rule,
-                ),
-                [{"tenant_id": t, "period": p, "error": e, "rule": r} for t, p, e, r in rows],
-            )
+        dialect_for(connection).save_failures(connection, rows)
 
 
 def failures(engine: Engine) -> list[BillingFailure]:
@@ -797,63 +675,14 @@ def _evaluated_invoices(
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
-_SAVE_CHECKPOINTS = {
-    "postgresql": text(
-        "INSERT INTO billing_checkpoints (tenant_id, basis, events, day, payload)"
-        " SELECT * FROM unnest(CAST(:tenant_ids AS VARCHAR[]), CAST(:bases AS VARCHAR[]),"
-        " CAST(:events AS INTEGER[]), CAST(:days AS DATE[]), CAST(:payloads AS TEXT[]))"
-        " ON CONFLICT (tenant_id) DO UPDATE SET basis = excluded.basis,"
-        " events = excluded.events, day = excluded.day, payload = excluded.payload"
-    ),
-    "sqlite": text(
-        "INSERT INTO billing_checkpoints (tenant_id, basis, events, day, payload)"
-        " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4"
-        " FROM json_each(:rows) WHERE true"
-        " ON CONFLICT (tenant_id) DO UPDATE SET basis = excluded.basis,"
-        " events = excluded.events, day = excluded.day, payload = excluded.payload"
-    ),
-}
 
-
-def save_checkpoint_rows(
-    connection: Connection, rows: list[tuple[str, str, int, date, str]]
-) -> None:
+def save_checkpoint_rows(connection: Connection, rows: list[CheckpointRow]) -> None:
     """Insert or replace checkpoint rows ``(tenant_id, basis, events, day, payload)`` in one
-    statement (arrays on PostgreSQL, one JSON parameter on SQLite; MariaDB: one parameter
-    set per row)."""
+    statement (:meth:`~crmcore_sql.dialects.SqlDialect.save_checkpoints`)."""
     if not rows:
         return
-    dialect = connection.dialect.name
     with translate_errors("saving billing checkpoints"):
-        if dialect == "postgresql":
-            columns = list(zip(*rows, strict=True))
-            connection.execute(
-                _SAVE_CHECKPOINTS[dialect],
-                {
-                    "tenant_ids": list(columns[0]),
-                    "bases": list(columns[1]),
-                    "events": list(columns[2]),
-                    "days": list(columns[3]),
-                    "payloads": list(columns[4]),
-                },
-            )
-        elif dialect == "sqlite":
-            data = [[t, b, n, d.isoformat(), p] for t, b, n, d, p in rows]
-            connection.execute(_SAVE_CHECKPOINTS[dialect], {"rows": json.dumps(data)})
-        else:
-            statement = mysql.insert(billing_checkpoints)
-            connection.execute(
-                statement.on_duplicate_key_update(
-                    basis=statement.inserted.basis,
-                    events=statement.inserted.events,
-                    day=statement.inserted.day,
-                    payload=statement.inserted.payload,
-                ),
-                [
-                    {"tenant_id": t, "basis": b, "events": n, "day": d, "payload": p}
-                    for t, b, n, d, p in rows
-                ],
-            )
+        dialect_for(connection).save_checkpoints(connection, rows)
 
 
 def _save_checkpoints(uow: SqlUnitOfWork, billing: Any, saved: list[tuple[str, str, Any]]) -> None:
@@ -872,33 +701,14 @@ def _save_checkpoints(uow: SqlUnitOfWork, billing: Any, saved: list[tuple[str, s
     )
 
 
-_MARK = {
-    "postgresql": text(
-        "INSERT INTO billing_marks (period, tenant_id)"
-        " SELECT :period, unnest(CAST(:ids AS VARCHAR[]))"
-    ),
-    "sqlite": text(
-        "INSERT INTO billing_marks (period, tenant_id) SELECT :period, value FROM json_each(:ids)"
-    ),
-}
-
-
 def _mark(uow: SqlUnitOfWork, mark: str, claimed: list[str]) -> None:
-    """Mark the batch billed for the period: one statement with the ids as one array (JSON on
-    SQLite) parameter, not one parameter set per tenant. Nothing when the batch's tenants
+    """Mark the batch billed for the period: one statement
+    (:meth:`~crmcore_sql.dialects.SqlDialect.mark`). Nothing when the batch's tenants
     all failed (an empty parameter list would insert one row of defaults on MariaDB)."""
     if not claimed:
         return
-    dialect = uow.connection.dialect.name
     with translate_errors("marking tenants"):
-        if dialect == "postgresql":
-            uow.connection.execute(_MARK[dialect], {"period": mark, "ids": claimed})
-        elif dialect == "sqlite":
-            uow.connection.execute(_MARK[dialect], {"period": mark, "ids": json.dumps(claimed)})
-        else:
-            uow.connection.execute(
-                insert(billing_marks), [{"period": mark, "tenant_id": t} for t in claimed]
-            )
+        dialect_for(uow.connection).mark(uow.connection, mark, claimed)
 
 
 class _ProvisionalNumbering:

@@ -21,8 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import case, func, insert, select, update
-from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy import func, insert, select, update
 
 from crmcore.errors import StorageError, ValidationError
 from crmcore.outbox import OutboxEvent, checked_outbox_events
@@ -64,25 +63,9 @@ class SqlOutboxRepository(_SqlRepository):
         """Lock the counter row (created at 0 the first time); the last id given."""
         values = {"name": _COUNTER, "last_id": 0}
         unchanged = {"last_id": outbox_counter.c.last_id + 0}
-        if self.dialect in ("postgresql", "sqlite"):
-            module: Any = postgresql if self.dialect == "postgresql" else sqlite
-            statement = (
-                module.insert(outbox_counter)
-                .values(values)
-                .on_conflict_do_update(index_elements=["name"], set_=unchanged)
-                .returning(outbox_counter.c.last_id)
-            )
-            last: int = self.connection.execute(statement).scalar_one()
-            return last
-        self.connection.execute(
-            mysql.insert(outbox_counter).values(values).on_duplicate_key_update(unchanged)
+        return self._sql.upsert_returning(
+            self.connection, outbox_counter, "name", values, unchanged, "last_id", lock=True
         )
-        locked: int = self.connection.execute(
-            select(outbox_counter.c.last_id)
-            .where(outbox_counter.c.name == _COUNTER)
-            .with_for_update()
-        ).scalar_one()
-        return locked
 
     def _stored_keys(self, events: Sequence[OutboxEvent]) -> set[tuple[str, str]]:
         keyed = [e for e in events if e.key is not None]
@@ -127,31 +110,9 @@ class SqlOutboxRepository(_SqlRepository):
             )
         values = {"consumer": name, "position": position}
         with self._translating("acknowledging events"), self._atomic(statements=1):
-            if self.dialect in ("postgresql", "sqlite"):
-                module: Any = postgresql if self.dialect == "postgresql" else sqlite
-                statement = module.insert(outbox_consumers).values(values)
-                later = case(
-                    (
-                        statement.excluded.position > outbox_consumers.c.position,
-                        statement.excluded.position,
-                    ),
-                    else_=outbox_consumers.c.position,
-                )
-                self.connection.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["consumer"], set_={"position": later}
-                    )
-                )
-            else:
-                statement = mysql.insert(outbox_consumers).values(values)
-                later = case(
-                    (
-                        statement.inserted.position > outbox_consumers.c.position,
-                        statement.inserted.position,
-                    ),
-                    else_=outbox_consumers.c.position,
-                )
-                self.connection.execute(statement.on_duplicate_key_update(position=later))
+            self._sql.upsert_greater(
+                self.connection, outbox_consumers, "consumer", values, "position"
+            )
 
     def position(self, consumer: str) -> int:
         name, _ = checked_consumer(consumer)

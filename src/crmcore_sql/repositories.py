@@ -24,31 +24,20 @@ decided by the database, never by a read followed by a write in Python:
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    CompoundSelect,
     Connection,
-    Integer,
     NestedTransaction,
     Table,
-    bindparam,
     delete,
-    exists,
-    false,
-    func,
     insert,
     select,
-    text,
-    true,
-    union_all,
     update,
 )
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from crmcore.catalog import Catalog
@@ -85,6 +74,14 @@ from crmcore.ports import (
 from crmcore.trials import normalise_identity
 from crmcore.vendors import is_vendor_name
 from crmcore_sql import convert
+from crmcore_sql.dialects import (
+    ONE_STATEMENT_ROWS,
+    CounterOutcome,
+    SqlDialect,
+    dialect_for,
+    locked_total,
+    seen_decision,
+)
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.tables import (
     api_call_counts,
@@ -120,7 +117,6 @@ __all__ = [
     "SqlSeatRepository",
     "SqlTenantRepository",
     "SqlUserRepository",
-    "creates_in_one_statement",
 ]
 
 
@@ -140,8 +136,9 @@ class _SqlRepository:
         return self._connection
 
     @property
-    def dialect(self) -> str:
-        return self.connection.dialect.name
+    def _sql(self) -> SqlDialect:
+        """This engine's differences (:mod:`crmcore_sql.dialects`), chosen once per engine."""
+        return dialect_for(self._connection)
 
     @contextlib.contextmanager
     def _translating(self, what: str) -> Iterator[None]:
@@ -173,7 +170,9 @@ class _SqlRepository:
         it in the unit of work, never a commit of only its later work (issue 13)."""
         connection = self.connection
         autocommit = connection.get_execution_options().get("isolation_level")
-        if autocommit == "AUTOCOMMIT" or (statements == 1 and self.dialect != "postgresql"):
+        if autocommit == "AUTOCOMMIT" or (
+            statements == 1 and not self._sql.failed_statement_aborts
+        ):
             yield
             return
         with translate_errors("taking a savepoint"):
@@ -206,18 +205,7 @@ class _SqlRepository:
 
     def _insert_if_missing(self, table: Table, values: dict[str, Any]) -> None:
         """Create a counter row unless it exists, without failing the transaction."""
-        if self.dialect == "postgresql":
-            self.connection.execute(
-                postgresql.insert(table).values(values).on_conflict_do_nothing()
-            )
-        elif self.dialect == "sqlite":
-            self.connection.execute(sqlite.insert(table).values(values).on_conflict_do_nothing())
-        else:
-            first = next(iter(values))
-            statement = mysql.insert(table).values(values)
-            self.connection.execute(
-                statement.on_duplicate_key_update({first: statement.inserted[first]})
-            )
+        self._sql.insert_if_missing(self.connection, table, values)
 
 
 class SqlTenantRepository(_SqlRepository):
@@ -244,18 +232,9 @@ class SqlTenantRepository(_SqlRepository):
         the identity's row until the transaction ends."""
         values = {"vendor": vendor, "identity": identity, "trials": 1}
         increment = {"trials": trial_identities.c.trials + 1}
-        if self.dialect in ("postgresql", "sqlite"):
-            module: Any = postgresql if self.dialect == "postgresql" else sqlite
-            statement = module.insert(trial_identities).values(values)
-            self.connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["vendor", "identity"], set_=increment
-                )
-            )
-        else:
-            self.connection.execute(
-                mysql.insert(trial_identities).values(values).on_duplicate_key_update(increment)
-            )
+        self._sql.upsert(
+            self.connection, trial_identities, ["vendor", "identity"], values, increment
+        )
 
     def _vendor_stored(self, name: str) -> bool:
         with self._translating("reading the vendor"):
@@ -498,14 +477,7 @@ class SqlInvoiceRepository(_SqlRepository):
         sequence (``nextval`` over ``generate_series``), or ``max(id)`` + 1 ... on SQLite, whose
         unit of work holds the write lock from its start. ``None`` on MariaDB (its inserts
         take AUTO_INCREMENT ids)."""
-        if self.dialect not in ("postgresql", "sqlite"):
-            return None
-        if self.dialect == "postgresql":
-            return list(self.connection.execute(_POSTGRESQL_INVOICE_IDS, {"n": count}).scalars())
-        # SQLite: the unit of work began with BEGIN IMMEDIATE, so no one else writes now.
-        last = self.connection.execute(select(func.max(invoices.c.id))).scalar()
-        first = (last or 0) + 1
-        return list(range(first, first + count))
+        return self._sql.new_invoice_ids(self.connection, count)
 
     def reserve_numbers(self, series: str, count: int) -> int:
         """Reserve ``count`` consecutive numbers of ``series``; the first. Locked like
@@ -514,22 +486,9 @@ class SqlInvoiceRepository(_SqlRepository):
         values = {"series": series, "last_number": count}
         increment = {"last_number": invoice_series.c.last_number + count}
         with self._translating("numbering"), self._atomic(statements=1):
-            if self.dialect in ("postgresql", "sqlite"):
-                module: Any = postgresql if self.dialect == "postgresql" else sqlite
-                statement = (
-                    module.insert(invoice_series)
-                    .values(values)
-                    .on_conflict_do_update(index_elements=["series"], set_=increment)
-                    .returning(invoice_series.c.last_number)
-                )
-                last: int = self.connection.execute(statement).scalar_one()
-            else:
-                self.connection.execute(
-                    mysql.insert(invoice_series).values(values).on_duplicate_key_update(increment)
-                )
-                last = self.connection.execute(
-                    select(invoice_series.c.last_number).where(invoice_series.c.series == series)
-                ).scalar_one()
+            last = self._sql.upsert_returning(
+                self.connection, invoice_series, "series", values, increment, "last_number"
+            )
         return last - count + 1
 
     def next_number(self, series: str) -> int:
@@ -566,111 +525,6 @@ class SqlOutageRepository(_SqlRepository):
                 .order_by(outages.c.at_utc, outages.c.id)
             ).all()
         return [convert.outage_from_row(row) for row in rows]
-
-
-# BILL-6 ids for add_many on PostgreSQL: n values of the invoices' id sequence at once.
-_POSTGRESQL_INVOICE_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('invoices', 'id')) FROM generate_series(1, :n)"
-)
-
-# REC-6 on PostgreSQL in one round trip: the conditional upsert of the tenant's counter row and,
-# only when it changed a row, the per-kind breakdown. Refused, the upsert still locks the row;
-# ``seen`` then reads it with FOR UPDATE, which in READ COMMITTED returns the row's latest
-# version (the one the upsert's WHERE saw, not the statement's older snapshot), so a refusal
-# reports the total it was decided on. Lock order: record_totals, then record_counts.
-_POSTGRESQL_TRY_CREATE = text(
-    """
-    WITH total AS (
-        INSERT INTO record_totals (tenant_id, total) VALUES (:tenant_id, :count)
-        ON CONFLICT (tenant_id) DO UPDATE SET total = record_totals.total + :count
-        WHERE record_totals.total + :count <= CAST(:limit AS INTEGER)
-        RETURNING total
-    ), kind AS (
-        INSERT INTO record_counts (tenant_id, kind, count)
-        SELECT :tenant_id, :kind, :count FROM total
-        ON CONFLICT (tenant_id, kind) DO UPDATE SET count = record_counts.count + :count
-    ), seen AS (
-        SELECT total FROM record_totals
-        WHERE tenant_id = :tenant_id AND NOT EXISTS (SELECT FROM total)
-        FOR UPDATE
-    )
-    SELECT total, TRUE AS allowed FROM total
-    UNION ALL
-    SELECT total, FALSE FROM seen
-    """
-)
-
-
-# Above this many rows, ``create`` on PostgreSQL is the guard then the insert (two statements):
-# the round trip saved no longer matters, and the statement (one SELECT per row) and its
-# parameters (rows x columns) would grow without bound.
-ONE_STATEMENT_ROWS = 100
-
-
-def creates_in_one_statement(dialect: str, count: int) -> bool:
-    """Whether ``records.create`` of ``count`` rows is a single statement, atomic by itself
-    (on PostgreSQL, up to :data:`ONE_STATEMENT_ROWS` rows)."""
-    return dialect == "postgresql" and count <= ONE_STATEMENT_ROWS
-
-
-@functools.lru_cache(maxsize=256)
-def _postgresql_create(table: Table, columns: tuple[str, ...], count: int) -> CompoundSelect[Any]:
-    """REC-6 and the application's insert in one statement: ``_POSTGRESQL_TRY_CREATE`` plus a
-    third data-modifying CTE that inserts the rows only when the counter row was changed.
-    Built once per table, column set and row count; the limit (:func:`_bound`, never null) and
-    the row values are binds, ``r<row>_<column>`` typed by the table's columns."""
-    tenant_id = bindparam("tenant_id", type_=record_totals.c.tenant_id.type)
-    added = bindparam("count", type_=Integer())
-    within = record_totals.c.total + added <= bindparam("limit", type_=Integer())
-    total = (
-        postgresql.insert(record_totals)
-        .values(tenant_id=tenant_id, total=added)
-        .on_conflict_do_update(
-            index_elements=[record_totals.c.tenant_id],
-            set_={"total": record_totals.c.total + added},
-            where=within,
-        )
-        .returning(record_totals.c.total)
-        .cte("total")
-    )
-    by_kind = (
-        postgresql.insert(record_counts)
-        .from_select(
-            ["tenant_id", "kind", "count"],
-            select(
-                tenant_id, bindparam("kind", type_=record_counts.c.kind.type), added
-            ).select_from(total),
-        )
-        .on_conflict_do_update(
-            index_elements=[record_counts.c.tenant_id, record_counts.c.kind],
-            set_={"count": record_counts.c.count + added},
-        )
-        .cte("by_kind")
-    )
-    new_rows = [
-        select(
-            *(
-                bindparam(f"r{row}_{position}", type_=table.c[name].type)
-                for position, name in enumerate(columns)
-            )
-        ).select_from(total)
-        for row in range(count)
-    ]
-    created = (
-        insert(table)
-        .from_select(list(columns), new_rows[0] if count == 1 else union_all(*new_rows))
-        .cte("created")
-    )
-    seen = (
-        select(record_totals.c.total)
-        .where(record_totals.c.tenant_id == tenant_id, ~exists().select_from(total))
-        .with_for_update()
-        .cte("seen")
-    )
-    return union_all(
-        select(total.c.total, true().label("allowed")),
-        select(seen.c.total, false()),
-    ).add_cte(by_kind, created)
 
 
 def _require_table(table: RecordTable, rows: Sequence[Mapping[str, Any]]) -> Table:
@@ -714,30 +568,19 @@ class SqlRecordCounterRepository(_SqlRepository):
         """REC-6 as one atomic step: the tenant's counter row is locked first (then the kind's
         count, the order of every counter change), and a refusal reports the total this step
         decided on, never one read afterwards. ``limit`` is always a number (:func:`_bound`)."""
-        if self.dialect == "postgresql":
-            seen = self.connection.execute(
-                _POSTGRESQL_TRY_CREATE,
-                {"tenant_id": tenant_id, "kind": kind, "count": count, "limit": limit},
-            ).first()
-            return self._decision(tenant_id, seen, count, limit)
-        if self.dialect == "sqlite":
-            total = self._add_if_within(tenant_id, count, limit)
-            if total is None:  # BEGIN IMMEDIATE: no other writer since
-                return RecordCount(False, self.total(tenant_id), count, limit)
-        else:
-            allowed, total = self._add_if_within_mysql(tenant_id, count, limit)
-            if not allowed:
-                return RecordCount(False, total, count, limit)
-        self._add_to_kind(tenant_id, kind, count)
-        return RecordCount(True, total, count, limit)
+        decision = self._sql.add_records(self.connection, tenant_id, kind, count, limit)
+        return self._counted(tenant_id, decision, count, limit)
 
-    def _decision(self, tenant_id: str, seen: Any, count: int, limit: int | None) -> RecordCount:
-        """The decision of a PostgreSQL statement answering ``(total, allowed)``; no row only
-        when a concurrent first creation of the tenant's counter row is newer than the
-        statement's snapshot (then the row, locked by the statement, is read again)."""
-        if seen is None:
+    def _counted(
+        self, tenant_id: str, decision: CounterOutcome, count: int, limit: int
+    ) -> RecordCount:
+        """The engine's decision as a count; a decision without a total (PostgreSQL: a
+        concurrent first creation of the tenant's counter row is newer than the statement's
+        snapshot; SQLite: refused) reads the row, locked by the statement, again."""
+        allowed, total = decision
+        if total is None:
             return RecordCount(False, self.total(tenant_id), count, limit)
-        return RecordCount(bool(seen.allowed), int(seen.total), count, limit)
+        return RecordCount(allowed, total, count, limit)
 
     def create(
         self,
@@ -758,9 +601,11 @@ class SqlRecordCounterRepository(_SqlRepository):
         new_rows = checked_record_rows(rows)
         target = _require_table(table, new_rows)
         count = len(new_rows)
-        if not creates_in_one_statement(self.dialect, count) or (
-            limit is not None and count > limit
-        ):
+        columns = tuple(new_rows[0])
+        statement = None
+        if limit is None or count <= limit:
+            statement = self._sql.record_create_statement(target, columns, count)
+        if statement is None:
             # the guard and the insert in one savepoint: a failed insert undoes its count
             with self._translating(f"creating records in {target.name}"), self._atomic():
                 if limit is not None and count > limit:
@@ -769,7 +614,6 @@ class SqlRecordCounterRepository(_SqlRepository):
                 if decision.allowed:
                     self.connection.execute(insert(target), list(new_rows))
             return _as_asked(decision, limit)
-        columns = tuple(new_rows[0])
         parameters: dict[str, Any] = {
             "tenant_id": tenant_id,
             "kind": kind,
@@ -779,66 +623,10 @@ class SqlRecordCounterRepository(_SqlRepository):
         for index, row in enumerate(new_rows):
             for position, name in enumerate(columns):
                 parameters[f"r{index}_{position}"] = row[name]
-        statement = _postgresql_create(target, columns, count)
         with self._translating(f"creating records in {target.name}"), self._atomic(statements=1):
             seen = self.connection.execute(statement, parameters).first()
-            decision = self._decision(tenant_id, seen, count, _bound(limit))
+            decision = self._counted(tenant_id, seen_decision(seen), count, _bound(limit))
         return _as_asked(decision, limit)
-
-    def _add_if_within(self, tenant_id: str, count: int, limit: int) -> int | None:
-        """One statement on SQLite: create the counter row or add to it if the limit allows;
-        the new total, or None when refused (REC-6). ``limit`` is a number (:func:`_bound`)."""
-        statement = (
-            (sqlite.insert(record_totals).values(tenant_id=tenant_id, total=count))
-            .on_conflict_do_update(
-                index_elements=["tenant_id"],
-                set_={"total": record_totals.c.total + count},
-                where=record_totals.c.total + count <= limit,
-            )
-            .returning(record_totals.c.total)
-        )
-        total: int | None = self.connection.execute(statement).scalar()
-        return total
-
-    def _add_if_within_mysql(self, tenant_id: str, count: int, limit: int) -> tuple[bool, int]:
-        """Lock the tenant's counter row (creating it at 0), read it, and add ``count`` if the
-        limit allows: whether it did, and the total it decided on (the new total if so)."""
-        self._insert_if_missing(record_totals, {"tenant_id": tenant_id, "total": 0})
-        total = int(self._locked_total(tenant_id) or 0)
-        if total + count > limit:
-            return False, total
-        self.connection.execute(
-            update(record_totals)
-            .where(record_totals.c.tenant_id == tenant_id)
-            .values(total=record_totals.c.total + count)
-        )
-        return True, total + count
-
-    def _locked_total(self, tenant_id: str) -> int | None:
-        """The tenant's total, its row locked until the transaction ends (FOR UPDATE on the
-        servers; SQLite's BEGIN IMMEDIATE already excludes other writers)."""
-        total: int | None = self.connection.execute(
-            select(record_totals.c.total)
-            .where(record_totals.c.tenant_id == tenant_id)
-            .with_for_update()
-        ).scalar()
-        return total
-
-    def _add_to_kind(self, tenant_id: str, kind: str, delta: int) -> None:
-        values = {"tenant_id": tenant_id, "kind": kind, "count": delta}
-        increment = {"count": record_counts.c.count + delta}
-        if self.dialect in ("postgresql", "sqlite"):
-            module: Any = postgresql if self.dialect == "postgresql" else sqlite
-            statement = module.insert(record_counts).values(values)
-            self.connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["tenant_id", "kind"], set_=increment
-                )
-            )
-        else:
-            self.connection.execute(
-                mysql.insert(record_counts).values(values).on_duplicate_key_update(increment)
-            )
 
     def delete(self, tenant_id: str, kind: str, count: int) -> None:
         kind = checked_record_call(kind, count)  # REC-1, REC-3: before any statement
@@ -849,7 +637,7 @@ class SqlRecordCounterRepository(_SqlRepository):
         """REC-6: one atomic step in the lock order of creation (the tenant's total, then the
         kind's count); deleting more than the kind holds is refused, never clamped (REC-3)."""
         current = 0
-        if self._locked_total(tenant_id) is not None:
+        if locked_total(self.connection, tenant_id) is not None:
             current = int(
                 self.connection.execute(
                     select(record_counts.c.count)

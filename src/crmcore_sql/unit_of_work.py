@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from crmcore.errors import StorageError
 from crmcore.ports import RecordCount, RecordTable, checked_record_rows
+from crmcore_sql.dialects import dialect_for
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.outbox import SqlOutboxRepository
 from crmcore_sql.repositories import (
@@ -25,7 +26,6 @@ from crmcore_sql.repositories import (
     SqlSeatRepository,
     SqlTenantRepository,
     SqlUserRepository,
-    creates_in_one_statement,
 )
 from crmcore_sql.transactions import TransactionState, postgresql_aborted
 from crmcore_sql.vendors import SqlVendorRepository
@@ -152,7 +152,7 @@ def create_records(
     work: ``records.create``, then commit.
     """
     new_rows = checked_record_rows(rows)
-    if not creates_in_one_statement(engine.dialect.name, len(new_rows)):
+    if not dialect_for(engine).creates_in_one_statement(len(new_rows)):
         with SqlUnitOfWork(engine) as uow:
             decision = uow.records.create(tenant_id, kind, limit, table, new_rows)
             uow.commit()
