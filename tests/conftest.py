@@ -27,6 +27,7 @@ settings.load_profile(os.environ.get("CRMCORE_HYPOTHESIS_PROFILE", "dev"))
 # --- database servers --------------------------------------------------------------------------
 
 from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
@@ -68,3 +69,31 @@ def engine(database_url: str) -> Iterator[Engine]:
     crmcore_sql.migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def engines() -> Iterator[dict[str, Engine]]:
+    """One migrated temporary database per engine, made when a test first asks for it
+    (``engines["sqlite"]``; a server engine whose URL variable is unset skips the test)."""
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        yield _Engines(stack)
+
+
+class _Engines(dict[str, Engine]):
+    def __init__(self, stack: Any) -> None:
+        super().__init__()
+        self.stack = stack
+
+    def __missing__(self, kind: str) -> Engine:
+        import crmcore_sql
+        from crmcore_sql.testing import temporary_database
+
+        server = "sqlite://" if kind == "sqlite" else server_url_or_skip(kind)
+        url = self.stack.enter_context(temporary_database(server))
+        engine = crmcore_sql.create_engine(url.render_as_string(hide_password=False))
+        self.stack.callback(engine.dispose)
+        crmcore_sql.migrate(engine)
+        self[kind] = engine
+        return engine

@@ -13,7 +13,6 @@ memory and on SQLite, PostgreSQL and MariaDB (servers when their URL variable is
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,15 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy.engine import Engine
 
-import crmcore_sql
 from crmcore.app.queries import tenant_status
 from crmcore.app.simulation import simulate_stored
 from crmcore.errors import CrmError
 from crmcore.memory import InMemoryStorage
-from crmcore.ports import UnitOfWork
-from crmcore.scenario import dumps, run
+from crmcore.scenario import run
 from crmcore.testing_billing import life_scenario_documents
-from crmcore_sql.testing import empty_tables
+from stored_paths import emptied, same_as_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = {
@@ -40,34 +37,21 @@ EXAMPLES = {
 }
 
 
-def _sql(engine: Engine) -> Callable[[], UnitOfWork]:
-    empty_tables(engine)
-    return lambda: crmcore_sql.unit_of_work(engine)
-
-
-def _same(document: dict[str, Any], unit_of_work: Callable[[], UnitOfWork]) -> None:
-    try:
-        expected = dumps(run(document))
-    except CrmError:
-        return  # a document the runner refuses is not a life to compare
-    assert dumps(simulate_stored(document, unit_of_work)) == expected
-
-
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
 def test_every_example_through_the_application_layer_in_memory(name: str) -> None:
-    _same(EXAMPLES[name], InMemoryStorage().unit_of_work)
+    same_as_runner(EXAMPLES[name], InMemoryStorage().unit_of_work)
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_every_example_through_the_application_layer_on_sql(name: str, engine: Engine) -> None:
-    _same(EXAMPLES[name], _sql(engine))
+def test_every_example_through_the_application_layer_onemptied(name: str, engine: Engine) -> None:
+    same_as_runner(EXAMPLES[name], emptied(engine))
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(life_scenario_documents())
 def test_random_lives_in_memory_equal_the_runner(document: dict[str, Any]) -> None:
     """BILL, PRO, TERM, PAY, SLA, REC, SEAT: the stored path bills what the runner bills."""
-    _same(document, InMemoryStorage().unit_of_work)
+    same_as_runner(document, InMemoryStorage().unit_of_work)
 
 
 @settings(  # a few dozen lives per engine; the memory property runs the full profile
@@ -76,7 +60,7 @@ def test_random_lives_in_memory_equal_the_runner(document: dict[str, Any]) -> No
 )
 @given(document=life_scenario_documents())
 def test_random_lives_on_sql_equal_the_runner(document: dict[str, Any], engine: Engine) -> None:
-    _same(document, _sql(engine))
+    same_as_runner(document, emptied(engine))
 
 
 def test_the_example_lives_are_not_trivial() -> None:

@@ -11,9 +11,7 @@ effect on 1 Apr (31 days' notice).
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -49,7 +47,7 @@ from crmcore.ports import UnitOfWork
 from crmcore.tenant_state import TenantStatus
 from crmcore.vendors import Vendor, vendor_from_preset
 from crmcore_sql.jobs import bill_up_to
-from crmcore_sql.testing import empty_tables, temporary_database
+from crmcore_sql.testing import empty_tables
 
 PRAGUE = ZoneInfo("Europe/Prague")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -88,33 +86,6 @@ def stricter() -> Vendor:
 def dearer() -> Vendor:
     """The second version: ``standard`` at 600.00 from 1 Apr (NOTICE-2)."""
     return acme(100, EFFECTIVE, price="600.00")
-
-
-SERVERS = {"postgresql": "CRMCORE_TEST_POSTGRES_URL", "mysql": "CRMCORE_TEST_MYSQL_URL"}
-
-
-@pytest.fixture(scope="module")
-def engines() -> Iterator[dict[str, Engine]]:
-    """One migrated temporary database per engine, made when a test first asks for it."""
-    with contextlib.ExitStack() as stack:
-        yield _Engines(stack)
-
-
-class _Engines(dict[str, Engine]):
-    def __init__(self, stack: contextlib.ExitStack) -> None:
-        super().__init__()
-        self.stack = stack
-
-    def __missing__(self, kind: str) -> Engine:
-        server = "sqlite://" if kind == "sqlite" else os.environ.get(SERVERS[kind], "")
-        if not server:
-            pytest.skip(f"{SERVERS[kind]} is unset: no {kind} server to test against")
-        url = self.stack.enter_context(temporary_database(server))
-        engine = crmcore_sql.create_engine(url.render_as_string(hide_password=False))
-        self.stack.callback(engine.dispose)
-        crmcore_sql.migrate(engine)
-        self[kind] = engine
-        return engine
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])

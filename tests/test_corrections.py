@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -29,10 +28,9 @@ from crmcore.dates import zone
 from crmcore.errors import CrmError, OutOfOrderError, ValidationError
 from crmcore.events import SeatsAdded, TenantCreated, event_from_dict, event_to_dict
 from crmcore.memory import InMemoryStorage
-from crmcore.ports import UnitOfWork
-from crmcore.scenario import dumps, parse, run
+from crmcore.scenario import parse, run
 from crmcore.testing_billing import late_entry_documents
-from crmcore_sql.testing import empty_tables
+from stored_paths import emptied, same_as_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 LATE_SEATS = json.loads((ROOT / "docs/scenarios/late_seat_addition.json").read_text())
@@ -250,24 +248,11 @@ def test_bill_6_the_stored_path_issues_the_runners_corrections_in_memory(
     """``crmcore simulate --db``: each event sent as its command on the day it was entered,
     billing run day by day: the stored invoices and corrections are the runner's, byte for
     byte (in memory; the SQL engines below)."""
-    _same(pair[1], InMemoryStorage().unit_of_work)
-
-
-def _sql(engine: Engine) -> Callable[[], UnitOfWork]:
-    empty_tables(engine)
-    return lambda: crmcore_sql.unit_of_work(engine)
-
-
-def _same(document: dict[str, Any], unit_of_work: Callable[[], UnitOfWork]) -> None:
-    try:
-        expected = dumps(run(document))
-    except CrmError:
-        return
-    assert dumps(simulate_stored(document, unit_of_work)) == expected
+    same_as_runner(pair[1], InMemoryStorage().unit_of_work)
 
 
 def test_bill_6_the_late_seats_through_sql_equal_the_runner(engine: Engine) -> None:
-    _same(LATE_SEATS, _sql(engine))
+    same_as_runner(LATE_SEATS, emptied(engine))
 
 
 @settings(
@@ -278,7 +263,7 @@ def test_bill_6_the_late_seats_through_sql_equal_the_runner(engine: Engine) -> N
 def test_bill_6_random_late_entries_through_sql_equal_the_runner(
     pair: tuple[dict[str, Any], dict[str, Any]], engine: Engine
 ) -> None:
-    _same(pair[1], _sql(engine))
+    same_as_runner(pair[1], emptied(engine))
 
 
 def test_bill_6_a_stored_correction_keeps_its_number_reference_and_exact_vat(
@@ -287,7 +272,7 @@ def test_bill_6_a_stored_correction_keeps_its_number_reference_and_exact_vat(
     """The correction read back from SQL is the one stored: ``corrects``, the corrected net
     and so its VAT (179.52, not VAT(854.84) computed alone: here the same, 179.5164 -> 179.52,
     so check the stored corrected net itself)."""
-    simulate_stored(LATE_SEATS, _sql(engine))
+    simulate_stored(LATE_SEATS, emptied(engine))
     with crmcore_sql.unit_of_work(engine) as uow:
         stored = [i for i in uow.invoices.for_tenant("acme") if i.corrects is not None]
     assert len(stored) == 1
@@ -363,7 +348,7 @@ def test_bill_6_the_billing_job_issues_corrections_with_the_stored_numbers(engin
     invoice it corrects."""
     from crmcore_sql.jobs import bill_up_to
 
-    uow = _sql(engine)
+    uow = emptied(engine)
     scenario = parse(LATE_SEATS)
     vendor = scenario_vendor(scenario)
     save_vendor(uow(), vendor)
