@@ -1,9 +1,14 @@
-"""Helpers the differential tests share: a store on an emptied SQL engine, and the check that
-the stored path (``crmcore simulate --db``) prints the runner's bytes."""
+"""Helpers the storage tests share: a store on an emptied SQL engine (or in memory), the check
+that the stored path (``crmcore simulate --db``) prints the runner's bytes, and the command line
+run as a newcomer runs it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -11,6 +16,7 @@ from sqlalchemy.engine import Engine
 import crmcore_sql
 from crmcore.app.simulation import simulate_stored
 from crmcore.errors import CrmError
+from crmcore.memory import InMemoryStorage
 from crmcore.ports import UnitOfWork
 from crmcore.scenario import dumps, run
 from crmcore_sql.testing import empty_tables
@@ -30,3 +36,26 @@ def same_as_runner(document: dict[str, Any], unit_of_work: Callable[[], UnitOfWo
     except CrmError:
         return
     assert dumps(simulate_stored(document, unit_of_work)) == expected
+
+
+def fresh_store(kind: str, engines: Mapping[str, Engine]) -> Callable[[], UnitOfWork]:
+    """Units of work on an empty store: in memory (``"memory"``) or on the engine ``kind`` of
+    the ``engines`` fixture, its tables emptied."""
+    if kind == "memory":
+        return InMemoryStorage().unit_of_work
+    return emptied(engines[kind])
+
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def crmcore(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m crmcore ARGS`` in a child process, its output captured."""
+    env = dict(os.environ, PYTHONPATH=SRC)
+    return subprocess.run(
+        [sys.executable, "-m", "crmcore", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import Engine
 
-import crmcore_sql
 from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.app.queries import Access, tenant_invoices, tenant_status
@@ -32,10 +31,9 @@ from crmcore.events import (
     Reinstated,
     SeatsAdded,
 )
-from crmcore.memory import InMemoryStorage
 from crmcore.ports import UnitOfWork
 from crmcore.vendors import Vendor, vendor_from_preset
-from crmcore_sql.testing import empty_tables
+from stored_paths import fresh_store
 
 PRAGUE = ZoneInfo("Europe/Prague")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -60,12 +58,7 @@ def acme() -> Vendor:
 @pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
 def store(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> UnitOfWorkFactory:
     """A fresh store holding vendor acme and tenant t1, created 5 Jan 2026 09:00 (trial)."""
-    if request.param == "memory":
-        factory: UnitOfWorkFactory = InMemoryStorage().unit_of_work
-    else:
-        engine = engines[request.param]
-        empty_tables(engine)
-        factory = lambda: crmcore_sql.unit_of_work(engine)  # noqa: E731
+    factory: UnitOfWorkFactory = fresh_store(request.param, engines)
     save_vendor(factory(), acme())
     register_tenant(factory(), "t1", "acme", at("2026-01-05"))
     return factory

@@ -47,7 +47,7 @@ from crmcore.ports import UnitOfWork
 from crmcore.tenant_state import TenantStatus
 from crmcore.vendors import Vendor, vendor_from_preset
 from crmcore_sql.jobs import bill_up_to
-from crmcore_sql.testing import empty_tables
+from stored_paths import fresh_store
 
 PRAGUE = ZoneInfo("Europe/Prague")
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -91,12 +91,7 @@ def dearer() -> Vendor:
 @pytest.fixture(params=["memory", "sqlite", "postgresql", "mysql"])
 def store(request: pytest.FixtureRequest, engines: dict[str, Engine]) -> UnitOfWorkFactory:
     """A fresh store holding vendor acme's first version and tenant t1, activated 1 Feb."""
-    if request.param == "memory":
-        factory: UnitOfWorkFactory = InMemoryStorage().unit_of_work
-    else:
-        engine = engines[request.param]
-        empty_tables(engine)
-        factory = lambda: crmcore_sql.unit_of_work(engine)  # noqa: E731
+    factory: UnitOfWorkFactory = fresh_store(request.param, engines)
     save_vendor(factory(), acme())
     register_tenant(factory(), "t1", "acme", at("2026-01-05"))
     record(factory(), "t1", Activated(at("2026-02-01"), "standard", seats=1))

@@ -5,9 +5,6 @@ PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,22 +24,11 @@ from crmcore_sql.demo import demo_catalog
 from crmcore_sql.jobs import BillingFailure, bill_up_to, failures
 from crmcore_sql.tables import billing_failures, invoices, tenant_events
 from crmcore_sql.testing import empty_tables
+from stored_paths import crmcore
 
 pytest.importorskip("crmcore.billing")
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 PRAGUE = ZoneInfo("Europe/Prague")
-
-
-def crmcore(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=SRC)
-    return subprocess.run(
-        [sys.executable, "-m", "crmcore", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,11 @@ import multiprocessing
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,25 +44,14 @@ from crmcore.vendors import vendor_from_preset
 from crmcore_sql.demo import _seed
 from crmcore_sql.jobs import bill_up_to, bill_worker
 from crmcore_sql.testing import temporary_database
+from stored_paths import crmcore
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 PRAGUE = ZoneInfo("Europe/Prague")
 SPAWN = multiprocessing.get_context("spawn")
 
 
 def _at(day: date, hour: int = 9) -> datetime:
     return datetime.combine(day, datetime.min.time(), tzinfo=PRAGUE).replace(hour=hour)
-
-
-def crmcore(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=SRC)
-    return subprocess.run(
-        [sys.executable, "-m", "crmcore", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 def _vendor_with_limits(uow: UnitOfWork) -> None:
