@@ -19,7 +19,7 @@ plans, VAT CZ 21 %, a transfer fee), so the job bills them with the whole pipeli
 applied, no checkpoint); a tenant in ten pays by transfer and pays in January, one in twenty
 has an outage in January (an SLA-6 credit line in February). The floor then reads every
 tenant's whole history (no checkpoints) and the issued keys, and writes the same rows.
-Needs crmcore.billing (the billing engine).
+Needs crmcore.billing.engine (the billing engine).
 """
 
 from __future__ import annotations
@@ -270,7 +270,7 @@ def _start_up(url: str) -> None:
     """A worker process's start-up, outside the timing: the imports, the database driver's
     among them (an engine made without connecting loads it: 65 ms on PostgreSQL, as much as
     a tenth of a 10,000-tenant run with two workers)."""
-    import crmcore.billing  # noqa: F401
+    import crmcore.billing.engine  # noqa: F401
 
     crmcore_sql.create_engine(url).dispose()
 

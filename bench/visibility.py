@@ -14,7 +14,8 @@ Each request is timed alone, (a) and (b) alternately first; the report gives the
 the 99th percentile. Both ways must return the same rows (the bench asserts it).
 
 With ``--slow-viewers N`` it also times, on N employees' first page:
-  (c) loading the tenant's tasks (with assignees) and filtering them with ``crmcore.visibility``
+  (c) loading the tenant's tasks (with assignees) and filtering them with
+      ``crmcore.visibility.policy``
   (d) a peer: casbin (sqlalchemy-oso needs the ``oso`` wheel, which does not install here)
       checking each of the tenant's rows with an ABAC model equivalent to VIS-2/VIS-3.
 
@@ -37,7 +38,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, Row, bindparam, create_engine, insert, select, text
 
-from crmcore.visibility import (
+from crmcore.visibility.policy import (
     DEFAULT_POLICY,
     EMPLOYER_ROLES,
     Action,

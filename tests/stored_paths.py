@@ -18,7 +18,7 @@ from crmcore.app.simulation import simulate_stored
 from crmcore.errors import CrmError
 from crmcore.memory import InMemoryStorage
 from crmcore.ports import UnitOfWork
-from crmcore.scenario import dumps, run
+from crmcore.scenario.runner import dumps, run
 from crmcore_sql.testing import empty_tables
 
 

@@ -5,7 +5,7 @@ storage answers byte for byte what ``crmcore simulate`` answers.
 sends each event as its command on its day (refused commands store nothing) and runs the
 billing use case up to the day before each event and to ``until``; the result is built from
 the stored invoices. Checked on every example of docs/scenarios/ and on random lives
-(:func:`crmcore.testing_billing.life_scenario_documents`: payments, reinstatements,
+(:func:`crmcore.testing.billing.life_scenario_documents`: payments, reinstatements,
 cancellations, outages, records, persons, prepaid terms, most of them refused somewhere), in
 memory and on SQLite, PostgreSQL and MariaDB (servers when their URL variable is set).
 """
@@ -25,8 +25,8 @@ from crmcore.app.queries import tenant_status
 from crmcore.app.simulation import simulate_stored
 from crmcore.errors import CrmError
 from crmcore.memory import InMemoryStorage
-from crmcore.scenario import run
-from crmcore.testing_billing import life_scenario_documents
+from crmcore.scenario.runner import run
+from crmcore.testing.billing import life_scenario_documents
 from stored_paths import emptied, same_as_runner
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -36,7 +36,7 @@ from crmcore.invoices import LineKind
 from crmcore.memory import InMemoryStorage
 from crmcore.money import Money
 from crmcore.ports import UnitOfWork
-from crmcore.testing_storage import sample_invoice
+from crmcore.testing.storage import sample_invoice
 from crmcore.vendors import TenantBillingProfile, Vendor, vendor_from_preset
 
 PRAGUE = ZoneInfo("Europe/Prague")

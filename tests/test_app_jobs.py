@@ -28,8 +28,8 @@ from crmcore.errors import CommandRefused, CrmError
 from crmcore.events import TenantCreated
 from crmcore.invoices import LineKind
 from crmcore.periods import Period
-from crmcore.scenario import dumps, parse, result_json, run, scenario_terms
-from crmcore.testing_billing import life_scenario_documents
+from crmcore.scenario.runner import dumps, parse, result_json, run, scenario_terms
+from crmcore.testing.billing import life_scenario_documents
 from crmcore_sql.demo import OUTAGE_TENANT, run_demo
 from crmcore_sql.jobs import bill_period, dunning_as_of
 from crmcore_sql.testing import empty_tables

@@ -44,7 +44,7 @@ from crmcore.events import (
 )
 from crmcore.memory import InMemoryStorage
 from crmcore.ports import UnitOfWork
-from crmcore.tenant_state import TenantStatus
+from crmcore.tenancy.state import TenantStatus
 from crmcore.vendors import Vendor, vendor_from_preset
 from crmcore_sql.jobs import bill_up_to
 from stored_paths import fresh_store

@@ -32,8 +32,8 @@ from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, CrmError
 from crmcore.events import Activated, SeatsAdded, TenantCreated
 from crmcore.memory import InMemoryStorage
-from crmcore.scenario import parse
-from crmcore.testing_billing import life_scenario_documents
+from crmcore.scenario.runner import parse
+from crmcore.testing.billing import life_scenario_documents
 from crmcore.vendors import Vendor, vendor_from_preset
 
 PRAGUE = ZoneInfo("Europe/Prague")

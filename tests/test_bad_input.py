@@ -57,7 +57,7 @@ def _scenario(change: Callable[[dict[str, Any]], object] = lambda doc: None) -> 
 
 def _run(change: Callable[[dict[str, Any]], object]) -> Callable[[], object]:
     def call() -> object:
-        from crmcore.scenario import run
+        from crmcore.scenario.runner import run
 
         return run(_scenario(change))
 
@@ -457,7 +457,7 @@ def _core_cases() -> list[Case]:
     from datetime import UTC, date, datetime
     from decimal import Decimal
 
-    from crmcore.billing import BillingTerms
+    from crmcore.billing.engine import BillingTerms
     from crmcore.errors import CurrencyError, SeatError, ValidationError
     from crmcore.events import (
         MAX_PREPAID_MONTHS,
@@ -472,8 +472,8 @@ def _core_cases() -> list[Case]:
     )
     from crmcore.invoices import Invoice
     from crmcore.presets import preset
-    from crmcore.tenancy import replay
-    from crmcore.testing_billing import TWO_PLANS
+    from crmcore.tenancy.replay import replay
+    from crmcore.testing.billing import TWO_PLANS
 
     at = datetime(2026, 3, 1, 9, tzinfo=UTC)
     vat, day = Decimal("0.23"), date(2026, 3, 1)
@@ -490,8 +490,8 @@ def _core_cases() -> list[Case]:
         ]
         raise replay(history, TWO_PLANS, preset("raynet")).refusals[0].error
 
-    from crmcore.billing import apply_payments
-    from crmcore.dunning import Reinstatement, next_transition, status_at, status_on
+    from crmcore.dunning.allocation import apply_payments
+    from crmcore.dunning.status import Reinstatement, next_transition, status_at, status_on
     from crmcore.invoices import InvoiceLine, LineKind, Payment
     from crmcore.money import Money
 
@@ -781,8 +781,8 @@ def _limits_cases() -> list[Case]:
     from crmcore.memory import InMemoryStorage
     from crmcore.policies import LimitsPolicy
     from crmcore.presets import preset
-    from crmcore.scenario import run
-    from crmcore.visibility import RecordKind
+    from crmcore.scenario.runner import run
+    from crmcore.visibility.policy import RecordKind
 
     @attrs.frozen
     class _Table:
@@ -1060,7 +1060,7 @@ def _payment_row(amount: str, currency: str = "PLN") -> object:
 def _invoice_row(vat_rate: str) -> object:
     import attrs
 
-    from crmcore.testing_storage import sample_invoice
+    from crmcore.testing.storage import sample_invoice
     from crmcore_sql.convert import invoice_to_rows
 
     return invoice_to_rows(attrs.evolve(sample_invoice("t", "k"), vat_rate=Decimal(vat_rate)))
@@ -1309,7 +1309,7 @@ VENDOR_CASES: list[Case] = _vendor_cases()
 from datetime import UTC, datetime  # noqa: E402
 
 from crmcore.errors import NaiveDatetimeError, PolicyCompileError, ValidationError  # noqa: E402
-from crmcore.visibility import DEFAULT_POLICY, Module, Principal, RecordKind, Role  # noqa: E402
+from crmcore.visibility.policy import DEFAULT_POLICY, Module, Principal, RecordKind, Role  # noqa: E402
 from crmcore_sql.visibility_pages import PageKey, PagePlan, visible_page  # noqa: E402
 
 _OWNER = Principal("acme", 1, Role.OWNER, {Module.ACTIVITIES})

@@ -10,18 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore.billing import (
+from crmcore.billing.checkpoint import (
     BillingCheckpoint,
-    billing_run,
     checkpoint_fits,
     checkpoint_from_data,
     checkpoint_to_data,
-    invoices_due,
 )
+from crmcore.billing.engine import billing_run, invoices_due
 from crmcore.errors import ValidationError
 from crmcore.events import Cancelled, Event, PaymentMethod, Prepaid, SeatsAdded, TenantCreated
 from crmcore.presets import preset
-from crmcore.testing_billing import PRAGUE, TWO_PLAN_TERMS, TWO_PLANS, tenant_histories
+from crmcore.testing.billing import PRAGUE, TWO_PLAN_TERMS, TWO_PLANS, tenant_histories
 
 RAYNET = preset("raynet")
 TERMS_POLICY = RAYNET.with_overrides({"billing": {"term_discounts": [[12, "0.10"]]}})

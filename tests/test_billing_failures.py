@@ -26,7 +26,7 @@ from crmcore_sql.tables import billing_failures, invoices, tenant_events
 from crmcore_sql.testing import empty_tables
 from stored_paths import crmcore
 
-pytest.importorskip("crmcore.billing")
+pytest.importorskip("crmcore.billing.engine")
 
 PRAGUE = ZoneInfo("Europe/Prague")
 

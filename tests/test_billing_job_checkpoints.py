@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 import crmcore_sql
 from crmcore.events import SeatsAdded
 from crmcore.periods import Period
-from crmcore.testing_billing import PRAGUE
+from crmcore.testing.billing import PRAGUE
 from crmcore_sql.jobs import bill_period
 from crmcore_sql.tables import billing_checkpoints, invoice_lines, invoices
 from crmcore_sql.testing import temporary_database

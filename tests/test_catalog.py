@@ -11,7 +11,7 @@ from hypothesis import given
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
 from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError
 from crmcore.money import Money
-from crmcore.testing import plan_catalogs
+from crmcore.testing.strategies import plan_catalogs
 
 DOCUMENT: dict[str, Any] = {
     "plans": [

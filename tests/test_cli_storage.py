@@ -69,7 +69,7 @@ def test_bad_period_is_exit_2(tmp_path: Path) -> None:
 
 def test_bill_issues_each_invoice_once(tmp_path: Path) -> None:
     """BILL-2, BILL-6: running the month twice issues its invoices once."""
-    pytest.importorskip("crmcore.billing")
+    pytest.importorskip("crmcore.billing.engine")
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     engine = crmcore_sql.create_engine(url)
     crmcore_sql.migrate(engine)
@@ -105,8 +105,8 @@ def test_bill_issues_each_invoice_once(tmp_path: Path) -> None:
 
 def test_demo_runs_with_no_arguments(tmp_path: Path) -> None:
     """The README's main job: a SQLite file in the current directory and a summary."""
-    pytest.importorskip("crmcore.billing")
-    pytest.importorskip("crmcore.dunning")
+    pytest.importorskip("crmcore.billing.engine")
+    pytest.importorskip("crmcore.dunning.status")
     result = crmcore("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "crmcore-demo.sqlite").exists()
@@ -148,7 +148,7 @@ def demo_tenants(url: str, count: int) -> Engine:
 
 def test_two_workers_share_the_work(database_url: str) -> None:
     """BILL-6 with `bill --workers 2`: every due invoice once, numbers 1..n without a gap."""
-    pytest.importorskip("crmcore.billing")
+    pytest.importorskip("crmcore.billing.engine")
     from sqlalchemy import select
 
     from crmcore_sql.tables import invoices
@@ -176,7 +176,7 @@ def test_a_tenant_held_by_another_worker_is_billed_by_the_leftover_pass(
     """BILL-6 work sharing: a tenant another transaction holds during the first pass is
     skipped (SKIP LOCKED), found by the one leftover query at the end of the pass and billed
     by a second pass once released; every other tenant is billed once, in one pass."""
-    pytest.importorskip("crmcore.billing")
+    pytest.importorskip("crmcore.billing.engine")
     from sqlalchemy import select
 
     from crmcore.periods import Period

@@ -11,15 +11,16 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
-from crmcore import scenario
-from crmcore.billing import BillingTerms, InMemoryInvoiceNumbering, invoices_due, issue
+from crmcore.billing.engine import BillingTerms, invoices_due
+from crmcore.billing.numbering import InMemoryInvoiceNumbering, issue
 from crmcore.catalog import Catalog, Cycle
 from crmcore.errors import SeatError
 from crmcore.events import Activated, PaymentMethod, TenantCreated
 from crmcore.mailbox import MailItem, accept_incoming, mailbox_usage
 from crmcore.policies import MailPolicy
 from crmcore.presets import preset
-from crmcore.seats import check_account_creation, check_release
+from crmcore.scenario import runner as scenario
+from crmcore.tenancy.seats import check_account_creation, check_release
 
 PRAGUE = ZoneInfo("Europe/Prague")
 PLANS = [
@@ -198,8 +199,8 @@ def test_term_2_a_new_term_or_cycle_after_a_prepaid_term_lapsed(name: str) -> No
     a new prepay on 10 May is accepted, and after that term (10 May → 9 Aug) lapses, so is a
     monthly activation on 20 Aug. A customer's own cancellation (END-4) stays final."""
     from crmcore.events import Cancelled, Prepaid
-    from crmcore.tenancy import TenantStatus, replay
-    from crmcore.testing_billing import TWO_PLANS as catalog
+    from crmcore.tenancy.replay import TenantStatus, replay
+    from crmcore.testing.billing import TWO_PLANS as catalog
 
     policy = preset(name)
     zone = ZoneInfo(policy.timezone)

@@ -28,8 +28,8 @@ from crmcore.dates import zone
 from crmcore.errors import CrmError, OutOfOrderError, ValidationError
 from crmcore.events import SeatsAdded, TenantCreated, event_from_dict, event_to_dict
 from crmcore.memory import InMemoryStorage
-from crmcore.scenario import parse, run
-from crmcore.testing_billing import late_entry_documents
+from crmcore.scenario.runner import parse, run
+from crmcore.testing.billing import late_entry_documents
 from stored_paths import emptied, same_as_runner
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -22,7 +22,7 @@ from crmcore.dates import (
     zone,
 )
 from crmcore.errors import NaiveDatetimeError, ValidationError
-from crmcore.testing import aware_datetimes, dates, dst_edge_datetimes
+from crmcore.testing.strategies import aware_datetimes, dates, dst_edge_datetimes
 
 WARSAW = zone("Europe/Warsaw")
 PRAGUE = zone("Europe/Prague")

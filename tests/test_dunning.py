@@ -10,21 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore import testing_dunning
 from crmcore.dates import zone
-from crmcore.dunning import (
+from crmcore.dunning.allocation import unpaid_amounts
+from crmcore.dunning.status import (
     DunningStatus,
     Reinstatement,
     dunning_log,
     next_transition,
     status_at,
     status_on,
-    unpaid_amounts,
 )
 from crmcore.errors import DunningError, ValidationError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment
 from crmcore.money import Money
 from crmcore.presets import preset
+from crmcore.testing import dunning as testing_dunning
 
 RAYNET = preset("raynet")
 PRAGUE = zone("Europe/Prague")

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from crmcore.errors import UploadRefused
 from crmcore.files import ALLOWED_EXTENSIONS, allowed_extension
-from crmcore.testing_services import allowed_file_names
+from crmcore.testing.services import allowed_file_names
 
 
 @pytest.mark.parametrize(

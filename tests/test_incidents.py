@@ -23,7 +23,7 @@ from crmcore.incidents import (
     subjects_must_be_told,
 )
 from crmcore.presets import preset
-from crmcore.testing_services import elapsed, incidents
+from crmcore.testing.services import elapsed, incidents
 
 POLICY = preset("optimasales").incident
 WARSAW = ZoneInfo("Europe/Warsaw")

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore import testing_dunning
 from crmcore.catalog import Catalog, Limits, Plan
 from crmcore.dates import BusinessCalendar, zone
 from crmcore.errors import LimitError, PolicyError, TermNotStated, ValidationError
@@ -36,7 +35,8 @@ from crmcore.limits import (
 )
 from crmcore.policies import LimitsPolicy
 from crmcore.presets import PRESETS, preset
-from crmcore.scenario import run
+from crmcore.scenario.runner import run
+from crmcore.testing import dunning as testing_dunning
 
 RAYNET = preset("raynet").limits
 # A vendor whose CRM also has notes, which it does not count (REC-1).

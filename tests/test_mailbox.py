@@ -28,7 +28,7 @@ from crmcore.mailbox import (
 )
 from crmcore.money import Money
 from crmcore.presets import preset
-from crmcore.testing_services import elapsed, mail_items
+from crmcore.testing.services import elapsed, mail_items
 
 MAIL = preset("smartmail").mail
 WARSAW = "Europe/Warsaw"

@@ -1,4 +1,4 @@
-"""The storage contract (crmcore.testing_storage) against the in-memory adapter."""
+"""The storage contract (crmcore.testing.storage) against the in-memory adapter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from crmcore.memory import InMemoryStorage, InMemoryUnitOfWork
 from crmcore.ports import UnitOfWork
-from crmcore.testing_storage import StorageContract
+from crmcore.testing.storage import StorageContract
 
 
 class TestInMemoryStorage(StorageContract):

@@ -264,7 +264,7 @@ def test_downgrade_to_0003_and_upgrade_again_keeps_the_invoices(database_url: st
     (amounts back to NUMERIC, default collations) and the upgrade again, digit for digit."""
     from alembic import command
 
-    from crmcore.testing_storage import sample_invoice
+    from crmcore.testing.storage import sample_invoice
     from crmcore_sql.migrate import alembic_config
 
     invoice = sample_invoice("t-down", "2026-02")

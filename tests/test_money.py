@@ -23,7 +23,7 @@ from crmcore.money import (
     round_product,
     total,
 )
-from crmcore.testing import currencies, money
+from crmcore.testing.strategies import currencies, money
 
 
 def same_currency(count: int, extra_places: int = 0) -> st.SearchStrategy[tuple[Money, ...]]:

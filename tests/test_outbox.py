@@ -2,7 +2,7 @@
 refusal and SLA credit is an event written in the transaction of the change it reports, with
 ids in commit order; a re-run writes none twice; ``crmcore events`` lists them; 4 concurrent
 billing workers neither lose nor duplicate one. The repository contract (ids, keys,
-acknowledgements) is in :mod:`crmcore.testing_storage_outbox`, run on every engine."""
+acknowledgements) is in :mod:`crmcore.testing.storage_outbox`, run on every engine."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ from crmcore.events import Activated, RecordsCreated, TenantCreated
 from crmcore.memory import InMemoryStorage
 from crmcore.outbox import OutboxEvent, evaluation_events, invoice_events
 from crmcore.ports import UnitOfWork
-from crmcore.scenario import parse
-from crmcore.testing_billing import life_scenario_documents
+from crmcore.scenario.runner import parse
+from crmcore.testing.billing import life_scenario_documents
 from crmcore.vendors import vendor_from_preset
 from crmcore_sql.demo import _seed
 from crmcore_sql.jobs import bill_up_to, bill_worker

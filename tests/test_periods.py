@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from crmcore.dates import add_months
 from crmcore.errors import PeriodError
 from crmcore.periods import Period
-from crmcore.testing import annual_periods, calendar_months, dates, periods
+from crmcore.testing.strategies import annual_periods, calendar_months, dates, periods
 
 
 def test_february_2026_and_leap_february_2028_PRO_1() -> None:

@@ -35,7 +35,7 @@ from crmcore.policies import (
     toml_document,
 )
 from crmcore.presets import PRESETS, preset
-from crmcore.testing import policies
+from crmcore.testing.strategies import policies
 
 
 def test_raynet_preset_values_TRIAL_1_PAY_6_SLA_2_TIME_2() -> None:

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from crmcore.errors import ValidationError
 from crmcore.presets import preset
-from crmcore.scenario import ScenarioContext, dumps, run
-from crmcore.testing_billing import scenario_documents
+from crmcore.scenario.runner import ScenarioContext, dumps, run
+from crmcore.testing.billing import scenario_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = json.loads((ROOT / "docs/scenarios/mid_month_activation.json").read_text())
@@ -326,7 +326,7 @@ def test_dates_inside_the_bounds_replay_and_outside_are_refused_by_path(
 ) -> None:
     """No OverflowError at either end of the calendar: 1900-01-01..2999-12-31 replay, the
     rest is a ValidationError at ``tenant.created``."""
-    from crmcore.scenario_input import FIRST_DAY, LAST_DAY
+    from crmcore.scenario.input import FIRST_DAY, LAST_DAY
 
     document = copy.deepcopy(EXAMPLE)
     document["tenant"]["created"] = f"{day.isoformat()}T00:00:00{offset}"
@@ -358,7 +358,7 @@ def test_amounts_are_plain_decimals_and_refused_at_once_BILL_7(amount: str) -> N
 
 
 def test_counts_name_their_rule_and_maximum_SEAT_1_TERM_1_REC_3() -> None:
-    from crmcore.scenario_input import MAX_MONTHS, MAX_RECORDS, MAX_SEATS
+    from crmcore.scenario.input import MAX_MONTHS, MAX_RECORDS, MAX_SEATS
 
     cases = [
         ({"do": "add_seats", "count": MAX_SEATS + 1}, "count", "SEAT-1"),

@@ -22,8 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmcore.errors import CrmError
-from crmcore.scenario import run
-from crmcore.scenario_input import VERBS
+from crmcore.scenario.input import VERBS
+from crmcore.scenario.runner import run
 from crmcore.serialization import read_json
 
 ROOT = Path(__file__).resolve().parents[1]

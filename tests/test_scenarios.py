@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from crmcore.scenario import dumps, run
+from crmcore.scenario.runner import dumps, run
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "docs" / "scenarios"
 CENT = Decimal("0.01")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from crmcore.scenario import run
+from crmcore.scenario.runner import run
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "docs" / "scenarios"
 DUE = date(2026, 2, 1) + timedelta(days=14)  # BILL-4: 15 Feb 2026

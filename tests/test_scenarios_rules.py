@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from crmcore.scenario import run
+from crmcore.scenario.runner import run
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "docs" / "scenarios"
 

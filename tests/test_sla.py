@@ -10,7 +10,6 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from crmcore import testing_dunning
 from crmcore.catalog import Cycle
 from crmcore.dates import zone
 from crmcore.errors import NaiveDatetimeError, SlaError
@@ -29,6 +28,7 @@ from crmcore.sla import (
     outage_months,
     sla_credit,
 )
+from crmcore.testing import dunning as testing_dunning
 
 RAYNET = preset("raynet")
 PRAGUE = zone("Europe/Prague")

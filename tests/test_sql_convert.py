@@ -31,7 +31,7 @@ from crmcore.events import (
 )
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.money import Money
-from crmcore.testing_billing import tenant_histories
+from crmcore.testing.billing import tenant_histories
 from crmcore_sql.convert import (
     _in_zone,
     _row_spec,

@@ -1,4 +1,4 @@
-"""The storage contract (crmcore.testing_storage) against SQLite, PostgreSQL and MariaDB.
+"""The storage contract (crmcore.testing.storage) against SQLite, PostgreSQL and MariaDB.
 
 The server variants run when CRMCORE_TEST_POSTGRES_URL / CRMCORE_TEST_MYSQL_URL are set.
 """
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 import crmcore_sql
 from crmcore.errors import StorageError, ValidationError
 from crmcore.ports import RecordCount, RecordTable, UnitOfWork
-from crmcore.testing_storage import StorageContract
+from crmcore.testing.storage import StorageContract
 from crmcore_sql import SqlUnitOfWork
 from crmcore_sql.repositories import ONE_STATEMENT_ROWS
 from crmcore_sql.testing import record_rows, scratch
@@ -162,7 +162,7 @@ def test_add_many_with_ids_taken_earlier_round_trips_bill_6(migrated_engine: Eng
     add_many; the invoices read back equal; a wrong number of ids stores nothing."""
     import uuid
 
-    from crmcore.testing_storage import sample_invoice
+    from crmcore.testing.storage import sample_invoice
 
     tenant = f"ids-{uuid.uuid4().hex[:8]}"
     batch = [sample_invoice(tenant, f"k{n}", number=str(n)) for n in range(1, 4)]
@@ -185,7 +185,7 @@ def test_add_rows_refuses_a_mix_of_rows_with_and_without_ids(migrated_engine: En
     series); rows with ids and rows without together are refused and nothing is stored."""
     import uuid
 
-    from crmcore.testing_storage import sample_invoice
+    from crmcore.testing.storage import sample_invoice
     from crmcore_sql.convert import invoice_to_rows
 
     tenant = f"rows-{uuid.uuid4().hex[:8]}"

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, delete, insert, select
 
-from crmcore.testing_visibility import World, conditions, worlds
-from crmcore.visibility import (
+from crmcore.testing.visibility import World, conditions, worlds
+from crmcore.visibility.policy import (
     DEFAULT_POLICY,
     Action,
     Always,
@@ -268,7 +268,7 @@ def test_load_principal_round_trips(engine: Engine, world: World) -> None:
 
 def test_vendor_rule_compiles_to_sql(engine: Engine) -> None:
     """The vendor rule of test_visibility gets SQL for free: the same answer from the table."""
-    from crmcore.visibility import AllOf, AttributeIsViewer, Module, Task, ViewerRole
+    from crmcore.visibility.policy import AllOf, AttributeIsViewer, Module, Task, ViewerRole
 
     rule = Clause(
         "ACME-1",

@@ -26,9 +26,9 @@ from crmcore.events import (
 )
 from crmcore.policies import DowngradeTiming
 from crmcore.presets import preset
-from crmcore.tenancy import TenantStatus, replay, state_on
-from crmcore.tenant_state import evolve_state
-from crmcore.testing_billing import PRAGUE, TWO_PLANS, tenant_histories
+from crmcore.tenancy.replay import TenantStatus, replay, state_on
+from crmcore.tenancy.state import evolve_state
+from crmcore.testing.billing import PRAGUE, TWO_PLANS, tenant_histories
 
 RAYNET = preset("raynet")
 

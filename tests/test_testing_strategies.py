@@ -16,7 +16,7 @@ from crmcore.catalog import Catalog, Plan
 from crmcore.money import Money, minor_units
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
-from crmcore.testing import (
+from crmcore.testing.strategies import (
     CURRENCIES,
     annual_periods,
     aware_datetimes,
@@ -106,7 +106,7 @@ def test_policies_are_valid_vendor_policies_PAY_6(policy: VendorPolicy) -> None:
 
 
 def test_only_crmcore_testing_imports_hypothesis() -> None:
-    """crmcore.testing (and families' crmcore.testing_<family>) may; the core may not."""
+    """crmcore.testing.strategies (and families' crmcore.testing_<family>) may; the core may not."""
     code = (
         "import sys, pkgutil, importlib, crmcore\n"
         "for m in pkgutil.iter_modules(crmcore.__path__):\n"

@@ -9,7 +9,7 @@ import pytest
 from crmcore.dates import zone
 from crmcore.errors import TrialError
 from crmcore.presets import preset
-from crmcore.trials import check_trial_allowed, conversion_deadline, purge_at, trial_end
+from crmcore.tenancy.trials import check_trial_allowed, conversion_deadline, purge_at, trial_end
 
 WARSAW = zone("Europe/Warsaw")
 
@@ -74,8 +74,8 @@ def test_no_trial_tenant_buys_whenever_it_likes_and_is_never_purged() -> None:
 
     from crmcore.catalog import Cycle
     from crmcore.events import Activated, TenantCreated
-    from crmcore.tenancy import TenantStatus, replay
-    from crmcore.testing_billing import TWO_PLANS
+    from crmcore.tenancy.replay import TenantStatus, replay
+    from crmcore.testing.billing import TWO_PLANS
 
     policy = preset("optimasales")
     created = datetime(2026, 1, 5, 9, 0, tzinfo=WARSAW)

@@ -1,5 +1,5 @@
 """crmcore.vendors: a vendor as data (PLAN-1, PLAN-2, PLAN-4) and the tenant's billing profile
-(BILL-4, BILL-5). Storage of vendors: the contract in crmcore.testing_storage."""
+(BILL-4, BILL-5). Storage of vendors: the contract in crmcore.testing.storage."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from crmcore.errors import UnknownPreset, ValidationError, VendorError
 from crmcore.events import PaymentMethod
 from crmcore.money import Money
 from crmcore.presets import preset
-from crmcore.testing import billing_profiles, vendor_versions
+from crmcore.testing.strategies import billing_profiles, vendor_versions
 from crmcore.vendors import TenantBillingProfile, Vendor, vendor_from_preset
 
 JANUARY = date(2026, 1, 1)

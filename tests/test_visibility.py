@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 
 from crmcore.errors import PolicyCompileError, VisibilityError
-from crmcore.testing_visibility import World, conditions, worlds
-from crmcore.visibility import (
+from crmcore.testing.visibility import World, conditions, worlds
+from crmcore.visibility.policy import (
     DEFAULT_POLICY,
     Action,
     AllOf,
@@ -175,7 +175,7 @@ def test_unknown_attribute_is_a_policy_error() -> None:
 
 def test_supervisor_links_rule_uses_direct_subordinates() -> None:
     """A vendor rule over the org chart: a supervisor sees their direct reports' tasks."""
-    from crmcore.visibility import ViewerSupervises
+    from crmcore.visibility.policy import ViewerSupervises
 
     rule = Clause(
         "ACME-2",
@@ -204,7 +204,7 @@ def test_vis2_vis3_employee_cover_is_creator_assignees_supervisor_owner_has_none
     """VIS-2/VIS-3 for an employee are bounded by three relations: the tasks Anna created
     (VIS-2 and VIS-3), is assigned to or supervises (VIS-2). The owner sees every employee's
     task (VIS-3): no relation bounds that, so no cover."""
-    from crmcore.visibility import relation_cover
+    from crmcore.visibility.policy import relation_cover
 
     def cover(viewer: Principal) -> object:
         return relation_cover(
@@ -231,7 +231,7 @@ def test_vis8_partial_evaluation_folds_a_test_and_its_negation() -> None:
 
 def test_cover_and_of_bounded_parts_takes_the_smallest_or_needs_every_part() -> None:
     """AND: any bounded part bounds the whole (the smallest is kept); OR: every part must be."""
-    from crmcore.visibility import relation_cover
+    from crmcore.visibility.policy import relation_cover
 
     creator, assigned = AttributeIsViewer("creator_id"), ViewerIn("assignees")
     either = AnyOf([creator, AttributeIsViewer("supervisor_id")])
@@ -248,7 +248,7 @@ def test_vis8_cover_bounds_and_assume_agrees_where_the_anchor_holds(
     """VIS-8 for the index plan: every task the (partially evaluated) rule allows satisfies an
     anchor of its cover, and on the tasks where an anchor holds ``assume(rule, anchor)`` gives
     the rule's own answer, so the UNION of the branches is the rule's visible set."""
-    from crmcore.visibility import assume, relation_cover
+    from crmcore.visibility.policy import assume, relation_cover
 
     for viewer in world.users:
         residual = partially_evaluate(condition, viewer)

@@ -45,7 +45,7 @@ def read_scenario_file(name: str) -> object:
 def _simulate(args: argparse.Namespace) -> int:
     """``crmcore simulate FILE``: every bad input (an unreadable file, bytes that are not UTF-8,
     malformed or hostile JSON, a bad value) is one line on stderr and exit status 2."""
-    scenario: Any = import_module("crmcore.scenario")
+    scenario: Any = import_module("crmcore.scenario.runner")
     try:
         result = scenario.run(read_scenario_file(args.file))
     except CrmError as exc:  # no database here: every refusal is about the input

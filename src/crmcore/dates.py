@@ -28,6 +28,7 @@ __all__ = [
     "add_calendar_days",
     "add_months",
     "days_in_month",
+    "end_of_day",
     "last_day_of_month",
     "local_midnight",
     "parse_aware_datetime",
@@ -105,6 +106,18 @@ def local_midnight(day: date, tz: tzinfo | str) -> datetime:
     zone_info = zone(tz) if isinstance(tz, str) else tz
     # In a few zones a DST change skips midnight itself; _localize moves it to a real instant.
     return _localize(datetime.combine(day, time(0)), zone_info)
+
+
+@lru_cache(maxsize=256)
+def end_of_day(day: date, tz: tzinfo | str) -> datetime:
+    """The last microsecond of ``day`` in the vendor's zone (TIME-2): an event at or before it
+    belongs to that vendor day. The one definition of "the end of a vendor's day" (cached: a
+    run asks it for the same day for every tenant).
+
+    >>> end_of_day(date(2026, 3, 28), "Europe/Warsaw").isoformat()
+    '2026-03-28T23:59:59.999999+01:00'
+    """
+    return local_midnight(day + timedelta(days=1), tz) - timedelta(microseconds=1)
 
 
 def _wall_clock(value: datetime, tz: tzinfo | str | None) -> datetime:

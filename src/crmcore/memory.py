@@ -52,7 +52,7 @@ from crmcore.ports import (
     checked_limit,
     checked_record_rows,
 )
-from crmcore.trials import normalise_identity
+from crmcore.tenancy.trials import normalise_identity
 from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
 
 

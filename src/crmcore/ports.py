@@ -6,7 +6,7 @@ persisted. Every tenant-owned row is reached through a ``tenant_id`` argument (V
 method reads or writes another tenant's rows. Adapters: :mod:`crmcore.memory` (the default,
 no configuration) and ``crmcore_sql`` (SQLite, PostgreSQL, MariaDB/MySQL).
 
-The guarantees an adapter must keep (checked by :mod:`crmcore.testing_storage`):
+The guarantees an adapter must keep (checked by :mod:`crmcore.testing.storage`):
 
 - tenant histories are checked by :func:`checked_history` before anything is stored, so a
   stored history always replays: it starts with the tenant's own ``TenantCreated``, its
@@ -48,7 +48,7 @@ from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated, en
 from crmcore.invoices import Invoice, Payment
 from crmcore.outbox import OutboxEvent
 from crmcore.presets import PRESETS
-from crmcore.trials import normalise_identity
+from crmcore.tenancy.trials import normalise_identity
 from crmcore.vendors import Vendor
 
 __all__ = [
@@ -155,8 +155,8 @@ class TenantRepository(Protocol):
 
     def trials_of(self, vendor: str, identity: str) -> int:
         """How many tenants of ``vendor`` were created with ``identity`` (TRIAL-6), both
-        compared normalised (:func:`crmcore.trials.normalise_identity`), including those this
-        transaction added; one stored count per vendor and identity, no history read."""
+        compared normalised (:func:`crmcore.tenancy.trials.normalise_identity`), including those
+        this transaction added; one stored count per vendor and identity, no history read."""
 
 
 class CatalogRepository(Protocol):
@@ -495,8 +495,9 @@ def _check_order(previous: Event, event: Event, index: int) -> None:
 
 
 def _check_identity(identity: object, index: int) -> None:
-    """TRIAL-6: an identity is stored normalised (:func:`~crmcore.trials.normalise_identity`),
-    in 1..:data:`MAX_IDENTITY` printable characters."""
+    """TRIAL-6: an identity is stored normalised
+    (:func:`~crmcore.tenancy.trials.normalise_identity`), in 1..:data:`MAX_IDENTITY` printable
+    characters."""
     if identity is None:
         return
     key = normalise_identity(identity) if isinstance(identity, str) else ""

@@ -27,8 +27,8 @@ from crmcore.cli import read_scenario_file
 from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, NotFound, ValidationError
 from crmcore.invoices import Invoice
-from crmcore.scenario import dumps, invoice_json
-from crmcore.scenario_input import parse_event
+from crmcore.scenario.input import parse_event
+from crmcore.scenario.runner import dumps, invoice_json
 from crmcore.serialization import read_json
 from crmcore.vendors import Vendor
 from crmcore_sql.cli_options import DEFAULT_DB, engine_for, parse_day

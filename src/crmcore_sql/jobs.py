@@ -37,14 +37,21 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection, Engine
 
 import crmcore
-from crmcore import billing as billing_engine
 from crmcore.app.billing import unstored
 from crmcore.app.commands import terms_of
 from crmcore.app.evaluation import evaluate_tenant
-from crmcore.billing import CHECKPOINT_FORMAT, BillingTerms, document_number
+from crmcore.billing.checkpoint import (
+    CHECKPOINT_FORMAT,
+    BillingCheckpoint,
+    checkpoint_fits,
+    checkpoint_from_data,
+    checkpoint_to_data,
+)
+from crmcore.billing.engine import BillingTerms, InvoiceDraft, billing_run
+from crmcore.billing.numbering import document_number, issue
 from crmcore.catalog import Catalog
 from crmcore.dates import vendor_date
-from crmcore.dunning import DunningTransition
+from crmcore.dunning.status import DunningTransition
 from crmcore.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -53,7 +60,7 @@ from crmcore.errors import (
     StorageError,
     ValidationError,
 )
-from crmcore.events import entered
+from crmcore.events import Event, entered
 from crmcore.invoices import Invoice, check_vat_rate
 from crmcore.outbox import OutboxEvent, evaluation_events, invoice_events, next_change_after
 from crmcore.periods import Period
@@ -144,11 +151,6 @@ def _unreadable(error: Exception) -> CrmError:
     return ValidationError(f"a stored event cannot be read: {error}", field="tenant_events")
 
 
-def _billing() -> Any:
-    """The billing engine module (imported with this module: its checkpoints are stored here)."""
-    return billing_engine
-
-
 def _claim(
     uow: SqlUnitOfWork, after: str, batch: int, mark: str, inclusive: bool = False
 ) -> tuple[str | None, dict[str, str]]:
@@ -235,14 +237,14 @@ class _Vendor:
     basis: str
 
 
-def _vendor(uow: SqlUnitOfWork, billing: Any, name: str, vat_rate: Decimal) -> _Vendor:
+def _vendor(uow: SqlUnitOfWork, name: str, vat_rate: Decimal) -> _Vendor:
     with translate_errors("reading the catalogue"):
         document = uow.connection.execute(
             select(catalogs.c.document).where(catalogs.c.name == name)
         ).scalar()
     catalog = uow.catalogs.get(name)  # NotFound when there is none
     policy = preset(name)
-    terms = billing.BillingTerms(policy.currency, vat_rate)
+    terms = BillingTerms(policy.currency, vat_rate)
     return _Vendor(catalog, policy, terms, _basis(name, document or "", vat_rate, policy.currency))
 
 
@@ -273,7 +275,7 @@ def _load_batch(
     up_to: date,
     policies: dict[str, VendorPolicy],
     errors: dict[str, CrmError],
-) -> tuple[dict[str, list[Any]], dict[str, Any], dict[str, set[str]]]:
+) -> tuple[dict[str, list[Event]], dict[str, BillingCheckpoint], dict[str, set[str]]]:
     """Per tenant of the batch: the events to replay, the checkpoint to start from (none: the
     events are the whole history) and the issued keys, in three queries; a fourth reads the
     whole history of the rare tenant whose checkpoint is unreadable or overtaken by an event
@@ -281,16 +283,15 @@ def _load_batch(
     error in ``errors``."""
     if not claimed:  # a batch of stored-vendor tenants only: no query
         return {}, {}, {}
-    billing = _billing()
     connection = uow.connection
     with translate_errors("reading tenants"):
-        checkpoints: dict[str, Any] = {}
+        checkpoints: dict[str, BillingCheckpoint] = {}
         after = dict.fromkeys(claimed, 0)
         for tenant_id, consumed, payload in connection.execute(
             checkpoints_statement(claimed, bases, up_to)
         ):
             try:
-                checkpoint = billing.checkpoint_from_data(json.loads(payload), policies[tenant_id])
+                checkpoint = checkpoint_from_data(json.loads(payload), policies[tenant_id])
             except (ValueError, ValidationError):  # unreadable: it is a cache, replay instead
                 continue
             if checkpoint.events == consumed:
@@ -306,9 +307,7 @@ def _load_batch(
         late = {
             tenant_id: 0
             for tenant_id, checkpoint in checkpoints.items()
-            if not billing.checkpoint_fits(
-                checkpoint, events[tenant_id], policies[tenant_id], up_to
-            )
+            if not checkpoint_fits(checkpoint, events[tenant_id], policies[tenant_id], up_to)
         }
         if late:  # an event recorded after the checkpoint, dated on or before its day
             for tenant_id in late:
@@ -370,9 +369,9 @@ def bill_up_to(
     ended for payment delay (PAY-3/PAY-4). ``vat_rate`` then plays no part.
 
     A tenant stored under a preset's name with a catalogue of that name (the earlier way) is
-    billed by the lifecycle and charges alone (:func:`crmcore.billing.billing_run`) at
-    ``vat_rate``, from a stored :class:`~crmcore.billing.BillingCheckpoint` so that the next
-    run replays only the events recorded since.
+    billed by the lifecycle and charges alone (:func:`crmcore.billing.engine.billing_run`) at
+    ``vat_rate``, from a stored :class:`~crmcore.billing.checkpoint.BillingCheckpoint` so that the
+    next run replays only the events recorded since.
 
     Tenants are marked per day (``billing_marks.period`` is ``up_to``): a second run for the
     same day claims nobody, the next day's run claims everybody again, and the invoice keys
@@ -384,7 +383,6 @@ def bill_up_to(
     writes (a :class:`~crmcore.errors.StorageError`) still raises."""
     check_vat_rate(vat_rate)  # PLAN-2, even when no tenant is billed
     convert.vat_rate_to_column(vat_rate)  # PLAN-2: storable exactly, checked before any work
-    billing = _billing()
     known: dict[str, _Vendor | CrmError] = {}
     report = BillingReport()
     mark = up_to.isoformat()
@@ -416,7 +414,7 @@ def bill_up_to(
                 evaluated[tenant_id] = stored
         claimed = [t for t in vendors if stored_vendors[vendors[t]] is None]
         for name in {vendors[t] for t in claimed} - known.keys():
-            known[name] = _isolated(_vendor, uow, billing, name, vat_rate)
+            known[name] = _isolated(_vendor, uow, name, vat_rate)
         usable: dict[str, _Vendor] = {}
         for tenant_id in claimed:
             found = known[vendors[tenant_id]]
@@ -429,15 +427,15 @@ def bill_up_to(
         events, checkpoints, keys = _load_batch(
             uow, claimed, bases, up_to, {t: usable[t].policy for t in claimed}, errors
         )
-        drafts: list[tuple[str, VendorPolicy, list[Any]]] = []
-        saved: list[tuple[str, str, Any]] = []
+        drafts: list[tuple[str, VendorPolicy, list[InvoiceDraft]]] = []
+        saved: list[tuple[str, str, BillingCheckpoint]] = []
         for tenant_id in claimed:
             if tenant_id in errors:
                 continue
             vendor = usable[tenant_id]
             previous = checkpoints.get(tenant_id)
             try:
-                due, checkpoint = billing.billing_run(
+                drafted, checkpoint = billing_run(
                     events[tenant_id],
                     vendor.catalog,
                     vendor.policy,
@@ -457,8 +455,8 @@ def bill_up_to(
                 or (up_to - previous.day).days >= CHECKPOINT_REFRESH_DAYS
             ):
                 saved.append((tenant_id, vendor.basis, checkpoint))
-            if due:
-                drafts.append((tenant_id, vendor.policy, due))
+            if drafted:
+                drafts.append((tenant_id, vendor.policy, drafted))
         ready, due, derived = _evaluated_invoices(
             uow, evaluated, {t: due_bases[vendors[t]] for t in evaluated}, versions, up_to, errors
         )
@@ -468,11 +466,9 @@ def bill_up_to(
         # Marks, failures and checkpoints before the numbering lock: it is held until commit.
         _mark(uow, mark, billed)
         _record_failures(uow, [t for t in billed if t in stored_failures], batch_failed)
-        _save_checkpoints(uow, billing, saved)
+        _save_checkpoints(uow, saved)
         save_checkpoint_rows(uow.connection, saved_due)
-        issued = _issue(
-            uow, billing, drafts, ready, [e for e in derived if e.tenant_id not in errors]
-        )
+        issued = _issue(uow, drafts, ready, [e for e in derived if e.tenant_id not in errors])
         uow.commit()
         failed.update((f.tenant_id, f) for f in batch_failed)
         report = report + BillingReport(len(billed), issued, tuple(batch_failed))
@@ -685,7 +681,7 @@ def save_checkpoint_rows(connection: Connection, rows: list[CheckpointRow]) -> N
         dialect_for(connection).save_checkpoints(connection, rows)
 
 
-def _save_checkpoints(uow: SqlUnitOfWork, billing: Any, saved: list[tuple[str, str, Any]]) -> None:
+def _save_checkpoints(uow: SqlUnitOfWork, saved: list[tuple[str, str, BillingCheckpoint]]) -> None:
     save_checkpoint_rows(
         uow.connection,
         [
@@ -694,7 +690,7 @@ def _save_checkpoints(uow: SqlUnitOfWork, billing: Any, saved: list[tuple[str, s
                 basis,
                 checkpoint.events,
                 checkpoint.day,
-                _COMPACT.encode(billing.checkpoint_to_data(checkpoint)),
+                _COMPACT.encode(checkpoint_to_data(checkpoint)),
             )
             for tenant_id, basis, checkpoint in saved
         ],
@@ -727,8 +723,7 @@ class _ProvisionalNumbering:
 
 def _issue(
     uow: SqlUnitOfWork,
-    billing: Any,
-    drafts: list[tuple[str, VendorPolicy, list[Any]]],
+    drafts: list[tuple[str, VendorPolicy, list[InvoiceDraft]]],
     ready: Sequence[tuple[Invoice, VendorPolicy]] = (),
     derived: Sequence[OutboxEvent] = (),
 ) -> int:
@@ -745,7 +740,7 @@ def _issue(
     provisional = _ProvisionalNumbering()
     built: list[tuple[Invoice, VendorPolicy]] = []
     for tenant_id, policy, due in drafts:
-        for invoice in billing.issue(due, provisional, tenant_id=tenant_id, policy=policy):
+        for invoice in issue(due, provisional, tenant_id=tenant_id, policy=policy):
             built.append((invoice, policy))
     for invoice, policy in ready:
         provisional.next_number(invoice.series)
@@ -840,9 +835,11 @@ def dunning_as_of(
     job is idempotent: run it daily, or again for a missed day.
     """
     try:
-        dunning: Any = import_module("crmcore.dunning")
+        dunning: Any = import_module("crmcore.dunning.status")
     except ImportError as exc:  # pragma: no cover - ships with crmcore
-        raise ConfigurationError("the dunning rules (crmcore.dunning) are not installed") from exc
+        raise ConfigurationError(
+            "the dunning rules (crmcore.dunning.status) are not installed"
+        ) from exc
     changes: list[DunningChange] = []
     statuses: dict[str, int] = {}
     after = ""

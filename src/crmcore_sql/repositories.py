@@ -71,7 +71,7 @@ from crmcore.ports import (
     checked_limit,
     checked_record_rows,
 )
-from crmcore.trials import normalise_identity
+from crmcore.tenancy.trials import normalise_identity
 from crmcore.vendors import is_vendor_name
 from crmcore_sql import convert
 from crmcore_sql.dialects import (

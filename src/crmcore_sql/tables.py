@@ -66,9 +66,9 @@ tenants = Table(
 )
 
 # TRIAL-6: the tenants of a vendor created with an identity (normalised,
-# crmcore.trials.normalise_identity), one row per vendor and identity, counted by the upsert of
-# ``tenants.add``: ``trials_of`` reads one row, no history, and the row stays locked until the
-# registration commits, so registrations of one identity are decided one after the other.
+# crmcore.tenancy.trials.normalise_identity), one row per vendor and identity, counted by the
+# upsert of ``tenants.add``: ``trials_of`` reads one row, no history, and the row stays locked
+# until the registration commits, so registrations of one identity are decided one after the other.
 trial_identities = Table(
     "trial_identities",
     metadata,
@@ -257,10 +257,10 @@ billing_marks = Table(
     PrimaryKeyConstraint("period", "tenant_id"),
 )
 
-# The billing job's checkpoints (crmcore.billing.BillingCheckpoint): where each tenant's billing
-# stood after its last run, written with that run's invoices. A cache: a run whose checkpoint is
-# missing, of another basis (catalogue, VAT rate, engine version) or overtaken by a late event
-# replays the whole history, and gives the same invoices either way.
+# The billing job's checkpoints (crmcore.billing.checkpoint.BillingCheckpoint): where each
+# tenant's billing stood after its last run, written with that run's invoices. A cache: a run
+# whose checkpoint is missing, of another basis (catalogue, VAT rate, engine version) or
+# overtaken by a late event replays the whole history, and gives the same invoices either way.
 billing_checkpoints = Table(
     "billing_checkpoints",
     metadata,
@@ -268,7 +268,9 @@ billing_checkpoints = Table(
     Column("basis", String(64), nullable=False),  # sha256 of what the walk depends on
     Column("events", Integer, nullable=False),  # events of the history it has consumed
     Column("day", Date, nullable=False),  # the last day billed
-    Column("payload", Text, nullable=False),  # crmcore.billing.checkpoint_to_data as JSON
+    Column(
+        "payload", Text, nullable=False
+    ),  # crmcore.billing.checkpoint.checkpoint_to_data as JSON
 )
 
 # The tenants the billing job could not bill (a stored history that cannot be billed: an unknown

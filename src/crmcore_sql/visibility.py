@@ -1,7 +1,7 @@
 """A visibility policy compiled to a SQLAlchemy 2.0 WHERE clause (VIS-1, VIS-8).
 
-:func:`visibility_filter` turns the policy of :mod:`crmcore.visibility` for one viewer, record
-kind and action into a boolean SQL expression over the kind's table:
+:func:`visibility_filter` turns the policy of :mod:`crmcore.visibility.policy` for one viewer,
+record kind and action into a boolean SQL expression over the kind's table:
 
 - viewer-only tests (role, permission level) are decided first, so the SQL holds only what
   depends on the row;
@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 
 from crmcore.errors import NotFound, PolicyCompileError, StorageError
-from crmcore.visibility import (
+from crmcore.visibility.policy import (
     CRM_KINDS,
     Action,
     AllOf,
@@ -274,7 +274,7 @@ def visibility_filter(
     mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
 ) -> ColumnElement[bool]:
     """The WHERE clause selecting exactly the rows of ``kind`` the viewer may act on: the
-    viewer's tenant (VIS-1, always) and the policy, as :func:`crmcore.visibility.decide`."""
+    viewer's tenant (VIS-1, always) and the policy, as :func:`crmcore.visibility.policy.decide`."""
     return _filter(policy, viewer, kind, action, mappings[kind], None)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy import (
 
 from crmcore.dates import require_aware
 from crmcore.errors import PolicyCompileError, ValidationError
-from crmcore.visibility import (
+from crmcore.visibility.policy import (
     Action,
     Always,
     Anchor,
@@ -132,7 +132,7 @@ def choose_plan(
     mappings: Mapping[RecordKind, KindMapping] = DEFAULT_MAPPINGS,
 ) -> PagePlan:
     """:attr:`PagePlan.RELATIONS` when, for this viewer, the policy only shows records tied to the
-    viewer by indexed relations (a non-empty :func:`crmcore.visibility.relation_cover`);
+    viewer by indexed relations (a non-empty :func:`crmcore.visibility.policy.relation_cover`);
     :attr:`PagePlan.SCAN` otherwise (the owner sees every employee's task: VIS-3)."""
     residual = _residual(policy, viewer, kind, action)
     cover = _cover(residual, mappings[kind])

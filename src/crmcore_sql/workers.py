@@ -16,9 +16,9 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 import crmcore_sql
+from crmcore.billing.issuing import issue_stored
 from crmcore.errors import ConcurrencyError, SeatError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
-from crmcore.issuing import issue_stored
 from crmcore.money import Money
 from crmcore.ports import RecordCount
 from crmcore.presets import preset

@@ -24,7 +24,7 @@ import attrs
 
 from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
-from crmcore.billing import document_number
+from crmcore.billing.numbering import document_number
 from crmcore.invoices import Invoice
 from crmcore.outbox import evaluation_events, invoice_events
 from crmcore.ports import UnitOfWork

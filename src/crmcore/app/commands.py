@@ -53,7 +53,7 @@ from crmcore.app.evaluation import (
     evaluate_tenant,
     verb_of,
 )
-from crmcore.billing import BillingTerms, PriceLists
+from crmcore.billing.engine import BillingTerms, PriceLists
 from crmcore.catalog import Catalog
 from crmcore.dates import local_midnight, require_aware, vendor_date, zone
 from crmcore.errors import CommandRefused, OutOfOrderError, TrialError, ValidationError
@@ -79,7 +79,7 @@ from crmcore.notices import (
 from crmcore.outbox import evaluation_events, refusal_event
 from crmcore.policies import LimitsPolicy
 from crmcore.ports import UnitOfWork
-from crmcore.trials import check_trials_used
+from crmcore.tenancy.trials import check_trials_used
 from crmcore.vendors import TenantBillingProfile, Vendor
 
 __all__ = [
@@ -230,7 +230,7 @@ def register_tenant(
     its billing ``profile`` (country for PLAN-2, billing e-mail for BILL-5) from the start.
 
     TRIAL-6: with an ``identity`` (an e-mail address counts by its domain, a tax ID as it is:
-    :func:`crmcore.trials.normalise_identity`), refused (``CommandRefused``, nothing stored)
+    :func:`crmcore.tenancy.trials.normalise_identity`), refused (``CommandRefused``, nothing stored)
     when the vendor's tenants already created with it have used the allowance of the terms in
     force (``policy.trial.abuse_allowance``). The tenant is added first and the identity's
     count read after (``uow.tenants.trials_of``, one stored count, no history): the adapter
@@ -378,7 +378,7 @@ def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime)
     the version takes effect and none of it binds the tenant: no billing period is invoiced
     under it (NOTICE-2), none of its limits apply (NOTICE-3); an invoice already issued from
     ``effective`` to the day before ``at``'s is credited in full by a correction document
-    issued on ``at``'s day (crmcore.corrections). What was invoiced before ``effective`` is
+    issued on ``at``'s day (crmcore.billing.corrections). What was invoiced before ``effective`` is
     not refunded (END-1, END-4, BILL-3). The history is in entry order, so a refusal is taken
     from the effective day on, never ahead of it (a cancellation dated ahead would make every
     later change of the tenant before that day out of order).

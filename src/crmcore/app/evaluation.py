@@ -9,9 +9,9 @@ payment delay merged), the refusals and the warnings. It is pure: the same histo
 give the same evaluation, whichever door asked.
 
 Steps: the lifecycle replay (:func:`crmcore.tenancy.replay`) and its drafts; the extensions
-(by default :func:`crmcore.scenario_rules.apply_rules`: PAY, SLA, REC); then, while the
+(by default :func:`crmcore.app.rules.apply_rules`: PAY, SLA, REC); then, while the
 contract had ended for payment delay when an event that needs a running contract took effect
-(:data:`crmcore.scenario_rules.CONTRACT_EVENTS`), that event is refused (PAY-3/PAY-4) and the
+(:data:`crmcore.app.rules.CONTRACT_EVENTS`), that event is refused (PAY-3/PAY-4) and the
 history replayed without it.
 """
 
@@ -24,18 +24,20 @@ from typing import Any
 
 import attrs
 
-from crmcore.billing import (
-    BillingTerms,
-    InMemoryInvoiceNumbering,
-    PriceLists,
-    apply_payments,
-    drafts_from_timeline,
-    issue,
+from crmcore.app.rules import (
+    CONTRACT_EVENTS,
+    EVENT_KEY,
+    apply_rules,
+    contract_closed_by,
+    price_rules,
 )
+from crmcore.billing.corrections import Epoch, Issued, documents_issued
+from crmcore.billing.engine import BillingTerms, PriceLists, drafts_from_timeline
+from crmcore.billing.numbering import InMemoryInvoiceNumbering, issue
 from crmcore.catalog import Catalog
-from crmcore.corrections import Epoch, Issued, documents_issued
-from crmcore.dates import local_midnight, vendor_date, zone
-from crmcore.dunning import DunningTransition
+from crmcore.dates import end_of_day, local_midnight, vendor_date, zone
+from crmcore.dunning.allocation import apply_payments
+from crmcore.dunning.status import DunningTransition
 from crmcore.errors import ValidationError
 from crmcore.events import (
     Activated,
@@ -61,14 +63,7 @@ from crmcore.events import (
 from crmcore.invoices import Invoice, Payment
 from crmcore.money import Money
 from crmcore.policies import LimitsPolicy, VendorPolicy
-from crmcore.scenario_rules import (
-    CONTRACT_EVENTS,
-    EVENT_KEY,
-    apply_rules,
-    contract_closed_by,
-    price_rules,
-)
-from crmcore.tenancy import Timeline, replay
+from crmcore.tenancy.replay import Timeline, replay
 
 __all__ = [
     "CHARGE_HORIZON",
@@ -141,7 +136,7 @@ class TenantTerms:
 @attrs.define
 class EvaluationContext:
     """Everything one evaluation knows; extensions read it and append to the mutable lists.
-    A refusal or warning may name its event under :data:`~crmcore.scenario_rules.EVENT_KEY`."""
+    A refusal or warning may name its event under :data:`~crmcore.app.rules.EVENT_KEY`."""
 
     tenant: TenantTerms
     until: date
@@ -157,8 +152,9 @@ class EvaluationContext:
     #: the invoices ``payments`` were computed for (see :meth:`refresh_payments`)
     payments_for: tuple[Invoice, ...] = ()
     #: Late entries (BILL-6): turns the invoices priced with every event known into the
-    #: documents really issued, corrections included (:func:`crmcore.corrections.documents`);
-    #: None when no event was entered late. ``composed`` once ``invoices`` are those.
+    #: documents really issued, corrections included
+    #: (:func:`crmcore.billing.corrections.documents`); None when no event was entered late.
+    #: ``composed`` once ``invoices`` are those.
     compose: Compose | None = None
     composed: bool = False
     #: the keys of the priced invoices charged to a card (``card_keys`` before composing)
@@ -217,13 +213,13 @@ Extension = Callable[[EvaluationContext], None]
 #: TERM-1/3, that day).
 CHARGE_HORIZON = timedelta(days=32)
 #: Late entries (BILL-6): the documents issued for the invoices priced with every event known
-#: (an :class:`~crmcore.corrections.Epoch`), none that asks for money on a day the contract had
-#: ended (the predicate, PAY-3/PAY-4).
+#: (an :class:`~crmcore.billing.corrections.Epoch`), none that asks for money on a day the
+#: contract had ended (the predicate, PAY-3/PAY-4).
 Compose = Callable[[Epoch, Callable[[date], bool]], Issued]
 
 #: Behaviour of the other rule families (PAY-2..5 dunning statuses and ``reinstate``, SLA credits
 #: from ``outage``, REC limits for ``create_records``/``delete_records``). Each is called in
-#: order after the core replay; the default is :func:`crmcore.scenario_rules.apply_rules`.
+#: order after the core replay; the default is :func:`crmcore.app.rules.apply_rules`.
 EXTENSIONS: tuple[Extension, ...] = (apply_rules,)
 
 
@@ -422,7 +418,7 @@ def _evaluate_once(
     """The core replay of ``history``, then every extension."""
     policy = tenant.policy
     tz = zone(policy.timezone)
-    end = local_midnight(until + timedelta(days=1), tz) - timedelta(microseconds=1)
+    end = end_of_day(until, tz)
     timeline = replay(history, tenant.catalog, policy, until=end)
     drafts = drafts_from_timeline(
         timeline, tenant.catalog, policy, tenant.terms, until, price_lists=tenant.price_lists

@@ -49,6 +49,7 @@ from babel.numbers import format_percent
 
 from crmcore.app.commands import terms_of
 from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
+from crmcore.billing.proration import fraction_text
 from crmcore.catalog import Catalog, Cycle
 from crmcore.dates import vendor_date, zone
 from crmcore.errors import NotFound, ValidationError
@@ -69,10 +70,9 @@ from crmcore.i18n import LOCALES, N_, format_value, translate, translations
 from crmcore.invoices import CORRECTION_RULE, Invoice, InvoiceLine, LineKind
 from crmcore.money import Money
 from crmcore.ports import UnitOfWork
-from crmcore.proration import fraction_text
 from crmcore.sla import Outage, OutageKind, fee_for_month, month_availability, outage_months
 from crmcore.sla import sla_credit as month_credit
-from crmcore.tenancy import Step, Transition
+from crmcore.tenancy.replay import Step, Transition
 from crmcore.vendors import Vendor
 
 __all__ = ["Cause", "Explanation", "LineExplanation", "MonthCredit", "explain_invoice"]

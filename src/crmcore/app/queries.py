@@ -19,8 +19,8 @@ from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.invoices import Invoice
 from crmcore.ports import UnitOfWork
-from crmcore.tenancy import Transition
-from crmcore.tenant_state import TenantStatus
+from crmcore.tenancy.replay import Transition
+from crmcore.tenancy.state import TenantStatus
 
 __all__ = ["Access", "NextTransition", "TenantStatusView", "tenant_invoices", "tenant_status"]
 

@@ -53,14 +53,14 @@ from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import TenantTerms, evaluate_tenant
 from crmcore.catalog import Plan
 from crmcore.dates import require_aware, vendor_date
-from crmcore.dunning import DunningStatus
+from crmcore.dunning.status import DunningStatus
 from crmcore.errors import CommandRefused, CrmError, SeatError, UploadRefused, ValidationError
 from crmcore.files import allowed_extension
 from crmcore.limits import ApiCallDecision, api_call_decision, storage_decision
 from crmcore.outbox import limit_reached_event, refusal_event
 from crmcore.ports import UnitOfWork, User
-from crmcore.seats import check_account_creation
-from crmcore.tenant_state import TenantState, TenantStatus
+from crmcore.tenancy.seats import check_account_creation
+from crmcore.tenancy.state import TenantState, TenantStatus
 
 __all__ = [
     "BYTES_PER_GB",
@@ -84,7 +84,7 @@ USER_ROLES: frozenset[str] = frozenset({"owner", "administrator", "supervisor", 
 _MAX_ID = 64  # the id columns of every SQL engine (crmcore_sql.tables)
 
 # Lifecycle statuses without access and the rule that takes it away (as the record limits of
-# crmcore.scenario_rules): TRIAL-5, TRIAL-4 (livespace blocks at trial end), END-4.
+# crmcore.app.rules): TRIAL-5, TRIAL-4 (livespace blocks at trial end), END-4.
 _NO_ACCESS: Mapping[TenantStatus, str] = {
     TenantStatus.TRIAL_EXPIRED: "TRIAL-5",
     TenantStatus.BLOCKED: "TRIAL-4",
@@ -177,7 +177,7 @@ def create_user(
     uow: UnitOfWork, tenant_id: str, creator_role: str, user: User, at: datetime
 ) -> User:
     """Create ``user``'s account at ``at`` (SEAT-4): refused unless ``creator_role`` is an
-    administrator's (or the owner's, :data:`crmcore.seats.ACCOUNT_CREATORS`), and when the
+    administrator's (or the owner's, :data:`crmcore.tenancy.seats.ACCOUNT_CREATORS`), and when the
     tenant has no access. The user must belong to ``tenant_id`` (VIS-1), have a role of
     :data:`USER_ROLES` and a supervisor, if any, among the tenant's users. ``StorageError``
     when the user id is taken."""

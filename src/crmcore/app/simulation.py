@@ -5,7 +5,7 @@ tenant registered, each event sent as its command on the day it was entered (its
 ``recorded`` day for a late entry; a refused command is a refusal of the result, nothing
 stored) and the billing use case run up to the day before each event is entered and then up
 to ``until``, so invoices are issued day by day as a billing script would. The answer is
-built from what was stored, in the shape of :func:`crmcore.scenario.run`'s, and is equal to
+built from what was stored, in the shape of :func:`crmcore.scenario.runner.run`'s, and is equal to
 it: the same engine (:func:`crmcore.app.evaluation.evaluate_tenant`) decided both.
 """
 
@@ -21,8 +21,8 @@ from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, NotFound, ValidationError
 from crmcore.events import TenantCreated, entered
 from crmcore.ports import UnitOfWork
-from crmcore.scenario import result_json
-from crmcore.scenario_input import ParsedScenario, parse
+from crmcore.scenario.input import ParsedScenario, parse
+from crmcore.scenario.runner import result_json
 from crmcore.vendors import Vendor
 
 __all__ = ["scenario_vendor", "simulate_stored"]

@@ -1,7 +1,7 @@
 """trial identities, API call counters, stored files (issue 14)
 
 - TRIAL-6: ``trial_identities``, the tenants of a vendor created with an identity
-  (normalised, :func:`crmcore.trials.normalise_identity`), one counter row per vendor and
+  (normalised, :func:`crmcore.tenancy.trials.normalise_identity`), one counter row per vendor and
   identity, so ``trials_of`` reads no history. Filled from the ``TenantCreated`` events of the
   tenants already stored.
 - API-1: ``api_call_counts``, one counter row per tenant and vendor day.
@@ -19,7 +19,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from crmcore.trials import normalise_identity
+from crmcore.tenancy.trials import normalise_identity
 
 revision = "0009"
 down_revision = "0008"

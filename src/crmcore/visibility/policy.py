@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import attrs
 
 from crmcore.errors import VisibilityError
-from crmcore.visibility_rules import (
+from crmcore.visibility.language import (
     CRM_KINDS,
     EMPLOYER_ROLES,
     Action,

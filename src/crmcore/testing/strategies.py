@@ -1,8 +1,8 @@
 """Hypothesis strategies for crmcore's domain values (public: property-test your own code).
 
-This module and the family modules beside it (``crmcore.testing_billing``,
-``crmcore.testing_dunning``, ``crmcore.testing_services``, ``crmcore.testing_visibility``, and
-the storage contract ``crmcore.testing_storage``) are the only crmcore modules that import
+This module and the family modules beside it (``crmcore.testing.billing``,
+``crmcore.testing.dunning``, ``crmcore.testing.services``, ``crmcore.testing.visibility``, and
+the storage contract ``crmcore.testing.storage``) are the only crmcore modules that import
 ``hypothesis``; the rest of the core never does, so ``hypothesis`` is needed only where they
 are imported (``pip install crmcore[test]``).
 

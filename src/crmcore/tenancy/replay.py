@@ -35,7 +35,14 @@ from typing import Any
 import attrs
 
 from crmcore.catalog import Catalog
-from crmcore.dates import add_calendar_days, local_midnight, require_aware, vendor_date, zone
+from crmcore.dates import (
+    add_calendar_days,
+    end_of_day,
+    local_midnight,
+    require_aware,
+    vendor_date,
+    zone,
+)
 from crmcore.errors import (
     BillingError,
     OutOfOrderError,
@@ -60,14 +67,14 @@ from crmcore.events import (
 )
 from crmcore.periods import Period
 from crmcore.policies import DowngradeTiming, TrialExpiry, VendorPolicy
-from crmcore.seats import (
+from crmcore.tenancy.seats import (
     check_assignment,
     check_release,
     check_seats_cover,
     check_unassignment,
 )
-from crmcore.tenant_state import TenantState, TenantStatus, billing_period, evolve_state
-from crmcore.trials import conversion_deadline, trial_end
+from crmcore.tenancy.state import TenantState, TenantStatus, billing_period, evolve_state
+from crmcore.tenancy.trials import conversion_deadline, trial_end
 
 __all__ = [
     "Refusal",
@@ -183,7 +190,7 @@ def resume(
     refusals are those a replay of the whole history would add after that instant.
 
     ``events`` must be in time order; that they all follow the instant ``state`` was replayed
-    to is the caller's to ensure (:func:`crmcore.billing.checkpoint_fits` checks it)."""
+    to is the caller's to ensure (:func:`crmcore.billing.checkpoint.checkpoint_fits` checks it)."""
     require_aware(until, "until")
     for index in range(1, len(events)):
         if events[index].at < events[index - 1].at:
@@ -228,7 +235,7 @@ def state_on(
     history: Sequence[Event], catalog: Catalog, policy: VendorPolicy, day: date
 ) -> TenantState:
     """The state at the end of vendor day ``day``, from the events up to that day."""
-    end = local_midnight(day + timedelta(days=1), zone(policy.timezone)) - timedelta(microseconds=1)
+    end = end_of_day(day, policy.timezone)
     return replay(history, catalog, policy, until=end).state_on(day)
 
 

@@ -1,7 +1,7 @@
 """Hypothesis strategies for the service families (MAIL, BACKUP, NOTICE, GDPR, FILE).
 
 Public, so users can property-test their own code with crmcore's values; to be merged into
-``crmcore.testing`` when the foundation's module is on main.
+``crmcore.testing.strategies`` when the foundation's module is on main.
 
 >>> from hypothesis import find
 >>> find(mail_items(), lambda item: item.spam).spam

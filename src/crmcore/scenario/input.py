@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 import attrs
 
-from crmcore.billing import BillingTerms
+from crmcore.billing.engine import BillingTerms
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
 from crmcore.dates import (
     add_months,

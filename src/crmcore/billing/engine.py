@@ -5,9 +5,10 @@ policy, the :class:`BillingTerms` (currency, VAT rate, price-list fees) and a da
 the history (:func:`crmcore.tenancy.replay`) and returns an :class:`InvoiceDraft` for every
 invoice due up to that day, each with a deterministic ``key`` ("period:2026-02-01",
 "changes:2026-03-14T10:00:00+01:00", "term:2026-01-05", "closing:2026-04-01"). Asking again
-returns the same drafts; pass the keys already stored as ``already_issued`` to get only the new ones
-(idempotent billing). :func:`issue` then numbers drafts gaplessly per series (BILL-6) through an
-:class:`InvoiceNumbering` (in memory here; SQL in ``crmcore_sql``).
+returns the same drafts; pass the keys already stored as ``already_issued`` to get only the new
+ones (idempotent billing). :func:`crmcore.billing.numbering.issue` then numbers drafts gaplessly
+per series (BILL-6). :func:`billing_run` is the same walk resumable from a
+:class:`~crmcore.billing.checkpoint.BillingCheckpoint`.
 
 Timing decisions (documented in docs/billing.md):
 
@@ -21,17 +22,18 @@ Timing decisions (documented in docs/billing.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
-from typing import Any, Protocol, TypeAlias
+from typing import TypeAlias
 
 import attrs
 
+from crmcore.billing.checkpoint import BillingCheckpoint, checkpoint_fits
+from crmcore.billing.proration import Charge, full_period, lines_from_charges, prorated
 from crmcore.catalog import Catalog, Cycle
-from crmcore.dates import local_midnight, zone
-from crmcore.errors import CrmError, ValidationError
+from crmcore.dates import end_of_day, zone
+from crmcore.errors import ValidationError
 from crmcore.events import (
     Activated,
     Event,
@@ -41,12 +43,11 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
 )
-from crmcore.invoices import Invoice, InvoiceLine, LineKind, Payment, check_vat_rate
+from crmcore.invoices import InvoiceLine, LineKind, check_vat_rate
 from crmcore.money import Money, minor_units
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
-from crmcore.proration import Charge, full_period, lines_from_charges, prorated
-from crmcore.tenancy import (
+from crmcore.tenancy.replay import (
     Step,
     TenantState,
     TenantStatus,
@@ -58,25 +59,12 @@ from crmcore.tenancy import (
 )
 
 __all__ = [
-    "CHECKPOINT_FORMAT",
-    "BillingCheckpoint",
     "BillingTerms",
-    "InMemoryInvoiceNumbering",
     "InvoiceDraft",
-    "InvoiceNumbering",
-    "apply_payments",
+    "PriceLists",
     "billing_run",
-    "checkpoint_fits",
-    "checkpoint_from_data",
-    "checkpoint_to_data",
-    "correction_series_of",
-    "document_number",
     "drafts_from_timeline",
-    "invoice_number",
     "invoices_due",
-    "issue",
-    "series_of",
-    "series_of_year",
 ]
 
 
@@ -124,23 +112,6 @@ class InvoiceDraft:
     payment: PaymentMethod = PaymentMethod.CARD  # BILL-4: a card is charged at issue
 
 
-class InvoiceNumbering(Protocol):
-    """A gapless sequence per series (BILL-6). ``next_number`` returns 1, 2, 3, ... per series."""
-
-    def next_number(self, series: str) -> int: ...
-
-
-class InMemoryInvoiceNumbering:
-    """:class:`InvoiceNumbering` in a dict (the default; SQL storage provides its own)."""
-
-    def __init__(self, start: Mapping[str, int] | None = None) -> None:
-        self._last: dict[str, int] = dict(start or {})
-
-    def next_number(self, series: str) -> int:
-        self._last[series] = self._last.get(series, 0) + 1
-        return self._last[series]
-
-
 # --- the engine ----------------------------------------------------------------------------------
 
 
@@ -153,14 +124,8 @@ def invoices_due(
     already_issued: Collection[str] = (),
 ) -> list[InvoiceDraft]:
     """Every invoice due up to ``up_to`` (inclusive) whose key is not in ``already_issued``."""
-    timeline = replay(history, catalog, policy, until=_end_of_day(up_to, policy.timezone))
+    timeline = replay(history, catalog, policy, until=end_of_day(up_to, policy.timezone))
     return drafts_from_timeline(timeline, catalog, policy, terms, up_to, already_issued)
-
-
-@lru_cache(maxsize=64)
-def _end_of_day(day: date, timezone: str) -> datetime:
-    """The last microsecond of vendor day ``day`` (the same for every tenant of a run)."""
-    return local_midnight(day + timedelta(days=1), zone(timezone)) - timedelta(microseconds=1)
 
 
 #: The price list in force for a billing period starting on a day (NOTICE-2).
@@ -176,7 +141,7 @@ def drafts_from_timeline(
     already_issued: Collection[str] = (),
     price_lists: PriceLists | None = None,
 ) -> list[InvoiceDraft]:
-    """The invoices a replayed :class:`~crmcore.tenancy.Timeline` produces up to ``up_to``,
+    """The invoices a replayed :class:`~crmcore.tenancy.replay.Timeline` produces up to ``up_to``,
     leaving out those whose key is in ``already_issued`` (their lines are not even computed:
     a monthly run over a long history prices only the new invoices). With ``price_lists``,
     each period is priced from the list in force on the day it starts (NOTICE-2; a prepaid
@@ -188,45 +153,6 @@ def drafts_from_timeline(
         walk.step(step)
     walk.finish(up_to)
     return walk.drafts
-
-
-# --- checkpoints ---------------------------------------------------------------------------------
-
-# Bumped whenever the walk's state or its meaning changes: storage keeps the format with each
-# checkpoint and ignores checkpoints of another format (they are replayed from the history).
-CHECKPOINT_FORMAT = 1
-
-
-@attrs.frozen
-class BillingCheckpoint:
-    """Where a tenant's billing stands after a run up to ``day``: the replayed state and the
-    walk's open items at the end of that day. A cache, never the record: with it the next run
-    replays only the events after it (:func:`billing_run`) and must give exactly the invoices
-    a replay of the whole history would give (BILL-6 idempotency; a property test checks it).
-
-    ``events`` counts the events of the history it has consumed (every event up to the end of
-    ``day``, refused ones included)."""
-
-    events: int
-    day: date
-    state: TenantState
-    cursor: Period | None  # the current monthly/annual period (BILL-1)
-    levels: tuple[tuple[Money, int], ...]  # seats paid for per unit price (PRO-5, PRO-7)
-    arrears: tuple[Charge, ...]  # PRO-2: owed on the next regular invoice
-    queued_seats: int  # TERM-1: seats the queued extension was invoiced for
-
-
-def checkpoint_fits(
-    checkpoint: BillingCheckpoint, events: Sequence[Event], policy: VendorPolicy, up_to: date
-) -> bool:
-    """Can a run up to ``up_to`` start from ``checkpoint`` with ``events`` (the history after
-    its first ``checkpoint.events`` events)? Only going forward (``up_to`` after its day) and
-    only when no event of ``events`` lies on or before its day (an event recorded late, with
-    an earlier instant, needs the whole history replayed)."""
-    if up_to <= checkpoint.day:
-        return False
-    end = _end_of_day(checkpoint.day, policy.timezone)
-    return all(event.at > end for event in events)
 
 
 def billing_run(
@@ -243,7 +169,7 @@ def billing_run(
     Without ``checkpoint``, ``events`` is the whole history. With one, ``events`` is the
     history after its first ``checkpoint.events`` events, and the result is the same as for
     the whole history (the checkpoint must fit: :func:`checkpoint_fits`)."""
-    end = _end_of_day(up_to, policy.timezone)
+    end = end_of_day(up_to, policy.timezone)
     if checkpoint is None:
         timeline = replay(events, catalog, policy, until=end)
         walk = _Walk(catalog, policy, terms, timeline.initial, already_issued)
@@ -275,216 +201,6 @@ def billing_run(
         levels=tuple((level.unit, level.seats) for level in walk.levels),
         arrears=tuple(walk.arrears),
         queued_seats=walk.queued_seats,
-    )
-
-
-def checkpoint_to_data(checkpoint: BillingCheckpoint) -> list[Any]:
-    """A JSON-ready, compact form of ``checkpoint``: one flat list of strings, numbers,
-    ``None`` and lists (storage keeps one per tenant, so it is kept cheap to write and read)."""
-    state = checkpoint.state
-    cursor = checkpoint.cursor
-    return [
-        CHECKPOINT_FORMAT,
-        checkpoint.events,
-        checkpoint.day.isoformat(),
-        None if cursor is None else cursor.first_day.isoformat(),
-        None if cursor is None else cursor.last_day.isoformat(),
-        [[str(unit.amount), unit.currency, seats] for unit, seats in checkpoint.levels],
-        [
-            [
-                charge.kind.value,
-                charge.rule,
-                charge.plan,
-                charge.seats,
-                str(charge.unit.amount),
-                charge.unit.currency,
-                charge.first_day.isoformat(),
-                charge.last_day.isoformat(),
-                charge.period_days,
-                charge.prorated,
-                charge.description,
-            ]
-            for charge in checkpoint.arrears
-        ],
-        checkpoint.queued_seats,
-        state.tenant_id,
-        state.created.isoformat(),
-        state.status.value,
-        state.trial_end.isoformat(),
-        state.plan,
-        state.next_plan,
-        None if state.next_plan_from is None else state.next_plan_from.isoformat(),
-        None if state.cycle is None else state.cycle.value,
-        None if state.payment is None else state.payment.value,
-        state.seats,
-        sorted(state.persons),
-        None if state.activated is None else state.activated.isoformat(),
-        None if state.term is None else state.term.first_day.isoformat(),
-        None if state.term is None else state.term.last_day.isoformat(),
-        state.term_months,
-        None if state.queued_term is None else state.queued_term.first_day.isoformat(),
-        None if state.queued_term is None else state.queued_term.last_day.isoformat(),
-        state.queued_term_months,
-        state.identity,
-    ]
-
-
-_STATUSES = {status.value: status for status in TenantStatus}
-_CYCLES = {cycle.value: cycle for cycle in Cycle}
-_PAYMENTS = {method.value: method for method in PaymentMethod}
-_KINDS = {kind.value: kind for kind in LineKind}
-_OPTIONAL_TEXT = (str, type(None))
-_OPTIONAL_COUNT = (int, type(None))
-_NO_PERSONS: frozenset[str] = frozenset()
-
-
-def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
-    """The checkpoint :func:`checkpoint_to_data` wrote; instants shown in the vendor's zone.
-    Anything else (another format, a value of the wrong type) is a :class:`ValidationError`
-    on the field ``checkpoint``."""
-    try:
-        (
-            version,
-            events,
-            day,
-            cursor_first,
-            cursor_last,
-            levels,
-            arrears,
-            queued,
-            tenant_id,
-            created,
-            status,
-            trial_end,
-            plan,
-            next_plan,
-            next_plan_from,
-            cycle,
-            payment,
-            seats,
-            persons,
-            activated,
-            term_first,
-            term_last,
-            term_months,
-            queued_first,
-            queued_last,
-            queued_term_months,
-            identity,
-        ) = data
-        if version != CHECKPOINT_FORMAT:
-            raise ValueError(f"format {version!r}, expected {CHECKPOINT_FORMAT}")
-        if not (
-            type(tenant_id) is str
-            and type(created) is str
-            and type(trial_end) is str
-            and type(plan) in _OPTIONAL_TEXT
-            and type(next_plan) in _OPTIONAL_TEXT
-            and type(payment) in _OPTIONAL_TEXT
-            and type(identity) in _OPTIONAL_TEXT
-        ):
-            raise TypeError("a text field holds another type")
-        if not (
-            type(events) is int
-            and type(queued) is int
-            and type(seats) is int
-            and events >= 0
-            and queued >= 0
-            and seats >= 0
-            and type(term_months) in _OPTIONAL_COUNT
-            and type(queued_term_months) in _OPTIONAL_COUNT
-        ):
-            raise TypeError("a count holds another type")
-        tz = zone(policy.timezone)
-        created_at = datetime.fromisoformat(created)
-        trial_end_at = datetime.fromisoformat(trial_end)
-        if created_at.tzinfo is None or trial_end_at.tzinfo is None:
-            raise ValueError("a naive instant")
-        return BillingCheckpoint(
-            events,
-            date.fromisoformat(day),
-            TenantState(
-                tenant_id,
-                created_at.astimezone(tz),
-                _STATUSES[status],
-                trial_end_at.astimezone(tz),
-                plan,
-                next_plan,
-                None if next_plan_from is None else date.fromisoformat(next_plan_from),
-                None if cycle is None else _CYCLES[cycle],
-                None if payment is None else _PAYMENTS[payment],
-                seats,
-                frozenset(map(_text, persons)) if persons else _NO_PERSONS,
-                None if activated is None else date.fromisoformat(activated),
-                None if term_first is None else _period(term_first, term_last),
-                term_months,
-                None if queued_first is None else _period(queued_first, queued_last),
-                queued_term_months,
-                identity,
-            ),
-            None if cursor_first is None else _period(cursor_first, cursor_last),
-            tuple(
-                [(_money(amount, currency), _seats(count)) for amount, currency, count in levels]
-            ),
-            tuple([_charge(*charge) for charge in arrears]) if arrears else (),
-            queued,
-        )
-    except (CrmError, KeyError, TypeError, ValueError) as exc:
-        raise ValidationError(f"not a billing checkpoint: {exc!r}", field="checkpoint") from None
-
-
-@lru_cache(maxsize=4096)
-def _period(first: str, last: str) -> Period:
-    """Periods repeat across tenants (months, terms): parsed and validated once."""
-    return Period(date.fromisoformat(first), date.fromisoformat(last))
-
-
-@lru_cache(maxsize=4096)
-def _money(amount: str, currency: str) -> Money:
-    """Prices repeat across tenants: parsed and validated once (``Money`` is immutable)."""
-    if type(amount) is not str:
-        raise TypeError(f"an amount must be a decimal string, got {amount!r}")
-    return Money(amount, currency)
-
-
-def _seats(value: object) -> int:
-    if type(value) is not int or value < 0:
-        raise ValueError(f"expected a seat count, got {value!r}")
-    return value
-
-
-def _text(value: object) -> str:
-    if type(value) is not str:
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
-
-
-def _charge(
-    kind: str,
-    rule: str,
-    plan: str | None,
-    seats: int,
-    amount: str,
-    currency: str,
-    first: str,
-    last: str,
-    period_days: int,
-    prorated: bool,
-    description: str,
-) -> Charge:
-    if type(prorated) is not bool or type(period_days) is not int or period_days <= 0:
-        raise TypeError("a charge holds a value of another type")
-    return Charge(
-        _KINDS[kind],
-        _text(rule),
-        plan if plan is None else _text(plan),
-        _seats(seats),
-        _money(amount, currency),
-        date.fromisoformat(first),
-        date.fromisoformat(last),
-        period_days,
-        prorated,
-        _text(description),
     )
 
 
@@ -789,121 +505,3 @@ def _period_from(state: TenantState, day: date) -> Period:
     period = billing_period(state, day)  # BILL-1: calendar month or 12 months from activation
     assert period is not None
     return period
-
-
-# --- numbering and payments ----------------------------------------------------------------------
-
-
-def series_of(draft: InvoiceDraft, policy: VendorPolicy) -> str:
-    """The numbering series ``<vendor>/<year of issue>`` a draft is numbered in (BILL-6)."""
-    return series_of_year(policy, draft.issued.year)
-
-
-def series_of_year(policy: VendorPolicy, year: int) -> str:
-    """The vendor's invoice series of ``year`` (BILL-6)."""
-    return f"{policy.name}/{year}"
-
-
-def invoice_number(policy: VendorPolicy, year: int, number: int) -> str:
-    """The text of number ``number`` of ``year`` in the vendor's series (BILL-6)."""
-    return policy.billing.invoice_series.format(year=year, number=number)
-
-
-def correction_series_of(policy: VendorPolicy, year: int) -> str:
-    """The series ``<vendor>/corrections/<year>`` correction documents are numbered in
-    (BILL-6: gapless per vendor and year, apart from the invoices')."""
-    return f"{policy.name}/corrections/{year}"
-
-
-def document_number(policy: VendorPolicy, series: str, year: int, number: int) -> str:
-    """The text of number ``number`` of ``year`` in ``series``: an invoice's, or a
-    correction's (``policy.billing.correction_series``) when ``series`` is the corrections'."""
-    if series == correction_series_of(policy, year):
-        return policy.billing.correction_series.format(year=year, number=number)
-    return invoice_number(policy, year, number)
-
-
-def issue(
-    drafts: Iterable[InvoiceDraft],
-    numbering: InvoiceNumbering,
-    *,
-    tenant_id: str,
-    policy: VendorPolicy,
-    billing_email: str | None = None,
-) -> list[Invoice]:
-    """Number ``drafts`` in order, gaplessly per series ``<vendor>/<year>`` (BILL-6)."""
-    invoices = []
-    for draft in drafts:
-        year = draft.issued.year
-        series = series_of(draft, policy)
-        number = numbering.next_number(series)
-        invoices.append(
-            Invoice(
-                tenant_id=tenant_id,
-                number=invoice_number(policy, year, number),
-                series=series,
-                issued=draft.issued,
-                due=draft.due,
-                currency=draft.currency,
-                vat_rate=draft.vat_rate,
-                lines=draft.lines,  # type: ignore[arg-type]  # attrs converter=tuple
-                billing_email=billing_email,
-                period_first_day=draft.period_first_day,
-                period_last_day=draft.period_last_day,
-                key=draft.key,
-            )
-        )
-    return invoices
-
-
-def apply_payments(invoices: Sequence[Invoice], payments: Iterable[Payment]) -> dict[str, Money]:
-    """How much of each invoice (by number) the payments cover, oldest invoice first (PAY-1).
-
-    Oldest = issued first; ties by due date, then number (the order dunning uses too).
-
-    Money received before an invoice exists stays as a credit and pays the next invoices, so
-    the result only depends on the total received. Filter ``payments`` by time to ask "paid as
-    of a moment".
-
-    >>> from datetime import date, datetime
-    >>> from crmcore.invoices import InvoiceLine, LineKind
-    >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
-    >>> a = Invoice("t", "2026/0001", "x/2026", date(2026, 1, 1), date(2026, 1, 15), "PLN",
-    ...             Decimal("0.23"), [line])
-    >>> b = attrs.evolve(a, number="2026/0002", issued=date(2026, 2, 1), due=date(2026, 2, 15))
-    >>> paid = apply_payments([b, a], [Payment("t", datetime.fromisoformat(
-    ...     "2026-02-03T10:00:00+01:00"), Money.of("150.00", "PLN"))])
-    >>> {n: str(m) for n, m in sorted(paid.items())}
-    {'2026/0001': '123.00 PLN', '2026/0002': '27.00 PLN'}
-    """
-    ordered = sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
-    if not ordered:
-        return {}
-    currency, tenant = ordered[0].currency, ordered[0].tenant_id
-    for index, invoice in enumerate(invoices):
-        if invoice.currency != currency or invoice.tenant_id != tenant:
-            raise ValidationError(
-                f"invoice {invoice.number} of {invoice.tenant_id!r} in {invoice.currency} is "
-                f"not of {tenant!r} in {currency}",
-                field=f"invoices[{index}]",
-                rule="PAY-1",
-            )
-    pool = Money.zero(currency)
-    for index, payment in enumerate(payments):
-        if payment.amount.currency != currency or payment.tenant_id != tenant:
-            raise ValidationError(
-                f"payment of {payment.amount} by {payment.tenant_id!r} cannot pay invoices of "
-                f"{tenant!r} in {currency}",
-                field=f"payments[{index}]",
-                rule="PAY-1",
-            )
-        pool = pool + payment.amount
-    result: dict[str, Money] = {}
-    for invoice in ordered:
-        if invoice.gross.amount <= 0:  # nothing to pay; a credit note is settled by itself
-            result[invoice.number] = invoice.gross
-            continue
-        paid = min(invoice.gross, pool) if pool.amount > 0 else Money.zero(currency)
-        result[invoice.number] = paid
-        pool = pool - paid
-    return result

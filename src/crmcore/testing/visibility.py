@@ -1,6 +1,6 @@
 """Hypothesis strategies for visibility (VIS-1..8): hostile worlds and random rules.
 
-(Kept apart from ``crmcore.testing`` until the foundation's module lands; merge them then.)
+(One of the test kit's family modules, :mod:`crmcore.testing`.)
 
 A :class:`World` holds several tenants' users, tasks, documents, notes and CRM records, with the
 data a compiler gets wrong: missing creators and supervisors (``None``), tasks without
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import attrs
 from hypothesis import strategies as st
 
-from crmcore.visibility import (
+from crmcore.visibility.policy import (
     CRM_KINDS,
     AllOf,
     Always,

@@ -1,6 +1,6 @@
 """The vocabulary of visibility (VIS-1..8): roles, modules, principals, records and the rule
 language, with its in-memory evaluation. Policies, decisions and the default policy are in
-:mod:`crmcore.visibility`, which re-exports everything here.
+:mod:`crmcore.visibility.policy`, which re-exports everything here.
 """
 
 from __future__ import annotations

@@ -33,10 +33,10 @@ from crmcore.app.evaluation import (
     TenantTerms,
     evaluate_tenant,
 )
+from crmcore.billing.proration import fraction_text
 from crmcore.invoices import Invoice, InvoiceLine
 from crmcore.money import Money
-from crmcore.proration import fraction_text
-from crmcore.scenario_input import ParsedScenario, parse
+from crmcore.scenario.input import ParsedScenario, parse
 
 __all__ = [
     "EXTENSIONS",

@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import attrs
 
-from crmcore.billing import invoice_number
+from crmcore.billing.numbering import invoice_number
 from crmcore.errors import ConcurrencyError, DuplicateInvoice, StorageError
 from crmcore.invoices import Invoice
 from crmcore.policies import VendorPolicy
@@ -41,7 +41,7 @@ def issue_stored(
     unit_of_work: Callable[[], UnitOfWork], draft: Invoice, policy: VendorPolicy
 ) -> Invoice:
     """Store ``draft`` numbered in its series, its number written by the vendor's template
-    (:func:`crmcore.billing.invoice_number`, BILL-6), or return the invoice already issued
+    (:func:`crmcore.billing.numbering.invoice_number`, BILL-6), or return the invoice already issued
     for its ``(tenant_id, key)``. Retries a few times when a concurrent writer forced a
     rollback."""
     for attempt in range(ATTEMPTS):

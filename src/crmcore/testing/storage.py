@@ -61,8 +61,8 @@ from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL
 from crmcore.money import Money
 from crmcore.ports import RecordTable, UnitOfWork, User
 from crmcore.presets import preset
-from crmcore.testing_storage_outbox import OutboxContract
-from crmcore.testing_storage_usage import UsageContract
+from crmcore.testing.storage_outbox import OutboxContract
+from crmcore.testing.storage_usage import UsageContract
 from crmcore.vendors import Vendor
 
 __all__ = ["StorageContract", "sample_invoice"]
@@ -116,8 +116,8 @@ class _NamedTable:
 class StorageContract(UsageContract, OutboxContract):
     """Abstract contract; subclasses provide :meth:`unit_of_work` and :meth:`stored_records`.
     The tests of trial identities, API call counters and stored files (TRIAL-6, API-1,
-    STOR-1) are inherited from :class:`crmcore.testing_storage_usage.UsageContract`, those
-    of events out from :class:`crmcore.testing_storage_outbox.OutboxContract`."""
+    STOR-1) are inherited from :class:`crmcore.testing.storage_usage.UsageContract`, those
+    of events out from :class:`crmcore.testing.storage_outbox.OutboxContract`."""
 
     __test__ = False
 

@@ -1,7 +1,7 @@
 """Hypothesis strategies for the dunning, SLA and limits families (public).
 
-Kept apart from ``crmcore.testing`` until the two are merged; users property-test their own
-code with them.
+One module of the test kit's family modules (:mod:`crmcore.testing`); users property-test
+their own code with them.
 
 >>> from hypothesis import given
 >>> @given(month_outages(2026, 4, "Europe/Prague"))

@@ -1,6 +1,6 @@
 """The storage contract of events out (issue 15, :class:`crmcore.ports.OutboxRepository`):
 monotonic ids in commit order, dedupe keys, acknowledgements per consumer.
-:class:`crmcore.testing_storage.StorageContract` inherits these tests.
+:class:`crmcore.testing.storage.StorageContract` inherits these tests.
 
 The outbox is shared by every tenant, so each test reads only its own tenants' events.
 """

@@ -35,7 +35,7 @@ from datetime import date
 
 import attrs
 
-from crmcore.billing import correction_series_of, document_number, series_of_year
+from crmcore.billing.numbering import correction_series_of, document_number, series_of_year
 from crmcore.invoices import CORRECTION_RULE, Invoice, InvoiceLine, LineKind
 from crmcore.money import Money
 from crmcore.policies import VendorPolicy

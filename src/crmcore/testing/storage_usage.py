@@ -1,5 +1,5 @@
 """The storage contract of what tenants use: trial identities (TRIAL-6), API call counters
-(API-1), stored files (STOR-1). :class:`crmcore.testing_storage.StorageContract` inherits
+(API-1), stored files (STOR-1). :class:`crmcore.testing.storage.StorageContract` inherits
 these tests, so every adapter that runs the storage contract runs them too.
 """
 

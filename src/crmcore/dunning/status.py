@@ -53,12 +53,13 @@ from __future__ import annotations
 
 import collections
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import attrs
 
 from crmcore.dates import local_midnight, require_aware, vendor_date
+from crmcore.dunning.allocation import oldest_first, unpaid_amounts
 from crmcore.errors import DunningError, ValidationError
 from crmcore.invoices import Invoice, Payment
 from crmcore.money import Money
@@ -73,7 +74,6 @@ __all__ = [
     "next_transition",
     "status_at",
     "status_on",
-    "unpaid_amounts",
 ]
 
 
@@ -126,43 +126,6 @@ class DunningState:
     overdue: Money
     contract_ended_on: date | None
     purged_on: date | None
-
-
-def _ordered(invoices: Iterable[Invoice]) -> list[Invoice]:
-    # PAY-1: "oldest" = issued first (ties: earlier due date, then number), as billing's
-    # ``apply_payments`` orders them, so "paid" and "overdue" always agree.
-    return sorted(invoices, key=lambda i: (i.issued, i.due, i.number))
-
-
-def unpaid_amounts(
-    invoices: Sequence[Invoice], payments: Sequence[Payment], currency: str
-) -> dict[str, Money]:
-    """What is still unpaid on each invoice after applying all payments oldest first (PAY-1).
-
-    >>> from datetime import date, datetime, timezone
-    >>> from decimal import Decimal
-    >>> from crmcore.invoices import Invoice, InvoiceLine, LineKind
-    >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
-    >>> jan, feb, vat = date(2026, 1, 1), date(2026, 2, 1), Decimal(0)
-    >>> a = Invoice("t", "1", "s", jan, jan.replace(day=15), "PLN", vat, [line])
-    >>> b = Invoice("t", "2", "s", feb, feb.replace(day=15), "PLN", vat, [line])
-    >>> paid = Payment("t", datetime(2026, 2, 20, tzinfo=timezone.utc), Money.of("130", "PLN"))
-    >>> {k: str(v) for k, v in unpaid_amounts([b, a], [paid], "PLN").items()}
-    {'1': '0.00 PLN', '2': '70.00 PLN'}
-    """
-    pool = Money.zero(currency)
-    for payment in payments:
-        pool = pool + payment.amount
-    result: dict[str, Money] = {}
-    for invoice in _ordered(invoices):
-        gross = invoice.gross
-        if gross.amount <= 0:
-            result[invoice.number] = Money.zero(currency)
-            continue
-        applied = gross if pool >= gross else pool
-        pool = pool - applied
-        result[invoice.number] = gross - applied
-    return result
 
 
 def _later(day: date, days: int) -> date:
@@ -372,7 +335,7 @@ def _check(
                 field=f"reinstatements[{index}].tenant_id",
                 rule="PAY-3",
             )
-    return _ordered(invoices), sorted(payments, key=lambda p: p.at)
+    return oldest_first(invoices), sorted(payments, key=lambda p: p.at)
 
 
 def _replay(
@@ -488,7 +451,7 @@ def status_on(
     state = _replay(issued, upto_payments, policy, last, upto_reinstatements)
     currency = _currency(issued, upto_payments, policy)
     unpaid = unpaid_amounts(issued, upto_payments, currency)
-    late = state.overdue(_ordered(issued), unpaid, last)
+    late = state.overdue(oldest_first(issued), unpaid, last)
     overdue = Money.zero(currency)
     for invoice in late:
         overdue = overdue + unpaid[invoice.number]

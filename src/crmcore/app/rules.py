@@ -1,6 +1,6 @@
 """Payment delay, SLA credits and record limits in the scenario runner (PAY, SLA, REC).
 
-:func:`apply_rules` is the runner's extension (``crmcore.scenario.EXTENSIONS``). After the
+:func:`apply_rules` is the runner's extension (``crmcore.scenario.runner.EXTENSIONS``). After the
 core replay it:
 
 1. adds SLA-6 credit lines: for every calendar month with counted downtime, the SLA-2 credit
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from crmcore.billing import invoice_number
+from crmcore.billing.numbering import invoice_number
 from crmcore.dates import vendor_date
-from crmcore.dunning import (
+from crmcore.dunning.status import (
     DunningStatus,
     DunningTransition,
     Reinstatement,
@@ -63,15 +63,15 @@ from crmcore.sla import (
     outage_months,
     sla_credit,
 )
-from crmcore.tenant_state import TenantStatus
+from crmcore.tenancy.state import TenantStatus
 
 if TYPE_CHECKING:
-    from crmcore.billing import BillingTerms
+    from crmcore.billing.engine import BillingTerms
     from crmcore.catalog import Catalog, Plan
     from crmcore.events import Event
     from crmcore.invoices import Payment
     from crmcore.policies import LimitsPolicy, VendorPolicy
-    from crmcore.tenancy import Timeline
+    from crmcore.tenancy.replay import Timeline
 
 __all__ = [
     "CONTRACT_EVENTS",
@@ -85,7 +85,7 @@ __all__ = [
 
 class RulesContext(Protocol):
     """What :func:`apply_rules` reads and appends to: the part of
-    :class:`crmcore.scenario.ScenarioContext` it needs (a protocol, so this module does not
+    :class:`crmcore.scenario.runner.ScenarioContext` it needs (a protocol, so this module does not
     import the runner that imports it)."""
 
     until: date

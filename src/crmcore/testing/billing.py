@@ -1,7 +1,7 @@
 """Hypothesis strategies for the tenancy and billing family (TEN, SEAT, BILL, PRO).
 
 Public so users can property-test their own code on random tenant histories. (Kept apart from
-``crmcore.testing`` until that module exists on main; merge it there.)
+``crmcore.testing.strategies`` until that module exists on main; merge it there.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from crmcore.billing import BillingTerms
+from crmcore.billing.engine import BillingTerms
 from crmcore.catalog import Catalog, Cycle
 from crmcore.dates import zone
 from crmcore.events import (
