@@ -472,7 +472,7 @@ def _core_cases() -> list[Case]:
     )
     from crmcore.invoices import Invoice
     from crmcore.presets import preset
-    from crmcore.tenancy.replay import replay
+    from crmcore.tenancy.aggregate import replay
     from crmcore.testing.billing import TWO_PLANS
 
     at = datetime(2026, 3, 1, 9, tzinfo=UTC)

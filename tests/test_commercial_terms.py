@@ -199,7 +199,7 @@ def test_term_2_a_new_term_or_cycle_after_a_prepaid_term_lapsed(name: str) -> No
     a new prepay on 10 May is accepted, and after that term (10 May → 9 Aug) lapses, so is a
     monthly activation on 20 Aug. A customer's own cancellation (END-4) stays final."""
     from crmcore.events import Cancelled, Prepaid
-    from crmcore.tenancy.replay import TenantStatus, replay
+    from crmcore.tenancy.aggregate import TenantStatus, replay
     from crmcore.testing.billing import TWO_PLANS as catalog
 
     policy = preset(name)

@@ -26,7 +26,7 @@ from crmcore.events import (
 )
 from crmcore.policies import DowngradeTiming
 from crmcore.presets import preset
-from crmcore.tenancy.replay import TenantStatus, replay, state_on
+from crmcore.tenancy.aggregate import TenantStatus, replay, state_on
 from crmcore.tenancy.state import evolve_state
 from crmcore.testing.billing import PRAGUE, TWO_PLANS, tenant_histories
 

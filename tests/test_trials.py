@@ -74,7 +74,7 @@ def test_no_trial_tenant_buys_whenever_it_likes_and_is_never_purged() -> None:
 
     from crmcore.catalog import Cycle
     from crmcore.events import Activated, TenantCreated
-    from crmcore.tenancy.replay import TenantStatus, replay
+    from crmcore.tenancy.aggregate import TenantStatus, replay
     from crmcore.testing.billing import TWO_PLANS
 
     policy = preset("optimasales")

@@ -40,6 +40,9 @@ decision an application can show to a person: the outcome, the rule ID and the n
 ...                            preset("raynet").limits)
 >>> decision.outcome.value, decision.rule, decision.suggested_plan
 ('refused', 'REC-3', 'premium')
+
+Long because the counters of one family (REC, API, STOR, SUP, SIGN) share their decision values
+and refusal texts.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ parameter here with the stated default.
 (3, 30, 'Europe/Prague')
 >>> raynet.with_overrides({"dunning": {"block_after_days": 5}}).dunning.block_after_days
 5
+
+Long because every parameter RULES.md names, as frozen values: declarative.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ The guarantees an adapter must keep (checked by :mod:`crmcore.testing.storage`):
   has read), and stores an event whose ``(tenant_id, key)`` is already stored not again;
 - ``VendorRepository.add`` stores versions of a vendor in the order of their effective days,
   so the terms in force on a day, once a later version exists, never change (NOTICE-2).
+
+Long because every storage seam in one module, by design (one place an adapter author reads).
 """
 
 from __future__ import annotations
@@ -433,7 +435,7 @@ def checked_history(
     :class:`~crmcore.events.TenantCreated` and ``vendor`` a stored vendor (``vendor_stored``,
     which the repository looks up) or a known preset; when appending,
     ``after`` is the last event stored and no event may create the tenant again. Every event is
-    at or after the one before it (:func:`crmcore.tenancy.replay` refuses an earlier one).
+    at or after the one before it (:func:`crmcore.tenancy.aggregate` refuses an earlier one).
     Raises :class:`~crmcore.errors.ValidationError` (``OutOfOrderError`` for the order,
     ``UnknownPreset`` for the vendor) naming ``events[i]``; repositories call it before they
     store anything.

@@ -21,6 +21,9 @@ crmcore.errors.ValidationError: $.a.b: duplicate key "b"
 
 Errors are collected with cattrs' detailed validation and turned into one
 :class:`~crmcore.errors.MultipleValidationErrors` subclass that lists every bad path at once.
+
+Long because one converter and every strict hook registered on it; apart, a hook could be
+missed.
 """
 
 from __future__ import annotations

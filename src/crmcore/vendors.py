@@ -18,6 +18,9 @@ Presets are starting points, nothing more: :func:`vendor_from_preset` builds a v
 '50.00 CZK'
 >>> Vendor.loads_json(acme.dumps_json()) == acme
 True
+
+Long because a vendor document is one value with its validation by JSON path and its version
+rules; split, the paths would be spelt twice.
 """
 
 from __future__ import annotations

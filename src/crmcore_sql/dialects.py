@@ -12,6 +12,9 @@ KEY UPDATE`` then a read on MariaDB); callers translate errors (:func:`translate
 A new engine is one more class implementing :class:`SqlDialect` (mixing in
 :class:`_OnConflict` and/or :class:`_Server` where it shares their statements) and one more
 entry in :data:`_BY_NAME`.
+
+Long because every statement that differs by engine lives here, in one object per engine, by
+design.
 """
 
 from __future__ import annotations

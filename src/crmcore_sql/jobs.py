@@ -20,6 +20,9 @@ an ``invoice_issued`` (and ``sla_credit``) per invoice stored, and, for tenants 
 stored as data, the status changes, limit warnings and refusals the evaluation derives up to
 the day (keyed, so a re-run or another worker writes none twice). The outbox's counter row is
 locked last, after the invoice series, until the commit: ids in commit order.
+
+Long because the billing job's batching, claims, locks and numbering around the core's use
+cases: one transaction story.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ decided by the database, never by a read followed by a write in Python:
   limit``, then the file's row; lock order ``file_usage``, then ``stored_files``.
 - BILL-6: the numbering row is incremented by an upsert that locks it until the invoice insert
   commits or rolls back (no gap, no duplicate); ``(tenant_id, key)`` is a unique key.
+
+Long because every repository of crmcore.ports in SQL, one class per port.
 """
 
 from __future__ import annotations

@@ -8,11 +8,13 @@ payments (``pay`` events and card charges at issue, BILL-4), the status changes 
 payment delay merged), the refusals and the warnings. It is pure: the same history and terms
 give the same evaluation, whichever door asked.
 
-Steps: the lifecycle replay (:func:`crmcore.tenancy.replay`) and its drafts; the extensions
+Steps: the lifecycle replay (:func:`crmcore.tenancy.aggregate`) and its drafts; the extensions
 (by default :func:`crmcore.app.rules.apply_rules`: PAY, SLA, REC); then, while the
 contract had ended for payment delay when an event that needs a running contract took effect
 (:data:`crmcore.app.rules.CONTRACT_EVENTS`), that event is refused (PAY-3/PAY-4) and the
 history replayed without it.
+
+Long because the one engine: the replay and the passes over it that every door shares.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from crmcore.events import (
 from crmcore.invoices import Invoice, Payment
 from crmcore.money import Money
 from crmcore.policies import LimitsPolicy, VendorPolicy
-from crmcore.tenancy.replay import Timeline, replay
+from crmcore.tenancy.aggregate import Timeline, replay
 
 __all__ = [
     "CHARGE_HORIZON",

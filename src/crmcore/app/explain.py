@@ -33,6 +33,8 @@ else English.
 >>> explained = explain_invoice(storage.unit_of_work(), invoice.number, locale="en")
 >>> print(explained.lines[0].text)  # 2 × 500.00 × 12/31 = 387.096... (Babel's English money)
 2 seats × CZK500.00 × 12/31 = CZK387.10 (BILL-1, PRO-1), from the activation on Jan 20, 2026.
+
+Long because the words for every line kind and event, in eight locales: mostly declarative text.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ from crmcore.money import Money
 from crmcore.ports import UnitOfWork
 from crmcore.sla import Outage, OutageKind, fee_for_month, month_availability, outage_months
 from crmcore.sla import sla_credit as month_credit
-from crmcore.tenancy.replay import Step, Transition
+from crmcore.tenancy.aggregate import Step, Transition
 from crmcore.vendors import Vendor
 
 __all__ = ["Cause", "Explanation", "LineExplanation", "MonthCredit", "explain_invoice"]

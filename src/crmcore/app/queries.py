@@ -19,7 +19,7 @@ from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.invoices import Invoice
 from crmcore.ports import UnitOfWork
-from crmcore.tenancy.replay import Transition
+from crmcore.tenancy.aggregate import Transition
 from crmcore.tenancy.state import TenantStatus
 
 __all__ = ["Access", "NextTransition", "TenantStatusView", "tenant_invoices", "tenant_status"]

@@ -71,7 +71,7 @@ if TYPE_CHECKING:
     from crmcore.events import Event
     from crmcore.invoices import Payment
     from crmcore.policies import LimitsPolicy, VendorPolicy
-    from crmcore.tenancy.replay import Timeline
+    from crmcore.tenancy.aggregate import Timeline
 
 __all__ = [
     "CONTRACT_EVENTS",

@@ -31,7 +31,7 @@ from crmcore.invoices import LineKind
 from crmcore.money import Money
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
-from crmcore.tenancy.replay import (
+from crmcore.tenancy.aggregate import (
     TenantState,
     TenantStatus,
 )

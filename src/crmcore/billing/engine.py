@@ -2,7 +2,7 @@
 
 :func:`invoices_due` is a pure function of the tenant's history, the catalogue, the vendor
 policy, the :class:`BillingTerms` (currency, VAT rate, price-list fees) and a day. It replays
-the history (:func:`crmcore.tenancy.replay`) and returns an :class:`InvoiceDraft` for every
+the history (:func:`crmcore.tenancy.aggregate`) and returns an :class:`InvoiceDraft` for every
 invoice due up to that day, each with a deterministic ``key`` ("period:2026-02-01",
 "changes:2026-03-14T10:00:00+01:00", "term:2026-01-05", "closing:2026-04-01"). Asking again
 returns the same drafts; pass the keys already stored as ``already_issued`` to get only the new
@@ -18,6 +18,9 @@ Timing decisions (documented in docs/billing.md):
   invoiced at once on a separate invoice per event instant, except in the 12th month (PRO-3).
 - After a customer cancellation (END-4) the arrears still owed go on a closing invoice on the
   day the next regular invoice would have been issued; nothing is refunded (BILL-3).
+
+Long because the billing walk is one state machine over a tenant's timeline (BILL, PRO, TERM
+charges) whose steps share its open items; its checkpoint codec and numbering live apart.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from crmcore.invoices import InvoiceLine, LineKind, check_vat_rate
 from crmcore.money import Money, minor_units
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
-from crmcore.tenancy.replay import (
+from crmcore.tenancy.aggregate import (
     Step,
     TenantState,
     TenantStatus,
@@ -141,9 +144,9 @@ def drafts_from_timeline(
     already_issued: Collection[str] = (),
     price_lists: PriceLists | None = None,
 ) -> list[InvoiceDraft]:
-    """The invoices a replayed :class:`~crmcore.tenancy.replay.Timeline` produces up to ``up_to``,
-    leaving out those whose key is in ``already_issued`` (their lines are not even computed:
-    a monthly run over a long history prices only the new invoices). With ``price_lists``,
+    """The invoices a replayed :class:`~crmcore.tenancy.aggregate.Timeline` produces up to
+    ``up_to``, leaving out those whose key is in ``already_issued`` (their lines are not even
+    computed: a monthly run over a long history prices only the new invoices). With ``price_lists``,
     each period is priced from the list in force on the day it starts (NOTICE-2; a prepaid
     term from its first day's list until it ends); without, from ``catalog``."""
     walk = _Walk(catalog, policy, terms, timeline.initial, already_issued, price_lists)

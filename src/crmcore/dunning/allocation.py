@@ -49,6 +49,8 @@ def apply_payments(invoices: Sequence[Invoice], payments: Iterable[Payment]) -> 
     of a moment".
 
     >>> from datetime import date, datetime
+    >>> from decimal import Decimal
+    >>> import attrs
     >>> from crmcore.invoices import InvoiceLine, LineKind
     >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
     >>> a = Invoice("t", "2026/0001", "x/2026", date(2026, 1, 1), date(2026, 1, 15), "PLN",
@@ -91,6 +93,7 @@ def unpaid_amounts(
     its gross less what :func:`apply_payments` gives it (zero for a credit note).
 
     >>> from datetime import date, datetime, timezone
+    >>> from decimal import Decimal
     >>> from crmcore.invoices import InvoiceLine, LineKind
     >>> line = InvoiceLine(LineKind.SUBSCRIPTION, "BILL-2", Money.of("100.00", "PLN"))
     >>> jan, feb, vat = date(2026, 1, 1), date(2026, 2, 1), Decimal(0)

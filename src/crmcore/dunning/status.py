@@ -47,6 +47,9 @@ Decisions (documented here, not in the seed):
 'blocked'
 >>> str(next_transition([invoice], [], raynet, date(2026, 3, 19)).on)   # D0 + 61
 '2026-05-15'
+
+Long because the PAY-2..6 replay is one state machine, with the queries that read it (status on
+a day, log, next transition).
 """
 
 from __future__ import annotations

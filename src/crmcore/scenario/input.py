@@ -8,6 +8,8 @@ terms, the tenant's history as :mod:`crmcore.events`) or raises a
 Traceback (most recent call last):
 ...
 crmcore.errors.ValidationError: currency: is required
+
+Long because every field of the scenario format, validated by JSON path: declarative shapes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A tenant's commercial state at one moment (TEN-1, SEAT-1, TRIAL-5, BILL-1, TERM-1, PRO-6).
 
-:class:`TenantState` values are produced by :func:`crmcore.tenancy.replay`; they are plain frozen
+:class:`TenantState` values are produced by :func:`crmcore.tenancy.aggregate`; they are plain frozen
 values, so storage can keep them and services can compare them.
 """
 

@@ -15,6 +15,9 @@ Subclass :class:`StorageContract` in a test module, set ``__test__ = True`` and 
 
 Every test works on tenants with a fresh unique prefix, so the storage may be shared between
 tests (and between parallel runs on one database). Needs pytest and hypothesis.
+
+Long because the storage contract: one test class per port, declarative tests an adapter
+inherits.
 """
 
 from __future__ import annotations

@@ -23,6 +23,9 @@ event with its typed error. Nothing of a refused event is kept.
 ('active', 'standard', 1, ['ann'])
 >>> timeline.refusals[0].error.rule
 'SEAT-5'
+
+Long because the tenant aggregate's replay is one state machine (TEN, TRIAL, TERM, END); seats,
+trials and the state value live apart.
 """
 
 from __future__ import annotations
