@@ -15,7 +15,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from importlib import import_module, metadata
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,8 @@ def read_scenario_file(name: str) -> object:
     """The JSON document of a scenario file, read strictly
     (:func:`crmcore.serialization.read_json`); an unreadable file, bytes that are not UTF-8 or
     malformed or hostile JSON are a :class:`~crmcore.errors.ValidationError` naming the file."""
-    serialization: Any = import_module("crmcore.serialization")
+    from crmcore.serialization import read_json  # imported on use: the CLI starts fast
+
     path = Path(name)
     try:
         data = path.read_bytes()
@@ -38,20 +39,21 @@ def read_scenario_file(name: str) -> object:
         raise ValidationError("is a directory, not a scenario file", field=str(path)) from None
     except OSError as exc:
         raise ValidationError(f"cannot read ({exc.strerror or exc})", field=str(path)) from None
-    document: object = serialization.read_json(data, root="")
+    document: object = read_json(data, root="")
     return document
 
 
 def _simulate(args: argparse.Namespace) -> int:
     """``crmcore simulate FILE``: every bad input (an unreadable file, bytes that are not UTF-8,
     malformed or hostile JSON, a bad value) is one line on stderr and exit status 2."""
-    scenario: Any = import_module("crmcore.scenario.runner")
+    from crmcore.scenario.runner import dumps, run  # imported on use: the CLI starts fast
+
     try:
-        result = scenario.run(read_scenario_file(args.file))
+        result = run(read_scenario_file(args.file))
     except CrmError as exc:  # no database here: every refusal is about the input
         print(str(exc), file=sys.stderr)
         return 2
-    sys.stdout.write(scenario.dumps(result))
+    sys.stdout.write(dumps(result))
     return 0
 
 

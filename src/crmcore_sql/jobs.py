@@ -32,7 +32,6 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
-from importlib import import_module
 from typing import Any
 
 import attrs
@@ -54,7 +53,7 @@ from crmcore.billing.engine import BillingTerms, InvoiceDraft, billing_run
 from crmcore.billing.numbering import document_number, issue
 from crmcore.catalog import Catalog
 from crmcore.dates import vendor_date
-from crmcore.dunning.status import DunningTransition
+from crmcore.dunning.status import DunningTransition, dunning_log, status_on
 from crmcore.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -831,18 +830,12 @@ class DunningChange:
 
 def dunning_as_of(
     engine: Engine, day: date, batch: int = BATCH
-) -> tuple[list[Any], dict[str, int]]:
+) -> tuple[list[DunningChange], dict[str, int]]:
     """The PAY transitions taking effect on ``day`` and the count of tenants per status.
 
     Statuses are derived by replaying invoices and payments (nothing is overwritten), so the
     job is idempotent: run it daily, or again for a missed day.
     """
-    try:
-        dunning: Any = import_module("crmcore.dunning.status")
-    except ImportError as exc:  # pragma: no cover - ships with crmcore
-        raise ConfigurationError(
-            "the dunning rules (crmcore.dunning.status) are not installed"
-        ) from exc
     changes: list[DunningChange] = []
     statuses: dict[str, int] = {}
     after = ""
@@ -860,10 +853,10 @@ def dunning_as_of(
                 policy = preset(name)
                 invoices = uow.invoices.for_tenant(tenant_id)
                 payments = uow.payments.for_tenant(tenant_id)
-                for transition in dunning.dunning_log(invoices, payments, policy, day):
+                for transition in dunning_log(invoices, payments, policy, day):
                     if transition.on == day:
                         changes.append(DunningChange.of(tenant_id, transition))
-                state = dunning.status_on(invoices, payments, policy, day)
+                state = status_on(invoices, payments, policy, day)
                 statuses[str(state.status)] = statuses.get(str(state.status), 0) + 1
         after = claimed[-1]
     return changes, statuses
