@@ -225,3 +225,16 @@ def test_evolve_state_refuses_an_unknown_field_TEN_1() -> None:
     ).final
     with pytest.raises(TypeError, match="no field 'sets'"):
         evolve_state(state, sets=3)
+
+
+def test_a_refused_event_is_named_in_domain_words_END_4_TERM_2() -> None:
+    """The replay's refusals name the event (``field="event"``), not a scenario document's
+    JSON key: the same error reaches the Python API, the command line and the scenario runner
+    (issue 16)."""
+    history: list[Event] = [
+        TenantCreated(at(date(2026, 3, 1)), "t"),
+        Prepaid(at(date(2026, 3, 2)), "premium", 6, 2),
+        Cancelled(at(date(2026, 4, 2))),
+    ]
+    timeline = replay(history, TWO_PLANS, RAYNET)
+    assert [(r.error.rule, r.error.field) for r in timeline.refusals] == [("TERM-2", "event")]

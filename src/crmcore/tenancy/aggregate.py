@@ -344,7 +344,7 @@ def _transition(
 def apply(state: TenantState, event: Event, catalog: Catalog, policy: VendorPolicy) -> TenantState:
     """The state after ``event``; a typed :class:`RuleViolation` when the rules refuse it."""
     if state.status is TenantStatus.PURGED:
-        raise TenantStateError("the instance has been purged", field="do", rule="PAY-5")
+        raise TenantStateError("the instance has been purged", field="event", rule="PAY-5")
     handler = _HANDLERS.get(type(event))
     if handler is None:  # payments, outages, records...: no change to the commercial state
         return state
@@ -355,7 +355,7 @@ def _require_active(state: TenantState, what: str) -> None:
     if state.status is not TenantStatus.ACTIVE:
         raise TenantStateError(
             f"{what} needs a paid subscription; the tenant is {state.status.value}",
-            field="do",
+            field="event",
             rule="TRIAL-3",
         )
 
@@ -383,9 +383,9 @@ def _conversion_allowed(state: TenantState, at: datetime, policy: VendorPolicy) 
         deadline = conversion_deadline(state.created, policy)
         if deadline is None or at <= deadline:  # None: no trial, so no deadline
             return
-        raise TrialError(f"conversion closed at {deadline.isoformat()}", field="do", rule="TRIAL-3")
+        raise TrialError(f"conversion closed at {deadline.isoformat()}", field="event", rule="TRIAL-3")
     raise TenantStateError(
-        f"cannot convert: the tenant is {state.status.value}", field="do", rule="TRIAL-3"
+        f"cannot convert: the tenant is {state.status.value}", field="event", rule="TRIAL-3"
     )
 
 
@@ -416,7 +416,7 @@ def _prepay(
         if state.queued_term is not None or event.plan != state.plan:
             raise BillingError(
                 "an extension must keep the plan and follow the current term",
-                field="do",
+                field="event",
                 rule="TERM-1",
             )
         start = state.term.last_day + timedelta(days=1)
@@ -465,7 +465,7 @@ def _assign(
     state: TenantState, event: PersonAssigned, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     if state.status in (TenantStatus.CANCELLED, TenantStatus.TRIAL_EXPIRED):
-        raise TenantStateError(f"the tenant is {state.status.value}", field="do", rule="TRIAL-5")
+        raise TenantStateError(f"the tenant is {state.status.value}", field="event", rule="TRIAL-5")
     # During the trial (and on the free plan) accounts are not bought; SEAT-5 applies once paid.
     paid = state.status is TenantStatus.ACTIVE
     check_assignment(state.persons, state.seats, event.person, paid=paid)
@@ -510,10 +510,10 @@ def _cancel(
     state: TenantState, event: Cancelled, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     if state.status is TenantStatus.CANCELLED:
-        raise TenantStateError("already cancelled", field="do", rule="END-4")
+        raise TenantStateError("already cancelled", field="event", rule="END-4")
     if state.term is not None:
         raise BillingError(
-            "a prepaid term cannot be cancelled; it runs to expiry", field="do", rule="TERM-2"
+            "a prepaid term cannot be cancelled; it runs to expiry", field="event", rule="TERM-2"
         )
     # END-4 / TRIAL-2: the contract (or trial) ends the same day; nothing is refunded (BILL-3).
     ended = evolve_state(state, status=TenantStatus.CANCELLED, next_plan=None, next_plan_from=None)
