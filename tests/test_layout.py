@@ -131,3 +131,24 @@ def test_a_long_module_says_why_at_its_top(path: Path) -> None:
     reasons = [paragraph for paragraph in doc.split("\n\n") if paragraph.startswith("Long because")]
     assert reasons, f"{path.relative_to(SRC)} is over {LONG} lines and does not say why"
     assert len(reasons[0].split()) >= 8, reasons[0]
+
+
+def test_no_any_at_the_seam_between_core_and_adapters() -> None:
+    """Every port's methods (crmcore.ports, what an adapter implements) are typed without
+    ``Any``: the seam between the core and the adapters says what crosses it (issue 16)."""
+    import inspect
+    from typing import Protocol
+
+    import crmcore.ports as ports
+
+    checked = 0
+    for name, port in vars(ports).items():
+        if not (inspect.isclass(port) and Protocol in port.__mro__[1:]):
+            continue
+        for method_name, method in vars(port).items():
+            if method_name.startswith("_") or not callable(method):
+                continue
+            annotations = " ".join(str(a) for a in method.__annotations__.values())
+            assert "Any" not in annotations, f"{name}.{method_name}: {annotations}"
+            checked += 1
+    assert checked > 20  # the ports were found

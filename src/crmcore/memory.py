@@ -235,7 +235,7 @@ class InMemoryRecordCounterRepository(_Repository):
         kind: str,
         limit: int | None,
         table: RecordTable,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, object]],
     ) -> RecordCount:
         """The rows are kept under ``table.name`` for the tenant (read them with
         :meth:`stored_rows`); the transaction is serialised, so deciding then storing is
@@ -249,7 +249,7 @@ class InMemoryRecordCounterRepository(_Repository):
             stored[key] = (*stored.get(key, ()), *new_rows)
         return decision
 
-    def stored_rows(self, tenant_id: str, table: RecordTable) -> list[dict[str, Any]]:
+    def stored_rows(self, tenant_id: str, table: RecordTable) -> list[dict[str, object]]:
         """Copies of the rows :meth:`create` stored in ``table`` for the tenant, oldest first."""
         stored = self._uow.table("record_rows").get((table.name, tenant_id), ())
         return [dict(row) for row in stored]

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
 import attrs
 
@@ -228,7 +228,7 @@ class RecordCounterRepository(Protocol):
         kind: str,
         limit: int | None,
         table: RecordTable,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, object]],
     ) -> RecordCount:
         """Store ``rows`` (one per new record of ``kind``) in ``table`` and count them, only if
         the tenant's total stays within ``limit`` (REC-3), atomically with respect to
@@ -604,7 +604,7 @@ def _check_tenant_id(tenant_id: object) -> None:
         )
 
 
-def checked_record_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], ...]:
+def checked_record_rows(rows: Sequence[Mapping[str, object]]) -> tuple[dict[str, object], ...]:
     """``rows`` for :meth:`RecordCounterRepository.create` checked and copied: at least one row,
     every row a mapping with the same column names (so one insert stores them all).
 
@@ -613,7 +613,7 @@ def checked_record_rows(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, An
     """
     if isinstance(rows, Mapping | str | bytes) or not isinstance(rows, Sequence) or not rows:
         raise ValidationError(f"must be a non-empty list of rows, got {rows!r}", field="rows")
-    checked: list[dict[str, Any]] = []
+    checked: list[dict[str, object]] = []
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping) or not row:
             raise ValidationError(

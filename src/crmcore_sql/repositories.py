@@ -529,7 +529,7 @@ class SqlOutageRepository(_SqlRepository):
         return [convert.outage_from_row(row) for row in rows]
 
 
-def _require_table(table: RecordTable, rows: Sequence[Mapping[str, Any]]) -> Table:
+def _require_table(table: RecordTable, rows: Sequence[Mapping[str, object]]) -> Table:
     if not isinstance(table, Table):
         raise ValidationError(f"must be a SQLAlchemy Table, got {table!r}", field="table")
     unknown = sorted(set(rows[0]) - set(table.c.keys()))
@@ -590,7 +590,7 @@ class SqlRecordCounterRepository(_SqlRepository):
         kind: str,
         limit: int | None,
         table: RecordTable,
-        rows: Sequence[Mapping[str, Any]],
+        rows: Sequence[Mapping[str, object]],
     ) -> RecordCount:
         """``table`` must be a SQLAlchemy ``Table``. On PostgreSQL one statement counts and
         inserts up to :data:`ONE_STATEMENT_ROWS` rows (one round trip, like the insert alone);

@@ -383,7 +383,9 @@ def _conversion_allowed(state: TenantState, at: datetime, policy: VendorPolicy) 
         deadline = conversion_deadline(state.created, policy)
         if deadline is None or at <= deadline:  # None: no trial, so no deadline
             return
-        raise TrialError(f"conversion closed at {deadline.isoformat()}", field="event", rule="TRIAL-3")
+        raise TrialError(
+            f"conversion closed at {deadline.isoformat()}", field="event", rule="TRIAL-3"
+        )
     raise TenantStateError(
         f"cannot convert: the tenant is {state.status.value}", field="event", rule="TRIAL-3"
     )
