@@ -1,9 +1,11 @@
 """Helpers the storage tests share: a store on an emptied SQL engine (or in memory), the check
-that the stored path (``crmcore simulate --db``) prints the runner's bytes, and the command line
-run as a newcomer runs it."""
+that the stored path (``crmcore simulate --db``) prints the runner's bytes, and the command line,
+in this process or run as a newcomer runs it (a child process)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -49,7 +51,30 @@ def fresh_store(kind: str, engines: Mapping[str, Engine]) -> Callable[[], UnitOf
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
-def crmcore(*args: str) -> subprocess.CompletedProcess[str]:
+def crmcore(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``crmcore ARGS`` run in this process (``crmcore.cli.main``, what ``python -m crmcore``
+    runs), its exit code, stdout and stderr captured as a child's would be. A child process
+    costs a second of imports per call, a dozen calls per engine and test; the tests that are
+    about the process boundary (exit status, warnings of a fresh interpreter) call
+    :func:`crmcore_process`."""
+    from crmcore.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    before = os.getcwd()
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors exit 2, as in the child
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["crmcore", *args], code, out.getvalue(), err.getvalue())
+
+
+def crmcore_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m crmcore ARGS`` in a child process, its output captured."""
     env = dict(os.environ, PYTHONPATH=SRC)
     return subprocess.run(
@@ -57,5 +82,6 @@ def crmcore(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env=env,
+        cwd=cwd,
         timeout=120,
     )

@@ -22,6 +22,15 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def crmcore(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``crmcore ARGS`` in this process (tests/stored_paths.py): a child's second of imports
+    saved per call; the tests of the process boundary (exit status, one line on stderr as a
+    user's shell sees it) call :func:`crmcore_process`."""
+    import stored_paths  # tests/ is on the path
+
+    return stored_paths.crmcore(*args, cwd=cwd)
+
+
+def crmcore_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=SRC)
     return subprocess.run(
         [sys.executable, "-m", "crmcore", *args],
@@ -35,20 +44,20 @@ def crmcore(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 def test_migrate_then_bill_refuses_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    result = crmcore("migrate", "--db", url)
+    result = crmcore_process("migrate", "--db", url)
     assert result.returncode == 0, result.stderr
     assert "latest schema" in result.stdout
 
 
 def test_bad_url_is_one_line_exit_2() -> None:
-    result = crmcore("migrate", "--db", "not a url")
+    result = crmcore_process("migrate", "--db", "not a url")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "not a database URL" in result.stderr
 
 
 def test_unreachable_server_is_one_line_exit_1() -> None:
-    result = crmcore("migrate", "--db", "postgresql://postgres@127.0.0.1:1/nothing")
+    result = crmcore_process("migrate", "--db", "postgresql://postgres@127.0.0.1:1/nothing")
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0
     assert "unreachable" in result.stderr
@@ -107,7 +116,7 @@ def test_demo_runs_with_no_arguments(tmp_path: Path) -> None:
     """The README's main job: a SQLite file in the current directory and a summary."""
     pytest.importorskip("crmcore.billing.engine")
     pytest.importorskip("crmcore.dunning.status")
-    result = crmcore("demo", cwd=tmp_path)
+    result = crmcore_process("demo", cwd=tmp_path)  # as a newcomer runs it
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "crmcore-demo.sqlite").exists()
     for text in ("invoices per month", "2026-06", "statuses on 2026-06-30", "refused"):

@@ -48,6 +48,10 @@ from stored_paths import crmcore
 
 PRAGUE = ZoneInfo("Europe/Prague")
 SPAWN = multiprocessing.get_context("spawn")
+# The pool's workers fork from a fork server (a fresh interpreter) that imported the job once:
+# separate processes with their own connections, without a second of imports each.
+FORKSERVER = multiprocessing.get_context("forkserver")
+FORKSERVER.set_forkserver_preload(["crmcore_sql.jobs"])
 
 
 def _at(day: date, hour: int = 9) -> datetime:
@@ -287,7 +291,7 @@ def test_four_concurrent_workers_neither_lose_nor_duplicate_an_event(database_ur
         reader = threading.Thread(target=read)
         reader.start()
         try:
-            with SPAWN.Pool(4) as pool:
+            with FORKSERVER.Pool(4) as pool:
                 job = (text, up_to, "0.23", 3)  # batches of 3: the workers interleave
                 results = pool.starmap_async(bill_worker, [job] * 4).get(timeout=300)
         finally:

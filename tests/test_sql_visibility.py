@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, create_engine, delete, insert, select
 
@@ -202,11 +202,19 @@ def memory_visible(
     }
 
 
+# Suite budget: each example stores a world and runs a few dozen filtered queries, on three
+# engines (about 0.1 s an example on MariaDB): a quarter of the profile's examples per engine
+# (50 in ci, 10 in dev) for every property here; the in-memory visibility properties
+# (tests/test_visibility.py) run the full profile.
+SQL_EXAMPLES = settings(max_examples=max(10, settings().max_examples // 4))
+
+
 def viewers(world: World) -> list[Principal]:
     # every user, plus a stranger with every right in a tenant that holds nothing
     return [*world.users, Principal("tenant-x", 9_999, Role.OWNER, frozenset())]
 
 
+@SQL_EXAMPLES
 @given(world=worlds(), action=st.sampled_from(Action))
 def test_vis8_default_policy_sql_equals_memory(
     engine: Engine, world: World, action: Action
@@ -226,6 +234,7 @@ def kind_and_condition(draw: st.DrawFn) -> tuple[RecordKind, Condition]:
     return kind, draw(conditions(kind))
 
 
+@SQL_EXAMPLES
 @given(world=worlds(), rule=kind_and_condition())
 def test_vis8_random_rules_sql_equals_memory(
     engine: Engine, world: World, rule: tuple[RecordKind, Condition]
@@ -240,6 +249,7 @@ def test_vis8_random_rules_sql_equals_memory(
         ), (viewer, condition)
 
 
+@SQL_EXAMPLES
 @given(world=worlds())
 def test_vis1_always_policy_never_crosses_tenants(engine: Engine, world: World) -> None:
     """VIS-1: even a policy of `always` shows a viewer only their own tenant's records."""
@@ -257,6 +267,7 @@ def test_vis1_always_policy_never_crosses_tenants(engine: Engine, world: World) 
             }
 
 
+@SQL_EXAMPLES
 @given(world=worlds())
 def test_load_principal_round_trips(engine: Engine, world: World) -> None:
     """A stored user loads back as the same principal (role, permission level, supervisor)."""
@@ -330,6 +341,7 @@ def check_pages(engine: Engine, world: World, policy: VisibilityPolicy, limit: i
             assert paged_ids(engine, policy, viewer, plan, limit) == expected, (viewer, plan)
 
 
+@SQL_EXAMPLES
 @given(world=worlds(), limit=st.integers(1, 4))
 def test_vis8_pages_of_both_plans_equal_memory_newest_first(
     engine: Engine, world: World, limit: int
@@ -342,6 +354,7 @@ def test_vis8_pages_of_both_plans_equal_memory_newest_first(
     check_pages(engine, world, DEFAULT_POLICY, limit)
 
 
+@SQL_EXAMPLES
 @given(world=worlds(), condition=conditions(RecordKind.TASK), limit=st.integers(1, 3))
 def test_vis8_pages_of_random_rules_equal_memory_in_both_plans(
     engine: Engine, world: World, condition: Condition, limit: int

@@ -1,5 +1,8 @@
 """The concurrency and crash guarantees on SQLite, PostgreSQL and MariaDB (REC-6, SEAT-5,
-BILL-6, crash safety). Workers are separate processes (multiprocessing, spawn)."""
+BILL-6, crash safety). Workers are separate processes: the pools' are forked from a
+multiprocessing fork server that imported ``crmcore_sql.workers`` once (a spawned worker
+spends about a second importing it, 32 of them per engine), the crash test's is spawned (its
+kill is timed against a spawned start-up)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ from crmcore_sql.tables import invoice_lines, invoices, seat_counts
 from crmcore_sql.testing import record_rows, scratch
 
 SPAWN = multiprocessing.get_context("spawn")
+# Each pool worker is still a process of its own with its own engine and connections: the fork
+# server is a fresh interpreter (not a fork of this one), so a worker inherits nothing of it.
+FORKSERVER = multiprocessing.get_context("forkserver")
+FORKSERVER.set_forkserver_preload(["crmcore_sql.workers"])
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +64,7 @@ def test_rec6_eight_processes_never_exceed_the_limit(url: str, engine: Engine) -
     """REC-6: 8 processes x 10 attempts x 3 records = 240 wanted, limit 100: at most 99
     (33 batches of 3) are created, and the counter equals the real row count."""
     tenant, limit = _unique("rec6"), 100
-    with SPAWN.Pool(8) as pool:
+    with FORKSERVER.Pool(8) as pool:
         created = _starmap(pool, workers.try_create_records, [(url, tenant, 10, 3, limit)] * 8)
     with crmcore_sql.unit_of_work(engine) as uow:
         total = uow.records.total(tenant)
@@ -79,7 +86,7 @@ def test_rec6_create_in_eight_processes_never_exceeds_the_limit(
     of 100: exactly 99 rows (33 batches of 3, REC-3), and the counter and the per-kind count
     equal the real row count."""
     tenant, limit = _unique("rec6-create"), 100
-    with SPAWN.Pool(8) as pool:
+    with FORKSERVER.Pool(8) as pool:
         created = _starmap(pool, worker, [(url, tenant, 10, 3, limit)] * 8)
     with crmcore_sql.unit_of_work(engine) as uow:
         total = uow.records.total(tenant)
@@ -98,7 +105,7 @@ def test_seat5_concurrent_assignments_never_exceed_seats(url: str, engine: Engin
         uow.seats.set_bought(tenant, 7)
         uow.commit()
     groups = [[f"p{worker}-{n}" for n in range(5)] for worker in range(4)]
-    with SPAWN.Pool(4) as pool:
+    with FORKSERVER.Pool(4) as pool:
         assigned = _starmap(pool, workers.assign_people, [(url, tenant, g) for g in groups])
     with crmcore_sql.unit_of_work(engine) as uow:
         assert sum(assigned) == len(uow.seats.assigned(tenant)) == 7
@@ -116,7 +123,7 @@ def test_bill6_concurrent_runs_never_duplicate_or_leave_gaps(url: str, engine: E
     """BILL-6: 4 processes bill the same 12 tenants: 12 invoices numbered 1..12."""
     prefix, series = _unique("bill6"), _unique("FV")
     tenants = [f"{prefix}-{n:02d}" for n in range(12)]
-    with SPAWN.Pool(4) as pool:
+    with FORKSERVER.Pool(4) as pool:
         results = _starmap(
             pool,
             workers.issue_invoices,
