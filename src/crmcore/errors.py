@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crmcore.outcomes import Refusal
 
 
 class CrmError(Exception):
@@ -209,11 +212,12 @@ class CommandRefused(RuleViolation, ValueError):
 
     ``field`` is the command (its scenario verb, e.g. ``add_seats``), ``rule`` the rule that
     refused it; ``suggested_plan`` is the cheapest plan that fits when REC-4 names one,
-    ``refusal`` the refusal as a scenario result shows it (SCENARIOS.md) and ``on`` the vendor
-    day the command was evaluated for."""
+    ``refusal`` the typed refusal (:mod:`crmcore.outcomes`; its ``to_json()`` is what a
+    scenario result shows, SCENARIOS.md) and ``on`` the vendor day the command was evaluated
+    for."""
 
     suggested_plan: str | None = None
-    refusal: Mapping[str, Any] | None = None
+    refusal: Refusal | None = None
     on: date | None = None
 
 
