@@ -14,10 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from crmcore.outcomes import Refusal
+from typing import Protocol
 
 
 class CrmError(Exception):
@@ -207,6 +204,25 @@ class TenantStateError(RuleViolation, ValueError):
     """An operation not allowed in the tenant's current status."""
 
 
+class ShownRefusal(Protocol):
+    """What a :class:`CommandRefused` carries as ``refusal``: one of the typed refusals of
+    :mod:`crmcore.outcomes` (a protocol here, so the exception root imports no domain module)."""
+
+    @property
+    def on(self) -> date: ...
+
+    @property
+    def do(self) -> str: ...
+
+    @property
+    def rule(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    def to_json(self) -> dict[str, object]: ...
+
+
 class CommandRefused(RuleViolation, ValueError):
     """A command of :mod:`crmcore.app.commands` the rules refuse; nothing was stored.
 
@@ -217,7 +233,7 @@ class CommandRefused(RuleViolation, ValueError):
     for."""
 
     suggested_plan: str | None = None
-    refusal: Refusal | None = None
+    refusal: ShownRefusal | None = None
     on: date | None = None
 
 

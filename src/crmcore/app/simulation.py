@@ -18,9 +18,9 @@ from typing import Any
 from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, NotFound, ValidationError
+from crmcore.errors import CommandRefused, NotFound, ShownRefusal, ValidationError
 from crmcore.events import TenantCreated, entered
-from crmcore.outcomes import Refusal, RuleRefusal
+from crmcore.outcomes import RuleRefusal
 from crmcore.ports import UnitOfWork
 from crmcore.scenario.input import ParsedScenario, parse
 from crmcore.scenario.runner import result_json
@@ -65,7 +65,7 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
     created = scenario.history[0]
     assert isinstance(created, TenantCreated)  # parse() starts every history with it
     register_tenant(unit_of_work(), tenant_id, vendor.name, created.at, created.identity)
-    refusals: list[tuple[int, Refusal]] = []  # (the event's place, its refusal)
+    refusals: list[tuple[int, ShownRefusal]] = []  # (the event's place, its refusal)
     tz = scenario.policy.timezone
     for place, event in enumerate(scenario.history):
         if place == 0:
@@ -115,7 +115,7 @@ def _save_unless_stored(unit_of_work: Callable[[], UnitOfWork], vendor: Vendor) 
     save_vendor(unit_of_work(), vendor)
 
 
-def _refusal(refused: CommandRefused, on: date) -> Refusal:
+def _refusal(refused: CommandRefused, on: date) -> ShownRefusal:
     """The command's refusal (a scenario result shows its ``to_json()``)."""
     if refused.refusal is not None:
         return refused.refusal
