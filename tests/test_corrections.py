@@ -420,3 +420,35 @@ def test_the_correction_series_must_differ_from_the_invoice_series() -> None:
     with pytest.raises(ValidationError, match=r"^correction_series: .*\(BILL-6\)$"):
         BillingPolicy(invoice_series="{year}/{number}", correction_series="{year}/{number}")
     assert re.fullmatch(r"KOR/\{year\}/\{number:04d\}", BillingPolicy().correction_series)
+
+
+REINSTATED = json.loads(
+    (ROOT / "tests/data/bill_6_reinstated_after_a_refused_late_entry.json").read_text()
+)
+
+
+def test_bill_6_an_invoice_withheld_while_cancelled_is_not_issued_late_after_reinstatement() -> (
+    None
+):
+    """Found by the property above (stored path ``2026/0004``, runner ``2026/0005``).
+    Cancelled on 18 March (PAY-3), reinstated on 2 April; an ``add_seats`` of 1 April entered
+    on 2 April is refused (PAY-3: the contract had ended on 1 April). The April invoice
+    (issued 1 April) was withheld: the contract had ended. The replay that knew every event
+    on time issues no April invoice either (the next one is May's). The refused late entry
+    must not start an epoch that issues the withheld April invoice "late" on 2 April:
+    invoices 2026/0001..0003 (January..March), then 2026/0004 for May, gapless (BILL-6)."""
+    document = copy.deepcopy(REINSTATED)
+    document["until"] = "2026-05-15"
+    invoices = run(document)["invoices"]
+    assert [(i["number"], i["key"], i["issued"]) for i in invoices] == [
+        ("2026/0001", "period:2026-01-01", "2026-01-02"),
+        ("2026/0002", "period:2026-02-01", "2026-02-01"),
+        ("2026/0003", "period:2026-03-01", "2026-03-01"),
+        ("2026/0004", "period:2026-05-01", "2026-05-01"),  # no April: never owed (PAY-3)
+    ]
+    # the same as the replay without the refused late entry (what the stored path stores)
+    without = copy.deepcopy(document)
+    without["events"] = [e for e in document["events"] if e["at"][:10] != "2026-04-01"]
+    assert run(without)["invoices"] == invoices
+    same_as_runner(REINSTATED, InMemoryStorage().unit_of_work)
+    same_as_runner(document, InMemoryStorage().unit_of_work)

@@ -20,7 +20,8 @@ with that knowledge issues (:class:`Epoch`) and answers with the documents reall
   invoice of the same key the epoch's replay issues (none: nothing was owed): a difference is
   a correction document; an invoice the replay issues before that day whose key was never
   issued (e.g. an activation entered late) is issued that day, with its lines, due as many
-  days after it as the replay's was.
+  days after it as the replay's was, unless the contract had ended on the day the replay
+  issued it (PAY-3/PAY-4: it was never owed, a later reinstatement does not make it so).
 
 A credit (a negative correction line) never exceeds what the corrected invoice, with its
 earlier corrections, charged for that kind; SLA-6 credits are bounded by SLA-6 itself. So the
@@ -107,7 +108,13 @@ def documents_issued(
                 if correction is not None:
                     add(correction, chain, chain[0].key in card)
             for invoice in epoch.invoices:
-                if invoice.issued < start and invoice.key not in chains:
+                # an invoice due on a day the contract had ended was never owed (PAY-3/PAY-4):
+                # a later epoch, the contract open again, does not issue it late
+                if (
+                    invoice.issued < start
+                    and invoice.key not in chains
+                    and not closed(invoice.issued)
+                ):
                     add(_issued_on(invoice, start, policy), [], invoice.key in epoch.card_keys)
         for invoice in epoch.invoices:
             if invoice.key in chains:
