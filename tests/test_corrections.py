@@ -452,3 +452,24 @@ def test_bill_6_an_invoice_withheld_while_cancelled_is_not_issued_late_after_rei
     assert run(without)["invoices"] == invoices
     same_as_runner(REINSTATED, InMemoryStorage().unit_of_work)
     same_as_runner(document, InMemoryStorage().unit_of_work)
+
+
+LATE_REINSTATEMENT = json.loads(
+    (ROOT / "tests/data/bill_6_late_reinstatement_known_issue.json").read_text()
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known BILL-6/PAY-3 issue, not fixed yet: whether the contract had ended on an "
+    "invoice's day is judged with everything known (not with what was known that day), and a "
+    "late entry refused later still starts a knowledge epoch (docs/billing.md)",
+)
+def test_bill_6_a_late_reinstatement_stored_path_equals_the_runner_known_issue() -> None:
+    """Cancelled for payment delay on 9 Nov 2026 (PAY-3); a reinstatement of 21 Jan 2027 is
+    entered on 16 Mar 2027 (late). What the rules say: on 1 Feb and 1 Mar nobody knew of the
+    reinstatement, so nothing was issued; on 16 Mar the February and March invoices become due
+    and are issued that day (as the runner does up to 3 Apr). Today the stored path dates them
+    1 Feb and 1 Mar, and the runner withdraws its two documents once a refused late
+    reinstatement (entered 4 Apr) starts another epoch. Found by the property above."""
+    same_as_runner(LATE_REINSTATEMENT, InMemoryStorage().unit_of_work)
