@@ -64,6 +64,7 @@ from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL
 from crmcore.money import Money
 from crmcore.ports import RecordTable, UnitOfWork, User
 from crmcore.presets import preset
+from crmcore.roles import Role
 from crmcore.testing.storage_outbox import OutboxContract
 from crmcore.testing.storage_usage import UsageContract
 from crmcore.vendors import Vendor
@@ -650,7 +651,7 @@ class StorageContract(UsageContract, OutboxContract):
             with pytest.raises(StorageError):
                 uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])
             with pytest.raises(StorageError):
-                uow.users.add(User(tenant, "owner", "admin"))
+                uow.users.add(User(tenant, "owner", Role.ADMINISTRATOR))
             with pytest.raises(ConcurrencyError):
                 uow.tenants.append(tenant, [SeatsAdded(at, 1)], expected_version=0)
             with pytest.raises(SeatError):
