@@ -309,12 +309,16 @@ class FileRepository(Protocol):
 class UserRepository(Protocol):
     """User accounts and their supervisor relation (VIS-2, VIS-7)."""
 
-    def add(self, user: User) -> None: ...
+    def add(self, user: User) -> None:
+        """Store a new account. ``StorageError`` when the tenant has an account of that
+        ``user_id``; ``ValidationError`` (``user.supervisor``, VIS-2) when its supervisor is no
+        account of the tenant; either way nothing is stored and the unit of work goes on."""
 
     def get(self, tenant_id: str, user_id: str) -> User:
         """NotFound when the tenant has no such user."""
 
-    def for_tenant(self, tenant_id: str) -> list[User]: ...
+    def for_tenant(self, tenant_id: str) -> list[User]:
+        """The tenant's accounts by ``user_id``."""
 
 
 class VendorRepository(Protocol):
