@@ -117,7 +117,7 @@ def test_rec_3_records_over_the_limit_are_refused_with_the_plan_that_fits(
     REC-2: 95 >= 90 % of 100 is a warning."""
     record(store(), "t1", Activated(at("2026-01-20"), "standard", seats=1))
     done = record(store(), "t1", RecordsCreated(at("2026-01-21"), "client", 95))
-    assert [dict(w) for w in done.warnings] == [
+    assert [w.to_json() for w in done.warnings] == [
         {"on": "2026-01-21", "rule": "REC-2", "records": 95, "limit": 100}
     ]
     with pytest.raises(CommandRefused) as refused:

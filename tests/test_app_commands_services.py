@@ -34,6 +34,7 @@ from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
 from crmcore.errors import CommandRefused, ConcurrencyError, NotFound, StorageError, ValidationError
 from crmcore.events import Activated, SeatsAdded
 from crmcore.memory import InMemoryStorage
+from crmcore.outcomes import ApiCallRefusal, StorageRefusal
 from crmcore.ports import UnitOfWork, User
 from crmcore.vendors import vendor_from_preset
 from crmcore_sql.testing import temporary_database
@@ -281,8 +282,10 @@ def test_api_1_calls_per_vendor_day_are_limited_by_the_plan_in_force(unit_of_wor
         count_api_call(unit_of_work(), tenant, datetime(2026, 1, 20, 23, 59, tzinfo=WARSAW))
     assert (refused.value.rule, refused.value.field) == ("API-1", "api_call")
     assert refused.value.refusal is not None
-    assert refused.value.refusal["retry_at"] == "2026-01-21T00:00:00+01:00"
-    assert (refused.value.refusal["used"], refused.value.refusal["limit"]) == (3, 3)
+    assert refused.value.refusal.to_json()["retry_at"] == "2026-01-21T00:00:00+01:00"
+    assert refused.value.refusal == ApiCallRefusal(
+        date(2026, 1, 20), "api_call", "API-1", 3, 3, "2026-01-21T00:00:00+01:00"
+    )
     next_day = datetime(2026, 1, 20, 23, 30, tzinfo=ZoneInfo("UTC"))
     decision = count_api_call(unit_of_work(), tenant, next_day)
     assert (decision.day, decision.used, decision.limit) == (date(2026, 1, 21), 0, 3)
@@ -373,7 +376,9 @@ def test_stor_1_the_pool_is_3_gb_per_seat_and_exactly_the_pool_fits(unit_of_work
         store_file(unit_of_work(), tenant, at, "c.txt", 1)
     assert (refused.value.rule, refused.value.field) == ("STOR-1", "store_file")
     assert refused.value.refusal is not None
-    assert (refused.value.refusal["used"], refused.value.refusal["limit"]) == (pool, pool)
+    stor = refused.value.refusal
+    assert isinstance(stor, StorageRefusal)
+    assert (stor.rule, stor.used, stor.requested, stor.limit) == ("STOR-1", pool, 1, pool)
     with unit_of_work() as uow:
         assert uow.files.sizes(tenant) == {"a.zip": 4 * GB, "b.zip": 2 * GB}
     assert remove_file(unit_of_work(), tenant, at, "b.zip").used == 4 * GB

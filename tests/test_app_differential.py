@@ -86,5 +86,5 @@ def test_the_status_query_shows_the_statuses_of_the_runner(document: dict[str, A
     simulate_stored(document, storage.unit_of_work)
     until = date.fromisoformat(document["until"])
     view = tenant_status(storage.unit_of_work(), document["tenant"]["id"], until)
-    assert [dict(s) for s in view.statuses] == expected["statuses"]
+    assert [s.to_json() for s in view.statuses] == expected["statuses"]
     assert view.status.value == expected["statuses"][-1]["status"]

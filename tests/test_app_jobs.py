@@ -114,10 +114,10 @@ def test_pay_3_pay_4_the_demo_invoices_nobody_after_the_contract_ended(demo: Eng
     ended = 0
     for tenant in tenants:
         view = tenant_status(crmcore_sql.unit_of_work(demo), tenant, date(2026, 6, 30))
-        closed = [s["on"] for s in view.statuses if s["status"] in ("cancelled", "purged")]
+        closed = [s.on for s in view.statuses if s.status in ("cancelled", "purged")]
         if closed:
             ended += 1
-            assert all(str(i.issued) < closed[0] for i in invoices[tenant]), tenant
+            assert all(i.issued < closed[0] for i in invoices[tenant]), tenant
     assert ended >= 2  # the never-paying demo-03 (purged) and demo-13 at least
 
 

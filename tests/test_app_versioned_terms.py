@@ -106,7 +106,7 @@ def refusal(store: UnitOfWorkFactory, event: Event) -> tuple[str, str | None]:
 
 def warnings(store: UnitOfWorkFactory, event: Event) -> list[tuple[str, int, int]]:
     done = record(store(), "t1", event)
-    return [(w["rule"], w["records"], w["limit"]) for w in done.warnings]
+    return [(w.rule, w.records, w.limit) for w in done.warnings]
 
 
 def history(store: UnitOfWorkFactory) -> tuple[Event, ...]:
@@ -133,7 +133,7 @@ def test_notice_3_a_lower_limit_applies_from_its_effective_day(store: UnitOfWork
     assert warnings(store, RecordsCreated(at("2026-04-02", 11), "client", 5)) == [("REC-2", 50, 50)]
     billed = bill_tenant(store(), "t1", date(2026, 4, 30)).evaluation
     assert billed.refusals == ()
-    assert [(w["on"], w["records"], w["limit"]) for w in billed.warnings] == [
+    assert [(w.on.isoformat(), w.records, w.limit) for w in billed.warnings] == [
         ("2026-04-01", 46, 50),
         ("2026-04-02", 50, 50),
     ]
@@ -155,7 +155,7 @@ def test_notice_3_a_higher_limit_applies_from_its_effective_day_not_before(
     assert warnings(store, RecordsCreated(at("2026-04-01", 0), "client", 1)) == []
     billed = bill_tenant(store(), "t1", date(2026, 4, 30)).evaluation
     assert billed.refusals == ()
-    assert [(w["on"], w["records"], w["limit"]) for w in billed.warnings] == [
+    assert [(w.on.isoformat(), w.records, w.limit) for w in billed.warnings] == [
         ("2026-03-31", 100, 100)
     ]
 
@@ -251,9 +251,8 @@ def test_notice_3_property_before_its_day_the_old_limits_apply(
     events = record_history(steps)
     both = rec_outcomes(first, [first, second], events)
     alone = rec_outcomes(first, [first], [e for e in events if e.at.date() < effective])
-    cut = effective.isoformat()
-    assert [r for r in both[0] if r["on"] < cut] == list(alone[0])
-    assert [w for w in both[1] if w["on"] < cut] == list(alone[1])
+    assert [r for r in both[0] if r.on < effective] == list(alone[0])
+    assert [w for w in both[1] if w.on < effective] == list(alone[1])
 
 
 @given(steps=operations, old=limits, new=limits, ratio=ratios)

@@ -91,7 +91,7 @@ def test_preview_is_what_recording_and_billing_then_issue(
             refused.append(refusal.rule)
     issued = bill_tenant(storage.unit_of_work(), "t", seen.until).issued
     assert [shape(i) for i in issued] == [shape(i) for i in seen.invoices]
-    assert [r["rule"] for r in seen.refusals] == refused
+    assert [r.rule for r in seen.refusals] == refused
 
 
 def test_preview_one_more_seat_hand_computed() -> None:

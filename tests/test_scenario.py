@@ -277,13 +277,14 @@ def test_extensions_add_to_the_output_and_can_change_invoices() -> None:
 
     from crmcore.invoices import InvoiceLine, LineKind
     from crmcore.money import Money
+    from crmcore.outcomes import LimitWarning
 
     def credit(context: ScenarioContext) -> None:
         first = context.invoices[0]
         line = InvoiceLine(LineKind.SLA_CREDIT, "SLA-6", Money.of("-17.74", "CZK"))
         context.invoices[0] = attrs.evolve(first, lines=[*first.lines, line])
         context.refresh_payments()
-        context.warnings.append({"on": "2026-01-28", "rule": "REC-2", "records": 9, "limit": 10})
+        context.warnings.append(LimitWarning(date(2026, 1, 28), "REC-2", 9, 10))
 
     output = run(EXAMPLE, extensions=[credit])
     first = output["invoices"][0]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Protocol
 
 
 class CrmError(Exception):
@@ -204,16 +204,36 @@ class TenantStateError(RuleViolation, ValueError):
     """An operation not allowed in the tenant's current status."""
 
 
+class ShownRefusal(Protocol):
+    """What a :class:`CommandRefused` carries as ``refusal``: one of the typed refusals of
+    :mod:`crmcore.outcomes` (a protocol here, so the exception root imports no domain module)."""
+
+    @property
+    def on(self) -> date: ...
+
+    @property
+    def do(self) -> str: ...
+
+    @property
+    def rule(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+    def to_json(self) -> dict[str, object]: ...
+
+
 class CommandRefused(RuleViolation, ValueError):
     """A command of :mod:`crmcore.app.commands` the rules refuse; nothing was stored.
 
     ``field`` is the command (its scenario verb, e.g. ``add_seats``), ``rule`` the rule that
     refused it; ``suggested_plan`` is the cheapest plan that fits when REC-4 names one,
-    ``refusal`` the refusal as a scenario result shows it (SCENARIOS.md) and ``on`` the vendor
-    day the command was evaluated for."""
+    ``refusal`` the typed refusal (:mod:`crmcore.outcomes`; its ``to_json()`` is what a
+    scenario result shows, SCENARIOS.md) and ``on`` the vendor day the command was evaluated
+    for."""
 
     suggested_plan: str | None = None
-    refusal: Mapping[str, Any] | None = None
+    refusal: ShownRefusal | None = None
     on: date | None = None
 
 

@@ -237,8 +237,8 @@ def evaluation_events(
     rules = {(t.on.isoformat(), str(t.status)): t for t in evaluation.dunning}
     statuses = list(evaluation.statuses)
     for previous, change in itertools.pairwise(statuses):
-        on = date.fromisoformat(str(change["on"]))
-        before, status = str(previous["status"]), str(change["status"])
+        on = change.on
+        before, status = previous.status, change.status
         kind = status_event_type(before, status)
         key = keyed(kind, on.isoformat(), status)
         if not wanted(on):
@@ -251,18 +251,18 @@ def evaluation_events(
             data["days_overdue"] = transition.days_overdue
             at = transition.at
         found.append(OutboxEvent(kind, tenant, at, data, key))
-    for warning, event in zip(evaluation.warnings, evaluation.warned, strict=True):
-        on = date.fromisoformat(str(warning["on"]))
-        key = keyed("limit_warning", on.isoformat(), str(warning.get("rule")))
+    for warning in evaluation.warnings:
+        on, event = warning.on, warning.event
+        key = keyed("limit_warning", on.isoformat(), warning.rule)
         if wanted(on):
             at = event.at if event is not None else local_midnight(on, tz)
-            found.append(OutboxEvent("limit_warning", tenant, at, _plain(warning), key))
-    for refusal, event in zip(evaluation.refusals, evaluation.refused, strict=True):
-        on = date.fromisoformat(str(refusal["on"]))
-        key = keyed("event_refused", on.isoformat(), f"{refusal.get('do')}:{refusal.get('rule')}")
+            found.append(OutboxEvent("limit_warning", tenant, at, _plain(warning.to_json()), key))
+    for refusal in evaluation.refusals:
+        on, event = refusal.on, refusal.event
+        key = keyed("event_refused", on.isoformat(), f"{refusal.do}:{refusal.rule}")
         if wanted(on):
             at = event.at if event is not None else local_midnight(on, tz)
-            found.append(OutboxEvent("event_refused", tenant, at, _plain(refusal), key))
+            found.append(OutboxEvent("event_refused", tenant, at, _plain(refusal.to_json()), key))
     return found
 
 
@@ -270,12 +270,7 @@ def next_change_after(evaluation: Evaluation, day: date) -> date | None:
     """The first vendor day after ``day`` on which ``evaluation`` changes the status (a
     trial expiring, a block for payment delay): a daily run must evaluate the tenant again
     that day even when nothing is due."""
-    later = [
-        on
-        for status in evaluation.statuses
-        for on in (date.fromisoformat(str(status["on"])),)
-        if on > day
-    ]
+    later = [status.on for status in evaluation.statuses if status.on > day]
     return min(later) if later else None
 
 

@@ -147,7 +147,7 @@ def _record(args: argparse.Namespace) -> int:
     for line in done.replaced:
         print(f"  instead of {line.kind.value} {line.rule}: {line.net.rounded()}")
     for warning in done.warnings:
-        print(f"  warning {warning['rule']}: {warning['records']} of {warning['limit']} records")
+        print(f"  warning {warning.rule}: {warning.records} of {warning.limit} records")
     return 0
 
 
@@ -172,7 +172,7 @@ def _status(args: argparse.Namespace) -> int:
         return 0
     print(f"{view.tenant_id} on {view.as_of}: {view.status.value}, access {view.access.value}")
     for change in view.statuses:
-        print(f"  {change['on']} {change['status']}")
+        print(f"  {change.on} {change.status}")
     for upcoming in view.next:
         print(f"  next: {upcoming.on} {upcoming.status} ({upcoming.rule})")
     return 0
@@ -263,13 +263,13 @@ def _preview(args: argparse.Namespace) -> int:
             "tenant": answer.tenant_id,
             "until": answer.until.isoformat(),
             "invoices": invoices,
-            "refusals": [dict(r) for r in answer.refusals],
+            "refusals": [r.to_json() for r in answer.refusals],
         }
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
         return 0
     print(f"{answer.tenant_id}: what the change would invoice up to {answer.until}")
     for refusal in answer.refusals:
-        print(f"  refused: {refusal['do']} on {refusal['on']} ({refusal['rule']})")
+        print(f"  refused: {refusal.do} on {refusal.on} ({refusal.rule})")
     for document in invoices:
         print(
             f"  {document['issued']}: net {document['net']}, VAT {document['vat']},"

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -77,6 +77,7 @@ from crmcore.notices import (
     terms_change_effective,
 )
 from crmcore.outbox import evaluation_events, refusal_event
+from crmcore.outcomes import LimitRefusal, LimitWarning
 from crmcore.policies import LimitsPolicy
 from crmcore.ports import UnitOfWork
 from crmcore.tenancy.trials import check_trials_used
@@ -110,7 +111,7 @@ class Recorded:
     tenant_id: str
     events: tuple[Event, ...]
     version: int
-    warnings: tuple[Mapping[str, Any], ...] = ()
+    warnings: tuple[LimitWarning, ...] = ()
     charges: tuple[InvoiceLine, ...] = ()
     replaced: tuple[InvoiceLine, ...] = ()
 
@@ -311,12 +312,9 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
     refused = after.refusal_of(event)
     if refused is not None:
-        error = CommandRefused(
-            str(refused.get("message") or _refusal_text(refused)),
-            field=verb_of(event),
-            rule=refused["rule"],
-        )
-        error.suggested_plan = refused.get("suggested_plan")
+        error = CommandRefused(refused.message, field=verb_of(event), rule=refused.rule)
+        if isinstance(refused, LimitRefusal):
+            error.suggested_plan = refused.suggested_plan
         error.refusal = refused
         error.on = day
         raise error
@@ -334,8 +332,8 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
 
 def _write_refusal(uow: UnitOfWork, tenant_id: str, at: datetime, refused: CommandRefused) -> None:
     """``command_refused`` in a transaction of its own (the command's was rolled back)."""
-    on = getattr(refused, "on", None)
-    details = dict(getattr(refused, "refusal", None) or {})
+    on = refused.on
+    details = refused.refusal.to_json() if refused.refusal is not None else {}
     if on is not None:
         details["on"] = on.isoformat()
     details.update({"do": refused.field, "rule": refused.rule, "message": refused.problem})
@@ -458,11 +456,6 @@ def _not_refusable(problem: str, effective: date) -> CommandRefused:
 def _day(uow: UnitOfWork, tenant_id: str, at: datetime) -> date:
     vendor = uow.vendors.get(uow.tenants.vendor(tenant_id))
     return vendor_date(at, vendor.policy.timezone)
-
-
-def _refusal_text(refusal: Mapping[str, Any]) -> str:
-    plan = refusal.get("suggested_plan")
-    return f"over the plan's record limit; {'plan ' + plan + ' fits' if plan else 'no plan fits'}"
 
 
 def _added_lines(before: Evaluation, after: Evaluation) -> tuple[InvoiceLine, ...]:

@@ -22,13 +22,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import attrs
 
 from crmcore.app.rules import (
     CONTRACT_EVENTS,
-    EVENT_KEY,
     apply_rules,
     contract_closed_by,
     price_rules,
@@ -64,6 +62,7 @@ from crmcore.events import (
 )
 from crmcore.invoices import Invoice, Payment
 from crmcore.money import Money
+from crmcore.outcomes import LimitWarning, Refusal, RuleRefusal, StatusChange
 from crmcore.policies import LimitsPolicy, VendorPolicy
 from crmcore.tenancy.aggregate import Timeline, replay
 
@@ -138,7 +137,7 @@ class TenantTerms:
 @attrs.define
 class EvaluationContext:
     """Everything one evaluation knows; extensions read it and append to the mutable lists.
-    A refusal or warning may name its event under :data:`~crmcore.app.rules.EVENT_KEY`."""
+    A refusal or warning names its event (``event``), where known."""
 
     tenant: TenantTerms
     until: date
@@ -147,9 +146,9 @@ class EvaluationContext:
     card_keys: frozenset[str]  # invoices charged to a card at issue (BILL-4)
     invoices: list[Invoice]
     payments: list[Payment]
-    statuses: list[dict[str, Any]]
-    refusals: list[dict[str, Any]]
-    warnings: list[dict[str, Any]]
+    statuses: list[StatusChange]
+    refusals: list[Refusal]
+    warnings: list[LimitWarning]
     dunning: Sequence[DunningTransition] = ()  # set by apply_rules
     #: the invoices ``payments`` were computed for (see :meth:`refresh_payments`)
     payments_for: tuple[Invoice, ...] = ()
@@ -228,8 +227,9 @@ EXTENSIONS: tuple[Extension, ...] = (apply_rules,)
 @attrs.frozen
 class Evaluation:
     """What the rules decide for one tenant up to ``until`` (see the module docstring).
-    ``refusals`` and ``warnings`` are in the scenario result's shape (SCENARIOS.md);
-    ``refused`` and ``warned`` give the event each one is about, where known."""
+    ``statuses``, ``refusals`` and ``warnings`` are typed outcomes (:mod:`crmcore.outcomes`),
+    each with the ``to_json()`` of a scenario result (SCENARIOS.md) and, for a refusal or a
+    warning, the event it is about, where known."""
 
     until: date
     history: tuple[Event, ...]
@@ -237,25 +237,23 @@ class Evaluation:
     invoices: tuple[Invoice, ...]
     payments: tuple[Payment, ...]
     paid: Mapping[str, Money]
-    statuses: tuple[Mapping[str, Any], ...]
-    refusals: tuple[Mapping[str, Any], ...]
-    warnings: tuple[Mapping[str, Any], ...]
+    statuses: tuple[StatusChange, ...]
+    refusals: tuple[Refusal, ...]
+    warnings: tuple[LimitWarning, ...]
     dunning: tuple[DunningTransition, ...]
-    refused: tuple[Event | None, ...]
-    warned: tuple[Event | None, ...]
     #: the keys of the documents charged to a card at issue (BILL-4)
     card_keys: frozenset[str] = frozenset()
 
-    def refusal_of(self, event: Event) -> Mapping[str, Any] | None:
+    def refusal_of(self, event: Event) -> Refusal | None:
         """The refusal of ``event`` (this very object), or None when it was accepted."""
-        for refused, refusal in zip(self.refused, self.refusals, strict=True):
-            if refused is event:
+        for refusal in self.refusals:
+            if refusal.event is event:
                 return refusal
         return None
 
-    def warnings_of(self, event: Event) -> list[Mapping[str, Any]]:
+    def warnings_of(self, event: Event) -> list[LimitWarning]:
         """The warnings ``event`` (this very object) caused (REC-2)."""
-        return [w for e, w in zip(self.warned, self.warnings, strict=True) if e is event]
+        return [w for w in self.warnings if w.event is event]
 
 
 def evaluate_tenant(
@@ -306,7 +304,7 @@ def evaluate_tenant(
 
 def _accepted_at_entry(
     tenant: TenantTerms, events: list[Event], chosen: Sequence[Extension]
-) -> tuple[list[Event], list[dict[str, Any]]]:
+) -> tuple[list[Event], list[Refusal]]:
     """The events (in entry order) accepted when they were entered, and the refusals of the
     others. A command is validated against what is known when it is entered (the stored
     path: :func:`crmcore.app.commands.record`): an event that a later-entered event taking
@@ -321,7 +319,7 @@ def _accepted_at_entry(
         at = events[index].at
         running = at if running is None or at < running else running
     accepted: list[Event] = [events[0]]
-    refused: list[dict[str, Any]] = []
+    refused: list[Refusal] = []
     for index in range(1, len(events)):
         event = events[index]
         later = earliest_after[index]
@@ -330,7 +328,7 @@ def _accepted_at_entry(
             trial = evaluate_tenant(tenant, [*accepted, event], day + CHARGE_HORIZON, chosen)
             refusal = trial.refusal_of(event)
             if refusal is not None:
-                refused.append({**refusal, EVENT_KEY: event})
+                refused.append(refusal.about(event))
                 continue
         accepted.append(event)
     return accepted, refused
@@ -343,12 +341,12 @@ def _evaluate_known(
     until: date,
     chosen: Sequence[Extension],
     compose: Compose | None,
-    refused_at_entry: list[dict[str, Any]],
+    refused_at_entry: list[Refusal],
 ) -> Evaluation:
     """The evaluation of ``events`` (in effective-time order, as if each was known when it
     took effect); ``compose`` turns the invoices so priced into the documents really issued
     (BILL-6 corrections of late entries)."""
-    ended: list[dict[str, Any]] = []  # events refused because the contract had ended (PAY-3/4)
+    ended: list[Refusal] = []  # events refused because the contract had ended (PAY-3/4)
     while True:
         context = _evaluate_once(tenant, events, until, chosen, compose)
         refused = _first_after_contract_ended(context, events)
@@ -357,21 +355,20 @@ def _evaluate_known(
         event, rule = refused
         del events[next(i for i, e in enumerate(events) if e is event)]
         ended.append(
-            {
-                "on": vendor_date(event.at, tenant.policy.timezone).isoformat(),
-                "do": verb_of(event),
-                "rule": rule,
-                "message": "the contract ended for payment delay; only a recorded"
-                " reinstatement restores it",
-                EVENT_KEY: event,
-            }
+            RuleRefusal(
+                vendor_date(event.at, tenant.policy.timezone),
+                verb_of(event),
+                rule,
+                "the contract ended for payment delay; only a recorded reinstatement restores it",
+                event=event,
+            )
         )
     # by day, then in the order of the events (one order, whichever rule refused them)
     order = {id(event): index for index, event in enumerate(history)}
     refusals = _one_per_event(
         sorted(
             [*context.refusals, *ended, *refused_at_entry],
-            key=lambda r: (str(r["on"]), order.get(id(r.get(EVENT_KEY)), len(order))),
+            key=lambda r: (r.on, order.get(id(r.event), len(order))),
         )
     )
     return Evaluation(
@@ -382,32 +379,26 @@ def _evaluate_known(
         payments=tuple(context.payments),
         paid=apply_payments(context.invoices, context.payments),
         statuses=tuple(context.statuses),
-        refusals=tuple(_public(r) for r in refusals),
-        warnings=tuple(_public(w) for w in context.warnings),
+        refusals=tuple(refusals),
+        warnings=tuple(context.warnings),
         dunning=tuple(context.dunning),
-        refused=tuple(r.get(EVENT_KEY) for r in refusals),
-        warned=tuple(w.get(EVENT_KEY) for w in context.warnings),
         card_keys=context.card_keys,
     )
 
 
-def _one_per_event(refusals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _one_per_event(refusals: list[Refusal]) -> list[Refusal]:
     """Each event refused once: by the first rule that refused it (the lifecycle's come first,
     e.g. PAY-5 after a purge, then the PAY/REC families')."""
     seen: set[int] = set()
     kept = []
     for refusal in refusals:
-        event = refusal.get(EVENT_KEY)
+        event = refusal.event
         if event is not None:
             if id(event) in seen:
                 continue
             seen.add(id(event))
         kept.append(refusal)
     return kept
-
-
-def _public(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in item.items() if key != EVENT_KEY}
 
 
 def _evaluate_once(
@@ -439,13 +430,13 @@ def _evaluate_once(
         payments_for=tuple(invoices),
         statuses=_statuses(history[0], policy, timeline),
         refusals=[
-            {
-                "on": refusal.day.isoformat(),
-                "do": verb_of(refusal.event),
-                "rule": refusal.error.rule,
-                "message": refusal.error.problem,
-                EVENT_KEY: refusal.event,
-            }
+            RuleRefusal(
+                refusal.day,
+                verb_of(refusal.event),
+                str(refusal.error.rule),
+                refusal.error.problem,
+                event=refusal.event,
+            )
             for refusal in timeline.refusals
         ],
         warnings=[],
@@ -499,13 +490,13 @@ def _first_after_contract_ended(
     return None
 
 
-def _statuses(created: Event, policy: VendorPolicy, timeline: Timeline) -> list[dict[str, Any]]:
+def _statuses(created: Event, policy: VendorPolicy, timeline: Timeline) -> list[StatusChange]:
     """Every status change with the vendor day it took effect, starting with the trial."""
     day = vendor_date(created.at, policy.timezone)
-    result = [{"on": day.isoformat(), "status": timeline.initial.status.value}]
+    result = [StatusChange(day, timeline.initial.status.value)]
     for step in timeline.steps:
         if step.after.status is not step.before.status:
-            result.append({"on": step.day.isoformat(), "status": step.after.status.value})
+            result.append(StatusChange(step.day, step.after.status.value))
     return result
 
 

@@ -18,6 +18,7 @@ import attrs
 from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.invoices import Invoice
+from crmcore.outcomes import StatusChange
 from crmcore.ports import UnitOfWork
 from crmcore.tenancy.aggregate import Transition
 from crmcore.tenancy.state import TenantStatus
@@ -66,7 +67,7 @@ class TenantStatusView:
 
     tenant_id: str
     as_of: date
-    statuses: tuple[Mapping[str, Any], ...]
+    statuses: tuple[StatusChange, ...]
     status: TenantStatus
     access: Access
     next: tuple[NextTransition, ...]
@@ -76,7 +77,7 @@ class TenantStatusView:
         return {
             "tenant": self.tenant_id,
             "as_of": self.as_of.isoformat(),
-            "statuses": [dict(s) for s in self.statuses],
+            "statuses": [s.to_json() for s in self.statuses],
             "status": self.status.value,
             "access": self.access.value,
             "next": [
@@ -92,8 +93,8 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
         terms = tenant_terms(uow, tenant_id, as_of)
     now = evaluate_tenant(terms, history, as_of)
     ahead = evaluate_tenant(terms, history, as_of + LOOKAHEAD)
-    statuses = tuple(s for s in now.statuses if s["on"] <= as_of.isoformat())
-    status = TenantStatus(statuses[-1]["status"])
+    statuses = tuple(s for s in now.statuses if s.on <= as_of)
+    status = TenantStatus(statuses[-1].status)
     access = Access.FULL if status in _FULL else Access.NONE
     return TenantStatusView(tenant_id, as_of, statuses, status, access, _next(ahead, as_of))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
@@ -54,6 +54,7 @@ from crmcore.events import (
 from crmcore.invoices import Invoice, InvoiceLine
 from crmcore.limits import Outcome, record_decision
 from crmcore.money import Money
+from crmcore.outcomes import LimitRefusal, LimitWarning, Refusal, RuleRefusal, StatusChange
 from crmcore.sla import (
     Outage,
     OutageKind,
@@ -75,7 +76,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTRACT_EVENTS",
-    "EVENT_KEY",
     "RulesContext",
     "apply_rules",
     "contract_closed_by",
@@ -92,9 +92,9 @@ class RulesContext(Protocol):
     timeline: Timeline
     invoices: list[Invoice]
     payments: list[Payment]
-    statuses: list[dict[str, Any]]
-    refusals: list[dict[str, Any]]
-    warnings: list[dict[str, Any]]
+    statuses: list[StatusChange]
+    refusals: list[Refusal]
+    warnings: list[LimitWarning]
     dunning: Sequence[DunningTransition]
 
     @property
@@ -136,10 +136,6 @@ _ACCESS_RULE = {
     DunningStatus.PURGED: "PAY-4",
 }
 
-
-#: The key under which a refusal or warning of the context names its event (an ``Event``, not
-#: JSON: :func:`crmcore.app.evaluation.evaluate` takes it out of what it returns).
-EVENT_KEY = "_event"
 
 #: Events that need a running contract: after a PAY-3 cancellation only the vendor's recorded
 #: reinstatement restores one (a new ``activate``/``prepay`` does not, nor does buying seats,
@@ -190,7 +186,7 @@ def apply_rules(context: RulesContext) -> None:
         context.refresh_payments()
         # Checked against this round's invoices: one that was cancelled among all of them
         # may not be once those issued while it was cancelled are dropped (PAY-3).
-        refused: list[dict[str, Any]] = []
+        refused: list[Refusal] = []
         reinstatements = _valid_reinstatements(context, context.invoices, refused)
         log = dunning_log(
             context.invoices,
@@ -206,7 +202,7 @@ def apply_rules(context: RulesContext) -> None:
             break
         kept = still
     context.refusals.extend(refused)
-    context.refusals.sort(key=lambda r: str(r["on"]))
+    context.refusals.sort(key=lambda r: r.on)
     context.dunning = log
     _add_statuses(context, log)
     _records(context, reinstatements)
@@ -216,7 +212,7 @@ def apply_rules(context: RulesContext) -> None:
 
 
 def _valid_reinstatements(
-    context: RulesContext, invoices: Sequence[Invoice], refusals: list[dict[str, Any]]
+    context: RulesContext, invoices: Sequence[Invoice], refusals: list[Refusal]
 ) -> list[Reinstatement]:
     """Each ``reinstate`` in order; one that PAY-3/PAY-4 refuse becomes a refusal (appended
     to ``refusals``) instead."""
@@ -230,14 +226,9 @@ def _valid_reinstatements(
                 invoices, context.payments, context.policy, event.at, [*accepted, candidate]
             )
         except DunningError as refused:
+            on = vendor_date(event.at, context.policy.timezone)
             refusals.append(
-                {
-                    "on": vendor_date(event.at, context.policy.timezone).isoformat(),
-                    "do": "reinstate",
-                    "rule": refused.rule,
-                    "message": refused.problem,
-                    EVENT_KEY: event,
-                }
+                RuleRefusal(on, "reinstate", str(refused.rule), refused.problem, event=event)
             )
             continue
         accepted.append(candidate)
@@ -248,7 +239,7 @@ def _within(day: date, spans: Sequence[tuple[date, date]]) -> bool:
     return any(first <= day < end for first, end in spans)
 
 
-def _closed_spans(log: Sequence[Any]) -> list[tuple[date, date]]:
+def _closed_spans(log: Sequence[DunningTransition]) -> list[tuple[date, date]]:
     """Days on which the contract had ended (cancelled or purged), as [from, to) spans."""
     spans: list[tuple[date, date]] = []
     start: date | None = None
@@ -263,14 +254,14 @@ def _closed_spans(log: Sequence[Any]) -> list[tuple[date, date]]:
     return spans
 
 
-def _add_statuses(context: RulesContext, log: Sequence[Any]) -> None:
+def _add_statuses(context: RulesContext, log: Sequence[DunningTransition]) -> None:
     merged = list(context.statuses)
     for transition in log:
-        merged.append({"on": transition.on.isoformat(), "status": transition.status.value})
-    merged.sort(key=lambda s: str(s["on"]))  # stable: the lifecycle's own change comes first
-    result: list[dict[str, Any]] = []
+        merged.append(StatusChange(transition.on, transition.status.value))
+    merged.sort(key=lambda s: s.on)  # stable: the lifecycle's own change comes first
+    result: list[StatusChange] = []
     for status in merged:
-        if result and result[-1]["status"] == status["status"]:
+        if result and result[-1].status == status.status:
             continue
         result.append(status)
     context.statuses[:] = result
@@ -340,72 +331,45 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
     for event in context.history:
         if not isinstance(event, RecordsCreated | RecordsDeleted):
             continue
-        day = vendor_date(event.at, policy.timezone).isoformat()
+        day = vendor_date(event.at, policy.timezone)
         if isinstance(event, RecordsDeleted):
             held = counts.get(event.kind, 0)
             if event.count > held:
+                problem = f"{event.count} {event.kind} record(s) asked, {held} held"
                 context.refusals.append(
-                    {
-                        "on": day,
-                        "do": "delete_records",
-                        "rule": "REC-3",
-                        "message": f"{event.count} {event.kind} record(s) asked, {held} held",
-                        EVENT_KEY: event,
-                    }
+                    RuleRefusal(day, "delete_records", "REC-3", problem, event=event)
                 )
             else:
                 counts[event.kind] = held - event.count
             continue
         access = status_at(context.invoices, context.payments, policy, event.at, reinstatements)
         if access in _ACCESS_RULE:
-            context.refusals.append(
-                {
-                    "on": day,
-                    "do": "create_records",
-                    "rule": _ACCESS_RULE[access],
-                    "message": f"the instance is {access.value}",
-                    EVENT_KEY: event,
-                }
-            )
+            problem = f"the instance is {access.value}"
+            rule = _ACCESS_RULE[access]
+            context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))
             continue
         state = context.timeline.state_at(event.at)
         if state.status in _NO_ACCESS:
-            context.refusals.append(
-                {
-                    "on": day,
-                    "do": "create_records",
-                    "rule": _NO_ACCESS[state.status],
-                    "message": f"the instance is {state.status.value}",
-                    EVENT_KEY: event,
-                }
-            )
+            problem = f"the instance is {state.status.value}"
+            rule = _NO_ACCESS[state.status]
+            context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))
             continue
         catalog, limits = context.limits_on(vendor_date(event.at, policy.timezone))
         plan = _plan_in_force(catalog, context.catalog, state.plan)
         decision = record_decision(counts, event.kind, event.count, plan, catalog, limits)
         if decision.outcome is Outcome.REFUSED:
             context.refusals.append(
-                {
-                    "on": day,
-                    "do": "create_records",
-                    "rule": decision.rule,
-                    "suggested_plan": decision.suggested_plan,
-                    EVENT_KEY: event,
-                }
+                LimitRefusal(
+                    day, "create_records", decision.rule, decision.suggested_plan, event=event
+                )
             )
             continue
         counts[event.kind] = counts.get(event.kind, 0) + event.count
         if decision.outcome is Outcome.WARNING:
             context.warnings.append(
-                {
-                    "on": day,
-                    "rule": decision.rule,
-                    "records": decision.records,
-                    "limit": decision.limit,
-                    EVENT_KEY: event,
-                }
+                LimitWarning(day, decision.rule, decision.records, decision.limit, event=event)
             )
-    context.refusals.sort(key=lambda r: str(r["on"]))
+    context.refusals.sort(key=lambda r: r.on)
 
 
 def _plan_in_force(day_catalog: Catalog, catalog: Catalog, code: str | None) -> Plan:

@@ -45,7 +45,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import attrs
 
@@ -58,6 +58,7 @@ from crmcore.errors import CommandRefused, CrmError, SeatError, UploadRefused, V
 from crmcore.files import allowed_extension
 from crmcore.limits import ApiCallDecision, api_call_decision, storage_decision
 from crmcore.outbox import limit_reached_event, refusal_event
+from crmcore.outcomes import ApiCallRefusal, StorageRefusal
 from crmcore.ports import UnitOfWork, User
 from crmcore.roles import Role
 from crmcore.tenancy.seats import check_account_creation
@@ -166,10 +167,8 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
     return TenantInForce(terms, state, plan, day, at)
 
 
-def _refused(error: CrmError, command: str, refusal: Mapping[str, Any] | None = None) -> NoReturn:
-    refused = CommandRefused(error.problem, field=command, rule=error.rule)
-    refused.refusal = refusal
-    raise refused from error
+def _refused(error: CrmError, command: str) -> NoReturn:
+    raise CommandRefused(error.problem, field=command, rule=error.rule) from error
 
 
 # --- SEAT-4 -------------------------------------------------------------------------------------
@@ -246,16 +245,12 @@ def count_api_call(uow: UnitOfWork, tenant_id: str, at: datetime) -> ApiCallDeci
                 field="api_call",
                 rule="API-1",
             )
-            error.refusal = {
-                "on": tenant.day.isoformat(),
-                "do": "api_call",
-                "rule": "API-1",
-                "used": counted.used,
-                "limit": counted.limit,
-                "retry_at": retry,
-            }
+            refusal = ApiCallRefusal(
+                tenant.day, "api_call", "API-1", counted.used, counted.limit, retry
+            )
+            error.refusal = refusal
             # nothing was counted; the day's first refusal is an event (keyed by the day)
-            uow.outbox.append([limit_reached_event(tenant_id, at, error.refusal)])
+            uow.outbox.append([limit_reached_event(tenant_id, at, refusal.to_json())])
             uow.commit()
             raise error
         uow.commit()
@@ -298,15 +293,9 @@ def store_file(uow: UnitOfWork, tenant_id: str, at: datetime, name: str, size: i
                 field="store_file",
                 rule="STOR-1",
             )
-            error.refusal = {
-                "on": tenant.day.isoformat(),
-                "do": "store_file",
-                "rule": "STOR-1",
-                "used": counted.used,
-                "requested": size,
-                "limit": limit,
-            }
-            uow.outbox.append([refusal_event(tenant_id, at, error.refusal)])  # nothing stored
+            refusal = StorageRefusal(tenant.day, "store_file", "STOR-1", counted.used, size, limit)
+            error.refusal = refusal
+            uow.outbox.append([refusal_event(tenant_id, at, refusal.to_json())])  # nothing stored
             uow.commit()
             raise error
         uow.commit()

@@ -12,14 +12,15 @@ it: the same engine (:func:`crmcore.app.evaluation.evaluate_tenant`) decided bot
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, NotFound, ValidationError
+from crmcore.errors import CommandRefused, NotFound, ShownRefusal, ValidationError
 from crmcore.events import TenantCreated, entered
+from crmcore.outcomes import RuleRefusal
 from crmcore.ports import UnitOfWork
 from crmcore.scenario.input import ParsedScenario, parse
 from crmcore.scenario.runner import result_json
@@ -64,7 +65,7 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
     created = scenario.history[0]
     assert isinstance(created, TenantCreated)  # parse() starts every history with it
     register_tenant(unit_of_work(), tenant_id, vendor.name, created.at, created.identity)
-    refusals: list[tuple[int, dict[str, Any]]] = []  # (the event's place, its refusal)
+    refusals: list[tuple[int, ShownRefusal]] = []  # (the event's place, its refusal)
     tz = scenario.policy.timezone
     for place, event in enumerate(scenario.history):
         if place == 0:
@@ -78,7 +79,7 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
         try:
             record(unit_of_work(), tenant_id, event)
         except CommandRefused as refused:
-            refusals.append((place, _refusal(refused, vendor_date(event.at, tz).isoformat())))
+            refusals.append((place, _refusal(refused, vendor_date(event.at, tz))))
     billed = bill_tenant(unit_of_work(), tenant_id, scenario.until)
     with unit_of_work() as uow:
         stored = sorted(uow.invoices.for_tenant(tenant_id), key=lambda i: (i.issued, i.number))
@@ -87,11 +88,11 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
     # of stored events and the commands' refusals merged
     places = {id(e): i for i, e in enumerate(scenario.history)}
     ruled = [
-        (_place(event, scenario.history, places), refusal)
-        for event, refusal in zip(billed.evaluation.refused, result["refusals"], strict=True)
+        (_place(refusal.event, scenario.history, places), refusal)
+        for refusal in billed.evaluation.refusals
     ]
-    merged = sorted([*ruled, *refusals], key=lambda item: (str(item[1]["on"]), item[0]))
-    result["refusals"] = [refusal for _place_, refusal in merged]
+    merged = sorted([*ruled, *refusals], key=lambda item: (item[1].on, item[0]))
+    result["refusals"] = [refusal.to_json() for _place_, refusal in merged]
     return result
 
 
@@ -114,8 +115,8 @@ def _save_unless_stored(unit_of_work: Callable[[], UnitOfWork], vendor: Vendor) 
     save_vendor(unit_of_work(), vendor)
 
 
-def _refusal(refused: CommandRefused, on: str) -> dict[str, Any]:
-    """The refusal as the scenario result shows it."""
+def _refusal(refused: CommandRefused, on: date) -> ShownRefusal:
+    """The command's refusal (a scenario result shows its ``to_json()``)."""
     if refused.refusal is not None:
-        return dict(refused.refusal)
-    return {"on": on, "do": refused.field, "rule": refused.rule, "message": refused.problem}
+        return refused.refusal
+    return RuleRefusal(on, str(refused.field), str(refused.rule), refused.problem)

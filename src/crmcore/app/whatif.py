@@ -28,6 +28,7 @@ from crmcore.errors import OutOfOrderError, ValidationError
 from crmcore.events import Event, TenantCreated
 from crmcore.invoices import Invoice
 from crmcore.money import Money
+from crmcore.outcomes import Refusal
 from crmcore.periods import Period
 from crmcore.ports import UnitOfWork
 from crmcore.vendors import Vendor
@@ -55,7 +56,7 @@ class Preview:
     tenant_id: str
     until: date
     invoices: tuple[Invoice, ...]
-    refusals: tuple[Mapping[str, Any], ...]
+    refusals: tuple[Refusal, ...]
     evaluation: Evaluation
 
 
@@ -100,8 +101,8 @@ def preview(
     mine = {id(event) for event in proposed}
     refusals = tuple(
         refusal
-        for event, refusal in zip(evaluation.refused, evaluation.refusals, strict=True)
-        if event is not None and id(event) in mine
+        for refusal in evaluation.refusals
+        if refusal.event is not None and id(refusal.event) in mine
     )
     return Preview(tenant_id, until, new, refusals, evaluation)
 

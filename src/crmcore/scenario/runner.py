@@ -81,9 +81,9 @@ def result_json(
         paid = {i.number: amount for i in shown if (amount := by_key.get(i.key)) is not None}
     return {
         "invoices": [invoice_json(invoice, paid) for invoice in shown],
-        "statuses": [dict(s) for s in evaluation.statuses],
-        "refusals": [dict(r) for r in evaluation.refusals],
-        "warnings": [dict(w) for w in evaluation.warnings],
+        "statuses": [s.to_json() for s in evaluation.statuses],
+        "refusals": [r.to_json() for r in evaluation.refusals],
+        "warnings": [w.to_json() for w in evaluation.warnings],
     }
 
 

@@ -80,7 +80,7 @@ from crmcore.tenancy.state import TenantState, TenantStatus, billing_period, evo
 from crmcore.tenancy.trials import conversion_deadline, trial_end
 
 __all__ = [
-    "Refusal",
+    "ReplayRefusal",
     "Step",
     "TenantState",
     "TenantStatus",
@@ -116,7 +116,7 @@ class Step:
 
 
 @attrs.frozen
-class Refusal:
+class ReplayRefusal:
     """An event the rules refused; nothing of it was applied."""
 
     at: datetime
@@ -131,7 +131,7 @@ class Timeline:
 
     initial: TenantState
     steps: tuple[Step, ...]
-    refusals: tuple[Refusal, ...]
+    refusals: tuple[ReplayRefusal, ...]
 
     @property
     def final(self) -> TenantState:
@@ -216,7 +216,7 @@ def _replay_from(
     tz = zone(policy.timezone)
     initial = state
     steps: list[Step] = []
-    refusals: list[Refusal] = []
+    refusals: list[ReplayRefusal] = []
     for index in range(first, len(history)):
         event = history[index]
         if event.at > end:
@@ -225,7 +225,7 @@ def _replay_from(
         try:
             after = apply(state, event, catalog, policy)
         except RuleViolation as error:
-            refusals.append(Refusal(event.at, vendor_date(event.at, tz), event, error))
+            refusals.append(ReplayRefusal(event.at, vendor_date(event.at, tz), event, error))
             continue
         # ``event.at`` is aware (the event validated it): its vendor day without re-checking.
         steps.append(Step(event.at, event.at.astimezone(tz).date(), event, state, after))
