@@ -235,15 +235,15 @@ def test_seat_4_a_user_of_another_tenant_an_unknown_role_or_supervisor_is_refuse
     supervisor (VIS-2) one of the tenant's users."""
     tenant = _tenant(unit_of_work, _vendor(unit_of_work))
     at = datetime(2026, 1, 6, 10, tzinfo=WARSAW)
-    bad = [
-        (User("someone-else", "eve"), "user.tenant_id"),
-        (User(tenant, "eve", "admin"), "user.role"),
-        (User(tenant, "eve", supervisor="nobody"), "user.supervisor"),
-        (User(tenant, "x" * 65), "user.user_id"),
+    bad: list[tuple[Callable[[], User], str]] = [
+        (lambda: User("someone-else", "eve"), "user.tenant_id"),
+        (lambda: User(tenant, "eve", "admin"), "user.role"),  # refused when made (VIS-7)
+        (lambda: User(tenant, "eve", supervisor="nobody"), "user.supervisor"),
+        (lambda: User(tenant, "x" * 65), "user.user_id"),
     ]
     for user, field in bad:
         with pytest.raises(ValidationError) as refused:
-            create_user(unit_of_work(), tenant, "administrator", user, at)
+            create_user(unit_of_work(), tenant, "administrator", user(), at)
         assert refused.value.field == field
     with unit_of_work() as uow:
         assert uow.users.for_tenant(tenant) == []

@@ -20,7 +20,8 @@ from crmcore.catalog import Cycle, Plan, Price
 
 # Public names bound to different objects in different modules: none (issue 16). Renamed so
 # that each name means one thing: ports.RecordCount (the counter's answer, not limits'
-# RecordDecision), tables.tenant_users (not a second ``users``), cli_options.FIRST_OPTION_DAY /
+# RecordDecision), one ``users`` table (tables.users is tables_visibility.users), one
+# ``Role`` (roles.Role is visibility.language.Role), cli_options.FIRST_OPTION_DAY /
 # LAST_OPTION_DAY (the job days, not the scenario bounds); scenario_input's PRESETS went (the
 # names of presets.PRESETS).
 KNOWN_DUPLICATES: dict[str, set[str]] = {}

@@ -309,6 +309,12 @@ class InMemoryUserRepository(_Repository):
     def add(self, user: User) -> None:
         if (user.tenant_id, user.user_id) in self.rows:
             raise StorageError(f"user {user.user_id!r} already exists", field="user_id")
+        if user.supervisor is not None and (user.tenant_id, user.supervisor) not in self.rows:
+            raise ValidationError(  # as SQL's supervisor link, a row of the tenant (VIS-2)
+                f"no user {user.supervisor!r} in tenant {user.tenant_id!r}",
+                field="user.supervisor",
+                rule="VIS-2",
+            )
         self.rows[(user.tenant_id, user.user_id)] = user
 
     def get(self, tenant_id: str, user_id: str) -> User:

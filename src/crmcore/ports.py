@@ -50,6 +50,7 @@ from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated, en
 from crmcore.invoices import Invoice, Payment
 from crmcore.outbox import OutboxEvent
 from crmcore.presets import PRESETS
+from crmcore.roles import Role
 from crmcore.tenancy.trials import normalise_identity
 from crmcore.vendors import Vendor
 
@@ -121,13 +122,24 @@ class StorageCount:
     limit: int | None
 
 
+def _account_role(value: object) -> Role:
+    return Role.parse(value, field="user.role", rule="VIS-7")
+
+
 @attrs.frozen
 class User:
-    """A user account of a tenant (SEAT-3, SEAT-4, VIS-7)."""
+    """A user account of a tenant (SEAT-3, SEAT-4, VIS-7).
+
+    ``role`` is a :class:`~crmcore.visibility.language.Role`, the one role vocabulary of
+    accounts and visibility; its text is accepted (``"owner"``, ``"administrator"``,
+    ``"supervisor"``, ``"employee"`` or the former accounts' ``"user"``, ``"external"``) and
+    anything else refused when the account is made (``ValidationError`` on ``user.role``,
+    VIS-7). ``supervisor`` is the ``user_id`` of the tenant's account supervising it (VIS-2).
+    """
 
     tenant_id: str
     user_id: str
-    role: str = "user"  # "owner", "administrator", "supervisor", "user", "external"
+    role: Role = attrs.field(default=Role.EMPLOYEE, converter=_account_role)
     supervisor: str | None = None
 
 
@@ -297,12 +309,16 @@ class FileRepository(Protocol):
 class UserRepository(Protocol):
     """User accounts and their supervisor relation (VIS-2, VIS-7)."""
 
-    def add(self, user: User) -> None: ...
+    def add(self, user: User) -> None:
+        """Store a new account. ``StorageError`` when the tenant has an account of that
+        ``user_id``; ``ValidationError`` (``user.supervisor``, VIS-2) when its supervisor is no
+        account of the tenant; either way nothing is stored and the unit of work goes on."""
 
     def get(self, tenant_id: str, user_id: str) -> User:
         """NotFound when the tenant has no such user."""
 
-    def for_tenant(self, tenant_id: str) -> list[User]: ...
+    def for_tenant(self, tenant_id: str) -> list[User]:
+        """The tenant's accounts by ``user_id``."""
 
 
 class VendorRepository(Protocol):

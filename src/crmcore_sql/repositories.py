@@ -36,6 +36,7 @@ from sqlalchemy import (
     NestedTransaction,
     Table,
     delete,
+    func,
     insert,
     select,
     update,
@@ -100,9 +101,10 @@ from crmcore_sql.tables import (
     seat_counts,
     stored_files,
     tenant_events,
-    tenant_users,
     tenants,
     trial_identities,
+    users,
+    users_counter,
 )
 from crmcore_sql.tables_vendors import vendors
 from crmcore_sql.transactions import TransactionState, server_ended_transaction
@@ -758,41 +760,148 @@ class SqlSeatRepository(_SqlRepository):
 
 
 class SqlUserRepository(_SqlRepository):
+    """Accounts in the one ``users`` table (issue 16): ``account`` is the user id, unique per
+    tenant; ``supervisor_id`` the supervisor account's row. Rows without an account (the
+    visibility filters' principals only) are no accounts: never read here.
+
+    A new account's integer ``id`` comes from ``users_counter``: its one row is locked (an
+    upsert that changes nothing, held until the transaction ends; SQLite's unit of work holds
+    the write lock already), then the id is one above both the last id given and every stored
+    id, so two account creators never take one id (the second waits for the first's commit and
+    reads it) and rows inserted with ids of their own (the visibility loaders, the benchmarks)
+    are never collided with once committed. A row of that id inserted meanwhile by such a
+    loader, still uncommitted, makes the insert fail once it commits: the id is taken again
+    (:data:`_ID_ATTEMPTS` times). The counter is the last lock an account creation takes."""
+
     def add(self, user: User) -> None:
-        with self._translating("adding user"), self._atomic(statements=1):
-            try:
-                self.connection.execute(
-                    insert(tenant_users).values(
-                        tenant_id=user.tenant_id,
-                        user_id=user.user_id,
-                        role=user.role,
-                        supervisor=user.supervisor,
+        with self._translating("adding user"), self._atomic():
+            if self._row_id(user.tenant_id, user.user_id) is not None:
+                raise _taken(user)
+            supervisor_id = None
+            if user.supervisor is not None:
+                supervisor_id = self._row_id(user.tenant_id, user.supervisor)
+                if supervisor_id is None:
+                    raise _no_supervisor(user)
+            values = {
+                "tenant_id": user.tenant_id,
+                "account": user.user_id,
+                "role": user.role.value,
+                "supervisor_id": supervisor_id,
+            }
+            last = self._lock_counter()
+            for _ in range(_ID_ATTEMPTS):
+                new_id = max(last, self._max_id()) + 1
+                if new_id > _MAX_USER_ID:
+                    raise StorageError(
+                        f"no user id is left above {last} (the largest is {_MAX_USER_ID})",
+                        field="users.id",
                     )
+                try:
+                    with self.connection.begin_nested():
+                        self.connection.execute(insert(users).values(id=new_id, **values))
+                except IntegrityError as exc:
+                    if self._row_id(user.tenant_id, user.user_id) is not None:
+                        raise _taken(user) from exc  # a concurrent creation of the same account
+                    last = new_id  # the id was taken meanwhile by a row of its own id
+                    continue
+                self.connection.execute(
+                    update(users_counter)
+                    .where(users_counter.c.name == _USERS_COUNTER)
+                    .values(last_id=new_id)
                 )
-            except IntegrityError as exc:
-                raise StorageError(
-                    f"user {user.user_id!r} already exists", field="user_id"
-                ) from exc
+                return
+            raise StorageError(
+                f"user {user.user_id!r}: no free id after {_ID_ATTEMPTS} attempts",
+                field="users.id",
+            )
+
+    def _lock_counter(self) -> int:
+        """Lock the counter row (created at 0 the first time); the last id given."""
+        values = {"name": _USERS_COUNTER, "last_id": 0}
+        unchanged = {"last_id": users_counter.c.last_id + 0}
+        return self._sql.upsert_returning(
+            self.connection, users_counter, "name", values, unchanged, "last_id", lock=True
+        )
+
+    def _max_id(self) -> int:
+        largest: int | None = self.connection.execute(select(func.max(users.c.id))).scalar()
+        return int(largest or 0)
+
+    def _row_id(self, tenant_id: str, account: str) -> int | None:
+        found: int | None = self.connection.execute(
+            select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.account == account)
+        ).scalar()
+        return found
+
+    def _accounts(self, tenant_id: str, account: str | None = None) -> list[User]:
+        supervisor = users.alias("supervisor")
+        statement = (
+            select(
+                users.c.tenant_id,
+                users.c.account,
+                users.c.role,
+                users.c.supervisor_id,
+                supervisor.c.account.label("supervisor"),
+            )
+            .select_from(
+                users.outerjoin(
+                    supervisor,
+                    (supervisor.c.id == users.c.supervisor_id)
+                    & (supervisor.c.tenant_id == users.c.tenant_id),  # VIS-1
+                )
+            )
+            .where(users.c.tenant_id == tenant_id, users.c.account.is_not(None))
+            .order_by(users.c.account)
+        )
+        if account is not None:
+            statement = statement.where(users.c.account == account)
+        with self._translating("reading users"):
+            rows = self.connection.execute(statement).all()
+        return [_account(row) for row in rows]
 
     def get(self, tenant_id: str, user_id: str) -> User:
-        with self._translating("reading user"):
-            row = self.connection.execute(
-                select(tenant_users).where(
-                    tenant_users.c.tenant_id == tenant_id, tenant_users.c.user_id == user_id
-                )
-            ).first()
-        if row is None:
+        found = self._accounts(tenant_id, user_id)
+        if not found:
             raise NotFound(f"no user {user_id!r}", field="user_id")
-        return User(row.tenant_id, row.user_id, row.role, row.supervisor)
+        return found[0]
 
     def for_tenant(self, tenant_id: str) -> list[User]:
-        with self._translating("reading users"):
-            rows = self.connection.execute(
-                select(tenant_users)
-                .where(tenant_users.c.tenant_id == tenant_id)
-                .order_by(tenant_users.c.user_id)
-            ).all()
-        return [User(row.tenant_id, row.user_id, row.role, row.supervisor) for row in rows]
+        return self._accounts(tenant_id)
+
+
+_USERS_COUNTER = "users"  # the one row of users_counter (migration 0013)
+_ID_ATTEMPTS = 5
+_MAX_USER_ID = 2**31 - 1  # users.id is a 32-bit INTEGER on every engine
+
+
+def _taken(user: User) -> StorageError:
+    return StorageError(f"user {user.user_id!r} already exists", field="user_id")
+
+
+def _no_supervisor(user: User) -> ValidationError:
+    return ValidationError(
+        f"no user {user.supervisor!r} in tenant {user.tenant_id!r}",
+        field="user.supervisor",
+        rule="VIS-2",
+    )
+
+
+def _account(row: Any) -> User:
+    """The account of a ``users`` row; a StorageError for a row written outside crmcore (a
+    role no :class:`~crmcore.roles.Role` spells, a supervisor that is no account of the
+    tenant)."""
+    if row.supervisor_id is not None and row.supervisor is None:
+        raise StorageError(
+            f"the supervisor (id {row.supervisor_id}) of {row.account!r} is no account of"
+            f" tenant {row.tenant_id!r}",
+            field="users.supervisor_id",
+        )
+    try:
+        return User(row.tenant_id, row.account, row.role, row.supervisor)
+    except ValidationError:
+        raise StorageError(
+            f"stored value {row.role!r} of {row.account!r} is no role", field="users.role"
+        ) from None
 
 
 class SqlApiCallCounterRepository(_SqlRepository):

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     String,
@@ -48,14 +49,16 @@ __all__ = [
     "seat_counts",
     "stored_files",
     "tenant_events",
-    "tenant_users",
     "tenants",
     "trial_identities",
+    "users",
+    "users_counter",
 ]
 
 AMOUNT = BigInteger  # integer minor units of the row's currency (crmcore_sql.convert)
 VAT_RATE_LENGTH = 24  # a VAT rate's exact decimal text: "0.2300", about 20 decimals at most
 ID = 64
+ROLE = 32  # a crmcore.roles.Role's value
 
 tenants = Table(
     "tenants",
@@ -233,17 +236,39 @@ stored_files = Table(
     PrimaryKeyConstraint("tenant_id", "name"),
 )
 
-# The people of a tenant (SEAT-1 roles, crmcore.ports.User); apart from the visibility tables'
-# ``users`` (integer ids, permission levels), which the visibility filters read. Python name =
-# SQL name; unifying the two tables is left to the storage work (issue 16, "one users table").
-tenant_users = Table(
-    "tenant_users",
+# The one table of a tenant's users (issue 16): the accounts of crmcore.ports.User (SEAT-3,
+# SEAT-4, VIS-7; ``account`` is ``User.user_id``, unique per tenant) and the principals the
+# visibility filters read (crmcore_sql.visibility: ``id``, ``role``, ``supervisor_id``), one row
+# per person. ``id`` is the integer key tasks, assignees, permissions and supervisor links refer
+# to: an account's is given by the users repository from ``users_counter`` (locked until its
+# transaction ends) and above every stored id, so rows inserted with ids of their own (the
+# visibility loaders, the benchmarks) never collide with it. A row without ``account`` is a
+# principal only (loaded by an application). ``role`` is crmcore.roles.Role's value
+# (``employee``, never the accounts' former ``user``); ``supervisor_id`` the supervisor's row
+# (an account's supervisor is ``User.supervisor`` by account). Migration 0013 merged the former
+# ``tenant_users`` into it.
+users = Table(
+    "users",
     metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
     Column("tenant_id", String(ID), nullable=False),
-    Column("user_id", String(ID), nullable=False),
-    Column("role", String(20), nullable=False),
-    Column("supervisor", String(ID)),
-    PrimaryKeyConstraint("tenant_id", "user_id"),
+    Column("role", String(ROLE), nullable=False),
+    # the supervisor link of the org chart; NULL at the top
+    Column("supervisor_id", Integer, ForeignKey("users.id"), nullable=True),
+    Column("account", String(ID), nullable=True),
+    Index("ix_users_tenant_id_role", "tenant_id", "role"),
+    Index("ix_users_supervisor_id", "supervisor_id"),
+    # one account per name in a tenant (NULLs, principals without an account, never collide)
+    Index("ix_users_tenant_id_account", "tenant_id", "account", unique=True),
+)
+
+# The last ``users.id`` given to an account (one row, ``name`` = "users"), locked by the writer
+# until its commit: account creators queue for it, so no two take one id.
+users_counter = Table(
+    "users_counter",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
 )
 
 # The billing job's marks: a tenant billed by the run up to a day (``period`` is that day,

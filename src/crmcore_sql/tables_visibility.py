@@ -6,7 +6,8 @@ plan's newest page of a tenant's tasks walks ``(tenant_id, created_at, id)``, th
 assignee" EXISTS probes the primary key ``(task_id, user_id)``; the index plan starts from the
 reverse index ``(user_id, task_id)`` (the viewer's assignments) and from
 ``(tenant_id, creator_id | supervisor_id, created_at, id)`` (the viewer's tasks, in page
-order). The storage issue absorbs these tables into its migrations.
+order). ``users`` is the one users table of :mod:`crmcore_sql.tables` (accounts and
+principals alike), re-exported here: the very object.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 
 from crmcore_sql.metadata import metadata
+from crmcore_sql.tables import users  # the one users table (issue 16): accounts and principals
 
 __all__ = [
     "crm_records",
@@ -36,18 +38,6 @@ __all__ = [
 
 TENANT_ID = 64
 ROLE = 32
-
-users = Table(
-    "users",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("tenant_id", String(TENANT_ID), nullable=False),
-    Column("role", String(ROLE), nullable=False),
-    # the supervisor link of the org chart; NULL at the top
-    Column("supervisor_id", Integer, ForeignKey("users.id"), nullable=True),
-    Index("ix_users_tenant_id_role", "tenant_id", "role"),
-    Index("ix_users_supervisor_id", "supervisor_id"),
-)
 
 user_permissions = Table(
     "user_permissions",

@@ -74,5 +74,9 @@ def empty_tables(engine: Engine) -> None:
     from crmcore_sql.metadata import metadata
 
     with engine.begin() as connection:
+        for table in metadata.sorted_tables:  # links within a table first (users.supervisor_id)
+            for key in table.foreign_keys:
+                if key.column.table is table:
+                    connection.execute(table.update().values({key.parent.name: None}))
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())

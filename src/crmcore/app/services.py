@@ -60,6 +60,7 @@ from crmcore.limits import ApiCallDecision, api_call_decision, storage_decision
 from crmcore.outbox import limit_reached_event, refusal_event
 from crmcore.outcomes import ApiCallRefusal, StorageRefusal
 from crmcore.ports import UnitOfWork, User
+from crmcore.roles import Role
 from crmcore.tenancy.seats import check_account_creation
 from crmcore.tenancy.state import TenantState, TenantStatus
 
@@ -79,8 +80,9 @@ __all__ = [
 #: 3 GB per seat is 3 x 1024**3 bytes.
 BYTES_PER_GB = 1024**3
 
-#: The roles of a user account (:class:`crmcore.ports.User`, VIS-2, VIS-7).
-USER_ROLES: frozenset[str] = frozenset({"owner", "administrator", "supervisor", "user", "external"})
+#: The roles of a user account (:class:`crmcore.ports.User`, VIS-2, VIS-7): every
+#: :class:`~crmcore.visibility.language.Role` (the accounts' ``"user"`` is ``Role.EMPLOYEE``).
+USER_ROLES: frozenset[Role] = frozenset(Role)
 
 _MAX_ID = 64  # the id columns of every SQL engine (crmcore_sql.tables)
 
@@ -173,7 +175,7 @@ def _refused(error: CrmError, command: str) -> NoReturn:
 
 
 def create_user(
-    uow: UnitOfWork, tenant_id: str, creator_role: str, user: User, at: datetime
+    uow: UnitOfWork, tenant_id: str, creator_role: Role | str, user: User, at: datetime
 ) -> User:
     """Create ``user``'s account at ``at`` (SEAT-4): refused unless ``creator_role`` is an
     administrator's (or the owner's, :data:`crmcore.tenancy.seats.ACCOUNT_CREATORS`), and when the
@@ -216,12 +218,7 @@ def _check_user(tenant_id: str, user: User) -> None:
             raise ValidationError(
                 f"must be 1..{_MAX_ID} characters, got {value!r}", field=field, rule="SEAT-2"
             )
-    if user.role not in USER_ROLES:
-        raise ValidationError(
-            f"unknown role {user.role!r} (known: {', '.join(sorted(USER_ROLES))})",
-            field="user.role",
-            rule="VIS-7",
-        )
+    # the role is a Role: User reads it when made (VIS-7, ValidationError on ``user.role``)
 
 
 # --- API-1 --------------------------------------------------------------------------------------

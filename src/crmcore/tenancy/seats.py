@@ -15,7 +15,8 @@ crmcore.errors.SeatError: person: no free account for 'bob' ... (SEAT-5)
 
 from __future__ import annotations
 
-from crmcore.errors import SeatError
+from crmcore.errors import SeatError, short_repr
+from crmcore.roles import Role
 
 __all__ = [
     "ACCOUNT_CREATORS",
@@ -27,24 +28,36 @@ __all__ = [
 ]
 
 #: Roles that may create user accounts (SEAT-4).
-ACCOUNT_CREATORS: frozenset[str] = frozenset({"administrator", "owner"})
+ACCOUNT_CREATORS: frozenset[Role] = frozenset({Role.ADMINISTRATOR, Role.OWNER})
 
 
-def check_account_creation(creator_role: str, creators: frozenset[str] = ACCOUNT_CREATORS) -> None:
-    """Refuse account creation by anyone but an administrator (SEAT-4).
+def check_account_creation(
+    creator_role: Role | str, creators: frozenset[Role] = ACCOUNT_CREATORS
+) -> Role:
+    """Refuse account creation by anyone but an administrator (SEAT-4); the creator's
+    :class:`~crmcore.visibility.language.Role` when allowed. A role given as text is read as
+    :class:`Role` reads it (exact spellings, ``"user"`` is an employee's); text naming no
+    role is refused like any other creator.
 
     >>> check_account_creation("employee")
     Traceback (most recent call last):
     ...
     crmcore.errors.SeatError: creator_role: only an administrator may create user accounts, \
 not 'employee' (SEAT-4)
+    >>> check_account_creation("owner")
+    <Role.OWNER: 'owner'>
     """
-    if str(creator_role) not in creators:
+    try:
+        role = Role(creator_role)
+    except ValueError:
+        role = None
+    if role is None or role not in creators:
         raise SeatError(
-            f"only an administrator may create user accounts, not {str(creator_role)!r}",
+            f"only an administrator may create user accounts, not {short_repr(str(creator_role))}",
             field="creator_role",
             rule="SEAT-4",
         )
+    return role
 
 
 def check_assignment(persons: frozenset[str], seats: int, person: str, *, paid: bool) -> None:

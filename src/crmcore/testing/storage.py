@@ -64,6 +64,7 @@ from crmcore.limits import MAX_RECORD_LIMIT, MAX_RECORDS_PER_CALL
 from crmcore.money import Money
 from crmcore.ports import RecordTable, UnitOfWork, User
 from crmcore.presets import preset
+from crmcore.roles import Role
 from crmcore.testing.storage_outbox import OutboxContract
 from crmcore.testing.storage_usage import UsageContract
 from crmcore.vendors import Vendor
@@ -650,7 +651,7 @@ class StorageContract(UsageContract, OutboxContract):
             with pytest.raises(StorageError):
                 uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])
             with pytest.raises(StorageError):
-                uow.users.add(User(tenant, "owner", "admin"))
+                uow.users.add(User(tenant, "owner", Role.ADMINISTRATOR))
             with pytest.raises(ConcurrencyError):
                 uow.tenants.append(tenant, [SeatsAdded(at, 1)], expected_version=0)
             with pytest.raises(SeatError):
@@ -684,6 +685,75 @@ class StorageContract(UsageContract, OutboxContract):
             assert uow.users.for_tenant(tenant) == [employee, owner]
             with pytest.raises(NotFound):
                 uow.users.get(_unique(), "emp")
+
+    def test_vis7_every_role_round_trips_as_the_one_enum(self) -> None:
+        """VIS-7 (issue 16): an account of each Role, and one made with the accounts' former
+        ``"user"``, reads back as that Role (``"user"`` as ``Role.EMPLOYEE``)."""
+        tenant = _unique()
+        made = [User(tenant, f"u-{role.value}", role) for role in Role]
+        made.append(User(tenant, "u-user", "user"))
+        with self.unit_of_work() as uow:
+            for user in made:
+                uow.users.add(user)
+            uow.commit()
+        with self.unit_of_work() as uow:
+            stored = {user.user_id: user.role for user in uow.users.for_tenant(tenant)}
+        assert stored == {user.user_id: user.role for user in made}
+        assert stored["u-user"] is Role.EMPLOYEE
+        assert all(type(role) is Role for role in stored.values())
+
+    def test_vis2_an_account_supervised_by_no_account_of_its_tenant_is_refused(self) -> None:
+        """VIS-2: a supervisor is one of the tenant's accounts (another tenant's ``boss`` is
+        not); the refusal names ``user.supervisor``, stores nothing and the unit of work goes
+        on (the duplicate account after it is refused too, the one after that stored)."""
+        tenant, other = _unique(), _unique()
+        with self.unit_of_work() as uow:
+            uow.users.add(User(other, "boss", Role.SUPERVISOR))
+            uow.users.add(User(tenant, "ann"))
+            with pytest.raises(ValidationError) as refused:
+                uow.users.add(User(tenant, "eve", supervisor="boss"))
+            assert (refused.value.field, refused.value.rule) == ("user.supervisor", "VIS-2")
+            with pytest.raises(StorageError):
+                uow.users.add(User(tenant, "ann", Role.OWNER))
+            uow.users.add(User(tenant, "bob", supervisor="ann"))
+            uow.commit()
+        with self.unit_of_work() as uow:
+            assert uow.users.for_tenant(tenant) == [
+                User(tenant, "ann"),
+                User(tenant, "bob", supervisor="ann"),
+            ]
+
+    def test_concurrent_account_creations_are_both_stored(self) -> None:
+        """SEAT-4 storage: units of work creating accounts at once (two threads, two accounts
+        each, one tenant) all commit; none is lost and the same name is never stored twice."""
+        tenant = _unique()
+        failures: list[BaseException] = []
+        start = threading.Barrier(2, timeout=30)
+
+        def creator(name: str) -> None:
+            try:
+                start.wait()
+                for n in range(2):
+                    while True:
+                        try:
+                            with self.unit_of_work() as uow:
+                                uow.users.add(User(tenant, f"{name}{n}"))
+                                uow.commit()
+                        except ConcurrencyError:  # a deadlock the database broke: retry
+                            continue
+                        break
+            except BaseException as exc:  # the assertion below names it
+                failures.append(exc.with_traceback(None))
+
+        threads = [threading.Thread(target=creator, args=(name,)) for name in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert failures == []
+        with self.unit_of_work() as uow:
+            names = [user.user_id for user in uow.users.for_tenant(tenant)]
+        assert names == ["a0", "a1", "b0", "b1"]
 
     # --- VIS-1 -------------------------------------------------------------------------------
 

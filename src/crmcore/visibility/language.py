@@ -12,6 +12,7 @@ from typing import Union
 import attrs
 
 from crmcore.errors import PolicyCompileError
+from crmcore.roles import Role
 
 __all__ = [
     "CRM_KINDS",
@@ -47,16 +48,6 @@ __all__ = [
     "partially_evaluate",
     "relation_cover",
 ]
-
-
-class Role(enum.StrEnum):
-    """A tenant user's role."""
-
-    OWNER = "owner"
-    ADMINISTRATOR = "administrator"
-    SUPERVISOR = "supervisor"
-    EMPLOYEE = "employee"
-    EXTERNAL = "external"  # a customer contact (VIS-6)
 
 
 #: The employer's roles (VIS-2): tasks they create follow VIS-2, every other creator's VIS-3.
