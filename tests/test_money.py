@@ -282,3 +282,37 @@ def test_bill_7_round_product_is_the_exact_product_rounded_once(
     assert round_product(left, right, digits) == round_half_up(
         Fraction(left) * Fraction(right), digits
     )
+
+
+def _plain(value: Money) -> Money:
+    """The same amount through the public constructor (its converter and validator)."""
+    return Money(value.amount, value.currency)
+
+
+@given(
+    amounts=same_currency(2, extra_places=2),
+    factor=st.integers(-50, 50),
+    ratio=st.tuples(st.integers(0, 400), st.integers(1, 400)),
+)
+def test_the_fast_arithmetic_gives_what_the_plain_constructor_gives_BILL_7(
+    amounts: tuple[Money, Money], factor: int, ratio: tuple[int, int]
+) -> None:
+    """Arithmetic builds its results past the converter and validator (``money._trusted``, the
+    hot path's one shortcut): each result is a value the plain constructor accepts and equals,
+    with the same type of amount (issue 16: the shortcut checked against the plain path)."""
+    a, b = amounts
+    results = [
+        a + b,
+        a - b,
+        -a,
+        abs(a),
+        a * factor,
+        a.rounded(),
+        a.times_ratio(*ratio),
+        Money.zero(a.currency),
+    ]
+    for result in results:
+        plain = _plain(result)
+        assert plain == result
+        assert type(result.amount) is Decimal and type(plain.amount) is Decimal
+        assert result.amount.is_finite()

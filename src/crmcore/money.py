@@ -317,7 +317,9 @@ class Money:
 
 def _trusted(amount: Decimal, currency: str) -> Money:
     """A :class:`Money` from a ``Decimal`` and a currency already checked (the results of
-    arithmetic on valid values): skips the converter and the validator."""
+    arithmetic on valid values): skips the converter and the validator. The hot path's one
+    shortcut past the value type; tests/test_money.py checks every result against the plain
+    constructor."""
     money = object.__new__(Money)
     object.__setattr__(money, "amount", amount)
     object.__setattr__(money, "currency", currency)
