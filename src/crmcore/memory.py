@@ -13,6 +13,9 @@ True
 >>> with storage.unit_of_work() as uow:
 ...     uow.records.try_create("t1", "lead", 2, limit=3).allowed
 False
+
+Long because every repository of crmcore.ports in memory, one class per port (as
+crmcore_sql.repositories is in SQL), with the storage and its unit of work.
 """
 
 from __future__ import annotations
