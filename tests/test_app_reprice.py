@@ -7,15 +7,18 @@
 - ``by_tenant=False`` gives the same totals and the same biggest changes as the full report;
 - reprice under the stored terms changes nothing, exactly, on memory and every SQL engine;
   ``before`` is the exact sum of the documents stored in the window (read another way);
-- SQL: three statements per batch of tenants, however many tenants and documents.
+- SQL: three statements per batch of tenants, however many tenants and documents;
+- the command line's table: the ``--top`` biggest changes first, the same from 2 processes.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,6 +43,7 @@ from crmcore.app.whatif import (
     reprice_versions,
 )
 from crmcore.catalog import Catalog, Cycle, Plan, Price
+from crmcore.cli import main
 from crmcore.errors import ValidationError
 from crmcore.events import Activated, SeatsAdded
 from crmcore.memory import InMemoryStorage
@@ -301,3 +305,41 @@ def test_sql_reads_three_statements_per_batch(monkeypatch: pytest.MonkeyPatch) -
     assert len(statements) == 1 + 3 * 3, statements
     assert REPRICE_BATCH == 500
     engine.dispose()
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_reprice_table_shows_the_top_biggest_changes_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without ``--json``: the ``--top`` biggest changes of gross, biggest first, then the
+    totals; the same table from 2 processes; ``--top`` outside 1..10000 exits 2. The rows
+    are those of ``--json``'s ``by_tenant`` sorted by |gross difference|."""
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    engine = crmcore_sql.create_engine(url)
+    crmcore_sql.migrate(engine)
+    build_book(lambda: crmcore_sql.unit_of_work(engine), "acme", 9)
+    engine.dispose()
+    path = tmp_path / "dearer.json"
+    path.write_text(vendor("acme", "650.00", JAN).dumps_json(), encoding="utf-8")
+    window = ["--db", url, "--vendor", str(path), "--from", "2026-03-01", "--to", "2026-06-30"]
+    assert main(["reprice", *window, "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    rows = sorted(
+        full["by_tenant"].items(),
+        key=lambda item: (-abs(Decimal(item[1]["difference"]["gross"])), item[0]),
+    )
+    assert main(["reprice", *window, "--top", "3"]) == 0
+    one = capsys.readouterr().out.splitlines()
+    assert "the 3 biggest changes of 9 tenants" in one[0]
+    assert [line.split() for line in one[1:4]] == [
+        [tenant, t["before"]["gross"], t["after"]["gross"], t["difference"]["gross"]]
+        for tenant, t in rows[:3]
+    ]
+    assert one[4].startswith("9 tenants of acme, 2026-03-01..2026-06-30: ")
+    assert f"difference {full['difference']['gross']} CZK gross" in one[4]
+    assert main(["reprice", *window, "--top", "3", "--workers", "2"]) == 0
+    assert capsys.readouterr().out.splitlines() == one
+    assert main(["reprice", *window, "--top", "0"]) == 2
+    assert capsys.readouterr().err.strip().startswith("--top: ")
