@@ -5,9 +5,11 @@
 The tenants of ``bench/billing.py --vendor-as-data`` (a vendor stored as data, 5-50 seats,
 10 % annual, payments and outages) are billed January to June by the job (untimed). Then:
 - reprice: ``crmcore.app.whatif.reprice`` of every tenant under the very vendor document,
-  January to June (the difference must be 0.00), against the floor that reads the same rows
-  (each batch of tenants, their histories and their stored invoices) and computes nothing;
-  on PostgreSQL also with 2 processes against 1;
+  January to June, ``by_tenant=False`` with the 20 biggest changes (the difference must be
+  0.00), against the floor that reads the same rows the same way (per batch of 500 tenant
+  ids of the vendor, their histories and their documents of the window: three statements)
+  and computes nothing; the peak RSS after each round; on PostgreSQL (and with
+  ``--workers-on-sqlite`` on SQLite) 2 processes against 1, three rounds, median;
 - preview: ``preview`` of one more seat for 100 tenants, median and 99th percentile, against
   reading the tenant's history alone in a unit of work.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import time
@@ -29,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import billing as book
 
 import crmcore_sql
-from crmcore.app.whatif import preview, reprice
+from crmcore.app.whatif import REPRICE_BATCH, preview, reprice
 from crmcore.events import SeatsAdded
 from crmcore.periods import Period
 from crmcore_sql.cli_app import _reprice_in_processes
@@ -41,19 +44,23 @@ FIRST, LAST = date(2026, 1, 1), date(2026, 6, 30)
 
 
 def floor(engine: Any) -> float:
-    """Read what reprice reads: the tenants in batches, each one's history and invoices."""
+    """Read what reprice reads, the same way: per batch of 500 of the vendor's tenant ids,
+    their histories and their documents issued in the window (three statements)."""
     began = time.perf_counter()
     after = ""
     while True:
         with crmcore_sql.unit_of_work(engine) as uow:
-            ids = uow.tenants.ids(after=after, limit=500)
-            for tenant_id in ids:
-                uow.tenants.vendor(tenant_id)
-                uow.tenants.history(tenant_id)
-                uow.invoices.for_tenant(tenant_id)
-        if len(ids) < 500:
+            ids = uow.tenants.ids(after=after, limit=REPRICE_BATCH, vendor=book.BENCH_VENDOR)
+            uow.tenants.histories(ids)
+            uow.invoices.issued_between(ids, FIRST, LAST)
+        if len(ids) < REPRICE_BATCH:
             return time.perf_counter() - began
         after = ids[-1]
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident set so far (Linux: ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def p99(samples: list[float]) -> float:
@@ -61,8 +68,8 @@ def p99(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def run(server: str, count: int) -> None:
-    with temporary_database(server, prefix="crmcore_whatif") as url:
+def run(server: str, count: int, workers_on_sqlite: bool = False) -> None:
+    with temporary_database(server, prefix="crmcore_whatif_reprice") as url:
         text = url.render_as_string(hide_password=False)
         engine = crmcore_sql.create_engine(text)
         crmcore_sql.migrate(engine)
@@ -75,28 +82,41 @@ def run(server: str, count: int) -> None:
         ratios = []
         for _ in range(3):
             began = time.perf_counter()
-            report = reprice(lambda: crmcore_sql.unit_of_work(engine), vendor, FIRST, LAST)
+            report = reprice(
+                lambda: crmcore_sql.unit_of_work(engine),
+                vendor,
+                FIRST,
+                LAST,
+                by_tenant=False,
+                top=20,
+            )
             spent = time.perf_counter() - began
+            assert report.tenants == count, report.tenants
             assert report.difference.to_json()["gross"] == "0.00", report.difference
             plain = floor(engine)
             ratios.append(spent / plain)
             print(
                 f"{kind}: reprice {count} tenants x 6 months {spent:.2f}s, floor {plain:.2f}s,"
-                f" ratio {spent / plain:.2f}"
+                f" ratio {spent / plain:.2f}, peak RSS {peak_rss_mb():.0f} MB",
+                flush=True,
             )
         print(f"{kind}: reprice median ratio {statistics.median(ratios):.2f} over 3 rounds")
-        if kind == "postgresql":
-            for _ in range(2):
+        if kind == "postgresql" or workers_on_sqlite:
+            speedups = []
+            for _ in range(3):
                 began = time.perf_counter()
-                reprice(lambda: crmcore_sql.unit_of_work(engine), vendor, FIRST, LAST)
+                _reprice_in_processes(text, vendor, FIRST, LAST, 1, by_tenant=False, top=20)
                 one = time.perf_counter() - began
                 began = time.perf_counter()
-                _reprice_in_processes(text, vendor, FIRST, LAST, 2)
+                _reprice_in_processes(text, vendor, FIRST, LAST, 2, by_tenant=False, top=20)
                 two = time.perf_counter() - began
+                speedups.append(one / two)
                 print(
-                    f"postgresql: reprice 1 process {one:.2f}s, 2 processes {two:.2f}s,"
-                    f" speed-up {one / two:.2f}"
+                    f"{kind}: reprice 1 process {one:.2f}s, 2 processes {two:.2f}s,"
+                    f" speed-up {one / two:.2f}",
+                    flush=True,
                 )
+            print(f"{kind}: 2 over 1 median speed-up {statistics.median(speedups):.2f}")
         with crmcore_sql.unit_of_work(engine) as uow:
             tenants = uow.tenants.ids(limit=100)
         seen: list[float] = []
@@ -123,12 +143,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("tenants", type=int, nargs="?", default=10_000)
     parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument(
+        "--workers-on-sqlite", action="store_true", help="also 2 processes against 1 on SQLite"
+    )
     args = parser.parse_args()
     book.VENDOR_AS_DATA = True
     book.SERIES[0] = f"{book.BENCH_VENDOR}/2026"
     for kind in args.engines.split(","):
         if kind == "sqlite":
-            run("sqlite://", args.tenants)
+            run("sqlite://", args.tenants, args.workers_on_sqlite)
         elif os.environ.get("CRMCORE_TEST_POSTGRES_URL"):
             run(os.environ["CRMCORE_TEST_POSTGRES_URL"], args.tenants)
         else:

@@ -13,6 +13,9 @@ True
 >>> with storage.unit_of_work() as uow:
 ...     uow.records.try_create("t1", "lead", 2, limit=3).allowed
 False
+
+Long because every repository of crmcore.ports in memory, one class per port (as
+crmcore_sql.repositories is in SQL), with the storage and its unit of work.
 """
 
 from __future__ import annotations
@@ -153,9 +156,20 @@ class InMemoryTenantRepository(_Repository):
     def vendor(self, tenant_id: str) -> str:
         return self._get(tenant_id)[0]
 
-    def ids(self, after: str = "", limit: int | None = None) -> list[str]:
-        found = sorted(tenant_id for tenant_id in self.rows if tenant_id > after)
+    def ids(
+        self, after: str = "", limit: int | None = None, vendor: str | None = None
+    ) -> list[str]:
+        found = sorted(
+            tenant_id
+            for tenant_id, (owner, _) in self.rows.items()
+            if tenant_id > after and (vendor is None or owner == vendor)
+        )
         return found if limit is None else found[:limit]
+
+    def histories(self, tenant_ids: Sequence[str]) -> dict[str, tuple[Event, ...]]:
+        return {
+            tenant_id: self.rows[tenant_id][1] for tenant_id in tenant_ids if tenant_id in self.rows
+        }
 
     def trials_of(self, vendor: str, identity: str) -> int:
         used: int = self._uow.table("identities").get((vendor, normalise_identity(identity)), 0)
@@ -191,6 +205,18 @@ class InMemoryInvoiceRepository(_Repository):
     def for_tenant(self, tenant_id: str) -> list[Invoice]:
         found = [invoice for (owner, _), invoice in self.rows.items() if owner == tenant_id]
         return sorted(found, key=lambda invoice: (invoice.issued, invoice.series, invoice.number))
+
+    def issued_between(
+        self, tenant_ids: Sequence[str], first: date, last: date
+    ) -> dict[str, list[Invoice]]:
+        wanted = set(tenant_ids)
+        found: dict[str, list[Invoice]] = {}
+        for (owner, _), invoice in self.rows.items():
+            if owner in wanted and first <= invoice.issued <= last:
+                found.setdefault(owner, []).append(invoice)
+        for invoices in found.values():
+            invoices.sort(key=lambda invoice: (invoice.issued, invoice.series, invoice.number))
+        return found
 
     def by_number(self, number: str) -> list[Invoice]:
         found = [invoice for invoice in self.rows.values() if invoice.number == number]

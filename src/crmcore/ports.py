@@ -164,8 +164,15 @@ class TenantRepository(Protocol):
     def vendor(self, tenant_id: str) -> str:
         """The vendor (policy/catalogue name) the tenant belongs to."""
 
-    def ids(self, after: str = "", limit: int | None = None) -> list[str]:
-        """Tenant ids in order, strictly after ``after`` (for streaming in batches)."""
+    def ids(
+        self, after: str = "", limit: int | None = None, vendor: str | None = None
+    ) -> list[str]:
+        """Tenant ids in order, strictly after ``after`` (for streaming in batches); with
+        ``vendor``, only that vendor's tenants (filtered by the storage, not by the caller)."""
+
+    def histories(self, tenant_ids: Sequence[str]) -> dict[str, tuple[Event, ...]]:
+        """Every event of each of ``tenant_ids``, oldest first (by version), read at once (one
+        statement in SQL): :meth:`history` of many tenants. An id not stored is absent."""
 
     def trials_of(self, vendor: str, identity: str) -> int:
         """How many tenants of ``vendor`` were created with ``identity`` (TRIAL-6), both
@@ -192,6 +199,13 @@ class InvoiceRepository(Protocol):
 
     def for_tenant(self, tenant_id: str) -> list[Invoice]:
         """The tenant's invoices in issue order."""
+
+    def issued_between(
+        self, tenant_ids: Sequence[str], first: date, last: date
+    ) -> dict[str, list[Invoice]]:
+        """The stored invoices and corrections of each of ``tenant_ids`` issued from ``first``
+        to ``last`` (both included), with their lines, in issue order as :meth:`for_tenant`;
+        read at once (one statement in SQL). A tenant without any is absent."""
 
     def by_number(self, number: str) -> list[Invoice]:
         """The invoices numbered ``number``, of every tenant (one per series, BILL-6: two

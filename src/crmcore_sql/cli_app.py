@@ -84,7 +84,10 @@ def register_app(
     command.add_argument("--from", dest="first", required=True, help="first issue day")
     command.add_argument("--to", dest="last", required=True, help="last issue day")
     command.add_argument("--workers", default="1", help="processes sharing the work (1..64)")
-    command.add_argument("--json", action="store_true", help="print JSON")
+    command.add_argument(
+        "--top", default="20", help="the table's rows: the biggest changes (default 20)"
+    )
+    command.add_argument("--json", action="store_true", help="print JSON (every tenant)")
     command.set_defaults(handler=_bad_input_exits_2(_reprice))
     one_line_errors(command)
 
@@ -282,8 +285,11 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _reprice(args: argparse.Namespace) -> int:
-    """``crmcore reprice``: the vendor's tenants under FILE against what was invoiced."""
+    """``crmcore reprice``: the vendor's tenants under FILE against what was invoiced. With
+    ``--json`` every tenant's totals (``by_tenant``); without, only the ``--top`` biggest
+    changes are kept (memory flat in the number of tenants)."""
     first, last = parse_day(args.first, "--from"), parse_day(args.last, "--to")
+    top = 0 if args.json else _top(args.top)
     vendor = _vendor_document(args.vendor)
     engine = engine_for(args.db)
     try:
@@ -293,10 +299,18 @@ def _reprice(args: argparse.Namespace) -> int:
         workers = _workers(args.workers)
         if workers == 1:
             report = reprice(
-                lambda: SqlUnitOfWork(engine), vendor, first, last, _reprice_progress()
+                lambda: SqlUnitOfWork(engine),
+                vendor,
+                first,
+                last,
+                _reprice_progress(),
+                by_tenant=args.json,
+                top=top,
             )
         else:
-            report = _reprice_in_processes(args.db, vendor, first, last, workers)
+            report = _reprice_in_processes(
+                args.db, vendor, first, last, workers, by_tenant=args.json, top=top
+            )
     finally:
         engine.dispose()
     if sys.stderr.isatty():
@@ -304,12 +318,9 @@ def _reprice(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(report.to_json(), indent=2, sort_keys=True) + "\n")
         return 0
-    rows = sorted(
-        report.by_tenant.items(),
-        key=lambda item: (-abs((item[1][1] - item[1][0]).gross.amount), item[0]),
-    )
-    print(f"{'tenant':<20} {'before':>14} {'after':>14} {'difference':>14}  (gross)")
-    for tenant, (before, after) in rows:
+    shown = f"the {len(report.biggest)} biggest changes of {report.tenants} tenants"
+    print(f"{'tenant':<20} {'before':>14} {'after':>14} {'difference':>14}  (gross; {shown})")
+    for tenant, before, after in report.biggest:
         change = after - before
         print(
             f"{tenant:<20} {before.to_json()['gross']:>14} {after.to_json()['gross']:>14}"
@@ -323,6 +334,12 @@ def _reprice(args: argparse.Namespace) -> int:
         f" ({total['net']} net, {total['vat']} VAT)"
     )
     return 0
+
+
+def _top(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise ValidationError(f"must be 1..10000, got {text!r}", field="--top")
+    return int(text)
 
 
 def _vendor_document(name: str) -> Vendor:
@@ -355,25 +372,50 @@ def _workers(text: str) -> int:
 
 
 def _reprice_in_processes(
-    url: str, vendor: Vendor, first: date, last: date, workers: int
+    url: str,
+    vendor: Vendor,
+    first: date,
+    last: date,
+    workers: int,
+    by_tenant: bool = True,
+    top: int = 0,
 ) -> RepriceReport:
-    """``--workers N``: N spawned processes, each repricing every N-th tenant."""
+    """``--workers N``: N spawned processes, each repricing the tenants of its part
+    (:func:`crmcore.app.whatif.in_part`: a stable hash of the id), combined."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    jobs = [(url, vendor.dumps_json(), first, last, k, workers) for k in range(workers)]
+    jobs = [
+        (url, vendor.dumps_json(), first, last, k, workers, by_tenant, top) for k in range(workers)
+    ]
     with context.Pool(workers) as pool:
         parts = pool.starmap(reprice_worker, jobs)
     return combine(parts)
 
 
 def reprice_worker(
-    url: str, document: str, first: date, last: date, index: int, parts: int
+    url: str,
+    document: str,
+    first: date,
+    last: date,
+    index: int,
+    parts: int,
+    by_tenant: bool = True,
+    top: int = 0,
 ) -> RepriceReport:
     """One process of ``crmcore reprice --workers N`` (spawned)."""
     engine = engine_for(url)
     try:
         vendor = Vendor.loads_json(document)
-        return reprice(lambda: SqlUnitOfWork(engine), vendor, first, last, None, (index, parts))
+        return reprice(
+            lambda: SqlUnitOfWork(engine),
+            vendor,
+            first,
+            last,
+            None,
+            (index, parts),
+            by_tenant=by_tenant,
+            top=top,
+        )
     finally:
         engine.dispose()

@@ -305,6 +305,22 @@ class SqlTenantRepository(_SqlRepository):
             ).all()
         return tuple(convert.event_from_row(row) for row in rows)
 
+    def histories(self, tenant_ids: Sequence[str]) -> dict[str, tuple[Event, ...]]:
+        """One statement: the events of ``tenant_ids`` by tenant and version (the primary
+        key's order)."""
+        if not tenant_ids:
+            return {}
+        found: dict[str, list[Event]] = {}
+        with self._translating("reading histories"):
+            rows = self.connection.execute(
+                select(tenant_events.c.tenant_id, tenant_events.c.payload, tenant_events.c.at_zone)
+                .where(tenant_events.c.tenant_id.in_(sorted(set(tenant_ids))))
+                .order_by(tenant_events.c.tenant_id, tenant_events.c.version)
+            )
+            for row in rows:
+                found.setdefault(row.tenant_id, []).append(convert.event_from_row(row))
+        return {tenant_id: tuple(events) for tenant_id, events in found.items()}
+
     def _row(self, tenant_id: str) -> Any:
         with self._translating("reading tenant"):
             row = self.connection.execute(
@@ -322,12 +338,16 @@ class SqlTenantRepository(_SqlRepository):
         vendor: str = self._row(tenant_id).vendor
         return vendor
 
-    def ids(self, after: str = "", limit: int | None = None) -> list[str]:
+    def ids(
+        self, after: str = "", limit: int | None = None, vendor: str | None = None
+    ) -> list[str]:
         statement = (
             select(tenants.c.tenant_id)
             .where(tenants.c.tenant_id > after)
             .order_by(tenants.c.tenant_id)
         )
+        if vendor is not None:
+            statement = statement.where(tenants.c.vendor == vendor)
         if limit is not None:
             statement = statement.limit(limit)
         with self._translating("listing tenants"):
@@ -360,6 +380,14 @@ class SqlCatalogRepository(_SqlRepository):
         if document is None:
             raise NotFound(f"no catalogue {name!r}", field="name")
         return Catalog.from_dict(json.loads(document))
+
+
+class _LineRow:
+    """The ``line_*`` columns of a joined invoice row, under the line table's own names."""
+
+    def __init__(self, row: Any) -> None:
+        for column in invoice_lines.c:
+            setattr(self, column.name, getattr(row, f"line_{column.name}"))
 
 
 class SqlInvoiceRepository(_SqlRepository):
@@ -415,6 +443,49 @@ class SqlInvoiceRepository(_SqlRepository):
                 .order_by(invoices.c.issued, invoices.c.series, invoices.c.id)
             ).all()
             return self._load(heads)
+
+    def issued_between(
+        self, tenant_ids: Sequence[str], first: date, last: date
+    ) -> dict[str, list[Invoice]]:
+        """One statement: the heads joined with their lines (an outer join: a document may
+        have none), by tenant, issue day, series, id and line position."""
+        if not tenant_ids:
+            return {}
+        line_columns = [column.label(f"line_{column.name}") for column in invoice_lines.c]
+        statement = (
+            select(invoices, *line_columns)
+            .select_from(
+                invoices.outerjoin(invoice_lines, invoice_lines.c.invoice_id == invoices.c.id)
+            )
+            .where(
+                invoices.c.tenant_id.in_(sorted(set(tenant_ids))),
+                invoices.c.issued >= first,
+                invoices.c.issued <= last,
+            )
+            .order_by(
+                invoices.c.tenant_id,
+                invoices.c.issued,
+                invoices.c.series,
+                invoices.c.id,
+                invoice_lines.c.position,
+            )
+        )
+        found: dict[str, list[Invoice]] = {}
+        with self._translating("reading invoices"):
+            head: Any = None
+            lines: list[Any] = []
+            for row in self.connection.execute(statement):
+                if head is None or row.id != head.id:
+                    if head is not None:
+                        found.setdefault(head.tenant_id, []).append(
+                            convert.invoice_from_rows(head, lines)
+                        )
+                    head, lines = row, []
+                if row.line_invoice_id is not None:
+                    lines.append(_LineRow(row))
+            if head is not None:
+                found.setdefault(head.tenant_id, []).append(convert.invoice_from_rows(head, lines))
+        return found
 
     def by_number(self, number: str) -> list[Invoice]:
         # uq_invoices_series_number leads with the series: a scan of the invoices by number

@@ -10,13 +10,18 @@ stored.
   and the refusals of the proposed commands. Recording the same commands and billing to the
   same day then issues exactly these invoices (tests/test_app_whatif.py).
 - :func:`reprice`: every stored tenant of a vendor replayed under another version of its
-  terms (a vendor document), compared with what was really invoiced from one day to another.
+  terms (a vendor document) in force from the window's first day, compared with what was
+  really invoiced from one day to another; read in batches (three statements per 500
+  tenants), split among processes by a stable hash of the tenant id (:func:`in_part`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import heapq
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -37,10 +42,13 @@ __all__ = [
     "Preview",
     "RepriceReport",
     "Totals",
+    "biggest",
     "combine",
+    "in_part",
     "preview",
     "preview_horizon",
     "reprice",
+    "reprice_versions",
 ]
 
 #: Tenants read per unit of work by :func:`reprice` (memory stays flat in the book's size).
@@ -140,10 +148,27 @@ class Totals:
         }
 
 
+#: A tenant's change in a reprice: its id, its totals before and after.
+Change = tuple[str, Totals, Totals]
+
+
+def _size(change: Change) -> tuple[Decimal, str]:
+    """Biggest change of gross first, then by tenant id (the readable table's order)."""
+    tenant_id, before, after = change
+    return -abs((after - before).gross.amount), tenant_id
+
+
+def biggest(changes: Iterable[Change], top: int) -> tuple[Change, ...]:
+    """The ``top`` biggest changes of gross (absolute), biggest first, ties by tenant id."""
+    return tuple(heapq.nsmallest(top, changes, key=_size))
+
+
 @attrs.frozen
 class RepriceReport:
     """The vendor's tenants under ``vendor``'s terms, against what was invoiced from
-    ``first_day`` to ``last_day`` (issue dates, both included)."""
+    ``first_day`` to ``last_day`` (issue dates, both included). ``by_tenant`` is empty when
+    :func:`reprice` was asked not to keep it (memory flat in the number of tenants);
+    ``biggest`` holds the ``top`` biggest changes of gross, biggest first."""
 
     vendor: str
     first_day: date
@@ -152,6 +177,8 @@ class RepriceReport:
     before: Totals
     after: Totals
     by_tenant: Mapping[str, tuple[Totals, Totals]]
+    biggest: tuple[Change, ...] = ()
+    top: int = 0
 
     @property
     def difference(self) -> Totals:
@@ -178,6 +205,25 @@ class RepriceReport:
         }
 
 
+def in_part(tenant_id: str, part: tuple[int, int]) -> bool:
+    """Whether ``tenant_id`` belongs to part ``k`` of ``n`` (``part=(k, n)``): the CRC-32 of
+    its UTF-8 bytes (:func:`zlib.crc32`) modulo ``n`` is ``k``. Stable across processes,
+    machines and Python versions (unlike :func:`hash`, salted per process), so the ``n``
+    parts are disjoint and together cover every tenant, and each process reads only its own
+    tenants' histories and invoices."""
+    index, parts = part
+    return zlib.crc32(tenant_id.encode("utf-8")) % parts == index
+
+
+def reprice_versions(stored: Sequence[Vendor], vendor: Vendor, first_day: date) -> list[Vendor]:
+    """NOTICE-2, NOTICE-3: the versions a reprice evaluates under: the stored versions taking
+    effect before ``first_day``, as they are, then ``vendor`` in force from ``first_day`` (its
+    own ``effective`` is replaced; stored versions from ``first_day`` on are left out). So a
+    tenant's periods before the window are priced as they really were."""
+    earlier = [v for v in sorted(stored, key=lambda v: v.effective) if v.effective < first_day]
+    return [*earlier, attrs.evolve(vendor, effective=first_day)]
+
+
 def reprice(
     unit_of_work: Callable[[], UnitOfWork],
     vendor: Vendor,
@@ -185,68 +231,112 @@ def reprice(
     last_day: date,
     progress: Callable[[int], None] | None = None,
     part: tuple[int, int] = (0, 1),
+    by_tenant: bool = True,
+    top: int = 0,
 ) -> RepriceReport:
     """Replay every stored tenant of ``vendor.name`` under ``vendor`` (its policy, plans,
-    VAT rates and fees) and compare the invoices issued from ``first_day`` to ``last_day``
-    with the stored ones of that window. Nothing is stored. ``progress`` is called with the
-    number of tenants done after each batch. ``part=(k, n)``: only the tenants whose position
-    in id order is k modulo n (one of n processes sharing the work; :func:`combine`)."""
+    VAT rates and fees) in force from ``first_day`` (the stored versions before it stay, as
+    billing and preview price each period: :func:`reprice_versions`) and compare the invoices
+    issued from ``first_day`` to ``last_day`` with the stored ones of that window. Nothing is
+    stored. ``progress`` is called with the number of tenants done after each batch of
+    :data:`REPRICE_BATCH`. ``part=(k, n)``: only the tenants :func:`in_part` ``(k, n)`` (one of
+    n processes sharing the work; :func:`combine`). ``by_tenant=False``: the per-tenant totals
+    are not kept (memory flat in the number of tenants); ``top``: keep the ``top`` biggest
+    changes (:attr:`RepriceReport.biggest`) either way."""
     if last_day < first_day:
         raise ValidationError(
             f"is before --from ({first_day}), got {last_day}", field="to", rule="BILL-1"
         )
+    index, parts = part
+    if not (
+        isinstance(parts, int) and parts >= 1 and isinstance(index, int) and 0 <= index < parts
+    ):
+        raise ValidationError(f"must be (k, n) with 0 <= k < n, got {part}", field="part")
+    if not (isinstance(top, int) and top >= 0):
+        raise ValidationError(f"must be an integer >= 0, got {top!r}", field="top")
     currency = vendor.currency
     before_total, after_total = Totals.zero(currency), Totals.zero(currency)
-    by_tenant: dict[str, tuple[Totals, Totals]] = {}
-    index, parts = part
-    if not 0 <= index < parts:
-        raise ValidationError(f"must be 0 <= k < n, got {part}", field="part")
-    for position, (tenant_id, history, stored) in enumerate(_tenants_of(unit_of_work, vendor.name)):
-        if position % parts != index:
-            continue
-        window = [i for i in stored if first_day <= i.issued <= last_day]
-        evaluation = evaluate_tenant(terms_of(vendor, tenant_id), history, last_day)
-        replayed = [i for i in evaluation.invoices if first_day <= i.issued <= last_day]
-        before, after = Totals.of(window, currency), Totals.of(replayed, currency)
-        by_tenant[tenant_id] = (before, after)
-        before_total, after_total = before_total + before, after_total + after
-        if progress is not None and len(by_tenant) % REPRICE_BATCH == 0:
-            progress(len(by_tenant))
-    if progress is not None:
-        progress(len(by_tenant))
+    kept: dict[str, tuple[Totals, Totals]] = {}
+    largest: tuple[Change, ...] = ()
+    done = 0
+    with unit_of_work() as uow:
+        versions = reprice_versions(uow.vendors.versions(vendor.name), vendor, first_day)
+    in_force = versions[-1]
+    for batch in _batches_of(unit_of_work, vendor.name, first_day, last_day, part):
+        changes: list[Change] = []
+        for tenant_id, history, stored in batch:
+            terms = terms_of(in_force, tenant_id, versions)
+            evaluation = evaluate_tenant(terms, history, last_day)
+            replayed = [i for i in evaluation.invoices if first_day <= i.issued <= last_day]
+            before, after = Totals.of(stored, currency), Totals.of(replayed, currency)
+            before_total, after_total = before_total + before, after_total + after
+            if by_tenant:
+                kept[tenant_id] = (before, after)
+            if top:
+                changes.append((tenant_id, before, after))
+        done += len(batch)
+        if top:
+            largest = biggest([*largest, *changes], top)
+        if progress is not None:
+            progress(done)
+    if progress is not None and done == 0:
+        progress(done)
     return RepriceReport(
-        vendor.name, first_day, last_day, len(by_tenant), before_total, after_total, by_tenant
+        vendor.name, first_day, last_day, done, before_total, after_total, kept, largest, top
     )
 
 
 def combine(reports: Sequence[RepriceReport]) -> RepriceReport:
-    """One report of the parts of a reprice run in several processes."""
+    """One report of the parts of a reprice run in several processes (disjoint parts,
+    :func:`in_part`): totals and tenant counts added, ``by_tenant`` merged, the ``top``
+    biggest changes of all the parts."""
     first = reports[0]
     by_tenant: dict[str, tuple[Totals, Totals]] = {}
     before, after = Totals.zero(first.before.net.currency), Totals.zero(first.after.net.currency)
+    tenants = 0
     for report in reports:
         by_tenant.update(report.by_tenant)
         before, after = before + report.before, after + report.after
+        tenants += report.tenants
+    top = max(report.top for report in reports)
+    largest = biggest([change for report in reports for change in report.biggest], top)
     return RepriceReport(
-        first.vendor, first.first_day, first.last_day, len(by_tenant), before, after, by_tenant
+        first.vendor,
+        first.first_day,
+        first.last_day,
+        tenants,
+        before,
+        after,
+        by_tenant,
+        largest,
+        top,
     )
 
 
-def _tenants_of(
-    unit_of_work: Callable[[], UnitOfWork], vendor: str
-) -> Iterator[tuple[str, tuple[Event, ...], list[Invoice]]]:
-    """Each stored tenant of ``vendor`` with its history and stored invoices, read in batches
-    of :data:`REPRICE_BATCH` tenants (one unit of work each)."""
+def _batches_of(
+    unit_of_work: Callable[[], UnitOfWork],
+    vendor: str,
+    first_day: date,
+    last_day: date,
+    part: tuple[int, int],
+) -> Iterator[list[tuple[str, tuple[Event, ...], list[Invoice]]]]:
+    """The stored tenants of ``vendor`` in ``part``, :data:`REPRICE_BATCH` ids at a time (one
+    unit of work each, three statements: the vendor's ids, their histories, their documents
+    issued in the window), each with its history and those documents."""
     after = ""
     while True:
         with unit_of_work() as uow:
-            ids = uow.tenants.ids(after=after, limit=REPRICE_BATCH)
-            batch = [
-                (tenant_id, uow.tenants.history(tenant_id), uow.invoices.for_tenant(tenant_id))
-                for tenant_id in ids
-                if uow.tenants.vendor(tenant_id) == vendor
-            ]
-        yield from batch
+            ids = uow.tenants.ids(after=after, limit=REPRICE_BATCH, vendor=vendor)
+            mine = [tenant_id for tenant_id in ids if in_part(tenant_id, part)]
+            histories = uow.tenants.histories(mine) if mine else {}
+            stored = uow.invoices.issued_between(mine, first_day, last_day) if mine else {}
+        batch = [
+            (tenant_id, histories[tenant_id], stored.get(tenant_id, []))
+            for tenant_id in mine
+            if tenant_id in histories
+        ]
+        if batch:
+            yield batch
         if len(ids) < REPRICE_BATCH:
             return
         after = ids[-1]

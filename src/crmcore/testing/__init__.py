@@ -4,7 +4,8 @@
 - :mod:`crmcore.testing.billing`, :mod:`~crmcore.testing.dunning`,
   :mod:`~crmcore.testing.services`, :mod:`~crmcore.testing.visibility`: one module per family.
 - :mod:`crmcore.testing.storage` (``StorageContract``), :mod:`~crmcore.testing.storage_outbox`,
-  :mod:`~crmcore.testing.storage_usage`: the contract suites for a storage adapter.
+  :mod:`~crmcore.testing.storage_usage`, :mod:`~crmcore.testing.storage_batch`: the contract
+  suites for a storage adapter.
 
 ``crmcore.testing.X`` is the object of the first of these modules that exports ``X``
 (:mod:`crmcore._family`). Only this package (and ``crmcore_sql.testing``) imports hypothesis.
@@ -23,5 +24,6 @@ __getattr__, __dir__ = face(
         "storage",
         "storage_outbox",
         "storage_usage",
+        "storage_batch",
     ),
 )

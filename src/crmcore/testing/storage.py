@@ -65,6 +65,7 @@ from crmcore.money import Money
 from crmcore.ports import RecordTable, UnitOfWork, User
 from crmcore.presets import preset
 from crmcore.roles import Role
+from crmcore.testing.storage_batch import BatchReadContract
 from crmcore.testing.storage_outbox import OutboxContract
 from crmcore.testing.storage_usage import UsageContract
 from crmcore.vendors import Vendor
@@ -117,11 +118,12 @@ class _NamedTable:
     name: str
 
 
-class StorageContract(UsageContract, OutboxContract):
+class StorageContract(UsageContract, OutboxContract, BatchReadContract):
     """Abstract contract; subclasses provide :meth:`unit_of_work` and :meth:`stored_records`.
     The tests of trial identities, API call counters and stored files (TRIAL-6, API-1,
     STOR-1) are inherited from :class:`crmcore.testing.storage_usage.UsageContract`, those
-    of events out from :class:`crmcore.testing.storage_outbox.OutboxContract`."""
+    of events out from :class:`crmcore.testing.storage_outbox.OutboxContract`, those of the
+    batch reads from :class:`crmcore.testing.storage_batch.BatchReadContract`."""
 
     __test__ = False
 
