@@ -240,14 +240,6 @@ def test_bill_6_corrections_are_gapless_name_an_earlier_invoice_and_never_over_c
         assert vat[number] == corrected, number
 
 
-def without_late_reinstatements(document: dict[str, Any]) -> dict[str, Any]:
-    """``document`` without its late ``reinstate`` entries: the stored path and the runner are
-    compared on lives without them, a known issue kept apart as a strict expected failure
-    (``test_bill_6_a_late_reinstatement_stored_path_equals_the_runner_known_issue``)."""
-    events = [e for e in document["events"] if not (e["do"] == "reinstate" and "recorded" in e)]
-    return {**document, "events": events}
-
-
 @settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])  # suite budget
 @given(late_entry_documents())
 def test_bill_6_the_stored_path_issues_the_runners_corrections_in_memory(
@@ -255,9 +247,8 @@ def test_bill_6_the_stored_path_issues_the_runners_corrections_in_memory(
 ) -> None:
     """``crmcore simulate --db``: each event sent as its command on the day it was entered,
     billing run day by day: the stored invoices and corrections are the runner's, byte for
-    byte (in memory; the SQL engines below). Lives without a late reinstatement (a known
-    issue: :func:`without_late_reinstatements`)."""
-    same_as_runner(without_late_reinstatements(pair[1]), InMemoryStorage().unit_of_work)
+    byte (in memory; the SQL engines below)."""
+    same_as_runner(pair[1], InMemoryStorage().unit_of_work)
 
 
 def test_bill_6_the_late_seats_through_sql_equal_the_runner(engine: Engine) -> None:
@@ -272,8 +263,8 @@ def test_bill_6_the_late_seats_through_sql_equal_the_runner(engine: Engine) -> N
 def test_bill_6_random_late_entries_through_sql_equal_the_runner(
     pair: tuple[dict[str, Any], dict[str, Any]], engine: Engine
 ) -> None:
-    """The same through SQL storage, on lives without a late reinstatement (a known issue)."""
-    same_as_runner(without_late_reinstatements(pair[1]), emptied(engine))
+    """The same through SQL storage."""
+    same_as_runner(pair[1], emptied(engine))
 
 
 def test_bill_6_a_stored_correction_keeps_its_number_reference_and_exact_vat(
@@ -469,17 +460,56 @@ LATE_REINSTATEMENT = json.loads(
 )
 
 
+def test_bill_6_a_refused_late_entry_starts_no_epoch_stored_path_equals_the_runner() -> None:
+    """Found by the property below. Cancelled for payment delay on 9 Nov 2026 (PAY-3); a
+    customer ``cancel`` of 18 Nov is refused (PAY-3: the contract had ended); a reinstatement
+    of 21 Jan 2027 is entered on 16 Mar (late); another one of 19 Mar, entered on 4 Apr, is
+    refused (PAY-3: blocked, not cancelled, on 19 Mar). The stored path never stores the
+    refused events, so no knowledge epoch may know them: the runner used to price the epoch
+    before 16 Mar with the refused cancellation and to start an epoch on 4 Apr with the refused
+    reinstatement (withdrawing documents it had issued). Now the two agree byte for byte, and
+    the documents are gapless: 2026/0001..0005, then 2027/0001..0002 (BILL-6)."""
+    result = run(LATE_REINSTATEMENT)
+    assert [i["number"] for i in result["invoices"]] == [
+        "2026/0001",
+        "2026/0002",
+        "2026/0003",
+        "2026/0004",
+        "2026/0005",
+        "2027/0001",
+        "2027/0002",
+    ]
+    assert [(r["on"], r["do"], r["rule"]) for r in result["refusals"]][2:] == [
+        ("2026-11-18", "cancel", "PAY-3"),
+        ("2027-03-19", "reinstate", "PAY-3"),
+    ]
+    same_as_runner(LATE_REINSTATEMENT, InMemoryStorage().unit_of_work)
+
+
+def test_bill_6_a_late_entry_refused_on_entry_prices_no_epoch() -> None:
+    """Found by the property below. Cancelled for payment delay on 18 Apr (PAY-3), reinstated
+    on 19 Apr at 12:00; a ``change_plan`` to standard of 19 Apr 08:04, entered on 20 Apr, is
+    refused (PAY-3: the contract had ended at 08:04). The runner used to price the epoch from
+    20 Apr with it (May invoiced on standard, 1000.00, then a +600.00 correction); the stored
+    path, which never stored it, invoices May on premium: 1600.00 + 50.00 transfer fee."""
+    document = json.loads((ROOT / "tests/data/bill_6_refused_late_change_plan.json").read_text())
+    may = next(i for i in run(document)["invoices"] if i["issued"] == "2026-05-01")
+    assert (may["net"], may["number"]) == ("1650.00", "2026/0004")
+    assert not [i for i in run(document)["invoices"] if i["type"] == "correction"]
+    same_as_runner(document, InMemoryStorage().unit_of_work)
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="known BILL-6/PAY-3 issue, not fixed yet: whether the contract had ended on an "
-    "invoice's day is judged with everything known (not with what was known that day), and a "
-    "late entry refused later still starts a knowledge epoch (docs/billing.md)",
+    "invoice's day is judged with everything known, not with what was known that day "
+    "(docs/billing.md)",
 )
-def test_bill_6_a_late_reinstatement_stored_path_equals_the_runner_known_issue() -> None:
-    """Cancelled for payment delay on 9 Nov 2026 (PAY-3); a reinstatement of 21 Jan 2027 is
-    entered on 16 Mar 2027 (late). What the rules say: on 1 Feb and 1 Mar nobody knew of the
-    reinstatement, so nothing was issued; on 16 Mar the February and March invoices become due
-    and are issued that day (as the runner does up to 3 Apr). Today the stored path dates them
-    1 Feb and 1 Mar, and the runner withdraws its two documents once a refused late
-    reinstatement (entered 4 Apr) starts another epoch. Found by the property above."""
-    same_as_runner(LATE_REINSTATEMENT, InMemoryStorage().unit_of_work)
+def test_bill_6_an_invoice_a_late_reinstatement_made_due_is_issued_on_its_entry_day() -> None:
+    """The same life: on 1 Feb and 1 Mar 2027 nobody knew of the reinstatement of 21 Jan
+    (entered 16 Mar), so the contract had ended as far as anyone knew and nothing was issued;
+    on 16 Mar the February and March invoices become due and are issued that day (BILL-6:
+    an invoice a late entry made due in the past is issued on the entry's day). Today both
+    paths date them 1 Feb and 1 Mar."""
+    issued = [i["issued"] for i in run(LATE_REINSTATEMENT)["invoices"]]
+    assert issued[5:] == ["2027-03-16", "2027-03-16"]

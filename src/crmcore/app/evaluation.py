@@ -279,7 +279,35 @@ def evaluate_tenant(
         events.append(event)
     if all(event.recorded is None or event.recorded <= event.at for event in events):
         return _evaluate_known(tenant, history, events, until, chosen, None, [])
-    events, refused = _accepted_at_entry(tenant, events, chosen)
+    events, refused, checked = _accepted_at_entry(tenant, events, chosen)
+    while True:
+        result = _evaluate_late(tenant, history, events, until, chosen, refused)
+        # An event no later-entered event takes effect before is refused by the evaluation
+        # that knows everything exactly when it was refused on entry (nothing entered after it
+        # changes what came before it): the stored path never stored it, so no epoch may know
+        # it (BILL-6: a refused late entry starts no epoch and prices nothing).
+        present = {id(event) for event in events[1:]} - checked
+        dropped = [r for r in result.refusals if r.event is not None and id(r.event) in present]
+        if not dropped:
+            return result
+        gone = {id(r.event) for r in dropped}
+        events = [event for event in events if id(event) not in gone]
+        refused = [*refused, *dropped]
+
+
+def _evaluate_late(
+    tenant: TenantTerms,
+    history: Sequence[Event],
+    events: list[Event],
+    until: date,
+    chosen: Sequence[Extension],
+    refused: list[Refusal],
+) -> Evaluation:
+    """The evaluation of ``events`` (in entry order, some entered late): what each day knew
+    is priced (an epoch per day a late entry was recorded) and composed into the documents
+    really issued (:func:`crmcore.billing.corrections.documents_issued`)."""
+    tz = tenant.policy.timezone
+    events = list(events)
     late_days = {vendor_date(entered(e), tz) for e in events if is_late(e, tz)}
     events[1:] = sorted(events[1:], key=lambda e: e.at)  # stable: entry order within an instant
     if not late_days:
@@ -304,14 +332,16 @@ def evaluate_tenant(
 
 def _accepted_at_entry(
     tenant: TenantTerms, events: list[Event], chosen: Sequence[Extension]
-) -> tuple[list[Event], list[Refusal]]:
+) -> tuple[list[Event], list[Refusal], set[int]]:
     """The events (in entry order) accepted when they were entered, and the refusals of the
     others. A command is validated against what is known when it is entered (the stored
     path: :func:`crmcore.app.commands.record`): an event that a later-entered event taking
     effect before it might change is checked against the events entered before it alone,
     evaluated as the command evaluates it (:data:`CHARGE_HORIZON` ahead); one refused then was
-    never stored, whatever a late entry showed afterwards."""
+    never stored, whatever a late entry showed afterwards. Also answers the ids of the events
+    so checked."""
     tz = tenant.policy.timezone
+    checked: set[int] = set()
     earliest_after: list[datetime | None] = [None] * len(events)
     running: datetime | None = None
     for index in range(len(events) - 1, 0, -1):
@@ -324,6 +354,7 @@ def _accepted_at_entry(
         event = events[index]
         later = earliest_after[index]
         if later is not None and later < event.at:
+            checked.add(id(event))
             day = max(vendor_date(event.at, tz), vendor_date(entered(event), tz))
             trial = evaluate_tenant(tenant, [*accepted, event], day + CHARGE_HORIZON, chosen)
             refusal = trial.refusal_of(event)
@@ -331,7 +362,7 @@ def _accepted_at_entry(
                 refused.append(refusal.about(event))
                 continue
         accepted.append(event)
-    return accepted, refused
+    return accepted, refused, checked
 
 
 def _evaluate_known(
