@@ -1,6 +1,6 @@
 """What-if benchmark (issue 17): reprice the book against its floor; preview latency.
 
-    PYTHONPATH=src python bench/whatif.py [TENANTS] [--engines sqlite,postgresql]
+    PYTHONPATH=src python bench/whatif.py [TENANTS] [--engines sqlite,postgresql] [--rounds N]
 
 The tenants of ``bench/billing.py --vendor-as-data`` (a vendor stored as data, 5-50 seats,
 10 % annual, payments and outages) are billed January to June by the job (untimed). Then:
@@ -68,7 +68,7 @@ def p99(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
-def run(server: str, count: int, workers_on_sqlite: bool = False) -> None:
+def run(server: str, count: int, workers_on_sqlite: bool = False, rounds: int = 3) -> None:
     with temporary_database(server, prefix="crmcore_whatif_reprice") as url:
         text = url.render_as_string(hide_password=False)
         engine = crmcore_sql.create_engine(text)
@@ -80,7 +80,7 @@ def run(server: str, count: int, workers_on_sqlite: bool = False) -> None:
         with crmcore_sql.unit_of_work(engine) as uow:
             vendor = uow.vendors.get(book.BENCH_VENDOR)
         ratios = []
-        for _ in range(3):
+        for _ in range(rounds):
             began = time.perf_counter()
             report = reprice(
                 lambda: crmcore_sql.unit_of_work(engine),
@@ -100,10 +100,10 @@ def run(server: str, count: int, workers_on_sqlite: bool = False) -> None:
                 f" ratio {spent / plain:.2f}, peak RSS {peak_rss_mb():.0f} MB",
                 flush=True,
             )
-        print(f"{kind}: reprice median ratio {statistics.median(ratios):.2f} over 3 rounds")
+        print(f"{kind}: reprice median ratio {statistics.median(ratios):.2f} over {rounds} rounds")
         if kind == "postgresql" or workers_on_sqlite:
             speedups = []
-            for _ in range(3):
+            for _ in range(rounds):
                 began = time.perf_counter()
                 _reprice_in_processes(text, vendor, FIRST, LAST, 1, by_tenant=False, top=20)
                 one = time.perf_counter() - began
@@ -146,14 +146,15 @@ def main() -> None:
     parser.add_argument(
         "--workers-on-sqlite", action="store_true", help="also 2 processes against 1 on SQLite"
     )
+    parser.add_argument("--rounds", type=int, default=3, help="reprice/floor alternations")
     args = parser.parse_args()
     book.VENDOR_AS_DATA = True
     book.SERIES[0] = f"{book.BENCH_VENDOR}/2026"
     for kind in args.engines.split(","):
         if kind == "sqlite":
-            run("sqlite://", args.tenants, args.workers_on_sqlite)
+            run("sqlite://", args.tenants, args.workers_on_sqlite, args.rounds)
         elif os.environ.get("CRMCORE_TEST_POSTGRES_URL"):
-            run(os.environ["CRMCORE_TEST_POSTGRES_URL"], args.tenants)
+            run(os.environ["CRMCORE_TEST_POSTGRES_URL"], args.tenants, rounds=args.rounds)
         else:
             print("postgresql: skipped, CRMCORE_TEST_POSTGRES_URL is unset")
 
