@@ -14,15 +14,26 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
 from sqlalchemy.engine import Engine
 
 from crmcore.app.billing import bill_tenant
-from crmcore.app.commands import record, register_tenant, save_vendor
+from crmcore.app.commands import (
+    PRICED_EVENTS,
+    _added_lines,
+    record,
+    register_tenant,
+    save_vendor,
+    terms_of,
+)
+from crmcore.app.evaluation import CHARGE_HORIZON, evaluate_tenant
 from crmcore.app.queries import Access, tenant_invoices, tenant_status
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
+from crmcore.dates import vendor_date
 from crmcore.errors import CommandRefused, ConcurrencyError, NotFound, UnknownPreset
 from crmcore.events import (
     Activated,
+    Event,
     PaymentMethod,
     PaymentReceived,
     PersonAssigned,
@@ -32,6 +43,7 @@ from crmcore.events import (
     SeatsAdded,
 )
 from crmcore.ports import UnitOfWork
+from crmcore.testing.billing import TWO_PLANS, tenant_histories
 from crmcore.vendors import Vendor, vendor_from_preset
 from stored_paths import fresh_store
 
@@ -179,3 +191,31 @@ def test_bill_6_billing_stores_each_invoice_once_numbered_in_the_vendor_series(
     stored = tenant_invoices(store(), "t1")
     assert [i.issued for i in stored] == [date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)]
     assert {i.gross.amount for i in stored} == {Decimal("1000.00") * Decimal("1.21")}
+
+
+@settings(max_examples=max(20, settings().max_examples // 2))
+@given(tenant_histories())
+def test_pro_2_to_4_a_commands_charge_reads_only_the_documents_from_its_day(
+    history: list[Event],
+) -> None:
+    """Fast path against the plain path (PRO-2, PRO-3, PRO-4, BILL-6): ``record`` reports a
+    priced change's charge (and what it replaces) by comparing the evaluations with and
+    without it among the documents issued on or after its day only; compared over every
+    document, the lines are the same, for each priced event of a random life."""
+    vendor = vendor_from_preset(
+        "raynet",
+        name="acme",
+        effective=date(2020, 1, 1),
+        catalog=TWO_PLANS,
+        vat_rates={"CZ": "0.21"},
+    )
+    terms = terms_of(vendor, "t")
+    for index in range(2, len(history)):
+        event = history[index]
+        if not isinstance(event, PRICED_EVENTS):
+            continue
+        day = vendor_date(event.at, vendor.policy.timezone)
+        before = evaluate_tenant(terms, history[:index], day + CHARGE_HORIZON)
+        after = evaluate_tenant(terms, history[: index + 1], day + CHARGE_HORIZON)
+        for one, other in ((before, after), (after, before)):
+            assert _added_lines(one, other, day) == _added_lines(one, other, date.min)

@@ -56,7 +56,7 @@ from crmcore.ports import (
     checked_record_rows,
 )
 from crmcore.tenancy.trials import normalise_identity
-from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
+from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, version_in_force
 
 
 def check_bought(seats: int) -> None:
@@ -411,10 +411,7 @@ class InMemoryVendorRepository(_Repository):
 
     def get(self, name: str, on: date | None = None) -> Vendor:
         versions: tuple[Vendor, ...] = self.rows.get(name, ()) if is_vendor_name(name) else ()
-        in_force = [v for v in versions if on is None or v.effective <= on]
-        if not in_force:
-            raise vendor_not_found(name, on)
-        return in_force[-1]
+        return version_in_force(versions, name, on)
 
     def versions(self, name: str) -> list[Vendor]:
         return list(self.rows.get(name, ()))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -63,6 +63,7 @@ __all__ = [
     "is_vendor_name",
     "vendor_from_preset",
     "vendor_not_found",
+    "version_in_force",
 ]
 
 #: A vendor name: lower-case letters, digits, ``.``, ``_`` and ``-``, at most 64 characters,
@@ -457,6 +458,16 @@ def vendor_not_found(name: str, on: date | None) -> NotFound:
     if on is None:
         return NotFound(f"no vendor {name!r}", field="name")
     return NotFound(f"no version of vendor {name!r} in force on {on}", field="name")
+
+
+def version_in_force(versions: Sequence[Vendor], name: str, on: date | None = None) -> Vendor:
+    """The version of ``versions`` (a vendor's, oldest first) in force on ``on``: the latest
+    taking effect on or before it (the latest of all when ``on`` is None); a repository's
+    ``get`` from its ``versions``. ``NotFound`` (:func:`vendor_not_found`) when none is."""
+    for vendor in reversed(versions):
+        if on is None or vendor.effective <= on:
+            return vendor
+    raise vendor_not_found(name, on)
 
 
 # --- the tenant's billing profile (BILL-4, BILL-5, PLAN-2) ------------------------------------

@@ -81,7 +81,7 @@ from crmcore.outcomes import LimitRefusal, LimitWarning
 from crmcore.policies import LimitsPolicy
 from crmcore.ports import UnitOfWork
 from crmcore.tenancy.trials import check_trials_used
-from crmcore.vendors import TenantBillingProfile, Vendor
+from crmcore.vendors import TenantBillingProfile, Vendor, version_in_force
 
 __all__ = [
     "PRICED_EVENTS",
@@ -172,7 +172,8 @@ def tenant_terms(uow: UnitOfWork, tenant_id: str, on: date) -> TenantTerms:
     record limits of every version from its effective day (NOTICE-3).
     ``NotFound`` when the vendor is not stored."""
     name = uow.tenants.vendor(tenant_id)
-    return terms_of(uow.vendors.get(name, on=on), tenant_id, uow.vendors.versions(name))
+    versions = uow.vendors.versions(name)
+    return terms_of(version_in_force(versions, name, on), tenant_id, versions)
 
 
 def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) -> TenantTerms:
@@ -306,9 +307,13 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     problem = entry_order_problem(history[-1], event)
     if problem is not None:  # a late entry says when it was recorded (BILL-6)
         raise OutOfOrderError(problem[1], field=f"event.{problem[0]}", rule="BILL-6")
-    day = max(_day(uow, tenant_id, event.at), _day(uow, tenant_id, entered(event)))
-    _check_not_silently_late(uow, tenant_id, event, _day(uow, tenant_id, event.at))
-    terms = tenant_terms(uow, tenant_id, day)
+    name = uow.tenants.vendor(tenant_id)
+    versions = uow.vendors.versions(name)  # one read: the day's zone and the terms in force
+    timezone = version_in_force(versions, name).policy.timezone
+    effective, entered_on = vendor_date(event.at, timezone), vendor_date(entered(event), timezone)
+    _check_not_silently_late(uow, tenant_id, event, effective, entered_on)
+    day = max(effective, entered_on)
+    terms = terms_of(version_in_force(versions, name, day), tenant_id, versions)
     after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
     refused = after.refusal_of(event)
     if refused is not None:
@@ -322,7 +327,8 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     replaced: tuple[InvoiceLine, ...] = ()
     if isinstance(event, PRICED_EVENTS):
         before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
-        charges, replaced = _added_lines(before, after), _added_lines(after, before)
+        charges = _added_lines(before, after, effective)
+        replaced = _added_lines(after, before, effective)
     stored = uow.tenants.append(tenant_id, [event], expected_version=version)
     uow.outbox.append(evaluation_events(after, terms.policy.timezone, day))
     uow.commit()
@@ -342,12 +348,16 @@ def _write_refusal(uow: UnitOfWork, tenant_id: str, at: datetime, refused: Comma
         uow.commit()
 
 
-def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day: date) -> None:
+def _check_not_silently_late(
+    uow: UnitOfWork, tenant_id: str, event: Event, day: date, entered_on: date
+) -> None:
     """An issued invoice never changes (BILL-6): an event that takes effect before an invoice
     already issued must say when it was entered (``recorded``), so that the difference goes on
     a correction; and a late entry is recorded before the billing run of its own day went out
-    (a day is billed once it is over), or the invoice that run issued would not be corrected."""
-    stored = [i for i in uow.invoices.for_tenant(tenant_id) if i.issued > day]
+    (a day is billed once it is over), or the invoice that run issued would not be corrected.
+    ``day`` and ``entered_on`` are the vendor days of ``event.at`` and of its entry."""
+    after = day + timedelta(days=1)
+    stored = uow.invoices.issued_between([tenant_id], after, date.max).get(tenant_id, [])
     if not stored:
         return
     latest = max(stored, key=lambda i: i.issued)
@@ -358,7 +368,6 @@ def _check_not_silently_late(uow: UnitOfWork, tenant_id: str, event: Event, day:
             field="event.recorded",
             rule="BILL-6",
         )
-    entered_on = _day(uow, tenant_id, entered(event))
     if entered_on > day and latest.issued >= entered_on:
         raise ValidationError(
             f"entered on {entered_on}, but the billing run for that day already issued"
@@ -453,16 +462,17 @@ def _not_refusable(problem: str, effective: date) -> CommandRefused:
     )
 
 
-def _day(uow: UnitOfWork, tenant_id: str, at: datetime) -> date:
-    vendor = uow.vendors.get(uow.tenants.vendor(tenant_id))
-    return vendor_date(at, vendor.policy.timezone)
-
-
-def _added_lines(before: Evaluation, after: Evaluation) -> tuple[InvoiceLine, ...]:
-    """The invoice lines of ``after`` that ``before`` does not have (as a multiset)."""
-    left = Counter(line for invoice in before.invoices for line in invoice.lines)
+def _added_lines(before: Evaluation, after: Evaluation, since: date) -> tuple[InvoiceLine, ...]:
+    """The invoice lines of ``after`` that ``before`` does not have (as a multiset), among the
+    documents issued on or after ``since``, the vendor day the change takes effect: those
+    issued before it were issued before the change was known, alike in both (BILL-6)."""
+    left = Counter(
+        line for invoice in before.invoices if invoice.issued >= since for line in invoice.lines
+    )
     added: list[InvoiceLine] = []
     for invoice in after.invoices:
+        if invoice.issued < since:
+            continue
         for line in invoice.lines:
             if left[line] > 0:
                 left[line] -= 1
