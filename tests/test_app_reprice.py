@@ -49,6 +49,7 @@ from crmcore.events import Activated, SeatsAdded
 from crmcore.memory import InMemoryStorage
 from crmcore.ports import UnitOfWork
 from crmcore.vendors import Vendor, vendor_from_preset
+from crmcore_sql.cli_app import progress_bar
 
 PRAGUE = ZoneInfo("Europe/Prague")
 JAN, MAR = date(2026, 1, 1), date(2026, 3, 1)
@@ -331,7 +332,9 @@ def test_reprice_table_shows_the_top_biggest_changes_first(
         key=lambda item: (-abs(Decimal(item[1]["difference"]["gross"])), item[0]),
     )
     assert main(["reprice", *window, "--top", "3"]) == 0
-    one = capsys.readouterr().out.splitlines()
+    shown = capsys.readouterr()
+    one = shown.out.splitlines()
+    assert shown.err.splitlines() == ["repriced 9 of 9 tenants"]  # one batch; not a terminal
     assert "the 3 biggest changes of 9 tenants" in one[0]
     assert [line.split() for line in one[1:4]] == [
         [tenant, t["before"]["gross"], t["after"]["gross"], t["difference"]["gross"]]
@@ -340,6 +343,20 @@ def test_reprice_table_shows_the_top_biggest_changes_first(
     assert one[4].startswith("9 tenants of acme, 2026-03-01..2026-06-30: ")
     assert f"difference {full['difference']['gross']} CZK gross" in one[4]
     assert main(["reprice", *window, "--top", "3", "--workers", "2"]) == 0
-    assert capsys.readouterr().out.splitlines() == one
+    shown = capsys.readouterr()
+    assert shown.out.splitlines() == one
+    counts = [int(line.split()[1]) for line in shown.err.splitlines()]  # "repriced k of 9 ..."
+    assert counts == sorted(counts) and counts[-1] == 9, shown.err
+    assert all(line.endswith(" of 9 tenants") for line in shown.err.splitlines())
     assert main(["reprice", *window, "--top", "0"]) == 2
     assert capsys.readouterr().err.strip().startswith("--top: ")
+
+
+def test_the_progress_bar_on_a_terminal() -> None:
+    """``crmcore reprice`` on a terminal: 3,000 of 10,000 is 30 % of 30 characters, 9 filled
+    (30 × 3000 // 10000 = 9); 1 of 3 in 3 characters is 1 filled and 33 % (100 // 3); no
+    tenant at all is complete."""
+    assert progress_bar(3000, 10_000) == f"[{'#' * 9}{'.' * 21}]  30% 3000/10000 tenants"
+    assert progress_bar(1, 3, width=3) == "[#..]  33% 1/3 tenants"
+    assert progress_bar(10_000, 10_000, width=4) == "[####] 100% 10000/10000 tenants"
+    assert progress_bar(0, 0, width=2) == "[##] 100% 0/0 tenants"

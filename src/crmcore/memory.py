@@ -166,6 +166,9 @@ class InMemoryTenantRepository(_Repository):
         )
         return found if limit is None else found[:limit]
 
+    def count(self, vendor: str | None = None) -> int:
+        return sum(1 for owner, _ in self.rows.values() if vendor is None or owner == vendor)
+
     def histories(self, tenant_ids: Sequence[str]) -> dict[str, tuple[Event, ...]]:
         return {
             tenant_id: self.rows[tenant_id][1] for tenant_id in tenant_ids if tenant_id in self.rows

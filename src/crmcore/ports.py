@@ -170,6 +170,10 @@ class TenantRepository(Protocol):
         """Tenant ids in order, strictly after ``after`` (for streaming in batches); with
         ``vendor``, only that vendor's tenants (filtered by the storage, not by the caller)."""
 
+    def count(self, vendor: str | None = None) -> int:
+        """How many tenants are stored (with ``vendor``, of that vendor): ``len(ids(vendor=))``
+        without reading the ids (one ``COUNT`` in SQL; a progress bar's total)."""
+
     def histories(self, tenant_ids: Sequence[str]) -> dict[str, tuple[Event, ...]]:
         """Every event of each of ``tenant_ids``, oldest first (by version), read at once (one
         statement in SQL): :meth:`history` of many tenants. An id not stored is absent."""

@@ -14,6 +14,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -296,20 +297,29 @@ def _reprice(args: argparse.Namespace) -> int:
         require_migrated(engine)
         with SqlUnitOfWork(engine) as uow:
             uow.vendors.get(vendor.name)  # NotFound: no such vendor stored
+            tenants = uow.tenants.count(vendor.name)
         workers = _workers(args.workers)
+        progress = _reprice_progress(tenants)
         if workers == 1:
             report = reprice(
                 lambda: SqlUnitOfWork(engine),
                 vendor,
                 first,
                 last,
-                _reprice_progress(),
+                progress,
                 by_tenant=args.json,
                 top=top,
             )
         else:
             report = _reprice_in_processes(
-                args.db, vendor, first, last, workers, by_tenant=args.json, top=top
+                args.db,
+                vendor,
+                first,
+                last,
+                workers,
+                by_tenant=args.json,
+                top=top,
+                progress=progress,
             )
     finally:
         engine.dispose()
@@ -353,16 +363,26 @@ def _vendor_document(name: str) -> Vendor:
     return Vendor.from_document(read_json(data, root="--vendor"))
 
 
-def _reprice_progress() -> Callable[[int], None]:
+def _reprice_progress(total: int) -> Callable[[int], None]:
+    """On stderr: a bar redrawn in place on a terminal, a plain line otherwise (each batch;
+    with ``--workers N``, each change of the count the processes share)."""
     tty = sys.stderr.isatty()
 
     def show(done: int) -> None:
         if tty:
-            print(f"\rrepriced {done} tenants", end="", file=sys.stderr, flush=True)
+            print(f"\r{progress_bar(done, total)}", end="", file=sys.stderr, flush=True)
         else:
-            print(f"repriced {done} tenants", file=sys.stderr)
+            print(f"repriced {done} of {total} tenants", file=sys.stderr, flush=True)
 
     return show
+
+
+def progress_bar(done: int, total: int, width: int = 30) -> str:
+    """``[#########.....................]  30% 3000/10000 tenants``: ``done`` of ``total`` in
+    ``width`` characters (rounded down; a total of 0 is complete)."""
+    filled = width * done // total if total else width
+    percent = 100 * done // total if total else 100
+    return f"[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{total} tenants"
 
 
 def _workers(text: str) -> int:
@@ -379,18 +399,54 @@ def _reprice_in_processes(
     workers: int,
     by_tenant: bool = True,
     top: int = 0,
+    progress: Callable[[int], None] | None = None,
 ) -> RepriceReport:
     """``--workers N``: N spawned processes, each repricing the tenants of its part
-    (:func:`crmcore.app.whatif.in_part`: a stable hash of the id), combined."""
+    (:func:`crmcore.app.whatif.in_part`: a stable hash of the id), combined. The processes
+    add the tenants they have done to one shared count, which ``progress`` is shown every
+    half second it changes, and once at the end."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     jobs = [
         (url, vendor.dumps_json(), first, last, k, workers, by_tenant, top) for k in range(workers)
     ]
-    with context.Pool(workers) as pool:
-        parts = pool.starmap(reprice_worker, jobs)
+    done = context.Value("q", 0)
+    shown = -1
+    with context.Pool(workers, initializer=_share_count, initargs=(done,)) as pool:
+        pending = pool.starmap_async(reprice_worker, jobs)
+        while not pending.ready():
+            pending.wait(0.5)
+            if progress is not None and done.value != shown and not pending.ready():
+                shown = done.value
+                progress(shown)
+        parts = pending.get()
+    if progress is not None:
+        progress(done.value)
     return combine(parts)
+
+
+_DONE: Synchronized[int] | None = None  # a worker's share of the count (``_share_count``)
+
+
+def _share_count(done: Synchronized[int]) -> None:
+    """A worker process's initializer: the count of tenants done, shared by the processes."""
+    global _DONE
+    _DONE = done
+
+
+def _add_to_shared_count() -> Callable[[int], None]:
+    """``reprice``'s progress in a worker: what it did since last called, added to the count."""
+    previous = 0
+
+    def add(done: int) -> None:
+        nonlocal previous
+        if _DONE is not None:
+            with _DONE.get_lock():
+                _DONE.value += done - previous
+        previous = done
+
+    return add
 
 
 def reprice_worker(
@@ -412,7 +468,7 @@ def reprice_worker(
             vendor,
             first,
             last,
-            None,
+            _add_to_shared_count(),
             (index, parts),
             by_tenant=by_tenant,
             top=top,

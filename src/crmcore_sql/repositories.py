@@ -353,6 +353,14 @@ class SqlTenantRepository(_SqlRepository):
         with self._translating("listing tenants"):
             return list(self.connection.execute(statement).scalars())
 
+    def count(self, vendor: str | None = None) -> int:
+        statement = select(func.count()).select_from(tenants)
+        if vendor is not None:
+            statement = statement.where(tenants.c.vendor == vendor)
+        with self._translating("counting tenants"):
+            counted: int = self.connection.execute(statement).scalar_one()
+        return counted
+
     def trials_of(self, vendor: str, identity: str) -> int:
         """TRIAL-6: the identity's row of ``trial_identities`` (one row, no history)."""
         with self._translating("counting trials"):

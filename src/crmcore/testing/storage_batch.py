@@ -89,6 +89,25 @@ class BatchReadContract:
             every = uow.tenants.ids(after=prefix, limit=len(names))
             assert every == names  # vendor=None: every vendor's
 
+    def test_count_is_the_number_of_ids(self) -> None:
+        """``count(vendor=)`` against ``len(ids(vendor=))`` (two paths that must agree), before
+        and after adding 2 tenants of ``raynet`` and 1 of ``livespace`` in one transaction,
+        read inside it too."""
+        prefix = _unique("count")
+        with self.unit_of_work() as uow:
+            before = {v: uow.tenants.count(v) for v in ("raynet", "livespace", None)}
+            for index, owner in enumerate(["raynet", "livespace", "raynet"]):
+                uow.tenants.add(
+                    f"{prefix}-{index}", owner, [TenantCreated(_AT, f"{prefix}-{index}")]
+                )
+            inside = {v: uow.tenants.count(v) for v in ("raynet", "livespace", None)}
+            uow.commit()
+        with self.unit_of_work() as uow:
+            for vendor, added in (("raynet", 2), ("livespace", 1), (None, 3)):
+                assert uow.tenants.count(vendor) == inside[vendor] == before[vendor] + added
+                assert uow.tenants.count(vendor) == len(uow.tenants.ids(vendor=vendor))
+            assert uow.tenants.count("no-such-vendor") == 0
+
     def test_histories_are_each_tenants_history(self) -> None:
         """``histories`` of several tenants equals ``history`` of each (events in version
         order across several appends); an unknown id is absent; no ids, no rows."""
