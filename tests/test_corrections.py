@@ -8,6 +8,7 @@ invoice it corrects, with the difference per line kind and its VAT (BILL-7).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -24,9 +25,9 @@ import crmcore_sql
 from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.app.simulation import scenario_vendor, simulate_stored
-from crmcore.dates import zone
-from crmcore.errors import CrmError, OutOfOrderError, ValidationError
-from crmcore.events import SeatsAdded, TenantCreated, event_from_dict, event_to_dict
+from crmcore.dates import vendor_date, zone
+from crmcore.errors import CommandRefused, CrmError, OutOfOrderError, ValidationError
+from crmcore.events import SeatsAdded, TenantCreated, entered, event_from_dict, event_to_dict
 from crmcore.memory import InMemoryStorage
 from crmcore.scenario.runner import parse, run
 from crmcore.testing.billing import late_entry_documents
@@ -251,6 +252,69 @@ def test_bill_6_the_stored_path_issues_the_runners_corrections_in_memory(
     same_as_runner(pair[1], InMemoryStorage().unit_of_work)
 
 
+def billing_runs(document: dict[str, Any]) -> list[tuple[date, date, list[date]]]:
+    """``document`` through the commands in memory, billed the day before each entry day and
+    up to ``until`` (as ``simulate_stored``): per run, the day billed before it, the day it
+    bills up to, and the issue days of the documents it stored."""
+    scenario = parse(document)
+    storage = InMemoryStorage()
+    vendor = scenario_vendor(scenario)
+    save_vendor(storage.unit_of_work(), vendor)
+    created = scenario.history[0]
+    assert isinstance(created, TenantCreated)
+    tenant = scenario.tenant_id
+    register_tenant(storage.unit_of_work(), tenant, vendor.name, created.at, created.identity)
+    tz = scenario.policy.timezone
+    runs: list[tuple[date, date, list[date]]] = []
+    billed = scenario.created_day - timedelta(days=1)
+
+    def bill(up_to: date) -> None:
+        nonlocal billed
+        if up_to > billed:
+            stored = bill_tenant(storage.unit_of_work(), tenant, up_to).issued
+            runs.append((billed, up_to, [i.issued for i in stored]))
+            billed = up_to
+
+    for event in scenario.history[1:]:
+        day = vendor_date(entered(event), tz)
+        if vendor_date(event.at, tz) > scenario.until or day > scenario.until:
+            continue
+        bill(day - timedelta(days=1))
+        with contextlib.suppress(CommandRefused):  # a refused command stores nothing
+            record(storage.unit_of_work(), tenant, event)
+    bill(scenario.until)
+    return runs
+
+
+def test_bill_6_a_late_reinstatement_backdates_nothing() -> None:
+    """The life of ``LATE_REINSTATEMENT`` (below) through the stored path: the run up to
+    3 Apr (after the reinstatement of 21 Jan was entered on 16 Mar, the run before it billed
+    up to 15 Mar) stores the February and March invoices dated 16 Mar, inside the days it
+    bills, not 1 Feb and 1 Mar,
+    days already billed (an issued past never changes, BILL-6)."""
+    runs = billing_runs(LATE_REINSTATEMENT)
+    assert (date(2027, 3, 15), date(2027, 4, 3), [date(2027, 3, 16)] * 2) in runs
+    for previous, up_to, issued in runs:
+        assert all(previous < day <= up_to for day in issued), (previous, up_to, issued)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])  # suite budget
+@given(late_entry_documents())
+def test_bill_6_a_billing_run_stores_no_document_dated_a_day_already_billed(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """BILL-6: what was issued never changes, and nothing is issued in the past. For random
+    lives with late entries through the stored path, every document a billing run stores is
+    dated after the day the run before it billed up to: a late entry's corrections, and an
+    invoice it made due in the past, are issued on the day it was entered."""
+    try:
+        runs = billing_runs(pair[1])
+    except CrmError:
+        return
+    for previous, up_to, issued in runs:
+        assert all(previous < day <= up_to for day in issued), (previous, up_to, issued)
+
+
 def test_bill_6_the_late_seats_through_sql_equal_the_runner(engine: Engine) -> None:
     same_as_runner(LATE_SEATS, emptied(engine))
 
@@ -455,9 +519,7 @@ def test_bill_6_an_invoice_withheld_while_cancelled_is_not_issued_late_after_rei
     same_as_runner(document, InMemoryStorage().unit_of_work)
 
 
-LATE_REINSTATEMENT = json.loads(
-    (ROOT / "tests/data/bill_6_late_reinstatement_known_issue.json").read_text()
-)
+LATE_REINSTATEMENT = json.loads((ROOT / "tests/data/bill_6_late_reinstatement.json").read_text())
 
 
 def test_bill_6_a_refused_late_entry_starts_no_epoch_stored_path_equals_the_runner() -> None:
@@ -499,17 +561,25 @@ def test_bill_6_a_late_entry_refused_on_entry_prices_no_epoch() -> None:
     same_as_runner(document, InMemoryStorage().unit_of_work)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known BILL-6/PAY-3 issue, not fixed yet: whether the contract had ended on an "
-    "invoice's day is judged with everything known, not with what was known that day "
-    "(docs/billing.md)",
-)
 def test_bill_6_an_invoice_a_late_reinstatement_made_due_is_issued_on_its_entry_day() -> None:
-    """The same life: on 1 Feb and 1 Mar 2027 nobody knew of the reinstatement of 21 Jan
-    (entered 16 Mar), so the contract had ended as far as anyone knew and nothing was issued;
-    on 16 Mar the February and March invoices become due and are issued that day (BILL-6:
-    an invoice a late entry made due in the past is issued on the entry's day). Today both
-    paths date them 1 Feb and 1 Mar."""
-    issued = [i["issued"] for i in run(LATE_REINSTATEMENT)["invoices"]]
-    assert issued[5:] == ["2027-03-16", "2027-03-16"]
+    """The same life: cancelled for payment delay on 9 Nov 2026 (PAY-3). On 1 Feb and 1 Mar
+    2027 nobody knew of the reinstatement of 21 Jan (entered 16 Mar), so the contract had
+    ended as far as anyone knew and nothing was issued; on 16 Mar the February and March
+    invoices become due and are issued that day (BILL-6: an invoice a late entry made due in
+    the past is issued on the entry's day), due 14 days later (BILL-4, transfer: 30 Mar),
+    numbered next in the 2027 series. December and January stay unissued: the contract had
+    ended on their days even as known with the reinstatement (it takes effect on 21 Jan).
+    Each: 4 seats of standard × 500.00 = 2000.00 (BILL-2) + the 50.00 transfer fee (BILL-4)
+    = 2050.00 net; VAT 2050.00 × 0.21 = 430.50; 2480.50 gross."""
+    result = run(LATE_REINSTATEMENT)
+    assert [
+        (i["number"], i["key"], i["issued"], i["due"], i["net"], i["gross"])
+        for i in result["invoices"][5:]
+    ] == [
+        ("2027/0001", "period:2027-02-01", "2027-03-16", "2027-03-30", "2050.00", "2480.50"),
+        ("2027/0002", "period:2027-03-01", "2027-03-16", "2027-03-30", "2050.00", "2480.50"),
+    ]
+    assert not [
+        i for i in result["invoices"] if i["key"] in ("period:2026-12-01", "period:2027-01-01")
+    ]
+    same_as_runner(LATE_REINSTATEMENT, InMemoryStorage().unit_of_work)

@@ -19,6 +19,7 @@ Long because the one engine: the replay and the passes over it that every door s
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -28,8 +29,10 @@ import attrs
 from crmcore.app.rules import (
     CONTRACT_EVENTS,
     apply_rules,
+    closed_spans,
     contract_closed_by,
     price_rules,
+    within,
 )
 from crmcore.billing.corrections import Epoch, Issued, documents_issued
 from crmcore.billing.engine import BillingTerms, PriceLists, drafts_from_timeline
@@ -315,19 +318,44 @@ def _evaluate_late(
     days = sorted(late_days)
     # what each epoch's knowledge prices (payment delay applies to the documents issued)
     pricing = [price_rules if extension is apply_rules else extension for extension in chosen]
-    epochs = []
+    epochs: list[Epoch] = []
+    ended: list[list[tuple[date, date]]] = []  # per epoch: when its knowledge had it ended
     for index, day in enumerate(days):
         start = None if index == 0 else days[index - 1]
         known = [e for e in events if not (is_late(e, tz) and vendor_date(entered(e), tz) >= day)]
-        before = _evaluate_known(tenant, history, known, until, pricing, None, [])
+        before = _evaluate_known(tenant, history, list(known), until, pricing, None, [])
         epochs.append(Epoch(start, before.invoices, before.card_keys))
+        # PAY-3/PAY-4 as known then: the whole evaluation of this epoch's knowledge, its own
+        # late entries composed by the epochs before it
+        compose = _composer(tenant.policy, epochs[:index], days[:index], ended) if index else None
+        whole = _evaluate_known(tenant, history, list(known), until, chosen, compose, [])
+        ended.append(closed_spans(whole.dunning))
+    compose = _composer(tenant.policy, epochs, days, ended)
+    return _evaluate_known(tenant, history, events, until, chosen, compose, refused)
+
+
+def _composer(
+    policy: VendorPolicy,
+    epochs: Sequence[Epoch],
+    days: Sequence[date],
+    ended: Sequence[Sequence[tuple[date, date]]],
+) -> Compose:
+    """The documents really issued from ``epochs`` (one per day of ``days`` a late entry was
+    recorded, the first from the start) and the last epoch's invoices, priced with every
+    event known. Whether the contract had ended on a day (PAY-3/PAY-4) is judged with what was
+    known on the day it is asked for: epoch j's knowledge (``ended[j]``, the days it had the
+    contract ended) before ``days[j]``, the last epoch's (``closed``, its dunning) from
+    ``days[-1]`` on. So an invoice withheld because the contract had ended as far as anyone
+    knew, which a late reinstatement makes due, is issued on the day it was entered (BILL-6)."""
 
     def compose(priced: Epoch, closed: Callable[[date], bool]) -> Issued:
-        return documents_issued(
-            [*epochs, attrs.evolve(priced, start=days[-1])], tenant.policy, closed
-        )
+        def ended_on(day: date, known_on: date) -> bool:
+            index = bisect.bisect_right(days, known_on)
+            return closed(day) if index == len(days) else within(day, ended[index])
 
-    return _evaluate_known(tenant, history, events, until, chosen, compose, refused)
+        return documents_issued([*epochs, attrs.evolve(priced, start=days[-1])], policy, ended_on)
+
+    return compose
 
 
 def _accepted_at_entry(

@@ -78,8 +78,10 @@ __all__ = [
     "CONTRACT_EVENTS",
     "RulesContext",
     "apply_rules",
+    "closed_spans",
     "contract_closed_by",
     "price_rules",
+    "within",
 ]
 
 
@@ -181,7 +183,7 @@ def apply_rules(context: RulesContext) -> None:
     for _ in range(_ROUNDS):
         priced = _with_sla_credits(context, kept)
         # BILL-6: corrections of late entries (none asking for money while the contract ended)
-        issued = context.documents(priced, functools.partial(_within, spans=tuple(closed)))
+        issued = context.documents(priced, functools.partial(within, spans=tuple(closed)))
         context.invoices = _renumber(priced, base, context.policy) if issued is None else issued
         context.refresh_payments()
         # Checked against this round's invoices: one that was cancelled among all of them
@@ -195,9 +197,9 @@ def apply_rules(context: RulesContext) -> None:
             context.until,
             reinstatements,
         )
-        previous, closed = closed, _closed_spans(log)
+        previous, closed = closed, closed_spans(log)
         # composed documents (late entries) are dropped by their own issue day, above
-        still = base if issued is not None else [i for i in base if not _within(i.issued, closed)]
+        still = base if issued is not None else [i for i in base if not within(i.issued, closed)]
         if still == kept and (issued is None or closed == previous):
             break
         kept = still
@@ -235,11 +237,11 @@ def _valid_reinstatements(
     return accepted
 
 
-def _within(day: date, spans: Sequence[tuple[date, date]]) -> bool:
+def within(day: date, spans: Sequence[tuple[date, date]]) -> bool:
     return any(first <= day < end for first, end in spans)
 
 
-def _closed_spans(log: Sequence[DunningTransition]) -> list[tuple[date, date]]:
+def closed_spans(log: Sequence[DunningTransition]) -> list[tuple[date, date]]:
     """Days on which the contract had ended (cancelled or purged), as [from, to) spans."""
     spans: list[tuple[date, date]] = []
     start: date | None = None

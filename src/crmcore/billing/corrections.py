@@ -21,7 +21,13 @@ with that knowledge issues (:class:`Epoch`) and answers with the documents reall
   a correction document; an invoice the replay issues before that day whose key was never
   issued (e.g. an activation entered late) is issued that day, with its lines, due as many
   days after it as the replay's was, unless the contract had ended on the day the replay
-  issued it (PAY-3/PAY-4: it was never owed, a later reinstatement does not make it so).
+  issued it, as known on the epoch's first day (PAY-3/PAY-4: it was never owed; a
+  reinstatement entered late that restores the contract from before that day does make it
+  due, and it is issued on the reinstatement's entry day).
+
+Whether the contract had ended is asked with what was known on the day a document goes out:
+nothing that asks for money is issued on a day the contract had ended as far as anyone knew
+that day, whatever a later entry showed.
 
 A credit (a negative correction line) never exceeds what the corrected invoice, with its
 earlier corrections, charged for that kind; SLA-6 credits are bounded by SLA-6 itself. So the
@@ -78,18 +84,20 @@ def per_kind(invoices: Iterable[Invoice], currency: str) -> dict[LineKind, Money
 def documents_issued(
     epochs: Sequence[Epoch],
     policy: VendorPolicy,
-    closed: Callable[[date], bool] = lambda _day: False,
+    closed: Callable[[date, date], bool] = lambda _day, _known_on: False,
 ) -> Issued:
     """The invoices and corrections really issued, in issue order, numbered gaplessly in
-    their series (BILL-6); see the module docstring. Nothing that asks for money is issued on
-    a day ``closed`` says the contract had ended (PAY-3/PAY-4): no invoice, no correction
-    with a positive total; a credit still is."""
+    their series (BILL-6); see the module docstring. ``closed(day, known_on)``: whether the
+    contract had ended on ``day`` (PAY-3/PAY-4) as known on ``known_on``. Nothing that asks
+    for money is issued on a day the contract had ended as known that day: no invoice, no
+    correction with a positive total; a credit still is."""
     issued: list[Invoice] = []
     card: set[str] = set()
     chains: dict[str, list[Invoice]] = {}  # key -> the invoice, then its corrections
 
     def add(document: Invoice, chain: list[Invoice], by_card: bool) -> None:
-        if closed(document.issued) and (document.corrects is None or document.gross.amount > 0):
+        ended = closed(document.issued, document.issued)
+        if ended and (document.corrects is None or document.gross.amount > 0):
             return
         if not chain:
             chains[document.key] = chain
@@ -108,12 +116,12 @@ def documents_issued(
                 if correction is not None:
                     add(correction, chain, chain[0].key in card)
             for invoice in epoch.invoices:
-                # an invoice due on a day the contract had ended was never owed (PAY-3/PAY-4):
-                # a later epoch, the contract open again, does not issue it late
+                # an invoice due on a day the contract had ended, as known now, was never owed
+                # (PAY-3/PAY-4): a later epoch, the contract open again, does not issue it late
                 if (
                     invoice.issued < start
                     and invoice.key not in chains
-                    and not closed(invoice.issued)
+                    and not closed(invoice.issued, start)
                 ):
                     add(_issued_on(invoice, start, policy), [], invoice.key in epoch.card_keys)
         for invoice in epoch.invoices:
