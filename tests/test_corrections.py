@@ -31,7 +31,7 @@ from crmcore.events import SeatsAdded, TenantCreated, entered, event_from_dict, 
 from crmcore.memory import InMemoryStorage
 from crmcore.scenario.runner import parse, run
 from crmcore.testing.billing import late_entry_documents
-from stored_paths import emptied, same_as_runner
+from stored_paths import crmcore, emptied, same_as_runner
 
 ROOT = Path(__file__).resolve().parents[1]
 LATE_SEATS = json.loads((ROOT / "docs/scenarios/late_seat_addition.json").read_text())
@@ -287,13 +287,13 @@ def billing_runs(document: dict[str, Any]) -> list[tuple[date, date, list[date]]
 
 
 def test_bill_6_a_late_reinstatement_backdates_nothing() -> None:
-    """The life of ``LATE_REINSTATEMENT`` (below) through the stored path: the run up to
-    3 Apr (after the reinstatement of 21 Jan was entered on 16 Mar, the run before it billed
-    up to 15 Mar) stores the February and March invoices dated 16 Mar, inside the days it
-    bills, not 1 Feb and 1 Mar,
+    """The life of ``REINSTATED_LATE`` (below) through the stored path: the run up to 31 Aug
+    (after the reinstatement of 1 Jun was entered on 2 Jul, the run before it billed up to
+    1 Jul) stores the June and July invoices dated 2 Jul, inside the days it bills, not
+    1 Jun and 1 Jul,
     days already billed (an issued past never changes, BILL-6)."""
-    runs = billing_runs(LATE_REINSTATEMENT)
-    assert (date(2027, 3, 15), date(2027, 4, 3), [date(2027, 3, 16)] * 2) in runs
+    runs = billing_runs(REINSTATED_LATE)
+    assert (date(2026, 7, 1), date(2026, 8, 31), [date(2026, 7, 2)] * 2) in runs
     for previous, up_to, issued in runs:
         assert all(previous < day <= up_to for day in issued), (previous, up_to, issued)
 
@@ -524,26 +524,24 @@ LATE_REINSTATEMENT = json.loads((ROOT / "tests/data/bill_6_late_reinstatement.js
 
 def test_bill_6_a_refused_late_entry_starts_no_epoch_stored_path_equals_the_runner() -> None:
     """Found by the property below. Cancelled for payment delay on 9 Nov 2026 (PAY-3); a
-    customer ``cancel`` of 18 Nov is refused (PAY-3: the contract had ended); a reinstatement
-    of 21 Jan 2027 is entered on 16 Mar (late); another one of 19 Mar, entered on 4 Apr, is
-    refused (PAY-3: blocked, not cancelled, on 19 Mar). The stored path never stores the
-    refused events, so no knowledge epoch may know them: the runner used to price the epoch
-    before 16 Mar with the refused cancellation and to start an epoch on 4 Apr with the refused
-    reinstatement (withdrawing documents it had issued). Now the two agree byte for byte, and
-    the documents are gapless: 2026/0001..0005, then 2027/0001..0002 (BILL-6)."""
+    customer ``cancel`` of 18 Nov is refused (PAY-3: the contract had ended); purged on 7 Feb
+    2027 (PAY-4: the oldest unpaid invoice was due 9 Sep 2026, 151 days before); a
+    reinstatement of 21 Jan 2027 entered on 16 Mar, after the purge, is refused (PAY-5: a
+    purge is final), and so are the reinstatements of 19 Mar and 6 Apr (PAY-4: purged). The
+    stored path never stores the refused events, so no knowledge epoch may know them: the
+    runner used to price the epoch before 16 Mar with the refused cancellation. The two agree
+    byte for byte, and the documents are gapless: 2026/0001..0005, nothing after the purge."""
     result = run(LATE_REINSTATEMENT)
-    assert [i["number"] for i in result["invoices"]] == [
-        "2026/0001",
-        "2026/0002",
-        "2026/0003",
-        "2026/0004",
-        "2026/0005",
-        "2027/0001",
-        "2027/0002",
+    assert [i["number"] for i in result["invoices"]] == [f"2026/000{n}" for n in range(1, 6)]
+    assert result["statuses"][-2:] == [
+        {"on": "2026-11-09", "status": "cancelled"},
+        {"on": "2027-02-07", "status": "purged"},
     ]
     assert [(r["on"], r["do"], r["rule"]) for r in result["refusals"]][2:] == [
         ("2026-11-18", "cancel", "PAY-3"),
-        ("2027-03-19", "reinstate", "PAY-3"),
+        ("2027-01-21", "reinstate", "PAY-5"),
+        ("2027-03-19", "reinstate", "PAY-4"),
+        ("2027-04-06", "reinstate", "PAY-4"),
     ]
     same_as_runner(LATE_REINSTATEMENT, InMemoryStorage().unit_of_work)
 
@@ -561,25 +559,111 @@ def test_bill_6_a_late_entry_refused_on_entry_prices_no_epoch() -> None:
     same_as_runner(document, InMemoryStorage().unit_of_work)
 
 
+REINSTATED_LATE = json.loads(
+    (ROOT / "tests/data/bill_6_late_reinstatement_before_the_purge.json").read_text()
+)
+
+
 def test_bill_6_an_invoice_a_late_reinstatement_made_due_is_issued_on_its_entry_day() -> None:
-    """The same life: cancelled for payment delay on 9 Nov 2026 (PAY-3). On 1 Feb and 1 Mar
-    2027 nobody knew of the reinstatement of 21 Jan (entered 16 Mar), so the contract had
-    ended as far as anyone knew and nothing was issued; on 16 Mar the February and March
-    invoices become due and are issued that day (BILL-6: an invoice a late entry made due in
-    the past is issued on the entry's day), due 14 days later (BILL-4, transfer: 30 Mar),
-    numbered next in the 2027 series. December and January stay unissued: the contract had
-    ended on their days even as known with the reinstatement (it takes effect on 21 Jan).
-    Each: 4 seats of standard × 500.00 = 2000.00 (BILL-2) + the 50.00 transfer fee (BILL-4)
-    = 2050.00 net; VAT 2050.00 × 0.21 = 430.50; 2480.50 gross."""
-    result = run(LATE_REINSTATEMENT)
+    """Activated 20 Jan 2026, 2 seats of standard by transfer, never paid: due 3 Feb, blocked
+    7 Feb (PAY-2), cancelled 5 Apr (PAY-3: 61 days). A reinstatement of 1 Jun is entered on
+    2 Jul, before the purge would come (4 Jul, PAY-4). On 1 Jun and 1 Jul nobody knew of it,
+    so the contract had ended as far as anyone knew and nothing was issued; on 2 Jul the June
+    and July invoices become due and are issued that day (BILL-6: an invoice a late entry
+    made due in the past is issued on the entry's day), due 14 days later (BILL-4, transfer:
+    16 Jul), numbered next. May stays unissued: the contract had ended on 1 May even knowing
+    the reinstatement. Each: 2 seats × 500.00 = 1000.00 (BILL-2) + the 50.00 transfer fee
+    (BILL-4) = 1050.00 net; VAT 1050.00 × 0.21 = 220.50; 1270.50 gross."""
+    result = run(REINSTATED_LATE)
     assert [
         (i["number"], i["key"], i["issued"], i["due"], i["net"], i["gross"])
-        for i in result["invoices"][5:]
+        for i in result["invoices"][4:]
     ] == [
-        ("2027/0001", "period:2027-02-01", "2027-03-16", "2027-03-30", "2050.00", "2480.50"),
-        ("2027/0002", "period:2027-03-01", "2027-03-16", "2027-03-30", "2050.00", "2480.50"),
+        ("2026/0005", "period:2026-06-01", "2026-07-02", "2026-07-16", "1050.00", "1270.50"),
+        ("2026/0006", "period:2026-07-01", "2026-07-02", "2026-07-16", "1050.00", "1270.50"),
     ]
-    assert not [
-        i for i in result["invoices"] if i["key"] in ("period:2026-12-01", "period:2027-01-01")
+    assert [i["key"] for i in result["invoices"][:4]] == [
+        "period:2026-01-20",
+        "period:2026-02-01",
+        "period:2026-03-01",
+        "period:2026-04-01",
     ]
-    same_as_runner(LATE_REINSTATEMENT, InMemoryStorage().unit_of_work)
+    assert {"on": "2026-06-01", "status": "active"} in result["statuses"]
+    same_as_runner(REINSTATED_LATE, InMemoryStorage().unit_of_work)
+
+
+# --- PAY-5: a purge is final, whatever is entered late ------------------------------------------
+
+PURGED = json.loads(
+    (ROOT / "tests/data/pay_5_a_late_reinstatement_after_the_purge.json").read_text()
+)
+
+
+def test_pay_5_a_reinstatement_entered_after_the_purge_is_refused() -> None:
+    """The life of ``REINSTATED_LATE`` with its reinstatement of 1 Jun entered on 20 Jul
+    instead of 2 Jul: by then the tenant was purged (4 Jul: the invoice due 3 Feb unpaid 151
+    days, PAY-4; 3 Feb + 151 days = 4 Jul) and a purge is final (PAY-5): the reinstatement is
+    refused, naming PAY-5, though it takes effect on a day the instance was only cancelled.
+    Nothing after the purge: no June or July invoice, the purge the last status. The stored
+    path refuses it the same, byte for byte."""
+    result = run(PURGED)
+    assert result["statuses"][-2:] == [
+        {"on": "2026-04-05", "status": "cancelled"},
+        {"on": "2026-07-04", "status": "purged"},
+    ]
+    assert [(r["on"], r["do"], r["rule"]) for r in result["refusals"]] == [
+        ("2026-06-01", "reinstate", "PAY-5")
+    ]
+    assert "purged on 2026-07-04" in result["refusals"][0]["message"]
+    assert [i["key"] for i in result["invoices"]][-1] == "period:2026-04-01"
+    same_as_runner(PURGED, InMemoryStorage().unit_of_work)
+
+
+def test_pay_5_the_stored_path_refuses_a_reinstatement_entered_after_the_purge(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The same on SQLite, PostgreSQL and MariaDB; then ``crmcore record`` of that
+    reinstatement on the stored tenant (purged on 4 Jul, billed to 31 Aug) exits 2 with one
+    line naming PAY-5, and stores nothing."""
+    same_as_runner(PURGED, emptied(engine))
+    url = engine.url.render_as_string(hide_password=False)
+    before = crmcore("invoices", "--db", url, "--tenant", "acme", "--json")
+    late = '{"on": "2026-06-01", "do": "reinstate", "recorded": "2026-09-01T10:00:00+02:00"}'
+    refused = crmcore("record", "--db", url, "--tenant", "acme", "--event", late)
+    assert refused.returncode == 2, refused
+    assert refused.stdout == "" and len(refused.stderr.splitlines()) == 1
+    assert "(PAY-5)" in refused.stderr and "purged on 2026-07-04" in refused.stderr
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert [type(e).__name__ for e in uow.tenants.history("acme")][-1] != "Reinstated"
+    assert crmcore("invoices", "--db", url, "--tenant", "acme", "--json").stdout == before.stdout
+
+
+@settings(
+    max_examples=max(20, settings().max_examples // 4), suppress_health_check=[HealthCheck.too_slow]
+)
+@given(late_entry_documents())
+def test_pay_5_a_purge_once_known_is_never_undone(
+    pair: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """For random lives with late entries: on each day a late entry was recorded, the life as
+    known that day (the events entered by then, up to that day); if it had the tenant purged,
+    the whole life has it purged on the same day (PAY-4, PAY-5: nothing entered later undoes
+    a purge)."""
+    late = pair[1]
+    try:
+        final = run(late)
+    except CrmError:
+        return
+    purged = [s["on"] for s in final["statuses"] if s["status"] == "purged"]
+
+    def entry_day(event: dict[str, Any]) -> str:
+        return str(event.get("recorded") or event.get("at") or event["on"])[:10]
+
+    for day in sorted({entry_day(e) for e in late["events"] if "recorded" in e}):
+        known = dict(late, events=[e for e in late["events"] if entry_day(e) <= day], until=day)
+        try:
+            then = [s["on"] for s in run(known)["statuses"] if s["status"] == "purged"]
+        except CrmError:
+            continue
+        if then:
+            assert purged[:1] == then[:1], (day, then, purged)

@@ -51,6 +51,7 @@ from crmcore.app.evaluation import (
     LimitsInForce,
     TenantTerms,
     evaluate_tenant,
+    purged_before_entry,
     verb_of,
 )
 from crmcore.billing.engine import BillingTerms, PriceLists
@@ -315,7 +316,7 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     day = max(effective, entered_on)
     terms = terms_of(version_in_force(versions, name, day), tenant_id, versions)
     after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
-    refused = after.refusal_of(event)
+    refused = purged_before_entry(terms, history, event) or after.refusal_of(event)
     if refused is not None:
         error = CommandRefused(refused.message, field=verb_of(event), rule=refused.rule)
         if isinstance(refused, LimitRefusal):

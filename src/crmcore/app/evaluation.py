@@ -40,7 +40,7 @@ from crmcore.billing.numbering import InMemoryInvoiceNumbering, issue
 from crmcore.catalog import Catalog
 from crmcore.dates import end_of_day, local_midnight, vendor_date, zone
 from crmcore.dunning.allocation import apply_payments
-from crmcore.dunning.status import DunningTransition
+from crmcore.dunning.status import DunningStatus, DunningTransition
 from crmcore.errors import ValidationError
 from crmcore.events import (
     Activated,
@@ -68,6 +68,7 @@ from crmcore.money import Money
 from crmcore.outcomes import LimitWarning, Refusal, RuleRefusal, StatusChange
 from crmcore.policies import LimitsPolicy, VendorPolicy
 from crmcore.tenancy.aggregate import Timeline, replay
+from crmcore.tenancy.state import TenantStatus
 
 __all__ = [
     "CHARGE_HORIZON",
@@ -78,6 +79,7 @@ __all__ = [
     "LimitsInForce",
     "TenantTerms",
     "evaluate_tenant",
+    "purged_before_entry",
     "verb_of",
 ]
 
@@ -358,6 +360,39 @@ def _composer(
     return compose
 
 
+def purged_before_entry(
+    tenant: TenantTerms, known: Sequence[Event], event: Event
+) -> Refusal | None:
+    """A purge is final (PAY-4, PAY-5; TRIAL-4 for a trial's): an ``event`` entered late
+    (BILL-6), after the tenant was purged as far as the events entered before it (``known``)
+    tell, and taking effect before that purge would undo it, so it is refused, with the
+    purge's rule (PAY-5 for payment delay's). An event taking effect after the purge is the
+    replay's to refuse. None when nothing refuses it so."""
+    tz = tenant.policy.timezone
+    if not is_late(event, tz):
+        return None
+    entry = entered(event)
+    then = evaluate_tenant(tenant, known, vendor_date(entry, tz))
+    purges = [(t.at, "PAY-5") for t in then.dunning if t.status is DunningStatus.PURGED]
+    purges += [
+        (step.at, "TRIAL-4")
+        for step in then.timeline.steps
+        if step.after.status is TenantStatus.PURGED and step.before.status is not step.after.status
+    ]
+    for purged, rule in sorted(purges):
+        if event.at < purged <= entry:
+            return RuleRefusal(
+                vendor_date(event.at, tz),
+                verb_of(event),
+                rule,
+                f"the tenant was purged on {vendor_date(purged, tz)}, before this was entered"
+                f" on {vendor_date(entry, tz)}: a purge is final, nothing entered after it may"
+                " take effect before it",
+                event=event,
+            )
+    return None
+
+
 def _accepted_at_entry(
     tenant: TenantTerms, events: list[Event], chosen: Sequence[Extension]
 ) -> tuple[list[Event], list[Refusal], set[int]]:
@@ -380,6 +415,11 @@ def _accepted_at_entry(
     refused: list[Refusal] = []
     for index in range(1, len(events)):
         event = events[index]
+        purged = purged_before_entry(tenant, accepted, event)
+        if purged is not None:
+            checked.add(id(event))
+            refused.append(purged)
+            continue
         later = earliest_after[index]
         if later is not None and later < event.at:
             checked.add(id(event))
