@@ -63,6 +63,21 @@ def test_unreachable_server_is_one_line_exit_1() -> None:
     assert "unreachable" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+psycopg://postgres@127.0.0.1:1/nothing", "sqlite:////nonexistent/dir/x.db"],
+)
+def test_simulate_db_on_an_unreachable_database_is_one_line_exit_1(url: str) -> None:
+    """``crmcore simulate --db`` opens the database itself (to migrate an empty one): an
+    unreachable server or a SQLite file it cannot create is one line, exit 1, as every other
+    door (it was a driver traceback)."""
+    scenario = str(Path(__file__).resolve().parents[1] / "docs/scenarios/late_seat_addition.json")
+    result = crmcore("simulate", "--db", url, scenario)
+    assert result.returncode == 1, result
+    assert result.stderr.startswith("error: --db: database unreachable: ")
+    assert result.stderr.strip().count("\n") == 0 and result.stdout == ""
+
+
 def test_unmigrated_database_is_one_line_exit_1(tmp_path: Path) -> None:
     result = crmcore("bill", "--db", f"sqlite:///{tmp_path / 'x.sqlite'}", "--period", "2026-03")
     assert result.returncode == 1

@@ -33,6 +33,7 @@ from crmcore.scenario.runner import dumps, invoice_json
 from crmcore.serialization import read_json
 from crmcore.vendors import Vendor
 from crmcore_sql.cli_options import DEFAULT_DB, engine_for, parse_day
+from crmcore_sql.engine import translate_errors
 from crmcore_sql.migrate import current_revision, migrate, require_migrated
 from crmcore_sql.unit_of_work import SqlUnitOfWork
 
@@ -121,7 +122,7 @@ def _simulate(args: argparse.Namespace, plain: Callable[[argparse.Namespace], in
     document = read_scenario_file(args.file)
     engine = engine_for(args.db)
     try:
-        with engine.connect() as connection:
+        with translate_errors("opening the database"), engine.connect() as connection:
             empty = current_revision(connection) is None
         if empty:
             migrate(engine)
