@@ -89,9 +89,15 @@ def test_preview_is_what_recording_and_billing_then_issue(
             record(storage.unit_of_work(), "t", event)
         except CommandRefused as refusal:
             refused.append(refusal.rule)
-    issued = bill_tenant(storage.unit_of_work(), "t", seen.until).issued
-    assert [shape(i) for i in issued] == [shape(i) for i in seen.invoices]
+    billed = bill_tenant(storage.unit_of_work(), "t", seen.until)
+    assert [shape(i) for i in billed.issued] == [shape(i) for i in seen.invoices]
     assert [r.rule for r in seen.refusals] == refused
+    # what is paid of each by then, a card invoice at issue (BILL-4), the same
+    paid = billed.evaluation.paid
+    really = {i.key: paid.get(i.number) for i in billed.evaluation.invoices}
+    assert {i.key: seen.paid[i.key] for i in seen.invoices} == {
+        i.key: really[i.key] for i in billed.issued
+    }
 
 
 def test_preview_one_more_seat_hand_computed() -> None:
@@ -235,3 +241,29 @@ def test_reprice_the_demo_book_in_two_processes(
     two = capsys.readouterr().out
     assert one == two
     assert Decimal(json.loads(one)["difference"]["net"]) > 0
+
+
+def test_preview_command_line_shows_a_card_invoice_paid_at_issue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """BILL-4: a card is charged at issue, so the invoice a preview shows for a card tenant is
+    paid in full, as the one billing then stores (it showed 0.00 paid). monthly_seat_addition:
+    3 seats of standard by card from 1 Mar, 2 more on 10 Mar, billed to 1 Apr; one more seat
+    on 10 Apr: the 1 May invoice, 6 seats × 500.00 = 3000.00 for May + 500.00 × 21/30 =
+    350.00 for 10..30 Apr (PRO-2) = 3350.00 net, VAT 21 % 703.50, 4053.50 gross, all paid."""
+    scenario_file = (
+        Path(__file__).resolve().parents[1] / "docs/scenarios/monthly_seat_addition.json"
+    )
+    url = f"sqlite:///{tmp_path / 'card.db'}"
+    assert main(["simulate", "--db", url, str(scenario_file)]) == 0
+    capsys.readouterr()
+    seat = json.dumps({"on": "2026-04-10", "do": "add_seats", "count": 1})
+    assert main(["preview", "--db", url, "--tenant", "acme", "--event", seat, "--json"]) == 0
+    (may,) = json.loads(capsys.readouterr().out)["invoices"]
+    assert (may["issued"], may["net"], may["vat"], may["gross"]) == (
+        "2026-05-01",
+        "3350.00",
+        "703.50",
+        "4053.50",
+    )
+    assert may["paid"] == may["gross"]

@@ -261,8 +261,10 @@ def _preview(args: argparse.Namespace) -> int:
         answer = preview(SqlUnitOfWork(engine), args.tenant, events, "--event")
     finally:
         engine.dispose()
-    paid = answer.evaluation.paid
-    invoices = [invoice_json(invoice, paid) for invoice in answer.invoices]
+    invoices = [
+        invoice_json(invoice, {invoice.number: answer.paid[invoice.key]})
+        for invoice in answer.invoices
+    ]
     if args.json:
         document = {
             "tenant": answer.tenant_id,

@@ -30,7 +30,7 @@ from crmcore.app.commands import tenant_terms, terms_of
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.dates import vendor_date
 from crmcore.errors import OutOfOrderError, ValidationError
-from crmcore.events import Event, TenantCreated
+from crmcore.events import Event, TenantCreated, entry_order_problem
 from crmcore.invoices import Invoice
 from crmcore.money import Money
 from crmcore.outcomes import Refusal
@@ -58,14 +58,17 @@ REPRICE_BATCH = 500
 @attrs.frozen
 class Preview:
     """What proposed commands would produce up to ``until``: the invoices not issued yet
-    (numbered only when issued: ``number`` is empty), the evaluation they come from, and the
-    refusals of the proposed commands (scenario result shape)."""
+    (numbered only when issued: ``number`` is empty), the evaluation they come from, the
+    refusals of the proposed commands (scenario result shape), and what would be paid of
+    each invoice by ``until``, by its key (``paid``: a card invoice is paid at issue, BILL-4;
+    payments go to the oldest invoice first, PAY-1)."""
 
     tenant_id: str
     until: date
     invoices: tuple[Invoice, ...]
     refusals: tuple[Refusal, ...]
     evaluation: Evaluation
+    paid: Mapping[str, Money] = attrs.field(factory=dict)
 
 
 def preview_horizon(day: date) -> date:
@@ -90,10 +93,10 @@ def preview(
         history = uow.tenants.history(tenant_id)
         previous = history[-1]
         for index, event in enumerate(proposed):
-            if event.at < previous.at:
+            problem = entry_order_problem(previous, event)
+            if problem is not None:  # as record refuses it (a late entry says so, BILL-6)
                 raise OutOfOrderError(
-                    f"{event.at.isoformat()} is before {previous.at.isoformat()}",
-                    field=f"{field}[{index}].at",
+                    problem[1], field=f"{field}[{index}].{problem[0]}", rule="BILL-6"
                 )
             previous = event
         timezone = uow.vendors.get(uow.tenants.vendor(tenant_id)).policy.timezone
@@ -112,7 +115,12 @@ def preview(
         for refusal in evaluation.refusals
         if refusal.event is not None and id(refusal.event) in mine
     )
-    return Preview(tenant_id, until, new, refusals, evaluation)
+    paid = {
+        invoice.key: evaluation.paid.get(invoice.number, Money.zero(invoice.currency))
+        for invoice in evaluation.invoices
+        if invoice.key not in issued
+    }
+    return Preview(tenant_id, until, new, refusals, evaluation, paid)
 
 
 @attrs.frozen
