@@ -67,7 +67,10 @@ def _billed_by_the_job(document: dict[str, Any], engine: Engine) -> str | None:
             record(uow(), scenario.tenant_id, event)
     for month in _months(scenario.created_day, scenario.until):
         bill_period(engine, month)
-        dunning_as_of(engine, month.last_day)
+        _, counts = dunning_as_of(engine, month.last_day)
+        # the dunning job's status is the one crmcore status gives (lifecycle and delay)
+        status = tenant_status(uow(), scenario.tenant_id, month.last_day).status.value
+        assert counts == {status: 1}, (month, counts, status)
     with uow() as unit:
         stored = sorted(
             unit.invoices.for_tenant(scenario.tenant_id), key=lambda i: (i.issued, i.number)

@@ -190,7 +190,7 @@ def run_demo(engine: Engine, out: TextIO) -> None:
         print(f"  {country} tenants: {len(billed)} invoices, VAT {', '.join(rates)}", file=out)
     _, statuses = dunning_as_of(engine, MONTHS[-1].last_day)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
-    print(f"\nstatuses on {MONTHS[-1].last_day} (PAY-2..4): {summary}", file=out)
+    print(f"\nstatuses on {MONTHS[-1].last_day} (as crmcore status): {summary}", file=out)
     late = [i for i in invoices if i.tenant_id == "demo-03"]
     print(
         f"demo-03 never paid: {len(late)} invoice(s), the last issued "

@@ -831,7 +831,9 @@ class DunningChange:
 def dunning_as_of(
     engine: Engine, day: date, batch: int = BATCH
 ) -> tuple[list[DunningChange], dict[str, int]]:
-    """The PAY transitions taking effect on ``day`` and the count of tenants per status.
+    """The PAY transitions taking effect on ``day`` and the count of tenants per status (of
+    a stored vendor's tenant: its status as ``crmcore status`` gives it, the lifecycle and the
+    payment delay merged; of a tenant stored under a preset's name: its payment delay).
 
     Statuses are derived by replaying invoices and payments (nothing is overwritten), so the
     job is idempotent: run it daily, or again for a missed day.
@@ -870,15 +872,15 @@ def _evaluated_dunning(
     changes: list[DunningChange],
     statuses: dict[str, int],
 ) -> None:
-    """The PAY transitions of ``day`` and the status on ``day`` of a tenant of a stored
-    vendor, from the evaluation of its history (its ``pay`` events, card charges at issue,
-    reinstatements and the invoices it is issued: PAY-1..6)."""
+    """The PAY transitions of ``day`` of a tenant of a stored vendor, from the evaluation of
+    its history (its ``pay`` events, card charges at issue, reinstatements and the invoices
+    it is issued: PAY-1..6), and its status on ``day``: the lifecycle and the payment delay
+    merged, as ``crmcore status`` says it (a customer's cancellation, END-4, or a trial's
+    purge, TRIAL-4, count as such, not as active)."""
     terms = terms_of(vendor, tenant_id, uow.vendors.versions(vendor.name))
     evaluation = evaluate_tenant(terms, uow.tenants.history(tenant_id), day)
-    status = "active"
     for transition in evaluation.dunning:
-        if transition.on <= day:
-            status = str(transition.status)
         if transition.on == day:
             changes.append(DunningChange.of(tenant_id, transition))
+    status = [s.status for s in evaluation.statuses if s.on <= day][-1]
     statuses[status] = statuses.get(status, 0) + 1
