@@ -137,3 +137,46 @@ def test_doors_on_an_unmigrated_database_exit_1(
     code, _, err = run(capsys, "status", "--db", url, "--tenant", "acme", "--as-of", "2026-05-10")
     assert code == 1 and "not migrated" in one_line(err)
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_errors_name_the_doors_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An error about a value the operator gave names the option it came in (exit 2, one
+    line), not the use case's parameter: ``--tenant`` for an unknown tenant on every door,
+    ``--as-of`` for a day before the vendor's terms, ``--to`` before ``--from`` (no rule:
+    it is a window, not a billing period), ``--vendor`` for a document of a vendor not
+    stored, ``--event[i]`` (BILL-6) for a proposed event before the last one stored."""
+    db = f"sqlite:///{tmp_path / 'doors.db'}"
+    assert (
+        run(capsys, "simulate", "--db", db, str(SCENARIOS / "monthly_seat_addition.json"))[0] == 0
+    )
+    seat = json.dumps({"on": "2026-05-01", "do": "add_seats", "count": 1})
+    early = json.dumps({"on": "2026-01-01", "do": "add_seats", "count": 1})
+    exported = tmp_path / "raynet.json"
+    assert main(["vendor", "export", "raynet", "--db", db]) == 0
+    exported.write_text(capsys.readouterr().out, encoding="utf-8")
+    other = tmp_path / "other.json"
+    other.write_text(exported.read_text().replace('"name": "raynet"', '"name": "other"'))
+    window = ["--from", "2026-05-01", "--to", "2026-04-01"]
+    cases = [
+        (["status", "--tenant", "nope"], "--tenant: no tenant 'nope'"),
+        (["invoices", "--tenant", "nope"], "--tenant: no tenant 'nope'"),
+        (["record", "--tenant", "nope", "--event", seat], "--tenant: no tenant 'nope'"),
+        (["preview", "--tenant", "nope", "--event", seat], "--tenant: no tenant 'nope'"),
+        (["status", "--tenant", "acme", "--as-of", "2020-01-01"], "--as-of: no version of"),
+        (["reprice", "--vendor", str(exported), *window], "--to: must not be before"),
+        (
+            ["reprice", "--vendor", str(other), "--from", "2026-01-01", "--to", "2026-04-01"],
+            "--vendor: the document is of vendor 'other', which is not stored",
+        ),
+        (["preview", "--tenant", "acme", "--event", early], "--event[0].at: "),
+    ]
+    for argv, start in cases:
+        code, out, err = run(capsys, *argv, "--db", db)
+        assert (code, out) == (2, ""), (argv, code, out, err)
+        assert one_line(err).startswith(start), (argv, err)
+    assert one_line(
+        run(capsys, "preview", "--tenant", "acme", "--event", early, "--db", db)[2]
+    ).endswith("(BILL-6)")
+    assert (
+        "(BILL-1)" not in run(capsys, "reprice", "--vendor", str(exported), *window, "--db", db)[2]
+    )

@@ -37,6 +37,15 @@ class CrmError(Exception):
     def __reduce__(self) -> tuple[object, ...]:  # keeps errors picklable across processes
         return (_rebuild, (type(self), self.problem, self.field, self.rule))
 
+    def naming(self, field: str) -> CrmError:
+        """The same error (type, problem, rule and any other attribute) about ``field``: a
+        door names its own option for the value a use case calls otherwise (``--tenant`` for
+        ``tenant_id``)."""
+        error = type(self).__new__(type(self))
+        error.__dict__.update(self.__dict__)
+        CrmError.__init__(error, self.problem, field=field, rule=self.rule)
+        return error
+
 
 def _rebuild(cls: type[CrmError], problem: str, field: str | None, rule: str | None) -> CrmError:
     error = cls.__new__(cls)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from multiprocessing.sharedctypes import Synchronized
 from typing import Any
@@ -26,7 +26,7 @@ from crmcore.app.simulation import simulate_stored
 from crmcore.app.whatif import RepriceReport, combine, preview, reprice
 from crmcore.cli import read_scenario_file
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, NotFound, ValidationError
+from crmcore.errors import CommandRefused, CrmError, NotFound, ValidationError
 from crmcore.invoices import Invoice
 from crmcore.scenario.input import parse_event
 from crmcore.scenario.runner import dumps, invoice_json
@@ -59,7 +59,7 @@ def register_app(
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
     command.add_argument("--tenant", required=True, help="the tenant id")
     command.add_argument("--event", required=True, help="the event as scenario JSON")
-    command.set_defaults(handler=_bad_input_exits_2(_record))
+    command.set_defaults(handler=_bad_input_exits_2(_record, tenant_id="--tenant", name="--event"))
     one_line_errors(command)
 
     command = subparsers.add_parser("status", help="a tenant's status, access and what is next")
@@ -67,7 +67,9 @@ def register_app(
     command.add_argument("--tenant", required=True, help="the tenant id")
     command.add_argument("--as-of", default=None, help="the vendor day, YYYY-MM-DD (default today)")
     command.add_argument("--json", action="store_true", help="print JSON")
-    command.set_defaults(handler=_bad_input_exits_2(_status))
+    command.set_defaults(
+        handler=_bad_input_exits_2(_status, tenant_id="--tenant", as_of="--as-of", name="--as-of")
+    )
     one_line_errors(command)
 
     command = subparsers.add_parser("preview", help="the invoices proposed changes would cause")
@@ -77,7 +79,7 @@ def register_app(
         "--event", required=True, action="append", help="a proposed event (scenario JSON)"
     )
     command.add_argument("--json", action="store_true", help="print JSON")
-    command.set_defaults(handler=_bad_input_exits_2(_preview))
+    command.set_defaults(handler=_bad_input_exits_2(_preview, tenant_id="--tenant", name="--event"))
     one_line_errors(command)
 
     command = subparsers.add_parser("reprice", help="the book under another vendor document")
@@ -90,29 +92,37 @@ def register_app(
         "--top", default="20", help="the table's rows: the biggest changes (default 20)"
     )
     command.add_argument("--json", action="store_true", help="print JSON (every tenant)")
-    command.set_defaults(handler=_bad_input_exits_2(_reprice))
+    command.set_defaults(handler=_bad_input_exits_2(_reprice, last_day="--to"))
     one_line_errors(command)
 
     command = subparsers.add_parser("invoices", help="the invoices stored, as in a scenario result")
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
     command.add_argument("--tenant", default=None, help="only this tenant")
     command.add_argument("--json", action="store_true", help="print JSON")
-    command.set_defaults(handler=_bad_input_exits_2(_invoices))
+    command.set_defaults(handler=_bad_input_exits_2(_invoices, tenant_id="--tenant"))
     one_line_errors(command)
 
 
-def _bad_input_exits_2(handler: Callable[[argparse.Namespace], int]) -> Any:
+def _bad_input_exits_2(handler: Callable[[argparse.Namespace], int], **options: str) -> Any:
     """An unknown tenant or vendor (``NotFound``) or a refused command is bad input: one line
-    on stderr, exit 2."""
+    on stderr, exit 2. ``options``: an error about a use case's parameter (``tenant_id``)
+    names the door's option for it instead (``--tenant``)."""
 
     def run(args: argparse.Namespace) -> int:
         try:
             return handler(args)
         except (NotFound, CommandRefused) as exc:
-            print(str(exc), file=sys.stderr)
+            print(str(_named(exc, options)), file=sys.stderr)
             return 2
+        except CrmError as exc:
+            raise _named(exc, options) from exc
 
     return run
+
+
+def _named(error: CrmError, options: Mapping[str, str]) -> CrmError:
+    field = error.field
+    return error if field is None or field not in options else error.naming(options[field])
 
 
 def _simulate(args: argparse.Namespace, plain: Callable[[argparse.Namespace], int]) -> int:
@@ -299,7 +309,12 @@ def _reprice(args: argparse.Namespace) -> int:
     try:
         require_migrated(engine)
         with SqlUnitOfWork(engine) as uow:
-            uow.vendors.get(vendor.name)  # NotFound: no such vendor stored
+            if not uow.vendors.versions(vendor.name):
+                raise NotFound(
+                    f"the document is of vendor {vendor.name!r}, which is not stored"
+                    " (crmcore vendor list)",
+                    field="--vendor",
+                )
             tenants = uow.tenants.count(vendor.name)
         workers = _workers(args.workers)
         progress = _reprice_progress(tenants)

@@ -253,7 +253,8 @@ def reprice(
     changes (:attr:`RepriceReport.biggest`) either way."""
     if last_day < first_day:
         raise ValidationError(
-            f"is before --from ({first_day}), got {last_day}", field="to", rule="BILL-1"
+            f"must not be before the window's first day {first_day}, got {last_day}",
+            field="last_day",
         )
     index, parts = part
     if not (
