@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
 from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError
@@ -101,6 +102,76 @@ def test_cheapest_plan_whose_record_limit_fits_REC_4() -> None:
     assert limited.cheapest_fitting_records(11) is None
     with pytest.raises(ValidationError, match=r"records: must be >= 0"):
         CATALOG.cheapest_fitting_records(-1)
+
+
+def test_rec_4_names_the_cheapest_higher_plan_not_the_next_rank() -> None:
+    """REC-4: 150 records on standard (100, 500.00 a seat and month): premium (rank 2, 500
+    records, 800.00) and pro (rank 3, 1000 records, 700.00) both fit; pro is cheaper
+    (700.00 < 800.00), so pro is named; annual prices, where premium is cheaper (7000.00 <
+    7500.00), name premium; without a cycle and currency, the lowest rank."""
+    catalog = Catalog(
+        (
+            Plan("standard", 1, (Price("CZK", Cycle.MONTHLY, "500.00"),), Limits(records=100)),
+            Plan(
+                "premium",
+                2,
+                (Price("CZK", Cycle.MONTHLY, "800.00"), Price("CZK", Cycle.ANNUAL, "7000.00")),
+                Limits(records=500),
+            ),
+            Plan(
+                "pro",
+                3,
+                (Price("CZK", Cycle.MONTHLY, "700.00"), Price("CZK", Cycle.ANNUAL, "7500.00")),
+                Limits(records=1000),
+            ),
+        )
+    )
+    standard = catalog.get("standard")
+    assert catalog.cheapest_fitting_records(150, standard, Cycle.MONTHLY, "CZK") == catalog.get(
+        "pro"
+    )
+    assert catalog.cheapest_fitting_records(150, standard, Cycle.ANNUAL, "CZK") == catalog.get(
+        "premium"
+    )
+    assert catalog.cheapest_fitting_records(150, standard) == catalog.get("premium")
+    assert catalog.cheapest_fitting_records(600, standard, Cycle.MONTHLY, "CZK") == catalog.get(
+        "pro"
+    )
+
+
+@given(plan_catalogs(min_plans=1), st.integers(0, 200_000), st.sampled_from(list(Cycle)))
+def test_rec_4_no_fitting_higher_plan_is_cheaper(
+    catalog: Catalog, records: int, cycle: Cycle
+) -> None:
+    """REC-4 for any catalogue: the plan named fits, ranks above the tenant's plan, and no
+    other fitting higher plan priced in that cycle and currency is cheaper (or as cheap and
+    lower-ranked); none is named only when none fits."""
+    current = catalog.plans[0]
+    currency = next((p.currency for plan in catalog.plans for p in plan.prices), "CZK")
+    named = catalog.cheapest_fitting_records(records, current, cycle, currency)
+    fitting = [
+        p
+        for p in catalog.higher_than(current)
+        if p.limits.records is None or p.limits.records >= records
+    ]
+    assert (named is None) == (not fitting)
+    if named is None:
+        return
+    assert named in fitting
+
+    def price(plan: Plan) -> object:
+        try:
+            return plan.price(cycle, currency).amount
+        except UnknownPrice:
+            return None
+
+    if price(named) is None:
+        assert all(price(p) is None for p in fitting)
+        return
+    for other in fitting:
+        cost = price(other)
+        if cost is not None:
+            assert (price(named), named.rank) <= (cost, other.rank)
 
 
 def test_validation_lists_every_bad_path_at_once_PLAN_1() -> None:

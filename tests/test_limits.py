@@ -563,3 +563,21 @@ def test_stor1_linked_files_with_no_stated_rule_are_refused(name: str) -> None:
     counted = attrs.evolve(limits, linked_files_count_toward_storage=True)
     refused = storage_decision(Decimal(55), Decimal(5), 20, crm, counted, linked_gb=Decimal(1))
     assert (refused.outcome, refused.used_gb) == (Outcome.REFUSED, Decimal(61))
+
+
+def test_rec_4_a_scenario_names_the_cheapest_higher_plan_on_every_door() -> None:
+    """REC-3/REC-4 end to end: 150 records on standard (limit 100) with premium (rank 2, 500
+    records, 800.00) and pro (rank 3, 1000 records, 700.00) in the catalogue: the refusal
+    suggests pro, the cheaper of the two that fit (it suggested premium, the next rank); the
+    stored path refuses it the same."""
+    import json
+    from pathlib import Path
+
+    from crmcore.memory import InMemoryStorage
+    from stored_paths import same_as_runner
+
+    path = Path(__file__).resolve().parent / "data/rec_4_the_cheapest_higher_plan.json"
+    document = json.loads(path.read_text())
+    (refusal,) = run(document)["refusals"]
+    assert (refusal["rule"], refusal["suggested_plan"]) == ("REC-3", "pro")
+    same_as_runner(document, InMemoryStorage().unit_of_work)

@@ -213,8 +213,17 @@ class Catalog:
     def is_upgrade(self, old: Plan, new: Plan) -> bool:
         return new.rank > old.rank
 
-    def cheapest_fitting_records(self, records: int, above: Plan | None = None) -> Plan | None:
-        """The lowest-ranked plan whose record limit fits ``records`` (REC-4).
+    def cheapest_fitting_records(
+        self,
+        records: int,
+        above: Plan | None = None,
+        cycle: Cycle | None = None,
+        currency: str | None = None,
+    ) -> Plan | None:
+        """The cheapest plan whose record limit fits ``records`` (REC-4): with ``cycle`` and
+        ``currency``, the lowest net price per seat for that cycle in that currency (ties: the
+        lower rank; a plan without such a price is not a candidate while one with it is);
+        without, the lowest-ranked.
 
         With ``above``, only plans ranked higher than it are considered. ``None`` when no plan
         fits (the caller then tells the tenant to contact the vendor).
@@ -222,10 +231,16 @@ class Catalog:
         if records < 0:
             raise ValidationError(f"must be >= 0, got {records}", field="records", rule="REC-4")
         candidates = self.plans if above is None else self.higher_than(above)
-        for plan in candidates:
-            if plan.limits.records is None or plan.limits.records >= records:
-                return plan
-        return None
+        fitting = [p for p in candidates if p.limits.records is None or p.limits.records >= records]
+        if not fitting or cycle is None or currency is None:
+            return fitting[0] if fitting else None
+        priced = []
+        for rank, plan in enumerate(fitting):
+            try:
+                priced.append((plan.price(cycle, currency).amount, rank, plan))
+            except UnknownPrice:
+                continue
+        return min(priced, key=lambda item: item[:2])[2] if priced else fitting[0]
 
     def free_plan(self) -> Plan | None:
         """The lowest-ranked free plan (PLAN-5), if any."""

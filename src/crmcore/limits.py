@@ -27,7 +27,7 @@ decision an application can show to a person: the outcome, the rule ID and the n
   :class:`~crmcore.errors.TermNotStated` (naming the parameter and the rule) when the answer
   depends on them.
 
->>> from crmcore.catalog import Catalog, Limits, Plan
+>>> from crmcore.catalog import Catalog, Cycle, Limits, Plan
 >>> from crmcore.presets import preset
 >>> standard = Plan("standard", 1, [], Limits(records=10000))
 >>> premium = Plan("premium", 2, [], Limits(records=50000))
@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 import attrs
 from dateutil.relativedelta import relativedelta
 
-from crmcore.catalog import Catalog, Limits, Plan
+from crmcore.catalog import Catalog, Cycle, Limits, Plan
 from crmcore.dates import BusinessCalendar, add_calendar_days, local_midnight, vendor_date
 from crmcore.errors import LimitError, TermNotStated, ValidationError, short_repr
 
@@ -408,8 +408,12 @@ def record_decision(
     plan: Plan,
     catalog: Catalog,
     policy: LimitsPolicy,
+    cycle: Cycle | None = None,
+    currency: str | None = None,
 ) -> RecordDecision:
-    """Decide a creation of ``requested`` records of ``kind`` (REC-1..5).
+    """Decide a creation of ``requested`` records of ``kind`` (REC-1..5). A refusal names the
+    cheapest higher plan that fits (REC-4): by its price for ``cycle`` in ``currency`` (the
+    tenant's), the lowest-ranked without them.
 
     ``kind`` is any accepted spelling (:func:`record_kind`; the decision names the canonical
     one); ``requested`` is at most :data:`MAX_RECORDS_PER_CALL` and the plan's limit at most
@@ -426,7 +430,7 @@ def record_decision(
     if limit is None:
         return RecordDecision(Outcome.ALLOWED, "REC-5", kind, requested, after, None)
     if after > limit:
-        fitting = catalog.cheapest_fitting_records(after, above=plan)
+        fitting = catalog.cheapest_fitting_records(after, plan, cycle, currency)
         return RecordDecision(
             Outcome.REFUSED,
             "REC-3",

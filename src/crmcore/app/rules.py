@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 
 from crmcore.billing.numbering import invoice_number
+from crmcore.catalog import Cycle
 from crmcore.dates import vendor_date
 from crmcore.dunning.status import (
     DunningStatus,
@@ -358,7 +359,10 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
             continue
         catalog, limits = context.limits_on(vendor_date(event.at, policy.timezone))
         plan = _plan_in_force(catalog, context.catalog, state.plan)
-        decision = record_decision(counts, event.kind, event.count, plan, catalog, limits)
+        cycle = state.cycle or Cycle.MONTHLY  # in the trial: priced as the monthly plans
+        decision = record_decision(
+            counts, event.kind, event.count, plan, catalog, limits, cycle, context.terms.currency
+        )
         if decision.outcome is Outcome.REFUSED:
             context.refusals.append(
                 LimitRefusal(
