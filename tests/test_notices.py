@@ -118,11 +118,13 @@ def test_notice_2_property_binding_day_is_first_period_start_after_notice(
 
 
 def test_notice_4_continued_use_accepts_and_refusal_cancels_that_day() -> None:
-    """NOTICE-4: use on/after the effective day accepts; refusal cancels on its own day."""
+    """NOTICE-4: use on/after the effective day accepts; a refusal cancels effective the day
+    the change takes effect (4 Feb), as the application layer records it, not on the day it
+    came (10 Feb)."""
     effective = date(2026, 2, 4)
     assert not change_accepted(effective, date(2026, 2, 3))
     assert change_accepted(effective, date(2026, 2, 4))
-    assert refusal_cancels_on(date(2026, 2, 10)) == NoticeDate(date(2026, 2, 10), "NOTICE-4")
+    assert refusal_cancels_on(effective) == NoticeDate(date(2026, 2, 4), "NOTICE-4")
 
 
 @pytest.mark.parametrize(

@@ -142,9 +142,12 @@ def change_accepted(effective: date, used_on: date) -> bool:
     return used_on >= effective
 
 
-def refusal_cancels_on(refused_on: date) -> NoticeDate:
-    """Refusing a change cancels the instance, effective the day of refusal (NOTICE-4, END-1)."""
-    return NoticeDate(refused_on, "NOTICE-4")
+def refusal_cancels_on(effective: date) -> NoticeDate:
+    """Refusing a change cancels the instance effective the day the change takes effect
+    (NOTICE-4, END-1), whichever day the refusal came: none of the new terms binds the tenant,
+    as :func:`crmcore.app.commands.refuse_terms` records it (a cancellation at the last
+    instant before that day)."""
+    return NoticeDate(effective, "NOTICE-4")
 
 
 # --- END-1..4 -------------------------------------------------------------------------------------
