@@ -42,6 +42,21 @@ def test_backup_1_raynet_daily_at_two_prague_time() -> None:
     assert at == datetime(2026, 7, 15, 0, 0, tzinfo=UTC)
 
 
+def test_backup_1_the_spring_forward_backup_shows_the_time_the_clocks_showed() -> None:
+    """BACKUP-1 on 29 Mar 2026 (Prague skips 02:00-03:00): the 02:00 backup runs at the
+    instant 02:00 CET names, 01:00 UTC, shown as 03:00 CEST (+02:00), a time the clocks did
+    show, not as 02:00+01:00, one they never did. On 25 Oct (02:00 comes twice) it is the
+    first 02:00, CEST: 00:00 UTC."""
+    ((spring, _),) = backup_times(date(2026, 3, 29), RAYNET)
+    assert spring == datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    assert (spring.hour, spring.utcoffset()) == (3, timedelta(hours=2))
+    assert spring.isoformat() == "2026-03-29T03:00:00+02:00"
+    ((autumn, _),) = backup_times(date(2026, 10, 25), RAYNET)
+    assert autumn.isoformat() == "2026-10-25T02:00:00+02:00"
+    # (an ambiguous wall time never compares equal across zones, PEP 495: compare in UTC)
+    assert autumn.astimezone(UTC) == datetime(2026, 10, 25, 0, 0, tzinfo=UTC)
+
+
 def test_backup_1_livespace_12h_local_24h_offsite() -> None:
     """BACKUP-1: livespace local every 12 hours, off-site every 24 hours, from the hour the
     vendor sets (its seed states none; 03:00 here, not raynet's 02:00)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TypeVar
 
 import attrs
@@ -71,7 +71,9 @@ def _runs(
     wall = datetime.combine(day, first)
     runs = []
     while wall.date() == day:
-        runs.append((wall.replace(tzinfo=tz).astimezone(tz), kind))
+        # through UTC: a skipped wall time (02:00 on the spring-forward day) is shown as the
+        # instant it names, 03:00+02:00, not as 02:00+01:00, a time the clocks never showed
+        runs.append((wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz), kind))
         wall += timedelta(hours=hours)
     return runs
 
