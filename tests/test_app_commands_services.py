@@ -32,7 +32,7 @@ from crmcore.app.services import (
 )
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
 from crmcore.errors import CommandRefused, ConcurrencyError, NotFound, StorageError, ValidationError
-from crmcore.events import Activated, SeatsAdded
+from crmcore.events import Activated, SeatsAdded, SeatsRemoved
 from crmcore.memory import InMemoryStorage
 from crmcore.outcomes import ApiCallRefusal, StorageRefusal
 from crmcore.ports import UnitOfWork, User
@@ -388,6 +388,26 @@ def test_stor_1_the_pool_is_3_gb_per_seat_and_exactly_the_pool_fits(unit_of_work
     assert (use.used, use.limit, use.seats) == (15 * GB, 3 * 5 * GB, 5)
     with pytest.raises(CommandRefused, match="STOR-1"):
         store_file(unit_of_work(), tenant, later, "d.txt", 1)
+
+
+def test_stor_1_seats_released_mid_period_keep_their_storage_to_its_end(
+    unit_of_work: Factory,
+) -> None:
+    """STOR-1 with BILL-3: ``crm`` (3 GB a seat) with 20 seats from 10 Jan, January invoiced
+    for 20 seats; 40 GB stored; 10 seats released on 13 Jan stay paid, and usable, to 31 Jan:
+    the pool is still 3 GB x 20 = 60 GB (one more byte fits; it was 30 GB, already passed).
+    From 1 Feb, invoiced for 10 seats, it is 3 GB x 10 = 30 GB: nothing more fits."""
+    tenant = _paid(unit_of_work, "crm", 20)
+    store_file(unit_of_work(), tenant, datetime(2026, 1, 11, 9, tzinfo=WARSAW), "a.zip", 40 * GB)
+    record(unit_of_work(), tenant, SeatsRemoved(datetime(2026, 1, 13, 9, tzinfo=WARSAW), 10))
+    use = store_file(unit_of_work(), tenant, datetime(2026, 1, 13, 10, tzinfo=WARSAW), "b.txt", 1)
+    assert (use.used, use.limit, use.seats) == (40 * GB + 1, 3 * 20 * GB, 20)
+    use = store_file(unit_of_work(), tenant, datetime(2026, 1, 31, 23, tzinfo=WARSAW), "c.txt", 1)
+    assert use.limit == 60 * GB
+    with pytest.raises(CommandRefused, match="STOR-1") as refused:
+        store_file(unit_of_work(), tenant, datetime(2026, 2, 1, 10, tzinfo=WARSAW), "d.txt", 1)
+    stor = refused.value.refusal
+    assert isinstance(stor, StorageRefusal) and stor.limit == 3 * 10 * GB
 
 
 def test_stor_1_8_gb_per_seat_and_20_seats_pool_160_gb(unit_of_work: Factory) -> None:

@@ -42,7 +42,7 @@ retry at 2026-01-07T00:00:00+01:00 (API-1)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import NoReturn
@@ -56,6 +56,7 @@ from crmcore.dates import require_aware, vendor_date
 from crmcore.dunning.status import DunningStatus
 from crmcore.errors import CommandRefused, CrmError, SeatError, UploadRefused, ValidationError
 from crmcore.files import allowed_extension
+from crmcore.invoices import Invoice, LineKind
 from crmcore.limits import ApiCallDecision, api_call_decision, storage_decision
 from crmcore.outbox import limit_reached_event, refusal_event
 from crmcore.outcomes import ApiCallRefusal, StorageRefusal
@@ -112,13 +113,16 @@ class TenantInForce:
     plan: Plan
     day: date
     at: datetime
+    #: the seats of the subscription invoiced for the billing period holding ``day`` (BILL-3)
+    paid_seats: int = 0
 
     @property
     def storage_seats(self) -> int:
-        """STOR-1 decision: the seats a storage pool counts are the seats bought; where none
-        are bought (trial, free plan) the accounts in use, and at least the administrator's
-        one (SEAT-3)."""
-        return max(self.state.seats, self.state.used_seats, 1)
+        """STOR-1 decision: the seats a storage pool counts are the seats bought, and to the
+        end of a paid period at least the seats paid for it (BILL-3: seats removed mid-period
+        stay paid, and usable, to its end); where none are bought (trial, free plan) the
+        accounts in use, and at least the administrator's one (SEAT-3)."""
+        return max(self.state.seats, self.paid_seats, self.state.used_seats, 1)
 
 
 @attrs.frozen
@@ -164,7 +168,23 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
             f"the instance is {dunning.value}", field=command, rule=_DUNNING_RULE[dunning]
         )
     plan = terms.catalog.get(state.plan) if state.plan else terms.catalog.top
-    return TenantInForce(terms, state, plan, day, at)
+    return TenantInForce(terms, state, plan, day, at, _paid_seats(evaluation.invoices, day))
+
+
+def _paid_seats(invoices: Sequence[Invoice], day: date) -> int:
+    """The most seats a subscription line invoiced for a period holding ``day`` is for."""
+    return max(
+        (
+            line.seats or 0
+            for invoice in invoices
+            for line in invoice.lines
+            if line.kind is LineKind.SUBSCRIPTION
+            and line.first_day is not None
+            and line.last_day is not None
+            and line.first_day <= day <= line.last_day
+        ),
+        default=0,
+    )
 
 
 def _refused(error: CrmError, command: str) -> NoReturn:
