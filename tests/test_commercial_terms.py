@@ -125,10 +125,16 @@ def test_bill_5_the_invoice_carries_the_billing_email() -> None:
 
 
 def test_seat_3_the_administrator_account_keeps_a_seat() -> None:
-    """SEAT-3: the administrator is a user account too, so the last seat cannot be released."""
-    with pytest.raises(SeatError, match="SEAT-5"):
+    """SEAT-3: the administrator is a user account too, so the last seat cannot be released,
+    and the refusal says so (it said "0 used, 1 free (SEAT-5)"); with a named person holding
+    the seats, SEAT-5 is the reason."""
+    with pytest.raises(SeatError, match=r"administrator's account takes one \(SEAT-3\)$"):
         check_release(frozenset(), seats=1, count=1)
+    with pytest.raises(SeatError, match="SEAT-3"):
+        check_release(frozenset(), seats=2, count=2)
     check_release(frozenset(), seats=2, count=1)  # one seat stays for the administrator
+    with pytest.raises(SeatError, match=r"1 used, 1 free \(SEAT-5\)$"):
+        check_release(frozenset({"ann"}), seats=2, count=2)
 
 
 @pytest.mark.parametrize("role", ["administrator", "owner"])

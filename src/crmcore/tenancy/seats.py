@@ -80,6 +80,12 @@ def check_unassignment(persons: frozenset[str], person: str) -> None:
 def check_release(persons: frozenset[str], seats: int, count: int) -> None:
     """Releasing ``count`` seats keeps every used account and the administrator's (SEAT-3)."""
     used = len(persons)
+    if used == 0 and 0 <= seats - count < 1:  # only the administrator's account is in the way
+        raise SeatError(
+            f"cannot release {count} of {seats} seat(s): the administrator's account takes one",
+            field="count",
+            rule="SEAT-3",
+        )
     if seats - count < max(used, 1):
         raise SeatError(
             f"cannot release {count} of {seats} seat(s): {used} used, {max(seats - used, 0)} free",
