@@ -219,3 +219,43 @@ def test_pro_2_to_4_a_commands_charge_reads_only_the_documents_from_its_day(
         after = evaluate_tenant(terms, history[: index + 1], day + CHARGE_HORIZON)
         for one, other in ((before, after), (after, before)):
             assert _added_lines(one, other, day) == _added_lines(one, other, date.min)
+
+
+def test_end_4_bill_3_a_customers_cancellation_leaves_access_to_the_end_of_the_paid_period() -> (
+    None
+):
+    """END-4 ends the contract the same day; BILL-3: access lasts to the end of the paid
+    period. customer_cancellation: monthly from 1 Mar, March invoiced in advance, cancelled on
+    20 Mar: status ``cancelled`` from 20 Mar, but access full through 31 Mar (a record created
+    on 25 Mar is accepted), none from 1 Apr (one created on 2 Apr is refused, END-4). The
+    stored path and ``tenant_status`` say the same."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from crmcore.app.simulation import simulate_stored
+    from crmcore.memory import InMemoryStorage
+    from crmcore.scenario.runner import run
+    from stored_paths import same_as_runner
+
+    root = Path(__file__).resolve().parents[1]
+    document = copy.deepcopy(
+        json.loads((root / "docs/scenarios/customer_cancellation.json").read_text())
+    )
+    for day in ("2026-03-25", "2026-04-02"):
+        document["events"].append({"on": day, "do": "create_records", "kind": "client", "count": 1})
+    result = run(document)
+    assert {"on": "2026-03-20", "status": "cancelled"} in result["statuses"]
+    assert [(r["on"], r["do"], r["rule"]) for r in result["refusals"]] == [
+        ("2026-04-02", "create_records", "END-4")
+    ]
+    same_as_runner(document, InMemoryStorage().unit_of_work)
+    storage = InMemoryStorage()
+    simulate_stored(document, storage.unit_of_work)
+    for day, access in (
+        (date(2026, 3, 25), Access.FULL),
+        (date(2026, 3, 31), Access.FULL),
+        (date(2026, 4, 1), Access.NONE),
+    ):
+        view = tenant_status(storage.unit_of_work(), "acme", day)
+        assert (view.status.value, view.access) == ("cancelled", access), day

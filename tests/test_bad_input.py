@@ -262,6 +262,22 @@ SCENARIO_CASES: list[Case] = [
         "events[2].amount",
         "BILL-7",
     ),
+    Case(  # money received is positive: 0.00 and -5.00 alike (PAY-6), not ">= 0" (BILL-7)
+        "pay_amount_zero",
+        _run(lambda doc: doc["events"].append({"on": "2026-03-21", "do": "pay", "amount": "0.00"})),
+        ValidationError,
+        "events[2].amount",
+        "PAY-6",
+    ),
+    Case(
+        "pay_amount_negative",
+        _run(
+            lambda doc: doc["events"].append({"on": "2026-03-21", "do": "pay", "amount": "-5.00"})
+        ),
+        ValidationError,
+        "events[2].amount",
+        "PAY-6",
+    ),
     Case("money_of_1e999999999", _money("1e999999999"), ValidationError, "amount", "BILL-7"),
     Case(
         "money_of_decimal_1e999999999",

@@ -81,12 +81,13 @@ def test_the_event_is_known_but_neither_shown_nor_compared() -> None:
 
 
 def test_rec_4_a_limit_refusal_says_which_plan_fits_in_words() -> None:
-    """The text of the command's CommandRefused (REC-4 names the cheapest plan that fits)."""
+    """The text of the command's CommandRefused (REC-4 names the cheapest plan that fits; on
+    the top plan it says the vendor must be contacted)."""
     assert LimitRefusal(DAY, "create_records", "REC-3", "premium").message == (
         "over the plan's record limit; plan premium fits"
     )
     assert LimitRefusal(DAY, "create_records", "REC-3", None).message == (
-        "over the plan's record limit; no plan fits"
+        "over the plan's record limit; no plan fits, contact the vendor"
     )
     refusal: Refusal = RuleRefusal(DAY, "add_seats", "PAY-3", "the contract ended")
     assert refusal.message == "the contract ended"

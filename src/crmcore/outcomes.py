@@ -93,7 +93,11 @@ class LimitRefusal(Refusal):
 
     @property
     def message(self) -> str:
-        fits = f"plan {self.suggested_plan} fits" if self.suggested_plan else "no plan fits"
+        fits = (
+            f"plan {self.suggested_plan} fits"
+            if self.suggested_plan
+            else "no plan fits, contact the vendor"
+        )
         return f"over the plan's record limit; {fits}"
 
     def _shown(self) -> dict[str, object]:

@@ -17,6 +17,8 @@ import attrs
 
 from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
+from crmcore.app.rules import paid_access_until
+from crmcore.dates import end_of_day
 from crmcore.invoices import Invoice
 from crmcore.outcomes import StatusChange
 from crmcore.ports import UnitOfWork
@@ -34,7 +36,8 @@ NEXT_TRANSITIONS = 3
 class Access(enum.StrEnum):
     """What a status lets the tenant's users do. No rule of RULES.md grants a read-only
     access: TRIAL-5 (trial expired, not converted), PAY-2 (blocked), PAY-3/END (cancelled)
-    and TRIAL-4/PAY-4 (purged) all give none."""
+    and TRIAL-4/PAY-4 (purged) all give none, except that a customer's cancellation (END-4)
+    leaves full access to the end of the paid period (BILL-3)."""
 
     FULL = "full"
     NONE = "none"
@@ -95,7 +98,12 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
     ahead = evaluate_tenant(terms, history, as_of + LOOKAHEAD)
     statuses = tuple(s for s in now.statuses if s.on <= as_of)
     status = TenantStatus(statuses[-1].status)
-    access = Access.FULL if status in _FULL else Access.NONE
+    # BILL-3: a customer's cancellation (END-4) leaves access to the end of the paid period
+    paid = paid_access_until(now.timeline, now.invoices, end_of_day(as_of, terms.policy.timezone))
+    full = status in _FULL or (
+        status is TenantStatus.CANCELLED and paid is not None and as_of <= paid
+    )
+    access = Access.FULL if full else Access.NONE
     return TenantStatusView(tenant_id, as_of, statuses, status, access, _next(ahead, as_of))
 
 

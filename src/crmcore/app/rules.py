@@ -52,7 +52,7 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
 )
-from crmcore.invoices import Invoice, InvoiceLine
+from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.limits import Outcome, record_decision
 from crmcore.money import Money
 from crmcore.outcomes import LimitRefusal, LimitWarning, Refusal, RuleRefusal, StatusChange
@@ -81,6 +81,7 @@ __all__ = [
     "apply_rules",
     "closed_spans",
     "contract_closed_by",
+    "paid_access_until",
     "price_rules",
     "within",
 ]
@@ -152,6 +153,44 @@ CONTRACT_EVENTS = (
     PersonAssigned,
     Cancelled,
 )
+
+
+def paid_access_until(timeline: Timeline, invoices: Sequence[Invoice], at: datetime) -> date | None:
+    """BILL-3 with END-4: a customer's cancellation ends the contract the same day, but
+    access lasts to the end of the period it paid for. When the tenant is cancelled at ``at``
+    by a ``cancel`` (not a fixed term's end), the last day of the subscription invoiced for
+    the billing period holding the cancellation's day; None otherwise (no access after the
+    cancellation: nothing was paid for it, as in a trial). A cancellation entered late, after
+    it took effect, ends access at once: a refusal of new terms is one (NOTICE-4: it is
+    cancelled before the terms take effect, and using the service after that would accept
+    them)."""
+    state = timeline.state_at(at)
+    if state.status is not TenantStatus.CANCELLED:
+        return None
+    ended = None
+    for step in timeline.steps:
+        if step.at > at:
+            break
+        if step.after.status is TenantStatus.CANCELLED and step.before.status is not (
+            TenantStatus.CANCELLED
+        ):
+            ended = step
+    if ended is None or not isinstance(ended.cause, Cancelled):
+        return None
+    recorded = ended.cause.recorded
+    if recorded is not None and recorded > ended.cause.at:
+        return None
+    day = ended.day
+    covering = [
+        line.last_day
+        for invoice in invoices
+        for line in invoice.lines
+        if line.kind is LineKind.SUBSCRIPTION
+        and line.first_day is not None
+        and line.last_day is not None
+        and line.first_day <= day <= line.last_day
+    ]
+    return max(covering, default=None)
 
 
 def contract_closed_by(log: Sequence[DunningTransition], at: datetime) -> str | None:
@@ -352,7 +391,8 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
             context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))
             continue
         state = context.timeline.state_at(event.at)
-        if state.status in _NO_ACCESS:
+        paid = paid_access_until(context.timeline, context.invoices, event.at)
+        if state.status in _NO_ACCESS and (paid is None or day > paid):
             problem = f"the instance is {state.status.value}"
             rule = _NO_ACCESS[state.status]
             context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))

@@ -51,6 +51,7 @@ import attrs
 
 from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import TenantTerms, evaluate_tenant
+from crmcore.app.rules import paid_access_until
 from crmcore.catalog import Plan
 from crmcore.dates import require_aware, vendor_date
 from crmcore.dunning.status import DunningStatus
@@ -154,7 +155,8 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
     terms = tenant_terms(uow, tenant_id, day)
     evaluation = evaluate_tenant(terms, history, day)
     state = evaluation.timeline.state_at(at)
-    if state.status in _NO_ACCESS:
+    paid = paid_access_until(evaluation.timeline, evaluation.invoices, at)
+    if state.status in _NO_ACCESS and (paid is None or day > paid):
         raise CommandRefused(
             f"the instance is {state.status.value}", field=command, rule=_NO_ACCESS[state.status]
         )

@@ -596,7 +596,10 @@ def _payment_amount(item: Mapping[str, Any], path: str, currency: str) -> Decima
         if item["everything"] is not True:
             _fail(f"{path}.everything", f"must be true, got {_show(item['everything'])}")
         return None
-    amount = _amount(item["amount"], f"{path}.amount", currency)
+    raw = item["amount"]
+    if isinstance(raw, str) and raw.strip().startswith("-"):  # money received is positive
+        _fail(f"{path}.amount", f"must be positive, got {_show(raw)}", "PAY-6")
+    amount = _amount(raw, f"{path}.amount", currency)
     if amount == 0:
-        _fail(f"{path}.amount", f"must be positive, got {_show(item['amount'])}")
+        _fail(f"{path}.amount", f"must be positive, got {_show(raw)}", "PAY-6")
     return amount
