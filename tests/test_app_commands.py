@@ -228,7 +228,8 @@ def test_end_4_bill_3_a_customers_cancellation_leaves_access_to_the_end_of_the_p
     period. customer_cancellation: monthly from 1 Mar, March invoiced in advance, cancelled on
     20 Mar: status ``cancelled`` from 20 Mar, but access full through 31 Mar (a record created
     on 25 Mar is accepted), none from 1 Apr (one created on 2 Apr is refused, END-4). The
-    stored path and ``tenant_status`` say the same."""
+    stored path and ``tenant_status`` say the same. A ``reinstate`` on 26 Mar is refused naming
+    END-4: the customer ended the contract (only a PAY-3 cancellation is reinstated)."""
     import copy
     import json
     from pathlib import Path
@@ -244,11 +245,15 @@ def test_end_4_bill_3_a_customers_cancellation_leaves_access_to_the_end_of_the_p
     )
     for day in ("2026-03-25", "2026-04-02"):
         document["events"].append({"on": day, "do": "create_records", "kind": "client", "count": 1})
+    document["events"].insert(-1, {"on": "2026-03-26", "do": "reinstate"})
     result = run(document)
     assert {"on": "2026-03-20", "status": "cancelled"} in result["statuses"]
     assert [(r["on"], r["do"], r["rule"]) for r in result["refusals"]] == [
-        ("2026-04-02", "create_records", "END-4")
+        ("2026-03-26", "reinstate", "END-4"),
+        ("2026-04-02", "create_records", "END-4"),
     ]
+    # a reinstatement restores a PAY-3 cancellation only; it said "it is active" here
+    assert result["refusals"][0]["message"].startswith("the customer cancelled on 2026-03-20;")
     same_as_runner(document, InMemoryStorage().unit_of_work)
     storage = InMemoryStorage()
     simulate_stored(document, storage.unit_of_work)

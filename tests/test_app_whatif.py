@@ -171,13 +171,17 @@ def test_reprice_with_the_same_vendor_changes_nothing_and_a_new_price_is_exact(
     engine.dispose()
 
 
-def test_preview_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    scenario_file = (
-        Path(__file__).resolve().parents[1] / "docs/scenarios/dunning_reinstatement.json"
-    )
-    url = f"sqlite:///{tmp_path / 'p.db'}"
+def stored_scenario(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """``crmcore simulate --db`` of docs/scenarios/NAME.json on a new SQLite file: its URL."""
+    scenario_file = Path(__file__).resolve().parents[1] / f"docs/scenarios/{name}.json"
+    url = f"sqlite:///{tmp_path / f'{name}.db'}"
     assert main(["simulate", "--db", url, str(scenario_file)]) == 0
     capsys.readouterr()
+    return url
+
+
+def test_preview_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = stored_scenario("dunning_reinstatement", tmp_path, capsys)
     seat = json.dumps({"on": "2026-05-20", "do": "add_seats", "count": 2})
     bad = json.dumps({"on": "2026-05-21", "do": "remove_seats", "count": 20})
     code = main(
@@ -251,12 +255,7 @@ def test_preview_command_line_shows_a_card_invoice_paid_at_issue(
     3 seats of standard by card from 1 Mar, 2 more on 10 Mar, billed to 1 Apr; one more seat
     on 10 Apr: the 1 May invoice, 6 seats × 500.00 = 3000.00 for May + 500.00 × 21/30 =
     350.00 for 10..30 Apr (PRO-2) = 3350.00 net, VAT 21 % 703.50, 4053.50 gross, all paid."""
-    scenario_file = (
-        Path(__file__).resolve().parents[1] / "docs/scenarios/monthly_seat_addition.json"
-    )
-    url = f"sqlite:///{tmp_path / 'card.db'}"
-    assert main(["simulate", "--db", url, str(scenario_file)]) == 0
-    capsys.readouterr()
+    url = stored_scenario("monthly_seat_addition", tmp_path, capsys)
     seat = json.dumps({"on": "2026-04-10", "do": "add_seats", "count": 1})
     assert main(["preview", "--db", url, "--tenant", "acme", "--event", seat, "--json"]) == 0
     (may,) = json.loads(capsys.readouterr().out)["invoices"]

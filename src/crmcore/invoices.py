@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -27,6 +28,7 @@ __all__ = [
     "LineKind",
     "Payment",
     "check_vat_rate",
+    "subscription_lines_on",
     "vat_for",
 ]
 
@@ -255,3 +257,17 @@ class Payment:
             raise ValidationError(
                 f"must be positive, got {self.amount}", field="amount", rule="PAY-6"
             )
+
+
+def subscription_lines_on(invoices: Iterable[Invoice], day: date) -> list[InvoiceLine]:
+    """The subscription lines (BILL-2) of ``invoices`` invoiced for a billing period holding
+    ``day``: what the tenant paid for on that day (seats, BILL-3; the period's last day)."""
+    return [
+        line
+        for invoice in invoices
+        for line in invoice.lines
+        if line.kind is LineKind.SUBSCRIPTION
+        and line.first_day is not None
+        and line.last_day is not None
+        and line.first_day <= day <= line.last_day
+    ]

@@ -52,7 +52,7 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
 )
-from crmcore.invoices import Invoice, InvoiceLine, LineKind
+from crmcore.invoices import Invoice, InvoiceLine, subscription_lines_on
 from crmcore.limits import Outcome, record_decision
 from crmcore.money import Money
 from crmcore.outcomes import LimitRefusal, LimitWarning, Refusal, RuleRefusal, StatusChange
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from crmcore.events import Event
     from crmcore.invoices import Payment
     from crmcore.policies import LimitsPolicy, VendorPolicy
-    from crmcore.tenancy.aggregate import Timeline
+    from crmcore.tenancy.aggregate import Step, Timeline
 
 __all__ = [
     "CONTRACT_EVENTS",
@@ -164,8 +164,19 @@ def paid_access_until(timeline: Timeline, invoices: Sequence[Invoice], at: datet
     it took effect, ends access at once: a refusal of new terms is one (NOTICE-4: it is
     cancelled before the terms take effect, and using the service after that would accept
     them)."""
-    state = timeline.state_at(at)
-    if state.status is not TenantStatus.CANCELLED:
+    ended = _cancellation(timeline, at)
+    if ended is None or not isinstance(ended.cause, Cancelled):
+        return None
+    recorded = ended.cause.recorded
+    if recorded is not None and recorded > ended.cause.at:
+        return None
+    covering = [line.last_day for line in subscription_lines_on(invoices, ended.day)]
+    return max((day for day in covering if day is not None), default=None)
+
+
+def _cancellation(timeline: Timeline, at: datetime) -> Step | None:
+    """The step that ended the contract (lifecycle ``cancelled``) when it is ended at ``at``."""
+    if timeline.state_at(at).status is not TenantStatus.CANCELLED:
         return None
     ended = None
     for step in timeline.steps:
@@ -175,22 +186,7 @@ def paid_access_until(timeline: Timeline, invoices: Sequence[Invoice], at: datet
             TenantStatus.CANCELLED
         ):
             ended = step
-    if ended is None or not isinstance(ended.cause, Cancelled):
-        return None
-    recorded = ended.cause.recorded
-    if recorded is not None and recorded > ended.cause.at:
-        return None
-    day = ended.day
-    covering = [
-        line.last_day
-        for invoice in invoices
-        for line in invoice.lines
-        if line.kind is LineKind.SUBSCRIPTION
-        and line.first_day is not None
-        and line.last_day is not None
-        and line.first_day <= day <= line.last_day
-    ]
-    return max(covering, default=None)
+    return ended
 
 
 def contract_closed_by(log: Sequence[DunningTransition], at: datetime) -> str | None:
@@ -269,9 +265,17 @@ def _valid_reinstatements(
             )
         except DunningError as refused:
             on = vendor_date(event.at, context.policy.timezone)
-            refusals.append(
-                RuleRefusal(on, "reinstate", str(refused.rule), refused.problem, event=event)
-            )
+            rule, problem = str(refused.rule), refused.problem
+            ended = _cancellation(context.timeline, event.at)
+            if ended is not None:  # the lifecycle ended it, not payment delay: say so
+                by_customer = isinstance(ended.cause, Cancelled)
+                rule = "END-4" if by_customer else "END-1"
+                how = "the customer cancelled" if by_customer else "the fixed term ended"
+                problem = (
+                    f"{how} on {ended.day}; a reinstatement restores only a cancellation for"
+                    " payment delay (PAY-3)"
+                )
+            refusals.append(RuleRefusal(on, "reinstate", rule, problem, event=event))
             continue
         accepted.append(candidate)
     return accepted

@@ -57,7 +57,7 @@ from crmcore.dates import require_aware, vendor_date
 from crmcore.dunning.status import DunningStatus
 from crmcore.errors import CommandRefused, CrmError, SeatError, UploadRefused, ValidationError
 from crmcore.files import allowed_extension
-from crmcore.invoices import Invoice, LineKind
+from crmcore.invoices import Invoice, subscription_lines_on
 from crmcore.limits import ApiCallDecision, api_call_decision, storage_decision
 from crmcore.outbox import limit_reached_event, refusal_event
 from crmcore.outcomes import ApiCallRefusal, StorageRefusal
@@ -175,18 +175,7 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
 
 def _paid_seats(invoices: Sequence[Invoice], day: date) -> int:
     """The most seats a subscription line invoiced for a period holding ``day`` is for."""
-    return max(
-        (
-            line.seats or 0
-            for invoice in invoices
-            for line in invoice.lines
-            if line.kind is LineKind.SUBSCRIPTION
-            and line.first_day is not None
-            and line.last_day is not None
-            and line.first_day <= day <= line.last_day
-        ),
-        default=0,
-    )
+    return max((line.seats or 0 for line in subscription_lines_on(invoices, day)), default=0)
 
 
 def _refused(error: CrmError, command: str) -> NoReturn:
