@@ -288,6 +288,52 @@ def test_downgrade_to_0003_and_upgrade_again_keeps_the_invoices(database_url: st
             engine.dispose()
 
 
+def test_trial_6_upgrade_to_0014_merges_the_counts_of_one_identity_spelt_apart(
+    database_url: str,
+) -> None:
+    """TRIAL-6: counts stored under keys that now normalise alike are added up ("cz 1234
+    5678" and "cz12345678": 1 + 1 = 2 at raynet), per vendor (livespace's stays 1, re-keyed);
+    a domain keeps its hyphen ("my-shop.cz"); a key with a hyphen and no dot loses it ("cz-9":
+    2). ``trials_of`` then counts every spelling as one."""
+    from crmcore_sql.tables import trial_identities
+
+    with temporary_database(database_url) as url:
+        engine = crmcore_sql.create_engine(url)
+        try:
+            crmcore_sql.migrate(engine, "0013")
+            with engine.begin() as connection:
+                connection.execute(
+                    insert(trial_identities),
+                    [
+                        {"vendor": "raynet", "identity": "cz 1234 5678", "trials": 1},
+                        {"vendor": "raynet", "identity": "cz12345678", "trials": 1},
+                        {"vendor": "raynet", "identity": "my-shop.cz", "trials": 1},
+                        {"vendor": "raynet", "identity": "cz-9", "trials": 2},
+                        {"vendor": "livespace", "identity": "cz 1234 5678", "trials": 1},
+                    ],
+                )
+            crmcore_sql.migrate(engine)
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    select(
+                        trial_identities.c.vendor,
+                        trial_identities.c.identity,
+                        trial_identities.c.trials,
+                    ).order_by(trial_identities.c.vendor, trial_identities.c.identity)
+                ).all()
+            assert [tuple(row) for row in rows] == [
+                ("livespace", "cz12345678", 1),
+                ("raynet", "cz12345678", 2),
+                ("raynet", "cz9", 2),
+                ("raynet", "my-shop.cz", 1),
+            ]
+            with crmcore_sql.unit_of_work(engine) as uow:
+                assert uow.tenants.trials_of("raynet", "CZ 1234-5678") == 2
+                assert uow.tenants.trials_of("raynet", "ann@my-shop.cz") == 1
+        finally:
+            engine.dispose()
+
+
 def test_trial_6_upgrade_to_0009_counts_the_identities_of_stored_tenants(database_url: str) -> None:
     """TRIAL-6: tenants stored before 0009 are counted by their creation's identity,
     normalised, so ``trials_of`` counts them too (two ``acme.cz`` addresses, one tenant

@@ -267,7 +267,7 @@ def test_vis7_upgrade_to_0013_merges_tenant_users_into_users(database_url: str) 
                         {"id": 9, "tenant_id": "t1", "role": "employee", "supervisor_id": 7},
                     ],
                 )
-            crmcore_sql.migrate(engine)
+            crmcore_sql.migrate(engine, "0013")
             with engine.connect() as connection:
                 assert current_revision(connection) == "0013"
                 assert "tenant_users" not in inspect(connection).get_table_names()

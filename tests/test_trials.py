@@ -9,7 +9,13 @@ import pytest
 from crmcore.dates import zone
 from crmcore.errors import TrialError
 from crmcore.presets import preset
-from crmcore.tenancy.trials import check_trial_allowed, conversion_deadline, purge_at, trial_end
+from crmcore.tenancy.trials import (
+    check_trial_allowed,
+    conversion_deadline,
+    normalise_identity,
+    purge_at,
+    trial_end,
+)
 
 WARSAW = zone("Europe/Warsaw")
 
@@ -52,6 +58,20 @@ def test_trial_6_abuse_allowance_is_a_parameter() -> None:
     generous = raynet.with_overrides({"trial": {"abuse_allowance": 2}})
     check_trial_allowed("ann@acme.cz", ["bob@acme.cz"], generous)
     check_trial_allowed("CZ123", ["CZ124"], raynet)
+
+
+def test_trial_6_a_tax_id_is_one_identity_however_it_is_spaced() -> None:
+    """TRIAL-6: "CZ12345678" after "CZ 1234 5678" (or "cz-1234-5678") is the same tax ID, a
+    second trial refused; a domain given alone keeps its hyphen (my-shop.cz is not
+    myshop.cz); an e-mail counts by its domain."""
+    raynet = preset("raynet")
+    for earlier in ("CZ 1234 5678", "cz-1234-5678", " CZ12345678\t"):
+        with pytest.raises(TrialError, match="TRIAL-6"):
+            check_trial_allowed("CZ12345678", [earlier], raynet)
+    assert normalise_identity("CZ 1234-5678") == "cz12345678"
+    assert normalise_identity("My-Shop.cz") == "my-shop.cz" != normalise_identity("myshop.cz")
+    assert normalise_identity("Ann@My-Shop.CZ") == "my-shop.cz"
+    check_trial_allowed("my-shop.cz", ["myshop.cz"], raynet)
 
 
 def test_no_trial_where_the_seed_states_none_trial_1_trial_3_trial_4() -> None:

@@ -81,15 +81,21 @@ def purge_at(created: datetime, policy: VendorPolicy) -> datetime | None:
 
 
 def normalise_identity(identity: str) -> str:
-    """TRIAL-6 key: trimmed, lower-case; an e-mail address counts by its domain.
+    """TRIAL-6 key: trimmed, lower-case; an e-mail address counts by its domain; any other
+    key (a tax ID, the caller's own) without its whitespace, and, unless it has a dot (a
+    domain given alone, where a hyphen is part of the name), without hyphens: "CZ 1234 5678",
+    "cz-12345678" and "CZ12345678" are one identity.
 
-    >>> normalise_identity(" Jan@Example.COM "), normalise_identity("CZ12345678")
+    >>> normalise_identity(" Jan@Example.COM "), normalise_identity("CZ 1234-5678")
     ('example.com', 'cz12345678')
+    >>> normalise_identity("my-shop.cz")
+    'my-shop.cz'
     """
     key = identity.strip().lower()
     if "@" in key:
-        key = key.rsplit("@", 1)[1]
-    return key
+        return key.rsplit("@", 1)[1]
+    key = "".join(key.split())
+    return key if "." in key else key.replace("-", "")
 
 
 def check_trial_allowed(identity: str, earlier_trials: Iterable[str], policy: VendorPolicy) -> None:
