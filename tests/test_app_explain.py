@@ -347,7 +347,7 @@ def test_every_line_of_every_scenario_is_explained(name: str) -> None:
     """PLAN-3/PRO/TERM: on every invoice the scenarios store, each priced line's amount is
     reproduced by the catalogue's unit price × seats × PRO-1 fraction and names the events
     behind it; each SLA-6 line names its months and outages (SLA-2/SLA-3); in all eight
-    locales (I18N-1) every sentence cites the line's rule."""
+    locales (I18N-1) every sentence cites the line's rule and ends with one full stop."""
     storage = InMemoryStorage()
     simulate_stored(json.loads((SCENARIOS / name).read_text()), storage.unit_of_work)
     with storage.unit_of_work() as uow:
@@ -368,6 +368,8 @@ def test_every_line_of_every_scenario_is_explained(name: str) -> None:
         for locale in LOCALES:
             for line in explain_invoice(storage.unit_of_work(), invoice.number, locale).lines:
                 assert f"({line.line.rule}" in line.text
+                # one full stop, even after a date a locale abbreviates ("мар. 2026 г.", ru)
+                assert line.text.endswith(".") and not line.text.endswith(".."), line.text
 
 
 def test_memory_and_sqlite_explain_alike(tmp_path: Path) -> None:

@@ -364,7 +364,7 @@ class _Explainer:
                 {"kind": line.kind.value, "corrects": self.invoice.corrects},
             )
             clause = self.clause(_LATE, causes, {})
-            text = f"{self.money(line.net)} ({', '.join(rules)}), {corrected}{clause}."
+            text = _sentence(f"{self.money(line.net)} ({', '.join(rules)}), {corrected}{clause}")
             return LineExplanation(position, line, rules, None, None, (), causes, text)
         if line.kind is LineKind.SLA_CREDIT:
             credits = self.credits(line)
@@ -376,12 +376,12 @@ class _Explainer:
             fee = fee if fee is not None and fee.rounded() == line.net else None
             causes = self.payment_choice()
             clause = self.clause(_FEE, causes, {})
-            text = f"{self.money(line.net)} ({', '.join(rules)}){clause}."
+            text = _sentence(f"{self.money(line.net)} ({', '.join(rules)}){clause}")
             return LineExplanation(position, line, rules, None, fee, (), causes, text)
         unit = self.unit(line)
         causes, template, params = self.causes(line)
         clause = self.clause(template, causes, params)
-        text = f"{self.arithmetic(line, unit)} ({', '.join(rules)}){clause}."
+        text = _sentence(f"{self.arithmetic(line, unit)} ({', '.join(rules)}){clause}")
         return LineExplanation(position, line, rules, unit, None, (), causes, text)
 
     # --- what was charged -----------------------------------------------------------------------
@@ -577,7 +577,7 @@ class _Explainer:
                 template = _EARLIER if credit.carried.is_zero() else _CARRIED
                 part += ", " + translate(template, self.locale, {"amount": credit.used})
             parts.append(part)
-        return f"{self.money(line.net)} {rules}: {'; '.join(parts)}."
+        return _sentence(f"{self.money(line.net)} {rules}: {'; '.join(parts)}")
 
     def percent(self, value: Fraction) -> str:
         """An availability in percent, cut (never rounded up) to 3 decimals: 99.4999 shows as
@@ -634,3 +634,9 @@ def _floor(value: Fraction, places: int) -> Decimal:
 
 def _amount(money: Money | None) -> str | None:
     return None if money is None else str(money.rounded().amount)
+
+
+def _sentence(text: str) -> str:
+    """``text`` ended with a full stop, unless it ends with one already: a date some locales
+    abbreviate ends a sentence with its own ("10 мар. 2026 г.", ru), not with two."""
+    return text if text.endswith(".") else f"{text}."
