@@ -262,6 +262,33 @@ SCENARIO_CASES: list[Case] = [
         "events[2].amount",
         "BILL-7",
     ),
+    Case(  # a plan without a price for the cycle asked (PLAN-1: prices per cycle)
+        "activate_a_cycle_without_a_price",
+        _run(
+            lambda doc: (
+                doc["plans"][0]["price"].pop("annual") and doc["events"][0].update(cycle="annual")
+            )
+        ),
+        ValidationError,
+        "events[0].plan",
+        "PLAN-1",
+    ),
+    Case(  # an outage ends after it starts (SLA-5), as OutageRecorded refuses it
+        "outage_of_no_length",
+        _run(
+            lambda doc: doc["events"].append(
+                {
+                    "do": "outage",
+                    "at": "2026-01-26T10:00:00+01:00",
+                    "until": "2026-01-26T10:00:00+01:00",
+                    "kind": "unplanned",
+                }
+            )
+        ),
+        ValidationError,
+        "events[2].until",
+        "SLA-5",
+    ),
     Case(  # money received is positive: 0.00 and -5.00 alike (PAY-6), not ">= 0" (BILL-7)
         "pay_amount_zero",
         _run(lambda doc: doc["events"].append({"on": "2026-03-21", "do": "pay", "amount": "0.00"})),

@@ -409,7 +409,9 @@ def _check_prices(
     plan = catalog.get(event.plan)
     for cycle in sorted(needed):
         if not plan.is_free and all(p.cycle.value != cycle for p in plan.prices):
-            _fail(f"{path}.plan", f"plan {plan.code!r} has no {cycle} price in {currency}")
+            _fail(
+                f"{path}.plan", f"plan {plan.code!r} has no {cycle} price in {currency}", "PLAN-1"
+            )
 
 
 def _checked_records(event: Event, path: str, policy: VendorPolicy) -> Event:
@@ -575,7 +577,11 @@ def _make(
     elif verb == "outage":
         until = aware("until")
         if until <= at:
-            _fail(f"{path}.until", f"must be after the outage start, got {_show(item['until'])}")
+            _fail(
+                f"{path}.until",
+                f"must be after the outage start, got {_show(item['until'])}",
+                "SLA-5",  # as OutageRecorded itself refuses it
+            )
         kind = _choice(item["kind"], f"{path}.kind", OUTAGE_KINDS)
         announced = aware("announced") if "announced" in item else None
         event = OutageRecorded(at, until, kind, announced)
