@@ -32,7 +32,7 @@ from crmcore.app.services import (
 )
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
 from crmcore.errors import CommandRefused, ConcurrencyError, NotFound, StorageError, ValidationError
-from crmcore.events import Activated, SeatsAdded, SeatsRemoved
+from crmcore.events import Activated, PersonAssigned, SeatsAdded, SeatsRemoved
 from crmcore.memory import InMemoryStorage
 from crmcore.outcomes import ApiCallRefusal, StorageRefusal
 from crmcore.ports import UnitOfWork, User
@@ -213,6 +213,50 @@ def test_seat_4_an_administrator_or_the_owner_creates_user_accounts(unit_of_work
         assert uow.users.for_tenant(tenant) == [ann, boss]
     with pytest.raises(StorageError):
         create_user(unit_of_work(), tenant, "administrator", ann, at)
+
+
+def test_seat_1_seat_5_an_account_takes_a_seat_a_paid_tenant_pays_for(
+    unit_of_work: Factory,
+) -> None:
+    """SEAT-1: the fee counts the accounts (used + free); SEAT-5: an account needs a free one.
+    Converted with 2 seats on 10 Jan: the administrator's and ann's accounts take both; a
+    third is refused naming create_user and SEAT-5, and nothing is stored (no user, no
+    event); after one more seat is bought it is created. Each account is assigned in the
+    history (``PersonAssigned``), the one count the seats are checked against."""
+    tenant = _paid(unit_of_work, "crm", 2)
+    at = datetime(2026, 1, 12, 10, tzinfo=WARSAW)
+    create_user(unit_of_work(), tenant, "owner", User(tenant, "boss", "administrator"), at)
+    create_user(unit_of_work(), tenant, "administrator", User(tenant, "ann"), at)
+    stored = _history_length(unit_of_work, tenant)
+    with pytest.raises(CommandRefused) as refused:
+        create_user(unit_of_work(), tenant, "administrator", User(tenant, "bo"), at)
+    assert (refused.value.field, refused.value.rule) == ("create_user", "SEAT-5")
+    assert _history_length(unit_of_work, tenant) == stored
+    with unit_of_work() as uow:
+        assert [u.user_id for u in uow.users.for_tenant(tenant)] == ["ann", "boss"]
+    record(unit_of_work(), tenant, SeatsAdded(datetime(2026, 1, 13, 9, tzinfo=WARSAW), 1))
+    later = datetime(2026, 1, 13, 10, tzinfo=WARSAW)
+    create_user(unit_of_work(), tenant, "administrator", User(tenant, "bo"), later)
+    with unit_of_work() as uow:
+        assigned = [e.person for e in uow.tenants.history(tenant) if isinstance(e, PersonAssigned)]
+    assert assigned == ["boss", "ann", "bo"]
+
+
+def test_seat_5_accounts_made_in_the_trial_need_their_seats_at_conversion(
+    unit_of_work: Factory,
+) -> None:
+    """In the trial nothing is bought, so accounts are created freely (SEAT-2 only); the
+    conversion then buys a seat per account: 3 accounts, activating 2 seats is refused
+    (SEAT-5), 3 are accepted."""
+    vendor = _vendor(unit_of_work)
+    tenant = _tenant(unit_of_work, vendor)
+    at = datetime(2026, 1, 6, 10, tzinfo=WARSAW)
+    for name in ("boss", "ann", "bo"):
+        create_user(unit_of_work(), tenant, "owner", User(tenant, name), at)
+    convert = datetime(2026, 1, 10, 9, tzinfo=WARSAW)
+    with pytest.raises(CommandRefused, match="SEAT-5"):
+        record(unit_of_work(), tenant, Activated(convert, "crm", seats=2))
+    record(unit_of_work(), tenant, Activated(convert, "crm", seats=3))
 
 
 @pytest.mark.parametrize("role", ["user", "supervisor", "external", "Administrator"])

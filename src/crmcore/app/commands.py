@@ -90,6 +90,7 @@ __all__ = [
     "check_notice",
     "limits_of",
     "record",
+    "record_in",
     "refuse_terms",
     "register_tenant",
     "save_vendor",
@@ -298,6 +299,13 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     except CommandRefused as refusal:  # nothing of the command stored; its refusal is an event
         _write_refusal(uow, tenant_id, event.at, refusal)
         raise
+
+
+def record_in(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
+    """:func:`record` in ``uow``, already entered, with what the caller wrote in it (one
+    transaction); commits, or raises ``CommandRefused`` (whose ``on`` is the day the command
+    was evaluated for), leaving the rollback to the caller's ``with uow``."""
+    return _record(uow, tenant_id, event)
 
 
 def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:

@@ -49,13 +49,14 @@ from typing import NoReturn
 
 import attrs
 
-from crmcore.app.commands import tenant_terms
+from crmcore.app.commands import record_in, tenant_terms
 from crmcore.app.evaluation import TenantTerms, evaluate_tenant
 from crmcore.app.rules import paid_access_until
 from crmcore.catalog import Plan
 from crmcore.dates import require_aware, vendor_date
 from crmcore.dunning.status import DunningStatus
 from crmcore.errors import CommandRefused, CrmError, SeatError, UploadRefused, ValidationError
+from crmcore.events import PersonAssigned
 from crmcore.files import allowed_extension
 from crmcore.invoices import Invoice, subscription_lines_on
 from crmcore.limits import ApiCallDecision, api_call_decision, storage_decision
@@ -192,7 +193,13 @@ def create_user(
     administrator's (or the owner's, :data:`crmcore.tenancy.seats.ACCOUNT_CREATORS`), and when the
     tenant has no access. The user must belong to ``tenant_id`` (VIS-1), have a role of
     :data:`USER_ROLES` and a supervisor, if any, among the tenant's users. ``StorageError``
-    when the user id is taken."""
+    when the user id is taken.
+
+    The account is a used one (SEAT-1): it is assigned to the user, a ``PersonAssigned`` of
+    ``user.user_id`` recorded with it in the same transaction, so a paid tenant needs a free
+    account for it (SEAT-5: refused, naming ``create_user``, until a seat is bought) and the
+    seats stay the one count of accounts the fee is for; in a trial or on the free plan only
+    SEAT-2 (one account per person) applies, and converting then buys a seat per account."""
     _check_user(tenant_id, user)
     with uow:
         in_force(uow, tenant_id, at, "create_user")
@@ -209,7 +216,10 @@ def create_user(
                     rule="VIS-2",
                 )
         uow.users.add(user)
-        uow.commit()
+        try:  # SEAT-1/SEAT-5: the account takes a seat; commits with the user's row
+            record_in(uow, tenant_id, PersonAssigned(at, user.user_id))
+        except CommandRefused as refused:
+            raise refused.naming("create_user") from None
     return user
 
 
