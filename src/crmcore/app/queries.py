@@ -17,7 +17,7 @@ import attrs
 
 from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
-from crmcore.app.rules import paid_access_until
+from crmcore.app.rules import paid_access_on
 from crmcore.dates import end_of_day
 from crmcore.invoices import Invoice
 from crmcore.outcomes import StatusChange
@@ -99,9 +99,9 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
     statuses = tuple(s for s in now.statuses if s.on <= as_of)
     status = TenantStatus(statuses[-1].status)
     # BILL-3: a customer's cancellation (END-4) leaves access to the end of the paid period
-    paid = paid_access_until(now.timeline, now.invoices, end_of_day(as_of, terms.policy.timezone))
+    end = end_of_day(as_of, terms.policy.timezone)
     full = status in _FULL or (
-        status is TenantStatus.CANCELLED and paid is not None and as_of <= paid
+        status is TenantStatus.CANCELLED and paid_access_on(now.timeline, now.invoices, end, as_of)
     )
     access = Access.FULL if full else Access.NONE
     return TenantStatusView(tenant_id, as_of, statuses, status, access, _next(ahead, as_of))

@@ -81,6 +81,7 @@ __all__ = [
     "apply_rules",
     "closed_spans",
     "contract_closed_by",
+    "paid_access_on",
     "paid_access_until",
     "price_rules",
     "within",
@@ -172,6 +173,15 @@ def paid_access_until(timeline: Timeline, invoices: Sequence[Invoice], at: datet
         return None
     covering = [line.last_day for line in subscription_lines_on(invoices, ended.day)]
     return max((day for day in covering if day is not None), default=None)
+
+
+def paid_access_on(
+    timeline: Timeline, invoices: Sequence[Invoice], at: datetime, day: date
+) -> bool:
+    """Whether the period a cancelled tenant paid for still holds its vendor day ``day``
+    (:func:`paid_access_until` at ``at``; BILL-3). Ask it of a tenant without access only."""
+    paid = paid_access_until(timeline, invoices, at)
+    return paid is not None and day <= paid
 
 
 def _cancellation(timeline: Timeline, at: datetime) -> Step | None:
@@ -395,8 +405,9 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
             context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))
             continue
         state = context.timeline.state_at(event.at)
-        paid = paid_access_until(context.timeline, context.invoices, event.at)
-        if state.status in _NO_ACCESS and (paid is None or day > paid):
+        if state.status in _NO_ACCESS and not paid_access_on(
+            context.timeline, context.invoices, event.at, day
+        ):
             problem = f"the instance is {state.status.value}"
             rule = _NO_ACCESS[state.status]
             context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))

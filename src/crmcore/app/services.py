@@ -51,7 +51,7 @@ import attrs
 
 from crmcore.app.commands import record_in, tenant_terms
 from crmcore.app.evaluation import TenantTerms, evaluate_tenant
-from crmcore.app.rules import paid_access_until
+from crmcore.app.rules import paid_access_on
 from crmcore.catalog import Plan
 from crmcore.dates import require_aware, vendor_date
 from crmcore.dunning.status import DunningStatus
@@ -156,8 +156,9 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
     terms = tenant_terms(uow, tenant_id, day)
     evaluation = evaluate_tenant(terms, history, day)
     state = evaluation.timeline.state_at(at)
-    paid = paid_access_until(evaluation.timeline, evaluation.invoices, at)
-    if state.status in _NO_ACCESS and (paid is None or day > paid):
+    if state.status in _NO_ACCESS and not paid_access_on(
+        evaluation.timeline, evaluation.invoices, at, day
+    ):
         raise CommandRefused(
             f"the instance is {state.status.value}", field=command, rule=_NO_ACCESS[state.status]
         )
