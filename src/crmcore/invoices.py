@@ -19,7 +19,7 @@ import attrs
 from crmcore.dates import require_aware
 from crmcore.errors import ValidationError
 from crmcore.events import MAX_SEATS
-from crmcore.money import Money, minor_units, round_product
+from crmcore.money import Money, minor_units, round_product, total
 
 __all__ = [
     "CORRECTION_RULE",
@@ -212,10 +212,7 @@ class Invoice:
     # invoice's gross many times (payments, dunning, SLA fees).
     @functools.cached_property
     def net(self) -> Money:
-        result = Money.zero(self.currency)
-        for line in self.lines:
-            result = result + line.net
-        return result
+        return total((line.net for line in self.lines), self.currency)
 
     @functools.cached_property
     def vat(self) -> Money:

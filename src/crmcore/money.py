@@ -327,11 +327,15 @@ def _trusted(amount: Decimal, currency: str) -> Money:
 
 
 def total(amounts: Iterable[Money], currency: str) -> Money:
-    """Sum of ``amounts`` in ``currency`` (zero for none); refuses other currencies."""
-    result = Money.zero(currency)
+    """Sum of ``amounts`` in ``currency`` (zero for none); refuses other currencies. Exact,
+    as ``+`` is (BILL-7), adding the amounts without a ``Money`` for every partial sum."""
+    zero = Money.zero(currency)  # checks the currency
+    result = zero.amount
     for amount in amounts:
-        result = result + amount
-    return result
+        if type(amount) is not Money or amount.currency != currency:
+            zero._same(amount)  # raises the typed error
+        result = _exact("add", result, amount.amount)
+    return _trusted(result, currency)
 
 
 def allocate(money: Money, weights: Sequence[int | Decimal | Fraction]) -> list[Money]:

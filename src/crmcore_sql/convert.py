@@ -7,7 +7,7 @@ import enum
 import functools
 import json
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from fractions import Fraction
@@ -125,6 +125,26 @@ def _datetime_fields(cls: type) -> tuple[str, ...]:
 def event_from_row(row: Any) -> Event:
     """The stored event (a row with ``payload`` and ``at_zone``): see :func:`event_from_columns`."""
     return event_from_columns(row.payload, row.at_zone)
+
+
+def events_from_rows(rows: Sequence[Any]) -> tuple[Event, ...]:
+    """One tenant's stored events (rows with ``payload`` and ``at_zone``, in order), each
+    decoded once per process (:func:`_decoded`, what a command reads on every call) and each a
+    distinct object within the history (evaluations tell its events apart by identity)."""
+    events = [_decoded(row.payload, row.at_zone) for row in rows]
+    seen: set[int] = set()
+    for index, event in enumerate(events):
+        if id(event) in seen:  # the same payload twice: an event of its own
+            events[index] = event_from_columns(rows[index].payload, rows[index].at_zone)
+        seen.add(id(events[index]))
+    return tuple(events)
+
+
+@functools.lru_cache(maxsize=32768)
+def _decoded(payload: str, zone: str) -> Event:
+    """:func:`event_from_columns`, remembered: an event is a frozen value, the same stored
+    columns always give an equal one."""
+    return event_from_columns(payload, zone)
 
 
 def event_from_columns(payload: Any, zone: str) -> Event:

@@ -26,6 +26,7 @@ Long because every repository of crmcore.ports in SQL, one class per port.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
@@ -299,11 +300,11 @@ class SqlTenantRepository(_SqlRepository):
         self.version(tenant_id)
         with self._translating("reading history"):
             rows = self.connection.execute(
-                select(tenant_events)
+                select(tenant_events.c.payload, tenant_events.c.at_zone)
                 .where(tenant_events.c.tenant_id == tenant_id)
                 .order_by(tenant_events.c.version)
             ).all()
-        return tuple(convert.event_from_row(row) for row in rows)
+        return convert.events_from_rows(rows)
 
     def histories(self, tenant_ids: Sequence[str]) -> dict[str, tuple[Event, ...]]:
         """One statement: the events of ``tenant_ids`` by tenant and version (the primary
@@ -328,13 +329,23 @@ class SqlTenantRepository(_SqlRepository):
             ).first()
         if row is None:
             raise NotFound(f"no tenant {tenant_id!r}", field="tenant_id")
+        self._vendors[tenant_id] = row.vendor
         return row
+
+    @functools.cached_property
+    def _vendors(self) -> dict[str, str]:
+        """The vendor of each tenant read in this transaction (a tenant's vendor never
+        changes): a command reads its tenant's row once."""
+        return {}
 
     def version(self, tenant_id: str) -> int:
         version: int = self._row(tenant_id).version
         return version
 
     def vendor(self, tenant_id: str) -> str:
+        known = self._vendors.get(tenant_id)
+        if known is not None:
+            return known
         vendor: str = self._row(tenant_id).vendor
         return vendor
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -61,7 +62,7 @@ class SqlVendorRepository(_SqlRepository):
             ).scalar_one_or_none()
         if document is None:
             raise vendor_not_found(name, on)
-        return Vendor.from_document(json.loads(document))
+        return _parsed(document)
 
     def versions(self, name: str) -> list[Vendor]:
         if not is_vendor_name(name):
@@ -72,7 +73,7 @@ class SqlVendorRepository(_SqlRepository):
                 .where(vendors.c.name == name)
                 .order_by(vendors.c.effective)
             ).scalars()
-            return [Vendor.from_document(json.loads(document)) for document in documents]
+            return [_parsed(document) for document in documents]
 
     def names(self) -> list[str]:
         with self._translating("reading the vendors"):
@@ -81,3 +82,10 @@ class SqlVendorRepository(_SqlRepository):
                     select(vendors.c.name).distinct().order_by(vendors.c.name)
                 ).scalars()
             )
+
+
+@lru_cache(maxsize=256)
+def _parsed(document: str) -> Vendor:
+    """The vendor a stored document holds, parsed once per process (a vendor is a frozen value
+    and its document never changes: every command reads its vendor's versions)."""
+    return Vendor.from_document(json.loads(document))

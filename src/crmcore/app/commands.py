@@ -13,6 +13,9 @@ a transaction of its own, after its own was rolled back. The history is the one 
 truth: seats bought and assigned, records created, payments, outages and reinstatements are its
 events.
 
+Long because every command shares one path (read, evaluate, refuse or append with its events
+out) and the vendor's terms by day it evaluates with (NOTICE-1..4).
+
 >>> from datetime import date, datetime
 >>> from zoneinfo import ZoneInfo
 >>> from crmcore.memory import InMemoryStorage
@@ -49,6 +52,7 @@ from crmcore.app.evaluation import (
     CHARGE_HORIZON,
     Evaluation,
     LimitsInForce,
+    PrefixCache,
     TenantTerms,
     evaluate_tenant,
     purged_before_entry,
@@ -85,6 +89,7 @@ from crmcore.tenancy.trials import check_trials_used
 from crmcore.vendors import TenantBillingProfile, Vendor, version_in_force
 
 __all__ = [
+    "COMMAND_PREFIXES",
     "PRICED_EVENTS",
     "Recorded",
     "check_notice",
@@ -97,6 +102,11 @@ __all__ = [
     "set_billing_profile",
     "tenant_terms",
 ]
+
+#: Where the tenants' replays stood at the end of the day before their last command
+#: (:class:`~crmcore.app.evaluation.PrefixCache`): the next command on the same tenant
+#: replays only the days since, not its whole history. A cache, never the record.
+COMMAND_PREFIXES = PrefixCache()
 
 #: Events whose charge :func:`record` reports (the invoice lines they add).
 PRICED_EVENTS = (Activated, Prepaid, SeatsAdded, SeatsRemoved, PlanChanged)
@@ -197,15 +207,21 @@ def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) ->
 
 def price_lists_of(versions: Sequence[Vendor]) -> PriceLists:
     """NOTICE-2: the catalogue of the latest version taking effect on or before a billing
-    period's first day (the first version's before any took effect)."""
+    period's first day (the first version's before any took effect). Equal for equal
+    versions (so that an evaluation resumes under it, :class:`PrefixCache`)."""
     ordered = sorted(versions, key=lambda v: v.effective)
-    days = [v.effective for v in ordered]
+    return _PriceLists(tuple(v.effective for v in ordered), tuple(v.catalog for v in ordered))
 
-    def in_force(day: date) -> Catalog:
-        index = bisect.bisect_right(days, day) - 1
-        return ordered[max(index, 0)].catalog
 
-    return in_force
+@attrs.frozen
+class _PriceLists:
+    """The catalogue in force for a billing period starting on a day (NOTICE-2)."""
+
+    days: tuple[date, ...]
+    catalogs: tuple[Catalog, ...]
+
+    def __call__(self, day: date) -> Catalog:
+        return self.catalogs[max(bisect.bisect_right(self.days, day) - 1, 0)]
 
 
 def limits_of(versions: Sequence[Vendor]) -> LimitsInForce:
@@ -311,8 +327,8 @@ def record_in(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
 def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     """:func:`record` in ``uow``, already entered; commits (or raises ``CommandRefused``,
     whose ``on`` is the day the command was evaluated for)."""
-    version = uow.tenants.version(tenant_id)
     history = uow.tenants.history(tenant_id)
+    version = len(history)  # the number of events stored (TenantRepository.version)
     problem = entry_order_problem(history[-1], event)
     if problem is not None:  # a late entry says when it was recorded (BILL-6)
         raise OutOfOrderError(problem[1], field=f"event.{problem[0]}", rule="BILL-6")
@@ -323,7 +339,11 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     _check_not_silently_late(uow, tenant_id, event, effective, entered_on)
     day = max(effective, entered_on)
     terms = terms_of(version_in_force(versions, name, day), tenant_id, versions)
-    after = evaluate_tenant(terms, [*history, event], day + CHARGE_HORIZON)
+    horizon = day + CHARGE_HORIZON
+    keep_on = day - timedelta(days=1)  # the next command resumes from that day's end
+    after = evaluate_tenant(
+        terms, [*history, event], horizon, prefixes=COMMAND_PREFIXES, keep_on=keep_on
+    )
     refused = purged_before_entry(terms, history, event) or after.refusal_of(event)
     if refused is not None:
         error = CommandRefused(refused.message, field=verb_of(event), rule=refused.rule)
@@ -335,7 +355,9 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     charges: tuple[InvoiceLine, ...] = ()
     replaced: tuple[InvoiceLine, ...] = ()
     if isinstance(event, PRICED_EVENTS):
-        before = evaluate_tenant(terms, history, day + CHARGE_HORIZON)
+        before = evaluate_tenant(
+            terms, history, horizon, prefixes=COMMAND_PREFIXES, keep_on=keep_on
+        )
         charges = _added_lines(before, after, effective)
         replaced = _added_lines(after, before, effective)
     stored = uow.tenants.append(tenant_id, [event], expected_version=version)

@@ -20,6 +20,8 @@ Long because the one engine: the replay and the passes over it that every door s
 from __future__ import annotations
 
 import bisect
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -35,7 +37,13 @@ from crmcore.app.rules import (
     within,
 )
 from crmcore.billing.corrections import Epoch, Issued, documents_issued
-from crmcore.billing.engine import BillingTerms, PriceLists, drafts_from_timeline
+from crmcore.billing.engine import (
+    BillingPrefix,
+    BillingTerms,
+    PriceLists,
+    drafts_from_timeline,
+    replay_and_bill,
+)
 from crmcore.billing.numbering import InMemoryInvoiceNumbering, issue
 from crmcore.catalog import Catalog
 from crmcore.dates import end_of_day, local_midnight, vendor_date, zone
@@ -77,6 +85,7 @@ __all__ = [
     "EvaluationContext",
     "Extension",
     "LimitsInForce",
+    "PrefixCache",
     "TenantTerms",
     "evaluate_tenant",
     "purged_before_entry",
@@ -261,14 +270,61 @@ class Evaluation:
         return [w for w in self.warnings if w.event is event]
 
 
+class PrefixCache:
+    """The latest :class:`~crmcore.billing.engine.BillingPrefix` of each tenant: where its
+    replay and billing walk stood at the end of a day, for the next evaluation of a longer
+    history of the same tenant to resume from (:func:`evaluate_tenant` ``prefixes``). At
+    most ``size`` tenants, the least recently used dropped; safe to share between threads.
+    A cache, never the record: a prefix is used only when its events, in full, are the
+    first of the history evaluated and its terms are the same (compared by value, so one
+    cache may serve any number of stores)."""
+
+    def __init__(self, size: int = 256) -> None:
+        if size < 1:
+            raise ValidationError(f"must be at least 1, got {size}", field="size")
+        self.size = size
+        self._prefixes: OrderedDict[str, BillingPrefix] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, tenant_id: str) -> BillingPrefix | None:
+        with self._lock:
+            prefix = self._prefixes.get(tenant_id)
+            if prefix is not None:
+                self._prefixes.move_to_end(tenant_id)
+            return prefix
+
+    def put(self, tenant_id: str, prefix: BillingPrefix) -> None:
+        with self._lock:
+            self._prefixes[tenant_id] = prefix
+            self._prefixes.move_to_end(tenant_id)
+            while len(self._prefixes) > self.size:
+                self._prefixes.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._prefixes)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._prefixes.clear()
+
+
 def evaluate_tenant(
     tenant: TenantTerms,
     history: Sequence[Event],
     until: date,
     extensions: Sequence[Extension] | None = None,
+    *,
+    prefixes: PrefixCache | None = None,
+    keep_on: date | None = None,
 ) -> Evaluation:
     """Evaluate ``history`` (starting with the tenant's ``TenantCreated``) up to the end of
-    vendor day ``until``."""
+    vendor day ``until``.
+
+    With ``prefixes`` and ``keep_on`` (a day before ``until``), the replay and the billing
+    walk resume from the tenant's prefix kept there when the history starts with its events
+    and no event of the history was entered late, and the prefix at the end of ``keep_on`` is
+    kept there for the next evaluation: a command on a long history replays only its last
+    days. The evaluation is the same either way (a cache, never the record)."""
     if not history or not isinstance(history[0], TenantCreated):
         raise ValidationError(
             "a history must start with TenantCreated", field="events[0]", rule="TEN-1"
@@ -277,13 +333,14 @@ def evaluate_tenant(
     tz = tenant.policy.timezone
     # ``until`` is the last day replayed: an event after it, or entered after it, is not
     # evaluated (nor refused). Late entries (BILL-6) are replayed in effective-time order.
+    end = end_of_day(until, tz)  # an instant after it is on a later vendor day (TIME-2)
     events: list[Event] = [history[0]]
     for event in history[1:]:
-        if vendor_date(event.at, tz) > until or vendor_date(entered(event), tz) > until:
+        if event.at > end or (event.recorded is not None and event.recorded > end):
             continue
         events.append(event)
     if all(event.recorded is None or event.recorded <= event.at for event in events):
-        return _evaluate_known(tenant, history, events, until, chosen, None, [])
+        return _evaluate_known(tenant, history, events, until, chosen, None, [], prefixes, keep_on)
     events, refused, checked = _accepted_at_entry(tenant, events, chosen)
     while True:
         result = _evaluate_late(tenant, history, events, until, chosen, refused)
@@ -441,13 +498,15 @@ def _evaluate_known(
     chosen: Sequence[Extension],
     compose: Compose | None,
     refused_at_entry: list[Refusal],
+    prefixes: PrefixCache | None = None,
+    keep_on: date | None = None,
 ) -> Evaluation:
     """The evaluation of ``events`` (in effective-time order, as if each was known when it
     took effect); ``compose`` turns the invoices so priced into the documents really issued
     (BILL-6 corrections of late entries)."""
     ended: list[Refusal] = []  # events refused because the contract had ended (PAY-3/4)
     while True:
-        context = _evaluate_once(tenant, events, until, chosen, compose)
+        context = _evaluate_once(tenant, events, until, chosen, compose, prefixes, keep_on)
         refused = _first_after_contract_ended(context, events)
         if refused is None:
             break
@@ -506,15 +565,32 @@ def _evaluate_once(
     until: date,
     extensions: Sequence[Extension],
     compose: Compose | None = None,
+    prefixes: PrefixCache | None = None,
+    keep_on: date | None = None,
 ) -> EvaluationContext:
-    """The core replay of ``history``, then every extension."""
+    """The core replay of ``history``, then every extension; the replay and billing walk
+    resumed from ``prefixes`` (keeping the one at the end of ``keep_on`` there) when given."""
     policy = tenant.policy
     tz = zone(policy.timezone)
     end = end_of_day(until, tz)
-    timeline = replay(history, tenant.catalog, policy, until=end)
-    drafts = drafts_from_timeline(
-        timeline, tenant.catalog, policy, tenant.terms, until, price_lists=tenant.price_lists
-    )
+    if prefixes is None or keep_on is None:
+        timeline = replay(history, tenant.catalog, policy, until=end)
+        drafts = drafts_from_timeline(
+            timeline, tenant.catalog, policy, tenant.terms, until, price_lists=tenant.price_lists
+        )
+    else:
+        timeline, drafts, kept = replay_and_bill(
+            history,
+            tenant.catalog,
+            policy,
+            tenant.terms,
+            until,
+            tenant.price_lists,
+            prefixes.get(tenant.tenant_id),
+            keep_on,
+        )
+        if kept is not None:
+            prefixes.put(tenant.tenant_id, kept)
     invoices = issue(drafts, InMemoryInvoiceNumbering(), tenant_id=tenant.tenant_id, policy=policy)
     invoices = _with_profiles(invoices, history, tenant)
     card_keys = frozenset(d.key for d in drafts if d.payment is PaymentMethod.CARD)

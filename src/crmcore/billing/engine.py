@@ -25,6 +25,7 @@ charges) whose steps share its open items; its checkpoint codec and numbering li
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -57,17 +58,20 @@ from crmcore.tenancy.aggregate import (
     Timeline,
     Transition,
     billing_period,
+    check_in_order,
     replay,
     resume,
 )
 
 __all__ = [
+    "BillingPrefix",
     "BillingTerms",
     "InvoiceDraft",
     "PriceLists",
     "billing_run",
     "drafts_from_timeline",
     "invoices_due",
+    "replay_and_bill",
 ]
 
 
@@ -207,6 +211,96 @@ def billing_run(
     )
 
 
+@attrs.frozen(eq=False)
+class BillingPrefix:
+    """Where the replay and the billing walk of a history's first ``len(events)`` events stood
+    at the end of vendor day ``day``, under ``key`` (the catalogue, policy, terms and price
+    lists they were run with): what :func:`replay_and_bill` resumes from for a longer history
+    with the same first events. A cache, never the record: resuming gives exactly what the
+    whole replay gives (tests/test_evaluation_prefix.py checks it)."""
+
+    events: tuple[Event, ...]
+    day: date
+    key: tuple[object, ...]
+    timeline: Timeline
+    walk: _Walk
+
+    def fits(self, history: Sequence[Event], key: tuple[object, ...], until: date) -> bool:
+        """Does a replay of ``history`` up to ``until`` under ``key`` start with this one?"""
+        count = len(self.events)
+        if until < self.day or len(history) < count or not _same(self.key, key):
+            return False
+        end = end_of_day(self.day, self.walk.policy.timezone)
+        if len(history) > count and history[count].at <= end:
+            return False
+        return tuple(history[:count]) == self.events
+
+
+def _same(left: tuple[object, ...], right: tuple[object, ...]) -> bool:
+    return len(left) == len(right) and all(
+        a is b or a == b for a, b in zip(left, right, strict=True)
+    )
+
+
+def replay_and_bill(
+    history: Sequence[Event],
+    catalog: Catalog,
+    policy: VendorPolicy,
+    terms: BillingTerms,
+    until: date,
+    price_lists: PriceLists | None = None,
+    resume_from: BillingPrefix | None = None,
+    keep_on: date | None = None,
+) -> tuple[Timeline, list[InvoiceDraft], BillingPrefix | None]:
+    """The replay of ``history`` up to the end of vendor day ``until`` and the drafts it bills
+    (:func:`drafts_from_timeline`), resumed from ``resume_from`` when it fits (its events are
+    the first of ``history``, every later one after its day, the same terms); with
+    ``keep_on`` (a day before ``until``), also the :class:`BillingPrefix` at the end of that
+    day, for the next call to resume from (else ``resume_from`` when it was used, or None).
+    The result is the one of the whole replay, whichever way it was computed."""
+    check_in_order(history)
+    key: tuple[object, ...] = (catalog, policy, terms, price_lists)
+    timeline: Timeline | None = None
+    walk: _Walk | None = None
+    done = 0
+    kept: BillingPrefix | None = None
+    if resume_from is not None and resume_from.fits(history, key, until):
+        timeline, walk, done = (
+            resume_from.timeline,
+            resume_from.walk.copy(),
+            len(resume_from.events),
+        )
+        kept = resume_from
+    stops: list[date] = []
+    if keep_on is not None and keep_on < until and (kept is None or keep_on > kept.day):
+        stops.append(keep_on)
+    stops.append(until)
+    for day in stops:
+        end = end_of_day(day, policy.timezone)
+        upto = done
+        while upto < len(history) and history[upto].at <= end:
+            upto += 1
+        if timeline is None or walk is None:
+            upto = max(upto, 1)  # the TenantCreated, whenever it is
+            timeline = replay(history[:upto], catalog, policy, until=end)
+            walk = _Walk(catalog, policy, terms, timeline.initial, (), price_lists)
+            steps = timeline.steps
+        else:
+            more = resume(timeline.final, history[done:upto], catalog, policy, end)
+            steps = more.steps
+            timeline = Timeline(
+                timeline.initial, timeline.steps + more.steps, timeline.refusals + more.refusals
+            )
+        for step in steps:
+            walk.step(step)
+        walk.finish(day)
+        done = upto
+        if day != until:
+            kept = BillingPrefix(tuple(history[:done]), day, key, timeline, walk.copy())
+    assert timeline is not None and walk is not None
+    return timeline, walk.drafts, kept
+
+
 @attrs.define
 class _Level:
     """Seats paid for the rest of the period at one per-seat ``unit`` (PRO-5, PRO-7)."""
@@ -242,6 +336,17 @@ class _Walk:
         self.queued_seats = 0  # seats the queued prepaid extension was invoiced for
         self.drafts: list[InvoiceDraft] = []
         self.units: dict[tuple[str, Cycle | None, int | None, int], Money] = {}
+
+    def copy(self) -> _Walk:
+        """An independent walk in this one's state (its open items copied, its drafts so far
+        shared: drafts are frozen)."""
+        twin = copy.copy(self)
+        twin.levels = [_Level(level.unit, level.seats) for level in self.levels]
+        twin.arrears = list(self.arrears)
+        twin.today = list(self.today)
+        twin.drafts = list(self.drafts)
+        twin.units = dict(self.units)
+        return twin
 
     # prices ------------------------------------------------------------------------------------
 

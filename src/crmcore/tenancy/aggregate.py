@@ -88,6 +88,7 @@ __all__ = [
     "Transition",
     "apply",
     "billing_period",
+    "check_in_order",
     "replay",
     "resume",
     "state_on",
@@ -171,14 +172,19 @@ def replay(
     if not history or not isinstance(history[0], TenantCreated):
         raise ValidationError("must start with TenantCreated", field="history", rule="TEN-1")
     created = history[0]
+    check_in_order(history)
+    end = until if until is not None else history[-1].at
+    return _replay_from(_initial(created, catalog, policy), history, 1, catalog, policy, end)
+
+
+def check_in_order(history: Sequence[Event]) -> None:
+    """``OutOfOrderError`` naming the first event of ``history`` before the one before it."""
     for index in range(1, len(history)):
         if history[index].at < history[index - 1].at:
             raise OutOfOrderError(
                 f"{history[index].at.isoformat()} is before the previous event",
                 field=f"history[{index}].at",
             )
-    end = until if until is not None else history[-1].at
-    return _replay_from(_initial(created, catalog, policy), history, 1, catalog, policy, end)
 
 
 def resume(
