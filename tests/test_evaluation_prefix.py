@@ -226,3 +226,29 @@ def test_the_cache_keeps_the_most_recently_used_tenants() -> None:
     assert len(cache) == 0
     with pytest.raises(ValidationError, match="size"):
         PrefixCache(size=0)
+
+
+def test_bill_6_the_invoices_of_a_prefix_are_issued_once_and_numbered_alike() -> None:
+    """The invoices of the drafts a prefix holds are the very objects of the evaluation before
+    (their totals computed once); the numbers of the later ones go on gaplessly."""
+    history = _seats_history(90)
+    terms, cache = _terms(), PrefixCache()
+    evaluations = []
+    for count in (80, len(history)):
+        day = vendor_date(history[count - 1].at, "Europe/Prague")
+        evaluations.append(
+            evaluate_tenant(
+                terms,
+                history[:count],
+                day + CHARGE_HORIZON,
+                prefixes=cache,
+                keep_on=day - timedelta(days=1),
+            )
+        )
+    before, after = evaluations
+    shared = [a for a, b in zip(after.invoices, before.invoices, strict=False) if a is b]
+    assert len(shared) >= 2  # January's and February's at least
+    numbers = [int(i.number.rsplit("/", 1)[-1]) for i in after.invoices]
+    assert numbers == list(range(1, len(numbers) + 1))
+    day = vendor_date(history[-1].at, "Europe/Prague")
+    assert _same(after, evaluate_tenant(terms, history, day + CHARGE_HORIZON))

@@ -221,6 +221,17 @@ class InMemoryInvoiceRepository(_Repository):
             invoices.sort(key=lambda invoice: (invoice.issued, invoice.series, invoice.number))
         return found
 
+    def last_issued(self, tenant_id: str) -> tuple[str, date] | None:
+        mine = [invoice for (owner, _), invoice in self.rows.items() if owner == tenant_id]
+        if not mine:
+            return None
+        latest = max(invoice.issued for invoice in mine)
+        first = min(
+            (invoice for invoice in mine if invoice.issued == latest),
+            key=lambda invoice: (invoice.series, invoice.number),
+        )
+        return first.number, first.issued
+
     def by_number(self, number: str) -> list[Invoice]:
         found = [invoice for invoice in self.rows.values() if invoice.number == number]
         return sorted(found, key=lambda invoice: invoice.series)

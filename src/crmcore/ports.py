@@ -211,6 +211,11 @@ class InvoiceRepository(Protocol):
         to ``last`` (both included), with their lines, in issue order as :meth:`for_tenant`;
         read at once (one statement in SQL). A tenant without any is absent."""
 
+    def last_issued(self, tenant_id: str) -> tuple[str, date] | None:
+        """The number and issue day of the tenant's first document (invoice or correction) of
+        its latest issue day, in issue order as :meth:`for_tenant`; None without any (one
+        light statement in SQL: what a command checks, BILL-6)."""
+
     def by_number(self, number: str) -> list[Invoice]:
         """The invoices numbered ``number``, of every tenant (one per series, BILL-6: two
         vendors' series may give the same text), by series."""

@@ -127,15 +127,17 @@ def event_from_row(row: Any) -> Event:
     return event_from_columns(row.payload, row.at_zone)
 
 
-def events_from_rows(rows: Sequence[Any]) -> tuple[Event, ...]:
-    """One tenant's stored events (rows with ``payload`` and ``at_zone``, in order), each
-    decoded once per process (:func:`_decoded`, what a command reads on every call) and each a
-    distinct object within the history (evaluations tell its events apart by identity)."""
-    events = [_decoded(row.payload, row.at_zone) for row in rows]
-    seen: set[int] = set()
-    for index, event in enumerate(events):
-        if id(event) in seen:  # the same payload twice: an event of its own
-            events[index] = event_from_columns(rows[index].payload, rows[index].at_zone)
+def events_from_rows(rows: Sequence[Any], known: tuple[Event, ...] = ()) -> tuple[Event, ...]:
+    """One tenant's stored events: ``known``, its first events (distinct objects), then those
+    of ``rows`` (with ``payload`` and ``at_zone``, in order), each decoded once per process
+    (:func:`_decoded`, what a command reads on every call) and each a distinct object within
+    the history (evaluations tell its events apart by identity)."""
+    events = [*known, *(_decoded(row.payload, row.at_zone) for row in rows)]
+    seen = {id(event) for event in known}
+    for index in range(len(known), len(events)):
+        if id(events[index]) in seen:  # the same payload twice: an event of its own
+            row = rows[index - len(known)]
+            events[index] = event_from_columns(row.payload, row.at_zone)
         seen.add(id(events[index]))
     return tuple(events)
 

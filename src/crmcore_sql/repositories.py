@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -87,6 +88,7 @@ from crmcore_sql.dialects import (
     seen_decision,
 )
 from crmcore_sql.engine import translate_errors
+from crmcore_sql.histories import history_cache
 from crmcore_sql.tables import (
     api_call_counts,
     catalogs,
@@ -219,10 +221,16 @@ class SqlTenantRepository(_SqlRepository):
         events = checked_history(tenant_id, events, vendor=vendor, vendor_stored=stored)
         created = events[0]  # a TenantCreated: checked_history
         identity = getattr(created, "identity", None)
+        self._written.add(tenant_id)
         with self._translating("adding tenant"), self._atomic():
             try:
                 self.connection.execute(
-                    insert(tenants).values(tenant_id=tenant_id, vendor=vendor, version=len(events))
+                    insert(tenants).values(
+                        tenant_id=tenant_id,
+                        vendor=vendor,
+                        version=len(events),
+                        incarnation=uuid.uuid4().hex,
+                    )
                 )
             except IntegrityError as exc:
                 raise StorageError(
@@ -258,6 +266,7 @@ class SqlTenantRepository(_SqlRepository):
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         new_version = expected_version + len(events)
+        self._written.add(tenant_id)  # its history read in this transaction is not cached
         with self._translating("appending events"), self._atomic():
             # Checked before any write, after the event it follows (a refused append leaves
             # the transaction as it was: the unit of work stays usable). That event is
@@ -297,12 +306,36 @@ class SqlTenantRepository(_SqlRepository):
         return None if row is None else convert.event_from_row(row)
 
     def history(self, tenant_id: str) -> tuple[Event, ...]:
-        self.version(tenant_id)
+        """Read in full, or only the events after those already read of this incarnation of
+        the tenant (:mod:`crmcore_sql.histories`)."""
+        row = self._row(tenant_id)
+        if row.incarnation is None:  # stored before migration 0015
+            return self._history_after(tenant_id, ())
+        cache = history_cache(self.connection.engine)
+        key = (tenant_id, row.incarnation)
+        events = self._history_after(tenant_id, cache.get(key) or ())
+        if tenant_id not in self._written:  # committed events only
+            cache.put(key, events)
+        return events
+
+    def _history_after(self, tenant_id: str, known: tuple[Event, ...]) -> tuple[Event, ...]:
+        """``known`` (the first events read before) and the events after them; the whole
+        history when the last of ``known`` is not stored as it was."""
+        columns = (tenant_events.c.version, tenant_events.c.payload, tenant_events.c.at_zone)
+        mine = tenant_events.c.tenant_id == tenant_id
         with self._translating("reading history"):
+            if known:
+                rows = self.connection.execute(
+                    select(*columns)
+                    .where(mine, tenant_events.c.version >= len(known))
+                    .order_by(tenant_events.c.version)
+                ).all()
+                if rows and rows[0].version == len(known):
+                    last = convert.event_from_columns(rows[0].payload, rows[0].at_zone)
+                    if last == known[-1]:
+                        return convert.events_from_rows(rows[1:], known)
             rows = self.connection.execute(
-                select(tenant_events.c.payload, tenant_events.c.at_zone)
-                .where(tenant_events.c.tenant_id == tenant_id)
-                .order_by(tenant_events.c.version)
+                select(*columns).where(mine).order_by(tenant_events.c.version)
             ).all()
         return convert.events_from_rows(rows)
 
@@ -331,6 +364,11 @@ class SqlTenantRepository(_SqlRepository):
             raise NotFound(f"no tenant {tenant_id!r}", field="tenant_id")
         self._vendors[tenant_id] = row.vendor
         return row
+
+    @functools.cached_property
+    def _written(self) -> set[str]:
+        """The tenants this transaction added or appended to."""
+        return set()
 
     @functools.cached_property
     def _vendors(self) -> dict[str, str]:
@@ -462,6 +500,16 @@ class SqlInvoiceRepository(_SqlRepository):
                 .order_by(invoices.c.issued, invoices.c.series, invoices.c.id)
             ).all()
             return self._load(heads)
+
+    def last_issued(self, tenant_id: str) -> tuple[str, date] | None:
+        with self._translating("reading invoices"):
+            row = self.connection.execute(
+                select(invoices.c.number, invoices.c.issued)
+                .where(invoices.c.tenant_id == tenant_id)
+                .order_by(invoices.c.issued.desc(), invoices.c.series, invoices.c.id)
+                .limit(1)
+            ).first()
+        return None if row is None else (row.number, row.issued)
 
     def issued_between(
         self, tenant_ids: Sequence[str], first: date, last: date

@@ -66,6 +66,9 @@ tenants = Table(
     Column("tenant_id", String(ID), primary_key=True),
     Column("vendor", String(ID), nullable=False),
     Column("version", Integer, nullable=False),
+    # a random token written when the tenant is added (migration 0015): with the tenant id and
+    # a count of events, it names committed events that never change (the history's cache)
+    Column("incarnation", String(32), nullable=True),
 )
 
 # TRIAL-6: the tenants of a vendor created with an identity (normalised,

@@ -387,22 +387,21 @@ def _check_not_silently_late(
     a correction; and a late entry is recorded before the billing run of its own day went out
     (a day is billed once it is over), or the invoice that run issued would not be corrected.
     ``day`` and ``entered_on`` are the vendor days of ``event.at`` and of its entry."""
-    after = day + timedelta(days=1)
-    stored = uow.invoices.issued_between([tenant_id], after, date.max).get(tenant_id, [])
-    if not stored:
+    latest = uow.invoices.last_issued(tenant_id)
+    if latest is None or latest[1] <= day:
         return
-    latest = max(stored, key=lambda i: i.issued)
+    number, issued = latest
     if event.recorded is None:
         raise ValidationError(
-            f"takes effect on {day}, before invoice {latest.number} issued on {latest.issued};"
+            f"takes effect on {day}, before invoice {number} issued on {issued};"
             " give 'recorded' (when it was entered) to bill it by a correction",
             field="event.recorded",
             rule="BILL-6",
         )
-    if entered_on > day and latest.issued >= entered_on:
+    if entered_on > day and issued >= entered_on:
         raise ValidationError(
             f"entered on {entered_on}, but the billing run for that day already issued"
-            f" invoice {latest.number}: record a late entry before its day is billed",
+            f" invoice {number}: record a late entry before its day is billed",
             field="event.recorded",
             rule="BILL-6",
         )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -40,6 +40,7 @@ from crmcore.billing.corrections import Epoch, Issued, documents_issued
 from crmcore.billing.engine import (
     BillingPrefix,
     BillingTerms,
+    InvoiceDraft,
     PriceLists,
     drafts_from_timeline,
     replay_and_bill,
@@ -573,6 +574,7 @@ def _evaluate_once(
     policy = tenant.policy
     tz = zone(policy.timezone)
     end = end_of_day(until, tz)
+    kept: BillingPrefix | None = None
     if prefixes is None or keep_on is None:
         timeline = replay(history, tenant.catalog, policy, until=end)
         drafts = drafts_from_timeline(
@@ -591,7 +593,7 @@ def _evaluate_once(
         )
         if kept is not None:
             prefixes.put(tenant.tenant_id, kept)
-    invoices = issue(drafts, InMemoryInvoiceNumbering(), tenant_id=tenant.tenant_id, policy=policy)
+    invoices = _issued(drafts, tenant, kept)
     invoices = _with_profiles(invoices, history, tenant)
     card_keys = frozenset(d.key for d in drafts if d.payment is PaymentMethod.CARD)
     context = EvaluationContext(
@@ -624,6 +626,29 @@ def _evaluate_once(
         context.invoices = context.documents(context.invoices) or []
         context.refresh_payments()
     return context
+
+
+def _issued(
+    drafts: list[InvoiceDraft], tenant: TenantTerms, prefix: BillingPrefix | None
+) -> list[Invoice]:
+    """``drafts`` numbered gaplessly per series (BILL-6), the first ones, those of ``prefix``,
+    as they were issued before (the same drafts, the same numbers: the same invoices, whose
+    totals are then computed once)."""
+    policy = tenant.policy
+    reused: list[Invoice] = []
+    if prefix is not None:
+        for (draft, invoice), current in zip(prefix.issued, drafts, strict=False):
+            if draft is not current:
+                break
+            reused.append(invoice)
+    numbering = InMemoryInvoiceNumbering(Counter(invoice.series for invoice in reused))
+    rest = issue(drafts[len(reused) :], numbering, tenant_id=tenant.tenant_id, policy=policy)
+    invoices = reused + rest
+    if prefix is not None and len(reused) == len(prefix.issued):
+        first = prefix.walk.drafts
+        start = len(prefix.issued)
+        prefix.issued.extend(zip(first[start:], invoices[start : len(first)], strict=True))
+    return invoices
 
 
 def _with_profiles(

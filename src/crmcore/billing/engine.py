@@ -47,7 +47,7 @@ from crmcore.events import (
     SeatsAdded,
     SeatsRemoved,
 )
-from crmcore.invoices import InvoiceLine, LineKind, check_vat_rate
+from crmcore.invoices import Invoice, InvoiceLine, LineKind, check_vat_rate
 from crmcore.money import Money, minor_units
 from crmcore.periods import Period
 from crmcore.policies import VendorPolicy
@@ -224,6 +224,10 @@ class BillingPrefix:
     key: tuple[object, ...]
     timeline: Timeline
     walk: _Walk
+    #: what its first drafts were issued as, each with its draft (filled by the evaluation,
+    #: :mod:`crmcore.app.evaluation`; shared with the prefixes resumed from it, whose first
+    #: drafts are the same objects)
+    issued: list[tuple[InvoiceDraft, Invoice]] = attrs.field(factory=list)
 
     def fits(self, history: Sequence[Event], key: tuple[object, ...], until: date) -> bool:
         """Does a replay of ``history`` up to ``until`` under ``key`` start with this one?"""
@@ -296,7 +300,8 @@ def replay_and_bill(
         walk.finish(day)
         done = upto
         if day != until:
-            kept = BillingPrefix(tuple(history[:done]), day, key, timeline, walk.copy())
+            issued = [] if kept is None else kept.issued
+            kept = BillingPrefix(tuple(history[:done]), day, key, timeline, walk.copy(), issued)
     assert timeline is not None and walk is not None
     return timeline, walk.drafts, kept
 

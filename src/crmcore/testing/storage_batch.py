@@ -141,7 +141,8 @@ class BatchReadContract:
     ) -> None:
         """BILL-6, BILL-7: ``issued_between`` gives each tenant's documents (invoices and
         corrections, every line, exact amounts) issued from ``first`` to ``last``, both
-        included, as ``for_tenant`` filtered by issue day; a tenant with none is absent."""
+        included, as ``for_tenant`` filtered by issue day; a tenant with none is absent.
+        ``last_issued`` names the first of the latest day's, as ``for_tenant`` orders them."""
         start = date(2026, 1, 1)
         first = start + timedelta(days=window[0])
         last = first + timedelta(days=window[1])
@@ -162,6 +163,15 @@ class BatchReadContract:
             }
             assert found == {tenant: docs for tenant, docs in expected.items() if docs}
             assert uow.invoices.issued_between([], first, last) == {}
+            for tenant in tenants:  # BILL-6: what a command checks, in one light read
+                docs = uow.invoices.for_tenant(tenant)
+                latest = max((doc.issued for doc in docs), default=None)
+                first_of_latest = next((d for d in docs if d.issued == latest), None)
+                assert uow.invoices.last_issued(tenant) == (
+                    None
+                    if first_of_latest is None
+                    else (first_of_latest.number, first_of_latest.issued)
+                )
 
     def test_issued_between_keeps_the_window_edges_and_exact_amounts(self) -> None:
         """Hand-computed: documents on 31 Jan, 1 Feb, 28 Feb and 1 Mar; the window 1..28 Feb

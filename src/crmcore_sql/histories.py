@@ -1,0 +1,64 @@
+"""The tenants' histories already read, per engine (issue 14, command latency).
+
+A tenant's events are appended with the next version and never change, and a tenant added
+again under the same id (after its rows were deleted) gets a new incarnation
+(``tenants.incarnation``, migration 0015). So the first ``n`` committed events of a tenant are
+known by its id, its incarnation and ``n``: :meth:`SqlTenantRepository.history
+<crmcore_sql.repositories.SqlTenantRepository.history>` keeps what it read (never events its
+own transaction wrote, which a rollback could take back) and next time reads only the events
+after them, checking that the last one it knows is still stored as it was. A cache, never the
+record: any doubt and the history is read in full.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+
+from sqlalchemy.engine import Engine
+
+from crmcore.events import Event
+
+__all__ = ["HistoryCache", "history_cache"]
+
+_Key = tuple[str, str]  # (tenant id, incarnation)
+
+
+class HistoryCache:
+    """The events read of at most ``size`` tenants, the least recently used dropped."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._events: OrderedDict[_Key, tuple[Event, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _Key) -> tuple[Event, ...] | None:
+        with self._lock:
+            events = self._events.get(key)
+            if events is not None:
+                self._events.move_to_end(key)
+            return events
+
+    def put(self, key: _Key, events: tuple[Event, ...]) -> None:
+        with self._lock:
+            known = self._events.get(key)
+            if known is not None and len(known) > len(events):
+                return  # a read of an older snapshot: keep the longer one
+            self._events[key] = events
+            self._events.move_to_end(key)
+            while len(self._events) > self.size:
+                self._events.popitem(last=False)
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, HistoryCache] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def history_cache(engine: Engine) -> HistoryCache:
+    """The cache of ``engine``'s database (one per engine: two databases never share one)."""
+    with _LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = HistoryCache()
+        return cache
