@@ -252,3 +252,28 @@ def test_bill_6_the_invoices_of_a_prefix_are_issued_once_and_numbered_alike() ->
     assert numbers == list(range(1, len(numbers) + 1))
     day = vendor_date(history[-1].at, "Europe/Prague")
     assert _same(after, evaluate_tenant(terms, history, day + CHARGE_HORIZON))
+
+
+def test_the_cache_holds_at_most_its_events_in_all() -> None:
+    """A prefix's memory grows with its events: 2 tenants of 42 events each fit in 100, a
+    third drops the least recently used; a prefix of more events than the cache holds is not
+    kept."""
+    cache = PrefixCache(size=10, events=100)
+    terms = _terms()
+    for tenant in ("a", "b", "c"):
+        history = [TenantCreated(START, tenant), *_seats_history(40)[1:]]
+        day = vendor_date(history[-1].at, "Europe/Prague")
+        evaluate_tenant(
+            attrs.evolve(terms, tenant_id=tenant),
+            history,
+            day + timedelta(days=1),
+            prefixes=cache,
+            keep_on=day,
+        )
+    assert len(cache) == 2 and cache.get("a") is None and cache.get("c") is not None
+    big = _seats_history(120)
+    day = vendor_date(big[-1].at, "Europe/Prague")
+    evaluate_tenant(terms, big, day + timedelta(days=1), prefixes=cache, keep_on=day)
+    assert cache.get("t1") is None
+    with pytest.raises(ValidationError, match="events"):
+        PrefixCache(events=0)

@@ -132,3 +132,15 @@ def test_a_stored_event_unlike_the_one_read_makes_the_whole_history_read(
     history = _history(engine)
     assert history[-1] == SeatsAdded(START + timedelta(days=3), 4)
     assert reads[-1] == (0, 5)  # read in full
+
+
+def test_the_cache_holds_at_most_its_events_in_all() -> None:
+    from crmcore_sql.histories import HistoryCache
+
+    cache = HistoryCache(size=10, events=5)
+    cache.put(("a", "1"), (_seat(1), _seat(2)))
+    cache.put(("b", "1"), (_seat(1), _seat(2), _seat(3)))
+    cache.put(("a", "1"), (_seat(1), _seat(2), _seat(3)))  # a longer read of a: b goes
+    assert cache.get(("b", "1")) is None and len(cache.get(("a", "1")) or ()) == 3
+    cache.put(("c", "1"), tuple(_seat(n) for n in range(6)))  # more than it holds
+    assert cache.get(("c", "1")) is None and len(cache) == 1

@@ -26,11 +26,14 @@ _Key = tuple[str, str]  # (tenant id, incarnation)
 
 
 class HistoryCache:
-    """The events read of at most ``size`` tenants, the least recently used dropped."""
+    """The events read of at most ``size`` tenants and ``events`` events in all, the least
+    recently used dropped."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 256, events: int = 200_000) -> None:
         self.size = size
+        self.events = events
         self._events: OrderedDict[_Key, tuple[Event, ...]] = OrderedDict()
+        self._held = 0
         self._lock = threading.Lock()
 
     def get(self, key: _Key) -> tuple[Event, ...] | None:
@@ -45,10 +48,18 @@ class HistoryCache:
             known = self._events.get(key)
             if known is not None and len(known) > len(events):
                 return  # a read of an older snapshot: keep the longer one
+            if known is not None:
+                self._held -= len(self._events.pop(key))
+            if len(events) > self.events:
+                return  # larger than the whole cache: not kept
             self._events[key] = events
-            self._events.move_to_end(key)
-            while len(self._events) > self.size:
-                self._events.popitem(last=False)
+            self._held += len(events)
+            while len(self._events) > self.size or self._held > self.events:
+                _, dropped = self._events.popitem(last=False)
+                self._held -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._events)
 
 
 _CACHES: weakref.WeakKeyDictionary[Engine, HistoryCache] = weakref.WeakKeyDictionary()

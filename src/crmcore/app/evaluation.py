@@ -275,16 +275,20 @@ class PrefixCache:
     """The latest :class:`~crmcore.billing.engine.BillingPrefix` of each tenant: where its
     replay and billing walk stood at the end of a day, for the next evaluation of a longer
     history of the same tenant to resume from (:func:`evaluate_tenant` ``prefixes``). At
-    most ``size`` tenants, the least recently used dropped; safe to share between threads.
-    A cache, never the record: a prefix is used only when its events, in full, are the
-    first of the history evaluated and its terms are the same (compared by value, so one
-    cache may serve any number of stores)."""
+    most ``size`` tenants and ``events`` events in all (a prefix's memory grows with its
+    events), the least recently used dropped; safe to share between threads. A cache, never
+    the record: a prefix is used only when its events, in full, are the first of the
+    history evaluated and its terms are the same (compared by value, so one cache may serve
+    any number of stores)."""
 
-    def __init__(self, size: int = 256) -> None:
-        if size < 1:
-            raise ValidationError(f"must be at least 1, got {size}", field="size")
+    def __init__(self, size: int = 256, events: int = 200_000) -> None:
+        for name, value in (("size", size), ("events", events)):
+            if value < 1:
+                raise ValidationError(f"must be at least 1, got {value}", field=name)
         self.size = size
+        self.events = events
         self._prefixes: OrderedDict[str, BillingPrefix] = OrderedDict()
+        self._held = 0  # the events of the prefixes kept
         self._lock = threading.Lock()
 
     def get(self, tenant_id: str) -> BillingPrefix | None:
@@ -296,10 +300,16 @@ class PrefixCache:
 
     def put(self, tenant_id: str, prefix: BillingPrefix) -> None:
         with self._lock:
+            replaced = self._prefixes.pop(tenant_id, None)
+            if replaced is not None:
+                self._held -= len(replaced.events)
+            if len(prefix.events) > self.events:
+                return  # larger than the whole cache: not kept
             self._prefixes[tenant_id] = prefix
-            self._prefixes.move_to_end(tenant_id)
-            while len(self._prefixes) > self.size:
-                self._prefixes.popitem(last=False)
+            self._held += len(prefix.events)
+            while len(self._prefixes) > self.size or self._held > self.events:
+                _, dropped = self._prefixes.popitem(last=False)
+                self._held -= len(dropped.events)
 
     def __len__(self) -> int:
         return len(self._prefixes)
@@ -307,6 +317,7 @@ class PrefixCache:
     def clear(self) -> None:
         with self._lock:
             self._prefixes.clear()
+            self._held = 0
 
 
 def evaluate_tenant(
@@ -681,6 +692,8 @@ def _first_after_contract_ended(
     evaluation replays again without it: dropping it can only remove invoices, so the
     cancellation stands and the loop ends after at most one pass per such event. An event
     the lifecycle refused anyway is refused by PAY-3/PAY-4 too: that is the reason."""
+    if not closed_spans(context.dunning):  # the contract never ended for payment delay
+        return None
     for event in history:
         if not isinstance(event, CONTRACT_EVENTS):
             continue
