@@ -13,6 +13,7 @@ from crmcore.dates import (
     add_calendar_days,
     add_months,
     days_in_month,
+    end_of_day,
     last_day_of_month,
     local_midnight,
     parse_aware_datetime,
@@ -214,3 +215,57 @@ def test_local_midnight_skipped_by_dst_is_a_real_instant_TIME_2() -> None:
     midnight = local_midnight(date(2023, 3, 26), "Asia/Beirut")
     assert midnight.astimezone(UTC).astimezone(midnight.tzinfo) == midnight
     assert midnight.hour == 1
+
+
+#: Zones whose clocks change at midnight (America/Santiago, America/Havana, Asia/Beirut,
+#: America/Asuncion), elsewhere (Europe/Warsaw, Europe/Prague), or never (UTC).
+_MIDNIGHT_ZONES = [
+    "America/Santiago",
+    "America/Havana",
+    "Asia/Beirut",
+    "America/Asuncion",
+    "Europe/Warsaw",
+    "Europe/Prague",
+    "UTC",
+]
+
+
+def _changes(tz: str) -> list[tuple[str, date]]:
+    """The days of 2020-2035 on which ``tz``'s clocks change (the offset at their noon and at
+    the next day's noon differ)."""
+    info = zone(tz)
+    found = []
+    day = date(2020, 1, 1)
+    while day < date(2035, 12, 31):
+        noon = datetime(day.year, day.month, day.day, 12, tzinfo=info)
+        if noon.utcoffset() != (noon + timedelta(days=1)).utcoffset():
+            found += [(tz, day), (tz, day + timedelta(days=1))]
+        day += timedelta(days=1)
+    return found
+
+
+_CHANGE_DAYS = [pair for tz in _MIDNIGHT_ZONES for pair in _changes(tz)]
+
+
+@given(
+    st.one_of(
+        st.tuples(st.sampled_from(_MIDNIGHT_ZONES), st.dates(date(2020, 1, 1), date(2035, 12, 31))),
+        st.sampled_from(_CHANGE_DAYS),  # the days the clocks change, and the days after them
+    )
+)
+def test_time_2_the_end_of_a_day_is_its_last_microsecond(zone_and_day: tuple[str, date]) -> None:
+    """TIME-2: ``end_of_day`` is of its day, and one microsecond (elapsed) later is the next
+    day, also where a day's last hour is lived twice because the clocks go back at midnight."""
+    tz, day = zone_and_day
+    end = end_of_day(day, tz)
+    assert vendor_date(end, tz) == day
+    after = end.astimezone(UTC) + timedelta(microseconds=1)
+    assert vendor_date(after, tz) == day + timedelta(days=1)
+
+
+def test_time_2_a_day_whose_last_hour_is_lived_twice_ends_after_the_second() -> None:
+    """Santiago, 4 April 2026: at 24:00 (-03:00) the clocks go back to 23:00 (-04:00); the
+    day ends at 23:59:59.999999-04:00, 03:59:59.999999 UTC on the 5th (one hour later than the
+    first 23:59:59.999999, -03:00)."""
+    end = end_of_day(date(2026, 4, 4), "America/Santiago")
+    assert end.astimezone(UTC) == datetime(2026, 4, 5, 3, 59, 59, 999999, tzinfo=UTC)

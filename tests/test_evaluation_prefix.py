@@ -11,7 +11,9 @@ and when it is used only the events after it are replayed.
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -97,9 +99,9 @@ def _seats_history(days: int) -> list[Event]:
     return history
 
 
-def _terms(price: str = "500.00", later: str | None = None) -> TenantTerms:
-    """Terms of a vendor stored as data; with ``later``, a second version (NOTICE-2) from
-    1 March 2026 with that price, so that the prices come from its price lists by day."""
+def _versions(price: str = "500.00", later: str | None = None) -> list[Any]:
+    """The versions of a vendor stored as data; with ``later``, a second version (NOTICE-2)
+    from 1 March 2026 with that price, so that the prices come from its price lists by day."""
 
     def version(effective: date, amount: str) -> Any:
         plans = Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, amount)])])
@@ -110,17 +112,28 @@ def _terms(price: str = "500.00", later: str | None = None) -> TenantTerms:
     versions = [version(date(2025, 1, 1), price)]
     if later is not None:
         versions.append(version(date(2026, 3, 1), later))
+    return versions
+
+
+def _terms(price: str = "500.00", later: str | None = None) -> TenantTerms:
+    versions = _versions(price, later)
     return terms_of(versions[-1], "t1", versions)
 
 
-def test_pro_2_a_long_life_of_daily_seats_resumed_equals_the_whole_replay() -> None:
-    """Seven months of a seat a day, with a price change on 1 March (NOTICE-2, compared by
-    value: the terms are built anew for every command, as a command reads them)."""
+def test_pro_2_a_long_life_of_daily_seats_resumed_equals_the_whole_replay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seven months of a seat a day, with a price change on 1 March (NOTICE-2): the terms are
+    made anew for every command from the vendor's versions, as a command makes them (their
+    price lists new objects of the same catalogues), and every command after the first
+    resumes."""
     history = _seats_history(200)
     cache = PrefixCache()
+    versions = _versions(later="600.00")
     tz = "Europe/Prague"
+    counts = _replayed(monkeypatch)
     for count in range(150, len(history) + 1, 10):
-        terms = _terms(later="600.00")
+        terms = terms_of(versions[-1], "t1", versions)
         part = history[:count]
         day = vendor_date(part[-1].at, tz)
         plain = evaluate_tenant(terms, part, day + CHARGE_HORIZON)
@@ -134,6 +147,9 @@ def test_pro_2_a_long_life_of_daily_seats_resumed_equals_the_whole_replay() -> N
         assert _same(resumed, plain)
         # the later version's price is billed: 600.00 a seat from March on
         assert any(line.net.amount == 600 * line.seats for i in plain.invoices for line in i.lines)
+    whole, resumed_with = counts
+    assert len(whole) == 1  # the first command replays from the creation, the others resume
+    assert len(resumed_with) >= 2 * 5
 
 
 def _replayed(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], list[int]]:
@@ -277,3 +293,71 @@ def test_the_cache_holds_at_most_its_events_in_all() -> None:
     assert cache.get("t1") is None
     with pytest.raises(ValidationError, match="events"):
         PrefixCache(events=0)
+
+
+def test_pay_5_a_history_of_equal_but_other_events_replays_from_the_creation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same history read anew (equal events, other objects) does not resume from a prefix
+    of the first: an evaluation tells events apart by identity, so the refusals of a purged
+    trial's events (TRIAL-4, then PAY-5 for each) would be doubled. Found by an audit:
+    resumed, ``create_records`` was refused twice (TRIAL-4 and PAY-5)."""
+    document = {
+        "preset": "raynet",
+        "currency": "CZK",
+        "vat_rate": "0.21",
+        "plans": [{"code": "standard", "rank": 1, "price": {"monthly": "500.00"}, "records": 100}],
+        "tenant": {"id": "t", "created": "2026-01-05T09:00:00+01:00"},
+        "events": [  # never bought: the trial ends and the tenant is purged (TRIAL-4)
+            {
+                "at": "2026-09-01T12:00:00+02:00",
+                "do": "create_records",
+                "kind": "client",
+                "count": 1,
+            },
+            {"at": "2026-09-10T12:00:00+02:00", "do": "pay", "amount": "1.00"},
+        ],
+        "until": "2026-10-01",
+    }
+    scenario = parse(document)
+    terms, history = scenario_terms(scenario), list(scenario.history)
+    until, keep_on = date(2026, 10, 12), date(2026, 9, 9)
+    cache = PrefixCache()
+    evaluate_tenant(terms, history, until, prefixes=cache, keep_on=keep_on)
+    again = [copy.copy(event) for event in history]
+    counts = _replayed(monkeypatch)
+    resumed = evaluate_tenant(terms, again, until, prefixes=cache, keep_on=keep_on)
+    assert counts[0] and counts[0][0] >= 2  # replayed from the creation
+    assert [(r.on.isoformat(), r.do, r.rule) for r in resumed.refusals] == [
+        ("2026-09-01", "create_records", "PAY-5"),
+        ("2026-09-10", "pay", "PAY-5"),
+    ]
+    assert _same(resumed, evaluate_tenant(terms, again, until))
+
+
+def test_plan_2_terms_written_otherwise_do_not_resume() -> None:
+    """A later version restates the VAT rate 0.21 as 0.210: equal, yet the invoices under it
+    show 0.210, as the whole replay's do (the prefix's terms are compared as written)."""
+    versions = _versions()
+    restated = attrs.evolve(
+        versions[0], effective=date(2026, 3, 1), vat_rates={"CZ": Decimal("0.210")}
+    )
+    restated = attrs.evolve(
+        restated, policy=attrs.evolve(restated.policy), catalog=versions[0].catalog
+    )
+    both = [versions[0], restated]
+    history = _seats_history(70)
+    cache = PrefixCache()
+    for count in (50, 60, len(history)):
+        part = history[:count]
+        day = vendor_date(part[-1].at, "Europe/Prague")
+        in_force = both[0] if day < date(2026, 3, 1) else both[1]
+        terms = terms_of(in_force, "t1", both)
+        plain = evaluate_tenant(terms, part, day + CHARGE_HORIZON)
+        resumed = evaluate_tenant(
+            terms, part, day + CHARGE_HORIZON, prefixes=cache, keep_on=day - timedelta(days=1)
+        )
+        assert [str(i.vat_rate) for i in resumed.invoices] == [
+            str(i.vat_rate) for i in plain.invoices
+        ]
+        assert _same(resumed, plain)

@@ -4,8 +4,9 @@
 incarnation (:mod:`crmcore_sql.histories`), and next time reads only the events after them.
 A cache, never the record: the history read is always the stored one, whatever happened
 in between (appends by another unit of work, a rolled-back append, the tenant deleted and
-added again under its id, a tenant stored before migration 0015, a stored event that is not
-what was read).
+added again under its id, a tenant stored before migration 0015, the last event read stored
+otherwise). Stored events never change; one rewritten in place underneath the process is
+read right once its tenant's incarnation is cleared.
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ def test_a_tenant_stored_before_migration_0015_is_read_in_full(
 def test_a_stored_event_unlike_the_one_read_makes_the_whole_history_read(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Events never change; should one be rewritten behind the storage's back (a restore),
-    the history read is still the stored one."""
+    """Events never change; should the last one read be rewritten behind the storage's back
+    (a restore), the history read is still the stored one."""
     _stored(engine)
     _history(engine)
     changed = convert.event_to_row("t1", 5, SeatsAdded(START + timedelta(days=3), 4))
@@ -144,3 +145,21 @@ def test_the_cache_holds_at_most_its_events_in_all() -> None:
     assert cache.get(("b", "1")) is None and len(cache.get(("a", "1")) or ()) == 3
     cache.put(("c", "1"), tuple(_seat(n) for n in range(6)))  # more than it holds
     assert cache.get(("c", "1")) is None and len(cache) == 1
+
+
+def test_a_tenant_whose_incarnation_is_cleared_is_read_in_full(engine: Engine) -> None:
+    """An earlier event rewritten in place (a restore) is read once the tenant's incarnation
+    is cleared (docs/storage.md)."""
+    _stored(engine)
+    _history(engine)
+    changed = convert.event_to_row("t1", 3, SeatsAdded(START + timedelta(days=1), 4))
+    with engine.begin() as connection:
+        connection.execute(
+            update(tenant_events)
+            .where(tenant_events.c.tenant_id == "t1", tenant_events.c.version == 3)
+            .values(payload=changed["payload"])
+        )
+        connection.execute(
+            update(tenants).where(tenants.c.tenant_id == "t1").values(incarnation=None)
+        )
+    assert _history(engine)[2] == SeatsAdded(START + timedelta(days=1), 4)

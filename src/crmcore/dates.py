@@ -116,8 +116,16 @@ def end_of_day(day: date, tz: tzinfo | str) -> datetime:
 
     >>> end_of_day(date(2026, 3, 28), "Europe/Warsaw").isoformat()
     '2026-03-28T23:59:59.999999+01:00'
+
+    One microsecond before the next day's first instant, counted in elapsed time: where the
+    clocks go back at midnight (America/Santiago on 4 April 2026, 24:00 → 23:00) the day's
+    last hour is lived twice and ends at the second 23:59:59.999999.
+
+    >>> end_of_day(date(2026, 4, 4), "America/Santiago").isoformat()
+    '2026-04-04T23:59:59.999999-04:00'
     """
-    return local_midnight(day + timedelta(days=1), tz) - timedelta(microseconds=1)
+    following = local_midnight(day + timedelta(days=1), tz)
+    return (following.astimezone(UTC) - timedelta(microseconds=1)).astimezone(following.tzinfo)
 
 
 def _wall_clock(value: datetime, tz: tzinfo | str | None) -> datetime:

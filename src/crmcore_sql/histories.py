@@ -6,8 +6,11 @@ again under the same id (after its rows were deleted) gets a new incarnation
 known by its id, its incarnation and ``n``: :meth:`SqlTenantRepository.history
 <crmcore_sql.repositories.SqlTenantRepository.history>` keeps what it read (never events its
 own transaction wrote, which a rollback could take back) and next time reads only the events
-after them, checking that the last one it knows is still stored as it was. A cache, never the
-record: any doubt and the history is read in full.
+after them, checking that the last one it knows is still stored as it was (else it reads the
+whole history). This rests on stored events never changing: a database restored or edited
+underneath a running process (events rewritten in place, the incarnation kept) must not be
+read through an engine that read it before; give those tenants a new incarnation (``UPDATE
+tenants SET incarnation = NULL`` makes their histories be read in full) or start a new engine.
 """
 
 from __future__ import annotations

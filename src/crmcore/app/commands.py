@@ -207,8 +207,8 @@ def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) ->
 
 def price_lists_of(versions: Sequence[Vendor]) -> PriceLists:
     """NOTICE-2: the catalogue of the latest version taking effect on or before a billing
-    period's first day (the first version's before any took effect). Equal for equal
-    versions (so that an evaluation resumes under it, :class:`PrefixCache`)."""
+    period's first day (the first version's before any took effect). Of the same versions,
+    the same price lists for an evaluation to resume under (:class:`PrefixCache`)."""
     ordered = sorted(versions, key=lambda v: v.effective)
     return _PriceLists(tuple(v.effective for v in ordered), tuple(v.catalog for v in ordered))
 
@@ -222,6 +222,12 @@ class _PriceLists:
 
     def __call__(self, day: date) -> Catalog:
         return self.catalogs[max(bisect.bisect_right(self.days, day) - 1, 0)]
+
+    @property
+    def fingerprint(self) -> tuple[object, ...]:
+        """What it is made of, for :func:`crmcore.billing.engine.prefix_key`: the days and the
+        very catalogues (a stored vendor's versions are parsed once)."""
+        return (*self.days, *self.catalogs)
 
 
 def limits_of(versions: Sequence[Vendor]) -> LimitsInForce:

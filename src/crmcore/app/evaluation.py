@@ -277,9 +277,10 @@ class PrefixCache:
     history of the same tenant to resume from (:func:`evaluate_tenant` ``prefixes``). At
     most ``size`` tenants and ``events`` events in all (a prefix's memory grows with its
     events), the least recently used dropped; safe to share between threads. A cache, never
-    the record: a prefix is used only when its events, in full, are the first of the
-    history evaluated and its terms are the same (compared by value, so one cache may serve
-    any number of stores)."""
+    the record: a prefix is used only when its events are the very first objects of the
+    history evaluated and its terms the same as written
+    (:func:`crmcore.billing.engine.prefix_key`), so one cache may serve any number of
+    stores."""
 
     def __init__(self, size: int = 256, events: int = 200_000) -> None:
         for name, value in (("size", size), ("events", events)):

@@ -230,20 +230,37 @@ class BillingPrefix:
     issued: list[tuple[InvoiceDraft, Invoice]] = attrs.field(factory=list)
 
     def fits(self, history: Sequence[Event], key: tuple[object, ...], until: date) -> bool:
-        """Does a replay of ``history`` up to ``until`` under ``key`` start with this one?"""
+        """Does a replay of ``history`` up to ``until`` under ``key`` start with this one? Its
+        first events must be the very objects of this one (an evaluation tells events apart by
+        identity, and an equal event may be written otherwise: another offset), its terms the
+        same (:func:`_same`)."""
         count = len(self.events)
         if until < self.day or len(history) < count or not _same(self.key, key):
             return False
         end = end_of_day(self.day, self.walk.policy.timezone)
         if len(history) > count and history[count].at <= end:
             return False
-        return tuple(history[:count]) == self.events
+        return all(a is b for a, b in zip(history, self.events, strict=False))
 
 
-def _same(left: tuple[object, ...], right: tuple[object, ...]) -> bool:
-    return len(left) == len(right) and all(
-        a is b or a == b for a, b in zip(left, right, strict=True)
-    )
+def prefix_key(
+    catalog: Catalog, policy: VendorPolicy, terms: BillingTerms, price_lists: PriceLists | None
+) -> tuple[object, ...]:
+    """What a replay and billing walk depend on besides the history: the catalogue and the
+    policy (the very objects: a stored vendor's are parsed once), the terms as written (their
+    ``repr``: ``0.21`` and ``0.210`` are equal, yet an invoice shows the one it was given) and
+    the price lists (their ``fingerprint`` when they have one, else the very object)."""
+    lists: object = getattr(price_lists, "fingerprint", price_lists)
+    return (catalog, policy, repr(terms), lists)
+
+
+def _same(left: object, right: object) -> bool:
+    """The same key: the very objects, tuples of the same keys, or equal texts and days."""
+    if left is right:
+        return True
+    if type(left) is tuple and type(right) is tuple:
+        return len(left) == len(right) and all(map(_same, left, right))
+    return type(left) in (str, date) and type(left) is type(right) and left == right
 
 
 def replay_and_bill(
@@ -263,7 +280,7 @@ def replay_and_bill(
     day, for the next call to resume from (else ``resume_from`` when it was used, or None).
     The result is the one of the whole replay, whichever way it was computed."""
     check_in_order(history)
-    key: tuple[object, ...] = (catalog, policy, terms, price_lists)
+    key = prefix_key(catalog, policy, terms, price_lists)
     timeline: Timeline | None = None
     walk: _Walk | None = None
     done = 0
