@@ -361,3 +361,28 @@ def test_plan_2_terms_written_otherwise_do_not_resume() -> None:
             str(i.vat_rate) for i in plain.invoices
         ]
         assert _same(resumed, plain)
+
+
+def test_bill_6_events_entered_on_their_own_day_resume_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An application that says when every event was entered (``recorded``, a minute after it
+    took effect, the same vendor day: no late entry, BILL-6) gets the same resumed evaluation
+    as the whole replay, from one replay from the creation."""
+    history = [
+        event
+        if isinstance(event, TenantCreated)
+        else attrs.evolve(event, recorded=event.at + timedelta(minutes=1))
+        for event in _seats_history(60)
+    ]
+    terms, cache = _terms(), PrefixCache()
+    counts = _replayed(monkeypatch)
+    for count in range(40, len(history) + 1, 5):
+        part = history[:count]
+        day = vendor_date(part[-1].at, "Europe/Prague")
+        plain = evaluate_tenant(terms, part, day + CHARGE_HORIZON)
+        resumed = evaluate_tenant(
+            terms, part, day + CHARGE_HORIZON, prefixes=cache, keep_on=day - timedelta(days=1)
+        )
+        assert _same(resumed, plain)
+    assert len(counts[0]) == 1

@@ -335,9 +335,10 @@ def evaluate_tenant(
 
     With ``prefixes`` and ``keep_on`` (a day before ``until``), the replay and the billing
     walk resume from the tenant's prefix kept there when the history starts with its events
-    and no event of the history was entered late, and the prefix at the end of ``keep_on`` is
-    kept there for the next evaluation: a command on a long history replays only its last
-    days. The evaluation is the same either way (a cache, never the record)."""
+    and no event of the history was entered late (on a later vendor day than it took effect),
+    and the prefix at the end of ``keep_on`` is kept there for the next evaluation: a command
+    on a long history replays only its last days. The evaluation is the same either way (a
+    cache, never the record)."""
     if not history or not isinstance(history[0], TenantCreated):
         raise ValidationError(
             "a history must start with TenantCreated", field="events[0]", rule="TEN-1"
@@ -356,7 +357,7 @@ def evaluate_tenant(
         return _evaluate_known(tenant, history, events, until, chosen, None, [], prefixes, keep_on)
     events, refused, checked = _accepted_at_entry(tenant, events, chosen)
     while True:
-        result = _evaluate_late(tenant, history, events, until, chosen, refused)
+        result = _evaluate_late(tenant, history, events, until, chosen, refused, prefixes, keep_on)
         # An event no later-entered event takes effect before is refused by the evaluation
         # that knows everything exactly when it was refused on entry (nothing entered after it
         # changes what came before it): the stored path never stored it, so no epoch may know
@@ -377,16 +378,22 @@ def _evaluate_late(
     until: date,
     chosen: Sequence[Extension],
     refused: list[Refusal],
+    prefixes: PrefixCache | None = None,
+    keep_on: date | None = None,
 ) -> Evaluation:
     """The evaluation of ``events`` (in entry order, some entered late): what each day knew
     is priced (an epoch per day a late entry was recorded) and composed into the documents
-    really issued (:func:`crmcore.billing.corrections.documents_issued`)."""
+    really issued (:func:`crmcore.billing.corrections.documents_issued`). Events entered
+    after they took effect but on their own vendor day are no late entries: evaluated as
+    known (resumed from ``prefixes``)."""
     tz = tenant.policy.timezone
     events = list(events)
     late_days = {vendor_date(entered(e), tz) for e in events if is_late(e, tz)}
     events[1:] = sorted(events[1:], key=lambda e: e.at)  # stable: entry order within an instant
     if not late_days:
-        return _evaluate_known(tenant, history, events, until, chosen, None, refused)
+        return _evaluate_known(
+            tenant, history, events, until, chosen, None, refused, prefixes, keep_on
+        )
     days = sorted(late_days)
     # what each epoch's knowledge prices (payment delay applies to the documents issued)
     pricing = [price_rules if extension is apply_rules else extension for extension in chosen]
