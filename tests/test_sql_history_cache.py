@@ -115,6 +115,17 @@ def test_a_tenant_stored_before_migration_0015_is_read_in_full(
     assert reads == [(0, 5), (0, 5)]
 
 
+def _rewrite(engine: Engine, version: int, event: Event) -> None:
+    """Event ``version`` of t1 rewritten in place, behind the storage's back (a restore)."""
+    changed = convert.event_to_row("t1", version, event)
+    with engine.begin() as connection:
+        connection.execute(
+            update(tenant_events)
+            .where(tenant_events.c.tenant_id == "t1", tenant_events.c.version == version)
+            .values(payload=changed["payload"])
+        )
+
+
 def test_a_stored_event_unlike_the_one_read_makes_the_whole_history_read(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -122,13 +133,7 @@ def test_a_stored_event_unlike_the_one_read_makes_the_whole_history_read(
     (a restore), the history read is still the stored one."""
     _stored(engine)
     _history(engine)
-    changed = convert.event_to_row("t1", 5, SeatsAdded(START + timedelta(days=3), 4))
-    with engine.begin() as connection:
-        connection.execute(
-            update(tenant_events)
-            .where(tenant_events.c.tenant_id == "t1", tenant_events.c.version == 5)
-            .values(payload=changed["payload"])
-        )
+    _rewrite(engine, 5, SeatsAdded(START + timedelta(days=3), 4))
     reads = _decoded_rows(monkeypatch)
     history = _history(engine)
     assert history[-1] == SeatsAdded(START + timedelta(days=3), 4)
@@ -152,13 +157,8 @@ def test_a_tenant_whose_incarnation_is_cleared_is_read_in_full(engine: Engine) -
     is cleared (docs/storage.md)."""
     _stored(engine)
     _history(engine)
-    changed = convert.event_to_row("t1", 3, SeatsAdded(START + timedelta(days=1), 4))
+    _rewrite(engine, 3, SeatsAdded(START + timedelta(days=1), 4))
     with engine.begin() as connection:
-        connection.execute(
-            update(tenant_events)
-            .where(tenant_events.c.tenant_id == "t1", tenant_events.c.version == 3)
-            .values(payload=changed["payload"])
-        )
         connection.execute(
             update(tenants).where(tenants.c.tenant_id == "t1").values(incarnation=None)
         )
