@@ -30,7 +30,13 @@ from crmcore.app.evaluation import CHARGE_HORIZON, evaluate_tenant
 from crmcore.app.queries import Access, tenant_invoices, tenant_status
 from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, ConcurrencyError, NotFound, UnknownPreset
+from crmcore.errors import (
+    CommandRefused,
+    ConcurrencyError,
+    NotFound,
+    StorageError,
+    UnknownPreset,
+)
 from crmcore.events import (
     Activated,
     Event,
@@ -88,6 +94,17 @@ def test_ten_1_a_tenant_needs_a_stored_vendor(store: UnitOfWorkFactory) -> None:
         register_tenant(store(), "t3", "acme", at("2025-12-31"))
     with store() as uow:
         assert uow.tenants.ids() == ["t1"]
+
+
+def test_ten_1_a_tenant_is_registered_once(store: UnitOfWorkFactory) -> None:
+    """A second registration of t1 is refused naming TEN-1 and the id; t1's history is the
+    one of its first registration."""
+    with pytest.raises(StorageError, match="tenant_id: tenant 't1' already exists") as twice:
+        register_tenant(store(), "t1", "acme", at("2026-02-01"))
+    assert twice.value.rule == "TEN-1"
+    with store() as uow:
+        history = uow.tenants.history("t1")
+    assert len(history) == 1 and history[0].at == at("2026-01-05")
 
 
 def test_pro_1_activation_reports_its_charge(store: UnitOfWorkFactory) -> None:

@@ -121,7 +121,9 @@ class InMemoryTenantRepository(_Repository):
         stored = isinstance(vendor, str) and bool(self._uow.vendors.versions(vendor))
         checked = checked_history(tenant_id, events, vendor=vendor, vendor_stored=stored)
         if tenant_id in self.rows:
-            raise StorageError(f"tenant {tenant_id!r} already exists", field="tenant_id")
+            raise StorageError(
+                f"tenant {tenant_id!r} already exists", field="tenant_id", rule="TEN-1"
+            )
         self.rows[tenant_id] = (vendor, checked)
         created = checked[0]  # a TenantCreated: checked_history
         if isinstance(created, TenantCreated) and created.identity is not None:

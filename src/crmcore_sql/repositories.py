@@ -234,7 +234,7 @@ class SqlTenantRepository(_SqlRepository):
                 )
             except IntegrityError as exc:
                 raise StorageError(
-                    f"tenant {tenant_id!r} already exists", field="tenant_id"
+                    f"tenant {tenant_id!r} already exists", field="tenant_id", rule="TEN-1"
                 ) from exc
             if identity is not None:
                 self._count_trial(vendor, normalise_identity(identity))

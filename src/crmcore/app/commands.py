@@ -262,7 +262,8 @@ def register_tenant(
     count read after (``uow.tenants.trials_of``, one stored count, no history): the adapter
     keeps that count locked until the commit, so concurrent registrations of one identity are
     decided one after the other and never pass the allowance. A vendor without a trial
-    refuses nothing."""
+    refuses nothing. An id already registered: ``StorageError`` naming ``tenant_id`` and
+    TEN-1, nothing stored."""
     created_event = TenantCreated(created, tenant_id, identity)
     events: list[Event] = [created_event]
     if profile is not None:

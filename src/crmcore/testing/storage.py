@@ -650,8 +650,11 @@ class StorageContract(UsageContract, OutboxContract, BatchReadContract):
             assert shared.value.rule == "SEAT-2"
             with pytest.raises(DuplicateInvoice):
                 uow.invoices.add(sample_invoice(tenant, "2026-02", number="2"))
-            with pytest.raises(StorageError):
+            with pytest.raises(
+                StorageError, match=rf"tenant_id: tenant '{tenant}' already"
+            ) as twice:
                 uow.tenants.add(tenant, "raynet", [TenantCreated(at, tenant)])
+            assert twice.value.rule == "TEN-1"  # one tenant, one registration
             with pytest.raises(StorageError):
                 uow.users.add(User(tenant, "owner", Role.ADMINISTRATOR))
             with pytest.raises(ConcurrencyError):
