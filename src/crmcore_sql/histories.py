@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections import OrderedDict
 
 from sqlalchemy.engine import Engine
 
+from crmcore.caches import BoundedCache
 from crmcore.events import Event
 
 __all__ = ["HistoryCache", "history_cache"]
@@ -28,41 +28,17 @@ __all__ = ["HistoryCache", "history_cache"]
 _Key = tuple[str, str]  # (tenant id, incarnation)
 
 
-class HistoryCache:
+class HistoryCache(BoundedCache[_Key, tuple[Event, ...]]):
     """The events read of at most ``size`` tenants and ``events`` events in all, the least
-    recently used dropped."""
+    recently used dropped; a shorter read (an older snapshot) never replaces a longer one."""
 
     def __init__(self, size: int = 256, events: int = 200_000) -> None:
-        self.size = size
+        super().__init__(len, size, events, _longer, budget_field="events")
         self.events = events
-        self._events: OrderedDict[_Key, tuple[Event, ...]] = OrderedDict()
-        self._held = 0
-        self._lock = threading.Lock()
 
-    def get(self, key: _Key) -> tuple[Event, ...] | None:
-        with self._lock:
-            events = self._events.get(key)
-            if events is not None:
-                self._events.move_to_end(key)
-            return events
 
-    def put(self, key: _Key, events: tuple[Event, ...]) -> None:
-        with self._lock:
-            known = self._events.get(key)
-            if known is not None and len(known) > len(events):
-                return  # a read of an older snapshot: keep the longer one
-            if known is not None:
-                self._held -= len(self._events.pop(key))
-            if len(events) > self.events:
-                return  # larger than the whole cache: not kept
-            self._events[key] = events
-            self._held += len(events)
-            while len(self._events) > self.size or self._held > self.events:
-                _, dropped = self._events.popitem(last=False)
-                self._held -= len(dropped)
-
-    def __len__(self) -> int:
-        return len(self._events)
+def _longer(known: tuple[Event, ...], read: tuple[Event, ...]) -> bool:
+    return len(read) >= len(known)
 
 
 _CACHES: weakref.WeakKeyDictionary[Engine, HistoryCache] = weakref.WeakKeyDictionary()

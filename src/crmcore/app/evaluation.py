@@ -20,8 +20,7 @@ Long because the one engine: the replay and the passes over it that every door s
 from __future__ import annotations
 
 import bisect
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,6 +45,7 @@ from crmcore.billing.engine import (
     replay_and_bill,
 )
 from crmcore.billing.numbering import InMemoryInvoiceNumbering, issue
+from crmcore.caches import BoundedCache
 from crmcore.catalog import Catalog
 from crmcore.dates import end_of_day, local_midnight, vendor_date, zone
 from crmcore.dunning.allocation import apply_payments
@@ -271,7 +271,7 @@ class Evaluation:
         return [w for w in self.warnings if w.event is event]
 
 
-class PrefixCache:
+class PrefixCache(BoundedCache[str, BillingPrefix]):
     """The latest :class:`~crmcore.billing.engine.BillingPrefix` of each tenant: where its
     replay and billing walk stood at the end of a day, for the next evaluation of a longer
     history of the same tenant to resume from (:func:`evaluate_tenant` ``prefixes``). At
@@ -283,42 +283,12 @@ class PrefixCache:
     stores."""
 
     def __init__(self, size: int = 256, events: int = 200_000) -> None:
-        for name, value in (("size", size), ("events", events)):
-            if value < 1:
-                raise ValidationError(f"must be at least 1, got {value}", field=name)
-        self.size = size
+        super().__init__(_prefix_events, size, events, budget_field="events")
         self.events = events
-        self._prefixes: OrderedDict[str, BillingPrefix] = OrderedDict()
-        self._held = 0  # the events of the prefixes kept
-        self._lock = threading.Lock()
 
-    def get(self, tenant_id: str) -> BillingPrefix | None:
-        with self._lock:
-            prefix = self._prefixes.get(tenant_id)
-            if prefix is not None:
-                self._prefixes.move_to_end(tenant_id)
-            return prefix
 
-    def put(self, tenant_id: str, prefix: BillingPrefix) -> None:
-        with self._lock:
-            replaced = self._prefixes.pop(tenant_id, None)
-            if replaced is not None:
-                self._held -= len(replaced.events)
-            if len(prefix.events) > self.events:
-                return  # larger than the whole cache: not kept
-            self._prefixes[tenant_id] = prefix
-            self._held += len(prefix.events)
-            while len(self._prefixes) > self.size or self._held > self.events:
-                _, dropped = self._prefixes.popitem(last=False)
-                self._held -= len(dropped.events)
-
-    def __len__(self) -> int:
-        return len(self._prefixes)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._prefixes.clear()
-            self._held = 0
+def _prefix_events(prefix: BillingPrefix) -> int:
+    return len(prefix.events)
 
 
 def evaluate_tenant(
