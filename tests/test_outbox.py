@@ -44,6 +44,7 @@ from crmcore.vendors import vendor_from_preset
 from crmcore_sql.demo import _seed
 from crmcore_sql.jobs import bill_up_to, bill_worker
 from crmcore_sql.testing import temporary_database
+from crmcore_sql.workers import bill_together
 from stored_paths import crmcore
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -291,9 +292,10 @@ def test_four_concurrent_workers_neither_lose_nor_duplicate_an_event(database_ur
         reader = threading.Thread(target=read)
         reader.start()
         try:
-            with FORKSERVER.Pool(4) as pool:
-                job = (text, up_to, "0.23", 3)  # batches of 3: the workers interleave
-                results = pool.starmap_async(bill_worker, [job] * 4).get(timeout=300)
+            with FORKSERVER.Manager() as manager, FORKSERVER.Pool(4) as pool:
+                together = manager.Barrier(4, timeout=120)  # all four bill from one moment
+                job = (together, text, up_to, "0.23", 3)  # batches of 3: the workers interleave
+                results = pool.starmap_async(bill_together, [job] * 4).get(timeout=300)
         finally:
             done.set()
             reader.join()

@@ -26,6 +26,7 @@ from crmcore_sql.testing import record_rows
 
 __all__ = [
     "assign_people",
+    "bill_together",
     "create_records_alone",
     "create_records_in_one_step",
     "draft_invoice",
@@ -166,3 +167,15 @@ def issue_invoices(url: str, tenants: list[str], key: str, series: str) -> list[
         ]
     finally:
         engine.dispose()
+
+
+def bill_together(
+    start: Any, url: str, up_to: date, vat_rate: str, batch: int
+) -> tuple[int, int, list[tuple[str, str, str, str | None]]]:
+    """:func:`crmcore_sql.jobs.bill_worker` once every worker is ready: ``start`` is a
+    ``multiprocessing`` barrier (a manager's proxy) of the workers, so that no worker bills
+    the whole book before the others have started (a test that they share it)."""
+    from crmcore_sql.jobs import bill_worker
+
+    start.wait()
+    return bill_worker(url, up_to, vat_rate, batch)
