@@ -1,19 +1,24 @@
 """What a command reads from SQL storage (issue 14, command latency), on every engine: the
-tenant's row once, its history's events decoded once per process yet each a distinct object
-within a history, its vendor's documents parsed once per process.
+tenant's row once, with what it needs next (crmcore_sql.reads), its history's events decoded
+once per process yet each a distinct object within a history, its vendor's documents parsed
+once per process; and whatever another process or the transaction itself wrote, read right.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import event as sql_event
 from sqlalchemy.engine import Engine
 
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.catalog import Catalog, Cycle, Plan, Price
+from crmcore.errors import ConcurrencyError, ValidationError
 from crmcore.events import Activated, SeatsAdded
+from crmcore.testing.storage_batch import _document
 from crmcore.vendors import vendor_from_preset
 from stored_paths import emptied
 
@@ -47,25 +52,154 @@ def test_seat_1_the_same_event_twice_is_two_events_of_the_history(engine: Engine
         assert history[-1].count == 1 and len(history) == 4
 
 
-def test_a_command_reads_its_tenant_row_once(engine: Engine) -> None:
-    """``record`` takes the version from the history it read (the number of its events) and
-    the vendor from the same row: one read of the tenant's row before the append's own."""
-    import crmcore_sql
-
-    _tenant(engine)
+def _statements(engine: Engine) -> tuple[list[str], Callable[[], None]]:
+    """The statements ``engine`` runs from now on, and how to stop listening."""
     statements: list[str] = []
 
     def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
-        statements.append(statement)
+        statements.append(" ".join(statement.split()))
 
     sql_event.listen(engine, "before_cursor_execute", seen)
+    return statements, lambda: sql_event.remove(engine, "before_cursor_execute", seen)
+
+
+def _reads(statements: list[str], table: str) -> int:
+    return sum(s.startswith("SELECT") and f" FROM {table} " in f"{s} " for s in statements)
+
+
+def test_a_command_reads_one_row_before_it_writes(engine: Engine) -> None:
+    """``record`` reads its tenant's row once, with its vendor's stamp, its invoice issued last
+    and its last event (crmcore_sql.reads); the history, the vendor's versions and the events
+    its last commands committed are known, so no other read comes before the append, whose
+    version and preceding event are those just read."""
+    import crmcore_sql
+
+    _tenant(engine)
+    statements, stop = _statements(engine)
     try:
         done = record(crmcore_sql.unit_of_work(engine), "t1", SeatsAdded(START + timedelta(3), 1))
     finally:
-        sql_event.remove(engine, "before_cursor_execute", seen)
+        stop()
     assert done.version == 3
-    tenant_rows = [s for s in statements if s.lstrip().startswith("SELECT tenants.")]
-    assert len(tenant_rows) == 2  # the history's check, then the append's concurrency check
+    tenant_rows = [s for s in statements if s.startswith("SELECT tenants.")]
+    assert len(tenant_rows) == 1 and " FROM vendors " in tenant_rows[0]
+    before_append = statements[: next(i for i, s in enumerate(statements) if "UPDATE" in s)]
+    assert [s for s in before_append if s.startswith("SELECT")] == tenant_rows
+    assert sum(s.startswith("INSERT INTO tenant_events") for s in statements) == 1
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert uow.tenants.history("t1")[-1] == SeatsAdded(START + timedelta(3), 1)
+
+
+def _other_process(engine: Engine) -> Engine:
+    """A second engine on the same database: another process, with caches of its own."""
+    import crmcore_sql
+
+    return crmcore_sql.create_engine(engine.url.render_as_string(hide_password=False))
+
+
+def test_what_another_process_commits_is_read_by_the_next_command(engine: Engine) -> None:
+    """NOTICE-2, BILL-6, issue 14: after another process appended an event, stored a new
+    version of the vendor and issued an invoice, the next command on this engine (whose
+    caches knew the tenant and the vendor) reads all three: its version counts the other
+    event, its vendor's versions are the two stored, and a silent entry before the invoice is
+    refused (BILL-6 names the invoice)."""
+    import crmcore_sql
+
+    _tenant(engine)
+    other = _other_process(engine)
+    try:
+        record(crmcore_sql.unit_of_work(other), "t1", SeatsAdded(START + timedelta(4), 1))
+        newer = vendor_from_preset(
+            "raynet",
+            name="acme",
+            effective=date(2026, 3, 1),
+            catalog=Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "600.00")])]),
+        )
+        save_vendor(crmcore_sql.unit_of_work(other), newer)
+        with crmcore_sql.unit_of_work(other) as uow:
+            uow.invoices.add(_document("t1", "k1", date(2026, 1, 20), "500.00", "FV/1"))
+            uow.commit()
+    finally:
+        other.dispose()
+    with crmcore_sql.unit_of_work(engine) as uow:
+        history = uow.tenants.history("t1")
+        assert len(history) == 3 and history[-1] == SeatsAdded(START + timedelta(4), 1)
+        assert [v.effective for v in uow.vendors.versions("acme")] == [
+            date(2026, 1, 1),
+            date(2026, 3, 1),
+        ]
+        assert uow.invoices.last_issued("t1") == ("FV/1", date(2026, 1, 20))
+    with pytest.raises(ValidationError, match=r"invoice FV/1 issued on 2026-01-20") as refused:
+        record(crmcore_sql.unit_of_work(engine), "t1", SeatsAdded(START + timedelta(10), 1))
+    assert refused.value.rule == "BILL-6"
+    done = record(crmcore_sql.unit_of_work(engine), "t1", SeatsAdded(START + timedelta(16), 1))
+    assert done.version == 4
+
+
+def test_what_the_transaction_writes_itself_is_read_again(engine: Engine) -> None:
+    """An invoice or a vendor version written after the tenant's row was read is what the
+    same transaction's later calls answer; rolled back, no engine cache keeps it."""
+    import crmcore_sql
+
+    _tenant(engine)
+    newer = vendor_from_preset("raynet", name="acme", effective=date(2026, 6, 1))
+    with crmcore_sql.unit_of_work(engine) as uow:
+        history = uow.tenants.history("t1")
+        assert uow.invoices.last_issued("t1") is None
+        uow.invoices.add(_document("t1", "k1", date(2026, 1, 20), "500.00", "FV/1"))
+        assert uow.invoices.last_issued("t1") == ("FV/1", date(2026, 1, 20))
+        assert len(uow.vendors.versions("acme")) == 1
+        uow.vendors.add(newer)
+        assert len(uow.vendors.versions("acme")) == 2
+        uow.tenants.append("t1", [SeatsAdded(START + timedelta(3), 1)], len(history))
+        assert len(uow.tenants.history("t1")) == len(history) + 1
+    for _ in range(2):  # rolled back: the next transactions read what is stored
+        with crmcore_sql.unit_of_work(engine) as uow:
+            assert uow.tenants.history("t1") == history
+            assert uow.invoices.last_issued("t1") is None
+            assert len(uow.vendors.versions("acme")) == 1
+
+
+def test_an_append_rolled_back_to_a_savepoint_is_not_remembered(engine: Engine) -> None:
+    """The caller's own savepoint around an append, rolled back, then a commit: the engine's
+    cache may hold the longer history, but the next read checks the tenant's row and reads
+    what is stored."""
+    import crmcore_sql
+
+    _tenant(engine)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        history = uow.tenants.history("t1")
+        savepoint = uow.connection.begin_nested()
+        uow.tenants.append("t1", [SeatsAdded(START + timedelta(3), 1)], len(history))
+        savepoint.rollback()
+        uow.commit()
+    for _ in range(2):
+        with crmcore_sql.unit_of_work(engine) as uow:
+            assert uow.tenants.history("t1") == history
+    done = record(crmcore_sql.unit_of_work(engine), "t1", SeatsAdded(START + timedelta(5), 2))
+    assert done.version == len(history) + 1
+
+
+def test_an_append_after_another_writer_is_still_refused(engine: Engine) -> None:
+    """The append after the history takes its version and preceding event from that read; its
+    update still finds another writer that committed in between: ``ConcurrencyError``, nothing
+    written, and the unit of work usable for the retry."""
+    import crmcore_sql
+
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: the second waits for the first")
+    _tenant(engine)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        history = uow.tenants.history("t1")
+        record(crmcore_sql.unit_of_work(engine), "t1", SeatsAdded(START + timedelta(3), 1))
+        with pytest.raises(ConcurrencyError, match="expected 2"):
+            uow.tenants.append("t1", [SeatsAdded(START + timedelta(4), 1)], len(history))
+        again = uow.tenants.history("t1")
+        assert len(again) == 3
+        assert uow.tenants.append("t1", [SeatsAdded(START + timedelta(4), 1)], 3) == 4
+        uow.commit()
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert [getattr(e, "count", None) for e in uow.tenants.history("t1")[2:]] == [1, 1]
 
 
 def test_a_vendor_document_is_parsed_once_and_read_alike(engine: Engine) -> None:

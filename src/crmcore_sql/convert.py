@@ -23,6 +23,7 @@ from crmcore.money import Money, minor_units
 from crmcore_sql.tables import VAT_RATE_LENGTH
 
 __all__ = [
+    "decoded",
     "event_from_columns",
     "event_from_row",
     "event_to_row",
@@ -130,9 +131,9 @@ def event_from_row(row: Any) -> Event:
 def events_from_rows(rows: Sequence[Any], known: tuple[Event, ...] = ()) -> tuple[Event, ...]:
     """One tenant's stored events: ``known``, its first events (distinct objects), then those
     of ``rows`` (with ``payload`` and ``at_zone``, in order), each decoded once per process
-    (:func:`_decoded`, what a command reads on every call) and each a distinct object within
+    (:func:`decoded`, what a command reads on every call) and each a distinct object within
     the history (evaluations tell its events apart by identity)."""
-    events = [*known, *(_decoded(row.payload, row.at_zone) for row in rows)]
+    events = [*known, *(decoded(row.payload, row.at_zone) for row in rows)]
     seen = {id(event) for event in known}
     for index in range(len(known), len(events)):
         if id(events[index]) in seen:  # the same payload twice: an event of its own
@@ -143,7 +144,7 @@ def events_from_rows(rows: Sequence[Any], known: tuple[Event, ...] = ()) -> tupl
 
 
 @functools.lru_cache(maxsize=32768)
-def _decoded(payload: str, zone: str) -> Event:
+def decoded(payload: str, zone: str) -> Event:
     """:func:`event_from_columns`, remembered: an event is a frozen value, the same stored
     columns always give an equal one."""
     return event_from_columns(payload, zone)

@@ -1,4 +1,5 @@
-"""The tenants' histories already read, per engine (issue 14, command latency).
+"""The tenants' histories and the vendors' versions already read, per engine (issue 14,
+command latency).
 
 A tenant's events are appended with the next version and never change, and a tenant added
 again under the same id (after its rows were deleted) gets a new incarnation
@@ -11,6 +12,12 @@ whole history). This rests on stored events never changing: a database restored 
 underneath a running process (events rewritten in place, the incarnation kept) must not be
 read through an engine that read it before; give those tenants a new incarnation (``UPDATE
 tenants SET incarnation = NULL`` makes their histories be read in full) or start a new engine.
+
+A vendor's versions are known by its name and their stamp (:data:`crmcore_sql.reads.
+VendorStamp`: how many and the latest day), which a command reads with its tenant's row:
+versions are only added after the latest and never change, so the same stamp means the same
+versions (the same contract: a vendor's rows edited underneath a running process need a new
+engine).
 """
 
 from __future__ import annotations
@@ -22,8 +29,10 @@ from sqlalchemy.engine import Engine
 
 from crmcore.caches import BoundedCache
 from crmcore.events import Event
+from crmcore.vendors import Vendor
+from crmcore_sql.reads import VendorStamp
 
-__all__ = ["HistoryCache", "history_cache"]
+__all__ = ["HistoryCache", "VendorCache", "history_cache", "vendor_cache"]
 
 _Key = tuple[str, str]  # (tenant id, incarnation)
 
@@ -41,14 +50,30 @@ def _longer(known: tuple[Event, ...], read: tuple[Event, ...]) -> bool:
     return len(read) >= len(known)
 
 
-_CACHES: weakref.WeakKeyDictionary[Engine, HistoryCache] = weakref.WeakKeyDictionary()
+#: a vendor's name: the stamp its versions were read with, and those versions
+VendorCache = BoundedCache[str, tuple[VendorStamp, tuple[Vendor, ...]]]
+
+_CACHES: weakref.WeakKeyDictionary[Engine, tuple[HistoryCache, VendorCache]] = (
+    weakref.WeakKeyDictionary()
+)
 _LOCK = threading.Lock()
 
 
-def history_cache(engine: Engine) -> HistoryCache:
-    """The cache of ``engine``'s database (one per engine: two databases never share one)."""
+def _caches(engine: Engine) -> tuple[HistoryCache, VendorCache]:
     with _LOCK:
-        cache = _CACHES.get(engine)
-        if cache is None:
-            cache = _CACHES[engine] = HistoryCache()
-        return cache
+        caches = _CACHES.get(engine)
+        if caches is None:
+            versions: VendorCache = BoundedCache(lambda read: len(read[1]), 256, 100_000)
+            caches = _CACHES[engine] = (HistoryCache(), versions)
+        return caches
+
+
+def history_cache(engine: Engine) -> HistoryCache:
+    """The histories read of ``engine``'s database (one cache per engine: two databases never
+    share one)."""
+    return _caches(engine)[0]
+
+
+def vendor_cache(engine: Engine) -> VendorCache:
+    """The vendors' versions read of ``engine``'s database."""
+    return _caches(engine)[1]

@@ -36,7 +36,9 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     NestedTransaction,
+    Select,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -89,6 +91,7 @@ from crmcore_sql.dialects import (
 )
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.histories import history_cache
+from crmcore_sql.reads import TenantRead
 from crmcore_sql.tables import (
     api_call_counts,
     catalogs,
@@ -125,6 +128,43 @@ __all__ = [
     "SqlTenantRepository",
     "SqlUserRepository",
 ]
+
+
+def _command_row() -> Select[Any]:
+    """A tenant's row with, each by its index, the stamp of its vendor's versions
+    (:data:`crmcore_sql.reads.VendorStamp`), its invoice issued last (as ``last_issued``
+    orders them) and its last event's columns."""
+    tenant = tenants.c
+    mine = vendors.c.name == tenant.vendor
+    last_invoice = (
+        select(invoices.c.number, invoices.c.issued)
+        .where(invoices.c.tenant_id == tenant.tenant_id)
+        .order_by(invoices.c.issued.desc(), invoices.c.series, invoices.c.id)
+        .limit(1)
+    )
+    last_event = tenant_events.c
+    is_last = (last_event.tenant_id == tenant.tenant_id, last_event.version == tenant.version)
+    return select(
+        tenant.vendor,
+        tenant.version,
+        tenant.incarnation,
+        select(func.count()).select_from(vendors).where(mine).scalar_subquery().label("vendors"),
+        select(func.max(vendors.c.effective)).where(mine).scalar_subquery().label("latest_vendor"),
+        last_invoice.with_only_columns(invoices.c.number).scalar_subquery().label("last_number"),
+        last_invoice.with_only_columns(invoices.c.issued).scalar_subquery().label("last_issued"),
+        select(last_event.payload).where(*is_last).scalar_subquery().label("last_payload"),
+        select(last_event.at_zone).where(*is_last).scalar_subquery().label("last_zone"),
+    ).where(tenant.tenant_id == bindparam("tenant_id"))
+
+
+_COMMAND_ROW = _command_row()
+
+
+def _is_stored(event: Event, row: Any) -> bool:
+    """Whether ``event`` is the last event of the tenant's row read by ``_command_row``."""
+    if row.last_payload is None:
+        return False
+    return convert.decoded(row.last_payload, row.last_zone) == event
 
 
 class _SqlRepository:
@@ -222,6 +262,7 @@ class SqlTenantRepository(_SqlRepository):
         created = events[0]  # a TenantCreated: checked_history
         identity = getattr(created, "identity", None)
         self._written.add(tenant_id)
+        incarnation = uuid.uuid4().hex
         with self._translating("adding tenant"), self._atomic():
             try:
                 self.connection.execute(
@@ -229,7 +270,7 @@ class SqlTenantRepository(_SqlRepository):
                         tenant_id=tenant_id,
                         vendor=vendor,
                         version=len(events),
-                        incarnation=uuid.uuid4().hex,
+                        incarnation=incarnation,
                     )
                 )
             except IntegrityError as exc:
@@ -239,6 +280,7 @@ class SqlTenantRepository(_SqlRepository):
             if identity is not None:
                 self._count_trial(vendor, normalise_identity(identity))
             self._insert_events(tenant_id, 0, events)
+        self._state.reads.added(tenant_id, incarnation, tuple(events))
 
     def _count_trial(self, vendor: str, identity: str) -> None:
         """TRIAL-6: one more tenant of ``vendor`` created with ``identity``; the upsert locks
@@ -267,16 +309,19 @@ class SqlTenantRepository(_SqlRepository):
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
         new_version = expected_version + len(events)
         self._written.add(tenant_id)  # its history read in this transaction is not cached
+        known = self._state.reads.histories.get(tenant_id)
         with self._translating("appending events"), self._atomic():
             # Checked before any write, after the event it follows (a refused append leaves
             # the transaction as it was: the unit of work stays usable). That event is
             # committed and never changes; a writer appending in between fails the update.
-            current = self.version(tenant_id)
-            if current != expected_version:
-                raise self._stale(tenant_id, current, expected_version)
-            checked = checked_history(
-                tenant_id, events, after=self._event(tenant_id, expected_version)
-            )
+            if known is not None and len(known) == expected_version:  # read just before
+                after = known[-1] if known else None
+            else:
+                current = self.version(tenant_id)
+                if current != expected_version:
+                    raise self._stale(tenant_id, current, expected_version)
+                after = self._event(tenant_id, expected_version)
+            checked = checked_history(tenant_id, events, after=after)
             result = self.connection.execute(
                 update(tenants)
                 .where(tenants.c.tenant_id == tenant_id, tenants.c.version == expected_version)
@@ -285,6 +330,7 @@ class SqlTenantRepository(_SqlRepository):
             if result.rowcount != 1:
                 raise self._stale(tenant_id, self.version(tenant_id), expected_version)
             self._insert_events(tenant_id, expected_version, checked)
+        self._state.reads.appended(tenant_id, expected_version, tuple(checked))
         return new_version
 
     @staticmethod
@@ -307,16 +353,38 @@ class SqlTenantRepository(_SqlRepository):
 
     def history(self, tenant_id: str) -> tuple[Event, ...]:
         """Read in full, or only the events after those already read of this incarnation of
-        the tenant (:mod:`crmcore_sql.histories`)."""
-        row = self._row(tenant_id)
+        the tenant (:mod:`crmcore_sql.histories`), or none when the tenant's row (read with
+        what a command needs next, :mod:`crmcore_sql.reads`) shows that its last event is the
+        last one already read."""
+        row = self._command_row(tenant_id)
         if row.incarnation is None:  # stored before migration 0015
-            return self._history_after(tenant_id, ())
-        cache = history_cache(self.connection.engine)
-        key = (tenant_id, row.incarnation)
-        events = self._history_after(tenant_id, cache.get(key) or ())
-        if tenant_id not in self._written:  # committed events only
-            cache.put(key, events)
+            events = self._history_after(tenant_id, ())
+        else:
+            cache = history_cache(self.connection.engine)
+            key = (tenant_id, row.incarnation)
+            known = cache.get(key) or ()
+            if known and len(known) == row.version and _is_stored(known[-1], row):
+                events = known
+            else:
+                events = self._history_after(tenant_id, known)
+            if tenant_id not in self._written:  # committed events only
+                cache.put(key, events)
+        self._state.reads.histories[tenant_id] = events
         return events
+
+    def _command_row(self, tenant_id: str) -> Any:
+        """The tenant's row, with the stamp of its vendor's versions, its invoice issued last
+        and its last event: one statement (:mod:`crmcore_sql.reads`)."""
+        with self._translating("reading tenant"):
+            row = self.connection.execute(_COMMAND_ROW, {"tenant_id": tenant_id}).first()
+        if row is None:
+            raise NotFound(f"no tenant {tenant_id!r}", field="tenant_id")
+        self._vendors[tenant_id] = row.vendor
+        issued = None if row.last_number is None else (row.last_number, row.last_issued)
+        self._state.reads.tenants[tenant_id] = TenantRead(
+            row.vendor, row.version, row.incarnation, (row.vendors, row.latest_vendor), issued
+        )
+        return row
 
     def _history_after(self, tenant_id: str, known: tuple[Event, ...]) -> tuple[Event, ...]:
         """``known`` (the first events read before) and the events after them; the whole
@@ -450,6 +518,7 @@ class _LineRow:
 class SqlInvoiceRepository(_SqlRepository):
     def add(self, invoice: Invoice) -> None:
         head, lines = convert.invoice_to_rows(invoice)
+        self._state.reads.invoices_written = True
         with self._translating("adding invoice"), self._atomic():
             try:
                 result = self.connection.execute(insert(invoices).values(head))
@@ -502,6 +571,9 @@ class SqlInvoiceRepository(_SqlRepository):
             return self._load(heads)
 
     def last_issued(self, tenant_id: str) -> tuple[str, date] | None:
+        read = self._state.reads.last_issued(tenant_id)
+        if read is not None:  # read with the tenant's row in this transaction
+            return read.last_issued
         with self._translating("reading invoices"):
             row = self.connection.execute(
                 select(invoices.c.number, invoices.c.issued)
@@ -593,6 +665,7 @@ class SqlInvoiceRepository(_SqlRepository):
         insert per head, then the lines. A mix of both is refused."""
         if not rows:
             return
+        self._state.reads.invoices_written = True
         with_ids = sum("id" in head for head, _ in rows)
         if with_ids not in (0, len(rows)):
             raise StorageError(

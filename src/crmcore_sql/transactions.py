@@ -19,18 +19,21 @@ from sqlalchemy.exc import DBAPIError
 
 from crmcore.errors import ConcurrencyError
 from crmcore_sql.dialects import dialect_for, first_line
+from crmcore_sql.reads import TransactionReads
 
 __all__ = ["TransactionState", "postgresql_aborted", "server_ended_transaction"]
 
 
 class TransactionState:
-    """Shared by a unit of work and its repositories: ``None`` while the transaction is alive,
-    else why the server ended it."""
+    """Shared by a unit of work and its repositories: ``reason`` is ``None`` while the
+    transaction is alive, else why the server ended it; ``reads`` is what the transaction
+    read that its later statements need not read again (:mod:`crmcore_sql.reads`)."""
 
-    __slots__ = ("reason",)
+    __slots__ = ("reads", "reason")
 
     def __init__(self) -> None:
         self.reason: str | None = None
+        self.reads = TransactionReads()
 
     def error(self) -> ConcurrencyError:
         """The error every call after the loss raises (a new one each time, same message)."""
@@ -53,8 +56,10 @@ class TransactionState:
             raise self.error()
 
     def reset(self) -> None:
-        """The caller rolled back: the next statement starts a transaction of its own."""
+        """The caller rolled back: the next statement starts a transaction of its own, and
+        nothing read or written before it is known any more."""
         self.reason = None
+        self.reads = TransactionReads()
 
 
 def server_ended_transaction(connection: Connection, error: BaseException) -> str | None:

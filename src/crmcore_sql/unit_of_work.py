@@ -14,7 +14,9 @@ from crmcore.errors import StorageError
 from crmcore.ports import RecordCount, RecordTable, checked_record_rows
 from crmcore_sql.dialects import dialect_for
 from crmcore_sql.engine import translate_errors
+from crmcore_sql.histories import history_cache
 from crmcore_sql.outbox import SqlOutboxRepository
+from crmcore_sql.reads import TransactionReads
 from crmcore_sql.repositories import (
     SqlApiCallCounterRepository,
     SqlCatalogRepository,
@@ -124,6 +126,10 @@ class SqlUnitOfWork:
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             self._state.lose(f"COMMIT failed: {first_line}")
             raise
+        reads, self._state.reads = self._state.reads, TransactionReads()
+        cache = history_cache(self.engine)
+        for key, events in reads.committed.items():  # stored as this transaction wrote them
+            cache.put(key, events)
 
     def rollback(self) -> None:
         """Roll back; also after the server ended the transaction, which starts afresh."""

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crmcore.errors import ConcurrencyError
 from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
+from crmcore_sql.histories import vendor_cache
 from crmcore_sql.repositories import _SqlRepository
 from crmcore_sql.tables_vendors import vendors
 
@@ -26,6 +27,7 @@ class SqlVendorRepository(_SqlRepository):
         versions of a new vendor on the same day: the second gets ``ConcurrencyError``. One
         step (a savepoint): a refusal or a lost race leaves the unit of work as it was."""
         same_name = vendors.c.name == vendor.name
+        self._state.reads.vendors_written = True  # its stamps read before are stale
         with self._translating("storing the vendor"), self._atomic():
             # Lock the vendor's versions first: a concurrent add of this vendor waits until
             # the other transaction ends, and the next statement then sees its version (READ
@@ -65,15 +67,25 @@ class SqlVendorRepository(_SqlRepository):
         return _parsed(document)
 
     def versions(self, name: str) -> list[Vendor]:
+        """Read, or known from the engine's cache when a tenant's row read in this
+        transaction gave the stamp they were read with (:mod:`crmcore_sql.reads`)."""
         if not is_vendor_name(name):
             return []
+        cache = vendor_cache(self.connection.engine)
+        stamp = self._state.reads.vendor_stamp(name)
+        known = cache.get(name) if stamp is not None else None
+        if known is not None and known[0] == stamp:
+            return list(known[1])
         with self._translating("reading the vendor"):
             documents = self.connection.execute(
                 select(vendors.c.document)
                 .where(vendors.c.name == name)
                 .order_by(vendors.c.effective)
             ).scalars()
-            return [_parsed(document) for document in documents]
+            read = [_parsed(document) for document in documents]
+        if not self._state.reads.vendors_written:  # committed versions only
+            cache.put(name, ((len(read), read[-1].effective if read else None), tuple(read)))
+        return read
 
     def names(self) -> list[str]:
         with self._translating("reading the vendors"):
