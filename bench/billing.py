@@ -306,7 +306,7 @@ def run_engine(server: str, count: int, rounds: int) -> None:
             )
         print(
             f"{kind}: {count} tenants (set-up {prepared:.1f}s): median ratio "
-            f"{statistics.median(ratios):.2f} over {rounds} rounds (target <= 2.0)"
+            f"{statistics.median(ratios):.2f} over {rounds} rounds (target <= 1.5)"
         )
         if kind == "postgresql":
             speedups = []
@@ -322,7 +322,7 @@ def run_engine(server: str, count: int, rounds: int) -> None:
                 )
             print(
                 f"postgresql: median speed-up {statistics.median(speedups):.2f} over {rounds} "
-                f"rounds (target >= 1.6)"
+                f"rounds (target >= 1.7)"
             )
         engine.dispose()
 
