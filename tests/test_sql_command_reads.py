@@ -17,9 +17,10 @@ from sqlalchemy.engine import Engine
 from crmcore.app.commands import record, register_tenant, save_vendor
 from crmcore.catalog import Catalog, Cycle, Plan, Price
 from crmcore.errors import ConcurrencyError, ValidationError
-from crmcore.events import Activated, SeatsAdded
+from crmcore.events import Activated, Event, SeatsAdded
+from crmcore.invoices import LineKind
 from crmcore.testing.storage_batch import _document
-from crmcore.vendors import vendor_from_preset
+from crmcore.vendors import Vendor, vendor_from_preset
 from stored_paths import emptied
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -213,3 +214,167 @@ def test_a_vendor_document_is_parsed_once_and_read_alike(engine: Engine) -> None
     (first, latest), (again, latest_again) = reads
     assert first == again and latest == latest_again == first[-1]
     assert latest.catalog.get("standard").price(Cycle.MONTHLY, "CZK").amount == 500
+
+
+def _counts(history: tuple[Event, ...]) -> list[int | None]:
+    return [getattr(event, "count", None) for event in history]
+
+
+def _fresh_history(engine: Engine, tenant_id: str = "t1") -> tuple[Event, ...]:
+    """The history as a process that never read it sees it (a new engine, no caches)."""
+    import crmcore_sql
+
+    fresh = _other_process(engine)
+    try:
+        with crmcore_sql.unit_of_work(fresh) as uow:
+            return uow.tenants.history(tenant_id)
+    finally:
+        fresh.dispose()
+
+
+@pytest.mark.parametrize("undo", ["savepoint", "connection"])
+def test_an_append_the_caller_rolls_back_is_never_read(engine: Engine, undo: str) -> None:
+    """PRO-3, issue 14: appends the caller undoes through the connection (rolled back to its
+    own savepoint, or the whole transaction rolled back) are forgotten, even when what is
+    appended and committed afterwards ends with an equal event: this engine reads and bills
+    the stored history, as a process that never read it does (5 seats, not 10)."""
+    import crmcore_sql
+
+    _tenant(engine)
+    end = SeatsAdded(START + timedelta(4), 1)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        history = uow.tenants.history("t1")
+        savepoint = uow.connection.begin_nested() if undo == "savepoint" else None
+        uow.tenants.append("t1", [SeatsAdded(START + timedelta(3), 7), end], len(history))
+        if savepoint is not None:
+            savepoint.rollback()
+        else:
+            uow.connection.rollback()
+        uow.tenants.append("t1", [SeatsAdded(START + timedelta(3), 2), end], len(history))
+        uow.commit()
+    stored = _fresh_history(engine)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        assert _counts(uow.tenants.history("t1")) == _counts(stored)
+    assert _counts(stored)[2:] == [2, 1]
+    done = record(crmcore_sql.unit_of_work(engine), "t1", SeatsAdded(START + timedelta(5), 1))
+    # stored: 1 + 2 + 1 = 4 seats, 5 with this one (with the undone 7 it would be 10):
+    # PRO-3, 1 seat for 10..31 January: 500.00 x 22/31 = 354.84; February's invoice
+    # 5 x 500.00 = 2500.00 replaces 4 x 500.00 = 2000.00
+    charged = [(line.kind, line.seats, str(line.net.amount)) for line in done.charges]
+    assert sorted(charged) == sorted(
+        [(LineKind.SUBSCRIPTION, 5, "2500.00"), (LineKind.SEATS, 1, "354.84")]
+    )
+    assert [(line.seats, str(line.net.amount)) for line in done.replaced] == [(4, "2000.00")]
+
+
+def test_one_event_object_twice_is_two_objects_of_the_history(engine: Engine) -> None:
+    """SEAT-1: the same object appended twice (or added twice with a tenant) is stored twice,
+    and the history read afterwards, from the engine's cache too, holds two distinct objects,
+    none of them the caller's (evaluations tell events apart by identity)."""
+    import crmcore_sql
+    from crmcore.events import TenantCreated
+
+    _tenant(engine)
+    seat = SeatsAdded(START + timedelta(3), 1)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.tenants.append("t1", [seat, seat], len(uow.tenants.history("t1")))
+        created = TenantCreated(START, "t2")
+        uow.tenants.add("t2", "acme", [created, seat, seat])
+        uow.commit()
+    for tenant_id in ("t1", "t2"):
+        with crmcore_sql.unit_of_work(engine) as uow:
+            history = uow.tenants.history(tenant_id)
+        assert history[-1] == history[-2] == seat
+        assert history[-1] is not history[-2] and seat not in [id(e) for e in history]
+        assert all(event is not seat for event in history)
+
+
+def test_a_vendor_deleted_and_stored_again_is_read_again(engine: Engine) -> None:
+    """NOTICE-2, issue 14: another process deletes the vendor's rows and stores it again with
+    the same number of versions and the same day, at another price (500.00 → 900.00): this
+    engine, which had the old versions in its cache, reads and charges the new one (each
+    stored version has a token of its own, migration 0016)."""
+    import crmcore_sql
+    from crmcore_sql.tables_vendors import vendors
+
+    _tenant(engine)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.tenants.history("t1")
+        assert _price(uow.vendors.versions("acme")) == "500.00"
+    other = _other_process(engine)
+    try:
+        with other.begin() as connection:
+            connection.execute(vendors.delete())
+        dearer = Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "900.00")])])
+        again = vendor_from_preset(
+            "raynet", name="acme", effective=date(2026, 1, 1), catalog=dearer
+        )
+        save_vendor(crmcore_sql.unit_of_work(other), again)
+    finally:
+        other.dispose()
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.tenants.history("t1")
+        assert _price(uow.vendors.versions("acme")) == "900.00"
+
+
+def _price(versions: list[Vendor]) -> str:
+    return str(versions[-1].catalog.get("standard").price(Cycle.MONTHLY, "CZK").amount)
+
+
+def test_the_latest_tenant_row_names_the_vendors_versions(engine: Engine) -> None:
+    """Two tenants of one vendor read in one transaction, a version stored by another process
+    in between: the versions are those the later row counts (two), not the earlier row's."""
+    import crmcore_sql
+
+    _tenant(engine)
+    register_tenant(crmcore_sql.unit_of_work(engine), "t2", "acme", START)
+    with crmcore_sql.unit_of_work(engine) as uow:  # the engine knows one version
+        uow.tenants.history("t1")
+        assert len(uow.vendors.versions("acme")) == 1
+    other = _other_process(engine)
+    try:
+        with crmcore_sql.unit_of_work(engine) as uow:
+            uow.tenants.history("t1")
+            if engine.dialect.name != "sqlite":  # SQLite: the reader holds the write lock
+                newer = vendor_from_preset("raynet", name="acme", effective=date(2026, 6, 1))
+                save_vendor(crmcore_sql.unit_of_work(other), newer)
+                uow.tenants.history("t2")
+                assert len(uow.vendors.versions("acme")) == 2
+    finally:
+        other.dispose()
+
+
+def test_a_stale_out_of_order_append_is_a_concurrency_error(engine: Engine) -> None:
+    """An append after the history just read, when another writer came first and the event
+    is also before the last one read: ``ConcurrencyError`` (the version moved), as in memory
+    and without the history read, not the order's ``ValidationError``."""
+    import crmcore_sql
+
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has one writer at a time: the second waits for the first")
+    _tenant(engine)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        history = uow.tenants.history("t1")
+        record(crmcore_sql.unit_of_work(engine), "t1", SeatsAdded(START + timedelta(3), 1))
+        with pytest.raises(ConcurrencyError, match="expected 2"):
+            uow.tenants.append("t1", [SeatsAdded(START - timedelta(3), 1)], len(history))
+
+
+def test_a_lost_transaction_answers_nothing_from_what_it_read(engine: Engine) -> None:
+    """Issue 13: once a failed statement aborted the PostgreSQL transaction, ``last_issued`` and
+    ``versions`` raise ``ConcurrencyError`` as a statement would, not the answer read before."""
+    from sqlalchemy import text
+
+    import crmcore_sql
+
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL aborts a transaction on a failed statement")
+    _tenant(engine)
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.tenants.history("t1")
+        with pytest.raises(Exception, match="invalid input syntax"):
+            uow.connection.execute(text("SELECT CAST('x' AS INTEGER)"))
+        with pytest.raises(ConcurrencyError):
+            uow.invoices.last_issued("t1")
+        with pytest.raises(ConcurrencyError):
+            uow.vendors.versions("acme")

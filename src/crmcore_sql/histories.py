@@ -16,8 +16,8 @@ tenants SET incarnation = NULL`` makes their histories be read in full) or start
 A vendor's versions are known by its name and their stamp (:data:`crmcore_sql.reads.
 VendorStamp`: how many and the latest day), which a command reads with its tenant's row:
 versions are only added after the latest and never change, so the same stamp means the same
-versions (the same contract: a vendor's rows edited underneath a running process need a new
-engine).
+versions (the same contract: a vendor's rows deleted or edited underneath a running process
+need :func:`forget` or a new engine).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from crmcore.events import Event
 from crmcore.vendors import Vendor
 from crmcore_sql.reads import VendorStamp
 
-__all__ = ["HistoryCache", "VendorCache", "history_cache", "vendor_cache"]
+__all__ = ["HistoryCache", "VendorCache", "forget", "history_cache", "vendor_cache"]
 
 _Key = tuple[str, str]  # (tenant id, incarnation)
 
@@ -77,3 +77,11 @@ def history_cache(engine: Engine) -> HistoryCache:
 def vendor_cache(engine: Engine) -> VendorCache:
     """The vendors' versions read of ``engine``'s database."""
     return _caches(engine)[1]
+
+
+def forget(engine: Engine) -> None:
+    """Forget every history and vendor ``engine`` read: for rows deleted or edited underneath
+    (``crmcore_sql.testing.empty_tables`` calls it), which the caches cannot tell."""
+    histories, versions = _caches(engine)
+    histories.clear()
+    versions.clear()

@@ -31,9 +31,11 @@ from crmcore.events import Event
 
 __all__ = ["TenantRead", "TransactionReads", "VendorStamp"]
 
-#: How many versions a vendor has and the day its latest takes effect. Versions are only ever
-#: added after the latest (``check_vendor_version``) and never change, so this names them.
-VendorStamp = tuple[int, date | None]
+#: How many versions a vendor has, the day its latest takes effect and the greatest of their
+#: tokens (``vendors.token``, random, migration 0016). Versions are only ever added after the
+#: latest (``check_vendor_version``) and never change, and versions deleted and stored again
+#: get new tokens, so this names them.
+VendorStamp = tuple[int, date | None, str | None]
 
 
 @attrs.frozen
@@ -69,7 +71,7 @@ class TransactionReads:
         """The stamp of ``name``'s versions read in this transaction, if still true."""
         if self.vendors_written:
             return None
-        for read in self.tenants.values():
+        for read in reversed(self.tenants.values()):  # the latest read
             if read.vendor == name:
                 return read.vendor_stamp
         return None
@@ -80,15 +82,30 @@ class TransactionReads:
         knew ends there (else it knows nothing more of the tenant)."""
         known = self.histories.pop(tenant_id, None)
         read = self.tenants.get(tenant_id)
+        incarnation = None if read is None else read.incarnation
+        before = self.committed.pop((tenant_id, incarnation), None) if incarnation else None
         if known is None or len(known) != expected_version:
             return
-        if not {id(event) for event in known}.isdisjoint(id(event) for event in events):
-            return  # one object twice: a history's events must be distinct objects
-        history = self.histories[tenant_id] = (*known, *events)
-        if read is not None and read.incarnation is not None:
-            self.committed[(tenant_id, read.incarnation)] = history
+        history = self.histories[tenant_id] = (*known, *_own(events))
+        if incarnation is not None and (before is None or before == known):
+            self.committed[(tenant_id, incarnation)] = history
 
     def added(self, tenant_id: str, incarnation: str, events: tuple[Event, ...]) -> None:
         """A tenant was added with ``events``: its whole history, once committed."""
-        self.histories[tenant_id] = events
-        self.committed[(tenant_id, incarnation)] = events
+        history = self.histories[tenant_id] = _own(events)
+        self.committed[(tenant_id, incarnation)] = history
+
+    def forget(self) -> None:
+        """The caller rolled back (to a savepoint, or the whole transaction through the
+        connection): what was read or appended may be undone, so nothing is known of it. The
+        written flags stay: the transaction's own writes before the savepoint remain."""
+        self.tenants.clear()
+        self.histories.clear()
+        self.committed.clear()
+
+
+def _own(events: tuple[Event, ...]) -> tuple[Event, ...]:
+    """Copies of the caller's events, for the histories kept: each event of a history is its
+    own object (evaluations tell events apart by identity), however the caller reuses its
+    objects later (the same object appended twice, or recorded again)."""
+    return tuple(attrs.evolve(event) for event in events)

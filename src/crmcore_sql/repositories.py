@@ -113,7 +113,11 @@ from crmcore_sql.tables import (
     users_counter,
 )
 from crmcore_sql.tables_vendors import vendors
-from crmcore_sql.transactions import TransactionState, server_ended_transaction
+from crmcore_sql.transactions import (
+    TransactionState,
+    postgresql_aborted,
+    server_ended_transaction,
+)
 
 __all__ = [
     "ONE_STATEMENT_ROWS",
@@ -150,6 +154,7 @@ def _command_row() -> Select[Any]:
         tenant.incarnation,
         select(func.count()).select_from(vendors).where(mine).scalar_subquery().label("vendors"),
         select(func.max(vendors.c.effective)).where(mine).scalar_subquery().label("latest_vendor"),
+        select(func.max(vendors.c.token)).where(mine).scalar_subquery().label("vendor_token"),
         last_invoice.with_only_columns(invoices.c.number).scalar_subquery().label("last_number"),
         last_invoice.with_only_columns(invoices.c.issued).scalar_subquery().label("last_issued"),
         select(last_event.payload).where(*is_last).scalar_subquery().label("last_payload"),
@@ -181,6 +186,14 @@ class _SqlRepository:
         transaction: a statement now would run in a new transaction (issue 13)."""
         self._state.check()
         return self._connection
+
+    def _alive(self) -> bool:
+        """Raise ``ConcurrencyError`` if the server ended the transaction (also a PostgreSQL
+        transaction a failed statement aborted, read from the driver without a round trip),
+        as a statement would: for an answer from what the transaction read before."""
+        if postgresql_aborted(self.connection):
+            raise self._state.lose("PostgreSQL aborted it after a failed statement")
+        return True
 
     @property
     def _sql(self) -> SqlDialect:
@@ -315,13 +328,19 @@ class SqlTenantRepository(_SqlRepository):
             # the transaction as it was: the unit of work stays usable). That event is
             # committed and never changes; a writer appending in between fails the update.
             if known is not None and len(known) == expected_version:  # read just before
-                after = known[-1] if known else None
+                try:
+                    checked = checked_history(tenant_id, events, after=known[-1])
+                except ValidationError:
+                    current = self.version(tenant_id)  # a stale version first, as ever
+                    if current != expected_version:
+                        raise self._stale(tenant_id, current, expected_version) from None
+                    raise
             else:
                 current = self.version(tenant_id)
                 if current != expected_version:
                     raise self._stale(tenant_id, current, expected_version)
                 after = self._event(tenant_id, expected_version)
-            checked = checked_history(tenant_id, events, after=after)
+                checked = checked_history(tenant_id, events, after=after)
             result = self.connection.execute(
                 update(tenants)
                 .where(tenants.c.tenant_id == tenant_id, tenants.c.version == expected_version)
@@ -381,8 +400,9 @@ class SqlTenantRepository(_SqlRepository):
             raise NotFound(f"no tenant {tenant_id!r}", field="tenant_id")
         self._vendors[tenant_id] = row.vendor
         issued = None if row.last_number is None else (row.last_number, row.last_issued)
+        stamp = (row.vendors, row.latest_vendor, row.vendor_token)
         self._state.reads.tenants[tenant_id] = TenantRead(
-            row.vendor, row.version, row.incarnation, (row.vendors, row.latest_vendor), issued
+            row.vendor, row.version, row.incarnation, stamp, issued
         )
         return row
 
@@ -572,7 +592,7 @@ class SqlInvoiceRepository(_SqlRepository):
 
     def last_issued(self, tenant_id: str) -> tuple[str, date] | None:
         read = self._state.reads.last_issued(tenant_id)
-        if read is not None:  # read with the tenant's row in this transaction
+        if read is not None and self._alive():  # read with the tenant's row in this transaction
             return read.last_issued
         with self._translating("reading invoices"):
             row = self.connection.execute(

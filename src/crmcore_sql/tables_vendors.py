@@ -24,5 +24,8 @@ vendors = Table(
     Column("name", VENDOR_NAME, nullable=False),
     Column("effective", Date, nullable=False),
     Column("document", Text, nullable=False),
+    # a random token written with the version (migration 0016): the greatest of a vendor's
+    # tokens is part of the stamp that names its versions (crmcore_sql.reads.VendorStamp)
+    Column("token", String(32), nullable=True),
     PrimaryKeyConstraint("name", "effective"),
 )

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
 from sqlalchemy.engine import URL, Engine, make_url
 
+from crmcore_sql.histories import forget
 from crmcore_sql.metadata import EXACT
 
 __all__ = ["empty_tables", "record_rows", "scratch", "temporary_database"]
@@ -80,3 +81,4 @@ def empty_tables(engine: Engine) -> None:
                     connection.execute(table.update().values({key.parent.name: None}))
         for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
+    forget(engine)  # the engine's caches knew rows that are gone

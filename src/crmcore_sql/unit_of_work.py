@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy import event as sql_event
 from sqlalchemy.engine import Engine
 
 from crmcore.errors import StorageError
@@ -83,6 +84,14 @@ class SqlUnitOfWork:
             connection = self.engine.connect()
         self._connection = connection
         self._state = state = TransactionState()
+
+        # a rollback the caller makes through the connection (to its own savepoint, or of the
+        # whole transaction) may undo what the transaction read and wrote: forget it
+        def forget(*_args: object) -> None:
+            state.reads.forget()
+
+        sql_event.listen(connection, "rollback_savepoint", forget)
+        sql_event.listen(connection, "rollback", forget)
         self.tenants = SqlTenantRepository(connection, state)
         self.catalogs = SqlCatalogRepository(connection, state)
         self.invoices = SqlInvoiceRepository(connection, state)

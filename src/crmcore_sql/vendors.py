@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 from functools import lru_cache
 
@@ -43,6 +44,7 @@ class SqlVendorRepository(_SqlRepository):
                         name=vendor.name,
                         effective=vendor.effective,
                         document=json.dumps(vendor.to_document(), sort_keys=True),
+                        token=uuid.uuid4().hex,
                     )
                 )
             except IntegrityError as exc:
@@ -74,17 +76,19 @@ class SqlVendorRepository(_SqlRepository):
         cache = vendor_cache(self.connection.engine)
         stamp = self._state.reads.vendor_stamp(name)
         known = cache.get(name) if stamp is not None else None
-        if known is not None and known[0] == stamp:
+        if known is not None and known[0] == stamp and self._alive():
             return list(known[1])
         with self._translating("reading the vendor"):
-            documents = self.connection.execute(
-                select(vendors.c.document)
+            rows = self.connection.execute(
+                select(vendors.c.document, vendors.c.token)
                 .where(vendors.c.name == name)
                 .order_by(vendors.c.effective)
-            ).scalars()
-            read = [_parsed(document) for document in documents]
+            ).all()
+            read = [_parsed(row.document) for row in rows]
         if not self._state.reads.vendors_written:  # committed versions only
-            cache.put(name, ((len(read), read[-1].effective if read else None), tuple(read)))
+            latest = read[-1].effective if read else None
+            token = max((row.token for row in rows if row.token is not None), default=None)
+            cache.put(name, ((len(read), latest, token), tuple(read)))
         return read
 
     def names(self) -> list[str]:
