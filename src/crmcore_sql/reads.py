@@ -4,8 +4,8 @@ command's round trips).
 A command (:func:`crmcore.app.commands.record`) starts with its tenant's history.
 :meth:`SqlTenantRepository.history <crmcore_sql.repositories.SqlTenantRepository.history>`
 reads the tenant's row in one statement with what the command asks for next: the stamp of
-its vendor's versions (how many, the day the latest takes effect), the invoice issued last and
-the last stored event. Later calls in the same transaction answer from that read:
+its vendor's versions (:data:`VendorStamp`), the invoice issued last and the last stored
+event. Later calls in the same transaction answer from that read:
 
 - ``invoices.last_issued``, until the transaction writes an invoice;
 - ``vendors.versions``, from the engine's cache of vendors (:mod:`crmcore_sql.histories`)
@@ -17,8 +17,11 @@ the last stored event. Later calls in the same transaction answer from that read
 After a successful commit, the histories the transaction read and then appended to go into
 the engine's history cache (the update proved that nobody else wrote in between), so the
 next command on that tenant reads no events, only the tenant's row, which still checks the
-last event. A rolled-back transaction knows nothing (``TransactionState.reset``), and neither
-does a new one: every unit of work starts empty.
+last event. The events kept are copies of the caller's (:func:`_own`). A rollback forgets
+what the transaction read: ``uow.rollback()`` (``TransactionState.reset``), and a rollback the
+caller makes through the connection, to a savepoint of its own or of the whole transaction
+(:meth:`TransactionReads.forget`, called by the unit of work's connection listener). Every
+unit of work starts empty.
 """
 
 from __future__ import annotations

@@ -329,7 +329,8 @@ class SqlTenantRepository(_SqlRepository):
             # committed and never changes; a writer appending in between fails the update.
             if known is not None and len(known) == expected_version:  # read just before
                 try:
-                    checked = checked_history(tenant_id, events, after=known[-1])
+                    after = known[-1] if known else None
+                    checked = checked_history(tenant_id, events, after=after)
                 except ValidationError:
                     current = self.version(tenant_id)  # a stale version first, as ever
                     if current != expected_version:
