@@ -46,7 +46,6 @@ class TenantRead:
     """A tenant's row as a command read it, with what the command needs next."""
 
     vendor: str
-    version: int
     incarnation: str | None
     vendor_stamp: VendorStamp
     last_issued: tuple[str, date] | None

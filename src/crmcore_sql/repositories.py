@@ -402,9 +402,8 @@ class SqlTenantRepository(_SqlRepository):
         self._vendors[tenant_id] = row.vendor
         issued = None if row.last_number is None else (row.last_number, row.last_issued)
         stamp = (row.vendors, row.latest_vendor, row.vendor_token)
-        self._state.reads.tenants[tenant_id] = TenantRead(
-            row.vendor, row.version, row.incarnation, stamp, issued
-        )
+        read = TenantRead(row.vendor, row.incarnation, stamp, issued)
+        self._state.reads.tenants[tenant_id] = read
         return row
 
     def _history_after(self, tenant_id: str, known: tuple[Event, ...]) -> tuple[Event, ...]:
