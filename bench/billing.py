@@ -8,7 +8,9 @@ is billed first (untimed); the timed run bills February, then the floor writes t
 rows; the two alternate ``--rounds`` times on the same data and the median ratio is printed.
 The floor reads the same rows (the tenants, their checkpoints, the events after them and the
 issued keys: the job's own statements, in the same batches) and writes the same invoice rows
-with plain SQL and no domain logic; the checkpoints the job writes count as its own work.
+and events out (``outbox_events``, the counter moved once per batch) with plain SQL and no
+domain logic; the checkpoints and marks the job writes count as its own work. Between rounds
+February's invoices and events out are taken away again, so that every round writes them.
 Each round starts from January's checkpoints. Before each timed phase the database is
 vacuumed and checkpointed (PostgreSQL) or its WAL checkpointed (SQLite). PostgreSQL: 2
 workers against 1 (the URL from $CRMCORE_TEST_POSTGRES_URL). ``--rss`` runs the billing of
@@ -66,6 +68,8 @@ from crmcore_sql.tables import (
     invoice_lines,
     invoice_series,
     invoices,
+    outbox_counter,
+    outbox_events,
     tenants,
 )
 from crmcore_sql.testing import temporary_database
@@ -136,10 +140,25 @@ def seed(engine: Any, count: int) -> None:
             uow.commit()
 
 
-def take_february(engine: Any, january: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
-    """Remove February's invoices (keeping their rows), rewind the numbering and put back the
-    checkpoints January's run left (``january``); February's checkpoint rows are returned."""
+JANUARY_EVENTS = [0]  # the last event out January's run wrote (its id)
+
+
+def take_february(
+    engine: Any, january: list[Any]
+) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """Remove February's invoices and events out (keeping their rows), rewind the numbering
+    and the events' counter and put back the checkpoints January's run left (``january``);
+    February's checkpoint rows are returned too. Every round then writes the same rows (an
+    event out already stored is not written again: without this, only the first round's job
+    would write its events)."""
     with engine.begin() as connection:
+        events = connection.execute(
+            select(outbox_events)
+            .where(outbox_events.c.id > JANUARY_EVENTS[0])
+            .order_by(outbox_events.c.id)
+        ).all()
+        connection.execute(delete(outbox_events).where(outbox_events.c.id > JANUARY_EVENTS[0]))
+        connection.execute(update(outbox_counter).values(last_id=JANUARY_EVENTS[0]))
         heads = connection.execute(
             select(invoices).where(invoices.c.issued >= FEBRUARY.first_day)
         ).all()
@@ -175,7 +194,7 @@ def take_february(engine: Any, january: list[Any]) -> tuple[list[Any], list[Any]
             select(billing_checkpoints).where(billing_checkpoints.c.day == FEBRUARY.last_day)
         ).all()
         restore_checkpoints(connection, january)
-    return heads, lines, checkpoints
+    return heads, lines, checkpoints, events
 
 
 def restore_checkpoints(connection: Any, rows: list[Any]) -> None:
@@ -186,10 +205,13 @@ def restore_checkpoints(connection: Any, rows: list[Any]) -> None:
         )
 
 
-def floor(engine: Any, heads: list[Any], lines: list[Any], checkpoints: list[Any]) -> float:
+def floor(
+    engine: Any, heads: list[Any], lines: list[Any], checkpoints: list[Any], events: list[Any]
+) -> float:
     """Read what the billing job reads (tenants, checkpoints, the events after them, issued
-    keys: the same statements, in the same batches) and write the same invoice rows: plain
-    SQL, no domain logic. The checkpoints the job writes count as the job's own work."""
+    keys: the same statements, in the same batches) and write the same invoice rows and
+    events out (the counter row moved on once per batch, as the job's): plain SQL, no domain
+    logic. The checkpoints and marks the job writes count as the job's own work."""
     settle(engine)
     start = time.perf_counter()
     by_invoice: dict[int, list[Any]] = {}
@@ -198,6 +220,9 @@ def floor(engine: Any, heads: list[Any], lines: list[Any], checkpoints: list[Any
     heads_by_tenant: dict[str, list[Any]] = {}
     for head in heads:
         heads_by_tenant.setdefault(head.tenant_id, []).append(head)
+    events_by_tenant: dict[str, list[Any]] = {}
+    for event in events:
+        events_by_tenant.setdefault(event.tenant_id, []).append(event)
     bases = sorted({row.basis for row in checkpoints})
     after = ""
     while True:
@@ -230,6 +255,10 @@ def floor(engine: Any, heads: list[Any], lines: list[Any], checkpoints: list[Any
                 rows = [line._asdict() for h in batch for line in by_invoice.get(h.id, [])]
                 if rows:
                     connection.execute(insert(invoice_lines), rows)
+            out = [e._asdict() for t in ids for e in events_by_tenant.get(t, [])]
+            if out:
+                connection.execute(update(outbox_counter).values(last_id=max(e["id"] for e in out)))
+                connection.execute(insert(outbox_events), out)
             after = ids[-1]
     return time.perf_counter() - start
 
@@ -288,6 +317,7 @@ def run_engine(server: str, count: int, rounds: int) -> None:
         bill_period(engine, JANUARY)
         with engine.connect() as connection:
             january = connection.execute(select(billing_checkpoints)).all()
+            JANUARY_EVENTS[0] = connection.execute(select(outbox_counter.c.last_id)).scalar() or 0
         if engine.dialect.name == "postgresql":  # fresh bulk load: give the planner statistics
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                 connection.exec_driver_sql("ANALYZE")
@@ -296,12 +326,13 @@ def run_engine(server: str, count: int, rounds: int) -> None:
         ratios = []
         for _ in range(rounds):
             billing = bill_timed(engine)
-            heads, lines, checkpoints = take_february(engine, january)
-            plain = floor(engine, heads, lines, checkpoints)
+            heads, lines, checkpoints, events = take_february(engine, january)
+            plain = floor(engine, heads, lines, checkpoints, events)
             take_february(engine, january)
             ratios.append(billing / plain)
             print(
-                f"{kind}: {count} tenants, {len(heads)} February invoices: billing "
+                f"{kind}: {count} tenants, {len(heads)} February invoices, {len(events)} events "
+                f"out: billing "
                 f"{billing:.2f}s, floor {plain:.2f}s, ratio {billing / plain:.2f}"
             )
         print(
