@@ -36,15 +36,18 @@ from crmcore.errors import (
     NotFound,
     StorageError,
     UnknownPreset,
+    ValidationError,
 )
 from crmcore.events import (
     Activated,
+    Cancelled,
     Event,
     PaymentMethod,
     PaymentReceived,
     PersonAssigned,
     Prepaid,
     RecordsCreated,
+    RecordsDeleted,
     Reinstated,
     SeatsAdded,
 )
@@ -179,6 +182,70 @@ def test_pay_2_to_4_status_access_and_next_transitions(store: UnitOfWorkFactory)
     blocked = tenant_status(store(), "t1", due + timedelta(days=4))
     assert (blocked.status.value, blocked.access) == ("blocked", Access.NONE)
     assert blocked.to_json()["statuses"][-1] == {"on": "2026-02-19", "status": "blocked"}
+
+
+def _transfer_from_20_january(store: UnitOfWorkFactory) -> None:
+    """Converted on 20 Jan with 2 seats, paying by transfer: the first invoice (2 x 500.00 x
+    12/31 = 387.10 net), issued that day, is due 14 days later, on 3 Feb (BILL-4)."""
+    record(
+        store(),
+        "t1",
+        Activated(at("2026-01-20"), "standard", seats=2, payment=PaymentMethod.TRANSFER),
+    )
+
+
+def test_pay_5_a_customers_cancellation_is_not_followed_by_payment_delay_statuses(
+    store: UnitOfWorkFactory,
+) -> None:
+    """END-4 on 25 Jan, the invoice due 3 Feb never paid: the status stays ``cancelled``
+    (PAY-5: states only move forward; it was ``blocked`` on 7 Feb = 3 Feb + 4, PAY-2, and
+    ``cancelled`` again on 5 Apr = 3 Feb + 61, PAY-3) until the purge on 3 Feb + 151 = 4 Jul
+    (PAY-4), the one transition announced."""
+    _transfer_from_20_january(store)
+    record(store(), "t1", Cancelled(at("2026-01-25")))
+    purge = (date(2026, 7, 4), "purged", "PAY-4")
+    assert date(2026, 2, 3) + timedelta(days=151) == purge[0]
+    for day in (date(2026, 1, 26), date(2026, 2, 7), date(2026, 4, 5)):
+        view = tenant_status(store(), "t1", day)
+        assert view.status.value == "cancelled", day
+        assert [(n.on, n.status, n.rule) for n in view.next] == [purge], day
+    view = tenant_status(store(), "t1", date(2026, 7, 4))
+    assert [(s.on.isoformat(), s.status) for s in view.statuses] == [
+        ("2026-01-05", "trial"),
+        ("2026-01-20", "active"),
+        ("2026-01-25", "cancelled"),
+        ("2026-07-04", "purged"),
+    ]
+
+
+def test_pay_5_no_records_are_deleted_after_a_purge_for_payment_delay(
+    store: UnitOfWorkFactory,
+) -> None:
+    """Never paid, purged on 3 Feb + 151 = 4 Jul (PAY-4): deleting records on 5 Jul is
+    refused (PAY-5: a purge is final) and nothing is stored; on 3 Jul it was accepted."""
+    _transfer_from_20_january(store)
+    record(store(), "t1", RecordsCreated(at("2026-01-21"), "client", 10))
+    record(store(), "t1", RecordsDeleted(at("2026-07-03"), "client", 1))
+    stored = version(store)
+    with pytest.raises(CommandRefused) as refused:
+        record(store(), "t1", RecordsDeleted(at("2026-07-05"), "client", 5))
+    assert (refused.value.rule, refused.value.field) == ("PAY-5", "delete_records")
+    assert version(store) == stored
+
+
+def test_bill_7_a_payment_finer_than_the_minor_unit_is_refused(store: UnitOfWorkFactory) -> None:
+    """A payment of 528.885 CZK (a tenth of a haler) would leave 0.005 unpaid for ever (PAY-1)
+    and the tenant blocked (PAY-2): refused naming the amount and BILL-7, nothing stored, the
+    store usable; 528.89 is accepted."""
+    _transfer_from_20_january(store)
+    stored = version(store)
+    with pytest.raises(ValidationError) as refused:
+        record(store(), "t1", PaymentReceived(at("2026-01-22"), Decimal("528.885")))
+    assert (refused.value.field, refused.value.rule) == ("event.amount", "BILL-7")
+    assert "528.885" in str(refused.value)
+    assert version(store) == stored
+    record(store(), "t1", PaymentReceived(at("2026-01-22"), Decimal("528.89")))
+    assert version(store) == stored + 1
 
 
 def test_pay_3_a_new_term_after_cancellation_is_refused_until_reinstated(

@@ -454,6 +454,31 @@ def test_stor_1_seats_released_mid_period_keep_their_storage_to_its_end(
     assert isinstance(stor, StorageRefusal) and stor.limit == 3 * 10 * GB
 
 
+def test_stor_1_seats_bought_mid_period_then_released_keep_their_storage_to_its_end(
+    unit_of_work: Factory,
+) -> None:
+    """STOR-1 with PRO-2 and BILL-3: ``crm`` (3 GB a seat) with 2 seats from 10 Jan; a seat
+    bought on 12 Jan is charged to 31 Jan (in arrears, on February's invoice) and, released
+    on 13 Jan, stays paid to 31 Jan: the pool stays 3 GB x 3 = 9 GB to the period's end
+    (1 + 8 GB stored on 13 Jan fit, one byte more on 31 Jan does not), and is 3 GB x 2 =
+    6 GB from 1 Feb."""
+    tenant = _paid(unit_of_work, "crm", 2)
+    record(unit_of_work(), tenant, SeatsAdded(datetime(2026, 1, 12, 9, tzinfo=WARSAW), 1))
+    use = store_file(unit_of_work(), tenant, datetime(2026, 1, 12, 10, tzinfo=WARSAW), "a.pdf", GB)
+    assert (use.limit, use.seats) == (3 * 3 * GB, 3)
+    record(unit_of_work(), tenant, SeatsRemoved(datetime(2026, 1, 13, 9, tzinfo=WARSAW), 1))
+    use = store_file(
+        unit_of_work(), tenant, datetime(2026, 1, 13, 10, tzinfo=WARSAW), "b.zip", 8 * GB
+    )
+    assert (use.used, use.limit, use.seats) == (9 * GB, 9 * GB, 3)
+    with pytest.raises(CommandRefused, match="STOR-1"):
+        store_file(unit_of_work(), tenant, datetime(2026, 1, 31, 23, tzinfo=WARSAW), "c.txt", 1)
+    with pytest.raises(CommandRefused, match="STOR-1") as refused:
+        store_file(unit_of_work(), tenant, datetime(2026, 2, 1, 10, tzinfo=WARSAW), "d.txt", 1)
+    stor = refused.value.refusal
+    assert isinstance(stor, StorageRefusal) and stor.limit == 3 * 2 * GB
+
+
 def test_stor_1_8_gb_per_seat_and_20_seats_pool_160_gb(unit_of_work: Factory) -> None:
     """STOR-1's own example: CRM + sales automation, 20 seats -> 8 GB x 20 = 160 GB."""
     tenant = _paid(unit_of_work, "sales", 20)

@@ -67,6 +67,7 @@ from crmcore.events import (
     BillingProfileChanged,
     Cancelled,
     Event,
+    PaymentReceived,
     PlanChanged,
     Prepaid,
     SeatsAdded,
@@ -76,6 +77,7 @@ from crmcore.events import (
     entry_order_problem,
 )
 from crmcore.invoices import InvoiceLine
+from crmcore.money import Money
 from crmcore.notices import (
     limits_change_effective,
     price_change_effective,
@@ -324,6 +326,19 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
         raise
 
 
+def _check_amount(event: Event, currency: str) -> None:
+    """A payment is money in the tenant's currency: whole minor units (BILL-7; a scenario's
+    ``pay`` is refused so too). A finer amount would leave a fraction of a minor unit unpaid
+    for ever (PAY-1: oldest first), and the tenant blocked (PAY-2)."""
+    amount = event.amount if isinstance(event, PaymentReceived) else None
+    if amount is not None and not Money(amount, currency).is_rounded():
+        raise ValidationError(
+            f"has more decimals than {currency} allows, got {amount}",
+            field="event.amount",
+            rule="BILL-7",
+        )
+
+
 def record_in(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     """:func:`record` in ``uow``, already entered, with what the caller wrote in it (one
     transaction); commits, or raises ``CommandRefused`` (whose ``on`` is the day the command
@@ -346,6 +361,7 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     _check_not_silently_late(uow, tenant_id, event, effective, entered_on)
     day = max(effective, entered_on)
     terms = terms_of(version_in_force(versions, name, day), tenant_id, versions)
+    _check_amount(event, terms.terms.currency)
     horizon = day + CHARGE_HORIZON
     keep_on = day - timedelta(days=1)  # the next command resumes from that day's end
     after = evaluate_tenant(

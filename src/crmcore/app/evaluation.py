@@ -594,7 +594,7 @@ def _evaluate_once(
         invoices=invoices,
         payments=_payments(tenant, timeline, invoices, card_keys),
         payments_for=tuple(invoices),
-        statuses=_statuses(history[0], policy, timeline),
+        statuses=lifecycle_statuses(history[0], policy, timeline),
         refusals=[
             RuleRefusal(
                 refusal.day,
@@ -681,7 +681,9 @@ def _first_after_contract_ended(
     return None
 
 
-def _statuses(created: Event, policy: VendorPolicy, timeline: Timeline) -> list[StatusChange]:
+def lifecycle_statuses(
+    created: Event, policy: VendorPolicy, timeline: Timeline
+) -> list[StatusChange]:
     """Every status change with the vendor day it took effect, starting with the trial."""
     day = vendor_date(created.at, policy.timezone)
     result = [StatusChange(day, timeline.initial.status.value)]

@@ -21,6 +21,7 @@ core replay it:
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -310,9 +311,32 @@ def closed_spans(log: Sequence[DunningTransition]) -> list[tuple[date, date]]:
     return spans
 
 
+#: Lifecycle statuses that end the contract (END-1, END-4, TRIAL-2; TRIAL-4 purged).
+_LIFECYCLE_ENDED = frozenset({TenantStatus.CANCELLED.value, TenantStatus.PURGED.value})
+
+
+def merged_dunning(
+    lifecycle: Sequence[StatusChange], log: Sequence[DunningTransition]
+) -> list[DunningTransition]:
+    """The transitions of ``log`` that change the merged status: none while the lifecycle
+    has ended the contract (a customer's cancellation, END-4; a fixed term's end, END-1; a
+    trial's purge, TRIAL-4) but a purge for payment delay (PAY-4): states only move forward
+    (PAY-5), and an unpaid invoice of a cancelled tenant neither blocks it (PAY-2) nor
+    cancels it again (PAY-3). ``lifecycle``: the lifecycle's changes, oldest first."""
+    kept: list[DunningTransition] = []
+    days = [change.on for change in lifecycle]
+    for transition in log:
+        index = bisect.bisect_right(days, transition.on) - 1  # the lifecycle's first
+        ended = index >= 0 and lifecycle[index].status in _LIFECYCLE_ENDED
+        if ended and transition.status is not DunningStatus.PURGED:
+            continue
+        kept.append(transition)
+    return kept
+
+
 def _add_statuses(context: RulesContext, log: Sequence[DunningTransition]) -> None:
     merged = list(context.statuses)
-    for transition in log:
+    for transition in merged_dunning(context.statuses, log):
         merged.append(StatusChange(transition.on, transition.status.value))
     merged.sort(key=lambda s: s.on)  # stable: the lifecycle's own change comes first
     result: list[StatusChange] = []
@@ -390,7 +414,12 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
         day = vendor_date(event.at, policy.timezone)
         if isinstance(event, RecordsDeleted):
             held = counts.get(event.kind, 0)
-            if event.count > held:
+            if _purged_by(context.dunning, event.at):  # PAY-4: nothing is left to delete
+                problem = "the instance has been purged"
+                context.refusals.append(
+                    RuleRefusal(day, "delete_records", "PAY-5", problem, event=event)
+                )
+            elif event.count > held:
                 problem = f"{event.count} {event.kind} record(s) asked, {held} held"
                 context.refusals.append(
                     RuleRefusal(day, "delete_records", "REC-3", problem, event=event)
@@ -431,6 +460,11 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                 LimitWarning(day, decision.rule, decision.records, decision.limit, event=event)
             )
     context.refusals.sort(key=lambda r: r.on)
+
+
+def _purged_by(log: Sequence[DunningTransition], at: datetime) -> bool:
+    """Purged for payment delay at or before ``at`` (PAY-4; a purge is final, PAY-5)."""
+    return any(t.status is DunningStatus.PURGED and t.at <= at for t in log)
 
 
 def _plan_in_force(day_catalog: Catalog, catalog: Catalog, code: str | None) -> Plan:

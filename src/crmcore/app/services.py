@@ -64,6 +64,7 @@ from crmcore.outbox import limit_reached_event, refusal_event
 from crmcore.outcomes import ApiCallRefusal, StorageRefusal
 from crmcore.ports import UnitOfWork, User
 from crmcore.roles import Role
+from crmcore.tenancy.aggregate import Timeline
 from crmcore.tenancy.seats import check_account_creation
 from crmcore.tenancy.state import TenantState, TenantStatus
 
@@ -172,12 +173,26 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
             f"the instance is {dunning.value}", field=command, rule=_DUNNING_RULE[dunning]
         )
     plan = terms.catalog.get(state.plan) if state.plan else terms.catalog.top
-    return TenantInForce(terms, state, plan, day, at, _paid_seats(evaluation.invoices, day))
+    paid = _paid_seats(evaluation.invoices, evaluation.timeline, day, at)
+    return TenantInForce(terms, state, plan, day, at, paid)
 
 
-def _paid_seats(invoices: Sequence[Invoice], day: date) -> int:
-    """The most seats a subscription line invoiced for a period holding ``day`` is for."""
-    return max((line.seats or 0 for line in subscription_lines_on(invoices, day)), default=0)
+def _paid_seats(invoices: Sequence[Invoice], timeline: Timeline, day: date, at: datetime) -> int:
+    """The seats paid for the billing period holding ``day``: the most a subscription line
+    invoiced for it is for, or the most held since the period began up to ``at`` when more:
+    a seat bought mid-period is charged to the period's end (PRO-2 in arrears, PRO-3 at
+    once) and one released stays paid to its end (BILL-3)."""
+    lines = subscription_lines_on(invoices, day)
+    if not lines:
+        return 0
+    began = min(line.first_day for line in lines if line.first_day is not None)
+    paid = max(line.seats or 0 for line in lines)
+    for step in timeline.steps:
+        if step.at > at:
+            break
+        if step.day >= began:
+            paid = max(paid, step.after.seats)
+    return paid
 
 
 def _refused(error: CrmError, command: str) -> NoReturn:
