@@ -17,7 +17,7 @@ from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor, set_billing_profile
 from crmcore.catalog import Catalog, Cycle, Plan, Price
 from crmcore.errors import ValidationError
-from crmcore.events import Activated, BillingProfileChanged
+from crmcore.events import Activated, BillingProfileChanged, PaymentMethod
 from crmcore.memory import InMemoryStorage
 from crmcore.periods import Period
 from crmcore.ports import UnitOfWork
@@ -109,3 +109,68 @@ def test_a_bad_profile_event_is_refused(values: dict[str, str], field: str) -> N
     with pytest.raises(ValidationError) as refused:
         BillingProfileChanged(at("2026-01-05"), **values)
     assert refused.value.field == field
+
+
+def _fees_vendor(unit_of_work: Callable[[], UnitOfWork]) -> None:
+    """acme as in :func:`setup`, with a transfer fee of 50.00 (BILL-4, PLAN-4)."""
+    plans = Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "500.00")])])
+    vendor = vendor_from_preset(
+        "raynet",
+        name="acme",
+        effective=date(2026, 1, 1),
+        catalog=plans,
+        vat_rates={"CZ": "0.21", "SK": "0.23"},
+        fees={"transfer": "50.00"},
+    )
+    save_vendor(unit_of_work(), vendor)
+
+
+def _invoices(unit_of_work: Callable[[], UnitOfWork]) -> list[tuple[date, date, str, str]]:
+    with unit_of_work() as uow:
+        invoices = sorted(uow.invoices.for_tenant("t1"), key=lambda i: i.issued)
+    return [
+        (i.issued, i.due, str(i.gross.amount), "+".join(line.kind.value for line in i.lines))
+        for i in invoices
+    ]
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_bill_4_the_profiles_payment_method_pays_an_activation_that_names_none(
+    store: str, tmp_path: Path
+) -> None:
+    """BILL-4: t1's profile pays by transfer, and its activation on 1 Feb (2 seats of
+    standard) names no method: its invoices are due 14 days after issue with the transfer
+    fee, (1000.00 + 50.00) x 1.23 = 1291.50 (SK, PLAN-2). From 15 Mar its profile pays by card
+    (CZ): the 1 Apr invoice is charged at issue, due that day, 1000.00 x 1.21 = 1210.00."""
+    if store == "memory":
+        unit_of_work: Callable[[], UnitOfWork] = InMemoryStorage().unit_of_work
+    else:
+        engine = crmcore_sql.create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+        crmcore_sql.migrate(engine)
+        unit_of_work = lambda: crmcore_sql.unit_of_work(engine)  # noqa: E731
+    _fees_vendor(unit_of_work)
+    by_transfer = TenantBillingProfile("SK", "billing@firma.sk", payment="transfer")
+    register_tenant(unit_of_work(), "t1", "acme", at("2026-01-05"), profile=by_transfer)
+    record(unit_of_work(), "t1", Activated(at("2026-02-01"), "standard", seats=2))
+    set_billing_profile(unit_of_work(), "t1", at("2026-03-15"), CZECH)  # card (the default)
+    bill_tenant(unit_of_work(), "t1", date(2026, 4, 30))
+    assert _invoices(unit_of_work) == [
+        (date(2026, 2, 1), date(2026, 2, 15), "1291.50", "subscription+transfer_fee"),
+        (date(2026, 3, 1), date(2026, 3, 15), "1291.50", "subscription+transfer_fee"),
+        (date(2026, 4, 1), date(2026, 4, 1), "1210.00", "subscription"),
+    ]
+
+
+def test_bill_4_an_activation_naming_its_method_is_paid_so_whatever_the_profile() -> None:
+    """The profile pays by transfer; an activation naming card is charged at issue: the
+    1 Feb invoice is due that day, 1000.00 x 1.23 = 1230.00, no fee."""
+    storage = InMemoryStorage()
+    _fees_vendor(storage.unit_of_work)
+    by_transfer = TenantBillingProfile("SK", "billing@firma.sk", payment="transfer")
+    register_tenant(storage.unit_of_work(), "t1", "acme", at("2026-01-05"), profile=by_transfer)
+    card = Activated(at("2026-02-01"), "standard", seats=2, payment=PaymentMethod.CARD)
+    record(storage.unit_of_work(), "t1", card)
+    bill_tenant(storage.unit_of_work(), "t1", date(2026, 2, 28))
+    assert _invoices(storage.unit_of_work) == [
+        (date(2026, 2, 1), date(2026, 2, 1), "1230.00", "subscription"),
+    ]

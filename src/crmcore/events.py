@@ -128,8 +128,9 @@ def _cycle(value: object) -> Cycle:
     return _member(Cycle, value, "cycle", "BILL-1")
 
 
-def _payment_method(value: object) -> PaymentMethod:
-    return _member(PaymentMethod, value, "payment", "BILL-4")
+def _payment_method(value: object) -> PaymentMethod | None:
+    """None: the method in force (the billing profile's, else the tenant's so far, else card)."""
+    return None if value is None else _member(PaymentMethod, value, "payment", "BILL-4")
 
 
 def _outage_kind(_i: object, attribute: attrs.Attribute[str], value: str) -> None:
@@ -168,25 +169,28 @@ class TenantCreated:
 
 @attrs.frozen
 class Activated:
-    """Conversion to paid (TRIAL-3) on ``plan`` with ``seats`` accounts."""
+    """Conversion to paid (TRIAL-3) on ``plan`` with ``seats`` accounts, paid by ``payment``
+    (BILL-4); None: by the method in force, the billing profile's
+    (:class:`BillingProfileChanged`), else card."""
 
     at: datetime = attrs.field(validator=_aware)
     plan: str = attrs.field(validator=_non_empty)
     cycle: Cycle = attrs.field(default=Cycle.MONTHLY, converter=_cycle)
     seats: int = attrs.field(default=1, validator=_count(MAX_SEATS, "SEAT-1"))
-    payment: PaymentMethod = attrs.field(default=PaymentMethod.CARD, converter=_payment_method)
+    payment: PaymentMethod | None = attrs.field(default=None, converter=_payment_method)
     recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
 @attrs.frozen
 class Prepaid:
-    """A prepaid term of ``months`` months (TERM-1)."""
+    """A prepaid term of ``months`` months (TERM-1), paid by ``payment`` (None: as
+    :class:`Activated`)."""
 
     at: datetime = attrs.field(validator=_aware)
     plan: str = attrs.field(validator=_non_empty)
     months: int = attrs.field(validator=_count(MAX_PREPAID_MONTHS, "TERM-1"))
     seats: int = attrs.field(default=1, validator=_count(MAX_SEATS, "SEAT-1"))
-    payment: PaymentMethod = attrs.field(default=PaymentMethod.CARD, converter=_payment_method)
+    payment: PaymentMethod | None = attrs.field(default=None, converter=_payment_method)
     recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 
@@ -290,13 +294,16 @@ def _tax_id(_i: object, attribute: attrs.Attribute[str | None], value: str | Non
 @attrs.frozen
 class BillingProfileChanged:
     """The tenant's billing profile from ``at`` on: the customer's ``country`` (its VAT rate,
-    PLAN-2), the ``billing_email`` invoices go to (BILL-5) and an optional ``tax_id``. It
-    applies to the invoices issued from its vendor day on; an issued invoice never changes."""
+    PLAN-2), the ``billing_email`` invoices go to (BILL-5), an optional ``tax_id`` and the
+    ``payment`` method (BILL-4; None: unchanged). It applies to the invoices issued from its
+    vendor day on (the method: from its instant on, and to an activation that names none);
+    an issued invoice never changes."""
 
     at: datetime = attrs.field(validator=_aware)
     country: str = attrs.field(validator=_country)
     billing_email: str | None = attrs.field(default=None, validator=_email)
     tax_id: str | None = attrs.field(default=None, validator=_tax_id)
+    payment: PaymentMethod | None = attrs.field(default=None, converter=_payment_method)
     recorded: datetime | None = attrs.field(default=None, validator=_recorded)
 
 

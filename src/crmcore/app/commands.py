@@ -303,7 +303,9 @@ def set_billing_profile(
 
 
 def _profile_event(at: datetime, profile: TenantBillingProfile) -> BillingProfileChanged:
-    return BillingProfileChanged(at, profile.country, profile.billing_email, profile.tax_id)
+    return BillingProfileChanged(
+        at, profile.country, profile.billing_email, profile.tax_id, payment=profile.payment
+    )
 
 
 def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:

@@ -58,8 +58,10 @@ from crmcore.errors import (
 from crmcore.events import (
     MAX_SEATS,
     Activated,
+    BillingProfileChanged,
     Cancelled,
     Event,
+    PaymentMethod,
     PersonAssigned,
     PersonUnassigned,
     PlanChanged,
@@ -408,7 +410,7 @@ def _activate(
         status=TenantStatus.FREE if plan.is_free else TenantStatus.ACTIVE,
         plan=plan.code,
         cycle=event.cycle,
-        payment=event.payment,
+        payment=event.payment or state.payment or PaymentMethod.CARD,  # BILL-4
         seats=event.seats,
         activated=vendor_date(event.at, policy.timezone),
     )
@@ -440,7 +442,7 @@ def _prepay(
         status=TenantStatus.ACTIVE,
         plan=plan.code,
         cycle=None,
-        payment=event.payment,
+        payment=event.payment or state.payment or PaymentMethod.CARD,  # BILL-4
         seats=event.seats,
         activated=day,
         term=Period.months(day, event.months),
@@ -530,7 +532,19 @@ def _cancel(
     return ended
 
 
+def _profile(
+    state: TenantState, event: BillingProfileChanged, catalog: Catalog, policy: VendorPolicy
+) -> TenantState:
+    """BILL-4: the profile's payment method is in force from its instant on (the invoices
+    issued after it, an activation naming none); its country and e-mail are the invoices'
+    (PLAN-2, BILL-5: :mod:`crmcore.app.evaluation`)."""
+    if event.payment is None or event.payment is state.payment:
+        return state
+    return evolve_state(state, payment=event.payment)
+
+
 _HANDLERS: dict[type, Callable[[TenantState, Any, Catalog, VendorPolicy], TenantState]] = {
+    BillingProfileChanged: _profile,
     Activated: _activate,
     Prepaid: _prepay,
     SeatsAdded: _add_seats,

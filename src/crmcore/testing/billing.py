@@ -120,7 +120,7 @@ def scenario_documents(draw: st.DrawFn) -> dict[str, Any]:
                 "plan": event.plan,
                 "cycle": event.cycle.value,
                 "seats": event.seats,
-                "payment": event.payment.value,
+                "payment": (event.payment or PaymentMethod.CARD).value,
             }
         elif isinstance(event, SeatsAdded | SeatsRemoved):
             item["count"] = event.count
