@@ -37,12 +37,15 @@ from crmcore.events import (
     Activated,
     Cancelled,
     Event,
+    PaymentMethod,
+    PaymentReceived,
     Prepaid,
     RecordsCreated,
     RecordsDeleted,
     TenantCreated,
 )
 from crmcore.memory import InMemoryStorage
+from crmcore.money import Money
 from crmcore.ports import UnitOfWork
 from crmcore.tenancy.state import TenantStatus
 from crmcore.vendors import Vendor, vendor_from_preset
@@ -502,4 +505,54 @@ def test_notice_4_the_daily_job_credits_what_it_issued_under_the_refused_version
         (date(2026, 3, 1), Decimal("500.00"), None),
         (EFFECTIVE, Decimal("600.00"), None),
         (date(2026, 4, 2), Decimal("-600.00"), stored[2].number),
+    ]
+
+
+# --- PLAN-2, BILL-4: an invoice keeps the VAT rate and fee of its issue day --------------------
+
+
+def taxed() -> Vendor:
+    """The second version, from 1 Apr: VAT 23 % in Czechia and a transfer fee of 50.00."""
+    return attrs.evolve(
+        acme(100, EFFECTIVE),
+        vat_rates={"CZ": Decimal("0.23")},
+        fees={"transfer": Money.of("50.00", "CZK")},
+    )
+
+
+def test_plan_2_bill_4_a_new_version_never_rates_again_what_was_issued_before_it(
+    store: UnitOfWorkFactory,
+) -> None:
+    """t2 pays by transfer from 1 Feb (standard, one seat): February's and March's invoices
+    are 500.00 x 1.21 = 605.00, due 14 days after issue, no fee (acme's first version), each
+    paid in full on the 10th. The version in force from 1 Apr (VAT 23 %, a 50.00 transfer
+    fee) rates April's invoice only, (500.00 + 50.00) x 1.23 = 676.50: the ones issued before
+    keep 21 %, so t2 owes nothing on 2 Apr and is active (rated again at 23 %, 615.00 each,
+    it was blocked from 19 Feb, PAY-2). t1 (card) likewise: 605.00, 605.00, 615.00."""
+    register_tenant(store(), "t2", "acme", at("2026-01-05"))
+    record(store(), "t2", Activated(at("2026-02-01"), "standard", payment=PaymentMethod.TRANSFER))
+    for day in ("2026-02-10", "2026-03-10"):
+        record(store(), "t2", PaymentReceived(at(day), Decimal("605.00")))
+    save_vendor(store(), taxed(), announced=ANNOUNCED)
+    view = tenant_status(store(), "t2", date(2026, 4, 2))
+    assert (view.status, [s.status for s in view.statuses]) == (
+        TenantStatus.ACTIVE,
+        ["trial", "active"],
+    )
+    for tenant, april in (("t2", ("676.50", date(2026, 4, 15))), ("t1", ("615.00", None))):
+        bill_tenant(store(), tenant, date(2026, 4, 30))
+        with store() as uow:
+            issued = sorted(uow.invoices.for_tenant(tenant), key=lambda i: i.issued)
+        assert [(str(i.vat_rate), str(i.gross.amount)) for i in issued] == [
+            ("0.21", "605.00"),
+            ("0.21", "605.00"),
+            ("0.23", april[0]),
+        ], tenant
+        if april[1] is not None:
+            assert [i.due for i in issued] == [date(2026, 2, 15), date(2026, 3, 15), april[1]]
+    # April's invoice is left unpaid: blocked from 15 Apr + 4 = 19 Apr (PAY-2), not before
+    view = tenant_status(store(), "t2", date(2026, 4, 30))
+    assert [(s.on, s.status) for s in view.statuses][1:] == [
+        (date(2026, 2, 1), "active"),
+        (date(2026, 4, 19), "blocked"),
     ]

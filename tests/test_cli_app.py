@@ -75,7 +75,7 @@ def test_record_one_command(capsys: pytest.CaptureFixture[str], db: str) -> None
         ({"on": "2026-05-21", "do": "remove_seats", "count": 20}, "remove_seats: cannot release"),
         ({"on": "2026-05-21", "do": "add_seats", "count": -1}, "--event.count: must be"),
         ({"on": "2026-05-21", "do": "change_plan", "plan": "gold"}, "--event.plan: unknown plan"),
-        ({"on": "2026-01-01", "do": "add_seats", "count": 1}, "event.at: "),
+        ({"on": "2026-01-01", "do": "add_seats", "count": 1}, "--event.at: "),
     ],
 )
 def test_record_refusals_are_one_line_and_store_nothing(

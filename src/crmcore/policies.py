@@ -18,6 +18,7 @@ Long because every parameter RULES.md names, as frozen values: declarative.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from datetime import time
@@ -153,6 +154,17 @@ DEFAULT_CARD_DUE_DAYS = 0
 DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH = 12
 
 
+@functools.lru_cache(maxsize=256)
+def _shared_numbers(invoice_series: str, correction_series: str) -> list[str]:
+    """The numbers of two templates (checked ones) that are alike for years 2026-2027 and
+    numbers 1-119: none when they number apart (BILL-6)."""
+    invoices, corrections = (
+        {template.format(year=year, number=n) for year in (2026, 2027) for n in range(1, 120)}
+        for template in (invoice_series, correction_series)
+    )
+    return sorted(invoices & corrections)
+
+
 @attrs.frozen
 class BillingPolicy:
     """BILL-1..7, PRO-1..7, TERM-1..3."""
@@ -179,10 +191,13 @@ class BillingPolicy:
     )
 
     def __attrs_post_init__(self) -> None:
-        if self.correction_series == self.invoice_series:
+        # BILL-6: an invoice and a correction never share a number (the templates may differ
+        # as text and still render alike: "{year}/{number}" and "{year}/{number:d}")
+        shared = _shared_numbers(self.invoice_series, self.correction_series)
+        if shared:
             raise ValidationError(
-                f"must differ from invoice_series {self.invoice_series!r}: corrections are"
-                " numbered in their own series",
+                f"must give numbers other than invoice_series {self.invoice_series!r} gives"
+                f" ({shared[0]!r} is both): corrections are numbered in their own series",
                 field="correction_series",
                 rule="BILL-6",
             )

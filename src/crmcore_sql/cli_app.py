@@ -5,6 +5,9 @@
 
 Exit status: 0 done; 2 bad input or a refused command (one line on stderr naming the field
 or JSON path, the value and the rule); 1 an unreachable or unmigrated database.
+
+Long because it holds every application-layer door on a database, each with its options,
+its checks before anything is stored and its output, around one engine's handling.
 """
 
 from __future__ import annotations
@@ -26,12 +29,21 @@ from crmcore.app.simulation import simulate_stored
 from crmcore.app.whatif import RepriceReport, combine, preview, reprice
 from crmcore.cli import read_scenario_file
 from crmcore.dates import vendor_date
-from crmcore.errors import CommandRefused, CrmError, NotFound, ValidationError
+from crmcore.errors import (
+    CommandRefused,
+    CrmError,
+    NotFound,
+    OutOfOrderError,
+    ValidationError,
+)
+from crmcore.events import entered
 from crmcore.invoices import Invoice
+from crmcore.memory import InMemoryStorage
 from crmcore.scenario.input import parse_event
 from crmcore.scenario.runner import dumps, invoice_json
 from crmcore.serialization import read_json
 from crmcore.vendors import Vendor
+from crmcore_sql import convert
 from crmcore_sql.cli_options import DEFAULT_DB, engine_for, parse_day
 from crmcore_sql.engine import translate_errors
 from crmcore_sql.migrate import current_revision, migrate, require_migrated
@@ -130,6 +142,7 @@ def _simulate(args: argparse.Namespace, plain: Callable[[argparse.Namespace], in
     if args.db is None:
         return plain(args)
     document = read_scenario_file(args.file)
+    _storable(document)
     engine = engine_for(args.db)
     try:
         with translate_errors("opening the database"), engine.connect() as connection:
@@ -144,6 +157,19 @@ def _simulate(args: argparse.Namespace, plain: Callable[[argparse.Namespace], in
     return 0
 
 
+def _storable(document: object) -> None:
+    """Refuse, before a database is created or anything stored in it, a scenario the storage
+    could not hold: it is run through the same layer in memory first and every invoice
+    turned into its rows (amounts in 64-bit minor units, BILL-7). A scenario refused by its
+    input is refused here too, with the same message."""
+    storage = InMemoryStorage()
+    simulate_stored(document, storage.unit_of_work)
+    with storage.unit_of_work() as uow:
+        for tenant_id in uow.tenants.ids():
+            for invoice in uow.invoices.for_tenant(tenant_id):
+                convert.invoice_to_rows(invoice, None)
+
+
 def _record(args: argparse.Namespace) -> int:
     raw = read_json(args.event.encode("utf-8"), root="--event")
     engine = engine_for(args.db)
@@ -152,7 +178,12 @@ def _record(args: argparse.Namespace) -> int:
         with SqlUnitOfWork(engine) as uow:
             vendor = uow.vendors.get(uow.tenants.vendor(args.tenant))
         event = parse_event(raw, vendor.catalog, vendor.currency, vendor.policy, "--event")
-        done = record(SqlUnitOfWork(engine), args.tenant, event)
+        try:
+            done = record(SqlUnitOfWork(engine), args.tenant, event)
+        except OutOfOrderError as exc:  # its field names the option the event came in
+            if exc.field is None or not exc.field.startswith("event."):
+                raise
+            raise exc.naming(f"--{exc.field}") from exc
     finally:
         engine.dispose()
     day = vendor_date(event.at, vendor.policy.timezone)
@@ -242,11 +273,18 @@ def _paid(uow: SqlUnitOfWork, tenant_id: str, stored: list[Invoice]) -> dict[str
 
     try:
         timezone = uow.vendors.get(uow.tenants.vendor(tenant_id)).policy.timezone
-        last = max(vendor_date(_now(), timezone), *(invoice.issued for invoice in stored))
+        history = uow.tenants.history(tenant_id)
+        # every payment recorded counts, also one dated after today (PAY-1): up to the
+        # day the last event was entered (events are stored in entry order)
+        last = max(
+            vendor_date(_now(), timezone),
+            vendor_date(entered(history[-1]), timezone),
+            *(invoice.issued for invoice in stored),
+        )
         terms = tenant_terms(uow, tenant_id, last)
     except NotFound:  # a tenant of a preset, billed by the legacy job: nothing to allocate
         return {}
-    evaluation = evaluate_tenant(terms, uow.tenants.history(tenant_id), last)
+    evaluation = evaluate_tenant(terms, history, last)
     by_key = {i.key: evaluation.paid.get(i.number) for i in evaluation.invoices}
     return {i.number: amount for i in stored if (amount := by_key.get(i.key)) is not None}
 

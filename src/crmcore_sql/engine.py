@@ -27,7 +27,13 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 
-from crmcore.errors import ConcurrencyError, ConfigurationError, StorageError, short_repr
+from crmcore.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    StorageError,
+    ValidationError,
+    short_repr,
+)
 
 __all__ = [
     "create_engine",
@@ -54,7 +60,7 @@ PYSQLITE_ARGUMENTS = frozenset(
 def parse_url(url: str | URL) -> URL:
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         raise ConfigurationError(f"not a database URL: {url!s}", field="--db") from exc
     backend = parsed.get_backend_name()
     if backend == "mariadb":
@@ -68,6 +74,15 @@ def parse_url(url: str | URL) -> URL:
         )
     if "+" not in parsed.drivername:
         parsed = parsed.set(drivername=DRIVERS[backend])
+    port = parsed.port
+    if port is not None and not 0 < port < 65536:
+        raise ConfigurationError(
+            f"{describe_url(parsed)}: port {port} is not in 1..65535", field="--db"
+        )
+    if backend != "sqlite" and not parsed.database:
+        raise ConfigurationError(
+            f"{describe_url(parsed)} names no database (.../DATABASE at its end)", field="--db"
+        )
     return _sqlite_url(parsed) if backend == "sqlite" else parsed
 
 
@@ -134,11 +149,32 @@ def create_engine(url: str | URL, **options: Any) -> Engine:
             options.setdefault("isolation_level", "READ COMMITTED")
             options.setdefault("pool_pre_ping", True)
             engine = sqlalchemy.create_engine(parsed, **options)
-    except NoSuchModuleError as exc:
+    except (NoSuchModuleError, ImportError) as exc:  # ImportError: a driver not installed
         raise ConfigurationError(
-            f"no driver for {describe_url(parsed)}; install crmcore[sql]", field="--db"
+            f"no driver for {describe_url(parsed)}; install crmcore[sql] (drivers: "
+            f"{', '.join(sorted(set(DRIVERS.values())))})",
+            field="--db",
         ) from exc
+    except (ValueError, TypeError) as exc:  # a query argument the dialect cannot read
+        raise ConfigurationError(f"cannot use {describe_url(parsed)}: {exc}", field="--db") from exc
+    _refuse_bad_connect_arguments(engine)
     return engine
+
+
+def _refuse_bad_connect_arguments(engine: Engine) -> None:
+    """A connection argument of the URL that its driver cannot take (``?timeout=abc``,
+    ``?charset=nonsense``) fails inside the driver's ``connect`` with a ValueError, TypeError,
+    AttributeError or LookupError: a ConfigurationError naming ``--db`` instead."""
+    shown = describe_url(engine.url)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except (ValueError, TypeError, AttributeError, LookupError) as exc:
+            raise ValidationError(
+                f"cannot connect with {shown}: {type(exc).__name__}: {exc}", field="--db"
+            ) from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
@@ -45,7 +46,15 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
     with translate_errors("migrating"), engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        try:
+            command.upgrade(config, revision)
+        except CommandError as exc:  # e.g. a database written by a newer crmcore
+            current = current_revision(connection)
+            raise ConfigurationError(
+                f"cannot migrate {describe_url(engine.url)} (at revision {current}) to "
+                f"{revision}: {str(exc).strip().splitlines()[0]}",
+                field="--db",
+            ) from exc
 
 
 def new_revision(engine: Engine, message: str, revision_id: str) -> None:

@@ -58,7 +58,7 @@ from crmcore.app.evaluation import (
     purged_before_entry,
     verb_of,
 )
-from crmcore.billing.engine import BillingTerms, PriceLists
+from crmcore.billing.engine import BillingTerms, InvoicingVersion, PriceLists
 from crmcore.catalog import Catalog
 from crmcore.dates import local_midnight, require_aware, vendor_date, zone
 from crmcore.errors import CommandRefused, OutOfOrderError, TrialError, ValidationError
@@ -195,7 +195,10 @@ def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) ->
     NOTICE-3, all of its versions, oldest first; none: ``vendor``'s prices for every period
     and its limits every day)."""
     rate = vendor.vat_rate(vendor.policy.country)
-    terms = BillingTerms(vendor.currency, rate, vendor.fees.get("transfer"))
+    invoicing = tuple(_invoicing(v) for v in sorted(versions, key=lambda v: v.effective))
+    terms = BillingTerms(
+        vendor.currency, rate, vendor.fees.get("transfer"), invoicing if len(versions) > 1 else ()
+    )
     return TenantTerms(
         tenant_id,
         vendor.policy,
@@ -204,6 +207,19 @@ def terms_of(vendor: Vendor, tenant_id: str, versions: Sequence[Vendor] = ()) ->
         vendor.vat_rates,
         price_lists_of(versions) if len(versions) > 1 else None,
         limits_of(versions) if len(versions) > 1 else None,
+    )
+
+
+def _invoicing(version: Vendor) -> InvoicingVersion:
+    """PLAN-2, BILL-4: what an invoice issued while ``version`` is in force takes from it."""
+    billing = version.policy.billing
+    return InvoicingVersion(
+        version.effective,
+        version.vat_rate(version.policy.country),
+        version.fees.get("transfer"),
+        billing.card_due_days,
+        billing.transfer_due_days,
+        tuple(sorted(version.vat_rates.items())),
     )
 
 
@@ -353,6 +369,13 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     whose ``on`` is the day the command was evaluated for)."""
     history = uow.tenants.history(tenant_id)
     version = len(history)  # the number of events stored (TenantRepository.version)
+    if event.at < history[0].at:  # no ``recorded`` makes it valid: nothing is before TEN-1
+        raise OutOfOrderError(
+            f"{event.at.isoformat()} is before the tenant was created"
+            f" ({history[0].at.isoformat()})",
+            field="event.at",
+            rule="TEN-1",
+        )
     problem = entry_order_problem(history[-1], event)
     if problem is not None:  # a late entry says when it was recorded (BILL-6)
         raise OutOfOrderError(problem[1], field=f"event.{problem[0]}", rule="BILL-6")

@@ -142,6 +142,14 @@ class TenantTerms:
     #: ``catalog`` and ``policy.limits`` every day.
     limits_in_force: LimitsInForce | None = None
 
+    def vat_rate_on(self, day: date, country: str) -> Decimal:
+        """The VAT rate of an invoice issued on ``day`` to a customer in ``country`` (PLAN-2):
+        the version in force that day's rate for it, else its own country's."""
+        version = self.terms.version_on(day)
+        if version is None:
+            return self.vat_rates.get(country, self.terms.vat_rate)
+        return dict(version.vat_rates).get(country, version.vat_rate)
+
     def limits_on(self, day: date) -> tuple[Catalog, LimitsPolicy]:
         """The catalogue and limits policy whose record limits apply on vendor day ``day``."""
         if self.limits_in_force is None:
@@ -657,7 +665,7 @@ def _with_profiles(
             result.append(invoice)
             continue
         profile = in_force[-1]
-        rate = tenant.vat_rates.get(profile.country, tenant.terms.vat_rate)
+        rate = tenant.vat_rate_on(invoice.issued, profile.country)
         result.append(attrs.evolve(invoice, vat_rate=rate, billing_email=profile.billing_email))
     return result
 

@@ -96,7 +96,7 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
         history = uow.tenants.history(tenant_id)
         terms = tenant_terms(uow, tenant_id, as_of)
     now = evaluate_tenant(terms, history, as_of)
-    ahead = evaluate_tenant(terms, history, as_of + LOOKAHEAD)
+    ahead = evaluate_tenant(terms, history, _ahead(as_of))
     statuses = tuple(s for s in now.statuses if s.on <= as_of)
     status = TenantStatus(statuses[-1].status)
     # BILL-3: a customer's cancellation (END-4) leaves access to the end of the paid period
@@ -107,6 +107,13 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
     access = Access.FULL if full else Access.NONE
     upcoming = _next(ahead, as_of, terms.policy)
     return TenantStatusView(tenant_id, as_of, statuses, status, access, upcoming)
+
+
+def _ahead(as_of: date) -> date:
+    """:data:`LOOKAHEAD` after ``as_of``, or the last day there is one (9999-12-30: its end
+    in the vendor's zone is still an instant of the calendar)."""
+    last = date.max - timedelta(days=1)
+    return as_of + LOOKAHEAD if as_of <= last - LOOKAHEAD else max(as_of, last)
 
 
 def _next(ahead: Evaluation, as_of: date, policy: VendorPolicy) -> tuple[NextTransition, ...]:

@@ -11,9 +11,12 @@ it: the same engine (:func:`crmcore.app.evaluation.evaluate_tenant`) decided bot
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
+
+import attrs
 
 from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor
@@ -30,14 +33,16 @@ __all__ = ["scenario_vendor", "simulate_stored"]
 
 
 def scenario_vendor(scenario: ParsedScenario) -> Vendor:
-    """The scenario's vendor as data: its policy and plans, currency, the VAT rate as the rate
-    of the vendor's own country (PLAN-2) and the transfer fee (BILL-4, PLAN-4), in force from
-    the tenant's creation day."""
+    """The scenario's vendor as data: its policy (in the scenario's currency) and plans,
+    currency, the VAT rate as the rate of the vendor's own country (PLAN-2) and the transfer
+    fee (BILL-4, PLAN-4), in force from the tenant's creation day."""
     terms = scenario.terms
     fees = {} if terms.transfer_fee is None else {"transfer": terms.transfer_fee}
+    # the scenario's currency is the invoices' whatever the preset's (as the runner bills)
+    policy = attrs.evolve(scenario.policy, currency=terms.currency)
     return Vendor(
         name=scenario.policy.name,
-        policy=scenario.policy,
+        policy=policy,
         catalog=scenario.catalog,
         effective=scenario.created_day,
         vat_rates={scenario.policy.country: terms.vat_rate},
@@ -60,8 +65,7 @@ def simulate_stored(document: object, unit_of_work: Callable[[], UnitOfWork]) ->
             raise ValidationError(
                 f"the database already holds tenant {tenant_id!r}", field="tenant.id"
             )
-    vendor = scenario_vendor(scenario)
-    _save_unless_stored(unit_of_work, vendor)
+    vendor = _own_vendor(unit_of_work, scenario_vendor(scenario), tenant_id)
     created = scenario.history[0]
     assert isinstance(created, TenantCreated)  # parse() starts every history with it
     register_tenant(unit_of_work(), tenant_id, vendor.name, created.at, created.identity)
@@ -107,12 +111,24 @@ def _place(event: object, history: Sequence[object], places: Mapping[int, int]) 
     return len(history)
 
 
-def _save_unless_stored(unit_of_work: Callable[[], UnitOfWork], vendor: Vendor) -> None:
+def _own_vendor(unit_of_work: Callable[[], UnitOfWork], vendor: Vendor, tenant_id: str) -> Vendor:
+    """The scenario's vendor, saved: under its policy's name (``raynet``) when no vendor of
+    that name is stored, else under a name of the tenant's own (``raynet.`` and a digest of
+    the tenant id). Another tenant's vendor is never given a new version (its invoices would
+    be rated again, NOTICE-2), and the scenario's invoices are numbered in a series of their
+    own from 1 (BILL-6), as ``crmcore simulate FILE`` numbers them."""
     with unit_of_work() as uow:
-        versions = uow.vendors.versions(vendor.name)
-    if vendor in versions:
-        return
+        taken = bool(uow.vendors.versions(vendor.name))
+    if taken:
+        digest = hashlib.sha256(tenant_id.encode()).hexdigest()[:12]
+        name = f"{vendor.name[: 64 - len(digest) - 1]}.{digest}"
+        policy = attrs.evolve(vendor.policy, name=name)
+        vendor = attrs.evolve(vendor, name=name, policy=policy)
+        with unit_of_work() as uow:
+            if vendor in uow.vendors.versions(name):  # a run refused before it registered
+                return vendor
     save_vendor(unit_of_work(), vendor)
+    return vendor
 
 
 def _refusal(refused: CommandRefused, on: date) -> ShownRefusal:

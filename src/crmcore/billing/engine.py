@@ -67,6 +67,7 @@ __all__ = [
     "BillingPrefix",
     "BillingTerms",
     "InvoiceDraft",
+    "InvoicingVersion",
     "PriceLists",
     "billing_run",
     "drafts_from_timeline",
@@ -76,12 +77,40 @@ __all__ = [
 
 
 @attrs.frozen
+class InvoicingVersion:
+    """The invoicing terms a vendor's version puts in force from its ``effective`` day: the
+    VAT rate of the vendor's own country and those by the customer's country (PLAN-2), the
+    transfer fee (BILL-4, PLAN-4) and the days to the due date (BILL-4). An invoice takes
+    those of the version in force on its issue day; one issued before never changes."""
+
+    effective: date
+    vat_rate: Decimal
+    transfer_fee: Money | None
+    card_due_days: int
+    transfer_due_days: int
+    vat_rates: tuple[tuple[str, Decimal], ...] = ()  # (country, rate), sorted
+
+
+@attrs.frozen
 class BillingTerms:
-    """The tenant's invoicing terms: currency, VAT rate (PLAN-2) and price-list fees (PLAN-4)."""
+    """The tenant's invoicing terms: currency, VAT rate (PLAN-2) and price-list fees (PLAN-4);
+    with ``versions`` (oldest first), those of the version in force on each issue day
+    (:meth:`version_on`), the policy's due days otherwise."""
 
     currency: str
     vat_rate: Decimal
     transfer_fee: Money | None = None  # BILL-4, per invoice paid by bank transfer
+    versions: tuple[InvoicingVersion, ...] = ()
+
+    def version_on(self, day: date) -> InvoicingVersion | None:
+        """The version in force on ``day`` (the first one before any took effect); None
+        without versions."""
+        found = None
+        for version in self.versions:
+            if found is not None and version.effective > day:
+                break
+            found = version
+        return found
 
     def __attrs_post_init__(self) -> None:
         minor_units(self.currency)  # a known ISO 4217 code (BILL-7)
@@ -415,18 +444,23 @@ class _Walk:
         if all(line.net.is_zero() for line in lines):
             return
         transfer = self.state.payment == "transfer"
-        fee = self.terms.transfer_fee
+        version = self.terms.version_on(issued)  # PLAN-2, BILL-4: the issue day's terms
+        if version is None:
+            fee, rate = self.terms.transfer_fee, self.terms.vat_rate
+            billing = self.policy.billing
+            due_days = billing.transfer_due_days if transfer else billing.card_due_days
+        else:
+            fee, rate = version.transfer_fee, version.vat_rate
+            due_days = version.transfer_due_days if transfer else version.card_due_days
         if transfer and fee is not None and not fee.is_zero():
             lines.append(InvoiceLine(LineKind.TRANSFER_FEE, "BILL-4", fee.rounded()))
-        billing = self.policy.billing
-        due_days = billing.transfer_due_days if transfer else billing.card_due_days
         self.drafts.append(
             InvoiceDraft(
                 key=key,
                 issued=issued,
                 due=issued + timedelta(days=due_days),
                 currency=self.terms.currency,
-                vat_rate=self.terms.vat_rate,
+                vat_rate=rate,
                 lines=lines,
                 period_first_day=None if period is None else period.first_day,
                 period_last_day=None if period is None else period.last_day,
