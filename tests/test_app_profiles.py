@@ -21,7 +21,7 @@ from crmcore.events import Activated, BillingProfileChanged, PaymentMethod
 from crmcore.memory import InMemoryStorage
 from crmcore.periods import Period
 from crmcore.ports import UnitOfWork
-from crmcore.vendors import TenantBillingProfile, vendor_from_preset
+from crmcore.vendors import TenantBillingProfile, Vendor, vendor_from_preset
 from crmcore_sql.jobs import bill_period
 
 PRAGUE = ZoneInfo("Europe/Prague")
@@ -33,19 +33,24 @@ def at(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(hour=9, tzinfo=PRAGUE)
 
 
-def setup(unit_of_work: Callable[[], UnitOfWork]) -> None:
-    """Vendor acme (raynet's terms, CZ): VAT CZ 21 %, SK 23 %; tenant t1 in Slovakia,
-    activated 1 Feb with 2 seats of standard (500.00): 1000.00 net a month (BILL-2); it
-    moves to Czechia on 15 Mar."""
+def acme(**fees: str) -> Vendor:
+    """raynet's terms (CZ) with VAT CZ 21 %, SK 23 %, standard at 500.00 and ``fees``."""
     plans = Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "500.00")])])
-    vendor = vendor_from_preset(
+    return vendor_from_preset(
         "raynet",
         name="acme",
         effective=date(2026, 1, 1),
         catalog=plans,
         vat_rates={"CZ": "0.21", "SK": "0.23"},
+        fees=fees,
     )
-    save_vendor(unit_of_work(), vendor)
+
+
+def setup(unit_of_work: Callable[[], UnitOfWork]) -> None:
+    """Vendor acme (raynet's terms, CZ): VAT CZ 21 %, SK 23 %; tenant t1 in Slovakia,
+    activated 1 Feb with 2 seats of standard (500.00): 1000.00 net a month (BILL-2); it
+    moves to Czechia on 15 Mar."""
+    save_vendor(unit_of_work(), acme())
     register_tenant(unit_of_work(), "t1", "acme", at("2026-01-05"), profile=SLOVAK)
     record(unit_of_work(), "t1", Activated(at("2026-02-01"), "standard", seats=2))
     set_billing_profile(unit_of_work(), "t1", at("2026-03-15"), CZECH)
@@ -112,17 +117,8 @@ def test_a_bad_profile_event_is_refused(values: dict[str, str], field: str) -> N
 
 
 def _fees_vendor(unit_of_work: Callable[[], UnitOfWork]) -> None:
-    """acme as in :func:`setup`, with a transfer fee of 50.00 (BILL-4, PLAN-4)."""
-    plans = Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "500.00")])])
-    vendor = vendor_from_preset(
-        "raynet",
-        name="acme",
-        effective=date(2026, 1, 1),
-        catalog=plans,
-        vat_rates={"CZ": "0.21", "SK": "0.23"},
-        fees={"transfer": "50.00"},
-    )
-    save_vendor(unit_of_work(), vendor)
+    """acme with a transfer fee of 50.00 (BILL-4, PLAN-4)."""
+    save_vendor(unit_of_work(), acme(transfer="50.00"))
 
 
 def _invoices(unit_of_work: Callable[[], UnitOfWork]) -> list[tuple[date, date, str, str]]:
