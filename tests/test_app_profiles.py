@@ -17,7 +17,7 @@ from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor, set_billing_profile
 from crmcore.catalog import Catalog, Cycle, Plan, Price
 from crmcore.errors import ValidationError
-from crmcore.events import Activated, BillingProfileChanged, PaymentMethod
+from crmcore.events import Activated, BillingProfileChanged, PaymentMethod, SeatsAdded
 from crmcore.memory import InMemoryStorage
 from crmcore.periods import Period
 from crmcore.ports import UnitOfWork
@@ -170,3 +170,24 @@ def test_bill_4_an_activation_naming_its_method_is_paid_so_whatever_the_profile(
     assert _invoices(storage.unit_of_work) == [
         (date(2026, 2, 1), date(2026, 2, 1), "1230.00", "subscription"),
     ]
+
+
+def test_bill_5_a_correction_goes_to_the_billing_email_of_its_issue_day() -> None:
+    """A seat added on 10 Feb is entered late, on 20 Mar (BILL-6), after t1 moved to Czechia
+    on 15 Mar: its charge on the 1 Mar invoice (PRO-2: 500.00 x 19/28 = 339.29, and March
+    prepaid for the third seat, 500.00) is a correction issued on 20 Mar, sent to
+    fakturace@firma.cz, the address in force that day (BILL-5), at the 23 % of the invoice it
+    corrects (PLAN-2: 839.29 x 1.23 = 1032.33)."""
+    storage = InMemoryStorage()
+    setup(storage.unit_of_work)
+    late = SeatsAdded(at("2026-02-10"), 1, recorded=at("2026-03-20"))
+    bill_tenant(storage.unit_of_work(), "t1", date(2026, 3, 19))
+    record(storage.unit_of_work(), "t1", late)
+    bill_tenant(storage.unit_of_work(), "t1", date(2026, 3, 31))
+    with storage.unit_of_work() as uow:
+        [correction] = [i for i in uow.invoices.for_tenant("t1") if i.corrects is not None]
+    assert (correction.issued, correction.billing_email) == (
+        date(2026, 3, 20),
+        "fakturace@firma.cz",
+    )
+    assert (correction.vat_rate, correction.gross.amount) == (Decimal("0.23"), Decimal("1032.33"))

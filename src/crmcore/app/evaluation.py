@@ -622,7 +622,30 @@ def _evaluate_once(
     if compose is not None and not context.composed:  # no extension issued the documents
         context.invoices = context.documents(context.invoices) or []
         context.refresh_payments()
+    if compose is not None:
+        context.invoices = _corrections_addressed(context.invoices, history, tenant)
     return context
+
+
+def _corrections_addressed(
+    documents: list[Invoice], history: Sequence[Event], tenant: TenantTerms
+) -> list[Invoice]:
+    """A correction document (BILL-6) goes to the billing e-mail in force on its own issue
+    day (BILL-5), not to the one of the invoice it corrects; its VAT rate stays that
+    invoice's. The same amounts and numbers: the payments computed stay right."""
+    tz = tenant.policy.timezone
+    profiles = [(vendor_date(e.at, tz), e) for e in history if isinstance(e, BillingProfileChanged)]
+    if not profiles:
+        return documents
+    result = []
+    for document in documents:
+        in_force = [p for day, p in profiles if day <= document.issued]
+        if document.corrects is not None and in_force:
+            email = in_force[-1].billing_email
+            if email != document.billing_email:
+                document = attrs.evolve(document, billing_email=email)
+        result.append(document)
+    return result
 
 
 def _issued(
