@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 
 import crmcore_sql
@@ -191,3 +192,25 @@ def test_bill_5_a_correction_goes_to_the_billing_email_of_its_issue_day() -> Non
         "fakturace@firma.cz",
     )
     assert (correction.vat_rate, correction.gross.amount) == (Decimal("0.23"), Decimal("1032.33"))
+
+
+def test_bill_4_explain_names_the_profile_and_the_fee_of_the_issue_days_version() -> None:
+    """The 1 Feb invoice of the transfer profile's tenant: its fee line's cause is the
+    profile (the activation named no method) and its fee the 50.00 of acme's version in
+    force on 1 Feb, though a version of 1 Apr asks 80.00 (BILL-4, PLAN-4)."""
+    from crmcore.app.explain import explain_invoice
+
+    storage = InMemoryStorage()
+    _fees_vendor(storage.unit_of_work)
+    by_transfer = TenantBillingProfile("SK", "billing@firma.sk", payment="transfer")
+    register_tenant(storage.unit_of_work(), "t1", "acme", at("2026-01-05"), profile=by_transfer)
+    record(storage.unit_of_work(), "t1", Activated(at("2026-02-01"), "standard", seats=2))
+    dearer = attrs.evolve(acme(transfer="80.00"), effective=date(2026, 4, 1))
+    save_vendor(storage.unit_of_work(), dearer, announced=date(2026, 2, 1))
+    bill_tenant(storage.unit_of_work(), "t1", date(2026, 4, 30))
+    with storage.unit_of_work() as uow:
+        first = min(uow.invoices.for_tenant("t1"), key=lambda i: i.issued)
+    fee = explain_invoice(storage.unit_of_work(), first.number).lines[-1]
+    assert fee.line.kind.value == "transfer_fee"
+    assert fee.fee is not None and fee.fee.amount == Decimal("50.00")
+    assert [cause.to_json()["do"] for cause in fee.causes] == ["set_billing_profile"]

@@ -51,6 +51,7 @@ from babel.numbers import format_percent
 
 from crmcore.app.commands import terms_of
 from crmcore.app.evaluation import Evaluation, TenantTerms, evaluate_tenant, verb_of
+from crmcore.billing.engine import BillingTerms
 from crmcore.billing.proration import fraction_text
 from crmcore.catalog import Catalog, Cycle
 from crmcore.dates import vendor_date, zone
@@ -372,7 +373,7 @@ class _Explainer:
                 position, line, rules, None, None, credits, (), self.credit_text(line, credits)
             )
         if line.kind is LineKind.TRANSFER_FEE:
-            fee = None if self.terms is None else self.terms.terms.transfer_fee
+            fee = None if self.terms is None else _fee_on(self.terms.terms, self.invoice.issued)
             fee = fee if fee is not None and fee.rounded() == line.net else None
             causes = self.payment_choice()
             clause = self.clause(_FEE, causes, {})
@@ -482,13 +483,19 @@ class _Explainer:
         )
 
     def payment_choice(self) -> tuple[Cause, ...]:
-        """BILL-4: the activation or prepayment whose payment method is in force at issue."""
-        chosen = [
+        """BILL-4: the activation, prepayment or billing profile that chose the payment method
+        in force at issue (an activation naming none takes the profile's; with neither, the
+        activation: card)."""
+        before = [s for s in self.steps if s.day <= self.invoice.issued]
+        chose = [
             s
-            for s in self.steps
-            if s.day <= self.invoice.issued and isinstance(s.cause, Activated | Prepaid)
+            for s in before
+            if isinstance(s.cause, Activated | Prepaid | BillingProfileChanged)
+            and s.cause.payment is not None
         ]
-        return self.of(chosen[-1:])
+        if chose:
+            return self.of(chose[-1:])
+        return self.of([s for s in before if isinstance(s.cause, Activated | Prepaid)][-1:])
 
     def of(self, steps: Sequence[Step]) -> tuple[Cause, ...]:
         return tuple(
@@ -634,6 +641,12 @@ def _floor(value: Fraction, places: int) -> Decimal:
 
 def _amount(money: Money | None) -> str | None:
     return None if money is None else str(money.rounded().amount)
+
+
+def _fee_on(terms: BillingTerms, day: date) -> Money | None:
+    """The transfer fee of the vendor's version in force on ``day`` (BILL-4, PLAN-4)."""
+    version = terms.version_on(day)
+    return terms.transfer_fee if version is None else version.transfer_fee
 
 
 def _sentence(text: str) -> str:

@@ -518,8 +518,10 @@ def _event(
     def count(field: str, rule: str = "SEAT-1", high: int = MAX_SEATS) -> int:
         return _positive_int(item[field], f"{path}.{field}", rule, high)
 
-    def payment() -> PaymentMethod:
-        value = _choice(item.get("payment", "card"), f"{path}.payment", ("card", "transfer"))
+    def payment() -> PaymentMethod | None:
+        if "payment" not in item:  # the method in force: the billing profile's, else card
+            return None
+        value = _choice(item["payment"], f"{path}.payment", ("card", "transfer"))
         return PaymentMethod(value)
 
     def aware(field: str) -> datetime:
