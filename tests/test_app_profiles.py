@@ -16,9 +16,16 @@ import pytest
 import crmcore_sql
 from crmcore.app.billing import bill_tenant
 from crmcore.app.commands import record, register_tenant, save_vendor, set_billing_profile
+from crmcore.app.queries import tenant_status
 from crmcore.catalog import Catalog, Cycle, Plan, Price
 from crmcore.errors import ValidationError
-from crmcore.events import Activated, BillingProfileChanged, PaymentMethod, SeatsAdded
+from crmcore.events import (
+    Activated,
+    BillingProfileChanged,
+    PaymentMethod,
+    PaymentReceived,
+    SeatsAdded,
+)
 from crmcore.memory import InMemoryStorage
 from crmcore.periods import Period
 from crmcore.ports import UnitOfWork
@@ -149,7 +156,8 @@ def test_bill_4_the_profiles_payment_method_pays_an_activation_that_names_none(
     by_transfer = TenantBillingProfile("SK", "billing@firma.sk", payment="transfer")
     register_tenant(unit_of_work(), "t1", "acme", at("2026-01-05"), profile=by_transfer)
     record(unit_of_work(), "t1", Activated(at("2026-02-01"), "standard", seats=2))
-    set_billing_profile(unit_of_work(), "t1", at("2026-03-15"), CZECH)  # card (the default)
+    by_card = attrs.evolve(CZECH, payment="card")
+    set_billing_profile(unit_of_work(), "t1", at("2026-03-15"), by_card)
     bill_tenant(unit_of_work(), "t1", date(2026, 4, 30))
     assert _invoices(unit_of_work) == [
         (date(2026, 2, 1), date(2026, 2, 15), "1291.50", "subscription+transfer_fee"),
@@ -214,3 +222,27 @@ def test_bill_4_explain_names_the_profile_and_the_fee_of_the_issue_days_version(
     assert fee.line.kind.value == "transfer_fee"
     assert fee.fee is not None and fee.fee.amount == Decimal("50.00")
     assert [cause.to_json()["do"] for cause in fee.causes] == ["set_billing_profile"]
+
+
+def test_bill_4_a_profile_naming_no_method_leaves_the_tenants_as_it_is() -> None:
+    """t1 activated paying by transfer on 1 Feb; on 15 Mar it changes only its address (a
+    profile without a method): April's invoice is still a transfer one, due 15 Apr, with the
+    fee, (1000.00 + 50.00) x 1.21 = 1270.50, and unpaid it blocks t1 from 19 Apr (PAY-2;
+    February's and March's, (1000.00 + 50.00) x 1.23 = 1291.50 each, were paid)."""
+    storage = InMemoryStorage()
+    _fees_vendor(storage.unit_of_work)
+    register_tenant(storage.unit_of_work(), "t1", "acme", at("2026-01-05"), profile=SLOVAK)
+    transfer = Activated(at("2026-02-01"), "standard", seats=2, payment=PaymentMethod.TRANSFER)
+    record(storage.unit_of_work(), "t1", transfer)
+    for day in ("2026-02-10", "2026-03-10"):
+        record(storage.unit_of_work(), "t1", PaymentReceived(at(day), Decimal("1291.50")))
+    set_billing_profile(storage.unit_of_work(), "t1", at("2026-03-15"), CZECH)
+    bill_tenant(storage.unit_of_work(), "t1", date(2026, 4, 30))
+    assert _invoices(storage.unit_of_work)[-1] == (
+        date(2026, 4, 1),
+        date(2026, 4, 15),
+        "1270.50",
+        "subscription+transfer_fee",
+    )
+    assert tenant_status(storage.unit_of_work(), "t1", date(2026, 4, 18)).status.value == "active"
+    assert tenant_status(storage.unit_of_work(), "t1", date(2026, 4, 19)).status.value == "blocked"

@@ -225,9 +225,12 @@ def test_the_billing_profile_document_round_trips(profile: TenantBillingProfile)
     assert TenantBillingProfile.from_document(document) == profile
 
 
-def test_the_billing_profile_defaults_to_card_without_tax_id() -> None:
+def test_the_billing_profile_leaves_the_method_as_it_is_without_tax_id() -> None:
+    """BILL-4: a profile naming no method leaves the tenant's (the activation's, else card)."""
     profile = TenantBillingProfile("CZ", "billing@acme.cz")
-    assert (profile.payment, profile.tax_id) == (PaymentMethod.CARD, None)
+    assert (profile.payment, profile.tax_id) == (None, None)
+    assert TenantBillingProfile.from_document(profile.to_document()) == profile
+    assert TenantBillingProfile("CZ", "b@acme.cz", payment="card").payment is PaymentMethod.CARD
     assert TenantBillingProfile("SK", "a@b.sk", "SK2020123456", "transfer").payment is (
         PaymentMethod.TRANSFER
     )

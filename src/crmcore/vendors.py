@@ -503,8 +503,9 @@ def _check_tax_id(value: object, field: str = "tax_id") -> str | None:
     return value
 
 
-def _check_payment(value: object, field: str = "payment") -> PaymentMethod:
-    if isinstance(value, PaymentMethod):
+def _check_payment(value: object, field: str = "payment") -> PaymentMethod | None:
+    """None: the profile leaves the method as it is (the activation's, else card)."""
+    if value is None or isinstance(value, PaymentMethod):
         return value
     try:
         if not isinstance(value, str):
@@ -521,7 +522,8 @@ def _check_payment(value: object, field: str = "payment") -> PaymentMethod:
 class TenantBillingProfile:
     """Whom and how a tenant is invoiced: the customer's ``country`` (its VAT rate, PLAN-2),
     the ``billing_email`` invoices go to (BILL-5), an optional ``tax_id`` and the ``payment``
-    method (BILL-4: card charged at issue, transfer due later with a fee line).
+    method (BILL-4: card charged at issue, transfer due later with a fee line; None, the
+    default: the method stays as it is, the activation's, else card).
 
     >>> profile = TenantBillingProfile("CZ", "billing@acme.cz", payment="transfer")
     >>> TenantBillingProfile.from_document(profile.to_document()) == profile
@@ -533,14 +535,14 @@ class TenantBillingProfile:
     tax_id: str | None = attrs.field(
         default=None, validator=lambda _i, _a, value: _check_tax_id(value)
     )
-    payment: PaymentMethod = attrs.field(default=PaymentMethod.CARD, converter=_check_payment)
+    payment: PaymentMethod | None = attrs.field(default=None, converter=_check_payment)
 
     def to_document(self) -> dict[str, Any]:
         return {
             "country": self.country,
             "billing_email": self.billing_email,
             "tax_id": self.tax_id,
-            "payment": self.payment.value,
+            "payment": None if self.payment is None else self.payment.value,
         }
 
     @classmethod
@@ -559,5 +561,5 @@ class TenantBillingProfile:
             check_country(data["country"], f"{root}.country"),
             _check_email(data["billing_email"], f"{root}.billing_email"),
             _check_tax_id(data.get("tax_id"), f"{root}.tax_id"),
-            _check_payment(data.get("payment", PaymentMethod.CARD.value), f"{root}.payment"),
+            _check_payment(data.get("payment"), f"{root}.payment"),
         )
