@@ -9,13 +9,18 @@ from __future__ import annotations
 import copy
 import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
+from crmcore.app.commands import save_vendor
 from crmcore.errors import ValidationError
-from crmcore.policies import BillingPolicy
+from crmcore.memory import InMemoryStorage
+from crmcore.policies import BillingPolicy, check_numbering
+from crmcore.vendors import vendor_from_preset
 from stored_paths import crmcore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,6 +228,46 @@ def test_bill_6_a_template_giving_one_number_twice_is_refused(
     """BILL-6: numbers are unique per vendor. A series starts from 1 again every year, so a
     template without ``{year}`` gives 2026's first number again in 2027; and an invoice and
     a correction may not share a number, though their templates differ as text."""
+    billing = BillingPolicy(invoice_series=invoice_series, correction_series=correction_series)
     with pytest.raises(ValidationError) as refused:
-        BillingPolicy(invoice_series=invoice_series, correction_series=correction_series)
-    assert (refused.value.field, refused.value.rule) == (field, "BILL-6")
+        check_numbering(billing, "policy.billing.")
+    assert (refused.value.field, refused.value.rule) == (f"policy.billing.{field}", "BILL-6")
+
+
+def test_bill_6_a_vendor_stored_with_such_a_template_stays_readable_and_correctable() -> None:
+    """Checked when terms are saved, not when stored ones are read: a version stored with
+    ``FV-{number:06d}`` (before the check) is read and billed by, a version with it again is
+    refused naming the template, and one with ``{year}`` is saved."""
+    old = BillingPolicy(invoice_series="FV-{number:06d}")
+    vendor = vendor_from_preset("raynet", name="acme", effective=date(2026, 1, 1))
+    vendor = attrs.evolve(vendor, policy=attrs.evolve(vendor.policy, billing=old))
+    storage = InMemoryStorage()
+    with storage.unit_of_work() as uow:  # stored as before the check: the repository as is
+        uow.vendors.add(vendor)
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        assert uow.vendors.get("acme").policy.billing.invoice_series == "FV-{number:06d}"
+    again = attrs.evolve(vendor, effective=date(2026, 6, 1))
+    with pytest.raises(ValidationError) as refused:
+        save_vendor(storage.unit_of_work(), again)
+    assert (refused.value.field, refused.value.rule) == ("policy.billing.invoice_series", "BILL-6")
+    fixed = attrs.evolve(old, invoice_series="FV-{year}-{number:06d}")
+    save_vendor(
+        storage.unit_of_work(),
+        attrs.evolve(again, policy=attrs.evolve(again.policy, billing=fixed)),
+    )
+    with storage.unit_of_work() as uow:
+        assert [v.effective for v in uow.vendors.versions("acme")] == [
+            date(2026, 1, 1),
+            date(2026, 6, 1),
+        ]
+
+
+def test_bill_6_numbers_past_a_power_of_ten_are_compared_too() -> None:
+    """``{year}/{number:04d}`` and ``{year}/{number}`` differ below 1000 (2026/0001, 2026/1)
+    and are alike from it on: invoice 1000 and correction 1000 are both 2026/1000."""
+    billing = BillingPolicy(
+        invoice_series="{year}/{number:04d}", correction_series="{year}/{number}"
+    )
+    with pytest.raises(ValidationError, match="2026/1000"):
+        check_numbering(billing)

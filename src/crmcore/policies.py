@@ -20,6 +20,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import string
 from collections.abc import Iterable, Mapping
 from datetime import time
 from decimal import Decimal
@@ -154,15 +155,50 @@ DEFAULT_CARD_DUE_DAYS = 0
 DEFAULT_ANNUAL_IMMEDIATE_EXCEPT_MONTH = 12
 
 
+#: The numbers :func:`check_numbering` renders: the first ones, and those next to every power
+#: of ten a format's width (at most 99) can make a difference at.
+_SAMPLE_NUMBERS = tuple(
+    sorted({*range(1, 120), *(10**k + d for k in range(2, 101) for d in (-1, 0, 1))})
+)
+
+
 @functools.lru_cache(maxsize=256)
 def _shared_numbers(invoice_series: str, correction_series: str) -> list[str]:
     """The numbers of two templates (checked ones) that are alike for years 2026-2027 and
-    numbers 1-119: none when they number apart (BILL-6)."""
+    :data:`_SAMPLE_NUMBERS`: none when they number apart (BILL-6)."""
     invoices, corrections = (
-        {template.format(year=year, number=n) for year in (2026, 2027) for n in range(1, 120)}
+        {template.format(year=year, number=n) for year in (2026, 2027) for n in _SAMPLE_NUMBERS}
         for template in (invoice_series, correction_series)
     )
     return sorted(invoices & corrections)
+
+
+def check_numbering(billing: BillingPolicy, root: str = "") -> None:
+    """BILL-6 for terms about to be stored or run (a vendor's new version, a scenario): every
+    number unique per vendor. A series is numbered from 1 again every year, so a template
+    needs ``{year}``; and an invoice and a correction never share a number (their templates
+    may differ as text and render alike: ``{year}/{number}`` and ``{year}/{number:d}``).
+    Checked when terms are saved, not when stored ones are read: a vendor stored before keeps
+    being readable, and a version correcting it can be saved. ``root``: the path the billing
+    policy is at (``policy.billing.``)."""
+    for name in ("invoice_series", "correction_series"):
+        template = getattr(billing, name)
+        fields = {field for _t, field, _s, _c in string.Formatter().parse(template) if field}
+        if "year" not in fields:
+            raise ValidationError(
+                f"must contain {{year}}: a series is numbered from 1 again every year, so a"
+                f" number without its year is not unique, got {template!r}",
+                field=f"{root}{name}",
+                rule="BILL-6",
+            )
+    shared = _shared_numbers(billing.invoice_series, billing.correction_series)
+    if shared:
+        raise ValidationError(
+            f"must give numbers other than invoice_series {billing.invoice_series!r} gives"
+            f" ({shared[0]!r} is both): corrections are numbered in their own series",
+            field=f"{root}correction_series",
+            rule="BILL-6",
+        )
 
 
 @attrs.frozen
@@ -191,13 +227,10 @@ class BillingPolicy:
     )
 
     def __attrs_post_init__(self) -> None:
-        # BILL-6: an invoice and a correction never share a number (the templates may differ
-        # as text and still render alike: "{year}/{number}" and "{year}/{number:d}")
-        shared = _shared_numbers(self.invoice_series, self.correction_series)
-        if shared:
+        if self.correction_series == self.invoice_series:
             raise ValidationError(
-                f"must give numbers other than invoice_series {self.invoice_series!r} gives"
-                f" ({shared[0]!r} is both): corrections are numbered in their own series",
+                f"must differ from invoice_series {self.invoice_series!r}: corrections are"
+                " numbered in their own series",
                 field="correction_series",
                 rule="BILL-6",
             )

@@ -110,8 +110,7 @@ def check_invoice_series(template: object, field: str = "invoice_series") -> str
     """Refuse an invoice-number template that cannot number invoices (BILL-6).
 
     It must be a string using only ``{year}`` and ``{number}`` (with a short format such as
-    ``{number:04d}``), contain both so numbers are unique (a series starts from 1 again every
-    year), and give numbers of at most
+    ``{number:04d}``), contain ``{number}`` so numbers are unique, and give numbers of at most
     :data:`MAX_SERIES_LENGTH` characters. Checked when the policy is built, so issuing never
     fails on a ``KeyError`` or ``ValueError`` from ``str.format``.
 
@@ -151,13 +150,6 @@ def check_invoice_series(template: object, field: str = "invoice_series") -> str
     if "number" not in names:
         raise ValidationError(
             f"must contain {{number}} so invoice numbers are unique, got {shown}",
-            field=field,
-            rule="BILL-6",
-        )
-    if "year" not in names:
-        raise ValidationError(
-            f"must contain {{year}}: a series is numbered from 1 again every year, so a number"
-            f" without its year is not unique, got {shown}",
             field=field,
             rule="BILL-6",
         )

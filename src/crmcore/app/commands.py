@@ -85,7 +85,7 @@ from crmcore.notices import (
 )
 from crmcore.outbox import evaluation_events, refusal_event
 from crmcore.outcomes import LimitRefusal, LimitWarning
-from crmcore.policies import LimitsPolicy
+from crmcore.policies import LimitsPolicy, check_numbering
 from crmcore.ports import UnitOfWork
 from crmcore.tenancy.trials import check_trials_used
 from crmcore.vendors import TenantBillingProfile, Vendor, version_in_force
@@ -140,6 +140,7 @@ def save_vendor(uow: UnitOfWork, vendor: Vendor, announced: date | None = None) 
     :class:`~crmcore.errors.NoticeRefused` naming ``effective`` and the rule, nothing stored.
     Without ``announced`` no notice is checked (a vendor's first version; a version the
     caller has checked)."""
+    check_numbering(vendor.policy.billing, "policy.billing.")  # BILL-6, before anything
     with uow:
         versions = uow.vendors.versions(vendor.name)
         if versions and announced is not None:

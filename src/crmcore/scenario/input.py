@@ -65,7 +65,7 @@ from crmcore.limits import (
     record_kind,
 )
 from crmcore.money import Money, minor_units
-from crmcore.policies import VendorPolicy
+from crmcore.policies import VendorPolicy, check_numbering
 from crmcore.presets import PRESETS, preset
 from crmcore.serialization import MAX_JSON_DEPTH, check_depth, show_value
 
@@ -299,6 +299,7 @@ def parse(document: object) -> ParsedScenario:
         if not isinstance(overrides, dict):
             _fail("overrides", f"must be an object, got {_show(overrides)}")
         policy = _wrap("overrides", lambda: policy.with_overrides(overrides, "overrides"))
+        check_numbering(policy.billing, "overrides.billing.")  # BILL-6
     currency = _string(doc["currency"], "currency")
     _wrap("currency", lambda: minor_units(currency))
     vat_rate = _plain_decimal(doc["vat_rate"], "vat_rate", rule="PLAN-2")
