@@ -218,6 +218,35 @@ def test_pay_5_a_customers_cancellation_is_not_followed_by_payment_delay_statuse
     ]
 
 
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_pay_5_a_customers_cancellation_is_not_blocked_at_any_door(
+    kind: str, engines: dict[str, Engine]
+) -> None:
+    """END-4 on 10 Feb, the 1 Feb invoice (due 15 Feb) never paid, March prepaid for none:
+    the paid access lasts to 28 Feb (BILL-3) and no door blocks it on 19 Feb = 15 Feb + 4
+    (PAY-2) nor cancels it again on 15 Feb + 61 = 17 Apr (PAY-3): an API call on 20 Feb is
+    allowed, and the dunning job reports no change on those days, the tenant counted as
+    cancelled (PAY-5)."""
+    from crmcore.app.services import count_api_call
+    from crmcore.events import Cancelled as Cancel
+    from crmcore_sql.jobs import dunning_as_of
+    from stored_paths import fresh_store
+
+    store = fresh_store(kind, engines)
+    save_vendor(store(), acme())
+    register_tenant(store(), "t1", "acme", at("2026-01-05"))
+    transfer = Activated(at("2026-02-01"), "standard", payment=PaymentMethod.TRANSFER)
+    record(store(), "t1", transfer)
+    record(store(), "t1", Cancel(at("2026-02-10")))
+    bill_tenant(store(), "t1", date(2026, 2, 28))
+    view = tenant_status(store(), "t1", date(2026, 2, 20))
+    assert (view.status.value, view.access) == ("cancelled", Access.FULL)
+    assert count_api_call(store(), "t1", at("2026-02-20")).outcome.value == "allowed"
+    if kind == "sqlite":
+        for day in (date(2026, 2, 19), date(2026, 4, 17)):
+            assert dunning_as_of(engines["sqlite"], day) == ([], {"cancelled": 1})
+
+
 def test_pay_5_no_records_are_deleted_after_a_purge_for_payment_delay(
     store: UnitOfWorkFactory,
 ) -> None:

@@ -879,7 +879,7 @@ def _evaluated_dunning(
     purge, TRIAL-4, count as such, not as active)."""
     terms = terms_of(vendor, tenant_id, uow.vendors.versions(vendor.name))
     evaluation = evaluate_tenant(terms, uow.tenants.history(tenant_id), day)
-    for transition in evaluation.dunning:
+    for transition in evaluation.dunning_in_force:  # PAY-5: none after the lifecycle ended
         if transition.on == day:
             changes.append(DunningChange.of(tenant_id, transition))
     status = [s.status for s in evaluation.statuses if s.on <= day][-1]

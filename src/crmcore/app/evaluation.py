@@ -32,6 +32,7 @@ from crmcore.app.rules import (
     apply_rules,
     closed_spans,
     contract_closed_by,
+    merged_dunning,
     price_rules,
     within,
 )
@@ -266,6 +267,10 @@ class Evaluation:
     dunning: tuple[DunningTransition, ...]
     #: the keys of the documents charged to a card at issue (BILL-4)
     card_keys: frozenset[str] = frozenset()
+    #: ``dunning`` without the transitions that the lifecycle's end overrides (PAY-5: no
+    #: ``blocked`` or ``cancelled`` after a customer's cancellation, END-4; a purge, PAY-4,
+    #: still follows): the ones that change the status, which access and the jobs go by
+    dunning_in_force: tuple[DunningTransition, ...] = ()
 
     def refusal_of(self, event: Event) -> Refusal | None:
         """The refusal of ``event`` (this very object), or None when it was accepted."""
@@ -539,6 +544,11 @@ def _evaluate_known(
         warnings=tuple(context.warnings),
         dunning=tuple(context.dunning),
         card_keys=context.card_keys,
+        dunning_in_force=tuple(
+            merged_dunning(
+                lifecycle_statuses(events[0], tenant.policy, context.timeline), context.dunning
+            )
+        ),
     )
 
 

@@ -16,12 +16,11 @@ from typing import Any
 import attrs
 
 from crmcore.app.commands import tenant_terms
-from crmcore.app.evaluation import Evaluation, evaluate_tenant, lifecycle_statuses
-from crmcore.app.rules import merged_dunning, paid_access_on
+from crmcore.app.evaluation import Evaluation, evaluate_tenant
+from crmcore.app.rules import paid_access_on
 from crmcore.dates import end_of_day
 from crmcore.invoices import Invoice
 from crmcore.outcomes import StatusChange
-from crmcore.policies import VendorPolicy
 from crmcore.ports import UnitOfWork
 from crmcore.tenancy.aggregate import Transition
 from crmcore.tenancy.state import TenantStatus
@@ -105,7 +104,7 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
         status is TenantStatus.CANCELLED and paid_access_on(now.timeline, now.invoices, end, as_of)
     )
     access = Access.FULL if full else Access.NONE
-    upcoming = _next(ahead, as_of, terms.policy)
+    upcoming = _next(ahead, as_of)
     return TenantStatusView(tenant_id, as_of, statuses, status, access, upcoming)
 
 
@@ -116,7 +115,7 @@ def _ahead(as_of: date) -> date:
     return as_of + LOOKAHEAD if as_of <= last - LOOKAHEAD else max(as_of, last)
 
 
-def _next(ahead: Evaluation, as_of: date, policy: VendorPolicy) -> tuple[NextTransition, ...]:
+def _next(ahead: Evaluation, as_of: date) -> tuple[NextTransition, ...]:
     """The next transitions after ``as_of``: the lifecycle's and those of payment delay that
     change the status (none that moves it back, PAY-5:
     :func:`~crmcore.app.rules.merged_dunning`)."""
@@ -124,8 +123,7 @@ def _next(ahead: Evaluation, as_of: date, policy: VendorPolicy) -> tuple[NextTra
     for step in ahead.timeline.steps:
         if step.day > as_of and isinstance(step.cause, Transition):
             found.append(NextTransition(step.day, step.after.status.value, _RULES[step.cause]))
-    lifecycle = lifecycle_statuses(ahead.history[0], policy, ahead.timeline)
-    for transition in merged_dunning(lifecycle, ahead.dunning):
+    for transition in ahead.dunning_in_force:
         if transition.on > as_of:
             found.append(NextTransition(transition.on, transition.status.value, transition.rule))
     found.sort(key=lambda n: n.on)

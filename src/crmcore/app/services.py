@@ -164,7 +164,7 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
             f"the instance is {state.status.value}", field=command, rule=_NO_ACCESS[state.status]
         )
     dunning: DunningStatus | None = None
-    for transition in evaluation.dunning:
+    for transition in evaluation.dunning_in_force:  # PAY-5: none after the lifecycle ended
         if transition.at > at:
             break
         dunning = transition.status
