@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import sqlite3
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +271,71 @@ def test_bill_6_numbers_past_a_power_of_ten_are_compared_too() -> None:
     )
     with pytest.raises(ValidationError, match="2026/1000"):
         check_numbering(billing)
+
+
+def test_simulate_db_beside_tenants_stored_under_the_presets_name(tmp_path: Path) -> None:
+    """A tenant stored under ``raynet`` with a catalogue of that name (the earlier way, billed
+    in the series ``raynet/2026``): a raynet scenario numbers its invoices in a series of its
+    own, from 2026/0001 as ``simulate FILE`` does, not on from the other tenant's."""
+    from zoneinfo import ZoneInfo
+
+    import crmcore_sql
+    from crmcore.catalog import Catalog, Cycle, Plan, Price
+    from crmcore.events import Activated, TenantCreated
+    from crmcore.periods import Period
+    from crmcore_sql.jobs import bill_period
+
+    prague = ZoneInfo("Europe/Prague")
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    engine = crmcore_sql.create_engine(url)
+    crmcore_sql.migrate(engine)
+    plans = Catalog([Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "500.00")])])
+    with crmcore_sql.unit_of_work(engine) as uow:
+        uow.catalogs.save("raynet", plans)
+        created = TenantCreated(datetime(2026, 1, 5, 9, tzinfo=prague), "legacy")
+        activated = Activated(datetime(2026, 1, 6, 9, tzinfo=prague), "standard")
+        uow.tenants.add("legacy", "raynet", [created, activated])
+        uow.commit()
+    bill_period(engine, Period.calendar_month(2026, 1))
+    engine.dispose()
+    scenario = _scenario(tmp_path, "s.json")
+    stored = crmcore("simulate", "--db", url, scenario)
+    assert (stored.returncode, stored.stdout) == (0, crmcore("simulate", scenario).stdout)
+
+
+def test_a_url_that_is_not_one_does_not_show_its_password(tmp_path: Path) -> None:
+    done = crmcore("status", "--db", "postgresql://u:secret@localhost:abc/db", "--tenant", "t1")
+    assert done.returncode == 2
+    line = _one_line(done.stderr)
+    assert "secret" not in line and "u:***@localhost" in line
+
+
+def test_a_connection_argument_the_server_driver_cannot_read_is_one_line_and_exit_2() -> None:
+    import os
+
+    server = os.environ.get("CRMCORE_TEST_POSTGRES_URL")
+    if not server:
+        pytest.skip("CRMCORE_TEST_POSTGRES_URL is unset: no postgresql server to test against")
+    done = crmcore("status", "--db", f"{server}?connect_timeout=abc", "--tenant", "t1")
+    assert done.returncode == 2, done.stderr
+    assert _one_line(done.stderr).startswith("--db: cannot connect with ")
+
+
+def test_preview_refuses_a_payment_finer_than_the_minor_unit(tmp_path: Path) -> None:
+    """BILL-7, as ``record`` refuses it: ``preview`` of a payment of 604.995 CZK is refused
+    naming ``events[0].amount`` (the scenario format refuses it on the command line)."""
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from crmcore.app.simulation import simulate_stored
+    from crmcore.app.whatif import preview
+    from crmcore.events import PaymentReceived
+
+    storage = InMemoryStorage()
+    simulate_stored(copy.deepcopy(EXAMPLE), storage.unit_of_work)
+    paid = PaymentReceived(
+        datetime(2026, 6, 20, 9, tzinfo=ZoneInfo("Europe/Prague")), Decimal("604.995")
+    )
+    with pytest.raises(ValidationError) as refused:
+        preview(storage.unit_of_work(), "acme", [paid])
+    assert (refused.value.field, refused.value.rule) == ("events[0].amount", "BILL-7")

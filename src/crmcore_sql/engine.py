@@ -9,6 +9,7 @@ decide the races.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,7 +62,7 @@ def parse_url(url: str | URL) -> URL:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise ConfigurationError(f"not a database URL: {url!s}", field="--db") from exc
+        raise ConfigurationError(f"not a database URL: {describe_url(url)}", field="--db") from exc
     backend = parsed.get_backend_name()
     if backend == "mariadb":
         parsed = parsed.set(drivername="mysql+pymysql")
@@ -128,8 +129,8 @@ def describe_url(url: str | URL) -> str:
     renders the ``:`` of ``file:/tmp/x.db`` as ``file%3A/tmp/x.db``)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        return str(url)
+    except (ArgumentError, ValueError):  # not a URL: its password (``//user:pw@``) masked
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", str(url))
     rendered = parsed.render_as_string(hide_password=True)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         query = rendered.partition("?")[2]
@@ -169,8 +170,13 @@ def _refuse_bad_connect_arguments(engine: Engine) -> None:
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        dbapi = dialect.loaded_dbapi
         try:
-            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+            return dbapi.connect(*cargs, **cparams)
+        except dbapi.ProgrammingError as exc:  # psycopg: an option it does not know or read
+            raise ValidationError(
+                f"cannot connect with {shown}: {str(exc).strip().splitlines()[0]}", field="--db"
+            ) from exc
         except (ValueError, TypeError, AttributeError, LookupError) as exc:
             raise ValidationError(
                 f"cannot connect with {shown}: {type(exc).__name__}: {exc}", field="--db"

@@ -345,16 +345,14 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
         raise
 
 
-def _check_amount(event: Event, currency: str) -> None:
+def check_payment_amount(event: Event, currency: str, field: str = "event.amount") -> None:
     """A payment is money in the tenant's currency: whole minor units (BILL-7; a scenario's
     ``pay`` is refused so too). A finer amount would leave a fraction of a minor unit unpaid
     for ever (PAY-1: oldest first), and the tenant blocked (PAY-2)."""
     amount = event.amount if isinstance(event, PaymentReceived) else None
     if amount is not None and not Money(amount, currency).is_rounded():
         raise ValidationError(
-            f"has more decimals than {currency} allows, got {amount}",
-            field="event.amount",
-            rule="BILL-7",
+            f"has more decimals than {currency} allows, got {amount}", field=field, rule="BILL-7"
         )
 
 
@@ -387,7 +385,7 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     _check_not_silently_late(uow, tenant_id, event, effective, entered_on)
     day = max(effective, entered_on)
     terms = terms_of(version_in_force(versions, name, day), tenant_id, versions)
-    _check_amount(event, terms.terms.currency)
+    check_payment_amount(event, terms.terms.currency)
     horizon = day + CHARGE_HORIZON
     keep_on = day - timedelta(days=1)  # the next command resumes from that day's end
     after = evaluate_tenant(

@@ -112,13 +112,13 @@ def _place(event: object, history: Sequence[object], places: Mapping[int, int]) 
 
 
 def _own_vendor(unit_of_work: Callable[[], UnitOfWork], vendor: Vendor, tenant_id: str) -> Vendor:
-    """The scenario's vendor, saved: under its policy's name (``raynet``) when no vendor of
-    that name is stored, else under a name of the tenant's own (``raynet.`` and a digest of
-    the tenant id). Another tenant's vendor is never given a new version (its invoices would
-    be rated again, NOTICE-2), and the scenario's invoices are numbered in a series of their
-    own from 1 (BILL-6), as ``crmcore simulate FILE`` numbers them."""
+    """The scenario's vendor, saved: under its policy's name (``raynet``) when no vendor nor
+    catalogue of that name is stored, else under a name of the tenant's own (``raynet.`` and
+    a digest of the tenant id). Another tenant's vendor is never given a new version (its
+    invoices would be rated again, NOTICE-2), and the scenario's invoices are numbered in a
+    series of their own from 1 (BILL-6), as ``crmcore simulate FILE`` numbers them."""
     with unit_of_work() as uow:
-        taken = bool(uow.vendors.versions(vendor.name))
+        taken = bool(uow.vendors.versions(vendor.name)) or _catalogued(uow, vendor.name)
     if taken:
         digest = hashlib.sha256(tenant_id.encode()).hexdigest()[:12]
         name = f"{vendor.name[: 64 - len(digest) - 1]}.{digest}"
@@ -129,6 +129,16 @@ def _own_vendor(unit_of_work: Callable[[], UnitOfWork], vendor: Vendor, tenant_i
                 return vendor
     save_vendor(unit_of_work(), vendor)
     return vendor
+
+
+def _catalogued(uow: UnitOfWork, name: str) -> bool:
+    """Whether a catalogue of ``name`` is stored: tenants stored under a preset's name are
+    billed with it, numbered in the series of that name (the earlier way, docs/storage.md)."""
+    try:
+        uow.catalogs.get(name)
+    except NotFound:
+        return False
+    return True
 
 
 def _refusal(refused: CommandRefused, on: date) -> ShownRefusal:

@@ -26,7 +26,7 @@ from typing import Any
 
 import attrs
 
-from crmcore.app.commands import tenant_terms, terms_of
+from crmcore.app.commands import check_payment_amount, tenant_terms, terms_of
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.dates import vendor_date
 from crmcore.errors import OutOfOrderError, ValidationError
@@ -103,6 +103,8 @@ def preview(
         until = preview_horizon(vendor_date(proposed[-1].at, timezone))
         terms = tenant_terms(uow, tenant_id, until)
         issued = {invoice.key for invoice in uow.invoices.for_tenant(tenant_id)}
+    for index, event in enumerate(proposed):  # as record refuses it (BILL-7)
+        check_payment_amount(event, terms.terms.currency, f"{field}[{index}].amount")
     evaluation = evaluate_tenant(terms, [*history, *proposed], until)
     new = tuple(
         attrs.evolve(invoice, number="")
