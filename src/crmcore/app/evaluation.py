@@ -643,18 +643,31 @@ def _corrections_addressed(
     """A correction document (BILL-6) goes to the billing e-mail in force on its own issue
     day (BILL-5), not to the one of the invoice it corrects; its VAT rate stays that
     invoice's. The same amounts and numbers: the payments computed stay right."""
+    result = []
+    for document, profile in _profiles_in_force(documents, history, tenant):
+        if (
+            document.corrects is not None
+            and profile is not None
+            and profile.billing_email != document.billing_email
+        ):
+            document = attrs.evolve(document, billing_email=profile.billing_email)
+        result.append(document)
+    return result
+
+
+def _profiles_in_force(
+    documents: list[Invoice], history: Sequence[Event], tenant: TenantTerms
+) -> list[tuple[Invoice, BillingProfileChanged | None]]:
+    """Each document with the billing profile in force on its issue day (the latest
+    ``BillingProfileChanged`` of a vendor day on or before it), None before any."""
     tz = tenant.policy.timezone
     profiles = [(vendor_date(e.at, tz), e) for e in history if isinstance(e, BillingProfileChanged)]
     if not profiles:
-        return documents
-    result = []
+        return [(document, None) for document in documents]
+    result: list[tuple[Invoice, BillingProfileChanged | None]] = []
     for document in documents:
         in_force = [p for day, p in profiles if day <= document.issued]
-        if document.corrects is not None and in_force:
-            email = in_force[-1].billing_email
-            if email != document.billing_email:
-                document = attrs.evolve(document, billing_email=email)
-        result.append(document)
+        result.append((document, in_force[-1] if in_force else None))
     return result
 
 
@@ -687,17 +700,13 @@ def _with_profiles(
     """Each invoice with the billing profile in force on its issue day (the latest
     ``BillingProfileChanged`` of a vendor day on or before it): the VAT rate of the
     customer's country (PLAN-2) and the billing e-mail (BILL-5)."""
-    tz = tenant.policy.timezone
-    profiles = [(vendor_date(e.at, tz), e) for e in history if isinstance(e, BillingProfileChanged)]
-    if not profiles:
+    if not any(isinstance(e, BillingProfileChanged) for e in history):
         return invoices
     result = []
-    for invoice in invoices:
-        in_force = [p for day, p in profiles if day <= invoice.issued]
-        if not in_force:
+    for invoice, profile in _profiles_in_force(invoices, history, tenant):
+        if profile is None:
             result.append(invoice)
             continue
-        profile = in_force[-1]
         rate = tenant.vat_rate_on(invoice.issued, profile.country)
         result.append(attrs.evolve(invoice, vat_rate=rate, billing_email=profile.billing_email))
     return result
