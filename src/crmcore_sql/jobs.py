@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -786,18 +787,24 @@ def _issue(
 
 
 def bill_worker(
-    url: str, up_to: date, vat_rate: str, batch: int = BATCH
+    url: str, up_to: date, vat_rate: str, batch: int = BATCH, pause: float = 0.0
 ) -> tuple[int, int, list[tuple[str, str, str, str | None]]]:
     """One worker process of ``crmcore bill --workers N`` (spawned; returns plain values:
     tenants billed, invoices issued, the failures as tuples). ``batch``: tenants per
-    transaction (small in tests, so that workers interleave)."""
+    transaction and ``pause``: seconds to wait after each committed batch (small batches and
+    a pause in tests, so that workers interleave whatever else the machine runs)."""
     from crmcore_sql.engine import create_engine
+
+    def paced(_report: BillingReport) -> None:
+        time.sleep(pause)
 
     engine = create_engine(url)
     try:
         for _attempt in range(5):
             try:
-                report = bill_up_to(engine, up_to, Decimal(vat_rate), batch)
+                report = bill_up_to(
+                    engine, up_to, Decimal(vat_rate), batch, paced if pause > 0 else None
+                )
                 failed = [(f.tenant_id, f.period, f.error, f.rule) for f in report.failed]
                 return report.tenants, report.invoices, failed
             except ConcurrencyError:

@@ -170,12 +170,13 @@ def issue_invoices(url: str, tenants: list[str], key: str, series: str) -> list[
 
 
 def bill_together(
-    start: Any, url: str, up_to: date, vat_rate: str, batch: int
+    start: Any, url: str, up_to: date, vat_rate: str, batch: int, pause: float = 0.02
 ) -> tuple[int, int, list[tuple[str, str, str, str | None]]]:
     """:func:`crmcore_sql.jobs.bill_worker` once every worker is ready: ``start`` is a
-    ``multiprocessing`` barrier (a manager's proxy) of the workers, so that no worker bills
-    the whole book before the others have started (a test that they share it)."""
+    ``multiprocessing`` barrier (a manager's proxy) of the workers, and each pauses ``pause``
+    seconds after a batch, so that no worker bills the whole book before the others have
+    started, however busy the machine (a test that they share it)."""
     from crmcore_sql.jobs import bill_worker
 
     start.wait()
-    return bill_worker(url, up_to, vat_rate, batch)
+    return bill_worker(url, up_to, vat_rate, batch, pause)
