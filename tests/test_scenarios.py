@@ -221,6 +221,77 @@ def test_prepaid_term_with_upgrade_term_1_term_3() -> None:
     assert output["statuses"][-1] == {"on": "2027-02-01", "status": "free"}
 
 
+_EXTENDED = {  # livespace: crm 100.00, sales 150.00 a seat and month; 2 seats prepaid
+    "preset": "livespace",
+    "currency": "PLN",
+    "vat_rate": "0.23",
+    "plans": [
+        {"code": "crm", "rank": 1, "price": {"monthly": "100.00"}},
+        {"code": "sales", "rank": 2, "price": {"monthly": "150.00"}},
+    ],
+    "tenant": {"id": "t", "created": "2026-01-20T12:00:00+01:00"},
+    "until": "2026-08-15",
+}
+
+
+@pytest.mark.parametrize(
+    ("downgrade", "upgrades"),
+    [
+        # TERM-3 on 1 Apr: the term, (150 - 100) x 3 x 2 x 30/89 (1..30 Apr of 1 Feb..30 Apr);
+        # the extension bought on 10 Mar (1 May..31 Jul), all of it: (150 - 100) x 3 x 2 x 92/92
+        (False, [("30/89", Fraction(50 * 3 * 2 * 30, 89)), ("92/92", Fraction(50 * 3 * 2))]),
+        # down to crm on 5 Apr and up again on 6 Apr: no credit (BILL-3), and nothing charged
+        # twice, neither for the term (PRO-5) nor for the extension, paid at sales already
+        (True, [("30/89", Fraction(50 * 3 * 2 * 30, 89)), ("92/92", Fraction(50 * 3 * 2))]),
+    ],
+)
+def test_term_3_an_upgrade_in_a_term_also_upgrades_the_extension_bought(
+    downgrade: bool, upgrades: list[tuple[str, Fraction]]
+) -> None:
+    """TERM-1: an extension keeps the term's plan, so the tenant that upgrades in its term
+    uses the new plan in the extension too, and pays the difference for it as well, at once
+    (TERM-3: the whole extension is time left)."""
+    events: list[dict[str, Any]] = [
+        {"on": "2026-02-01", "do": "prepay", "plan": "crm", "months": 3, "seats": 2},
+        {"on": "2026-03-10", "do": "prepay", "plan": "crm", "months": 3, "seats": 2},
+        {"on": "2026-04-01", "do": "change_plan", "plan": "sales"},
+    ]
+    if downgrade:
+        events.append({"on": "2026-04-05", "do": "change_plan", "plan": "crm"})
+        events.append({"on": "2026-04-06", "do": "change_plan", "plan": "sales"})
+    output = run({**_EXTENDED, "events": events})
+    charged = [
+        (line["fraction"], line["net"])
+        for invoice in output["invoices"]
+        for line in invoice["lines"]
+        if line["rule"] == "TERM-3"
+    ]
+    assert charged == [(fraction, money(net)) for fraction, net in upgrades]
+
+
+def test_end_1_after_a_prepaid_term_ran_out_access_ends_by_end_1_not_end_4() -> None:
+    """raynet: a 3-month term prepaid on 1 Feb runs out on 30 Apr (TERM-2, no free plan):
+    cancelled from 1 May, and records created on 10 Jun are refused naming END-1 (the fixed
+    term ended), not END-4 (a customer's cancellation, which never happened)."""
+    document = {
+        **_EXTENDED,
+        "preset": "raynet",
+        "currency": "CZK",
+        "vat_rate": "0.21",
+        "plans": [{"code": "standard", "rank": 1, "price": {"monthly": "500.00"}}],
+        "tenant": {"id": "t", "created": "2026-01-20T12:00:00+01:00"},
+        "events": [
+            {"on": "2026-02-01", "do": "prepay", "plan": "standard", "months": 3, "seats": 1},
+            {"on": "2026-06-10", "do": "create_records", "kind": "client", "count": 1},
+        ],
+    }
+    output = run(document)
+    assert {"on": "2026-05-01", "status": "cancelled"} in output["statuses"]
+    assert [(r["on"], r["do"], r["rule"]) for r in output["refusals"]] == [
+        ("2026-06-10", "create_records", "END-1")
+    ]
+
+
 def test_customer_cancellation_end_4_closing_invoice() -> None:
     """END-4 / BILL-3: cancelled 20 March; nothing refunded; the seat bought 10 March is still
     owed (1 × 500 × 22/31) on a closing invoice on 1 April; no April subscription."""

@@ -66,6 +66,7 @@ from crmcore.sla import (
     outage_months,
     sla_credit,
 )
+from crmcore.tenancy.aggregate import access_rule
 from crmcore.tenancy.state import TenantStatus
 
 if TYPE_CHECKING:
@@ -438,7 +439,7 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
             context.timeline, context.invoices, event.at, day
         ):
             problem = f"the instance is {state.status.value}"
-            rule = _NO_ACCESS[state.status]
+            rule = access_rule(state, _NO_ACCESS[state.status])
             context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))
             continue
         catalog, limits = context.limits_on(vendor_date(event.at, policy.timezone))

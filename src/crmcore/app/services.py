@@ -64,7 +64,7 @@ from crmcore.outbox import limit_reached_event, refusal_event
 from crmcore.outcomes import ApiCallRefusal, StorageRefusal
 from crmcore.ports import UnitOfWork, User
 from crmcore.roles import Role
-from crmcore.tenancy.aggregate import Timeline
+from crmcore.tenancy.aggregate import Timeline, access_rule
 from crmcore.tenancy.seats import check_account_creation
 from crmcore.tenancy.state import TenantState, TenantStatus
 
@@ -161,7 +161,9 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
         evaluation.timeline, evaluation.invoices, at, day
     ):
         raise CommandRefused(
-            f"the instance is {state.status.value}", field=command, rule=_NO_ACCESS[state.status]
+            f"the instance is {state.status.value}",
+            field=command,
+            rule=access_rule(state, _NO_ACCESS[state.status]),
         )
     dunning: DunningStatus | None = None
     for transition in evaluation.dunning_in_force:  # PAY-5: none after the lifecycle ended

@@ -385,6 +385,9 @@ class _Walk:
         self.today_at: datetime | None = None
         self.now: datetime | None = None  # the instant of the step being billed
         self.queued_seats = 0  # seats the queued prepaid extension was invoiced for
+        #: TERM-3: the monthly price per seat the queued extension is paid at (None: not known
+        #: on a walk resumed from a checkpoint; the plan before an upgrade then)
+        self.queued_paid: Money | None = None
         self.drafts: list[InvoiceDraft] = []
         self.units: dict[tuple[str, Cycle | None, int | None, int], Money] = {}
 
@@ -562,6 +565,7 @@ class _Walk:
         charge = full_period(LineKind.SUBSCRIPTION, "TERM-1", state.plan, state.seats, unit, term)
         if not started:
             self.queued_seats = state.seats
+            self.queued_paid = monthly
         if started:
             self.cursor = None
             self.arrears = []
@@ -573,6 +577,7 @@ class _Walk:
         state = step.after
         assert state.plan is not None and state.term is not None
         self.levels = [_Level(self.unit(state.plan, state), state.seats)]
+        self.queued_paid = None
         extra = state.seats - self.queued_seats
         if extra > 0:
             self.state = state
@@ -659,6 +664,39 @@ class _Walk:
                 )
                 self._place(charge, day, in_term)
                 level.unit = new_unit
+        if in_term and state.queued_term is not None:
+            self.upgrade_queued_term(before, state, day, description)
+
+    def upgrade_queued_term(
+        self, before: TenantState, state: TenantState, day: date, description: str
+    ) -> None:
+        """TERM-3: an extension bought before an upgrade in the term runs at the new plan
+        (TERM-1: it keeps the term's plan), so the difference is owed for all of it too:
+        (new - paid monthly price) x its months x the seats it was invoiced for, invoiced
+        now, at the prices of its first day (NOTICE-2); nothing for a plan it is paid at."""
+        queued, months = state.queued_term, state.queued_term_months
+        assert queued is not None and months is not None and state.plan and before.plan
+        catalog = self.prices(queued.first_day)
+        currency = self.terms.currency
+        new = catalog.get(state.plan).price(Cycle.MONTHLY, currency)
+        paid = self.queued_paid
+        if paid is None:
+            paid = catalog.get(before.plan).price(Cycle.MONTHLY, currency)
+        if not paid < new or self.queued_seats <= 0:
+            return
+        difference = (new - paid) * months
+        charge = prorated(
+            LineKind.UPGRADE,
+            "TERM-3",
+            state.plan,
+            self.queued_seats,
+            difference,
+            queued,
+            queued.first_day,
+            description,
+        )
+        self._place(charge, day, True)
+        self.queued_paid = new
 
     def finish(self, up_to: date) -> None:
         self.flush_today()

@@ -88,6 +88,7 @@ __all__ = [
     "TenantStatus",
     "Timeline",
     "Transition",
+    "access_rule",
     "apply",
     "billing_period",
     "check_in_order",
@@ -380,6 +381,13 @@ def _term_lapsed(state: TenantState) -> bool:
         and state.term is None
         and state.cycle is None
     )
+
+
+def access_rule(state: TenantState, rule: str) -> str:
+    """The rule that ended access in ``state`` (``rule``: the one of its status): END-1 for
+    a contract cancelled because its prepaid term ran out (TERM-2), not END-4, the customer's
+    cancellation."""
+    return "END-1" if _term_lapsed(state) else rule
 
 
 def _conversion_allowed(state: TenantState, at: datetime, policy: VendorPolicy) -> None:
