@@ -63,7 +63,10 @@ def register(subparsers: Any) -> None:
         "--workers", default="1", help=f"worker processes, 1..{MAX_WORKERS} (default 1)"
     )
     command.add_argument(
-        "--vat-rate", default="0.23", help="VAT rate (PLAN-2), a ratio in [0, 1), default 0.23"
+        "--vat-rate",
+        default="0.23",
+        help="VAT rate (PLAN-2), a ratio in [0, 1), default 0.23, for tenants stored under a"
+        " preset's name; a vendor stored as data bills at its own VAT rates by country",
     )
     command.set_defaults(handler=_bill)
     _one_line_errors(command)
