@@ -24,6 +24,8 @@ from dateutil.relativedelta import relativedelta
 from crmcore.errors import NaiveDatetimeError, ValidationError, short_repr
 
 __all__ = [
+    "FIRST_EVALUATED_DAY",
+    "LAST_EVALUATED_DAY",
     "BusinessCalendar",
     "add_calendar_days",
     "add_months",
@@ -34,6 +36,8 @@ __all__ = [
     "parse_aware_datetime",
     "parse_date",
     "require_aware",
+    "require_day",
+    "require_in_calendar",
     "vendor_date",
     "zone",
 ]
@@ -60,6 +64,44 @@ def require_aware(value: datetime, field: str = "datetime") -> datetime:
         )
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise NaiveDatetimeError(field, value)
+    return value
+
+
+#: The days crmcore evaluates a tenant's life on: an event's instant, a billing or a status
+#: day. The last leaves room for what an evaluation looks ahead to (an annual period from
+#: that day ends in 9999); an instant in 9999 could not be billed.
+FIRST_EVALUATED_DAY = date(1900, 1, 1)
+LAST_EVALUATED_DAY = date(9998, 12, 31)
+
+
+def require_in_calendar(value: datetime, field: str = "datetime") -> datetime:
+    """``value`` (aware) if its own date lies from :data:`FIRST_EVALUATED_DAY` to
+    :data:`LAST_EVALUATED_DAY`, else a ValidationError naming ``field`` and the value
+    (TIME-1)."""
+    require_aware(value, field)
+    if not FIRST_EVALUATED_DAY <= value.date() <= LAST_EVALUATED_DAY:
+        raise ValidationError(
+            f"must lie from {FIRST_EVALUATED_DAY} to {LAST_EVALUATED_DAY}, got {value.isoformat()}",
+            field=field,
+            rule="TIME-1",
+        )
+    return value
+
+
+def require_day(value: object, field: str = "day") -> date:
+    """``value`` if it is a date (not a datetime: a vendor day, TIME-2) from
+    :data:`FIRST_EVALUATED_DAY` to :data:`LAST_EVALUATED_DAY`, else a ValidationError
+    naming ``field``."""
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationError(
+            f"must be a date (a vendor day), got {short_repr(value)}", field=field, rule="TIME-2"
+        )
+    if not FIRST_EVALUATED_DAY <= value <= LAST_EVALUATED_DAY:
+        raise ValidationError(
+            f"must be a day from {FIRST_EVALUATED_DAY} to {LAST_EVALUATED_DAY}, got {value}",
+            field=field,
+            rule="TIME-2",
+        )
     return value
 
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import attrs
 
 from crmcore.catalog import Cycle
-from crmcore.dates import require_aware, vendor_date
+from crmcore.dates import require_aware, require_in_calendar, vendor_date
 from crmcore.errors import MultipleValidationErrors, ValidationError
 from crmcore.limits import record_count
 from crmcore.serialization import converter, structure_strict
@@ -85,12 +85,12 @@ _E = TypeVar("_E", bound=enum.Enum)
 
 
 def _aware(_i: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-    require_aware(value, attribute.name)
+    require_in_calendar(value, attribute.name)  # TIME-1, and a day a tenant can be billed on
 
 
 def _recorded(_i: object, attribute: attrs.Attribute[datetime | None], value: object) -> None:
     if value is not None:
-        require_aware(value, attribute.name)  # type: ignore[arg-type]
+        require_in_calendar(value, attribute.name)  # type: ignore[arg-type]
 
 
 def _count(maximum: int | None, rule: str | None) -> Callable[[object, Any, int], None]:

@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 
 from crmcore.catalog import Catalog
+from crmcore.dates import require_day
 from crmcore.errors import (
     ConcurrencyError,
     DuplicateInvoice,
@@ -49,6 +50,7 @@ from crmcore.ports import (
     RecordTable,
     StorageCount,
     User,
+    check_expected_version,
     checked_consumer,
     checked_file,
     checked_history,
@@ -132,6 +134,7 @@ class InMemoryTenantRepository(_Repository):
             identities[key] = identities.get(key, 0) + 1
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
+        check_expected_version(expected_version)
         vendor, history = self._get(tenant_id)
         if len(history) != expected_version:
             raise ConcurrencyError(
@@ -377,6 +380,7 @@ class InMemoryApiCallCounterRepository(_Repository):
     """API-1: the transaction is serialised, so deciding then counting is atomic."""
 
     def try_count(self, tenant_id: str, day: date, limit: int | None) -> ApiCallCount:
+        require_day(day, "day")  # API-1: one counter per vendor day
         limit = checked_limit(limit, "API-1", MAX_API_LIMIT)
         used = self.calls(tenant_id, day)
         if limit is not None and used >= limit:
@@ -385,6 +389,7 @@ class InMemoryApiCallCounterRepository(_Repository):
         return ApiCallCount(allowed=True, used=used, limit=limit)
 
     def calls(self, tenant_id: str, day: date) -> int:
+        require_day(day, "day")
         calls: int = self.rows.get((tenant_id, day), 0)
         return calls
 
@@ -426,6 +431,8 @@ class InMemoryVendorRepository(_Repository):
         self.rows[vendor.name] = (*versions, vendor)
 
     def get(self, name: str, on: date | None = None) -> Vendor:
+        if on is not None:
+            require_day(on, "on")
         versions: tuple[Vendor, ...] = self.rows.get(name, ()) if is_vendor_name(name) else ()
         return version_in_force(versions, name, on)
 

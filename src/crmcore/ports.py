@@ -45,7 +45,7 @@ from typing import Protocol
 import attrs
 
 from crmcore.catalog import Catalog
-from crmcore.errors import OutOfOrderError, UnknownPreset, ValidationError
+from crmcore.errors import OutOfOrderError, UnknownPreset, ValidationError, short_repr
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated, entry_order_problem
 from crmcore.invoices import Invoice, Payment
 from crmcore.outbox import OutboxEvent
@@ -137,10 +137,25 @@ class User:
     VIS-7). ``supervisor`` is the ``user_id`` of the tenant's account supervising it (VIS-2).
     """
 
-    tenant_id: str
-    user_id: str
+    tenant_id: str = attrs.field(validator=lambda _i, _a, value: _check_user_id(value, "tenant_id"))
+    user_id: str = attrs.field(validator=lambda _i, _a, value: _check_user_id(value, "user_id"))
     role: Role = attrs.field(default=Role.EMPLOYEE, converter=_account_role)
     supervisor: str | None = None
+
+
+def _check_user_id(value: object, field: str) -> None:
+    """An account's ids (SEAT-4): 1..64 printable characters, the same on every engine."""
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > 64
+        or not value.isprintable()
+    ):
+        raise ValidationError(
+            f"must be 1..64 printable characters, got {short_repr(value)}",
+            field=f"user.{field}",
+            rule="SEAT-4",
+        )
 
 
 class TenantRepository(Protocol):
@@ -492,6 +507,10 @@ def checked_history(
             field="vendor",
             rule="TEN-1",
         )
+    if not isinstance(events, list | tuple):
+        raise ValidationError(
+            f"must be a list of events, got {short_repr(events)}", field="events", rule="TEN-1"
+        )
     checked = tuple(events)
     previous = after
     for index, event in enumerate(checked):
@@ -627,6 +646,19 @@ def checked_file(name: object, size: object) -> tuple[str, int]:
             rule="STOR-1",
         )
     return name, size
+
+
+def check_expected_version(value: object) -> int:
+    """The ``expected_version`` of an append: a whole number of events (``int``, not below
+    0); a ValidationError otherwise, before anything is read or written (not a
+    ConcurrencyError: retrying would never help)."""
+    if type(value) is not int or value < 0:
+        raise ValidationError(
+            f"must be the number of events stored (an int >= 0), got {value!r}",
+            field="expected_version",
+            rule="TEN-1",
+        )
+    return value
 
 
 def _check_tenant_id(tenant_id: object) -> None:

@@ -48,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from crmcore.catalog import Catalog
+from crmcore.dates import require_day
 from crmcore.errors import (
     ConcurrencyError,
     DuplicateInvoice,
@@ -73,6 +74,7 @@ from crmcore.ports import (
     RecordTable,
     StorageCount,
     User,
+    check_expected_version,
     checked_file,
     checked_history,
     checked_limit,
@@ -320,6 +322,9 @@ class SqlTenantRepository(_SqlRepository):
             self.connection.execute(insert(tenant_events), rows)
 
     def append(self, tenant_id: str, events: Sequence[Event], expected_version: int) -> int:
+        check_expected_version(expected_version)
+        if not isinstance(events, list | tuple):
+            checked_history(tenant_id, events, after=None)  # raises the typed error
         new_version = expected_version + len(events)
         self._written.add(tenant_id)  # its history read in this transaction is not cached
         known = self._state.reads.histories.get(tenant_id)
@@ -1137,6 +1142,7 @@ def _account(row: Any) -> User:
 
 class SqlApiCallCounterRepository(_SqlRepository):
     def try_count(self, tenant_id: str, day: date, limit: int | None) -> ApiCallCount:
+        require_day(day, "day")  # API-1: one counter per vendor day
         """API-1 in one step (a savepoint): the day's row is created at 0 unless it exists,
         then a conditional UPDATE counts the call only while ``calls < limit``; the database
         decides a race (the second writer waits for the row and sees the first one's count).
@@ -1161,6 +1167,7 @@ class SqlApiCallCounterRepository(_SqlRepository):
         return ApiCallCount(allowed=False, used=calls, limit=limit)
 
     def calls(self, tenant_id: str, day: date) -> int:
+        require_day(day, "day")
         with self._translating("reading API calls"):
             calls = self.connection.execute(
                 select(api_call_counts.c.calls).where(

@@ -10,6 +10,7 @@ from functools import lru_cache
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from crmcore.dates import require_day
 from crmcore.errors import ConcurrencyError
 from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, vendor_not_found
 from crmcore_sql.histories import vendor_cache
@@ -55,6 +56,8 @@ class SqlVendorRepository(_SqlRepository):
                 ) from exc
 
     def get(self, name: str, on: date | None = None) -> Vendor:
+        if on is not None:
+            require_day(on, "on")  # before any statement: PostgreSQL aborts on a bad type
         if not is_vendor_name(name):  # exact names on every collation (MariaDB pads spaces)
             raise vendor_not_found(name, on)
         query = select(vendors.c.document).where(vendors.c.name == name)

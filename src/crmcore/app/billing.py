@@ -25,6 +25,7 @@ import attrs
 from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.billing.numbering import document_number
+from crmcore.dates import require_day
 from crmcore.invoices import Invoice
 from crmcore.outbox import evaluation_events, invoice_events
 from crmcore.ports import UnitOfWork
@@ -43,6 +44,7 @@ class BilledTenant:
 
 def bill_tenant(uow: UnitOfWork, tenant_id: str, up_to: date) -> BilledTenant:
     """Store the tenant's invoices issued up to vendor day ``up_to`` and not stored yet."""
+    require_day(up_to, "up_to")
     with uow:
         history = uow.tenants.history(tenant_id)
         terms = tenant_terms(uow, tenant_id, up_to)

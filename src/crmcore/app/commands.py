@@ -63,6 +63,7 @@ from crmcore.catalog import Catalog
 from crmcore.dates import local_midnight, require_aware, vendor_date, zone
 from crmcore.errors import CommandRefused, OutOfOrderError, TrialError, ValidationError
 from crmcore.events import (
+    EVENT_TYPES,
     Activated,
     BillingProfileChanged,
     Cancelled,
@@ -320,6 +321,10 @@ def set_billing_profile(
 
 
 def _profile_event(at: datetime, profile: TenantBillingProfile) -> BillingProfileChanged:
+    if not isinstance(profile, TenantBillingProfile):
+        raise ValidationError(
+            f"must be a TenantBillingProfile, got {profile!r}", field="profile", rule="BILL-5"
+        )
     return BillingProfileChanged(
         at, profile.country, profile.billing_email, profile.tax_id, payment=profile.payment
     )
@@ -333,6 +338,8 @@ def record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     but its ``command_refused`` event, in a transaction of its own), ``NotFound`` for an
     unknown tenant, ``OutOfOrderError`` for an event before the last one stored,
     ``ConcurrencyError`` when another writer appended first."""
+    if type(event) not in EVENT_TYPES.values():
+        raise ValidationError(f"must be an event of crmcore.events, got {event!r}", field="event")
     if isinstance(event, TenantCreated):
         raise ValidationError(
             "a tenant is created by register_tenant, not recorded", field="event", rule="TEN-1"

@@ -18,7 +18,7 @@ import attrs
 from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.app.rules import paid_access_on
-from crmcore.dates import end_of_day
+from crmcore.dates import LAST_EVALUATED_DAY, end_of_day, require_day
 from crmcore.invoices import Invoice
 from crmcore.outcomes import StatusChange
 from crmcore.ports import UnitOfWork
@@ -91,6 +91,7 @@ class TenantStatusView:
 
 def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusView:
     """The tenant's status on vendor day ``as_of`` (the events recorded up to its end)."""
+    require_day(as_of, "as_of")
     with uow:
         history = uow.tenants.history(tenant_id)
         terms = tenant_terms(uow, tenant_id, as_of)
@@ -109,10 +110,9 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
 
 
 def _ahead(as_of: date) -> date:
-    """:data:`LOOKAHEAD` after ``as_of``, or the last day there is one (9999-12-30: its end
-    in the vendor's zone is still an instant of the calendar)."""
-    last = date.max - timedelta(days=1)
-    return as_of + LOOKAHEAD if as_of <= last - LOOKAHEAD else max(as_of, last)
+    """:data:`LOOKAHEAD` after ``as_of``, or the last day a tenant is evaluated on
+    (:data:`crmcore.dates.LAST_EVALUATED_DAY`) when that comes first."""
+    return LAST_EVALUATED_DAY if as_of > LAST_EVALUATED_DAY - LOOKAHEAD else as_of + LOOKAHEAD
 
 
 def _next(ahead: Evaluation, as_of: date) -> tuple[NextTransition, ...]:
