@@ -79,12 +79,7 @@ def require_in_calendar(value: datetime, field: str = "datetime") -> datetime:
     :data:`LAST_EVALUATED_DAY`, else a ValidationError naming ``field`` and the value
     (TIME-1)."""
     require_aware(value, field)
-    if not FIRST_EVALUATED_DAY <= value.date() <= LAST_EVALUATED_DAY:
-        raise ValidationError(
-            f"must lie from {FIRST_EVALUATED_DAY} to {LAST_EVALUATED_DAY}, got {value.isoformat()}",
-            field=field,
-            rule="TIME-1",
-        )
+    _evaluated(value.date(), value.isoformat(), field, "TIME-1")
     return value
 
 
@@ -96,13 +91,17 @@ def require_day(value: object, field: str = "day") -> date:
         raise ValidationError(
             f"must be a date (a vendor day), got {short_repr(value)}", field=field, rule="TIME-2"
         )
-    if not FIRST_EVALUATED_DAY <= value <= LAST_EVALUATED_DAY:
-        raise ValidationError(
-            f"must be a day from {FIRST_EVALUATED_DAY} to {LAST_EVALUATED_DAY}, got {value}",
-            field=field,
-            rule="TIME-2",
-        )
+    _evaluated(value, value.isoformat(), field, "TIME-2")
     return value
+
+
+def _evaluated(day: date, shown: str, field: str, rule: str) -> None:
+    if not FIRST_EVALUATED_DAY <= day <= LAST_EVALUATED_DAY:
+        raise ValidationError(
+            f"must lie from {FIRST_EVALUATED_DAY} to {LAST_EVALUATED_DAY}, got {shown}",
+            field=field,
+            rule=rule,
+        )
 
 
 def parse_aware_datetime(text: object, field: str = "datetime") -> datetime:
