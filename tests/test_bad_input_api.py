@@ -142,3 +142,27 @@ def test_seat_4_a_user_id_is_checked_alike_on_every_engine(
     with pytest.raises(ValidationError) as refused:
         User(tenant, user)  # type: ignore[arg-type]
     assert (refused.value.field, refused.value.rule) == (field, "SEAT-4")
+
+
+def test_bill_6_an_invoice_stored_twice_or_a_number_taken_is_refused_alike(
+    store: Factory,
+) -> None:
+    """The same invoice again: ``DuplicateInvoice`` on ``key`` on every engine (PostgreSQL
+    reported the series' unique number first, as a bare StorageError); another invoice with
+    a number its series has: ``DuplicateInvoice`` on ``number`` (memory stored it). The unit
+    of work commits other work after either."""
+    import attrs
+
+    from crmcore.errors import DuplicateInvoice
+
+    issued = bill_tenant(store(), "t1", date(2026, 1, 31)).issued[0]
+    for again, field in ((issued, "key"), (attrs.evolve(issued, key="other"), "number")):
+        with store() as uow:
+            with pytest.raises(DuplicateInvoice) as refused:
+                uow.invoices.add(again)
+            assert (refused.value.field, refused.value.rule) == (field, "BILL-6")
+            uow.tenants.add(f"t-{field}", "acme", [TenantCreated(at("2026-01-06"), f"t-{field}")])
+            uow.commit()
+    with store() as uow:
+        assert [i.key for i in uow.invoices.for_tenant("t1")] == [issued.key]
+        assert uow.tenants.ids() == ["t-key", "t-number", "t1"]

@@ -56,6 +56,7 @@ from crmcore.ports import (
     checked_history,
     checked_limit,
     checked_record_rows,
+    number_taken,
 )
 from crmcore.tenancy.trials import normalise_identity
 from crmcore.vendors import Vendor, check_vendor_version, is_vendor_name, version_in_force
@@ -93,6 +94,7 @@ _TABLES = (
     "file_usage",  # tenant_id -> stored bytes (STOR-1)
     "outbox",  # id -> OutboxEvent (ids 1, 2, ... in commit order)
     "outbox_keys",  # (tenant_id, key) -> id
+    "invoice_numbers",  # (series, number) -> (tenant_id, key): BILL-6, unique in a series
     "outbox_consumers",  # consumer -> id acknowledged
 )
 
@@ -204,6 +206,10 @@ class InMemoryInvoiceRepository(_Repository):
                 field="key",
                 rule="BILL-6",
             )
+        numbers = self._uow.table("invoice_numbers")
+        if (invoice.series, invoice.number) in numbers:
+            raise number_taken(invoice)
+        numbers[invoice.series, invoice.number] = (invoice.tenant_id, invoice.key)
         self.rows[(invoice.tenant_id, invoice.key)] = invoice
 
     def get(self, tenant_id: str, key: str) -> Invoice | None:

@@ -45,7 +45,13 @@ from typing import Protocol
 import attrs
 
 from crmcore.catalog import Catalog
-from crmcore.errors import OutOfOrderError, UnknownPreset, ValidationError, short_repr
+from crmcore.errors import (
+    DuplicateInvoice,
+    OutOfOrderError,
+    UnknownPreset,
+    ValidationError,
+    short_repr,
+)
 from crmcore.events import EVENT_TYPES, Event, OutageRecorded, TenantCreated, entry_order_problem
 from crmcore.invoices import Invoice, Payment
 from crmcore.outbox import OutboxEvent
@@ -646,6 +652,16 @@ def checked_file(name: object, size: object) -> tuple[str, int]:
             rule="STOR-1",
         )
     return name, size
+
+
+def number_taken(invoice: Invoice) -> DuplicateInvoice:
+    """The refusal of an invoice whose number another invoice of its series has (BILL-6:
+    numbers are unique in a series), alike on every engine."""
+    return DuplicateInvoice(
+        f"invoice number {invoice.number!r} is taken in series {invoice.series!r}",
+        field="number",
+        rule="BILL-6",
+    )
 
 
 def check_expected_version(value: object) -> int:

@@ -79,6 +79,7 @@ from crmcore.ports import (
     checked_history,
     checked_limit,
     checked_record_rows,
+    number_taken,
 )
 from crmcore.tenancy.trials import normalise_identity
 from crmcore.vendors import is_vendor_name
@@ -545,6 +546,19 @@ class SqlInvoiceRepository(_SqlRepository):
         head, lines = convert.invoice_to_rows(invoice)
         self._state.reads.invoices_written = True
         with self._translating("adding invoice"), self._atomic():
+            # the key first (as in memory): the same invoice again breaks the series' unique
+            # number too, and PostgreSQL may report that constraint first
+            stored = self.connection.execute(
+                select(invoices.c.id).where(
+                    invoices.c.tenant_id == invoice.tenant_id, invoices.c.key == invoice.key
+                )
+            ).first()
+            if stored is not None:
+                raise DuplicateInvoice(
+                    f"tenant {invoice.tenant_id!r} already has invoice {invoice.key!r}",
+                    field="key",
+                    rule="BILL-6",
+                )
             try:
                 result = self.connection.execute(insert(invoices).values(head))
             except IntegrityError as exc:
@@ -555,6 +569,8 @@ class SqlInvoiceRepository(_SqlRepository):
                         field="key",
                         rule="BILL-6",
                     ) from exc
+                if "series_number" in text or "invoices.series, invoices.number" in text:
+                    raise number_taken(invoice) from exc
                 raise
             primary_key = result.inserted_primary_key
             assert primary_key is not None
