@@ -32,7 +32,6 @@ from crmcore.catalog import Catalog
 from crmcore.dates import require_day
 from crmcore.errors import (
     ConcurrencyError,
-    DuplicateInvoice,
     NotFound,
     SeatError,
     StorageError,
@@ -56,6 +55,7 @@ from crmcore.ports import (
     checked_history,
     checked_limit,
     checked_record_rows,
+    key_taken,
     number_taken,
 )
 from crmcore.tenancy.trials import normalise_identity
@@ -201,11 +201,7 @@ class InMemoryCatalogRepository(_Repository):
 class InMemoryInvoiceRepository(_Repository):
     def add(self, invoice: Invoice) -> None:
         if (invoice.tenant_id, invoice.key) in self.rows:
-            raise DuplicateInvoice(
-                f"tenant {invoice.tenant_id!r} already has invoice {invoice.key!r}",
-                field="key",
-                rule="BILL-6",
-            )
+            raise key_taken(invoice)
         numbers = self._uow.table("invoice_numbers")
         if (invoice.series, invoice.number) in numbers:
             raise number_taken(invoice)

@@ -654,6 +654,16 @@ def checked_file(name: object, size: object) -> tuple[str, int]:
     return name, size
 
 
+def key_taken(invoice: Invoice) -> DuplicateInvoice:
+    """The refusal of an invoice whose key its tenant has already (BILL-6: one invoice per
+    tenant and key), alike on every engine."""
+    return DuplicateInvoice(
+        f"tenant {invoice.tenant_id!r} already has invoice {invoice.key!r}",
+        field="key",
+        rule="BILL-6",
+    )
+
+
 def number_taken(invoice: Invoice) -> DuplicateInvoice:
     """The refusal of an invoice whose number another invoice of its series has (BILL-6:
     numbers are unique in a series), alike on every engine."""

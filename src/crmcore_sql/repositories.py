@@ -51,7 +51,6 @@ from crmcore.catalog import Catalog
 from crmcore.dates import require_day
 from crmcore.errors import (
     ConcurrencyError,
-    DuplicateInvoice,
     NotFound,
     SeatError,
     StorageError,
@@ -79,6 +78,7 @@ from crmcore.ports import (
     checked_history,
     checked_limit,
     checked_record_rows,
+    key_taken,
     number_taken,
 )
 from crmcore.tenancy.trials import normalise_identity
@@ -554,21 +554,13 @@ class SqlInvoiceRepository(_SqlRepository):
                 )
             ).first()
             if stored is not None:
-                raise DuplicateInvoice(
-                    f"tenant {invoice.tenant_id!r} already has invoice {invoice.key!r}",
-                    field="key",
-                    rule="BILL-6",
-                )
+                raise key_taken(invoice)
             try:
                 result = self.connection.execute(insert(invoices).values(head))
             except IntegrityError as exc:
                 text = str(exc.orig)
                 if "tenant_key" in text or "invoices.tenant_id, invoices.key" in text:
-                    raise DuplicateInvoice(
-                        f"tenant {invoice.tenant_id!r} already has invoice {invoice.key!r}",
-                        field="key",
-                        rule="BILL-6",
-                    ) from exc
+                    raise key_taken(invoice) from exc
                 if "series_number" in text or "invoices.series, invoices.number" in text:
                     raise number_taken(invoice) from exc
                 raise

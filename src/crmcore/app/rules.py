@@ -327,7 +327,7 @@ def merged_dunning(
     kept: list[DunningTransition] = []
     days = [change.on for change in lifecycle]
     for transition in log:
-        index = bisect.bisect_right(days, transition.on) - 1  # the lifecycle's first
+        index = bisect.bisect_right(days, transition.on) - 1  # the lifecycle's, that day
         ended = index >= 0 and lifecycle[index].status in _LIFECYCLE_ENDED
         if ended and transition.status is not DunningStatus.PURGED:
             continue
