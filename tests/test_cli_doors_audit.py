@@ -339,3 +339,39 @@ def test_preview_refuses_a_payment_finer_than_the_minor_unit(tmp_path: Path) -> 
     with pytest.raises(ValidationError) as refused:
         preview(storage.unit_of_work(), "acme", [paid])
     assert (refused.value.field, refused.value.rule) == ("events[0].amount", "BILL-7")
+
+
+def test_invoices_lists_a_days_corrections_before_its_invoices_as_simulate(
+    tmp_path: Path,
+) -> None:
+    """BILL-6: seats bought on 10 March, entered on 1 May, the day the May invoice is issued:
+    that day's correction (KOR/2026/0001, series ``.../corrections/...``) comes before the May
+    invoice in ``simulate``'s result, and so in ``crmcore invoices --json`` and in
+    ``tenant_invoices`` on memory storage (they sorted by issue day and number: "2026/0005" <
+    "KOR/...")."""
+    from crmcore.app.queries import tenant_invoices
+    from crmcore.app.simulation import simulate_stored
+
+    document = json.loads((ROOT / "docs/scenarios/late_seat_addition.json").read_text())
+    document["events"] = [
+        *document["events"][:3],
+        {
+            "on": "2026-03-10",
+            "do": "add_seats",
+            "count": 1,
+            "recorded": "2026-05-01T10:00:00+02:00",
+        },
+    ]
+    path = tmp_path / "late.json"
+    path.write_text(json.dumps(document))
+    plain = crmcore("simulate", str(path))
+    expected = [(i["issued"], i["number"]) for i in json.loads(plain.stdout)["invoices"]]
+    assert expected[-2:] == [("2026-05-01", "KOR/2026/0001"), ("2026-05-01", "2026/0005")]
+    db = f"sqlite:///{tmp_path / 'late.db'}"
+    assert crmcore("simulate", "--db", db, str(path)).stdout == plain.stdout
+    listed = json.loads(crmcore("invoices", "--db", db, "--json").stdout)
+    assert [(i["issued"], i["number"]) for i in listed] == expected
+    storage = InMemoryStorage()
+    simulate_stored(document, storage.unit_of_work)
+    stored = tenant_invoices(storage.unit_of_work(), "acme")
+    assert [(i.issued.isoformat(), i.number) for i in stored] == expected

@@ -198,6 +198,12 @@ class InMemoryCatalogRepository(_Repository):
         return found
 
 
+def _issue_day(invoice: Invoice) -> date:
+    """The sort key of issue order: the day, then (a stable sort) the order stored in, which
+    is the order the evaluation issued them in (a day's corrections before its invoices)."""
+    return invoice.issued
+
+
 class InMemoryInvoiceRepository(_Repository):
     def add(self, invoice: Invoice) -> None:
         if (invoice.tenant_id, invoice.key) in self.rows:
@@ -214,7 +220,7 @@ class InMemoryInvoiceRepository(_Repository):
 
     def for_tenant(self, tenant_id: str) -> list[Invoice]:
         found = [invoice for (owner, _), invoice in self.rows.items() if owner == tenant_id]
-        return sorted(found, key=lambda invoice: (invoice.issued, invoice.series, invoice.number))
+        return sorted(found, key=_issue_day)  # stable: the order stored in, within a day
 
     def issued_between(
         self, tenant_ids: Sequence[str], first: date, last: date
@@ -225,7 +231,7 @@ class InMemoryInvoiceRepository(_Repository):
             if owner in wanted and first <= invoice.issued <= last:
                 found.setdefault(owner, []).append(invoice)
         for invoices in found.values():
-            invoices.sort(key=lambda invoice: (invoice.issued, invoice.series, invoice.number))
+            invoices.sort(key=_issue_day)
         return found
 
     def last_issued(self, tenant_id: str) -> tuple[str, date] | None:

@@ -256,9 +256,7 @@ def _invoice_documents(engine: Engine, only: str | None) -> list[dict[str, Any]]
     documents: list[dict[str, Any]] = []
     for tenant_id in ids:
         with SqlUnitOfWork(engine) as uow:
-            stored: list[Invoice] = sorted(
-                uow.invoices.for_tenant(tenant_id), key=lambda i: (i.issued, i.number)
-            )
+            stored: list[Invoice] = uow.invoices.for_tenant(tenant_id)  # in issue order
             if not stored:
                 continue
             paid = _paid(uow, tenant_id, stored)

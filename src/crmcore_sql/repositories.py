@@ -599,7 +599,7 @@ class SqlInvoiceRepository(_SqlRepository):
             heads = self.connection.execute(
                 select(invoices)
                 .where(invoices.c.tenant_id == tenant_id)
-                .order_by(invoices.c.issued, invoices.c.series, invoices.c.id)
+                .order_by(invoices.c.issued, invoices.c.id)
             ).all()
             return self._load(heads)
 
@@ -620,7 +620,7 @@ class SqlInvoiceRepository(_SqlRepository):
         self, tenant_ids: Sequence[str], first: date, last: date
     ) -> dict[str, list[Invoice]]:
         """One statement: the heads joined with their lines (an outer join: a document may
-        have none), by tenant, issue day, series, id and line position."""
+        have none), by tenant, issue day, id (the order stored in) and line position."""
         if not tenant_ids:
             return {}
         line_columns = [column.label(f"line_{column.name}") for column in invoice_lines.c]
@@ -637,7 +637,6 @@ class SqlInvoiceRepository(_SqlRepository):
             .order_by(
                 invoices.c.tenant_id,
                 invoices.c.issued,
-                invoices.c.series,
                 invoices.c.id,
                 invoice_lines.c.position,
             )

@@ -131,7 +131,8 @@ def _next(ahead: Evaluation, as_of: date) -> tuple[NextTransition, ...]:
 
 
 def tenant_invoices(uow: UnitOfWork, tenant_id: str) -> list[Invoice]:
-    """The invoices stored for the tenant, oldest first."""
+    """The invoices and corrections stored for the tenant in issue order: by day, and within
+    a day as the evaluation issued them (its corrections before its invoices, BILL-6), as
+    ``crmcore simulate`` lists them."""
     with uow:
-        stored = uow.invoices.for_tenant(tenant_id)
-    return sorted(stored, key=lambda i: (i.issued, i.number))
+        return uow.invoices.for_tenant(tenant_id)
