@@ -8,6 +8,7 @@ import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -15,6 +16,7 @@ import pytest
 import crmcore_sql
 from crmcore.catalog import Catalog, Cycle, Plan, Price
 from crmcore.cli import main
+from crmcore.errors import ValidationError
 from crmcore.vendors import Vendor, vendor_from_preset
 from crmcore_sql.testing import temporary_database
 
@@ -106,7 +108,7 @@ def test_a_bad_document_is_one_line_naming_the_json_path_and_stores_nothing(
 ) -> None:
     document = acme().to_document()
     document["vat_rates"]["SK"] = "1.00"  # PLAN-2: a ratio below 1
-    document["fees"]["transfer"] = 50  # an int is a decimal: accepted
+    document["fees"]["transfer"] = "50"  # a decimal string without decimals: accepted
     code, out, err = run(
         capsys, "vendor", "import", write(tmp_path, json.dumps(document)), "--db", db
     )
@@ -114,6 +116,65 @@ def test_a_bad_document_is_one_line_naming_the_json_path_and_stores_nothing(
     line = one_line(err)
     assert "$.vat_rates.SK: must be a ratio from 0 to below 1, got '1.00' (PLAN-2)" in line
     assert run(capsys, "vendor", "list", "--db", db)[1].startswith("no vendors stored")
+
+
+@pytest.mark.parametrize(
+    ("where", "written"),
+    [
+        (("catalog", "plans", 0, "prices", 0, "amount"), "5E+2"),
+        (("catalog", "plans", 0, "prices", 0, "amount"), 500),
+        (("catalog", "plans", 0, "prices", 0, "amount"), " 500.00"),
+        (("catalog", "plans", 0, "prices", 0, "amount"), "+500.00"),
+        (("catalog", "plans", 0, "prices", 0, "amount"), ".5"),
+        (("catalog", "plans", 0, "prices", 0, "amount"), "1000000000000000.00"),  # 16 digits
+        (("fees", "transfer"), "5e1"),
+        (("fees", "transfer"), "10000000000000000"),
+        (("vat_rates", "CZ"), "2.1e-1"),
+    ],
+)
+def test_a_document_writes_its_amounts_as_a_scenario_does_BILL_7(
+    db: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    where: tuple[str | int, ...],
+    written: object,
+) -> None:
+    """BILL-7 (PLAN-2 rates, PLAN-4 fees): `vendor import` and `--vendor` accepted prices in
+    exponent notation, as JSON numbers, with spaces or a plus sign, and of 31 digits (an
+    invoice stores 64-bit minor units: never billable), all of which `crmcore simulate`
+    refuses in a scenario. Now refused the same way, one line naming the JSON path, nothing
+    stored (``crmcore reprice --vendor`` reads documents through the same check)."""
+    document = acme().to_document()
+    place: Any = document
+    for key in where[:-1]:
+        place = place[key]
+    place[where[-1]] = written
+    path = write(tmp_path, json.dumps(document))
+    code, out, err = run(capsys, "vendor", "import", path, "--db", db)
+    assert (code, out) == (2, "")
+    field = "$." + ".".join(str(k) for k in where).replace(".0", "[0]")
+    assert field in one_line(err)
+    assert run(capsys, "vendor", "list", "--db", db)[1].startswith("no vendors stored")
+
+
+def test_a_price_of_999_999_999_999_999_is_the_largest_a_vendor_may_have_BILL_7(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """15 digits before the point are accepted, 16 refused: in a document, in Python
+    (``Price``) and as a fee; exported in plain notation."""
+    largest = Decimal("999999999999999.00")
+    assert Price("CZK", Cycle.MONTHLY, largest).amount == largest
+    with pytest.raises(ValidationError, match="at most 15 digits before the point"):
+        Price("CZK", Cycle.MONTHLY, largest + 1)
+    with pytest.raises(ValidationError, match="PLAN-4"):
+        attrs.evolve(acme(), fees={"transfer": "1000000000000000"})
+    vendor = attrs.evolve(
+        acme(), fees={"transfer": Decimal("1E+3")}
+    )  # a Decimal in exponent form, from Python
+    code, _, _ = run(capsys, "vendor", "import", write(tmp_path, vendor), "--db", db)
+    assert code == 0
+    code, out, _ = run(capsys, "vendor", "export", "acme", "--db", db)
+    assert json.loads(out)["fees"]["transfer"] == "1000"
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ import attrs
 import tomli_w
 
 from crmcore.errors import CatalogError, UnknownPlan, UnknownPrice, ValidationError, short_repr
-from crmcore.money import Money, _trusted, minor_units, parse_decimal
+from crmcore.money import Money, _trusted, check_amount_digits, minor_units, parse_decimal
 from crmcore.serialization import (
     converter,
     parse_document,
@@ -91,6 +91,7 @@ class Price:
                 field="amount",
                 rule="BILL-7",
             )
+        check_amount_digits(self.amount)  # a price that an invoice could hold (BILL-7)
 
     @property
     def money(self) -> Money:

@@ -15,6 +15,7 @@ Money(amount=Decimal('967.74'), currency='CZK')
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from fractions import Fraction
@@ -26,13 +27,17 @@ from babel.numbers import format_currency, get_currency_precision, is_currency
 from crmcore.errors import CurrencyError, CurrencyMismatchError, ValidationError, short_repr
 
 __all__ = [
+    "MAX_AMOUNT_DIGITS",
     "MAX_DECIMAL_DIGITS",
+    "PLAIN_DECIMAL",
     "Money",
     "allocate",
+    "check_amount_digits",
     "check_decimal_size",
     "format_money",
     "minor_units",
     "parse_decimal",
+    "plain",
     "round_half_up",
     "round_product",
     "total",
@@ -90,6 +95,36 @@ def parse_decimal(value: object, field: str = "amount") -> Decimal:
 #: denial of service), so its size is checked before any arithmetic. 100 + 100 digits stay
 #: inside the 200-digit exact context, so every accepted amount can be rounded and summed.
 MAX_DECIMAL_DIGITS = 100
+
+
+#: Digits before the point of a price, a fee or an amount written in a document (BILL-7): an
+#: invoice stores its amounts in 64-bit minor units, so a price of 10^15 or more per seat
+#: could never be invoiced.
+MAX_AMOUNT_DIGITS = 15
+
+#: Plain decimal notation, as documents (scenarios, vendor documents) write amounts: an optional
+#: minus, digits, optionally a point and digits. No exponent ("1e2"), no plus sign, no spaces,
+#: no underscores, no NaN.
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def check_amount_digits(value: Decimal, field: str = "amount", rule: str = "BILL-7") -> Decimal:
+    """Refuse a price or an amount with more than :data:`MAX_AMOUNT_DIGITS` digits before the
+    point (BILL-7)."""
+    check_decimal_size(value, field)
+    if abs(value) >= Decimal(10) ** MAX_AMOUNT_DIGITS:
+        raise ValidationError(
+            f"must have at most {MAX_AMOUNT_DIGITS} digits before the point, got "
+            f"{format(value, 'f')}",
+            field=field,
+            rule=rule,
+        )
+    return value
+
+
+def plain(value: Decimal) -> str:
+    """``value`` in plain notation (``"1000"``, not ``"1E+3"``), as documents write it."""
+    return format(value, "f")
 
 
 def check_decimal_size(value: Decimal, field: str = "amount") -> Decimal:

@@ -1,6 +1,7 @@
 """One cattrs converter for crmcore's values, with strict hooks.
 
-- ``Decimal`` from a decimal string or int only; a float is refused (BILL-7) and dumped as str.
+- ``Decimal`` from a decimal string or int only; a float is refused (BILL-7) and dumped as a
+  string in plain notation.
 - ``datetime`` from an ISO 8601 string with an offset; naive ones refused (TIME-1).
 - ``date`` from ``YYYY-MM-DD``.
 - ``Fraction`` from ``"19/28"`` (or an int), dumped as that string.
@@ -52,7 +53,7 @@ from crmcore.errors import (
     ValidationError,
     short_repr,
 )
-from crmcore.money import parse_decimal
+from crmcore.money import parse_decimal, plain
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -156,7 +157,7 @@ def _structure_bool(value: object, _type: type) -> bool:
 
 
 converter.register_structure_hook(Decimal, _structure_decimal)
-converter.register_unstructure_hook(Decimal, str)
+converter.register_unstructure_hook(Decimal, plain)  # "1000", never "1E+3"
 converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_unstructure_hook(datetime, lambda v: v.isoformat())
 converter.register_structure_hook(date, _structure_date)

@@ -47,10 +47,17 @@ from crmcore.errors import (
 )
 from crmcore.events import PaymentMethod  # re-exported: the billing profile's payment method
 from crmcore.limits import check_record_limit_counted
-from crmcore.money import Money, minor_units, parse_decimal
+from crmcore.money import (
+    PLAIN_DECIMAL,
+    Money,
+    check_amount_digits,
+    minor_units,
+    parse_decimal,
+    plain,
+)
 from crmcore.policies import VendorPolicy
 from crmcore.presets import preset
-from crmcore.serialization import parse_document, structure_strict
+from crmcore.serialization import json_path, parse_document, structure_strict
 
 __all__ = [
     "STARTING_VAT_RATES",
@@ -60,6 +67,7 @@ __all__ = [
     "check_country",
     "check_vendor_name",
     "check_vendor_version",
+    "check_written_decimals",
     "is_vendor_name",
     "vendor_from_preset",
     "vendor_not_found",
@@ -146,7 +154,7 @@ def _fee(value: object, field: str, currency: str) -> Money:
             field=field,
             rule="PLAN-4",
         )
-    return Money(amount, currency)
+    return Money(check_amount_digits(amount, field, "PLAN-4"), currency)
 
 
 def _frozen(value: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -216,8 +224,8 @@ class Vendor:
             "name": self.name,
             "effective": self.effective.isoformat(),
             "currency": self.currency,
-            "vat_rates": {country: str(rate) for country, rate in self.vat_rates.items()},
-            "fees": {name: str(amount.amount) for name, amount in self.fees.items()},
+            "vat_rates": {country: plain(rate) for country, rate in self.vat_rates.items()},
+            "fees": {name: plain(amount.amount) for name, amount in self.fees.items()},
             "policy": self.policy.to_dict(),
             "catalog": self.catalog.to_dict(),
         }
@@ -267,9 +275,46 @@ class Vendor:
 
     @classmethod
     def loads_json(cls, text: str) -> Vendor:
-        return cls.from_document(
-            parse_document(text, "json", error=lambda errors: _vendor_error(errors))
-        )
+        """A vendor document written as JSON text: its amounts and rates in plain decimal
+        notation, as a scenario's (:func:`check_written_decimals`), then
+        :meth:`from_document`."""
+        data = parse_document(text, "json", error=lambda errors: _vendor_error(errors))
+        check_written_decimals(data)
+        return cls.from_document(data)
+
+
+def check_written_decimals(data: object) -> None:
+    """Refuse, in a vendor document someone wrote, a price, fee or VAT rate not written as a
+    decimal string in plain notation (``"490.00"``; not ``490``, ``"4.9e2"``, ``" 490"``,
+    ``"+490"`` or ``".5"``), exactly as a scenario's (BILL-7; rates PLAN-2): the doors that
+    read such documents (``crmcore vendor import``, ``--vendor``) accept what ``crmcore
+    simulate`` accepts. Stored versions are read by :meth:`Vendor.from_document` alone.
+    ``VendorError`` lists every such JSON path."""
+    if not isinstance(data, Mapping):
+        return  # from_document refuses it
+    errors: list[str] = []
+
+    def written(value: object, path: str, rule: str, example: str = "12.50") -> None:
+        if not isinstance(value, str) or not PLAIN_DECIMAL.fullmatch(value):
+            errors.append(
+                f'{path}: must be a decimal string such as "{example}", got {_show(value)} ({rule})'
+            )
+
+    for name, rule, example in (("vat_rates", "PLAN-2", "0.23"), ("fees", "PLAN-4", "50.00")):
+        values = data.get(name)
+        if isinstance(values, Mapping):
+            for key, value in values.items():
+                written(value, json_path(f"$.{name}", key), rule, example)
+    catalog = data.get("catalog")
+    plans = catalog.get("plans") if isinstance(catalog, Mapping) else None
+    for index, plan in enumerate(plans if isinstance(plans, list) else []):
+        prices = plan.get("prices") if isinstance(plan, Mapping) else None
+        for number, price in enumerate(prices if isinstance(prices, list) else []):
+            if isinstance(price, Mapping) and "amount" in price:
+                path = f"$.catalog.plans[{index}].prices[{number}].amount"
+                written(price["amount"], path, "BILL-7")
+    if errors:
+        raise _vendor_error(errors)
 
 
 _RULE = re.compile(r"\(([A-Z]+-[0-9]+)\)$")

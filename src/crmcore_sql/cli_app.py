@@ -42,7 +42,7 @@ from crmcore.memory import InMemoryStorage
 from crmcore.scenario.input import parse_event
 from crmcore.scenario.runner import dumps, invoice_json
 from crmcore.serialization import read_json
-from crmcore.vendors import Vendor
+from crmcore.vendors import Vendor, check_written_decimals
 from crmcore_sql import convert
 from crmcore_sql.cli_options import DEFAULT_DB, engine_for, parse_day
 from crmcore_sql.engine import translate_errors
@@ -414,7 +414,9 @@ def _vendor_document(name: str) -> Vendor:
         data = path.read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read ({exc.strerror or exc})", field="--vendor") from None
-    return Vendor.from_document(read_json(data, root="--vendor"))
+    document = read_json(data, root="--vendor")
+    check_written_decimals(document)  # as `crmcore vendor import` and a scenario (BILL-7)
+    return Vendor.from_document(document)
 
 
 def _reprice_progress(total: int) -> Callable[[int], None]:

@@ -64,7 +64,7 @@ from crmcore.limits import (
     record_count,
     record_kind,
 )
-from crmcore.money import Money, minor_units
+from crmcore.money import MAX_AMOUNT_DIGITS, PLAIN_DECIMAL, Money, minor_units
 from crmcore.policies import VendorPolicy, check_numbering
 from crmcore.presets import PRESETS, preset
 from crmcore.serialization import MAX_JSON_DEPTH, check_depth, show_value
@@ -105,12 +105,8 @@ MAX_RANK = 1_000_000  # |rank| of a plan (PLAN-1)
 MAX_PLANS = 1_000
 MAX_EVENTS = 10_000
 MAX_ID_LENGTH = 64  # tenant id, identity, plan code, feature, person, record kind
-MAX_AMOUNT_DIGITS = 15  # digits before the point of a price or an amount (BILL-7)
 MAX_VAT_DECIMALS = 4  # decimals of the VAT rate (PLAN-2)
 
-# Plain decimal notation: an optional minus, digits, optionally a point and digits. No exponent
-# ("1e2"), no plus sign, no spaces, no underscores, no NaN.
-_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 # Characters an identifier may not hold: control and format characters, surrogates and line or
 # paragraph separators (NUL, newlines, escape sequences, bidi overrides, ...).
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
@@ -244,7 +240,7 @@ def _plain_decimal(value: object, path: str, *, rule: str = "BILL-7") -> Decimal
     """A decimal string in plain notation (``"500.00"``; not ``"5e2"``) of bounded size."""
     if not isinstance(value, str):
         _fail(path, f"must be a decimal string, got {_show(value)}", rule)
-    if not _PLAIN_DECIMAL.fullmatch(value):
+    if not PLAIN_DECIMAL.fullmatch(value):
         _fail(path, f'must be a plain decimal number such as "12.50", got {_show(value)}', rule)
     whole = value.split(".", 1)[0].lstrip("0")
     if len(whole) > MAX_AMOUNT_DIGITS:
