@@ -228,13 +228,13 @@ def _rebuild_refusal(
     return error
 
 
-def wording(error: CrmError) -> tuple[str, dict[str, object] | None]:
+def wording(error: Exception) -> tuple[str, dict[str, object] | None]:
     """The message and params to raise ``error``'s refusal again as another RuleViolation
     (a ``CommandRefused`` naming the command): its template when it has one (I18N-1)."""
     template = getattr(error, "template", None)
     if isinstance(template, str):
         return template, dict(getattr(error, "params", {}))
-    return error.problem, None
+    return str(getattr(error, "problem", error)), None
 
 
 class TermNotStated(RuleViolation, LookupError):
