@@ -5,8 +5,11 @@ from __future__ import annotations
 import gettext
 import importlib.util
 import io
+import json
+import pickle
 import string
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -22,12 +25,28 @@ from babel.numbers import (
     get_decimal_symbol,
     get_group_symbol,
 )
+from hypothesis import given, settings
 
-from crmcore.errors import MessageRejected, UploadRefused, ValidationError
+from crmcore.app.commands import record, register_tenant, save_vendor, terms_of
+from crmcore.app.evaluation import evaluate_tenant
+from crmcore.catalog import Catalog, Cycle, Limits, Plan, Price
+from crmcore.dates import vendor_date
+from crmcore.errors import (
+    CommandRefused,
+    LimitError,
+    MessageRejected,
+    RuleViolation,
+    SeatError,
+    TrialError,
+    UploadRefused,
+    ValidationError,
+)
+from crmcore.events import Activated, Event, PersonAssigned, RecordsCreated
 from crmcore.files import allowed_extension
 from crmcore.i18n import (
     LOCALE_DIRECTORY,
     LOCALES,
+    Refused,
     describe_notice,
     format_value,
     line_description,
@@ -36,10 +55,24 @@ from crmcore.i18n import (
     translate_refusal,
 )
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
+from crmcore.limits import MAX_RECORD_LIMIT, check_record_deletion, check_record_total
 from crmcore.mailbox import check_message
+from crmcore.memory import InMemoryStorage
 from crmcore.money import Money
 from crmcore.notices import NoticeDate
+from crmcore.ports import UnitOfWork
 from crmcore.presets import preset
+from crmcore.scenario.runner import EXTENSIONS, parse, scenario_terms
+from crmcore.tenancy.seats import (
+    check_account_creation,
+    check_assignment,
+    check_release,
+    check_seats_cover,
+    check_unassignment,
+)
+from crmcore.tenancy.trials import check_trials_used
+from crmcore.testing.billing import TWO_PLANS, tenant_histories
+from crmcore.vendors import vendor_from_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -298,3 +331,211 @@ def test_i18n_1_datetimes_keep_their_zone() -> None:
         warsaw, "medium", tzinfo=warsaw.tzinfo, locale="de"
     )
     assert "10:05" in format_value(warsaw, "de")
+
+
+# --- refusals of the commercial rules (I18N-1 with SEAT, TRIAL, REC) ----------------------------
+# The vendor ``acme`` (raynet terms: Europe/Prague, one trial per identity, TRIAL-6) sells
+# ``standard`` (100 records) and ``premium`` (1000 records); tenant t1 registered on 5 Jan 2026
+# with identity ann@acme.cz, which counts as the domain acme.cz.
+
+PRAGUE = ZoneInfo("Europe/Prague")
+
+
+def _at(day: str, hour: int = 9) -> datetime:
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), PRAGUE).replace(hour=hour)
+
+
+def _acme_store() -> Callable[[], UnitOfWork]:
+    catalog = Catalog(
+        [
+            Plan("standard", 1, [Price("CZK", Cycle.MONTHLY, "500.00")], Limits(records=100)),
+            Plan("premium", 2, [Price("CZK", Cycle.MONTHLY, "800.00")], Limits(records=1000)),
+        ]
+    )
+    vendor = vendor_from_preset(
+        "raynet", name="acme", effective=date(2026, 1, 1), catalog=catalog, vat_rates={"CZ": "0.21"}
+    )
+    store = InMemoryStorage().unit_of_work
+    save_vendor(store(), vendor)
+    register_tenant(store(), "t1", "acme", _at("2026-01-05"), identity="ann@acme.cz")
+    return store
+
+
+def _refusal_of(command: Callable[[], object]) -> CommandRefused:
+    with pytest.raises(CommandRefused) as refused:
+        command()
+    return refused.value
+
+
+def test_i18n_1_seat_5_assigning_more_people_than_seats_in_polish_german_czech() -> None:
+    """I18N-1 with SEAT-5: one seat bought and taken by ada, so assigning bo is refused; the
+    English text is the one it always was, the other locales say the same with 1 seat."""
+    store = _acme_store()
+    record(store(), "t1", Activated(_at("2026-01-20"), "standard", seats=1))
+    record(store(), "t1", PersonAssigned(_at("2026-01-21"), "ada"))
+    refused = _refusal_of(lambda: record(store(), "t1", PersonAssigned(_at("2026-01-22"), "bo")))
+    assert str(refused) == (
+        "assign: no free account for 'bo' (1 seat(s), all used); buy a seat first (SEAT-5)"
+    )
+    assert translate_refusal(refused, "pl") == (
+        "brak wolnego konta dla 'bo' (licencje: 1, wszystkie zajęte); najpierw kup licencję "
+        "(SEAT-5)"
+    )
+    assert translate_refusal(refused, "de") == (
+        "kein freies Konto für 'bo' (1 Lizenz(en), alle belegt); zuerst eine Lizenz kaufen (SEAT-5)"
+    )
+    assert translate_refusal(refused, "cs") == (
+        "pro 'bo' není volný účet (licencí: 1, všechny obsazené); nejprve kupte licenci (SEAT-5)"
+    )
+
+
+def test_i18n_1_trial_6_a_second_trial_of_one_domain_in_polish_german_czech() -> None:
+    """I18N-1 with TRIAL-6: raynet allows one trial per identity; bob@ACME.cz is the domain
+    acme.cz again, whose 1 trial of 1 allowed was used by t1."""
+    store = _acme_store()
+    refused = _refusal_of(
+        lambda: register_tenant(store(), "t2", "acme", _at("2026-01-06"), identity="bob@ACME.cz")
+    )
+    assert str(refused) == "create_tenant: 'acme.cz' has used 1 trial(s) of 1 allowed (TRIAL-6)"
+    assert translate_refusal(refused, "pl") == (
+        "dla 'acme.cz' wykorzystano okresy próbne: 1 z dozwolonych 1 (TRIAL-6)"
+    )
+    assert translate_refusal(refused, "de") == (
+        "'acme.cz' hat 1 von 1 erlaubten Testphasen genutzt (TRIAL-6)"
+    )
+    assert translate_refusal(refused, "cs") == (
+        "pro 'acme.cz' bylo využito 1 z 1 povolených zkušebních období (TRIAL-6)"
+    )
+
+
+def test_i18n_1_rec_3_records_over_the_limit_name_the_plan_that_fits() -> None:
+    """I18N-1 with REC-3/REC-4: 101 clients > the 100 of standard; premium (1000) fits."""
+    store = _acme_store()
+    record(store(), "t1", Activated(_at("2026-01-20"), "standard", seats=1))
+    refused = _refusal_of(
+        lambda: record(store(), "t1", RecordsCreated(_at("2026-01-21"), "client", 101))
+    )
+    assert str(refused) == (
+        "create_records: over the plan's record limit; plan premium fits (REC-3)"
+    )
+    assert translate_refusal(refused, "pl") == (
+        "przekroczono limit rekordów pakietu; wystarczy pakiet premium (REC-3)"
+    )
+    assert translate_refusal(refused, "de") == (
+        "Datensatzlimit des Tarifs überschritten; der Tarif premium reicht aus (REC-3)"
+    )
+    assert translate_refusal(refused, "cs") == (
+        "překročen limit záznamů tarifu; stačí tarif premium (REC-3)"
+    )
+
+
+def test_i18n_1_rec_3_deleting_more_records_than_held_with_locale_numbers() -> None:
+    """I18N-1 with REC-3: 12 000 leads asked, 10 500 held; the counts as the locale writes
+    them (German groups thousands with a dot, Babel's data decides)."""
+    with pytest.raises(LimitError) as refused:
+        check_record_deletion("lead", 12000, 10500)
+    assert str(refused.value) == "count: cannot delete 12000 lead record(s), 10500 held (REC-3)"
+    de_asked, de_held = format_decimal(12000, locale="de"), format_decimal(10500, locale="de")
+    assert de_asked.replace(get_group_symbol("de"), "") == "12000"
+    assert translate_refusal(refused.value, "de") == (
+        f"{de_asked} Datensätze vom Typ lead können nicht gelöscht werden, vorhanden sind "
+        f"{de_held} (REC-3)"
+    )
+    cs_asked, cs_held = format_decimal(12000, locale="cs"), format_decimal(10500, locale="cs")
+    assert translate_refusal(refused.value, "cs") == (
+        f"nelze smazat {cs_asked} záznam(y) typu lead, existuje jich {cs_held} (REC-3)"
+    )
+
+
+def test_i18n_1_a_rule_refusal_keeps_its_template_when_pickled() -> None:
+    """I18N-1: a SeatError crossing a process boundary is translated as before (SEAT-3)."""
+    with pytest.raises(SeatError) as refused:
+        check_release(frozenset(), 1, 1)
+    copy = pickle.loads(pickle.dumps(refused.value))
+    assert type(copy) is SeatError
+    assert (str(copy), copy.field, copy.rule) == (str(refused.value), "count", "SEAT-3")
+    assert (copy.template, copy.params) == (refused.value.template, {"count": 1, "seats": 1})
+    assert translate_refusal(copy, "pl") == (
+        "nie można zwolnić 1 z 1 licencji: jedną zajmuje konto administratora (SEAT-3)"
+    )
+
+
+def _renders_in_every_locale(refusal: Refused) -> None:
+    """The refusal is a template, and in every locale it renders (no KeyError, no placeholder
+    left), ends with its rule and shows each of its values as the locale writes it."""
+    assert refusal.template is not None, refusal
+    for locale in LOCALES:
+        text = translate_refusal(refusal, locale)
+        assert text.endswith(f" ({refusal.rule})"), (locale, text)
+        assert "{" not in text, (locale, text)
+        for name, value in refusal.params.items():
+            assert format_value(value, locale) in text, (locale, name, text)
+
+
+#: A refusal of each sentence of the seat, trial and record rules, raised by their functions.
+RULE_REFUSALS: dict[str, Callable[[], object]] = {
+    "SEAT-4 creator": lambda: check_account_creation("employee"),
+    "SEAT-2 twice": lambda: check_assignment(frozenset({"ada"}), 2, "ada", paid=True),
+    "SEAT-5 all used": lambda: check_assignment(frozenset({"ada"}), 1, "bo", paid=True),
+    "SEAT-2 none": lambda: check_unassignment(frozenset(), "bo"),
+    "SEAT-3 administrator": lambda: check_release(frozenset(), 1, 1),
+    "SEAT-5 release": lambda: check_release(frozenset({"ada", "bo"}), 3, 2),
+    "SEAT-5 cover": lambda: check_seats_cover(frozenset({"ada", "bo"}), 1),
+    "REC-3 deletion": lambda: check_record_deletion("lead", 3, 2),
+    "REC-3 total": lambda: check_record_total(MAX_RECORD_LIMIT - 1, 2),
+    "TRIAL-6": lambda: check_trials_used("Ann@ACME.cz", 1, preset("raynet")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RULE_REFUSALS))
+def test_i18n_1_every_rule_refusal_renders_in_every_locale(name: str) -> None:
+    """I18N-1 with SEAT-2..5, TRIAL-6, REC-3: each sentence renders in the eight locales."""
+    with pytest.raises(RuleViolation) as refused:
+        RULE_REFUSALS[name]()
+    assert isinstance(refused.value, SeatError | TrialError | LimitError)
+    _renders_in_every_locale(refused.value)
+
+
+SCENARIO_FILES = sorted(
+    path
+    for path in (ROOT / "docs" / "scenarios").glob("*.json")
+    if not path.name.endswith(".expected.json")
+)
+
+
+def test_i18n_1_every_refusal_of_the_example_scenarios_renders_in_every_locale() -> None:
+    """I18N-1: every refusal the scenario runner shows for docs/scenarios (SEAT-5, TRIAL-3,
+    REC-3...) is translatable and renders in the eight locales with its values."""
+    shown = 0
+    for path in SCENARIO_FILES:
+        scenario = parse(json.loads(path.read_text(encoding="utf-8")))
+        evaluation = evaluate_tenant(
+            scenario_terms(scenario), scenario.history, scenario.until, EXTENSIONS
+        )
+        for refusal in evaluation.refusals:
+            _renders_in_every_locale(refusal)
+            shown += 1
+    assert shown >= 4
+
+
+@settings(max_examples=max(20, settings().max_examples // 2))
+@given(tenant_histories())
+def test_i18n_1_every_refusal_of_a_random_life_renders_in_every_locale(
+    history: list[Event],
+) -> None:
+    """I18N-1 property: whatever seat purchases, releases and plan changes a tenant's life
+    holds, each RuleViolation the replay raised (SEAT, TRIAL, PRO, TERM...) and each refusal
+    shown for it renders in the eight locales and keeps its values."""
+    vendor = vendor_from_preset(
+        "raynet",
+        name="acme",
+        effective=date(2020, 1, 1),
+        catalog=TWO_PLANS,
+        vat_rates={"CZ": "0.21"},
+    )
+    until = vendor_date(history[-1].at, vendor.policy.timezone) + timedelta(days=1)
+    evaluation = evaluate_tenant(terms_of(vendor, "t"), history, until)
+    for replayed in evaluation.timeline.refusals:
+        _renders_in_every_locale(replayed.error)
+    for refusal in evaluation.refusals:
+        _renders_in_every_locale(refusal)

@@ -177,8 +177,64 @@ def _rebuild_vendor(errors: Sequence[str], what: str, rule: str | None) -> Vendo
 # --- tenancy, seats, trials (TEN, SEAT, TRIAL) ----------------------------------------------------
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction into the gettext catalogues (I18N-1) without translating
+    it here (``crmcore.i18n.N_`` is this function)."""
+    return message
+
+
 class RuleViolation(CrmError):
-    """An operation the commercial rules refuse (the rule ID says which)."""
+    """An operation the commercial rules refuse (the rule ID says which).
+
+    Given ``params`` (``{}`` when it has no placeholder), ``message`` is a translatable
+    template (I18N-1): an English gettext msgid marked with :func:`N_` whose ``{name}``
+    placeholders ``params`` fill; the English text is ``message.format(**params)`` and
+    ``crmcore.i18n.translate_refusal`` renders it in another locale. Without ``params`` the
+    message is plain English and ``template`` is ``None``.
+
+    >>> error = SeatError(N_("{count} seat(s)"), {"count": 2}, field="seats", rule="SEAT-5")
+    >>> str(error), error.template, error.params
+    ('seats: 2 seat(s) (SEAT-5)', '{count} seat(s)', {'count': 2})
+    """
+
+    def __init__(
+        self,
+        message: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        field: str | None = None,
+        rule: str | None = None,
+    ):
+        self.template: str | None = None if params is None else message
+        self.params: dict[str, object] = dict(params or {})
+        text = message if params is None else message.format(**self.params)
+        super().__init__(text, field=field, rule=rule)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        if self.template is None:
+            return super().__reduce__()
+        return (_rebuild_refusal, (type(self), self.template, self.params, self.field, self.rule))
+
+
+def _rebuild_refusal(
+    cls: type[RuleViolation],
+    template: str,
+    params: dict[str, object],
+    field: str | None,
+    rule: str | None,
+) -> RuleViolation:
+    error = cls.__new__(cls)
+    RuleViolation.__init__(error, template, params, field=field, rule=rule)
+    return error
+
+
+def wording(error: Exception) -> tuple[str, dict[str, object] | None]:
+    """The message and params to raise ``error``'s refusal again as another RuleViolation
+    (a ``CommandRefused`` naming the command): its template when it has one (I18N-1)."""
+    template = getattr(error, "template", None)
+    if isinstance(template, str):
+        return template, dict(getattr(error, "params", {}))
+    return str(getattr(error, "problem", error)), None
 
 
 class TermNotStated(RuleViolation, LookupError):
@@ -288,6 +344,8 @@ class ServiceRefusal(ServiceError):
     fill it; ``crmcore.i18n.translate_refusal`` renders it in another locale.
     """
 
+    template: str
+
     def __init__(
         self,
         template: str,
@@ -296,24 +354,7 @@ class ServiceRefusal(ServiceError):
         field: str | None = None,
         rule: str | None = None,
     ):
-        self.template = template
-        self.params: dict[str, object] = dict(params or {})
-        super().__init__(template.format(**self.params), field=field, rule=rule)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_refusal, (type(self), self.template, self.params, self.field, self.rule))
-
-
-def _rebuild_refusal(
-    cls: type[ServiceRefusal],
-    template: str,
-    params: dict[str, object],
-    field: str | None,
-    rule: str | None,
-) -> ServiceRefusal:
-    error = cls.__new__(cls)
-    ServiceRefusal.__init__(error, template, params, field=field, rule=rule)
-    return error
+        super().__init__(template, params or {}, field=field, rule=rule)
 
 
 class MessageRejected(ServiceRefusal):

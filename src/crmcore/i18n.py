@@ -29,7 +29,7 @@ from typing import Protocol
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
-from crmcore.errors import ServiceRefusal, ValidationError
+from crmcore.errors import N_, ValidationError
 from crmcore.invoices import Invoice, InvoiceLine, LineKind
 from crmcore.money import Money, format_money
 
@@ -38,6 +38,7 @@ __all__ = [
     "LOCALES",
     "LOCALE_DIRECTORY",
     "N_",
+    "Refused",
     "describe_notice",
     "format_value",
     "line_description",
@@ -50,11 +51,6 @@ __all__ = [
 DOMAIN = "crmcore"
 LOCALES: tuple[str, ...] = ("pl", "en", "de", "fr", "es", "ru", "cs", "sk")
 LOCALE_DIRECTORY = Path(__file__).parent / "locale"
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for extraction into the catalogues without translating it here."""
-    return message
 
 
 @functools.cache
@@ -94,9 +90,28 @@ def translate(message: str, locale: str, params: Mapping[str, object] | None = N
     return text.format(**values)
 
 
-def translate_refusal(error: ServiceRefusal, locale: str) -> str:
-    """A refusal's text in ``locale``, followed by its rule ID: ``... (MAIL-3)``."""
-    text = translate(error.template, locale, error.params)
+class Refused(Protocol):
+    """What :func:`translate_refusal` renders: a :class:`~crmcore.errors.RuleViolation` (a
+    ``SeatError``, ``LimitError``, ``CommandRefused``, ``ServiceRefusal``...) or a refusal of
+    :mod:`crmcore.outcomes` (what the scenario runner shows)."""
+
+    @property
+    def template(self) -> str | None: ...
+
+    @property
+    def params(self) -> Mapping[str, object]: ...
+
+    @property
+    def rule(self) -> str | None: ...
+
+
+def translate_refusal(error: Refused, locale: str) -> str:
+    """A refusal's text in ``locale``, followed by its rule ID: ``... (MAIL-3)``. A refusal
+    without a template (plain English, raised by other code) is shown as it is."""
+    if error.template is None:
+        text = str(getattr(error, "problem", None) or getattr(error, "message", ""))
+    else:
+        text = translate(error.template, locale, error.params)
     return f"{text} ({error.rule})" if error.rule else text
 
 

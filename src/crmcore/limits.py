@@ -58,7 +58,7 @@ from dateutil.relativedelta import relativedelta
 
 from crmcore.catalog import Catalog, Cycle, Limits, Plan
 from crmcore.dates import BusinessCalendar, add_calendar_days, local_midnight, vendor_date
-from crmcore.errors import LimitError, TermNotStated, ValidationError, short_repr
+from crmcore.errors import N_, LimitError, TermNotStated, ValidationError, short_repr
 
 if TYPE_CHECKING:  # policies imports the vocabulary from here
     from crmcore.policies import LimitsPolicy
@@ -319,7 +319,10 @@ def check_record_deletion(kind: str, count: int, held: int) -> None:
     """
     if count > held:
         raise LimitError(
-            f"cannot delete {count} {kind} record(s), {held} held", field="count", rule="REC-3"
+            N_("cannot delete {count} {kind} record(s), {held} held"),
+            {"count": count, "kind": kind, "held": held},
+            field="count",
+            rule="REC-3",
         )
 
 
@@ -336,9 +339,12 @@ def check_record_total(held: int, count: int) -> None:
     """
     if held + count > MAX_RECORD_LIMIT:
         raise LimitError(
-            f"{count} more record(s) would bring the tenant's total from {held} to "
-            f"{held + count}, above the {MAX_RECORD_LIMIT} records a tenant can hold on any plan, "
-            "also without a record limit",
+            N_(
+                "{count} more record(s) would bring the tenant's total from {held} to {total}, "
+                "above the {maximum} records a tenant can hold on any plan, also without a "
+                "record limit"
+            ),
+            {"count": count, "held": held, "total": held + count, "maximum": MAX_RECORD_LIMIT},
             field="count",
             rule="REC-3",
         )

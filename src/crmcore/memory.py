@@ -31,6 +31,7 @@ import attrs
 from crmcore.catalog import Catalog
 from crmcore.dates import require_day
 from crmcore.errors import (
+    N_,
     ConcurrencyError,
     NotFound,
     SeatError,
@@ -327,7 +328,10 @@ class InMemorySeatRepository(_Repository):
         used = len(self.assigned(tenant_id))
         if seats < used:
             raise SeatError(
-                f"cannot keep {seats} seats: {used} are assigned", field="seats", rule="SEAT-5"
+                N_("cannot keep {seats} seats: {used} are assigned"),
+                {"seats": seats, "used": used},
+                field="seats",
+                rule="SEAT-5",
             )
         self.rows[tenant_id] = seats
 
@@ -338,10 +342,16 @@ class InMemorySeatRepository(_Repository):
     def assign(self, tenant_id: str, person: str) -> None:
         people = self.assigned(tenant_id)
         if person in people:
-            raise SeatError(f"{person!r} already has an account", field="person", rule="SEAT-2")
+            raise SeatError(
+                N_("{person} already has an account"),
+                {"person": repr(person)},
+                field="person",
+                rule="SEAT-2",
+            )
         if len(people) >= self.bought(tenant_id):
             raise SeatError(
-                f"no free account for {person!r}: all {self.bought(tenant_id)} seats are used",
+                N_("no free account for {person}: all {seats} seats are used"),
+                {"person": repr(person), "seats": self.bought(tenant_id)},
                 field="person",
                 rule="SEAT-5",
             )

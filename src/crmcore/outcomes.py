@@ -16,10 +16,13 @@ it takes no part in equality and is not shown).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING
 
 import attrs
+
+from crmcore.errors import N_, wording
 
 if TYPE_CHECKING:
     from crmcore.events import Event
@@ -60,6 +63,23 @@ class Refusal:
     @property
     def message(self) -> str:
         """The refusal in English words (the text of its ``CommandRefused``)."""
+        template, params = self.wording()
+        return template if params is None else template.format(**params)
+
+    @property
+    def template(self) -> str | None:
+        """The gettext msgid of :attr:`message` (I18N-1), ``None`` for a plain English one."""
+        template, params = self.wording()
+        return None if params is None else template
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The values filling :attr:`template`."""
+        return self.wording()[1] or {}
+
+    def wording(self) -> tuple[str, dict[str, object] | None]:
+        """The template and its params (``None``: the text is plain English), to raise the
+        refusal as a translatable ``CommandRefused`` (I18N-1)."""
         raise NotImplementedError
 
     def to_json(self) -> dict[str, object]:
@@ -76,13 +96,46 @@ class Refusal:
 
 @attrs.frozen
 class RuleRefusal(Refusal):
-    """A refusal with its reason in words (TRIAL, SEAT, PAY, REC-3 and the others)."""
+    """A refusal with its reason in words (TRIAL, SEAT, PAY, REC-3 and the others); built by
+    :meth:`worded` or :meth:`of`, it keeps the words' template and params (I18N-1)."""
 
     text: str = attrs.field(alias="message")
+    msgid: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
+    values: Mapping[str, object] = attrs.field(factory=dict, eq=False, repr=False, kw_only=True)
+
+    @classmethod
+    def worded(
+        cls,
+        on: date,
+        do: str,
+        rule: str,
+        template: str,
+        params: Mapping[str, object],
+        *,
+        event: Event | None = None,
+    ) -> RuleRefusal:
+        """The refusal whose words are ``template`` (a msgid marked ``N_``) with ``params``."""
+        text = template.format(**params)
+        return cls(on, do, rule, text, event=event, msgid=template, values=dict(params))
+
+    @classmethod
+    def of(
+        cls, on: date, do: str, rule: str, error: Exception, *, event: Event | None = None
+    ) -> RuleRefusal:
+        """The refusal in the words of ``error`` (a ``RuleViolation``), template kept."""
+        template, params = wording(error)
+        if params is None:
+            return cls(on, do, rule, template, event=event)
+        return cls.worded(on, do, rule, template, params, event=event)
 
     @property
     def message(self) -> str:
         return self.text
+
+    def wording(self) -> tuple[str, dict[str, object] | None]:
+        if self.msgid is None:
+            return self.text, None
+        return self.msgid, dict(self.values)
 
 
 @attrs.frozen
@@ -91,14 +144,12 @@ class LimitRefusal(Refusal):
 
     suggested_plan: str | None
 
-    @property
-    def message(self) -> str:
-        fits = (
-            f"plan {self.suggested_plan} fits"
-            if self.suggested_plan
-            else "no plan fits, contact the vendor"
-        )
-        return f"over the plan's record limit; {fits}"
+    def wording(self) -> tuple[str, dict[str, object] | None]:
+        if self.suggested_plan:
+            return N_("over the plan's record limit; plan {plan} fits"), {
+                "plan": self.suggested_plan
+            }
+        return N_("over the plan's record limit; no plan fits, contact the vendor"), {}
 
     def _shown(self) -> dict[str, object]:
         return {"suggested_plan": self.suggested_plan}
@@ -113,10 +164,10 @@ class ApiCallRefusal(Refusal):
     limit: int | None
     retry_at: str | None
 
-    @property
-    def message(self) -> str:
-        day = self.on.isoformat()
-        return f"{self.used} of {self.limit} API calls of {day} used; retry at {self.retry_at}"
+    def wording(self) -> tuple[str, dict[str, object] | None]:
+        template = N_("{used} of {limit} API calls of {day} used; retry at {retry_at}")
+        values = {"used": self.used, "limit": self.limit, "day": self.on}
+        return template, {**values, "retry_at": self.retry_at}
 
     def _shown(self) -> dict[str, object]:
         return {"used": self.used, "limit": self.limit, "retry_at": self.retry_at}
@@ -131,9 +182,9 @@ class StorageRefusal(Refusal):
     requested: int
     limit: int | None
 
-    @property
-    def message(self) -> str:
-        return f"{self.used} + {self.requested} bytes would pass the pool of {self.limit} bytes"
+    def wording(self) -> tuple[str, dict[str, object] | None]:
+        template = N_("{used} + {requested} bytes would pass the pool of {limit} bytes")
+        return template, {"used": self.used, "requested": self.requested, "limit": self.limit}
 
     def _shown(self) -> dict[str, object]:
         return {"used": self.used, "requested": self.requested, "limit": self.limit}

@@ -50,6 +50,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from crmcore.catalog import Catalog
 from crmcore.dates import require_day
 from crmcore.errors import (
+    N_,
     ConcurrencyError,
     NotFound,
     SeatError,
@@ -937,8 +938,11 @@ class SqlSeatRepository(_SqlRepository):
             ).rowcount
             if changed != 1:
                 used = len(self.assigned(tenant_id))
-                raise SeatError(
-                    f"cannot keep {seats} seats: {used} are assigned", field="seats", rule="SEAT-5"
+                raise SeatError(  # the words of the memory adapter's, so translated (I18N-1)
+                    N_("cannot keep {seats} seats: {used} are assigned"),
+                    {"seats": seats, "used": used},
+                    field="seats",
+                    rule="SEAT-5",
                 )
 
     def bought(self, tenant_id: str) -> int:
@@ -960,7 +964,10 @@ class SqlSeatRepository(_SqlRepository):
                 )
             except IntegrityError as exc:
                 raise SeatError(
-                    f"{person!r} already has an account", field="person", rule="SEAT-2"
+                    N_("{person} already has an account"),
+                    {"person": repr(person)},
+                    field="person",
+                    rule="SEAT-2",
                 ) from exc
             changed = self.connection.execute(
                 update(seat_counts)
@@ -972,7 +979,8 @@ class SqlSeatRepository(_SqlRepository):
             ).rowcount
             if changed != 1:
                 raise SeatError(
-                    f"no free account for {person!r}: all {self.bought(tenant_id)} seats are used",
+                    N_("no free account for {person}: all {seats} seats are used"),
+                    {"person": repr(person), "seats": self.bought(tenant_id)},
                     field="person",
                     rule="SEAT-5",
                 )

@@ -61,7 +61,7 @@ from crmcore.app.evaluation import (
 from crmcore.billing.engine import BillingTerms, InvoicingVersion, PriceLists
 from crmcore.catalog import Catalog
 from crmcore.dates import local_midnight, require_aware, vendor_date, zone
-from crmcore.errors import CommandRefused, OutOfOrderError, TrialError, ValidationError
+from crmcore.errors import N_, CommandRefused, OutOfOrderError, TrialError, ValidationError, wording
 from crmcore.events import (
     EVENT_TYPES,
     Activated,
@@ -299,7 +299,7 @@ def register_tenant(
                 check_trials_used(identity, earlier, terms.policy)
             except TrialError as refused:  # leaving ``with uow`` rolls the tenant back
                 refusal = CommandRefused(
-                    refused.problem, field=verb_of(created_event), rule="TRIAL-6"
+                    *wording(refused), field=verb_of(created_event), rule="TRIAL-6"
                 )
                 refusal.__cause__ = refused
         if refusal is None:
@@ -400,7 +400,7 @@ def _record(uow: UnitOfWork, tenant_id: str, event: Event) -> Recorded:
     )
     refused = purged_before_entry(terms, history, event) or after.refusal_of(event)
     if refused is not None:
-        error = CommandRefused(refused.message, field=verb_of(event), rule=refused.rule)
+        error = CommandRefused(*refused.wording(), field=verb_of(event), rule=refused.rule)
         if isinstance(refused, LimitRefusal):
             error.suggested_plan = refused.suggested_plan
         error.refusal = refused
@@ -497,12 +497,23 @@ def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime)
         timezone = vendor.policy.timezone
         versions = uow.vendors.versions(vendor.name)
         if effective not in [v.effective for v in versions[1:]]:
-            raise _not_refusable(f"no new version of vendor {vendor.name} takes effect", effective)
+            raise _not_refusable(
+                N_(
+                    "the terms taking effect on {effective} cannot be refused: no new version of "
+                    "vendor {vendor} takes effect"
+                ),
+                {"vendor": vendor.name},
+                effective,
+            )
         refused_on = vendor_date(at, timezone)
         if refused_on < effective:
             raise _not_refusable(
-                f"refused on {refused_on}, before the version takes effect; until then the"
-                " current terms apply",
+                N_(
+                    "the terms taking effect on {effective} cannot be refused: refused on "
+                    "{refused_on}, before the version takes effect; until then the current terms "
+                    "apply"
+                ),
+                {"refused_on": refused_on},
                 effective,
             )
         start = local_midnight(effective, zone(timezone))
@@ -510,15 +521,22 @@ def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime)
         if since:
             used = min(since, key=lambda e: e.at)
             raise _not_refusable(
-                f"the service was used on {vendor_date(used.at, timezone)} ({verb_of(used)}),"
-                " which accepted the version",
+                N_(
+                    "the terms taking effect on {effective} cannot be refused: the service was "
+                    "used on {day} ({verb}), which accepted the version"
+                ),
+                {"day": vendor_date(used.at, timezone), "verb": verb_of(used)},
                 effective,
             )
         day = effective
         while day <= refused_on:
             if uow.api_calls.calls(tenant_id, day) > 0:
                 raise _not_refusable(
-                    f"the service was used on {day} (API calls), which accepted the version",
+                    N_(
+                        "the terms taking effect on {effective} cannot be refused: the service "
+                        "was used on {day} (API calls), which accepted the version"
+                    ),
+                    {"day": day},
                     effective,
                 )
             day += timedelta(days=1)
@@ -529,18 +547,23 @@ def refuse_terms(uow: UnitOfWork, tenant_id: str, effective: date, at: datetime)
         ]
         if today:  # a late entry's corrections go on later days' documents only
             raise CommandRefused(
-                f"invoice {today[0].number} was issued on {refused_on}, the day of the refusal,"
-                " before it; corrections of a late entry correct invoices issued before its"
-                " day: refuse from the next day",
+                N_(
+                    "invoice {number} was issued on {day}, the day of the refusal, before it; "
+                    "corrections of a late entry correct invoices issued before its day: refuse "
+                    "from the next day"
+                ),
+                {"number": today[0].number, "day": refused_on},
                 field="refuse_terms",
                 rule="BILL-6",
             )
         return _record(uow, tenant_id, Cancelled(start - timedelta(microseconds=1), recorded=at))
 
 
-def _not_refusable(problem: str, effective: date) -> CommandRefused:
+def _not_refusable(template: str, params: dict[str, object], effective: date) -> CommandRefused:
+    """NOTICE-4: ``template`` says why the terms taking effect on ``{effective}`` stand."""
     return CommandRefused(
-        f"the terms taking effect on {effective} cannot be refused: {problem}",
+        template,
+        {"effective": effective, **params},
         field="refuse_terms",
         rule="NOTICE-4",
     )

@@ -51,7 +51,7 @@ from crmcore.catalog import Catalog
 from crmcore.dates import end_of_day, local_midnight, vendor_date, zone
 from crmcore.dunning.allocation import apply_payments
 from crmcore.dunning.status import DunningStatus, DunningTransition
-from crmcore.errors import ValidationError
+from crmcore.errors import N_, ValidationError
 from crmcore.events import (
     Activated,
     BillingProfileChanged,
@@ -441,13 +441,15 @@ def purged_before_entry(
     ]
     for purged, rule in sorted(purges):
         if event.at < purged <= entry:
-            return RuleRefusal(
+            return RuleRefusal.worded(
                 vendor_date(event.at, tz),
                 verb_of(event),
                 rule,
-                f"the tenant was purged on {vendor_date(purged, tz)}, before this was entered"
-                f" on {vendor_date(entry, tz)}: a purge is final, nothing entered after it may"
-                " take effect before it",
+                N_(
+                    "the tenant was purged on {purged}, before this was entered on {entered}: a "
+                    "purge is final, nothing entered after it may take effect before it"
+                ),
+                {"purged": vendor_date(purged, tz), "entered": vendor_date(entry, tz)},
                 event=event,
             )
     return None
@@ -493,6 +495,12 @@ def _accepted_at_entry(
     return accepted, refused, checked
 
 
+# I18N-1: an event refused because the contract had ended (PAY-3/4), in translatable words.
+_ENDED_FOR_PAYMENT_DELAY = N_(
+    "the contract ended for payment delay; only a recorded reinstatement restores it"
+)
+
+
 def _evaluate_known(
     tenant: TenantTerms,
     history: Sequence[Event],
@@ -516,11 +524,12 @@ def _evaluate_known(
         event, rule = refused
         del events[next(i for i, e in enumerate(events) if e is event)]
         ended.append(
-            RuleRefusal(
+            RuleRefusal.worded(
                 vendor_date(event.at, tenant.policy.timezone),
                 verb_of(event),
                 rule,
-                "the contract ended for payment delay; only a recorded reinstatement restores it",
+                _ENDED_FOR_PAYMENT_DELAY,
+                {},
                 event=event,
             )
         )
@@ -614,11 +623,11 @@ def _evaluate_once(
         payments_for=tuple(invoices),
         statuses=lifecycle_statuses(history[0], policy, timeline),
         refusals=[
-            RuleRefusal(
+            RuleRefusal.of(
                 refusal.day,
                 verb_of(refusal.event),
                 str(refusal.error.rule),
-                refusal.error.problem,
+                refusal.error,
                 event=refusal.event,
             )
             for refusal in timeline.refusals

@@ -39,7 +39,7 @@ from crmcore.dunning.status import (
     dunning_log,
     status_at,
 )
-from crmcore.errors import DunningError
+from crmcore.errors import N_, DunningError
 from crmcore.events import (
     Activated,
     Cancelled,
@@ -277,17 +277,15 @@ def _valid_reinstatements(
             )
         except DunningError as refused:
             on = vendor_date(event.at, context.policy.timezone)
-            rule, problem = str(refused.rule), refused.problem
             ended = _cancellation(context.timeline, event.at)
-            if ended is not None:  # the lifecycle ended it, not payment delay: say so
-                by_customer = isinstance(ended.cause, Cancelled)
-                rule = "END-4" if by_customer else "END-1"
-                how = "the customer cancelled" if by_customer else "the fixed term ended"
-                problem = (
-                    f"{how} on {ended.day}; a reinstatement restores only a cancellation for"
-                    " payment delay (PAY-3)"
-                )
-            refusals.append(RuleRefusal(on, "reinstate", rule, problem, event=event))
+            if ended is None:
+                rule = str(refused.rule)
+                refusals.append(RuleRefusal.of(on, "reinstate", rule, refused, event=event))
+                continue
+            by_customer = isinstance(ended.cause, Cancelled)  # the lifecycle ended it: say so
+            rule, template = ("END-4", _BY_CUSTOMER) if by_customer else ("END-1", _BY_TERM)
+            day = {"day": ended.day}
+            refusals.append(RuleRefusal.worded(on, "reinstate", rule, template, day, event=event))
             continue
         accepted.append(candidate)
     return accepted
@@ -405,6 +403,19 @@ def _with_sla_credits(context: RulesContext, invoices: Sequence[Invoice]) -> lis
 
 # --- REC: record limits ---------------------------------------------------------------------------
 
+# The words of the refusals below and of reinstatements, translatable (I18N-1).
+_PURGED = N_("the instance has been purged")
+_DELETE_ASKED = N_("{count} {kind} record(s) asked, {held} held")
+_NO_ACCESS_WORDS = N_("the instance is {status}")
+_BY_CUSTOMER = N_(
+    "the customer cancelled on {day}; a reinstatement restores only a cancellation for payment "
+    "delay (PAY-3)"
+)
+_BY_TERM = N_(
+    "the fixed term ended on {day}; a reinstatement restores only a cancellation for payment "
+    "delay (PAY-3)"
+)
+
 
 def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> None:
     counts: dict[str, int] = {}
@@ -416,31 +427,38 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
         if isinstance(event, RecordsDeleted):
             held = counts.get(event.kind, 0)
             if _purged_by(context.dunning, event.at):  # PAY-4: nothing is left to delete
-                problem = "the instance has been purged"
                 context.refusals.append(
-                    RuleRefusal(day, "delete_records", "PAY-5", problem, event=event)
+                    RuleRefusal.worded(day, "delete_records", "PAY-5", _PURGED, {}, event=event)
                 )
             elif event.count > held:
-                problem = f"{event.count} {event.kind} record(s) asked, {held} held"
+                asked = {"count": event.count, "kind": event.kind, "held": held}
                 context.refusals.append(
-                    RuleRefusal(day, "delete_records", "REC-3", problem, event=event)
+                    RuleRefusal.worded(
+                        day, "delete_records", "REC-3", _DELETE_ASKED, asked, event=event
+                    )
                 )
             else:
                 counts[event.kind] = held - event.count
             continue
         access = status_at(context.invoices, context.payments, policy, event.at, reinstatements)
         if access in _ACCESS_RULE:
-            problem = f"the instance is {access.value}"
+            status = {"status": access.value}
             rule = _ACCESS_RULE[access]
-            context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))
+            refused = RuleRefusal.worded(
+                day, "create_records", rule, _NO_ACCESS_WORDS, status, event=event
+            )
+            context.refusals.append(refused)
             continue
         state = context.timeline.state_at(event.at)
         if state.status in _NO_ACCESS and not paid_access_on(
             context.timeline, context.invoices, event.at, day
         ):
-            problem = f"the instance is {state.status.value}"
+            status = {"status": state.status.value}
             rule = access_rule(state, _NO_ACCESS[state.status])
-            context.refusals.append(RuleRefusal(day, "create_records", rule, problem, event=event))
+            refused = RuleRefusal.worded(
+                day, "create_records", rule, _NO_ACCESS_WORDS, status, event=event
+            )
+            context.refusals.append(refused)
             continue
         catalog, limits = context.limits_on(vendor_date(event.at, policy.timezone))
         plan = _plan_in_force(catalog, context.catalog, state.plan)

@@ -55,7 +55,15 @@ from crmcore.app.rules import paid_access_on
 from crmcore.catalog import Plan
 from crmcore.dates import require_aware, vendor_date
 from crmcore.dunning.status import DunningStatus
-from crmcore.errors import CommandRefused, CrmError, SeatError, UploadRefused, ValidationError
+from crmcore.errors import (
+    N_,
+    CommandRefused,
+    CrmError,
+    SeatError,
+    UploadRefused,
+    ValidationError,
+    wording,
+)
 from crmcore.events import PersonAssigned
 from crmcore.files import allowed_extension
 from crmcore.invoices import Invoice, subscription_lines_on
@@ -161,7 +169,8 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
         evaluation.timeline, evaluation.invoices, at, day
     ):
         raise CommandRefused(
-            f"the instance is {state.status.value}",
+            N_("the instance is {status}"),
+            {"status": state.status.value},
             field=command,
             rule=access_rule(state, _NO_ACCESS[state.status]),
         )
@@ -172,7 +181,10 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
         dunning = transition.status
     if dunning is not None and dunning in _DUNNING_RULE:
         raise CommandRefused(
-            f"the instance is {dunning.value}", field=command, rule=_DUNNING_RULE[dunning]
+            N_("the instance is {status}"),
+            {"status": dunning.value},
+            field=command,
+            rule=_DUNNING_RULE[dunning],
         )
     plan = terms.catalog.get(state.plan) if state.plan else terms.catalog.top
     paid = _paid_seats(evaluation.invoices, evaluation.timeline, day, at)
@@ -198,7 +210,7 @@ def _paid_seats(invoices: Sequence[Invoice], timeline: Timeline, day: date, at: 
 
 
 def _refused(error: CrmError, command: str) -> NoReturn:
-    raise CommandRefused(error.problem, field=command, rule=error.rule) from error
+    raise CommandRefused(*wording(error), field=command, rule=error.rule) from error
 
 
 # --- SEAT-4 -------------------------------------------------------------------------------------
@@ -278,15 +290,10 @@ def count_api_call(uow: UnitOfWork, tenant_id: str, at: datetime) -> ApiCallDeci
         decision = api_call_decision(counted.used, limits, at, tenant.terms.policy.timezone)
         if not counted.allowed:
             retry = decision.retry_at.isoformat() if decision.retry_at else None
-            error = CommandRefused(
-                f"{counted.used} of {counted.limit} API calls of {tenant.day.isoformat()} used;"
-                f" retry at {retry}",
-                field="api_call",
-                rule="API-1",
-            )
             refusal = ApiCallRefusal(
                 tenant.day, "api_call", "API-1", counted.used, counted.limit, retry
             )
+            error = CommandRefused(*refusal.wording(), field="api_call", rule="API-1")
             error.refusal = refusal
             # nothing was counted; the day's first refusal is an event (keyed by the day)
             uow.outbox.append([limit_reached_event(tenant_id, at, refusal.to_json())])
@@ -327,8 +334,17 @@ def store_file(uow: UnitOfWork, tenant_id: str, at: datetime, name: str, size: i
         counted = uow.files.try_store(tenant_id, name, size, limit)
         if not counted.allowed:
             error = CommandRefused(
-                f"{counted.used} + {size} bytes would pass the pool of {limit} bytes"
-                f" ({per_seat} GB x {seats} seat(s))",
+                N_(
+                    "{used} + {size} bytes would pass the pool of {limit} bytes ({per_seat} GB x "
+                    "{seats} seat(s))"
+                ),
+                {
+                    "used": counted.used,
+                    "size": size,
+                    "limit": limit,
+                    "per_seat": per_seat,
+                    "seats": seats,
+                },
                 field="store_file",
                 rule="STOR-1",
             )

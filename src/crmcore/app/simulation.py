@@ -145,4 +145,4 @@ def _refusal(refused: CommandRefused, on: date) -> ShownRefusal:
     """The command's refusal (a scenario result shows its ``to_json()``)."""
     if refused.refusal is not None:
         return refused.refusal
-    return RuleRefusal(on, str(refused.field), str(refused.rule), refused.problem)
+    return RuleRefusal.of(on, str(refused.field), str(refused.rule), refused)

@@ -63,7 +63,7 @@ import attrs
 
 from crmcore.dates import local_midnight, require_aware, vendor_date
 from crmcore.dunning.allocation import oldest_first, unpaid_amounts
-from crmcore.errors import DunningError, ValidationError
+from crmcore.errors import N_, DunningError, ValidationError
 from crmcore.invoices import Invoice, Payment
 from crmcore.money import Money
 from crmcore.policies import DunningPolicy, VendorPolicy
@@ -407,7 +407,8 @@ def _reinstate(state: _Replay, item: Reinstatement, day: date) -> None:
     if state.status is not DunningStatus.CANCELLED:
         rule = "PAY-4" if state.status is DunningStatus.PURGED else "PAY-3"
         raise DunningError(
-            f"only a cancelled instance can be reinstated; it is {state.status.value} on {day}",
+            N_("only a cancelled instance can be reinstated; it is {status} on {day}"),
+            {"status": state.status.value, "day": day},
             field="reinstatements",
             rule=rule,
         )

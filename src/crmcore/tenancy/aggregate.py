@@ -47,6 +47,7 @@ from crmcore.dates import (
     zone,
 )
 from crmcore.errors import (
+    N_,
     BillingError,
     OutOfOrderError,
     RuleViolation,
@@ -353,17 +354,19 @@ def _transition(
 def apply(state: TenantState, event: Event, catalog: Catalog, policy: VendorPolicy) -> TenantState:
     """The state after ``event``; a typed :class:`RuleViolation` when the rules refuse it."""
     if state.status is TenantStatus.PURGED:
-        raise TenantStateError("the instance has been purged", field="event", rule="PAY-5")
+        raise TenantStateError(N_("the instance has been purged"), {}, field="event", rule="PAY-5")
     handler = _HANDLERS.get(type(event))
     if handler is None:  # payments, outages, records...: no change to the commercial state
         return state
     return handler(state, event, catalog, policy)
 
 
-def _require_active(state: TenantState, what: str) -> None:
+def _require_active(state: TenantState, refusal: str) -> None:
+    """``refusal``: the template saying what needs a paid subscription (TRIAL-3, I18N-1)."""
     if state.status is not TenantStatus.ACTIVE:
         raise TenantStateError(
-            f"{what} needs a paid subscription; the tenant is {state.status.value}",
+            refusal,
+            {"status": state.status.value},
             field="event",
             rule="TRIAL-3",
         )
@@ -400,10 +403,16 @@ def _conversion_allowed(state: TenantState, at: datetime, policy: VendorPolicy) 
         if deadline is None or at <= deadline:  # None: no trial, so no deadline
             return
         raise TrialError(
-            f"conversion closed at {deadline.isoformat()}", field="event", rule="TRIAL-3"
+            N_("conversion closed at {deadline}"),
+            {"deadline": deadline.isoformat()},
+            field="event",
+            rule="TRIAL-3",
         )
     raise TenantStateError(
-        f"cannot convert: the tenant is {state.status.value}", field="event", rule="TRIAL-3"
+        N_("cannot convert: the tenant is {status}"),
+        {"status": state.status.value},
+        field="event",
+        rule="TRIAL-3",
     )
 
 
@@ -433,7 +442,8 @@ def _prepay(
         # TERM-1 livespace extension: the new term follows the current one
         if state.queued_term is not None or event.plan != state.plan:
             raise BillingError(
-                "an extension must keep the plan and follow the current term",
+                N_("an extension must keep the plan and follow the current term"),
+                {},
                 field="event",
                 rule="TERM-1",
             )
@@ -461,10 +471,11 @@ def _prepay(
 def _add_seats(
     state: TenantState, event: SeatsAdded, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
-    _require_active(state, "buying seats")
+    _require_active(state, N_("buying seats needs a paid subscription; the tenant is {status}"))
     if state.seats + event.count > MAX_SEATS:  # the one maximum of every engine
         raise SeatError(
-            f"{state.seats} + {event.count} seats would exceed the maximum of {MAX_SEATS}",
+            N_("{seats} + {count} seats would exceed the maximum of {maximum}"),
+            {"seats": state.seats, "count": event.count, "maximum": MAX_SEATS},
             field="count",
             rule="SEAT-1",
         )
@@ -474,7 +485,7 @@ def _add_seats(
 def _remove_seats(
     state: TenantState, event: SeatsRemoved, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
-    _require_active(state, "releasing seats")
+    _require_active(state, N_("releasing seats needs a paid subscription; the tenant is {status}"))
     check_release(state.persons, state.seats, event.count)
     return evolve_state(state, seats=state.seats - event.count)
 
@@ -483,7 +494,12 @@ def _assign(
     state: TenantState, event: PersonAssigned, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     if state.status in (TenantStatus.CANCELLED, TenantStatus.TRIAL_EXPIRED):
-        raise TenantStateError(f"the tenant is {state.status.value}", field="event", rule="TRIAL-5")
+        raise TenantStateError(
+            N_("the tenant is {status}"),
+            {"status": state.status.value},
+            field="event",
+            rule="TRIAL-5",
+        )
     # During the trial (and on the free plan) accounts are not bought; SEAT-5 applies once paid.
     paid = state.status is TenantStatus.ACTIVE
     check_assignment(state.persons, state.seats, event.person, paid=paid)
@@ -500,11 +516,15 @@ def _unassign(
 def _change_plan(
     state: TenantState, event: PlanChanged, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
-    _require_active(state, "changing the plan")
+    _require_active(
+        state, N_("changing the plan needs a paid subscription; the tenant is {status}")
+    )
     new = catalog.get(event.plan)
     chosen = state.next_plan or state.plan
     if chosen == new.code:
-        raise BillingError(f"already on plan {new.code!r}", field="plan", rule="PRO-4")
+        raise BillingError(
+            N_("already on plan {plan}"), {"plan": repr(new.code)}, field="plan", rule="PRO-4"
+        )
     current = catalog.get(state.plan or new.code)
     if new.rank > current.rank:  # PRO-4: upgrade applies at once
         return evolve_state(state, plan=new.code, next_plan=None, next_plan_from=None)
@@ -512,7 +532,10 @@ def _change_plan(
         return evolve_state(state, next_plan=None, next_plan_from=None)
     if state.term is not None:
         raise BillingError(
-            "a prepaid term cannot be downgraded; it runs to expiry", field="plan", rule="TERM-2"
+            N_("a prepaid term cannot be downgraded; it runs to expiry"),
+            {},
+            field="plan",
+            rule="TERM-2",
         )
     if policy.billing.downgrade_takes_effect is DowngradeTiming.IMMEDIATELY:
         return evolve_state(state, plan=new.code, next_plan=None, next_plan_from=None)
@@ -528,10 +551,13 @@ def _cancel(
     state: TenantState, event: Cancelled, catalog: Catalog, policy: VendorPolicy
 ) -> TenantState:
     if state.status is TenantStatus.CANCELLED:
-        raise TenantStateError("already cancelled", field="event", rule="END-4")
+        raise TenantStateError(N_("already cancelled"), {}, field="event", rule="END-4")
     if state.term is not None:
         raise BillingError(
-            "a prepaid term cannot be cancelled; it runs to expiry", field="event", rule="TERM-2"
+            N_("a prepaid term cannot be cancelled; it runs to expiry"),
+            {},
+            field="event",
+            rule="TERM-2",
         )
     # END-4 / TRIAL-2: the contract (or trial) ends the same day; nothing is refunded (BILL-3).
     ended = evolve_state(state, status=TenantStatus.CANCELLED, next_plan=None, next_plan_from=None)

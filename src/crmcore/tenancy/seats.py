@@ -15,7 +15,7 @@ crmcore.errors.SeatError: person: no free account for 'bob' ... (SEAT-5)
 
 from __future__ import annotations
 
-from crmcore.errors import SeatError, short_repr
+from crmcore.errors import N_, SeatError, short_repr
 from crmcore.roles import Role
 
 __all__ = [
@@ -53,7 +53,8 @@ not 'employee' (SEAT-4)
         role = None
     if role is None or role not in creators:
         raise SeatError(
-            f"only an administrator may create user accounts, not {short_repr(str(creator_role))}",
+            N_("only an administrator may create user accounts, not {role}"),
+            {"role": short_repr(str(creator_role))},
             field="creator_role",
             rule="SEAT-4",
         )
@@ -63,10 +64,16 @@ not 'employee' (SEAT-4)
 def check_assignment(persons: frozenset[str], seats: int, person: str, *, paid: bool) -> None:
     """SEAT-2 and SEAT-5. Unpaid tenants (trial, free plan) buy no seats, so only SEAT-2."""
     if person in persons:
-        raise SeatError(f"{person!r} already has an account", field="person", rule="SEAT-2")
+        raise SeatError(
+            N_("{person} already has an account"),
+            {"person": repr(person)},
+            field="person",
+            rule="SEAT-2",
+        )
     if paid and seats - len(persons) <= 0:
         raise SeatError(
-            f"no free account for {person!r} ({seats} seat(s), all used); buy a seat first",
+            N_("no free account for {person} ({seats} seat(s), all used); buy a seat first"),
+            {"person": repr(person), "seats": seats},
             field="person",
             rule="SEAT-5",
         )
@@ -74,7 +81,9 @@ def check_assignment(persons: frozenset[str], seats: int, person: str, *, paid: 
 
 def check_unassignment(persons: frozenset[str], person: str) -> None:
     if person not in persons:
-        raise SeatError(f"{person!r} has no account", field="person", rule="SEAT-2")
+        raise SeatError(
+            N_("{person} has no account"), {"person": repr(person)}, field="person", rule="SEAT-2"
+        )
 
 
 def check_release(persons: frozenset[str], seats: int, count: int) -> None:
@@ -82,13 +91,15 @@ def check_release(persons: frozenset[str], seats: int, count: int) -> None:
     used = len(persons)
     if used == 0 and 0 <= seats - count < 1:  # only the administrator's account is in the way
         raise SeatError(
-            f"cannot release {count} of {seats} seat(s): the administrator's account takes one",
+            N_("cannot release {count} of {seats} seat(s): the administrator's account takes one"),
+            {"count": count, "seats": seats},
             field="count",
             rule="SEAT-3",
         )
     if seats - count < max(used, 1):
         raise SeatError(
-            f"cannot release {count} of {seats} seat(s): {used} used, {max(seats - used, 0)} free",
+            N_("cannot release {count} of {seats} seat(s): {used} used, {free} free"),
+            {"count": count, "seats": seats, "used": used, "free": max(seats - used, 0)},
             field="count",
             rule="SEAT-5",
         )
@@ -98,5 +109,8 @@ def check_seats_cover(persons: frozenset[str], seats: int) -> None:
     """A conversion buys at least one seat per person already assigned (SEAT-5, SEAT-3)."""
     if seats < max(len(persons), 1):
         raise SeatError(
-            f"{seats} seat(s) for {len(persons)} assigned person(s)", field="seats", rule="SEAT-5"
+            N_("{seats} seat(s) for {assigned} assigned person(s)"),
+            {"seats": seats, "assigned": len(persons)},
+            field="seats",
+            rule="SEAT-5",
         )

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from crmcore.dates import add_calendar_days, add_months, require_aware, zone
-from crmcore.errors import TrialError
+from crmcore.errors import N_, TrialError
 from crmcore.policies import TrialExpiry, TrialUnit, VendorPolicy
 
 __all__ = [
@@ -133,7 +133,8 @@ def check_trials_used(identity: str, used: int, policy: VendorPolicy) -> None:
     allowance = policy.trial.abuse_allowance
     if used >= allowance:
         raise TrialError(
-            f"{normalise_identity(identity)!r} has used {used} trial(s) of {allowance} allowed",
+            N_("{identity} has used {used} trial(s) of {allowance} allowed"),
+            {"identity": repr(normalise_identity(identity)), "used": used, "allowance": allowance},
             field="identity",
             rule="TRIAL-6",
         )
