@@ -251,10 +251,15 @@ def test_pay_5_no_records_are_deleted_after_a_purge_for_payment_delay(
     store: UnitOfWorkFactory,
 ) -> None:
     """Never paid, purged on 3 Feb + 151 = 4 Jul (PAY-4): deleting records on 5 Jul is
-    refused (PAY-5: a purge is final) and nothing is stored; on 3 Jul it was accepted."""
+    refused (PAY-5: a purge is final) and nothing is stored; on 25 Jan, with access, it was
+    accepted, and on 3 Jul, cancelled (PAY-3) and not yet purged, it is refused as a creation
+    is: the tenant has no access."""
     _transfer_from_20_january(store)
     record(store(), "t1", RecordsCreated(at("2026-01-21"), "client", 10))
-    record(store(), "t1", RecordsDeleted(at("2026-07-03"), "client", 1))
+    record(store(), "t1", RecordsDeleted(at("2026-01-25"), "client", 1))
+    with pytest.raises(CommandRefused) as cancelled:
+        record(store(), "t1", RecordsDeleted(at("2026-07-03"), "client", 1))
+    assert cancelled.value.rule == "PAY-3"
     stored = version(store)
     with pytest.raises(CommandRefused) as refused:
         record(store(), "t1", RecordsDeleted(at("2026-07-05"), "client", 5))

@@ -399,3 +399,52 @@ def test_rec1_a_plan_limit_the_vendor_never_counts_is_refused(name: str) -> None
     with pytest.raises(ValidationError) as caught:
         run(doc)
     assert (caught.value.field, caught.value.rule) == ("plans[0].records", "REC-1")
+
+
+def _records_life(events: list[dict[str, Any]], until: str) -> dict[str, Any]:
+    """Standard (100 records) and premium; created 20 Feb 09:00 (trial to 22 Mar 09:00)."""
+    return {
+        "preset": "raynet",
+        "currency": "CZK",
+        "vat_rate": "0.21",
+        "plans": [
+            {"code": "standard", "rank": 1, "price": {"monthly": "500.00"}, "records": 100},
+            {"code": "premium", "rank": 2, "price": {"monthly": "800.00"}, "records": 1000},
+        ],
+        "tenant": {"id": "acme", "created": "2026-02-20T09:00:00+01:00"},
+        "events": events,
+        "until": until,
+    }
+
+
+ACTIVATED = {"on": "2026-03-01", "do": "activate", "plan": "standard", "seats": 2}
+CLIENTS = {"on": "2026-03-02", "do": "create_records", "kind": "client", "count": 50}
+
+
+@pytest.mark.parametrize(
+    ("events", "rule"),
+    [
+        # transfer, due 15 Mar, unpaid: more than 3 days overdue from 19 Mar (PAY-2)
+        ([ACTIVATED | {"payment": "transfer"}, CLIENTS], "PAY-2"),
+        # no activation: the trial ends 22 Mar 09:00 (TRIAL-5)
+        ([CLIENTS | {"on": "2026-02-21"}], "TRIAL-5"),
+        # cancelled on 10 Mar, paid (by card) to 31 Mar: no access from 1 Apr (END-4)
+        ([ACTIVATED, CLIENTS, {"on": "2026-03-10", "do": "cancel"}], "END-4"),
+    ],
+)
+def test_a_tenant_without_access_deletes_no_records_as_it_creates_none_PAY_2_TRIAL_5_END_4(
+    events: list[dict[str, Any]], rule: str
+) -> None:
+    """Deleting records is a change of the tenant's data: refused while it has no access, with
+    the rule a creation the same day is refused with (it was applied, and a later creation
+    then fitted a limit the deleted records still filled)."""
+    day = "2026-04-02"
+    late = [
+        {"on": day, "do": "delete_records", "kind": "client", "count": 10},
+        {"on": day, "do": "create_records", "kind": "client", "count": 1},
+    ]
+    result = run(_records_life([*events, *late], "2026-04-03"))
+    assert [(r["on"], r["do"], r["rule"]) for r in result["refusals"]] == [
+        (day, "delete_records", rule),
+        (day, "create_records", rule),
+    ]

@@ -13,10 +13,15 @@ core replay it:
    contract has ended, PAY-3/PAY-4) and renumbers the rest gaplessly (BILL-6); steps 1-3
    repeat until the invoices no longer change;
 4. replays ``create_records``/``delete_records`` against the plan in force (REC-1..5): a
-   creation is refused while access is blocked, cancelled or purged (PAY-2..4), refused above
+   creation or deletion is refused while the tenant has no access (blocked or cancelled,
+   PAY-2/PAY-3; purged, PAY-4; an expired trial or an ended contract, TRIAL-5/END-*), a creation
+   refused above
    the limit with the cheapest fitting plan (REC-3, REC-4), and warned about at 90 % (REC-2);
    the limits are those in force on the creation's vendor day (``limits_on``: the vendor's
    version in force that day, NOTICE-3).
+
+Long because the runner's rules after the replay, PAY, SLA-6 and REC, each a short pass over
+the same context: apart they would share that context through another module's privates.
 """
 
 from __future__ import annotations
@@ -430,6 +435,8 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                 context.refusals.append(
                     RuleRefusal.worded(day, "delete_records", "PAY-5", _PURGED, {}, event=event)
                 )
+            elif (closed := _without_access(context, event, day, reinstatements)) is not None:
+                context.refusals.append(closed)  # deleting is a change: no access, no change
             elif event.count > held:
                 asked = {"count": event.count, "kind": event.kind, "held": held}
                 context.refusals.append(
@@ -440,26 +447,11 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
             else:
                 counts[event.kind] = held - event.count
             continue
-        access = status_at(context.invoices, context.payments, policy, event.at, reinstatements)
-        if access in _ACCESS_RULE:
-            status = {"status": access.value}
-            rule = _ACCESS_RULE[access]
-            refused = RuleRefusal.worded(
-                day, "create_records", rule, _NO_ACCESS_WORDS, status, event=event
-            )
+        refused = _without_access(context, event, day, reinstatements)
+        if refused is not None:
             context.refusals.append(refused)
             continue
         state = context.timeline.state_at(event.at)
-        if state.status in _NO_ACCESS and not paid_access_on(
-            context.timeline, context.invoices, event.at, day
-        ):
-            status = {"status": state.status.value}
-            rule = access_rule(state, _NO_ACCESS[state.status])
-            refused = RuleRefusal.worded(
-                day, "create_records", rule, _NO_ACCESS_WORDS, status, event=event
-            )
-            context.refusals.append(refused)
-            continue
         catalog, limits = context.limits_on(vendor_date(event.at, policy.timezone))
         plan = _plan_in_force(catalog, context.catalog, state.plan)
         cycle = state.cycle or Cycle.MONTHLY  # in the trial: priced as the monthly plans
@@ -479,6 +471,32 @@ def _records(context: RulesContext, reinstatements: Sequence[Reinstatement]) -> 
                 LimitWarning(day, decision.rule, decision.records, decision.limit, event=event)
             )
     context.refusals.sort(key=lambda r: r.on)
+
+
+def _without_access(
+    context: RulesContext,
+    event: RecordsCreated | RecordsDeleted,
+    day: date,
+    reinstatements: Sequence[Reinstatement],
+) -> RuleRefusal | None:
+    """The refusal of a change of records while the tenant has no access to them: blocked or
+    cancelled for payment delay (PAY-2, PAY-3), or a lifecycle status without access (TRIAL-5,
+    END-*) after the period it paid for; None while it has access."""
+    verb = "delete_records" if isinstance(event, RecordsDeleted) else "create_records"
+    access = status_at(context.invoices, context.payments, context.policy, event.at, reinstatements)
+    if access in _ACCESS_RULE:
+        status = {"status": access.value}
+        return RuleRefusal.worded(
+            day, verb, _ACCESS_RULE[access], _NO_ACCESS_WORDS, status, event=event
+        )
+    state = context.timeline.state_at(event.at)
+    if state.status in _NO_ACCESS and not paid_access_on(
+        context.timeline, context.invoices, event.at, day
+    ):
+        status = {"status": state.status.value}
+        rule = access_rule(state, _NO_ACCESS[state.status])
+        return RuleRefusal.worded(day, verb, rule, _NO_ACCESS_WORDS, status, event=event)
+    return None
 
 
 def _purged_by(log: Sequence[DunningTransition], at: datetime) -> bool:
