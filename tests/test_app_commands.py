@@ -247,6 +247,25 @@ def test_pay_5_a_customers_cancellation_is_not_blocked_at_any_door(
             assert dunning_as_of(engines["sqlite"], day) == ([], {"cancelled": 1})
 
 
+def test_pay_2_a_blocked_debtors_own_cancellation_gives_no_access_back(
+    store: UnitOfWorkFactory,
+) -> None:
+    """Blocked on 7 Feb (the 20 Jan invoice due 3 Feb, 3 Feb + 4, PAY-2), then cancelled by
+    the customer on 10 Feb (END-4): only paying unblocks (PAY-2), so ``tenant_status`` says
+    ``cancelled``, access none, as the commands refuse (PAY-2); it said access full (the
+    period invoiced, BILL-3). A cancellation before the block keeps the access it paid for
+    (the test above)."""
+    _transfer_from_20_january(store)
+    assert tenant_status(store(), "t1", date(2026, 2, 7)).access is Access.NONE  # blocked
+    record(store(), "t1", Cancelled(at("2026-02-10")))
+    view = tenant_status(store(), "t1", date(2026, 2, 12))
+    assert [s.status for s in view.statuses][-2:] == ["blocked", "cancelled"]
+    assert (view.status.value, view.access) == ("cancelled", Access.NONE)
+    with pytest.raises(CommandRefused) as refused:
+        record(store(), "t1", RecordsCreated(at("2026-02-12"), "client", 1))
+    assert refused.value.rule == "PAY-2"
+
+
 def test_pay_5_no_records_are_deleted_after_a_purge_for_payment_delay(
     store: UnitOfWorkFactory,
 ) -> None:

@@ -272,6 +272,16 @@ class Evaluation:
     #: still follows): the ones that change the status, which access and the jobs go by
     dunning_in_force: tuple[DunningTransition, ...] = ()
 
+    def dunning_at(self, at: datetime) -> DunningStatus | None:
+        """The payment-delay status in force at ``at`` (:attr:`dunning_in_force`; PAY-5), None
+        before any transition: what commands and ``tenant_status`` give access by."""
+        status: DunningStatus | None = None
+        for transition in self.dunning_in_force:
+            if transition.at > at:
+                break
+            status = transition.status
+        return status
+
     def refusal_of(self, event: Event) -> Refusal | None:
         """The refusal of ``event`` (this very object), or None when it was accepted."""
         for refusal in self.refusals:

@@ -19,6 +19,7 @@ from crmcore.app.commands import tenant_terms
 from crmcore.app.evaluation import Evaluation, evaluate_tenant
 from crmcore.app.rules import paid_access_on
 from crmcore.dates import LAST_EVALUATED_DAY, end_of_day, require_day
+from crmcore.dunning.status import DunningStatus
 from crmcore.invoices import Invoice
 from crmcore.outcomes import StatusChange
 from crmcore.ports import UnitOfWork
@@ -44,6 +45,9 @@ class Access(enum.StrEnum):
 
 
 _FULL = frozenset({TenantStatus.TRIAL, TenantStatus.ACTIVE, TenantStatus.FREE})
+_NO_ACCESS_DUNNING = frozenset(
+    {DunningStatus.BLOCKED, DunningStatus.CANCELLED, DunningStatus.PURGED}
+)
 
 _RULES: Mapping[Transition, str] = {
     Transition.TRIAL_ENDED: "TRIAL-5",
@@ -104,6 +108,10 @@ def tenant_status(uow: UnitOfWork, tenant_id: str, as_of: date) -> TenantStatusV
     full = status in _FULL or (
         status is TenantStatus.CANCELLED and paid_access_on(now.timeline, now.invoices, end, as_of)
     )
+    # PAY-2: a block still in force (a debtor's own cancellation, END-4, does not lift it;
+    # only paying does) leaves no access, as the commands refuse (``services.in_force``)
+    if now.dunning_at(end) in _NO_ACCESS_DUNNING:
+        full = False
     access = Access.FULL if full else Access.NONE
     upcoming = _next(ahead, as_of)
     return TenantStatusView(tenant_id, as_of, statuses, status, access, upcoming)

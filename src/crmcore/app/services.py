@@ -174,11 +174,7 @@ def in_force(uow: UnitOfWork, tenant_id: str, at: datetime, command: str) -> Ten
             field=command,
             rule=access_rule(state, _NO_ACCESS[state.status]),
         )
-    dunning: DunningStatus | None = None
-    for transition in evaluation.dunning_in_force:  # PAY-5: none after the lifecycle ended
-        if transition.at > at:
-            break
-        dunning = transition.status
+    dunning = evaluation.dunning_at(at)  # PAY-5: none after the lifecycle ended
     if dunning is not None and dunning in _DUNNING_RULE:
         raise CommandRefused(
             N_("the instance is {status}"),
