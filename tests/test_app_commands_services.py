@@ -242,6 +242,23 @@ def test_seat_1_seat_5_an_account_takes_a_seat_a_paid_tenant_pays_for(
     assert assigned == ["boss", "ann", "bo"]
 
 
+def test_mail_4_a_mailbox_vendors_users_are_unlimited_and_take_no_seat(
+    unit_of_work: Factory,
+) -> None:
+    """MAIL-4 (smartmail): users are unlimited. A mailbox bought for 1 seat: the owner and
+    three more users are created (each refused SEAT-5 before: "all 1 seats are used"), no
+    seat is assigned, the fee stays the mailbox's."""
+    tenant = _paid(unit_of_work, "crm", 1, preset="smartmail")
+    at = datetime(2026, 1, 12, 10, tzinfo=WARSAW)
+    create_user(unit_of_work(), tenant, "owner", User(tenant, "boss", "administrator"), at)
+    for name in ("ann", "bob", "cyril"):
+        create_user(unit_of_work(), tenant, "administrator", User(tenant, name), at)
+    with unit_of_work() as uow:
+        assert [u.user_id for u in uow.users.for_tenant(tenant)] == ["ann", "bob", "boss", "cyril"]
+        history = uow.tenants.history(tenant)
+    assert not [e for e in history if isinstance(e, PersonAssigned)]
+
+
 def test_seat_5_accounts_made_in_the_trial_need_their_seats_at_conversion(
     unit_of_work: Factory,
 ) -> None:

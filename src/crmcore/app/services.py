@@ -225,10 +225,12 @@ def create_user(
     ``user.user_id`` recorded with it in the same transaction, so a paid tenant needs a free
     account for it (SEAT-5: refused, naming ``create_user``, until a seat is bought) and the
     seats stay the one count of accounts the fee is for; in a trial or on the free plan only
-    SEAT-2 (one account per person) applies, and converting then buys a seat per account."""
+    SEAT-2 (one account per person) applies, and converting then buys a seat per account.
+    A vendor with mailbox terms (``policy.mail``, smartmail) prices mailboxes, not accounts:
+    its users are unlimited (MAIL-4) and take no seat."""
     _check_user(tenant_id, user)
     with uow:
-        in_force(uow, tenant_id, at, "create_user")
+        tenant = in_force(uow, tenant_id, at, "create_user")
         try:
             check_account_creation(creator_role)
         except SeatError as error:
@@ -242,6 +244,9 @@ def create_user(
                     rule="VIS-2",
                 )
         uow.users.add(user)
+        if tenant.terms.policy.mail is not None:  # MAIL-4: users are unlimited, take no seat
+            uow.commit()
+            return user
         try:  # SEAT-1/SEAT-5: the account takes a seat; commits with the user's row
             record_in(uow, tenant_id, PersonAssigned(at, user.user_id))
         except CommandRefused as refused:
