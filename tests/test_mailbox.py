@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore.errors import MailboxFull, MessageRejected, NaiveDatetimeError, ReplyInProgress
+from crmcore.errors import (
+    MailboxFull,
+    MessageRejected,
+    NaiveDatetimeError,
+    ReplyInProgress,
+    ValidationError,
+)
 from crmcore.mailbox import (
     CapacityQuote,
     EntryKind,
@@ -135,6 +141,23 @@ def test_mail_6_internal_notes_never_reach_the_customer() -> None:
     ]
     shown = customer_view(thread)
     assert [entry.text for entry in shown] == ["Where is my order?", "It ships today."]
+
+
+def test_MAIL_6_VIS_6_internal_note_given_as_text_never_reaches_customer_view() -> None:
+    """MAIL-6 / VIS-6: a kind given as its text is read as the enum; the note stays hidden."""
+    note = ThreadEntry("internal_note", "anna", T0, "the customer is difficult")
+    assert note.kind is EntryKind.INTERNAL_NOTE
+    assert customer_view([note]) == ()
+    message = ThreadEntry("message", "anna", T0, "It ships today.")
+    assert customer_view([message, note]) == (message,)
+
+
+@pytest.mark.parametrize("kind", ["private", "INTERNAL_NOTE", "", None, 1, True])
+def test_MAIL_6_VIS_6_unknown_entry_kind_is_refused(kind: object) -> None:
+    """MAIL-6 / VIS-6: an unknown kind is refused, never taken for a message."""
+    with pytest.raises(ValidationError) as caught:
+        ThreadEntry(kind, "anna", T0, "the customer is difficult")  # type: ignore[arg-type]
+    assert caught.value.field == "kind" and caught.value.rule == "MAIL-6"
 
 
 @given(st.lists(st.sampled_from(list(EntryKind)), max_size=20))

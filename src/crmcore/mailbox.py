@@ -23,7 +23,13 @@ from decimal import Decimal
 import attrs
 
 from crmcore.dates import add_calendar_days, require_aware
-from crmcore.errors import MailboxFull, MessageRejected, ReplyInProgress, ValidationError
+from crmcore.errors import (
+    MailboxFull,
+    MessageRejected,
+    ReplyInProgress,
+    ValidationError,
+    short_repr,
+)
 from crmcore.i18n import N_
 from crmcore.money import Money
 from crmcore.policies import MailPolicy
@@ -208,11 +214,31 @@ class EntryKind(enum.StrEnum):
     INTERNAL_NOTE = "internal_note"  # employees only (MAIL-6, VIS-6)
 
 
+def _entry_kind(value: object) -> EntryKind:
+    """An :class:`EntryKind` or its text (``"message"``, ``"internal_note"``); anything else is
+    refused, so an unknown kind can never be taken for a message (MAIL-6, VIS-6)."""
+    if isinstance(value, EntryKind):
+        return value
+    if isinstance(value, str):
+        try:
+            return EntryKind(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(kind.value) for kind in EntryKind)
+    raise ValidationError(
+        f"must be one of {allowed}, got {short_repr(value)}", field="kind", rule="MAIL-6"
+    )
+
+
 @attrs.frozen
 class ThreadEntry:
-    """One entry of a conversation thread."""
+    """One entry of a conversation thread.
 
-    kind: EntryKind
+    ``kind`` is an :class:`EntryKind` or its text; any other value is refused
+    (``ValidationError`` on ``kind``, MAIL-6).
+    """
+
+    kind: EntryKind = attrs.field(converter=_entry_kind)
     author: str
     at: datetime
     text: str
@@ -222,8 +248,11 @@ class ThreadEntry:
 
 
 def customer_view(entries: Sequence[ThreadEntry]) -> tuple[ThreadEntry, ...]:
-    """The entries a customer may see: never an internal note (MAIL-6)."""
-    return tuple(entry for entry in entries if entry.kind is not EntryKind.INTERNAL_NOTE)
+    """The entries a customer may see: never an internal note (MAIL-6).
+
+    Fails closed: only entries that are messages are shown (an allow-list, not a deny-list).
+    """
+    return tuple(entry for entry in entries if entry.kind is EntryKind.MESSAGE)
 
 
 # --- MAIL-7: reply lock ---------------------------------------------------------------------------
