@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -101,6 +102,14 @@ def test_gdpr_2_overdue_when_deadline_passed_unreported() -> None:
     late_notice = notice(deadline + timedelta(hours=1))
     late = incident_status(record, deadline + timedelta(days=1), POLICY, late_notice)
     assert (late.notified, late.overdue, late.late) == (True, False, True)
+
+
+def test_GDPR_2_notice_of_another_incident_does_not_notify_this_one() -> None:
+    """GDPR-2: a notice sent for another incident never counts as this incident's: refused."""
+    record = incident(key="INC-1")
+    other = attrs.evolve(notice(record.detected_at), incident_id="INC-2")
+    with pytest.raises(ValidationError, match=r"notice.incident_id: .*INC-2.*INC-1.*GDPR-2"):
+        incident_status(record, datetime(2028, 3, 5, tzinfo=UTC), POLICY, other)
 
 
 @given(st.integers(min_value=0, max_value=200 * 3600))

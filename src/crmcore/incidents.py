@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import attrs
 
 from crmcore.dates import require_aware
-from crmcore.errors import ValidationError
+from crmcore.errors import ValidationError, short_repr
 from crmcore.policies import IncidentPolicy
 
 __all__ = [
@@ -138,9 +138,18 @@ def incident_status(
 ) -> IncidentStatus:
     """The incident's notification status at ``as_of``; ``overdue`` once 72 h passed unreported.
 
-    Decision: a notice sent exactly at the deadline is in time.
+    Decision: a notice sent exactly at the deadline is in time. A notice sent for another
+    incident never counts as this one's: it is refused (``ValidationError`` on
+    ``notice.incident_id``, GDPR-2).
     """
     now = require_aware(as_of, "as_of").astimezone(UTC)  # compare instants, not wall clocks
+    if notice is not None and notice.incident_id != incident.incident_id:
+        raise ValidationError(
+            f"is the notice of {short_repr(notice.incident_id)}, not of "
+            f"{short_repr(incident.incident_id)}",
+            field="notice.incident_id",
+            rule="GDPR-2",
+        )
     deadline = authority_deadline(incident, policy)
     due = None if deadline is None else deadline.astimezone(UTC)
     sent_at = None if notice is None else notice.sent_at.astimezone(UTC)
