@@ -143,6 +143,44 @@ def test_mail_6_internal_notes_never_reach_the_customer() -> None:
     assert [entry.text for entry in shown] == ["Where is my order?", "It ships today."]
 
 
+@pytest.mark.parametrize(
+    ("usage", "capacity", "field"),
+    [
+        (0, "1.2", "capacity_gigabytes"),  # not "1.2" * 2**30: a 3-GB string
+        (0, 1.2, "capacity_gigabytes"),
+        (0, Decimal("NaN"), "capacity_gigabytes"),
+        (0, Decimal("Infinity"), "capacity_gigabytes"),
+        (0, Decimal("0"), "capacity_gigabytes"),
+        (0, True, "capacity_gigabytes"),
+        (-(10**12), Decimal("1.2"), "usage_bytes"),  # a negative usage empties a full mailbox
+        ("0", Decimal("1.2"), "usage_bytes"),
+        (1.5, Decimal("1.2"), "usage_bytes"),
+        (False, Decimal("1.2"), "usage_bytes"),
+    ],
+)
+def test_MAIL_5_capacity_and_usage_of_the_wrong_kind_are_refused(
+    usage: object, capacity: object, field: str
+) -> None:
+    """MAIL-5: a capacity that is not a positive Decimal or int and a usage that is not a whole
+    number >= 0 are ValidationErrors naming the argument, spam or not."""
+    for spam in (False, True):
+        item = MailItem("m", 10**9, T0, spam=spam)
+        with pytest.raises(ValidationError) as caught:
+            accept_incoming(usage, capacity, item, MAIL)  # type: ignore[arg-type]
+        assert caught.value.field == field and caught.value.rule == "MAIL-5"
+
+
+@pytest.mark.parametrize("size", [True, "700", 1.5, -1, None])
+def test_MAIL_2_MAIL_3_message_sizes_of_the_wrong_kind_are_refused(size: object) -> None:
+    """MAIL-2 / MAIL-3: a size or count that is not a whole number >= 0 is a ValidationError."""
+    with pytest.raises(ValidationError, match=r"size_bytes: .*MAIL-2"):
+        MailItem("m", size, T0)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"size_bytes: .*MAIL-3"):
+        check_message(0, size, MAIL)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"attachment_count: .*MAIL-3"):
+        check_message(size, 0, MAIL)  # type: ignore[arg-type]
+
+
 def test_MAIL_6_VIS_6_internal_note_given_as_text_never_reaches_customer_view() -> None:
     """MAIL-6 / VIS-6: a kind given as its text is read as the enum; the note stays hidden."""
     note = ThreadEntry("internal_note", "anna", T0, "the customer is difficult")

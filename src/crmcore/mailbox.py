@@ -103,8 +103,31 @@ def capacity_price(
     return IndividualQuote(Decimal(requested_gigabytes), tiers[-1][0])
 
 
-def capacity_bytes(gigabytes: Decimal, policy: MailPolicy) -> int:
-    """Bytes in a capacity of ``gigabytes`` (whole bytes, rounded down): 1.2 GB = 1288490188."""
+def _check_gigabytes(value: object, field: str, rule: str) -> None:
+    """A capacity is an exact, finite, positive size: a Decimal or an int (not a float, a
+    bool or text, which ``*`` would repeat instead of multiply)."""
+    valid = isinstance(value, Decimal | int) and not isinstance(value, bool)
+    if valid and isinstance(value, Decimal):
+        valid = value.is_finite()
+    if not valid or not value > 0:  # type: ignore[operator]
+        raise ValidationError(
+            f"must be a positive Decimal or int, got {short_repr(value)}", field=field, rule=rule
+        )
+
+
+def _check_count(value: object, field: str, rule: str) -> None:
+    """A count of bytes or attachments: a whole number >= 0 (not a bool, a float or text)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(
+            f"must be a whole number >= 0, got {short_repr(value)}", field=field, rule=rule
+        )
+
+
+def capacity_bytes(gigabytes: Decimal | int, policy: MailPolicy) -> int:
+    """Bytes in a capacity of ``gigabytes`` (whole bytes, rounded down): 1.2 GB = 1288490188.
+
+    ``gigabytes`` must be a positive Decimal or int (``ValidationError``, MAIL-5)."""
+    _check_gigabytes(gigabytes, "capacity_gigabytes", "MAIL-5")
     return int(gigabytes * policy.bytes_per_gigabyte)
 
 
@@ -122,8 +145,7 @@ class MailItem:
 
     def __attrs_post_init__(self) -> None:
         require_aware(self.received_at, "received_at")
-        if self.size_bytes < 0:
-            raise ValidationError(f"must be >= 0, got {self.size_bytes}", field="size_bytes")
+        _check_count(self.size_bytes, "size_bytes", "MAIL-2")
 
 
 def mailbox_usage(items: Iterable[MailItem]) -> int:
@@ -156,12 +178,8 @@ def check_message(attachment_count: int, size_bytes: int, policy: MailPolicy) ->
     There is no per-attachment limit; ``size_bytes`` is the whole message. The error names the
     limit that was broken (the attachment count is checked first).
     """
-    if attachment_count < 0 or size_bytes < 0:
-        raise ValidationError(
-            f"counts must be >= 0, got {attachment_count} attachments, {size_bytes} bytes",
-            field="message",
-            rule="MAIL-3",
-        )
+    _check_count(attachment_count, "attachment_count", "MAIL-3")
+    _check_count(size_bytes, "size_bytes", "MAIL-3")
     if attachment_count > policy.max_attachments:
         raise MessageRejected(
             N_("A message may carry at most {limit} attachments; this one has {count}."),
@@ -182,13 +200,21 @@ def check_message(attachment_count: int, size_bytes: int, policy: MailPolicy) ->
 
 
 def accept_incoming(
-    usage_bytes: int, capacity_gigabytes: Decimal, message: MailItem, policy: MailPolicy
+    usage_bytes: int, capacity_gigabytes: Decimal | int, message: MailItem, policy: MailPolicy
 ) -> int:
     """The usage after receiving ``message``; refused when it would exceed capacity (MAIL-5).
 
     Spam is accepted without counting (MAIL-2). Decision: a mailbox may be filled exactly to
     its capacity; a message that would go past it is refused until capacity is bought.
+    ``usage_bytes`` must be a whole number >= 0 and ``capacity_gigabytes`` a positive Decimal
+    or int, ``message`` a :class:`MailItem` (``ValidationError`` naming it, MAIL-5).
     """
+    _check_count(usage_bytes, "usage_bytes", "MAIL-5")
+    _check_gigabytes(capacity_gigabytes, "capacity_gigabytes", "MAIL-5")
+    if not isinstance(message, MailItem):
+        raise ValidationError(
+            f"must be a MailItem, got {short_repr(message)}", field="message", rule="MAIL-5"
+        )
     if message.spam:
         return usage_bytes
     capacity = capacity_bytes(capacity_gigabytes, policy)
