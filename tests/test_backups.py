@@ -21,7 +21,7 @@ from crmcore.backups import (
     last_copy_charge,
     restore_points,
 )
-from crmcore.errors import BackupRefused, RequestNotAuthorised, TermNotStated
+from crmcore.errors import BackupRefused, RequestNotAuthorised, TermNotStated, ValidationError
 from crmcore.money import Money
 from crmcore.policies import CopyRequester, VerificationMethod
 from crmcore.presets import preset
@@ -192,6 +192,42 @@ def test_backup_4_authorised_people_and_methods() -> None:
     with pytest.raises(RequestNotAuthorised, match=r"requester: .*board_member.*BACKUP-4"):
         authorise_request(CopyRequester.BOARD_MEMBER, VerificationMethod.DATA_BOX, policy)
     authorise_request(CopyRequester.CUSTOMER, VerificationMethod.ONLINE_SIGNATURE, policy)
+
+
+@pytest.mark.parametrize(("requester", "legal"), [("customer", True), ("board_member", False)])
+def test_BACKUP_4_requester_given_as_text_gets_the_same_answer_as_the_enum(
+    requester: str, legal: bool
+) -> None:
+    """BACKUP-4: a legal person's "customer" and a natural person's board member are refused,
+    whether the requester is the enum member or its text."""
+    policy = RAYNET.backup
+    for value in (CopyRequester(requester), requester):
+        with pytest.raises(RequestNotAuthorised, match=rf"requester: .*{requester}.*BACKUP-4"):
+            authorise_request(
+                value,  # type: ignore[arg-type]
+                VerificationMethod.DATA_BOX,
+                policy,
+                customer_is_legal_person=legal,
+            )
+    authorise_request("customer", "data_box", policy)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("requester", "method", "field"),
+    [
+        ("hacker", VerificationMethod.DATA_BOX, "requester"),
+        (None, VerificationMethod.DATA_BOX, "requester"),
+        (CopyRequester.CUSTOMER, "fax", "method"),
+        (CopyRequester.CUSTOMER, 3, "method"),
+    ],
+)
+def test_BACKUP_4_unknown_requester_or_method_is_a_typed_error(
+    requester: object, method: object, field: str
+) -> None:
+    """BACKUP-4: an unknown requester or method is a ValidationError naming it."""
+    with pytest.raises(ValidationError) as caught:
+        authorise_request(requester, method, RAYNET.backup)  # type: ignore[arg-type]
+    assert caught.value.field == field and caught.value.rule == "BACKUP-4"
 
 
 def test_backup_4_customer_narrows_people_and_methods() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,6 +70,64 @@ def test_gdpr_1_record_validates_its_fields() -> None:
         )
 
 
+def test_GDPR_3_GDPR_2_risk_given_as_text_is_read_as_the_enum() -> None:
+    """GDPR-3 / GDPR-2: "high" tells the people affected, "none" needs no authority notice."""
+    high = incident("high")  # type: ignore[arg-type]
+    none = incident("none")  # type: ignore[arg-type]
+    assert high.risk is Risk.HIGH and subjects_must_be_told(high)
+    assert none.risk is Risk.NONE and authority_deadline(none, POLICY) is None
+
+
+def test_GDPR_1_incident_enums_given_as_text_are_read_as_the_enum() -> None:
+    """GDPR-1: the types and category may be given as their text."""
+    record = Incident(
+        "I2",
+        ["loss", "disclosure"],
+        "special",
+        3,
+        "x",
+        datetime(2026, 3, 28, 11, tzinfo=UTC),
+        "risk",
+    )  # type: ignore[arg-type]
+    assert record.types == {IncidentType.LOSS, IncidentType.DISCLOSURE}
+    assert record.category is DataCategory.SPECIAL and record.risk is Risk.RISK
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("types", "loss"),
+        ("types", {"foo"}),
+        ("types", 3),
+        ("category", "bogus"),
+        ("category", None),
+        ("risk", "HIGH"),
+        ("risk", None),
+        ("people_affected", "12"),
+        ("people_affected", True),
+        ("people_affected", 1.5),
+        ("consequences", None),
+        ("incident_id", 7),
+    ],
+)
+def test_GDPR_1_incident_fields_of_the_wrong_kind_are_refused(field: str, value: object) -> None:
+    """GDPR-1: an unknown type, category or risk, a bare text for the types, a count that is
+    not a whole number and a non-text description are ValidationErrors naming the field."""
+    fields: dict[str, object] = {
+        "incident_id": "I2",
+        "types": {IncidentType.LOSS},
+        "category": DataCategory.ORDINARY,
+        "people_affected": 3,
+        "consequences": "laptop lost",
+        "detected_at": datetime(2026, 3, 28, 11, tzinfo=UTC),
+        "risk": Risk.RISK,
+    }
+    fields[field] = value
+    with pytest.raises(ValidationError) as caught:
+        Incident(**fields)  # type: ignore[arg-type]
+    assert caught.value.field == field and caught.value.rule == "GDPR-1"
+
+
 def test_gdpr_2_deadline_72_hours_after_detection_across_leap_day() -> None:
     """GDPR-2: detected 27 Feb 2028 22:30 Warsaw → 1 Mar 2028 22:30 (27→28→29 Feb→1 Mar)."""
     deadline = authority_deadline(incident(), POLICY)
@@ -101,6 +160,14 @@ def test_gdpr_2_overdue_when_deadline_passed_unreported() -> None:
     late_notice = notice(deadline + timedelta(hours=1))
     late = incident_status(record, deadline + timedelta(days=1), POLICY, late_notice)
     assert (late.notified, late.overdue, late.late) == (True, False, True)
+
+
+def test_GDPR_2_notice_of_another_incident_does_not_notify_this_one() -> None:
+    """GDPR-2: a notice sent for another incident never counts as this incident's: refused."""
+    record = incident(key="INC-1")
+    other = attrs.evolve(notice(record.detected_at), incident_id="INC-2")
+    with pytest.raises(ValidationError, match=r"notice.incident_id: .*INC-2.*INC-1.*GDPR-2"):
+        incident_status(record, datetime(2028, 3, 5, tzinfo=UTC), POLICY, other)
 
 
 @given(st.integers(min_value=0, max_value=200 * 3600))

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmcore.errors import MailboxFull, MessageRejected, NaiveDatetimeError, ReplyInProgress
+from crmcore.errors import (
+    MailboxFull,
+    MessageRejected,
+    NaiveDatetimeError,
+    ReplyInProgress,
+    ValidationError,
+)
 from crmcore.mailbox import (
     CapacityQuote,
     EntryKind,
@@ -135,6 +141,61 @@ def test_mail_6_internal_notes_never_reach_the_customer() -> None:
     ]
     shown = customer_view(thread)
     assert [entry.text for entry in shown] == ["Where is my order?", "It ships today."]
+
+
+@pytest.mark.parametrize(
+    ("usage", "capacity", "field"),
+    [
+        (0, "1.2", "capacity_gigabytes"),  # not "1.2" * 2**30: a 3-GB string
+        (0, 1.2, "capacity_gigabytes"),
+        (0, Decimal("NaN"), "capacity_gigabytes"),
+        (0, Decimal("Infinity"), "capacity_gigabytes"),
+        (0, Decimal("0"), "capacity_gigabytes"),
+        (0, True, "capacity_gigabytes"),
+        (-(10**12), Decimal("1.2"), "usage_bytes"),  # a negative usage empties a full mailbox
+        ("0", Decimal("1.2"), "usage_bytes"),
+        (1.5, Decimal("1.2"), "usage_bytes"),
+        (False, Decimal("1.2"), "usage_bytes"),
+    ],
+)
+def test_MAIL_5_capacity_and_usage_of_the_wrong_kind_are_refused(
+    usage: object, capacity: object, field: str
+) -> None:
+    """MAIL-5: a capacity that is not a positive Decimal or int and a usage that is not a whole
+    number >= 0 are ValidationErrors naming the argument, spam or not."""
+    for spam in (False, True):
+        item = MailItem("m", 10**9, T0, spam=spam)
+        with pytest.raises(ValidationError) as caught:
+            accept_incoming(usage, capacity, item, MAIL)  # type: ignore[arg-type]
+        assert caught.value.field == field and caught.value.rule == "MAIL-5"
+
+
+@pytest.mark.parametrize("size", [True, "700", 1.5, -1, None])
+def test_MAIL_2_MAIL_3_message_sizes_of_the_wrong_kind_are_refused(size: object) -> None:
+    """MAIL-2 / MAIL-3: a size or count that is not a whole number >= 0 is a ValidationError."""
+    with pytest.raises(ValidationError, match=r"size_bytes: .*MAIL-2"):
+        MailItem("m", size, T0)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"size_bytes: .*MAIL-3"):
+        check_message(0, size, MAIL)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"attachment_count: .*MAIL-3"):
+        check_message(size, 0, MAIL)  # type: ignore[arg-type]
+
+
+def test_MAIL_6_VIS_6_internal_note_given_as_text_never_reaches_customer_view() -> None:
+    """MAIL-6 / VIS-6: a kind given as its text is read as the enum; the note stays hidden."""
+    note = ThreadEntry("internal_note", "anna", T0, "the customer is difficult")
+    assert note.kind is EntryKind.INTERNAL_NOTE
+    assert customer_view([note]) == ()
+    message = ThreadEntry("message", "anna", T0, "It ships today.")
+    assert customer_view([message, note]) == (message,)
+
+
+@pytest.mark.parametrize("kind", ["private", "INTERNAL_NOTE", "", None, 1, True])
+def test_MAIL_6_VIS_6_unknown_entry_kind_is_refused(kind: object) -> None:
+    """MAIL-6 / VIS-6: an unknown kind is refused, never taken for a message."""
+    with pytest.raises(ValidationError) as caught:
+        ThreadEntry(kind, "anna", T0, "the customer is difficult")  # type: ignore[arg-type]
+    assert caught.value.field == "kind" and caught.value.rule == "MAIL-6"
 
 
 @given(st.lists(st.sampled_from(list(EntryKind)), max_size=20))

@@ -19,6 +19,7 @@ from crmcore.visibility.policy import (
     Always,
     Clause,
     Condition,
+    Document,
     Module,
     Principal,
     RecordKind,
@@ -210,8 +211,34 @@ SQL_EXAMPLES = settings(max_examples=max(10, settings().max_examples // 4))
 
 
 def viewers(world: World) -> list[Principal]:
-    # every user, plus a stranger with every right in a tenant that holds nothing
-    return [*world.users, Principal("tenant-x", 9_999, Role.OWNER, frozenset())]
+    # every user, plus a stranger with every right in a tenant that holds nothing, plus
+    # viewers without a user id in a tenant that holds records (VIS-3/4: they match no creator)
+    ghosts = [
+        Principal(world.users[0].tenant_id, None, role, frozenset(Module))  # type: ignore[arg-type]
+        for role in (Role.EMPLOYEE, Role.OWNER)
+    ]
+    return [*world.users, Principal("tenant-x", 9_999, Role.OWNER, frozenset()), *ghosts]
+
+
+def test_VIS_8_VIS_4_VIS_3_viewer_without_user_id_sees_no_private_record_of_unknown_owner(
+    engine: Engine,
+) -> None:
+    """VIS-3 / VIS-4 / VIS-8: a viewer without a user id is not the unknown uploader or creator:
+    the SQL filter (never ``uploader_id IS NULL``), the pages and memory all refuse."""
+    ghost = Principal("acme", None, Role.EMPLOYEE, frozenset(Module))  # type: ignore[arg-type]
+    world = World(
+        users=(Principal("acme", 1, Role.OWNER, frozenset(Module)),),
+        tasks=(Task("acme", 101, creator_id=None, creator_role=Role.EMPLOYEE),),
+        documents=(Document("acme", 200, uploader_id=None, visible_to_all=False),),
+        notes=(),
+        crm_records=(),
+    )
+    store(engine, world)
+    assert sql_visible(engine, DEFAULT_POLICY, ghost, RecordKind.DOCUMENT, Action.VIEW) == set()
+    assert sql_visible(engine, DEFAULT_POLICY, ghost, TASK, Action.VIEW) == set()
+    for plan in plans_for(DEFAULT_POLICY, ghost):
+        assert paged_ids(engine, DEFAULT_POLICY, ghost, plan, 5) == [], plan
+    assert memory_visible(world, DEFAULT_POLICY, ghost, RecordKind.DOCUMENT, Action.VIEW) == set()
 
 
 @SQL_EXAMPLES

@@ -85,6 +85,20 @@ def test_vis4_private_document_only_for_uploader() -> None:
     assert decide(DEFAULT_POLICY, bartek, Action.VIEW, private).refused_by == ("VIS-4",)
 
 
+def test_VIS_4_VIS_3_viewer_without_user_id_does_not_match_records_with_unknown_creator() -> None:
+    """VIS-3 / VIS-4: a missing value compares false on both sides: a viewer without a user
+    id is not the unknown uploader of a private document nor the unknown creator of a task."""
+    ghost = Principal("acme", None, Role.EMPLOYEE, EVERY_MODULE)  # type: ignore[arg-type]
+    hidden = Document("acme", 200, uploader_id=None, visible_to_all=False)
+    orphan = Task("acme", 101, creator_id=None, creator_role=Role.EMPLOYEE)
+    assert not sees(ghost, hidden)
+    assert not sees(ghost, orphan)
+    assert not evaluate(AttributeIsViewer("uploader_id"), ghost, hidden)
+    assert evaluate(Not(AttributeIsViewer("uploader_id")), ghost, hidden)
+    # the rules that do not depend on ownership still apply: the owner sees the orphan task
+    assert sees(owner, orphan)
+
+
 def test_vis5_export_by_owner_only() -> None:
     """VIS-5: the administrator's export is refused, naming VIS-5; the owner's is allowed."""
     offer = CrmRecord("acme", 300, RecordKind.OFFER)

@@ -30,7 +30,13 @@ from typing import TypeVar
 import attrs
 
 from crmcore.dates import add_calendar_days, require_aware, zone
-from crmcore.errors import BackupRefused, RequestNotAuthorised, TermNotStated, ValidationError
+from crmcore.errors import (
+    BackupRefused,
+    RequestNotAuthorised,
+    TermNotStated,
+    ValidationError,
+    short_repr,
+)
 from crmcore.i18n import N_
 from crmcore.money import Money
 from crmcore.periods import Period
@@ -236,6 +242,25 @@ class CustomerNarrowing:
     methods: frozenset[VerificationMethod] | None = None
 
 
+_Choice = TypeVar("_Choice", CopyRequester, VerificationMethod)
+
+
+def _choice(value: object, kind: type[_Choice], field: str) -> _Choice:
+    """``value`` as a member of ``kind``, its text accepted (``"customer"``); anything else is
+    a ``ValidationError`` naming ``field`` (BACKUP-4)."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(member.value) for member in kind)
+    raise ValidationError(
+        f"must be one of {allowed}, got {short_repr(value)}", field=field, rule="BACKUP-4"
+    )
+
+
 def authorise_request(
     requester: CopyRequester,
     method: VerificationMethod,
@@ -248,9 +273,14 @@ def authorise_request(
     method not accepted (BACKUP-4). The customer may only narrow the vendor's lists.
 
     A board member speaks for a legal person only; "customer" in person for a natural person.
+    ``requester`` and ``method`` may be given as their text (``"board_member"``, ``"data_box"``)
+    and get the same answer as the enum member; an unknown value is a ``ValidationError``
+    naming ``requester`` or ``method`` (BACKUP-4).
     A vendor list that is ``None`` (the vendor states no BACKUP-4 terms) raises
     :class:`~crmcore.errors.TermNotStated`: the customer can only narrow a list that exists.
     """
+    requester = _choice(requester, CopyRequester, "requester")
+    method = _choice(method, VerificationMethod, "method")
     narrowing = narrowing or CustomerNarrowing()
     people = _stated(
         policy.authorised_requesters,

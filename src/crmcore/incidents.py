@@ -12,12 +12,14 @@ datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.timezone.utc)
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 import attrs
 
 from crmcore.dates import require_aware
-from crmcore.errors import ValidationError
+from crmcore.errors import ValidationError, short_repr
 from crmcore.policies import IncidentPolicy
 
 __all__ = [
@@ -59,8 +61,59 @@ class Risk(enum.StrEnum):
 
 
 def _non_empty(_i: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"must be text, got {short_repr(value)}", field=attribute.name, rule="GDPR-1"
+        )
     if not value.strip():
         raise ValidationError("must not be empty", field=attribute.name, rule="GDPR-1")
+
+
+_Choice = TypeVar("_Choice", IncidentType, DataCategory, Risk)
+
+
+def _choice(value: object, kind: type[_Choice], field: str) -> _Choice:
+    """``value`` as a member of ``kind``, its text accepted (``"high"``); anything else is a
+    ``ValidationError`` naming ``field`` (GDPR-1)."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(member.value) for member in kind)
+    raise ValidationError(
+        f"must be one of {allowed}, got {short_repr(value)}", field=field, rule="GDPR-1"
+    )
+
+
+def _types(value: object) -> frozenset[IncidentType]:
+    # a bare text is one string, not a set of letters: ``"loss"`` is refused, not {l, o, s}
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"must be a set of incident types, got {short_repr(value)}",
+            field="types",
+            rule="GDPR-1",
+        )
+    return frozenset(_choice(item, IncidentType, "types") for item in value)
+
+
+def _category(value: object) -> DataCategory:
+    return _choice(value, DataCategory, "category")
+
+
+def _risk(value: object) -> Risk:
+    return _choice(value, Risk, "risk")
+
+
+def _people(_i: object, _a: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(
+            f"must be a whole number >= 0, got {short_repr(value)}",
+            field="people_affected",
+            rule="GDPR-1",
+        )
 
 
 def _aware(_i: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
@@ -69,23 +122,24 @@ def _aware(_i: object, attribute: attrs.Attribute[datetime], value: datetime) ->
 
 @attrs.frozen
 class Incident:
-    """A personal-data incident (GDPR-1)."""
+    """A personal-data incident (GDPR-1).
+
+    ``types``, ``category`` and ``risk`` are the enums or their text (``"high"``, read as
+    :attr:`Risk.HIGH`); an unknown value, a bare text for ``types`` or a ``people_affected``
+    that is not a whole number >= 0 is a ``ValidationError`` naming the field (GDPR-1).
+    """
 
     incident_id: str = attrs.field(validator=_non_empty)
-    types: frozenset[IncidentType] = attrs.field(converter=frozenset)
-    category: DataCategory
-    people_affected: int
+    types: frozenset[IncidentType] = attrs.field(converter=_types)
+    category: DataCategory = attrs.field(converter=_category)
+    people_affected: int = attrs.field(validator=_people)
     consequences: str = attrs.field(validator=_non_empty)
     detected_at: datetime = attrs.field(validator=_aware)
-    risk: Risk
+    risk: Risk = attrs.field(converter=_risk)
 
     def __attrs_post_init__(self) -> None:
         if not self.types:
             raise ValidationError("name at least one incident type", field="types", rule="GDPR-1")
-        if self.people_affected < 0:
-            raise ValidationError(
-                f"must be >= 0, got {self.people_affected}", field="people_affected", rule="GDPR-1"
-            )
 
 
 def authority_deadline(incident: Incident, policy: IncidentPolicy) -> datetime | None:
@@ -138,9 +192,18 @@ def incident_status(
 ) -> IncidentStatus:
     """The incident's notification status at ``as_of``; ``overdue`` once 72 h passed unreported.
 
-    Decision: a notice sent exactly at the deadline is in time.
+    Decision: a notice sent exactly at the deadline is in time. A notice sent for another
+    incident never counts as this one's: it is refused (``ValidationError`` on
+    ``notice.incident_id``, GDPR-2).
     """
     now = require_aware(as_of, "as_of").astimezone(UTC)  # compare instants, not wall clocks
+    if notice is not None and notice.incident_id != incident.incident_id:
+        raise ValidationError(
+            f"is the notice of {short_repr(notice.incident_id)}, not of "
+            f"{short_repr(incident.incident_id)}",
+            field="notice.incident_id",
+            rule="GDPR-2",
+        )
     deadline = authority_deadline(incident, policy)
     due = None if deadline is None else deadline.astimezone(UTC)
     sent_at = None if notice is None else notice.sent_at.astimezone(UTC)

@@ -23,7 +23,13 @@ from decimal import Decimal
 import attrs
 
 from crmcore.dates import add_calendar_days, require_aware
-from crmcore.errors import MailboxFull, MessageRejected, ReplyInProgress, ValidationError
+from crmcore.errors import (
+    MailboxFull,
+    MessageRejected,
+    ReplyInProgress,
+    ValidationError,
+    short_repr,
+)
 from crmcore.i18n import N_
 from crmcore.money import Money
 from crmcore.policies import MailPolicy
@@ -97,8 +103,31 @@ def capacity_price(
     return IndividualQuote(Decimal(requested_gigabytes), tiers[-1][0])
 
 
-def capacity_bytes(gigabytes: Decimal, policy: MailPolicy) -> int:
-    """Bytes in a capacity of ``gigabytes`` (whole bytes, rounded down): 1.2 GB = 1288490188."""
+def _check_gigabytes(value: object, field: str, rule: str) -> None:
+    """A capacity is an exact, finite, positive size: a Decimal or an int (not a float, a
+    bool or text, which ``*`` would repeat instead of multiply)."""
+    valid = isinstance(value, Decimal | int) and not isinstance(value, bool)
+    if valid and isinstance(value, Decimal):
+        valid = value.is_finite()
+    if not valid or not value > 0:  # type: ignore[operator]
+        raise ValidationError(
+            f"must be a positive Decimal or int, got {short_repr(value)}", field=field, rule=rule
+        )
+
+
+def _check_count(value: object, field: str, rule: str) -> None:
+    """A count of bytes or attachments: a whole number >= 0 (not a bool, a float or text)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValidationError(
+            f"must be a whole number >= 0, got {short_repr(value)}", field=field, rule=rule
+        )
+
+
+def capacity_bytes(gigabytes: Decimal | int, policy: MailPolicy) -> int:
+    """Bytes in a capacity of ``gigabytes`` (whole bytes, rounded down): 1.2 GB = 1288490188.
+
+    ``gigabytes`` must be a positive Decimal or int (``ValidationError``, MAIL-5)."""
+    _check_gigabytes(gigabytes, "capacity_gigabytes", "MAIL-5")
     return int(gigabytes * policy.bytes_per_gigabyte)
 
 
@@ -116,8 +145,7 @@ class MailItem:
 
     def __attrs_post_init__(self) -> None:
         require_aware(self.received_at, "received_at")
-        if self.size_bytes < 0:
-            raise ValidationError(f"must be >= 0, got {self.size_bytes}", field="size_bytes")
+        _check_count(self.size_bytes, "size_bytes", "MAIL-2")
 
 
 def mailbox_usage(items: Iterable[MailItem]) -> int:
@@ -150,12 +178,8 @@ def check_message(attachment_count: int, size_bytes: int, policy: MailPolicy) ->
     There is no per-attachment limit; ``size_bytes`` is the whole message. The error names the
     limit that was broken (the attachment count is checked first).
     """
-    if attachment_count < 0 or size_bytes < 0:
-        raise ValidationError(
-            f"counts must be >= 0, got {attachment_count} attachments, {size_bytes} bytes",
-            field="message",
-            rule="MAIL-3",
-        )
+    _check_count(attachment_count, "attachment_count", "MAIL-3")
+    _check_count(size_bytes, "size_bytes", "MAIL-3")
     if attachment_count > policy.max_attachments:
         raise MessageRejected(
             N_("A message may carry at most {limit} attachments; this one has {count}."),
@@ -176,13 +200,21 @@ def check_message(attachment_count: int, size_bytes: int, policy: MailPolicy) ->
 
 
 def accept_incoming(
-    usage_bytes: int, capacity_gigabytes: Decimal, message: MailItem, policy: MailPolicy
+    usage_bytes: int, capacity_gigabytes: Decimal | int, message: MailItem, policy: MailPolicy
 ) -> int:
     """The usage after receiving ``message``; refused when it would exceed capacity (MAIL-5).
 
     Spam is accepted without counting (MAIL-2). Decision: a mailbox may be filled exactly to
     its capacity; a message that would go past it is refused until capacity is bought.
+    ``usage_bytes`` must be a whole number >= 0 and ``capacity_gigabytes`` a positive Decimal
+    or int, ``message`` a :class:`MailItem` (``ValidationError`` naming it, MAIL-5).
     """
+    _check_count(usage_bytes, "usage_bytes", "MAIL-5")
+    _check_gigabytes(capacity_gigabytes, "capacity_gigabytes", "MAIL-5")
+    if not isinstance(message, MailItem):
+        raise ValidationError(
+            f"must be a MailItem, got {short_repr(message)}", field="message", rule="MAIL-5"
+        )
     if message.spam:
         return usage_bytes
     capacity = capacity_bytes(capacity_gigabytes, policy)
@@ -208,11 +240,31 @@ class EntryKind(enum.StrEnum):
     INTERNAL_NOTE = "internal_note"  # employees only (MAIL-6, VIS-6)
 
 
+def _entry_kind(value: object) -> EntryKind:
+    """An :class:`EntryKind` or its text (``"message"``, ``"internal_note"``); anything else is
+    refused, so an unknown kind can never be taken for a message (MAIL-6, VIS-6)."""
+    if isinstance(value, EntryKind):
+        return value
+    if isinstance(value, str):
+        try:
+            return EntryKind(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(kind.value) for kind in EntryKind)
+    raise ValidationError(
+        f"must be one of {allowed}, got {short_repr(value)}", field="kind", rule="MAIL-6"
+    )
+
+
 @attrs.frozen
 class ThreadEntry:
-    """One entry of a conversation thread."""
+    """One entry of a conversation thread.
 
-    kind: EntryKind
+    ``kind`` is an :class:`EntryKind` or its text; any other value is refused
+    (``ValidationError`` on ``kind``, MAIL-6).
+    """
+
+    kind: EntryKind = attrs.field(converter=_entry_kind)
     author: str
     at: datetime
     text: str
@@ -222,8 +274,11 @@ class ThreadEntry:
 
 
 def customer_view(entries: Sequence[ThreadEntry]) -> tuple[ThreadEntry, ...]:
-    """The entries a customer may see: never an internal note (MAIL-6)."""
-    return tuple(entry for entry in entries if entry.kind is not EntryKind.INTERNAL_NOTE)
+    """The entries a customer may see: never an internal note (MAIL-6).
+
+    Fails closed: only entries that are messages are shown (an allow-list, not a deny-list).
+    """
+    return tuple(entry for entry in entries if entry.kind is EntryKind.MESSAGE)
 
 
 # --- MAIL-7: reply lock ---------------------------------------------------------------------------

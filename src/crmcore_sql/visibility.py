@@ -221,6 +221,9 @@ def compile_condition(
         case AttributeIsNull(name):
             return column(name).is_(None)
         case AttributeIsViewer(name):
+            if viewer.user_id is None:
+                # never ``col IS NULL``: a viewer without a user id matches no one (VIS-3/4)
+                return false()
             col = column(name)
             return guarded(col, col == user_id)
         case ViewerSupervises(name):
@@ -233,6 +236,8 @@ def compile_condition(
                 raise PolicyCompileError(
                     f"{table.name} has no relation {relation!r}", field=relation
                 )
+            if viewer.user_id is None:
+                return false()
             link = mapping.relations[relation]
             association = link.table
             return exists(

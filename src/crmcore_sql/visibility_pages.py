@@ -201,7 +201,8 @@ def _template(
     """The page statement with the viewer's values as parameters, built once per policy and
     viewer shape: what partial evaluation reads (role, permission level, whether they
     supervise anyone). Building it costs more than an index plan's query runs."""
-    shape = (viewer.role, viewer.permissions, bool(viewer.subordinates))
+    # a viewer without a user id compiles to other SQL (matches no creator, VIS-3/4)
+    shape = (viewer.role, viewer.permissions, bool(viewer.subordinates), viewer.user_id is None)
     key = (policy, kind, action, plan, limit, after, shape, id(mappings))
     cached = _TEMPLATES.get(key)
     if cached is not None and cached[0] is mappings:

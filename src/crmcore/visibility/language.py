@@ -457,7 +457,10 @@ def evaluate(condition: Condition, viewer: Principal, record: Record) -> bool:
         case AttributeIsNull(name):
             return _attribute(record, name) is None
         case AttributeIsViewer(name):
-            return _attribute(record, name) == viewer.user_id
+            # a missing value on either side compares false: a viewer without a user id is
+            # not the unknown creator of a record (VIS-3, VIS-4)
+            found = _attribute(record, name)
+            return found is not None and viewer.user_id is not None and found == viewer.user_id
         case ViewerSupervises(name):
             found = _attribute(record, name)
             return found is not None and found in viewer.subordinates
