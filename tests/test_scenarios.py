@@ -343,3 +343,74 @@ def test_livespace_trial_is_blocked_at_its_end_and_purged_30_days_later_trial_4(
         ("2026-03-20", "activate", "TRIAL-3")
     ]
     assert output["invoices"] == []
+
+
+def _livespace_extension(extension: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "preset": "livespace",
+        "currency": "PLN",
+        "vat_rate": "0.23",
+        "overrides": {"billing": {"term_discounts": [[6, "0.10"]]}},
+        "plans": [{"code": "crm", "rank": 1, "price": {"monthly": "100.00"}}],
+        "tenant": {"id": "firma", "created": "2026-01-05T09:00:00+01:00"},
+        "events": [
+            {"on": "2026-01-10", "do": "prepay", "plan": "crm", "months": 6, "seats": 2},
+            {"on": "2026-03-01", "do": "prepay", "plan": "crm", "months": 6, **extension},
+        ],
+        "until": "2026-08-01",
+    }
+    doc.update(extra)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("seats", "net", "vat", "gross"),
+    [
+        # 100.00 x 6 months x 3 seats x (1 - 0.10) = 1620.00; VAT 0.23 x 1620.00 = 372.60
+        (3, "1620.00", "372.60", "1992.60"),
+        # 100.00 x 6 x 1 x 0.90 = 540.00; VAT 0.23 x 540.00 = 124.20
+        (1, "540.00", "124.20", "664.20"),
+    ],
+)
+def test_term_1_extension_prepay_bills_the_seats_it_names(
+    seats: int, net: str, vat: str, gross: str
+) -> None:
+    result = run(_livespace_extension({"seats": seats}))
+    assert result["refusals"] == []
+    first, extension = result["invoices"]
+    # the running term: 100.00 x 6 x 2 x 0.90 = 1080.00
+    assert first["net"] == "1080.00"
+    assert extension["issued"] == "2026-03-01"
+    (line,) = extension["lines"]
+    assert (line["seats"], line["net"]) == (seats, net)
+    assert (extension["net"], extension["vat"], extension["gross"]) == (net, vat, gross)
+
+
+def test_term_1_extension_prepay_gives_its_seats_from_its_start() -> None:
+    # extension 10 Jul 2026 .. 9 Jan 2027 for 3 seats: a third person fits from 10 Jul
+    doc = _livespace_extension({"seats": 3})
+    doc["events"] = [
+        {"on": "2026-01-10", "do": "prepay", "plan": "crm", "months": 6, "seats": 2},
+        {"on": "2026-03-01", "do": "prepay", "plan": "crm", "months": 6, "seats": 3},
+        {"on": "2026-07-11", "do": "assign", "person": "a"},
+        {"on": "2026-07-11", "do": "assign", "person": "b"},
+        {"on": "2026-07-11", "do": "assign", "person": "c"},
+    ]
+    result = run(doc)
+    assert result["refusals"] == []
+    assert len(result["invoices"]) == 2  # no seat is bought at the extension's start
+
+
+def test_term_1_bill_4_extension_prepay_is_paid_by_the_method_it_names() -> None:
+    doc = _livespace_extension(
+        {"seats": 2, "payment": "transfer"}, fees={"transfer": "10.00"}, until="2026-03-02"
+    )
+    extension = next(i for i in run(doc)["invoices"] if i["issued"] == "2026-03-01")
+    assert extension["due"] == "2026-03-15"  # BILL-4: transfer, 1 Mar + 14 days
+    assert [line["kind"] for line in extension["lines"]] == ["subscription", "transfer_fee"]
+    # 100.00 x 6 x 2 x 0.90 = 1080.00 + 10.00 fee = 1090.00; VAT 0.23 x 1090.00 = 250.70
+    assert (extension["net"], extension["vat"], extension["gross"]) == (
+        "1090.00",
+        "250.70",
+        "1340.70",
+    )

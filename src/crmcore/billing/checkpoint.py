@@ -49,7 +49,7 @@ __all__ = [
 
 # Bumped whenever the walk's state or its meaning changes: storage keeps the format with each
 # checkpoint and ignores checkpoints of another format (they are replayed from the history).
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 
 
 @attrs.frozen
@@ -132,6 +132,7 @@ def checkpoint_to_data(checkpoint: BillingCheckpoint) -> list[Any]:
         None if state.queued_term is None else state.queued_term.last_day.isoformat(),
         state.queued_term_months,
         state.identity,
+        state.queued_seats,
     ]
 
 
@@ -177,6 +178,7 @@ def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
             queued_last,
             queued_term_months,
             identity,
+            queued_seats,
         ) = data
         if version != CHECKPOINT_FORMAT:
             raise ValueError(f"format {version!r}, expected {CHECKPOINT_FORMAT}")
@@ -199,6 +201,7 @@ def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
             and seats >= 0
             and type(term_months) in _OPTIONAL_COUNT
             and type(queued_term_months) in _OPTIONAL_COUNT
+            and type(queued_seats) in _OPTIONAL_COUNT
         ):
             raise TypeError("a count holds another type")
         tz = zone(policy.timezone)
@@ -227,6 +230,7 @@ def checkpoint_from_data(data: Any, policy: VendorPolicy) -> BillingCheckpoint:
                 None if queued_first is None else _period(queued_first, queued_last),
                 queued_term_months,
                 identity,
+                queued_seats,
             ),
             None if cursor_first is None else _period(cursor_first, cursor_last),
             tuple(

@@ -562,9 +562,10 @@ class _Walk:
         monthly = catalog.get(state.plan).price(Cycle.MONTHLY, self.terms.currency)
         discount = self.policy.billing.term_discount(months)  # TERM-1
         unit = Money(monthly.amount * months * (1 - discount), monthly.currency)
-        charge = full_period(LineKind.SUBSCRIPTION, "TERM-1", state.plan, state.seats, unit, term)
+        seats = state.seats if started or state.queued_seats is None else state.queued_seats
+        charge = full_period(LineKind.SUBSCRIPTION, "TERM-1", state.plan, seats, unit, term)
         if not started:
-            self.queued_seats = state.seats
+            self.queued_seats = seats
             self.queued_paid = monthly
         if started:
             self.cursor = None

@@ -335,8 +335,14 @@ def _transition(
             state,
             term=state.queued_term,
             term_months=state.queued_term_months,
+            # TERM-1: the extension's own seat count, never fewer than the persons assigned
+            seats=max(
+                state.seats if state.queued_seats is None else state.queued_seats,
+                state.used_seats,
+            ),
             queued_term=None,
             queued_term_months=None,
+            queued_seats=None,
         )
     if kind is Transition.TERM_ENDED:
         free = catalog.free_plan()
@@ -447,11 +453,14 @@ def _prepay(
                 field="event",
                 rule="TERM-1",
             )
+        check_seats_cover(state.persons, event.seats)
         start = state.term.last_day + timedelta(days=1)
         return evolve_state(
             state,
+            payment=event.payment or state.payment or PaymentMethod.CARD,  # BILL-4
             queued_term=Period.months(start, event.months),
             queued_term_months=event.months,
+            queued_seats=event.seats,  # TERM-1: the seats this extension is bought for
         )
     _conversion_allowed(state, event.at, policy)
     check_seats_cover(state.persons, event.seats)
@@ -479,7 +488,11 @@ def _add_seats(
             field="count",
             rule="SEAT-1",
         )
-    return evolve_state(state, seats=state.seats + event.count)
+    return evolve_state(
+        state,
+        seats=state.seats + event.count,
+        queued_seats=None if state.queued_seats is None else state.queued_seats + event.count,
+    )
 
 
 def _remove_seats(
@@ -487,7 +500,13 @@ def _remove_seats(
 ) -> TenantState:
     _require_active(state, N_("releasing seats needs a paid subscription; the tenant is {status}"))
     check_release(state.persons, state.seats, event.count)
-    return evolve_state(state, seats=state.seats - event.count)
+    return evolve_state(
+        state,
+        seats=state.seats - event.count,
+        queued_seats=(
+            None if state.queued_seats is None else max(state.queued_seats - event.count, 0)
+        ),
+    )
 
 
 def _assign(

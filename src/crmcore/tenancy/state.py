@@ -51,6 +51,7 @@ class TenantState:
     queued_term: Period | None = None  # a prepaid extension starting after ``term``
     queued_term_months: int | None = None
     identity: str | None = None
+    queued_seats: int | None = None  # TERM-1: seats of the queued extension (its own order)
 
     @property
     def used_seats(self) -> int:
