@@ -539,3 +539,24 @@ def test_i18n_1_every_refusal_of_a_random_life_renders_in_every_locale(
         _renders_in_every_locale(replayed.error)
     for refusal in evaluation.refusals:
         _renders_in_every_locale(refusal)
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "de", "pl", "cs"])
+def test_I18N_1_render_invoice_shows_the_vat_rate_applied_not_a_rounded_one(locale: str) -> None:
+    """I18N-1: 5.5 % VAT on 1000.00 is printed as 5.5 % (not 6 %), next to the 55.00 it gives."""
+    invoice = Invoice(
+        "t1",
+        "2026/0007",
+        "2026",
+        date(2026, 2, 1),
+        date(2026, 2, 15),
+        "EUR",
+        Decimal("0.055"),
+        [InvoiceLine(LineKind.ADDON, "PLAN-4", Money.of("1000.00", "EUR"), description="50 GB")],
+    )
+    text = render_invoice(invoice, locale)
+    # Babel's own output for the same rate (its spacing differs between releases).
+    rate = str(format_percent(Decimal("0.055"), locale=locale, decimal_quantization=False))
+    assert "5" + get_decimal_symbol(locale) + "5" in rate
+    assert rate in text, text
+    assert str(format_percent(Decimal("0.055"), locale=locale)) not in text

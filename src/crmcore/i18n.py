@@ -186,7 +186,7 @@ def render_invoice(invoice: Invoice, locale: str) -> str:
         f"{line_description(line, locale)}: {format_value(line.net, locale)}"
         for line in invoice.lines
     ]
-    rate = str(format_percent(invoice.vat_rate, locale=locale))
+    rate = str(format_percent(invoice.vat_rate, locale=locale, decimal_quantization=False))
     totals = [
         "",
         translate(N_("Net: {amount}"), locale, {"amount": invoice.net}),
