@@ -46,6 +46,7 @@ from crmcore.files import allowed_extension
 from crmcore.i18n import (
     LOCALE_DIRECTORY,
     LOCALES,
+    NOTICE_TEXTS,
     Refused,
     describe_notice,
     format_value,
@@ -560,3 +561,13 @@ def test_I18N_1_render_invoice_shows_the_vat_rate_applied_not_a_rounded_one(loca
     assert "5" + get_decimal_symbol(locale) + "5" in rate
     assert rate in text, text
     assert str(format_percent(Decimal("0.055"), locale=locale)) not in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("rule", sorted(NOTICE_TEXTS))
+def test_I18N_1_notice_sentence_has_no_doubled_full_stop(locale: str, rule: str) -> None:
+    """I18N-1: a date that ends with its own stop ("31 янв. 2027 г.", ru) gets no second one."""
+    text = describe_notice(NoticeDate(date(2027, 1, 31), rule), locale)
+    assert ".." not in text, text
+    day = str(format_value(date(2027, 1, 31), locale))
+    assert day in text, text
