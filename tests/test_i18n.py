@@ -571,3 +571,31 @@ def test_I18N_1_notice_sentence_has_no_doubled_full_stop(locale: str, rule: str)
     assert ".." not in text, text
     day = str(format_value(date(2027, 1, 31), locale))
     assert day in text, text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_BILL_6_I18N_1_render_invoice_of_a_correction_names_the_corrected_invoice(
+    locale: str,
+) -> None:
+    """BILL-6/I18N-1: a correction is titled as one, in the locale, naming what it corrects."""
+    correction = Invoice(
+        "t1",
+        "KOR/2026/0001",
+        "KOR/2026",
+        date(2026, 4, 5),
+        date(2026, 4, 19),
+        "CZK",
+        Decimal("0.21"),
+        [InvoiceLine(LineKind.SUBSCRIPTION, "BILL-6", Money.of("500.00", "CZK"))],
+        corrects="2026/0004",
+        corrected_net=Money.of("1000.00", "CZK"),
+    )
+    title = render_invoice(correction, locale).splitlines()[0]
+    assert title == translate(
+        "Correction {number} of invoice {corrects}",
+        locale,
+        {"number": "KOR/2026/0001", "corrects": "2026/0004"},
+    )
+    assert "2026/0004" in title and title != translate(
+        "Invoice {number}", locale, {"number": "KOR/2026/0001"}
+    )

@@ -188,9 +188,18 @@ def line_description(line: InvoiceLine, locale: str) -> str:
 
 
 def render_invoice(invoice: Invoice, locale: str) -> str:
-    """The invoice as plain text in ``locale``: header, one row per line, totals."""
+    """The invoice as plain text in ``locale``: header, one row per line, totals. A correction
+    (BILL-6) is titled as one and names the invoice it corrects."""
+    if invoice.corrects is None:
+        title = translate(N_("Invoice {number}"), locale, {"number": invoice.number})
+    else:
+        title = translate(
+            N_("Correction {number} of invoice {corrects}"),
+            locale,
+            {"number": invoice.number, "corrects": invoice.corrects},
+        )
     header = [
-        translate(N_("Invoice {number}"), locale, {"number": invoice.number}),
+        title,
         translate(N_("Issue date: {date}"), locale, {"date": invoice.issued}),
         translate(N_("Due date: {date}"), locale, {"date": invoice.due}),
         "",
