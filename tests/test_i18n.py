@@ -46,6 +46,7 @@ from crmcore.files import allowed_extension
 from crmcore.i18n import (
     LOCALE_DIRECTORY,
     LOCALES,
+    NOTICE_TEXTS,
     Refused,
     describe_notice,
     format_value,
@@ -539,3 +540,62 @@ def test_i18n_1_every_refusal_of_a_random_life_renders_in_every_locale(
         _renders_in_every_locale(replayed.error)
     for refusal in evaluation.refusals:
         _renders_in_every_locale(refusal)
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "de", "pl", "cs"])
+def test_I18N_1_render_invoice_shows_the_vat_rate_applied_not_a_rounded_one(locale: str) -> None:
+    """I18N-1: 5.5 % VAT on 1000.00 is printed as 5.5 % (not 6 %), next to the 55.00 it gives."""
+    invoice = Invoice(
+        "t1",
+        "2026/0007",
+        "2026",
+        date(2026, 2, 1),
+        date(2026, 2, 15),
+        "EUR",
+        Decimal("0.055"),
+        [InvoiceLine(LineKind.ADDON, "PLAN-4", Money.of("1000.00", "EUR"), description="50 GB")],
+    )
+    text = render_invoice(invoice, locale)
+    # Babel's own output for the same rate (its spacing differs between releases).
+    rate = str(format_percent(Decimal("0.055"), locale=locale, decimal_quantization=False))
+    assert "5" + get_decimal_symbol(locale) + "5" in rate
+    assert rate in text, text
+    assert str(format_percent(Decimal("0.055"), locale=locale)) not in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("rule", sorted(NOTICE_TEXTS))
+def test_I18N_1_notice_sentence_has_no_doubled_full_stop(locale: str, rule: str) -> None:
+    """I18N-1: a date that ends with its own stop ("31 янв. 2027 г.", ru) gets no second one."""
+    text = describe_notice(NoticeDate(date(2027, 1, 31), rule), locale)
+    assert ".." not in text, text
+    day = str(format_value(date(2027, 1, 31), locale))
+    assert day in text, text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_BILL_6_I18N_1_render_invoice_of_a_correction_names_the_corrected_invoice(
+    locale: str,
+) -> None:
+    """BILL-6/I18N-1: a correction is titled as one, in the locale, naming what it corrects."""
+    correction = Invoice(
+        "t1",
+        "KOR/2026/0001",
+        "KOR/2026",
+        date(2026, 4, 5),
+        date(2026, 4, 19),
+        "CZK",
+        Decimal("0.21"),
+        [InvoiceLine(LineKind.SUBSCRIPTION, "BILL-6", Money.of("500.00", "CZK"))],
+        corrects="2026/0004",
+        corrected_net=Money.of("1000.00", "CZK"),
+    )
+    title = render_invoice(correction, locale).splitlines()[0]
+    assert title == translate(
+        "Correction {number} of invoice {corrects}",
+        locale,
+        {"number": "KOR/2026/0001", "corrects": "2026/0004"},
+    )
+    assert "2026/0004" in title and title != translate(
+        "Invoice {number}", locale, {"number": "KOR/2026/0001"}
+    )

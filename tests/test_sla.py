@@ -460,3 +460,49 @@ def test_sla3_every_month_of_a_term_pays_the_term_fee_over_its_months(
     after = term.last_day.replace(day=28) + timedelta(days=4)
     assert fee_for_month([invoice], before.year, before.month) is None
     assert fee_for_month([invoice], after.year, after.month) is None
+
+
+def test_sla2_subsecond_downtime_not_truncated() -> None:
+    """SLA-2/SLA-5: 216 min 0.5 s of downtime in April = 99.49998 % < 99.50 -> 35 % credit."""
+    from crmcore.scenario.runner import run
+
+    result = run(
+        {
+            "preset": "raynet",
+            "currency": "CZK",
+            "vat_rate": "0.21",
+            "plans": [
+                {"code": "standard", "rank": 1, "price": {"monthly": "500.00", "annual": "5000.00"}}
+            ],
+            "tenant": {"id": "acme", "created": "2026-03-10T09:00:00+01:00"},
+            "events": [
+                {
+                    "on": "2026-04-01",
+                    "do": "activate",
+                    "plan": "standard",
+                    "cycle": "monthly",
+                    "seats": 2,
+                    "payment": "card",
+                },
+                {
+                    "at": "2026-04-08T10:00:00+02:00",
+                    "do": "outage",
+                    "until": "2026-04-08T13:36:00.500000+02:00",
+                    "kind": "unplanned",
+                },
+            ],
+            "until": "2026-05-01",
+        }
+    )
+    may = result["invoices"][1]
+    assert may["issued"] == "2026-05-01"
+    credits = [line["net"] for line in may["lines"] if line["kind"] == "sla_credit"]
+    assert credits == ["-350.00"]
+    assert (may["net"], may["vat"], may["gross"]) == ("650.00", "136.50", "786.50")
+
+
+def test_sla5_subsecond_downtime_is_exact() -> None:
+    """SLA-5: a 0.9 s outage is 0.015 min of downtime, not 0."""
+    outage = Outage(at(4, 8, 10), at(4, 8, 10) + timedelta(microseconds=900_000))
+    month = month_availability([outage], preset("raynet"), 2026, 4)
+    assert month.downtime_minutes == Fraction(9, 600)

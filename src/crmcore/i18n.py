@@ -43,6 +43,7 @@ __all__ = [
     "format_value",
     "line_description",
     "render_invoice",
+    "sentence",
     "translate",
     "translate_refusal",
     "translations",
@@ -105,13 +106,25 @@ class Refused(Protocol):
     def rule(self) -> str | None: ...
 
 
+def sentence(text: str) -> str:
+    """``text`` ended with a full stop, unless it ends with one already: a date some locales
+    abbreviate ends a sentence with its own ("10 мар. 2026 г.", ru), not with two."""
+    return text if text.endswith(".") else f"{text}."
+
+
+def _one_stop(text: str) -> str:
+    """A translated sentence whose last placeholder (a date) already ended with a full stop
+    ("31 янв. 2027 г.", ru) keeps one stop, not the template's second one (I18N-1)."""
+    return sentence(text[:-1]) if text.endswith("..") else text
+
+
 def translate_refusal(error: Refused, locale: str) -> str:
     """A refusal's text in ``locale``, followed by its rule ID: ``... (MAIL-3)``. A refusal
     without a template (plain English, raised by other code) is shown as it is."""
     if error.template is None:
         text = str(getattr(error, "problem", None) or getattr(error, "message", ""))
     else:
-        text = translate(error.template, locale, error.params)
+        text = _one_stop(translate(error.template, locale, error.params))
     return f"{text} ({error.rule})" if error.rule else text
 
 
@@ -144,7 +157,7 @@ def describe_notice(notice: _Notice, locale: str) -> str:
     template = NOTICE_TEXTS.get(notice.rule)
     if template is None:
         raise ValidationError(f"no text for rule {notice.rule!r}", field="rule", rule="I18N-1")
-    return f"{translate(template, locale, {'day': notice.day})} ({notice.rule})"
+    return f"{_one_stop(translate(template, locale, {'day': notice.day}))} ({notice.rule})"
 
 
 # --- invoices -------------------------------------------------------------------------------------
@@ -175,9 +188,18 @@ def line_description(line: InvoiceLine, locale: str) -> str:
 
 
 def render_invoice(invoice: Invoice, locale: str) -> str:
-    """The invoice as plain text in ``locale``: header, one row per line, totals."""
+    """The invoice as plain text in ``locale``: header, one row per line, totals. A correction
+    (BILL-6) is titled as one and names the invoice it corrects."""
+    if invoice.corrects is None:
+        title = translate(N_("Invoice {number}"), locale, {"number": invoice.number})
+    else:
+        title = translate(
+            N_("Correction {number} of invoice {corrects}"),
+            locale,
+            {"number": invoice.number, "corrects": invoice.corrects},
+        )
     header = [
-        translate(N_("Invoice {number}"), locale, {"number": invoice.number}),
+        title,
         translate(N_("Issue date: {date}"), locale, {"date": invoice.issued}),
         translate(N_("Due date: {date}"), locale, {"date": invoice.due}),
         "",
@@ -186,7 +208,7 @@ def render_invoice(invoice: Invoice, locale: str) -> str:
         f"{line_description(line, locale)}: {format_value(line.net, locale)}"
         for line in invoice.lines
     ]
-    rate = str(format_percent(invoice.vat_rate, locale=locale))
+    rate = str(format_percent(invoice.vat_rate, locale=locale, decimal_quantization=False))
     totals = [
         "",
         translate(N_("Net: {amount}"), locale, {"amount": invoice.net}),

@@ -253,15 +253,16 @@ def month_availability(
     """Availability of calendar month ``year-month`` in the vendor's zone (SLA-4, SLA-5)."""
     if not 1 <= month <= 12:
         raise SlaError(f"must be 1..12, got {month}", field="month", rule="SLA-1")
-    seconds = sum(
-        (
-            Fraction(int((end - start).total_seconds()))
-            for start, end in counted_downtime(outages, policy, year, month)
-        ),
-        Fraction(0),
+    # Exact to the microsecond: no truncation to whole seconds (SLA-2: never rounded).
+    microseconds = sum(
+        (end - start) // timedelta(microseconds=1)
+        for start, end in counted_downtime(outages, policy, year, month)
     )
     return MonthAvailability(
-        year, month, seconds / 60, minutes_in_month(year, month, policy.timezone)
+        year,
+        month,
+        Fraction(microseconds, 60_000_000),
+        minutes_in_month(year, month, policy.timezone),
     )
 
 

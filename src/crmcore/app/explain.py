@@ -70,6 +70,7 @@ from crmcore.events import (
     is_late,
 )
 from crmcore.i18n import LOCALES, N_, format_value, translate, translations
+from crmcore.i18n import sentence as _sentence
 from crmcore.invoices import CORRECTION_RULE, Invoice, InvoiceLine, LineKind
 from crmcore.money import Money
 from crmcore.ports import UnitOfWork
@@ -647,9 +648,3 @@ def _fee_on(terms: BillingTerms, day: date) -> Money | None:
     """The transfer fee of the vendor's version in force on ``day`` (BILL-4, PLAN-4)."""
     version = terms.version_on(day)
     return terms.transfer_fee if version is None else version.transfer_fee
-
-
-def _sentence(text: str) -> str:
-    """``text`` ended with a full stop, unless it ends with one already: a date some locales
-    abbreviate ends a sentence with its own ("10 мар. 2026 г.", ru), not with two."""
-    return text if text.endswith(".") else f"{text}."
