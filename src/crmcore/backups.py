@@ -35,7 +35,7 @@ from crmcore.errors import (
     RequestNotAuthorised,
     TermNotStated,
     ValidationError,
-    short_repr,
+    enum_member,
 )
 from crmcore.i18n import N_
 from crmcore.money import Money
@@ -246,19 +246,8 @@ _Choice = TypeVar("_Choice", CopyRequester, VerificationMethod)
 
 
 def _choice(value: object, kind: type[_Choice], field: str) -> _Choice:
-    """``value`` as a member of ``kind``, its text accepted (``"customer"``); anything else is
-    a ``ValidationError`` naming ``field`` (BACKUP-4)."""
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    allowed = ", ".join(repr(member.value) for member in kind)
-    raise ValidationError(
-        f"must be one of {allowed}, got {short_repr(value)}", field=field, rule="BACKUP-4"
-    )
+    """``value`` as a member of ``kind``, its text accepted; else ``ValidationError`` (BACKUP-4)."""
+    return enum_member(value, kind, field, "BACKUP-4")
 
 
 def authorise_request(

@@ -12,9 +12,10 @@ section.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 
 class CrmError(Exception):
@@ -417,3 +418,22 @@ class DuplicateInvoice(StorageError):
 
 class ConfigurationError(CrmError, ValueError):
     """Bad configuration: database URL, unmigrated database, unreachable server."""
+
+
+_Member = TypeVar("_Member", bound=enum.Enum)
+
+
+def enum_member(value: object, kind: type[_Member], field: str, rule: str) -> _Member:
+    """``value`` as a member of ``kind``, its text accepted (``"high"``); anything else is a
+    :class:`ValidationError` naming ``field`` and ``rule``, so an unknown text can never be taken
+    for a member by an ``is`` comparison."""
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        for member in kind:
+            if member.value == value:
+                return member
+    allowed = ", ".join(repr(member.value) for member in kind)
+    raise ValidationError(
+        f"must be one of {allowed}, got {short_repr(value)}", field=field, rule=rule
+    )

@@ -19,7 +19,7 @@ from typing import TypeVar
 import attrs
 
 from crmcore.dates import require_aware
-from crmcore.errors import ValidationError, short_repr
+from crmcore.errors import ValidationError, enum_member, short_repr
 from crmcore.policies import IncidentPolicy
 
 __all__ = [
@@ -73,19 +73,8 @@ _Choice = TypeVar("_Choice", IncidentType, DataCategory, Risk)
 
 
 def _choice(value: object, kind: type[_Choice], field: str) -> _Choice:
-    """``value`` as a member of ``kind``, its text accepted (``"high"``); anything else is a
-    ``ValidationError`` naming ``field`` (GDPR-1)."""
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    allowed = ", ".join(repr(member.value) for member in kind)
-    raise ValidationError(
-        f"must be one of {allowed}, got {short_repr(value)}", field=field, rule="GDPR-1"
-    )
+    """``value`` as a member of ``kind``, its text accepted; else ``ValidationError`` (GDPR-1)."""
+    return enum_member(value, kind, field, "GDPR-1")
 
 
 def _types(value: object) -> frozenset[IncidentType]:

@@ -28,6 +28,7 @@ from crmcore.errors import (
     MessageRejected,
     ReplyInProgress,
     ValidationError,
+    enum_member,
     short_repr,
 )
 from crmcore.i18n import N_
@@ -243,17 +244,7 @@ class EntryKind(enum.StrEnum):
 def _entry_kind(value: object) -> EntryKind:
     """An :class:`EntryKind` or its text (``"message"``, ``"internal_note"``); anything else is
     refused, so an unknown kind can never be taken for a message (MAIL-6, VIS-6)."""
-    if isinstance(value, EntryKind):
-        return value
-    if isinstance(value, str):
-        try:
-            return EntryKind(value)
-        except ValueError:
-            pass
-    allowed = ", ".join(repr(kind.value) for kind in EntryKind)
-    raise ValidationError(
-        f"must be one of {allowed}, got {short_repr(value)}", field="kind", rule="MAIL-6"
-    )
+    return enum_member(value, EntryKind, "kind", "MAIL-6")
 
 
 @attrs.frozen
